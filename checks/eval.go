@@ -1,0 +1,322 @@
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Subject is one thing a source yielded: a document, a text, flags and
+// environment. A source may yield several (each file of a glob); every one
+// must pass.
+type Subject struct {
+	// Name says where the subject came from, for evidence.
+	Name string
+	// Doc is the structured document addressed by `path` tests.
+	Doc any
+	// Text is the raw output addressed by `flag` tests when Flags is nil.
+	Text string
+	// Flags are parsed command-line flags, keyed by name with dashes.
+	Flags map[string][]string
+	// Env holds environment variables for `env` tests.
+	Env map[string]string
+	// Masked tells evidence to hide env values.
+	Masked bool
+}
+
+// Observation is what one source yielded for one asset.
+type Observation struct {
+	Subjects []Subject
+	// Empty explains why there are no subjects (nothing matched).
+	Empty string
+}
+
+// Facts serves audit sources for one asset. Implementations cache what they
+// read, so that every item of a scan shares one read of each source.
+type Facts interface {
+	Observe(ctx context.Context, src *Source) (Observation, error)
+}
+
+// Evaluate judges the item on the asset whose facts are given. It never
+// panics and never returns a pass for something it could not evaluate.
+func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
+	for _, c := range it.OnlyIf {
+		src := c.Source
+		if src == nil {
+			src = it.Source
+		}
+		obs, err := facts.Observe(ctx, src)
+		if err != nil {
+			return Failed(fmt.Sprintf("%s: %v", src.Describe(), err))
+		}
+		ok, ev, err := c.Tests.evaluate(src, obs)
+		if err != nil {
+			return Verdict{Status: CheckFailed, Reason: err.Error(), Evidence: ev}
+		}
+		if !ok {
+			return Verdict{Status: CheckFinished, Result: ResultNotApplicable, Reason: c.Reason, Evidence: ev}
+		}
+	}
+	if it.Source == nil || it.Tests == nil {
+		if it.Automated {
+			return Failed("item has no audit source")
+		}
+		return Verdict{Status: CheckFinished, Result: ResultManual, Reason: "manual review required"}
+	}
+	obs, err := facts.Observe(ctx, it.Source)
+	if err != nil {
+		return Failed(fmt.Sprintf("%s: %v", it.Source.Describe(), err))
+	}
+	if len(obs.Subjects) == 0 {
+		reason := obs.Empty
+		if reason == "" {
+			reason = "nothing to check: " + it.Source.Describe() + " found nothing"
+		}
+		return Verdict{Status: CheckFinished, Result: ResultNotApplicable, Reason: reason}
+	}
+	ok, ev, err := it.Tests.evaluate(it.Source, obs)
+	if err != nil {
+		return Verdict{Status: CheckFailed, Reason: err.Error(), Evidence: ev}
+	}
+	v := Verdict{Status: CheckFinished, Evidence: ev}
+	switch {
+	case !it.Automated:
+		v.Result = ResultManual
+		v.Reason = "manual review required; evidence collected"
+	case ok:
+		v.Result = ResultPassed
+	default:
+		v.Result = ResultFailed
+	}
+	return v
+}
+
+// evaluate runs the tests on every subject; all subjects must pass.
+func (ts *Tests) evaluate(src *Source, obs Observation) (bool, []Evidence, error) {
+	all := true
+	var evidence []Evidence
+	for i := range obs.Subjects {
+		s := &obs.Subjects[i]
+		ok, ev, err := ts.evaluateSubject(src, s)
+		evidence = append(evidence, ev...)
+		if err != nil {
+			return false, evidence, err
+		}
+		all = all && ok
+	}
+	return all, evidence, nil
+}
+
+func (ts *Tests) evaluateSubject(src *Source, s *Subject) (bool, []Evidence, error) {
+	var evidence []Evidence
+	result := ts.Op == And
+	for _, t := range ts.Items {
+		ok, ev, err := t.evaluate(s)
+		if s.Name == "" {
+			for i := range ev {
+				ev[i].Source = src.Describe()
+			}
+		}
+		evidence = append(evidence, ev...)
+		if err != nil {
+			return false, evidence, fmt.Errorf("%s: %s: %w", sourceName(src, s), t.Subject(), err)
+		}
+		if ts.Op == And {
+			result = result && ok
+		} else {
+			result = result || ok
+		}
+	}
+	return result, evidence, nil
+}
+
+func sourceName(src *Source, s *Subject) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return src.Describe()
+}
+
+// evaluate runs one test on one subject. With use_multiple_values, each
+// line of the subject's text is a subject of its own and all must pass.
+func (t *Test) evaluate(s *Subject) (bool, []Evidence, error) {
+	if t.Multi && s.Doc == nil && s.Flags == nil {
+		lines := strings.Split(strings.TrimRight(s.Text, " \n"), "\n")
+		all := true
+		var evidence []Evidence
+		for _, line := range lines {
+			ls := Subject{Name: s.Name, Text: line}
+			ok, ev, err := t.evaluateOne(&ls)
+			evidence = append(evidence, ev...)
+			if err != nil {
+				return false, evidence, err
+			}
+			all = all && ok
+		}
+		return all, evidence, nil
+	}
+	return t.evaluateOne(s)
+}
+
+func (t *Test) evaluateOne(s *Subject) (bool, []Evidence, error) {
+	vals, found, err := t.find(s)
+	ev := Evidence{Source: s.Name, Subject: t.Subject()}
+	if err != nil {
+		ev.Actual = "error: " + err.Error()
+		return false, []Evidence{ev}, err
+	}
+	ev.Actual = t.describeActual(s, vals, found)
+	if !t.Set {
+		ev.Expected = fmt.Sprintf("'%s' is not set", t.Subject())
+		ev.Passed = !found
+		return ev.Passed, []Evidence{ev}, nil
+	}
+	if t.Compare == nil || !found {
+		ev.Expected = fmt.Sprintf("'%s' is set", t.Subject())
+		if t.Compare != nil {
+			ev.Expected = t.Compare.Expect(t.Subject())
+		}
+		ev.Passed = found && t.Compare == nil
+		return ev.Passed, []Evidence{ev}, nil
+	}
+	ev.Expected = t.Compare.Expect(t.Subject())
+	ok, err := t.compareAll(vals)
+	if err != nil {
+		ev.Actual += " (" + err.Error() + ")"
+		return false, []Evidence{ev}, err
+	}
+	ev.Passed = ok
+	return ok, []Evidence{ev}, nil
+}
+
+func (t *Test) compareAll(vals []string) (bool, error) {
+	for _, v := range vals {
+		ok, err := t.Compare.Match(v)
+		if err != nil {
+			return false, err
+		}
+		if t.Compare.Any && ok {
+			return true, nil
+		}
+		if !t.Compare.Any && !ok {
+			return false, nil
+		}
+	}
+	return !t.Compare.Any, nil
+}
+
+func (t *Test) describeActual(s *Subject, vals []string, found bool) string {
+	if !found {
+		return "not set"
+	}
+	if t.Env != "" && s.Masked {
+		return "set (value masked)"
+	}
+	if len(vals) == 1 {
+		return vals[0]
+	}
+	return "[" + strings.Join(vals, ", ") + "]"
+}
+
+// find locates the test's values in the subject; found is false when the
+// flag, path or variable is absent or empty.
+func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
+	switch {
+	case t.Env != "":
+		env := s.Env
+		if env == nil {
+			env = parseEnvText(s.Text)
+		}
+		v, ok := env[t.Env]
+		if !ok {
+			return nil, false, nil
+		}
+		return []string{v}, true, nil
+	case t.Path != nil:
+		doc := s.Doc
+		if doc == nil {
+			if strings.TrimSpace(s.Text) == "" {
+				return nil, false, nil
+			}
+			if doc, err = parseDocument(s.Text); err != nil {
+				return nil, false, err
+			}
+		}
+		vals, err = t.Path.Find(doc)
+		return vals, len(vals) > 0, err
+	case t.Flag != "":
+		flags := s.Flags
+		if flags == nil {
+			flags = ParseFlags(strings.Fields(s.Text))
+		}
+		v, ok := flags[t.Flag]
+		return v, ok, nil
+	}
+	// No locator: the whole text output is the value.
+	out := strings.TrimSpace(s.Text)
+	if out == "" {
+		return nil, false, nil
+	}
+	return []string{out}, true, nil
+}
+
+// parseDocument reads a text as JSON, or failing that as YAML.
+func parseDocument(text string) (any, error) {
+	var doc any
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err == nil {
+		return doc, nil
+	}
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		return nil, fmt.Errorf("output is neither JSON nor YAML: %v", err)
+	}
+	return doc, nil
+}
+
+func parseEnvText(text string) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// ParseFlags reads command-line arguments into flags. It accepts
+// `--flag=value`, `--flag value` (when value does not start with a dash),
+// bare boolean `--flag` (value "true") and YAML-ish `flag: value`. Flags
+// are matched by whole name: `--tls` never matches `--tlsverify`.
+// Repeated flags keep every value in order.
+func ParseFlags(args []string) map[string][]string {
+	flags := map[string][]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			name, val, hasVal := strings.Cut(a, "=")
+			if !hasVal {
+				if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && !strings.HasSuffix(args[i+1], ":") {
+					val = args[i+1]
+					i++
+				} else {
+					val = "true"
+				}
+			}
+			flags[name] = append(flags[name], val)
+		case strings.HasSuffix(a, ":") && len(a) > 1:
+			name := strings.TrimSuffix(a, ":")
+			val := ""
+			if i+1 < len(args) {
+				val = args[i+1]
+				i++
+			}
+			flags[name] = append(flags[name], val)
+		}
+	}
+	return flags
+}

@@ -1,0 +1,276 @@
+package checks
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/baselinehq/baseline/assets"
+)
+
+// Risk is an item's risk level, spelled as in the compliance API.
+type Risk string
+
+// Risk levels, most severe first.
+const (
+	RiskCritical Risk = "RISK_CRITICAL"
+	RiskHigh     Risk = "RISK_HIGH"
+	RiskMedium   Risk = "RISK_MEDIUM"
+	RiskLow      Risk = "RISK_LOW"
+	RiskNotice   Risk = "RISK_NOTICE"
+)
+
+// Risks lists the risk levels, most severe first.
+var Risks = []Risk{RiskCritical, RiskHigh, RiskMedium, RiskLow, RiskNotice}
+
+// ParseRisk accepts "critical" ... "notice" or the RISK_* form.
+func ParseRisk(s string) (Risk, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	if !strings.HasPrefix(u, "RISK_") {
+		u = "RISK_" + u
+	}
+	for _, r := range Risks {
+		if string(r) == u {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown risk level %q (want critical, high, medium, low or notice)", s)
+}
+
+// Short is the lower-case short name of the risk level.
+func (r Risk) Short() string { return strings.ToLower(strings.TrimPrefix(string(r), "RISK_")) }
+
+// Position is where a definition was read from.
+type Position struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Standard is a compiled benchmark standard (BenchmarkStandard).
+type Standard struct {
+	ID          string
+	Name        string
+	Version     string
+	Description string
+	AssetTypes  []assets.Type
+	// Engines is the engine version constraint, nil when any engine fits.
+	Engines     *semver.Constraints
+	EnginesText string
+	Enabled     bool
+	// Origin says where the standard came from: "builtin" or a directory.
+	Origin string
+	Items  []*Item
+}
+
+// Covers reports whether the standard has items for the asset type.
+func (s *Standard) Covers(t assets.Type) bool {
+	for _, a := range s.AssetTypes {
+		if a == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Item is a compiled check item.
+type Item struct {
+	// ID is the CustomerPolicyItemId: globally unique and never reused.
+	ID uint64
+	// Number is the BasePolicyItemId: the recommendation number in its standard.
+	Number      string
+	Title       string
+	Category    string
+	AssetType   assets.Type
+	Risk        Risk
+	Level       int
+	Automated   bool
+	Scored      bool
+	Description string
+	Rationale   string
+	Procedure   string
+	Remediation string
+	Default     string
+	References  []string
+	Standard    *Standard
+	Pos         Position
+
+	// Source is nil for a manual item that collects no evidence.
+	Source *Source
+	OnlyIf []*Condition
+	Tests  *Tests
+}
+
+// SourceKind names an audit source.
+type SourceKind string
+
+// Audit source kinds.
+const (
+	SourceFile         SourceKind = "file"
+	SourceProcess      SourceKind = "process"
+	SourceDaemonInfo   SourceKind = "daemon_info"
+	SourceDaemonConfig SourceKind = "daemon_config"
+	SourceContainer    SourceKind = "container"
+	SourceContainers   SourceKind = "containers"
+	SourceImages       SourceKind = "images"
+	SourceNetworks     SourceKind = "networks"
+	SourceImage        SourceKind = "image"
+	SourceImageHistory SourceKind = "image_history"
+	SourceImageFiles   SourceKind = "image_files"
+	SourceCommand      SourceKind = "command"
+	SourceShell        SourceKind = "shell"
+)
+
+// sourceKinds maps each kind to the asset types whose facts can serve it.
+var sourceKinds = map[SourceKind][]assets.Type{
+	SourceFile:         {assets.Host, assets.K8s},
+	SourceProcess:      {assets.Host, assets.K8s},
+	SourceDaemonInfo:   {assets.Host, assets.Container, assets.Image},
+	SourceDaemonConfig: {assets.Host, assets.Container, assets.Image},
+	SourceContainer:    {assets.Container},
+	SourceContainers:   {assets.Host},
+	SourceImages:       {assets.Host},
+	SourceNetworks:     {assets.Host},
+	SourceImage:        {assets.Image},
+	SourceImageHistory: {assets.Image},
+	SourceImageFiles:   {assets.Image},
+	SourceCommand:      {assets.Host, assets.K8s},
+	SourceShell:        {assets.Host, assets.K8s},
+}
+
+// Combine says how a file source with several paths yields subjects.
+type Combine string
+
+// File combination modes.
+const (
+	CombineFirst  Combine = "first"  // the first path that exists
+	CombineEach   Combine = "each"   // every existing file is a subject; all must pass
+	CombineConcat Combine = "concat" // one subject whose content joins all files
+)
+
+// Format says how a file's content or a command's output is parsed.
+type Format string
+
+// Content formats.
+const (
+	FormatNone Format = "none"
+	FormatText Format = "text"
+	FormatJSON Format = "json"
+	FormatYAML Format = "yaml"
+	FormatKV   Format = "kv"
+)
+
+// Source is a compiled audit source.
+type Source struct {
+	Kind SourceKind
+	// Paths are file paths or glob patterns, relative to the host root; they
+	// may reference ${daemon_config.KEY} or ${daemon_info.Key}.
+	Paths   []string
+	Glob    bool
+	Combine Combine
+	Format  Format
+	// Name is the process name for SourceProcess.
+	Name string
+	// Argv is the command for SourceCommand (never run through a shell).
+	Argv []string
+	// Shell is the command string for SourceShell; only benchmark text.
+	Shell string
+}
+
+// Describe says what the source reads, for evidence.
+func (s *Source) Describe() string {
+	switch s.Kind {
+	case SourceFile:
+		return "file " + strings.Join(s.Paths, ", ")
+	case SourceProcess:
+		return "process " + s.Name
+	case SourceCommand:
+		return "command " + strings.Join(s.Argv, " ")
+	case SourceShell:
+		return "shell " + s.Shell
+	}
+	return string(s.Kind)
+}
+
+// Condition is an applicability condition.
+type Condition struct {
+	Source *Source // nil: the item's own source
+	Tests  *Tests
+	Reason string
+}
+
+// BinOp combines test results.
+type BinOp string
+
+// Binary operators.
+const (
+	And BinOp = "and"
+	Or  BinOp = "or"
+)
+
+// Tests is a compiled set of tests.
+type Tests struct {
+	Op    BinOp
+	Items []*Test
+}
+
+// Test is one compiled test item.
+type Test struct {
+	Flag    string
+	Env     string
+	Path    *Path
+	Set     bool
+	Compare *Compare
+	Multi   bool
+}
+
+// Subject names what the test reads: the flag, path or variable.
+func (t *Test) Subject() string {
+	switch {
+	case t.Flag != "":
+		return t.Flag
+	case t.Env != "":
+		return "$" + t.Env
+	case t.Path != nil:
+		return t.Path.Expr
+	}
+	return "output"
+}
+
+// Op is a comparison operator.
+type Op string
+
+// Comparison operators: kube-bench's set plus semver.
+const (
+	OpEq            Op = "eq"
+	OpNotEq         Op = "noteq"
+	OpGt            Op = "gt"
+	OpGte           Op = "gte"
+	OpLt            Op = "lt"
+	OpLte           Op = "lte"
+	OpHas           Op = "has"
+	OpNotHave       Op = "nothave"
+	OpRegex         Op = "regex"
+	OpValidElements Op = "valid_elements"
+	OpBitmask       Op = "bitmask"
+	OpSemver        Op = "semver"
+)
+
+var ops = []Op{OpEq, OpNotEq, OpGt, OpGte, OpLt, OpLte, OpHas, OpNotHave, OpRegex, OpValidElements, OpBitmask, OpSemver}
+
+// Compare is a compiled comparison.
+type Compare struct {
+	Op    Op
+	Value string
+	// Any: one matching value suffices; otherwise every value must match.
+	Any bool
+
+	re       *regexp.Regexp
+	num      float64
+	mask     int64
+	elements map[string]bool
+	version  *semver.Constraints
+}

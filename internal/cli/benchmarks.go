@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/spf13/cobra"
+
+	"github.com/baselinehq/baseline/benchmarks"
+	"github.com/baselinehq/baseline/checks"
+)
+
+// loadCatalog loads the built-in standards plus the user's directories.
+func loadCatalog(g *globals) (*checks.Catalog, error) {
+	trees := []checks.Tree{{FS: benchmarks.FS(), Origin: benchmarks.Origin}}
+	for _, dir := range g.benchmarkDirs {
+		tree, err := dirTree(dir)
+		if err != nil {
+			return nil, withCode(ExitInvalid, err)
+		}
+		trees = append(trees, tree)
+	}
+	cat, err := checks.Load(trees...)
+	if err != nil {
+		return nil, withCode(ExitInvalid, err)
+	}
+	return cat, nil
+}
+
+func dirTree(dir string) (checks.Tree, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return checks.Tree{}, fmt.Errorf("--benchmarks: %w", err)
+	}
+	if !st.IsDir() {
+		return checks.Tree{}, fmt.Errorf("--benchmarks: %s is not a directory", dir)
+	}
+	return checks.Tree{FS: os.DirFS(dir), Origin: filepath.Clean(dir)}, nil
+}
+
+func newBenchmarksCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "benchmarks",
+		Short: "List, show and validate benchmark standards",
+	}
+	var format string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the loaded standards",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := loadCatalog(g)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				type row struct {
+					ID, Name, Version, Origin string
+					AssetTypes                []string
+					ItemCount                 int
+					Enabled                   bool
+				}
+				var rows []row
+				for _, s := range cat.Standards {
+					var at []string
+					for _, a := range s.AssetTypes {
+						at = append(at, string(a))
+					}
+					rows = append(rows, row{s.ID, s.Name, s.Version, s.Origin, at, len(s.Items), s.Enabled})
+				}
+				return writeJSON(g.stdout, rows)
+			}
+			t := newTable(g)
+			t.AppendHeader(table.Row{"ID", "Name", "Version", "Asset types", "Items", "Automated", "Origin"})
+			for _, s := range cat.Standards {
+				auto := 0
+				for _, it := range s.Items {
+					if it.Automated {
+						auto++
+					}
+				}
+				var at []string
+				for _, a := range s.AssetTypes {
+					at = append(at, a.Short())
+				}
+				t.AppendRow(table.Row{s.ID, s.Name, s.Version, strings.Join(at, ","), len(s.Items), auto, s.Origin})
+			}
+			t.Render()
+			return nil
+		},
+	}
+	list.Flags().StringVar(&format, "format", "table", "output format: table or json")
+
+	show := &cobra.Command{
+		Use:   "show STANDARD|ITEM-ID",
+		Short: "Show a standard's items, or one item in full",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := loadCatalog(g)
+			if err != nil {
+				return err
+			}
+			if id, perr := strconv.ParseUint(args[0], 10, 64); perr == nil {
+				it, ok := cat.Item(id)
+				if !ok {
+					return fmt.Errorf("no item with id %d", id)
+				}
+				showItem(g, it)
+				return nil
+			}
+			s, ok := cat.Standard(args[0])
+			if !ok {
+				return fmt.Errorf("no standard %q (see: baseline benchmarks list)", args[0])
+			}
+			t := newTable(g)
+			t.SetTitle(fmt.Sprintf("%s %s (%s)", s.Name, s.Version, s.ID))
+			t.AppendHeader(table.Row{"ID", "Number", "Title", "Asset", "Risk", "Assessment"})
+			for _, it := range s.Items {
+				a := "manual"
+				if it.Automated {
+					a = "automated"
+				}
+				t.AppendRow(table.Row{it.ID, it.Number, truncate(it.Title, 70), it.AssetType.Short(), it.Risk.Short(), a})
+			}
+			t.Render()
+			return nil
+		},
+	}
+	validate := &cobra.Command{
+		Use:   "validate DIR...",
+		Short: "Load benchmark directories and report every problem as file:line",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			trees := []checks.Tree{{FS: benchmarks.FS(), Origin: benchmarks.Origin}}
+			for _, dir := range args {
+				tree, err := dirTree(dir)
+				if err != nil {
+					return withCode(ExitInvalid, err)
+				}
+				trees = append(trees, tree)
+			}
+			cat, err := checks.Load(trees...)
+			if err != nil {
+				return withCode(ExitInvalid, err)
+			}
+			n := 0
+			for _, s := range cat.Standards {
+				if s.Origin != benchmarks.Origin {
+					fmt.Fprintf(g.stdout, "%s: standard %s: %d items OK\n", s.Origin, s.ID, len(s.Items))
+					n++
+				}
+			}
+			if n == 0 {
+				return withCode(ExitInvalid, fmt.Errorf("no standard found in %s (a standard is a directory with %s)", strings.Join(args, ", "), checks.StandardFile))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(list, show, validate)
+	return cmd
+}
+
+func showItem(g *globals, it *checks.Item) {
+	w := g.stdout
+	a := "manual"
+	if it.Automated {
+		a = "automated"
+	}
+	fmt.Fprintf(w, "%d  %s %s  %s\n", it.ID, it.Standard.ID, it.Number, it.Title)
+	fmt.Fprintf(w, "category: %s\nasset type: %s\nrisk: %s\nassessment: %s (scored: %v, level %d)\ndefined at: %s\n",
+		it.Category, it.AssetType, it.Risk, a, it.Scored, it.Level, it.Pos)
+	for _, sec := range []struct{ name, text string }{
+		{"Description", it.Description}, {"Rationale", it.Rationale}, {"Audit", it.Procedure},
+		{"Remediation", it.Remediation}, {"Default value", it.Default},
+	} {
+		if sec.text != "" {
+			fmt.Fprintf(w, "\n%s:\n  %s\n", sec.name, strings.ReplaceAll(sec.text, "\n", "\n  "))
+		}
+	}
+	if it.Source != nil {
+		fmt.Fprintf(w, "\nSource: %s\n", it.Source.Describe())
+	}
+	for _, r := range it.References {
+		fmt.Fprintf(w, "Reference: %s\n", r)
+	}
+}
+
+func newTable(g *globals) table.Writer {
+	t := table.NewWriter()
+	t.SetOutputMirror(g.stdout)
+	t.SetStyle(table.StyleLight)
+	return t
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

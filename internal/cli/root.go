@@ -1,0 +1,94 @@
+// Package cli is the command line of baseline: cobra commands that parse
+// flags and call the library packages. It returns exit codes; only main exits.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK       = 0 // success; for scan: no scored item failed (or --exit-code not given)
+	ExitError    = 1 // the command could not run (bad flags, unreadable store, ...)
+	ExitFindings = 2 // scan --exit-code: at least one scored item failed
+	ExitInvalid  = 3 // a benchmark definition failed to load
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// globals are the options every command shares.
+type globals struct {
+	benchmarkDirs []string
+	hostRoot      string
+	logLevel      string
+	stdout        io.Writer
+	stderr        io.Writer
+}
+
+// Run executes the command line and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.code != ExitFindings {
+			fmt.Fprintln(stderr, "baseline:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "baseline:", err)
+	return ExitError
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "baseline",
+		Short:         "CIS baseline compliance checker for Docker hosts, containers, images and Kubernetes",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl})))
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringArrayVar(&g.benchmarkDirs, "benchmarks", nil, "directory of extra benchmark standards (repeatable)")
+	pf.StringVar(&g.hostRoot, "host-root", envOr("BASELINE_HOST_ROOT", "/"), "root of the host file system to check (env BASELINE_HOST_ROOT)")
+	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
+	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g))
+	return root
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/baselinehq/baseline/internal/cmdline"
 )
 
 // Subject is one thing a source yielded: a document, a text, flags and
@@ -250,7 +252,7 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 	case t.Flag != "":
 		flags := s.Flags
 		if flags == nil {
-			flags = ParseFlags(strings.Fields(s.Text))
+			flags = cmdline.ParseFlags(strings.Fields(s.Text))
 		}
 		v, ok := flags[t.Flag]
 		return v, ok, nil
@@ -285,38 +287,4 @@ func parseEnvText(text string) map[string]string {
 		}
 	}
 	return env
-}
-
-// ParseFlags reads command-line arguments into flags. It accepts
-// `--flag=value`, `--flag value` (when value does not start with a dash),
-// bare boolean `--flag` (value "true") and YAML-ish `flag: value`. Flags
-// are matched by whole name: `--tls` never matches `--tlsverify`.
-// Repeated flags keep every value in order.
-func ParseFlags(args []string) map[string][]string {
-	flags := map[string][]string{}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case strings.HasPrefix(a, "-") && len(a) > 1:
-			name, val, hasVal := strings.Cut(a, "=")
-			if !hasVal {
-				if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && !strings.HasSuffix(args[i+1], ":") {
-					val = args[i+1]
-					i++
-				} else {
-					val = "true"
-				}
-			}
-			flags[name] = append(flags[name], val)
-		case strings.HasSuffix(a, ":") && len(a) > 1:
-			name := strings.TrimSuffix(a, ":")
-			val := ""
-			if i+1 < len(args) {
-				val = args[i+1]
-				i++
-			}
-			flags[name] = append(flags[name], val)
-		}
-	}
-	return flags
 }

@@ -1,0 +1,247 @@
+// Package docker discovers a Docker engine's containers and images and
+// collects their facts through the Engine API: one list and one inspect per
+// container and per image, shared by every item of a scan. It only reads.
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// Engine is a read-only Engine API client that counts its calls.
+type Engine struct {
+	cli   *client.Client
+	calls *callCounter
+}
+
+// callCounter counts HTTP requests to the engine, by method and path shape.
+type callCounter struct {
+	next  http.RoundTripper
+	total atomic.Int64
+	mu    sync.Mutex
+	byOp  map[string]int
+}
+
+func (c *callCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.total.Add(1)
+	c.mu.Lock()
+	c.byOp[req.Method+" "+pathShape(req.URL.Path)]++
+	c.mu.Unlock()
+	return c.next.RoundTrip(req)
+}
+
+// pathShape drops the API version and object ids: /v1.41/containers/abc/json
+// becomes /containers/{id}/json.
+func pathShape(p string) string {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	if len(parts) > 0 && strings.HasPrefix(parts[0], "v1.") {
+		parts = parts[1:]
+	}
+	if len(parts) == 3 && (parts[0] == "containers" || parts[0] == "images") {
+		parts[1] = "{id}"
+	}
+	return "/" + strings.Join(parts, "/")
+}
+
+// Connect makes a client from the environment (DOCKER_HOST and friends) or
+// for host when given, negotiating the API version with the engine: older
+// engines, such as Debian's, speak an older API than this client.
+func Connect(host string) (*Engine, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	base, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	hc := base.HTTPClient()
+	counter := &callCounter{next: hc.Transport, byOp: map[string]int{}}
+	if counter.next == nil {
+		counter.next = http.DefaultTransport
+	}
+	hc.Transport = counter
+	cli, err := client.NewClientWithOpts(append(opts, client.WithHTTPClient(hc))...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Engine{cli: cli, calls: counter}, nil
+}
+
+// Close releases the client's connections.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Calls returns the number of Engine API requests made so far, in total
+// and by operation.
+func (e *Engine) Calls() (int64, map[string]int) {
+	e.calls.mu.Lock()
+	defer e.calls.mu.Unlock()
+	by := make(map[string]int, len(e.calls.byOp))
+	for k, v := range e.calls.byOp {
+		by[k] = v
+	}
+	return e.calls.total.Load(), by
+}
+
+// Daemon is what the engine says about itself.
+type Daemon struct {
+	// Info is the GET /info document.
+	Info map[string]any
+	// Version is the engine version ("20.10.24+dfsg1").
+	Version string
+	// ContainerdVersion is the containerd component's version, if reported.
+	ContainerdVersion string
+	// Name and ID identify the engine's host.
+	Name string
+	ID   string
+}
+
+// Daemon reads /info and /version.
+func (e *Engine) Daemon(ctx context.Context) (*Daemon, error) {
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("docker engine: %w", err)
+	}
+	doc, err := toDoc(info)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{Info: doc, Version: info.ServerVersion, Name: info.Name, ID: info.ID}
+	if v, err := e.cli.ServerVersion(ctx); err == nil {
+		for _, c := range v.Components {
+			if strings.EqualFold(c.Name, "containerd") {
+				d.ContainerdVersion = c.Version
+			}
+		}
+	}
+	return d, nil
+}
+
+// ContainerRef is a listed container.
+type ContainerRef struct {
+	ID    string
+	Names []string
+	Image string
+	State string
+}
+
+// ListContainers lists every container: running, paused, stopped, created.
+func (e *Engine) ListContainers(ctx context.Context) ([]ContainerRef, error) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	out := make([]ContainerRef, len(list))
+	for i, c := range list {
+		out[i] = ContainerRef{ID: c.ID, Names: c.Names, Image: c.Image, State: c.State}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// InspectContainer returns a container's inspect document, decoded as
+// generic JSON (numbers kept exact).
+func (e *Engine) InspectContainer(ctx context.Context, id string) (map[string]any, error) {
+	_, raw, err := e.cli.ContainerInspectWithRaw(ctx, id, false)
+	if err != nil {
+		return nil, fmt.Errorf("inspect container %s: %w", shortID(id), err)
+	}
+	return decodeDoc(raw)
+}
+
+// ImageRef is a listed image.
+type ImageRef struct {
+	ID       string
+	RepoTags []string
+}
+
+// ListImages lists the local images (not intermediate layers).
+func (e *Engine) ListImages(ctx context.Context) ([]ImageRef, error) {
+	list, err := e.cli.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	out := make([]ImageRef, len(list))
+	for i, im := range list {
+		out[i] = ImageRef{ID: im.ID, RepoTags: im.RepoTags}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// InspectImage returns an image's inspect document.
+func (e *Engine) InspectImage(ctx context.Context, id string) (map[string]any, error) {
+	var raw bytes.Buffer
+	if _, err := e.cli.ImageInspect(ctx, id, client.ImageInspectWithRawResponse(&raw)); err != nil {
+		return nil, fmt.Errorf("inspect image %s: %w", shortID(id), err)
+	}
+	return decodeDoc(raw.Bytes())
+}
+
+// ImageHistory returns an image's build history, newest first.
+func (e *Engine) ImageHistory(ctx context.Context, id string) ([]map[string]any, error) {
+	hist, err := e.cli.ImageHistory(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("image history %s: %w", shortID(id), err)
+	}
+	out := make([]map[string]any, len(hist))
+	for i, h := range hist {
+		out[i] = map[string]any{"Id": h.ID, "Created": h.Created, "CreatedBy": h.CreatedBy, "Comment": h.Comment, "Size": h.Size}
+	}
+	return out, nil
+}
+
+// Networks lists the engine's networks.
+func (e *Engine) Networks(ctx context.Context) ([]map[string]any, error) {
+	list, err := e.cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	out := make([]map[string]any, len(list))
+	for i, n := range list {
+		opts := map[string]any{}
+		for k, v := range n.Options {
+			opts[k] = v
+		}
+		out[i] = map[string]any{"Name": n.Name, "Id": n.ID, "Driver": n.Driver, "Scope": n.Scope, "Options": opts, "Internal": n.Internal}
+	}
+	return out, nil
+}
+
+func toDoc(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return decodeDoc(raw)
+}
+
+func decodeDoc(raw []byte) (map[string]any, error) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("decode engine document: %w", err)
+	}
+	return doc, nil
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,177 @@
+// Package report encodes scan results for people and programs: tables for
+// the terminal and a versioned JSON document.
+package report
+
+import (
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/scan"
+)
+
+// Counts tallies results by outcome.
+type Counts struct {
+	Passed        int `json:"PassedCount"`
+	Failed        int `json:"FailedCount"`
+	Manual        int `json:"ManualCount"`
+	NotApplicable int `json:"NotApplicableCount"`
+	CheckFailed   int `json:"CheckFailedCount"`
+}
+
+func (c *Counts) add(v checks.Verdict) {
+	switch {
+	case v.Status == checks.CheckFailed:
+		c.CheckFailed++
+	case v.Result == checks.ResultPassed:
+		c.Passed++
+	case v.Result == checks.ResultFailed:
+		c.Failed++
+	case v.Result == checks.ResultManual:
+		c.Manual++
+	case v.Result == checks.ResultNotApplicable:
+		c.NotApplicable++
+	}
+}
+
+// AssetRollup is the per-asset roll-up.
+type AssetRollup struct {
+	Asset assets.Asset `json:"Asset"`
+	Counts
+	// Result is RESULT_FAILED if any item failed, RESULT_PASSED when none
+	// did; empty when the asset's scan failed.
+	Result     checks.CheckResult `json:"CheckResult,omitempty"`
+	ScanFailed bool               `json:"ScanFailed"`
+}
+
+// ItemRollup is the per-item roll-up.
+type ItemRollup struct {
+	Item *checks.Item `json:"-"`
+	Counts
+}
+
+// TypeSummary is the per-asset-type roll-up.
+type TypeSummary struct {
+	AssetType        assets.Type         `json:"AssetType"`
+	AssetCount       int                 `json:"AssetCount"`
+	PassedAssetCount int                 `json:"PassedAssetCount"`
+	FailedAssetCount int                 `json:"FailedAssetCount"`
+	ScanFailedAssets int                 `json:"ScanFailedAssetCount"`
+	PassedItemCount  int                 `json:"PassedPolicyItemCount"`
+	FailedItemCount  int                 `json:"FailedPolicyItemCount"`
+	FailedByRisk     map[checks.Risk]int `json:"FailedByRisk"`
+	AssetPassRate    float64             `json:"AssetPassRate"`
+	Results          Counts              `json:"Results"`
+	risk             map[uint64]checks.Risk
+	itemFailed       map[uint64]bool
+	itemPassed       map[uint64]bool
+}
+
+// Summary holds every roll-up of one report.
+type Summary struct {
+	Assets []AssetRollup
+	Items  []ItemRollup
+	Types  []TypeSummary
+	Total  Counts
+}
+
+// Summarize computes the roll-ups. An asset whose scan failed counts in the
+// pass rate's denominator: pass rate = compliant assets / all assets.
+func Summarize(rep *scan.Report) Summary {
+	var s Summary
+	failedAsset := map[uint64]bool{}
+	for _, f := range rep.Failures {
+		failedAsset[f.AssetID] = true
+	}
+	assetIdx := map[uint64]int{}
+	for _, a := range rep.Sorted() {
+		assetIdx[a.ID] = len(s.Assets)
+		s.Assets = append(s.Assets, AssetRollup{Asset: a})
+	}
+	itemIdx := map[uint64]int{}
+	for _, it := range rep.Items {
+		itemIdx[it.ID] = len(s.Items)
+		s.Items = append(s.Items, ItemRollup{Item: it})
+	}
+	for _, r := range rep.Results {
+		s.Total.add(r.Verdict)
+		if i, ok := assetIdx[r.AssetID]; ok {
+			s.Assets[i].Counts.add(r.Verdict)
+		}
+		if i, ok := itemIdx[r.ItemID]; ok {
+			s.Items[i].Counts.add(r.Verdict)
+		}
+	}
+	types := map[assets.Type]*TypeSummary{}
+	for i := range s.Assets {
+		ar := &s.Assets[i]
+		// An asset whose scan failed, or on which some check could not be
+		// carried out, is neither passed nor failed: it is scan-failed, and
+		// counts against the pass rate.
+		ar.ScanFailed = failedAsset[ar.Asset.ID] || ar.CheckFailed > 0
+		switch {
+		case ar.ScanFailed:
+		case ar.Failed > 0:
+			ar.Result = checks.ResultFailed
+		default:
+			ar.Result = checks.ResultPassed
+		}
+		ts := types[ar.Asset.Type]
+		if ts == nil {
+			ts = &TypeSummary{AssetType: ar.Asset.Type, FailedByRisk: map[checks.Risk]int{}, itemFailed: map[uint64]bool{}, itemPassed: map[uint64]bool{}}
+			types[ar.Asset.Type] = ts
+		}
+		ts.AssetCount++
+		switch {
+		case ar.ScanFailed:
+			ts.ScanFailedAssets++
+		case ar.Result == checks.ResultFailed:
+			ts.FailedAssetCount++
+		default:
+			ts.PassedAssetCount++
+		}
+	}
+	items := map[uint64]*checks.Item{}
+	for _, it := range rep.Items {
+		items[it.ID] = it
+	}
+	assetType := map[uint64]assets.Type{}
+	for _, a := range rep.Assets {
+		assetType[a.ID] = a.Type
+	}
+	for _, r := range rep.Results {
+		ts := types[assetType[r.AssetID]]
+		if ts == nil {
+			continue
+		}
+		ts.Results.add(r.Verdict)
+		switch r.Result {
+		case checks.ResultFailed:
+			ts.itemFailed[r.ItemID] = true
+		case checks.ResultPassed:
+			ts.itemPassed[r.ItemID] = true
+		}
+	}
+	for _, t := range assets.Types {
+		ts := types[t]
+		if ts == nil {
+			continue
+		}
+		// An item failed for the type when it failed on any asset; it passed
+		// when it passed somewhere and failed nowhere.
+		for id := range ts.itemFailed {
+			ts.FailedItemCount++
+			if it := items[id]; it != nil {
+				ts.FailedByRisk[it.Risk]++
+			}
+		}
+		for id := range ts.itemPassed {
+			if !ts.itemFailed[id] {
+				ts.PassedItemCount++
+			}
+		}
+		if ts.AssetCount > 0 {
+			ts.AssetPassRate = float64(ts.PassedAssetCount) / float64(ts.AssetCount)
+		}
+		s.Types = append(s.Types, *ts)
+	}
+	return s
+}

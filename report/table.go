@@ -1,0 +1,145 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
+
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/scan"
+)
+
+// View says how a table report is grouped.
+type View string
+
+// Table views.
+const (
+	ByAsset View = "asset"
+	ByItem  View = "item"
+)
+
+// WriteTable writes the report as terminal tables: the assets or the items
+// with their counts, the failed checks with their evidence, and the
+// summary per asset type with the pass rate.
+func WriteTable(w io.Writer, rep *scan.Report, view View) error {
+	sum := Summarize(rep)
+	switch view {
+	case ByItem:
+		itemTable(w, sum)
+	default:
+		assetTable(w, sum)
+	}
+	findingsTable(w, rep)
+	summaryTable(w, rep, sum)
+	return nil
+}
+
+func newTable(w io.Writer, title string) table.Writer {
+	t := table.NewWriter()
+	t.SetOutputMirror(w)
+	t.SetStyle(table.StyleLight)
+	t.SetTitle(title)
+	return t
+}
+
+func assetTable(w io.Writer, sum Summary) {
+	t := newTable(w, "Assets")
+	t.AppendHeader(table.Row{"Type", "Asset", "Id", "Passed", "Failed", "Manual", "N/A", "Check failed", "Result"})
+	for _, a := range sum.Assets {
+		res := strings.TrimPrefix(string(a.Result), "RESULT_")
+		if a.ScanFailed {
+			res = "SCAN FAILED"
+		}
+		t.AppendRow(table.Row{a.Asset.Type.Short(), truncate(a.Asset.Name, 40), a.Asset.ID, a.Passed, a.Failed, a.Manual, a.NotApplicable, a.CheckFailed, res})
+	}
+	t.AppendFooter(table.Row{"", "total", len(sum.Assets), sum.Total.Passed, sum.Total.Failed, sum.Total.Manual, sum.Total.NotApplicable, sum.Total.CheckFailed, ""})
+	t.Render()
+}
+
+func itemTable(w io.Writer, sum Summary) {
+	t := newTable(w, "Items")
+	t.AppendHeader(table.Row{"Id", "Standard", "No.", "Title", "Asset", "Risk", "Passed", "Failed", "Manual", "N/A", "Check failed"})
+	for _, ir := range sum.Items {
+		it := ir.Item
+		t.AppendRow(table.Row{it.ID, it.Standard.ID, it.Number, truncate(it.Title, 60), it.AssetType.Short(), it.Risk.Short(), ir.Passed, ir.Failed, ir.Manual, ir.NotApplicable, ir.CheckFailed})
+	}
+	t.AppendFooter(table.Row{"", "", "", "total", "", "", sum.Total.Passed, sum.Total.Failed, sum.Total.Manual, sum.Total.NotApplicable, sum.Total.CheckFailed})
+	t.Render()
+}
+
+// findingsTable lists failed results and checks that could not be carried
+// out, with the evidence that decided them.
+func findingsTable(w io.Writer, rep *scan.Report) {
+	items := map[uint64]*checks.Item{}
+	for _, it := range rep.Items {
+		items[it.ID] = it
+	}
+	names := map[uint64]string{}
+	for _, a := range rep.Assets {
+		names[a.ID] = a.Type.Short() + " " + a.Name
+	}
+	t := newTable(w, "Findings")
+	t.AppendHeader(table.Row{"Asset", "Item", "Risk", "Title", "Status", "Evidence"})
+	t.SetColumnConfigs([]table.ColumnConfig{{Number: 6, WidthMax: 60, WidthMaxEnforcer: text.WrapSoft}})
+	n := 0
+	for _, r := range rep.Results {
+		if r.Status != checks.CheckFailed && r.Result != checks.ResultFailed {
+			continue
+		}
+		it := items[r.ItemID]
+		status, evidence := "FAILED", failingEvidence(r.Verdict)
+		if r.Status == checks.CheckFailed {
+			status, evidence = "CHECK FAILED", r.Reason
+		}
+		t.AppendRow(table.Row{truncate(names[r.AssetID], 30), it.Number, it.Risk.Short(), truncate(it.Title, 50), status, evidence})
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "No findings.")
+		return
+	}
+	t.Render()
+}
+
+func failingEvidence(v checks.Verdict) string {
+	for _, e := range v.Evidence {
+		if !e.Passed {
+			return fmt.Sprintf("%s: %s (expected %s)", e.Subject, e.Actual, e.Expected)
+		}
+	}
+	if len(v.Evidence) > 0 {
+		e := v.Evidence[0]
+		return fmt.Sprintf("%s: %s", e.Subject, e.Actual)
+	}
+	return v.Reason
+}
+
+func summaryTable(w io.Writer, rep *scan.Report, sum Summary) {
+	t := newTable(w, fmt.Sprintf("Summary (%s, %.2fs)", standardsLine(rep), rep.FinishedAt.Sub(rep.StartedAt).Seconds()))
+	t.AppendHeader(table.Row{"Asset type", "Assets", "Passed", "Failed", "Scan failed", "Pass rate", "Failed items", "Critical", "High", "Medium", "Low"})
+	for _, ts := range sum.Types {
+		t.AppendRow(table.Row{ts.AssetType.Short(), ts.AssetCount, ts.PassedAssetCount, ts.FailedAssetCount, ts.ScanFailedAssets,
+			fmt.Sprintf("%.1f%%", 100*ts.AssetPassRate), ts.FailedItemCount,
+			ts.FailedByRisk[checks.RiskCritical], ts.FailedByRisk[checks.RiskHigh], ts.FailedByRisk[checks.RiskMedium], ts.FailedByRisk[checks.RiskLow]})
+	}
+	t.Render()
+}
+
+func standardsLine(rep *scan.Report) string {
+	var s []string
+	for _, st := range rep.Standards {
+		s = append(s, st.ID)
+	}
+	return strings.Join(s, ", ")
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -161,7 +161,9 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 	return checks.Observation{}, fmt.Errorf("source kind %s is not supported here", src.Kind)
 }
 
-func one(s checks.Subject) checks.Observation { return checks.Observation{Subjects: []checks.Subject{s}} }
+func one(s checks.Subject) checks.Observation {
+	return checks.Observation{Subjects: []checks.Subject{s}}
+}
 
 func anyList[T any](in []T) []any {
 	out := make([]any, len(in))

@@ -42,7 +42,7 @@ var flagKeys = map[string]string{
 	"add-runtime": "runtimes", "node-generic-resource": "node-generic-resources",
 	"default-address-pool": "default-address-pools", "feature": "features",
 	"allow-nondistributable-artifacts": "allow-nondistributable-artifacts",
-	"tls": "tls", "tlsverify": "tlsverify",
+	"tls":                              "tls", "tlsverify": "tlsverify",
 }
 
 // listKeys are daemon.json keys whose values are lists even when one flag

@@ -27,6 +27,9 @@ type Subject struct {
 	Env map[string]string
 	// Masked tells evidence to hide env values.
 	Masked bool
+	// Missing explains an absent subject ("file /x does not exist"); it is
+	// shown in evidence when a test finds nothing.
+	Missing string
 }
 
 // Observation is what one source yielded for one asset.
@@ -212,6 +215,9 @@ func (t *Test) compareAll(vals []string) (bool, error) {
 
 func (t *Test) describeActual(s *Subject, vals []string, found bool) string {
 	if !found {
+		if s.Missing != "" {
+			return "not set (" + s.Missing + ")"
+		}
 		return "not set"
 	}
 	if t.Env != "" && s.Masked {

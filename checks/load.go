@@ -533,7 +533,7 @@ func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 	for _, a := range allowed {
 		fits = fits || a == at
 	}
-	if !fits {
+	if !fits && at != "" {
 		return nil, fmt.Errorf("kind %s cannot serve %s items", s.Kind, at.Short())
 	}
 	unused := func(field string, set bool) error {

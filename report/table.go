@@ -94,7 +94,7 @@ func findingsTable(w io.Writer, rep *scan.Report) {
 		if r.Status == checks.CheckFailed {
 			status, evidence = "CHECK FAILED", r.Reason
 		}
-		t.AppendRow(table.Row{truncate(names[r.AssetID], 30), it.Number, it.Risk.Short(), truncate(it.Title, 50), status, evidence})
+		t.AppendRow(table.Row{truncate(names[r.AssetID], 30), it.Number, it.Risk.Short(), truncate(it.Title, 50), status, truncate(evidence, 160)})
 		n++
 	}
 	if n == 0 {

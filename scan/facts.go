@@ -179,7 +179,8 @@ func (h *hostContext) observeProcess(name string) (checks.Observation, error) {
 		return checks.Observation{}, err
 	}
 	if len(procs) == 0 {
-		return one(checks.Subject{Name: "process " + name, Doc: map[string]any{"running": false}, Flags: map[string][]string{}}), nil
+		return one(checks.Subject{Name: "process " + name, Doc: map[string]any{"running": false}, Flags: map[string][]string{},
+			Missing: "no " + name + " process is running"}), nil
 	}
 	var obs checks.Observation
 	for _, p := range procs {
@@ -333,7 +334,8 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 					return one(s), nil
 				}
 			}
-			return one(checks.Subject{Name: "file " + paths[0], Doc: map[string]any{"path": paths[0], "exists": false}}), nil
+			return one(checks.Subject{Name: "file " + paths[0], Doc: map[string]any{"path": paths[0], "exists": false},
+				Missing: "no such file: " + strings.Join(paths, ", ")}), nil
 		}
 	})
 }
@@ -347,6 +349,7 @@ func (h *hostContext) fileSubject(p string, format checks.Format) (checks.Subjec
 	doc := map[string]any{"path": p, "exists": fi.Exists}
 	s := checks.Subject{Name: "file " + p, Doc: doc}
 	if !fi.Exists {
+		s.Missing = "no such file: " + p
 		return s, nil
 	}
 	doc["type"] = fi.Type

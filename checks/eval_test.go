@@ -1,0 +1,205 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// fakeFacts serves fixed observations by source kind (a unit-test double
+// for the evaluator's logic; collectors are tested against real parts).
+type fakeFacts map[SourceKind]Observation
+
+func (f fakeFacts) Observe(_ context.Context, src *Source) (Observation, error) {
+	obs, ok := f[src.Kind]
+	if !ok {
+		return Observation{}, errors.New("engine went away")
+	}
+	return obs, nil
+}
+
+// compileOne loads one item given as YAML (indented as a list element).
+func compileOne(t *testing.T, assetType, body string) *Item {
+	t.Helper()
+	header := strings.Replace(stdHeader, "[host, container]", "[host, container, image]", 1)
+	fsys := fstest.MapFS{
+		"s/standard.yaml": {Data: []byte(header)},
+		"s/i.yaml": {Data: []byte("category: C\nasset_type: " + assetType + "\nitems:\n  - id: 1\n    number: \"1\"\n    title: t\n    risk: high\n" + body)},
+	}
+	cat, err := Load(Tree{FS: fsys, Origin: "t"})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	it, _ := cat.Item(1)
+	return it
+}
+
+func doc(s string) Observation { return Observation{Subjects: []Subject{{Name: "doc", Doc: mustDoc(s)}}} }
+
+func mustDoc(s string) any {
+	d, err := parseDocument(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestEvaluate(t *testing.T) {
+	cases := []struct {
+		name      string
+		assetType string
+		item      string
+		facts     fakeFacts
+		status    CheckStatus
+		result    CheckResult
+		reason    string
+	}{
+		{"path eq passes", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.Privileged}", compare: {op: eq, value: "false"}}]}`,
+			fakeFacts{SourceContainer: doc(`{"HostConfig":{"Privileged":false}}`)}, CheckFinished, ResultPassed, ""},
+		{"path eq fails", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.Privileged}", compare: {op: eq, value: "false"}}]}`,
+			fakeFacts{SourceContainer: doc(`{"HostConfig":{"Privileged":true}}`)}, CheckFinished, ResultFailed, ""},
+		{"absent value fails a compare", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.Memory}", compare: {op: gt, value: "0"}}]}`,
+			fakeFacts{SourceContainer: doc(`{"HostConfig":{}}`)}, CheckFinished, ResultFailed, ""},
+		{"empty list counts as not set", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.CapAdd}", set: false}]}`,
+			fakeFacts{SourceContainer: doc(`{"HostConfig":{"CapAdd":[]}}`)}, CheckFinished, ResultPassed, ""},
+		{"every value must match by default", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.Mounts[*].Propagation}", compare: {op: noteq, value: shared}}]}`,
+			fakeFacts{SourceContainer: doc(`{"Mounts":[{"Propagation":"rprivate"},{"Propagation":"shared"}]}`)}, CheckFinished, ResultFailed, ""},
+		{"match any", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.SecurityOpt[*]}", compare: {op: regex, value: "^no-new-privileges", match: any}}]}`,
+			fakeFacts{SourceContainer: doc(`{"HostConfig":{"SecurityOpt":["label=x","no-new-privileges"]}}`)}, CheckFinished, ResultPassed, ""},
+		{"bin_op or", "host", `
+    assessment: automated
+    source: {kind: daemon_config}
+    tests:
+      bin_op: or
+      test_items:
+        - {path: "{.log-level}", set: false}
+        - {path: "{.log-level}", compare: {op: eq, value: info}}`,
+			fakeFacts{SourceDaemonConfig: doc(`{"log-level":"debug"}`)}, CheckFinished, ResultFailed, ""},
+		{"flags by whole name", "host", `
+    assessment: automated
+    source: {kind: process, name: dockerd}
+    tests: {test_items: [{flag: --tls, set: false}]}`,
+			fakeFacts{SourceProcess: Observation{Subjects: []Subject{{Text: "dockerd --tlsverify --tlscacert=/x"}}}}, CheckFinished, ResultPassed, ""},
+		{"flag value", "host", `
+    assessment: automated
+    source: {kind: process, name: dockerd}
+    tests: {test_items: [{flag: --icc, compare: {op: eq, value: "false"}}]}`,
+			fakeFacts{SourceProcess: Observation{Subjects: []Subject{{Flags: map[string][]string{"--icc": {"false"}}}}}}, CheckFinished, ResultPassed, ""},
+		{"multiple lines all must pass", "host", `
+    assessment: automated
+    audit: "stat -c %a /etc/x /etc/y"
+    tests: {test_items: [{compare: {op: bitmask, value: "644"}, use_multiple_values: true}]}`,
+			fakeFacts{SourceShell: Observation{Subjects: []Subject{{Text: "644\n664\n"}}}}, CheckFinished, ResultFailed, ""},
+		{"every subject must pass", "host", `
+    assessment: automated
+    source: {kind: file, glob: [/etc/docker/certs.d/*/*]}
+    tests: {test_items: [{path: "{.mode}", compare: {op: bitmask, value: "444"}}]}`,
+			fakeFacts{SourceFile: Observation{Subjects: []Subject{{Doc: mustDoc(`{"mode":"0444"}`)}, {Doc: mustDoc(`{"mode":"0644"}`)}}}}, CheckFinished, ResultFailed, ""},
+		{"nothing matched is not applicable", "host", `
+    assessment: automated
+    source: {kind: file, glob: [/etc/docker/certs.d/*/*]}
+    tests: {test_items: [{path: "{.mode}", compare: {op: bitmask, value: "444"}}]}`,
+			fakeFacts{SourceFile: Observation{Empty: "no file matches /etc/docker/certs.d/*/*"}}, CheckFinished, ResultNotApplicable, "no file matches"},
+		{"only_if false is not applicable", "host", `
+    assessment: automated
+    source: {kind: daemon_info}
+    only_if:
+      - reason: swarm mode is not active
+        tests: {test_items: [{path: "{.Swarm.LocalNodeState}", compare: {op: eq, value: active}}]}
+    tests: {test_items: [{path: "{.Swarm.Managers}", compare: {op: gte, value: "3"}}]}`,
+			fakeFacts{SourceDaemonInfo: doc(`{"Swarm":{"LocalNodeState":"inactive"}}`)}, CheckFinished, ResultNotApplicable, "swarm mode is not active"},
+		{"only_if true evaluates", "host", `
+    assessment: automated
+    source: {kind: daemon_info}
+    only_if:
+      - reason: swarm mode is not active
+        tests: {test_items: [{path: "{.Swarm.LocalNodeState}", compare: {op: eq, value: active}}]}
+    tests: {test_items: [{path: "{.Swarm.Managers}", compare: {op: gte, value: "3"}}]}`,
+			fakeFacts{SourceDaemonInfo: doc(`{"Swarm":{"LocalNodeState":"active","Managers":1}}`)}, CheckFinished, ResultFailed, ""},
+		{"unreadable source is a failed check", "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.Privileged}", compare: {op: eq, value: "false"}}]}`,
+			fakeFacts{}, CheckFailed, "", "engine went away"},
+		{"malformed value is a failed check", "host", `
+    assessment: automated
+    source: {kind: file, path: /etc/x}
+    tests: {test_items: [{path: "{.mode}", compare: {op: bitmask, value: "644"}}]}`,
+			fakeFacts{SourceFile: doc(`{"mode":"rw-r--r--"}`)}, CheckFailed, "", "not an octal mode"},
+		{"manual with passing evidence stays manual", "container", `
+    assessment: manual
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.Devices}", set: false}]}`,
+			fakeFacts{SourceContainer: doc(`{"HostConfig":{}}`)}, CheckFinished, ResultManual, ""},
+		{"manual without source", "host", `
+    assessment: manual`, fakeFacts{}, CheckFinished, ResultManual, "manual review"},
+		{"unparseable output is a failed check", "host", `
+    assessment: automated
+    audit: "cat /etc/x"
+    tests: {test_items: [{path: "{.a}", set: true}]}`,
+			fakeFacts{SourceShell: Observation{Subjects: []Subject{{Text: "a: [unclosed"}}}}, CheckFailed, "", "neither JSON nor YAML"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			it := compileOne(t, c.assetType, c.item)
+			v := it.Evaluate(context.Background(), c.facts)
+			if v.Status != c.status || v.Result != c.result {
+				t.Fatalf("verdict = %s/%s (%s), want %s/%s; evidence %+v", v.Status, v.Result, v.Reason, c.status, c.result, v.Evidence)
+			}
+			if c.reason != "" && !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("reason = %q, want it to contain %q", v.Reason, c.reason)
+			}
+		})
+	}
+}
+
+func TestEvidenceMasksEnvironmentValues(t *testing.T) {
+	it := compileOne(t, "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{env: DB_PASSWORD, set: false}]}`)
+	v := it.Evaluate(context.Background(), fakeFacts{SourceContainer: Observation{Subjects: []Subject{{Env: map[string]string{"DB_PASSWORD": "hunter2"}, Masked: true}}}})
+	if v.Result != ResultFailed {
+		t.Fatalf("result = %s, want failed", v.Result)
+	}
+	for _, e := range v.Evidence {
+		if strings.Contains(e.Actual, "hunter2") {
+			t.Fatalf("evidence leaks the value: %+v", e)
+		}
+	}
+}
+
+func TestEvidenceNamesActualAndExpected(t *testing.T) {
+	it := compileOne(t, "container", `
+    assessment: automated
+    source: {kind: container}
+    tests: {test_items: [{path: "{.HostConfig.PidsLimit}", compare: {op: gt, value: "0"}}]}`)
+	v := it.Evaluate(context.Background(), fakeFacts{SourceContainer: doc(`{"HostConfig":{"PidsLimit":0}}`)})
+	if len(v.Evidence) != 1 {
+		t.Fatalf("evidence = %+v", v.Evidence)
+	}
+	e := v.Evidence[0]
+	if e.Actual != "0" || e.Subject != "{.HostConfig.PidsLimit}" || !strings.Contains(e.Expected, "greater than 0") || e.Passed {
+		t.Errorf("evidence = %+v", e)
+	}
+}

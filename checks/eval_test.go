@@ -26,7 +26,7 @@ func compileOne(t *testing.T, assetType, body string) *Item {
 	header := strings.Replace(stdHeader, "[host, container]", "[host, container, image]", 1)
 	fsys := fstest.MapFS{
 		"s/standard.yaml": {Data: []byte(header)},
-		"s/i.yaml": {Data: []byte("category: C\nasset_type: " + assetType + "\nitems:\n  - id: 1\n    number: \"1\"\n    title: t\n    risk: high\n" + body)},
+		"s/i.yaml":        {Data: []byte("category: C\nasset_type: " + assetType + "\nitems:\n  - id: 1\n    number: \"1\"\n    title: t\n    risk: high\n" + body)},
 	}
 	cat, err := Load(Tree{FS: fsys, Origin: "t"})
 	if err != nil {
@@ -36,7 +36,9 @@ func compileOne(t *testing.T, assetType, body string) *Item {
 	return it
 }
 
-func doc(s string) Observation { return Observation{Subjects: []Subject{{Name: "doc", Doc: mustDoc(s)}}} }
+func doc(s string) Observation {
+	return Observation{Subjects: []Subject{{Name: "doc", Doc: mustDoc(s)}}}
+}
 
 func mustDoc(s string) any {
 	d, err := parseDocument(s)

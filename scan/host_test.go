@@ -52,10 +52,10 @@ type want struct {
 	reason string // a part of the reason, when it matters
 }
 
-func pass(n string) want   { return want{n, checks.CheckFinished, checks.ResultPassed, ""} }
-func fail(n string) want   { return want{n, checks.CheckFinished, checks.ResultFailed, ""} }
+func pass(n string) want    { return want{n, checks.CheckFinished, checks.ResultPassed, ""} }
+func fail(n string) want    { return want{n, checks.CheckFinished, checks.ResultFailed, ""} }
 func na(n, why string) want { return want{n, checks.CheckFinished, checks.ResultNotApplicable, why} }
-func manual(n string) want { return want{n, checks.CheckFinished, checks.ResultManual, ""} }
+func manual(n string) want  { return want{n, checks.CheckFinished, checks.ResultManual, ""} }
 func noEngine(n string) want {
 	return want{n, checks.CheckFailed, "", "docker engine unavailable"}
 }

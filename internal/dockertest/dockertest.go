@@ -1,0 +1,96 @@
+// Package dockertest gives tests a real Docker engine and the local test
+// images (built by testdata/docker/build-images.sh, no registry needed),
+// and creates containers that are removed when the test ends.
+package dockertest
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"github.com/baselinehq/baseline/internal/testhost"
+)
+
+// Images are the local test images.
+var Images = []string{"baseline-test/base:1", "baseline-test/hardened:1", "baseline-test/add:1", "baseline-test/setuid:1"}
+
+// Label marks every container a test creates.
+const Label = "io.baselinehq.test"
+
+// Engine returns a client of the local engine. Without one, the test fails
+// in CI and is skipped elsewhere, with a message saying how to start one.
+func Engine(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = cli.Ping(ctx)
+	}
+	if err != nil {
+		if testhost.InCI() {
+			t.Fatalf("no Docker engine (CI must start one): %v", err)
+		}
+		t.Skipf("no Docker engine, skipping (start dockerd to run this test): %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	ensureImages(t, cli)
+	return cli
+}
+
+// ensureImages builds the test images when one is missing.
+func ensureImages(t testing.TB, cli *client.Client) {
+	t.Helper()
+	for _, ref := range Images {
+		if _, err := cli.ImageInspect(context.Background(), ref); err != nil {
+			script := filepath.Join(repoRoot(), "testdata", "docker", "build-images.sh")
+			out, berr := exec.Command("bash", script).CombinedOutput()
+			if berr != nil {
+				t.Fatalf("building test images with %s: %v\n%s", script, berr, out)
+			}
+			return
+		}
+	}
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Create creates (does not start) a container and removes it at cleanup.
+func Create(t testing.TB, cli *client.Client, name string, cfg *container.Config, hc *container.HostConfig) string {
+	t.Helper()
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	cfg.Labels[Label] = "1"
+	ctx := context.Background()
+	_ = cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true})
+	resp, err := cli.ContainerCreate(ctx, cfg, hc, nil, nil, name)
+	if err != nil {
+		t.Fatalf("create container %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), resp.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	})
+	return resp.ID
+}
+
+// Start starts a created container.
+func Start(t testing.TB, cli *client.Client, id string) {
+	t.Helper()
+	if err := cli.ContainerStart(context.Background(), id, container.StartOptions{}); err != nil {
+		t.Fatalf("start container %s: %v", id, err)
+	}
+}
+
+// Name makes a container name unique to this test process.
+func Name(prefix string) string { return fmt.Sprintf("bltest-%s", prefix) }

@@ -1,0 +1,186 @@
+package benchmarks_test
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/baselinehq/baseline/benchmarks"
+	"github.com/baselinehq/baseline/checks"
+)
+
+var update = flag.Bool("update", false, "append newly added item ids to ids.tsv (existing lines never change)")
+
+const registryFile = "ids.tsv"
+
+type entry struct {
+	standard, number string
+	retired          bool
+}
+
+func loadBuiltin(t *testing.T) *checks.Catalog {
+	t.Helper()
+	cat, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
+	if err != nil {
+		t.Fatalf("built-in benchmarks do not load:\n%v", err)
+	}
+	return cat
+}
+
+func readRegistry(t *testing.T) map[uint64]entry {
+	t.Helper()
+	f, err := os.Open(registryFile)
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
+	defer f.Close()
+	reg := map[uint64]entry{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) < 3 {
+			t.Fatalf("%s:%d: want id, standard, number [, retired]", registryFile, n)
+		}
+		id, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			t.Fatalf("%s:%d: bad id %q", registryFile, n, f[0])
+		}
+		if _, dup := reg[id]; dup {
+			t.Fatalf("%s:%d: id %d registered twice", registryFile, n, id)
+		}
+		reg[id] = entry{standard: f[1], number: f[2], retired: len(f) > 3 && f[3] == "retired"}
+	}
+	return reg
+}
+
+// TestIDRegistry guards that an item id never changes meaning and is never
+// reused: every item must match its registered (standard, number), and a
+// registered id may only disappear when marked retired.
+func TestIDRegistry(t *testing.T) {
+	cat := loadBuiltin(t)
+	reg := readRegistry(t)
+	var added []string
+	for _, it := range cat.Items() {
+		e, ok := reg[it.ID]
+		switch {
+		case !ok:
+			added = append(added, fmt.Sprintf("%d\t%s\t%s", it.ID, it.Standard.ID, it.Number))
+		case e.retired:
+			t.Errorf("%s: item id %d is retired and must not be reused", it.Pos, it.ID)
+		case e.standard != it.Standard.ID || e.number != it.Number:
+			t.Errorf("%s: item id %d is registered as %s %s, not %s %s: ids never change meaning", it.Pos, it.ID, e.standard, e.number, it.Standard.ID, it.Number)
+		}
+	}
+	for id, e := range reg {
+		if _, ok := cat.Item(id); !ok && !e.retired {
+			t.Errorf("%s: id %d (%s %s) has no item; mark it retired instead of removing it", registryFile, id, e.standard, e.number)
+		}
+	}
+	if len(added) == 0 {
+		return
+	}
+	sort.Strings(added)
+	if !*update {
+		t.Fatalf("%d items are not in %s; run `go test ./benchmarks -run TestIDRegistry -update` to append them:\n%s", len(added), registryFile, strings.Join(added, "\n"))
+	}
+	f, err := os.OpenFile(registryFile, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.Join(added, "\n") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reference reads a published benchmark's numbers, titles and assessments.
+// Lines starting with "#" followed by a number are recommendations too
+// (section 2 of CIS Docker 1.6.0 is printed that way); "$desc" lines are not.
+func reference(t *testing.T, file string) map[string][2]string {
+	t.Helper()
+	f, err := os.Open("../testdata/reference/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][2]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		num := strings.TrimPrefix(fields[0], "#")
+		if num == "" || num[0] < '0' || num[0] > '9' {
+			continue
+		}
+		title := fields[1]
+		if strings.Contains(title, "$desc") {
+			continue
+		}
+		assessment := "automated"
+		if len(fields) > 2 {
+			assessment = fields[2]
+		} else if strings.Count(num, ".") == 1 && strings.HasPrefix(fields[0], "#1.") {
+			continue // a section heading such as "#1.1 Linux Hosts Specific Configuration"
+		}
+		title = strings.TrimSpace(strings.TrimSuffix(title, "(Scored)"))
+		out[num] = [2]string{title, assessment}
+	}
+	return out
+}
+
+// Where our assessment differs from the published one, and why.
+var dockerDeviations = map[string]string{
+	"1.1.2": "manual: whether a docker group member is trusted is a judgement; the group is attached as evidence",
+	"4.5":   "manual: content trust is a client environment setting that no host source shows",
+	"4.8":   "automated: setuid/setgid files are read exactly from the image's final file system",
+	"4.9":   "automated: ADD instructions are read exactly from the image history",
+	"5.7":   "manual: checking for sshd needs exec into each container, which a read-only checker never does",
+	"5.23":  "manual: the engine keeps no record of past docker exec commands",
+	"7.2":   "manual: service port bindings are not in the node's /info",
+}
+
+func TestCISDockerCoverage(t *testing.T) {
+	cat := loadBuiltin(t)
+	std, ok := cat.Standard("cis-docker-1.6.0")
+	if !ok {
+		t.Fatal("cis-docker-1.6.0 is not built in")
+	}
+	have := map[string]*checks.Item{}
+	for _, it := range std.Items {
+		have[it.Number] = it
+	}
+	ref := reference(t, "cis-docker-1.6.0.tsv")
+	for num, r := range ref {
+		it, ok := have[num]
+		if !ok {
+			t.Errorf("CIS Docker %s %q has no item", num, r[0])
+			continue
+		}
+		if !strings.EqualFold(strings.TrimPrefix(r[0], num+" "), it.Title) {
+			t.Errorf("%s: title %q, want %q", num, it.Title, r[0])
+		}
+		assessment := "manual"
+		if it.Automated {
+			assessment = "automated"
+		}
+		if _, deviates := dockerDeviations[num]; !deviates && assessment != r[1] {
+			t.Errorf("%s: %s, the benchmark says %s (add a documented deviation if this is deliberate)", num, assessment, r[1])
+		}
+	}
+	for num := range have {
+		if _, ok := ref[num]; !ok {
+			t.Errorf("item %s is not a CIS Docker 1.6.0 recommendation", num)
+		}
+	}
+	if len(ref) != 117 { // sections 1-7: 20 + 18 + 24 + 12 + 32 + 2 + 9
+		t.Fatalf("read %d recommendations from the reference, want 117", len(ref))
+	}
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes sure what the tests need is here: a running Docker engine (Debian's
+# docker.io, started by hand when no service manager runs it) and the
+# local test images built from Debian's busybox-static without any registry.
+# Installs packages only when they are missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-env: missing ${missing[*]}; install them (as root: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "test-env: installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-env: no Docker engine answers and only root can start dockerd" >&2
+    exit 1
+  fi
+  log=$(mktemp -t dockerd.XXXXXX.log)
+  echo "test-env: starting dockerd (log: $log)"
+  nohup dockerd >"$log" 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  if ! docker info >/dev/null 2>&1; then
+    echo "test-env: dockerd did not come up:" >&2
+    tail -20 "$log" >&2
+    exit 1
+  fi
+fi
+
+bash testdata/docker/build-images.sh 2>/dev/null >/dev/null
+echo "test-env: Docker $(docker version --format '{{.Server.Version}}') ready with the test images"

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/baselinehq/baseline/internal/testhost"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidateReportsFileAndLineAndExits3(t *testing.T) {
+	code, _, stderr := run(t, "benchmarks", "validate", "../../testdata/benchmarks/broken")
+	if code != ExitInvalid {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitInvalid, stderr)
+	}
+	for _, want := range []string{
+		"daemon.yaml:9: field platfrom not found in type item",
+		`daemon.yaml:22: item A.2: tests: test_items[0]: compare.value: bad regex`,
+		`daemon.yaml:31: item A.3: tests: test_items[0]: compare.op: unknown operator "equals"`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestScanWithBrokenBenchmarksScansNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	code, _, stderr := run(t, "scan", "--benchmarks", "../../testdata/benchmarks/broken", "--no-docker", "-o", out)
+	if code != ExitInvalid || !strings.Contains(stderr, "daemon.yaml:9:") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a report was written although loading failed: %v", err)
+	}
+}
+
+func TestValidateAcceptsAUserStandard(t *testing.T) {
+	code, stdout, stderr := run(t, "benchmarks", "validate", "../../testdata/benchmarks/custom")
+	if code != ExitOK || !strings.Contains(stdout, "standard acme-docker-1: 2 items OK") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
+// A user's standard runs on a fixture host, JSON goes to a file, and
+// --exit-code turns a scored failure into exit 2.
+func TestScanUserStandardOnFixtureHost(t *testing.T) {
+	root := testhost.Tree(t, "loose")
+	out := filepath.Join(t.TempDir(), "report.json")
+	args := []string{"scan", "--benchmarks", "../../testdata/benchmarks/custom", "--standard", "acme-docker-1",
+		"--host-root", root, "--no-docker", "--format", "json", "-o", out}
+	code, _, stderr := run(t, args...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		SchemaVersion string
+		Results       []struct {
+			CustomerPolicyItemId uint64
+			CheckStatus          string
+			CheckResult          string
+		}
+		Summary []struct{ AssetType string }
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]string{}
+	for _, r := range doc.Results {
+		got[r.CustomerPolicyItemId] = r.CheckStatus + "/" + r.CheckResult
+	}
+	// loose's daemon.json: log-level debug (fails A.2), no debug key (passes A.1).
+	if got[910001] != "CHECK_FINISHED/RESULT_PASSED" || got[910002] != "CHECK_FINISHED/RESULT_FAILED" {
+		t.Errorf("results = %v", got)
+	}
+	if doc.SchemaVersion != "1" || len(doc.Summary) != 1 || doc.Summary[0].AssetType != "ASSET_HOST" {
+		t.Errorf("document = %+v", doc)
+	}
+	code, _, _ = run(t, append(args, "--exit-code")...)
+	if code != ExitFindings {
+		t.Errorf("--exit-code: exit %d, want %d", code, ExitFindings)
+	}
+}
+
+func TestBadFlagsExit1(t *testing.T) {
+	for _, args := range [][]string{
+		{"scan", "--format", "xml", "--no-docker"},
+		{"scan", "--type", "vm", "--no-docker"},
+		{"scan", "--item", "abc", "--no-docker"},
+		{"scan", "--standard", "nope", "--no-docker"},
+	} {
+		code, _, stderr := run(t, args...)
+		if code != ExitError || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and a message", args, code, stderr)
+		}
+	}
+}

@@ -144,7 +144,6 @@ var dockerDeviations = map[string]string{
 	"4.9":   "automated: ADD instructions are read exactly from the image history",
 	"5.7":   "manual: checking for sshd needs exec into each container, which a read-only checker never does",
 	"5.23":  "manual: the engine keeps no record of past docker exec commands",
-	"7.2":   "manual: service port bindings are not in the node's /info",
 }
 
 func TestCISDockerCoverage(t *testing.T) {

@@ -2,13 +2,13 @@ package checks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/baselinehq/baseline/internal/cmdline"
+	"github.com/baselinehq/baseline/internal/jsondoc"
 )
 
 // Subject is one thing a source yielded: a document, a text, flags and
@@ -273,16 +273,14 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 
 // parseDocument reads a text as JSON, or failing that as YAML.
 func parseDocument(text string) (any, error) {
-	var doc any
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err == nil {
+	if doc, err := jsondoc.Decode([]byte(text)); err == nil {
 		return doc, nil
 	}
+	var doc any
 	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
 		return nil, fmt.Errorf("output is neither JSON nor YAML: %v", err)
 	}
-	return doc, nil
+	return jsondoc.Prune(doc), nil
 }
 
 func parseEnvText(text string) map[string]string {

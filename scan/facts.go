@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/baselinehq/baseline/assets/hostfs"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/cmdline"
+	"github.com/baselinehq/baseline/internal/jsondoc"
 )
 
 // commandTimeout bounds one audit command.
@@ -382,10 +382,8 @@ func parseContent(data []byte, format checks.Format) (any, error) {
 		if len(bytes.TrimSpace(data)) == 0 {
 			return map[string]any{}, nil
 		}
-		var doc any
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		if err := dec.Decode(&doc); err != nil {
+		doc, err := jsondoc.Decode(data)
+		if err != nil {
 			return nil, fmt.Errorf("invalid JSON: %w", err)
 		}
 		return doc, nil
@@ -394,7 +392,7 @@ func parseContent(data []byte, format checks.Format) (any, error) {
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			return nil, fmt.Errorf("invalid YAML: %w", err)
 		}
-		return doc, nil
+		return jsondoc.Prune(doc), nil
 	case checks.FormatKV:
 		kv := map[string]any{}
 		for _, line := range strings.Split(string(data), "\n") {

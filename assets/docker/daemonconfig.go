@@ -2,7 +2,6 @@ package docker
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets/hostfs"
 	"github.com/baselinehq/baseline/internal/cmdline"
+	"github.com/baselinehq/baseline/internal/jsondoc"
 )
 
 // DefaultConfigFile is where dockerd reads daemon.json unless --config-file
@@ -78,11 +78,15 @@ func ReadDaemonConfig(root *hostfs.Root) (*DaemonConfig, error) {
 	default:
 		dc.FileFound = true
 		if len(bytes.TrimSpace(data)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(data))
-			dec.UseNumber()
-			if err := dec.Decode(&dc.Doc); err != nil {
+			v, err := jsondoc.Decode(data)
+			if err != nil {
 				return nil, fmt.Errorf("daemon configuration %s: %w", dc.File, err)
 			}
+			doc, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("daemon configuration %s: not a JSON object", dc.File)
+			}
+			dc.Doc = doc
 		}
 	}
 	for name, vals := range dc.Flags {

@@ -18,6 +18,8 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
+	"github.com/baselinehq/baseline/internal/jsondoc"
 )
 
 // Engine is a read-only Engine API client that counts its calls.
@@ -229,11 +231,13 @@ func toDoc(v any) (map[string]any, error) {
 }
 
 func decodeDoc(raw []byte) (map[string]any, error) {
-	var doc map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
+	v, err := jsondoc.Decode(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode engine document: %w", err)
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decode engine document: not an object")
 	}
 	return doc, nil
 }

@@ -52,7 +52,7 @@ func BenchmarkScan(b *testing.B) {
 					b.Fatalf("scan: %v", err)
 				}
 				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-				cpu += float64(time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Milliseconds())
+				cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
 				if m := float64(ru.Maxrss) / 1024; m > rss {
 					rss = m
 				}

@@ -243,7 +243,7 @@ func (t *Test) Subject() string {
 // Op is a comparison operator.
 type Op string
 
-// Comparison operators: kube-bench's set plus semver.
+// Comparison operators: kube-bench's set plus notregex and semver.
 const (
 	OpEq            Op = "eq"
 	OpNotEq         Op = "noteq"
@@ -254,12 +254,13 @@ const (
 	OpHas           Op = "has"
 	OpNotHave       Op = "nothave"
 	OpRegex         Op = "regex"
+	OpNotRegex      Op = "notregex"
 	OpValidElements Op = "valid_elements"
 	OpBitmask       Op = "bitmask"
 	OpSemver        Op = "semver"
 )
 
-var ops = []Op{OpEq, OpNotEq, OpGt, OpGte, OpLt, OpLte, OpHas, OpNotHave, OpRegex, OpValidElements, OpBitmask, OpSemver}
+var ops = []Op{OpEq, OpNotEq, OpGt, OpGte, OpLt, OpLte, OpHas, OpNotHave, OpRegex, OpNotRegex, OpValidElements, OpBitmask, OpSemver}
 
 // Compare is a compiled comparison.
 type Compare struct {

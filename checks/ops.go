@@ -28,7 +28,7 @@ func compileCompare(d *compareDef) (*Compare, error) {
 			return nil, fmt.Errorf("compare.value: %q is not a number (op %s)", d.Value, d.Op)
 		}
 		c.num = n
-	case OpRegex:
+	case OpRegex, OpNotRegex:
 		re, err := regexp.Compile(d.Value)
 		if err != nil {
 			return nil, fmt.Errorf("compare.value: bad regex: %v", err)
@@ -105,6 +105,8 @@ func (c *Compare) Expect(subject string) string {
 		return fmt.Sprintf("%s'%s' does not have '%s'", q, subject, c.Value)
 	case OpRegex:
 		return fmt.Sprintf("%s'%s' matches /%s/", q, subject, c.Value)
+	case OpNotRegex:
+		return fmt.Sprintf("%s'%s' does not match /%s/", q, subject, c.Value)
 	case OpValidElements:
 		return fmt.Sprintf("%s'%s' holds only elements of '%s'", q, subject, c.Value)
 	case OpBitmask:
@@ -144,6 +146,8 @@ func (c *Compare) Match(v string) (bool, error) {
 		return !strings.Contains(v, c.Value), nil
 	case OpRegex:
 		return c.re.MatchString(v), nil
+	case OpNotRegex:
+		return !c.re.MatchString(v), nil
 	case OpValidElements:
 		for _, e := range splitElements(v) {
 			if !c.elements[e] {

@@ -31,14 +31,19 @@ func scanJSON(t *testing.T, args ...string) map[string]map[string]string {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Assets []struct{ Asset struct{ CustomerAssetId uint64; AssetName string } }
-		Items  []struct {
+		Assets []struct {
+			Asset struct {
+				CustomerAssetId uint64
+				AssetName       string
+			}
+		}
+		Items []struct {
 			CustomerPolicyItemId uint64
 			BasePolicyItemId     string
 		}
 		Results []struct {
 			CustomerPolicyItemId, CustomerAssetId uint64
-			CheckStatus, CheckResult, Reason     string
+			CheckStatus, CheckResult, Reason      string
 		}
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {

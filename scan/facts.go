@@ -128,7 +128,14 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		if flags == nil {
 			flags = map[string][]string{}
 		}
-		return one(checks.Subject{Name: "daemon configuration " + dc.File, Doc: dc.Doc, Flags: flags}), nil
+		name := "daemon configuration " + dc.File
+		switch {
+		case dc.ProcessErr != nil:
+			name += " (dockerd's flags unknown: " + dc.ProcessErr.Error() + ")"
+		case !dc.Running:
+			name += " (no dockerd process visible: flags unknown)"
+		}
+		return one(checks.Subject{Name: name, Doc: dc.Doc, Flags: flags}), nil
 	case checks.SourceContainers, checks.SourceImages:
 		return h.observeLists(ctx, src.Kind)
 	case checks.SourceNetworks:

@@ -30,6 +30,9 @@ type DaemonConfig struct {
 	Flags   map[string][]string
 	Running bool
 	PID     int
+	// ProcessErr says why the process table could not be read, if so: the
+	// configuration then comes from the default file alone.
+	ProcessErr error
 }
 
 // flagKeys maps dockerd flags to their daemon.json keys where they differ.
@@ -59,9 +62,7 @@ var listKeys = map[string]bool{
 func ReadDaemonConfig(root *hostfs.Root) (*DaemonConfig, error) {
 	dc := &DaemonConfig{Doc: map[string]any{}, File: DefaultConfigFile}
 	procs, err := root.FindProcesses("dockerd")
-	if err != nil {
-		return nil, err
-	}
+	dc.ProcessErr = err
 	if len(procs) > 0 {
 		p := procs[0]
 		dc.Running, dc.PID = true, p.PID

@@ -147,11 +147,42 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 		engineVersion = hc.daemon.Version
 	}
 	rep.Results = evaluate(ctx, targets, items, engineVersion, opts)
+	rep.Failures = append(rep.Failures, partialFailures(rep, opts.Now())...)
 	rep.FinishedAt = opts.Now()
 	if hc.engine != nil {
 		rep.EngineCalls, rep.EngineCallsByOp = hc.engine.Calls()
 	}
 	return rep, nil
+}
+
+// partialFailures records as scan-failed each asset on which some checks
+// could not be carried out although the asset itself was read, so that
+// the list of scan-failed assets says why.
+func partialFailures(rep *Report, now time.Time) []AssetFailure {
+	recorded := map[uint64]bool{}
+	for _, f := range rep.Failures {
+		recorded[f.AssetID] = true
+	}
+	count := map[uint64]int{}
+	first := map[uint64]string{}
+	for _, r := range rep.Results {
+		if r.Status != checks.CheckFailed || recorded[r.AssetID] {
+			continue
+		}
+		count[r.AssetID]++
+		if first[r.AssetID] == "" {
+			first[r.AssetID] = r.Reason
+		}
+	}
+	var out []AssetFailure
+	for _, a := range rep.Assets {
+		if n := count[a.ID]; n > 0 {
+			out = append(out, AssetFailure{AssetID: a.ID, CheckTime: now,
+				Reason:     fmt.Sprintf("%d checks could not be carried out; the first: %s", n, first[a.ID]),
+				Suggestion: "fix the cause (often: start the Docker engine, or run as root to read the host's files) and rescan the asset"})
+		}
+	}
+	return out
 }
 
 // selectItems applies the standard, type and item selections.

@@ -1,0 +1,317 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/store"
+)
+
+// batchRows is how many rows one INSERT carries: fewer statements, far
+// faster ingest, well under SQLite's parameter limit.
+const batchRows = 200
+
+// batch accumulates rows for multi-row INSERT statements.
+type batch struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	prefix string // "INSERT INTO t(a,b) VALUES "
+	suffix string // e.g. an ON CONFLICT clause
+	cols   int
+	args   []any
+	stmt   *sql.Stmt // prepared full-size statement
+}
+
+func newBatch(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int) *batch {
+	return &batch{ctx: ctx, tx: tx, prefix: prefix, suffix: suffix, cols: cols}
+}
+
+func (b *batch) sql(rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", b.cols), ",") + ")"
+	return b.prefix + strings.TrimSuffix(strings.Repeat(one+",", rows), ",") + " " + b.suffix
+}
+
+func (b *batch) add(vals ...any) error {
+	b.args = append(b.args, vals...)
+	if len(b.args) < batchRows*b.cols {
+		return nil
+	}
+	if b.stmt == nil {
+		st, err := b.tx.PrepareContext(b.ctx, b.sql(batchRows))
+		if err != nil {
+			return err
+		}
+		b.stmt = st
+	}
+	_, err := b.stmt.ExecContext(b.ctx, b.args...)
+	b.args = b.args[:0]
+	return err
+}
+
+func (b *batch) flush() error {
+	if b.stmt != nil {
+		defer b.stmt.Close()
+	}
+	if len(b.args) == 0 {
+		return nil
+	}
+	_, err := b.tx.ExecContext(b.ctx, b.sql(len(b.args)/b.cols), b.args...)
+	b.args = b.args[:0]
+	return err
+}
+
+// ignoreSet is the active whitelist: items ignored everywhere, and items
+// ignored on some assets.
+type ignoreSet struct {
+	all     map[uint64]bool
+	onAsset map[uint64]map[uint64]bool
+}
+
+func (ig ignoreSet) ignored(item, asset uint64) bool {
+	return ig.all[item] || ig.onAsset[item][asset]
+}
+
+func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
+	ig := ignoreSet{all: map[uint64]bool{}, onAsset: map[uint64]map[uint64]bool{}}
+	rows, err := tx.QueryContext(ctx, `SELECT w.item_id, w.all_assets, wa.asset_id FROM whitelist w
+		LEFT JOIN whitelist_assets wa ON wa.whitelist_id = w.id WHERE w.lapsed = 0`)
+	if err != nil {
+		return ig, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var item uint64
+		var all bool
+		var asset sql.NullInt64
+		if err := rows.Scan(&item, &all, &asset); err != nil {
+			return ig, err
+		}
+		if all {
+			ig.all[item] = true
+		}
+		if asset.Valid {
+			if ig.onAsset[item] == nil {
+				ig.onAsset[item] = map[uint64]bool{}
+			}
+			ig.onAsset[item][uint64(asset.Int64)] = true
+		}
+	}
+	return ig, rows.Err()
+}
+
+// CompleteTask stores a finished scan: assets, results, latest results,
+// scan failures and roll-ups, and marks the task finished, all in one
+// transaction. A process killed before the commit leaves nothing of it.
+func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *scan.Report) error {
+	if err := s.lapse(ctx); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var status int
+		var scopeJSON string
+		if err := tx.QueryRowContext(ctx, "SELECT status, scope FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON); err != nil {
+			return notFound(err, fmt.Sprintf("task %d", taskID))
+		}
+		if status != stRunning {
+			return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, statusOf(status))
+		}
+		var scope store.Scope
+		_ = json.Unmarshal([]byte(scopeJSON), &scope)
+		now := unix(s.now())
+		if err := s.upsertAssets(ctx, tx, rep, now); err != nil {
+			return err
+		}
+		if scope.Full() {
+			if err := markRemoved(ctx, tx, rep, now); err != nil {
+				return err
+			}
+		}
+		ig, err := loadIgnores(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
+			return err
+		}
+		if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
+			return err
+		}
+		if err := rebuildRollups(ctx, tx, touchedAssets(rep), touchedItems(rep)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
+			stFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+		return err
+	})
+}
+
+func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) error {
+	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen) VALUES ",
+		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
+		details=excluded.details, last_seen=excluded.last_seen, removed_at=0`, 9)
+	hostIP := ""
+	for _, a := range rep.Assets {
+		if a.Host != nil {
+			hostIP = a.Host.HostIP
+		}
+	}
+	for _, a := range rep.Assets {
+		details, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if err := b.add(a.ID, string(a.Type), a.Name, a.Ref, a.NodeName, hostIP, string(details), now, now); err != nil {
+			return err
+		}
+	}
+	return b.flush()
+}
+
+// markRemoved marks as removed the assets of the scanned types on this
+// node that a full scan no longer found (a deleted container or image).
+func markRemoved(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) error {
+	node := ""
+	types := map[assets.Type]bool{}
+	for _, it := range rep.Items {
+		types[it.AssetType] = true
+	}
+	for _, a := range rep.Assets {
+		if a.Type == assets.Host {
+			node = a.Name
+		}
+	}
+	if node == "" {
+		return nil
+	}
+	if err := fillTemp(ctx, tx, "seen_assets", touchedAssets(rep)); err != nil {
+		return err
+	}
+	for t := range types {
+		if t == assets.Host {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
+			AND id NOT IN (SELECT id FROM temp.seen_assets)`, now, string(t), node); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report, ig ignoreSet) error {
+	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
+	lat := newBatch(ctx, tx, "INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at) VALUES ",
+		`ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id=excluded.task_id, status=excluded.status, result=excluded.result,
+		ignored=excluded.ignored, checked_at=excluded.checked_at`, 7)
+	for _, r := range rep.Results {
+		ev := ""
+		if len(r.Evidence) > 0 {
+			data, err := json.Marshal(r.Evidence)
+			if err != nil {
+				return err
+			}
+			ev = string(data)
+		}
+		st, rs, at := statusCodes[r.Status], resultCodes[r.Result], unix(r.CheckedAt)
+		if err := res.add(taskID, r.AssetID, r.ItemID, st, rs, r.Reason, ev, at); err != nil {
+			return err
+		}
+		if err := lat.add(r.AssetID, r.ItemID, taskID, st, rs, ig.ignored(r.ItemID, r.AssetID), at); err != nil {
+			return err
+		}
+	}
+	if err := res.flush(); err != nil {
+		return err
+	}
+	return lat.flush()
+}
+
+// recordFailures keeps the task's scan failures, and per asset the latest:
+// an asset scanned successfully is no longer scan-failed.
+func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report) error {
+	failed := map[uint64]bool{}
+	for _, f := range rep.Failures {
+		failed[f.AssetID] = true
+		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO task_failures(task_id, asset_id, reason, suggestion, check_time) VALUES (?,?,?,?,?)",
+			taskID, f.AssetID, f.Reason, f.Suggestion, unix(f.CheckTime)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO asset_failures(asset_id, task_id, reason, suggestion, check_time) VALUES (?,?,?,?,?)",
+			f.AssetID, taskID, f.Reason, f.Suggestion, unix(f.CheckTime)); err != nil {
+			return err
+		}
+	}
+	var ok []uint64
+	for _, a := range rep.Assets {
+		if !failed[a.ID] {
+			ok = append(ok, a.ID)
+		}
+	}
+	if err := fillTemp(ctx, tx, "ok_assets", ok); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "DELETE FROM asset_failures WHERE asset_id IN (SELECT id FROM temp.ok_assets)")
+	return err
+}
+
+func touchedAssets(rep *scan.Report) []uint64 {
+	out := make([]uint64, 0, len(rep.Assets))
+	for _, a := range rep.Assets {
+		out = append(out, a.ID)
+	}
+	return out
+}
+
+func touchedItems(rep *scan.Report) []uint64 {
+	out := make([]uint64, 0, len(rep.Items))
+	for _, it := range rep.Items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+// fillTemp (re)fills a temporary id table.
+func fillTemp(ctx context.Context, tx *sql.Tx, name string, ids []uint64) error {
+	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+name+"(id INTEGER PRIMARY KEY)"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM temp."+name); err != nil {
+		return err
+	}
+	b := newBatch(ctx, tx, "INSERT OR IGNORE INTO temp."+name+"(id) VALUES ", "", 1)
+	for _, id := range ids {
+		if err := b.add(id); err != nil {
+			return err
+		}
+	}
+	return b.flush()
+}
+
+// rebuildRollups recomputes the roll-ups of the given assets and items from
+// their latest results.
+func rebuildRollups(ctx context.Context, tx *sql.Tx, assetIDs, itemIDs []uint64) error {
+	if err := fillTemp(ctx, tx, "roll_assets", assetIDs); err != nil {
+		return err
+	}
+	if err := fillTemp(ctx, tx, "roll_items", itemIDs); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"DELETE FROM asset_rollup WHERE asset_id IN (SELECT id FROM temp.roll_assets)",
+		"INSERT INTO asset_rollup SELECT asset_id," + rollupColumns + " FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) GROUP BY asset_id",
+		"DELETE FROM item_rollup WHERE item_id IN (SELECT id FROM temp.roll_items)",
+		// Item roll-ups count only current assets.
+		"INSERT INTO item_rollup SELECT item_id," + rollupColumns + " FROM latest WHERE item_id IN (SELECT id FROM temp.roll_items)" +
+			" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+	}
+	return nil
+}

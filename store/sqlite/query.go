@@ -1,0 +1,403 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/store"
+)
+
+func assetsType(s string) assets.Type { return assets.Type(s) }
+
+// scanFailedExpr is true for an asset whose last scan failed or on which
+// some check could not be carried out.
+const scanFailedExpr = "(af.asset_id IS NOT NULL OR COALESCE(r.check_failed, 0) > 0)"
+
+// assetResultExpr is the asset's result: FAILED when a non-ignored item
+// failed, PASSED otherwise, empty when its scan failed.
+const assetResultExpr = "CASE WHEN " + scanFailedExpr + " THEN '' WHEN COALESCE(r.failed, 0) > 0 THEN 'RESULT_FAILED' ELSE 'RESULT_PASSED' END"
+
+// Summary computes ComplianceAssetSummary per asset type (all types when
+// none are given).
+func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
+	if err := s.lapse(ctx); err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		types = assets.Types
+	}
+	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
+	if err != nil {
+		return nil, err
+	}
+	var out []store.AssetSummary
+	for _, t := range types {
+		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
+		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
+			COALESCE(SUM(NOT `+scanFailedExpr+` AND COALESCE(r.failed, 0) = 0), 0),
+			COALESCE(SUM(NOT `+scanFailedExpr+` AND COALESCE(r.failed, 0) > 0), 0),
+			COALESCE(SUM(`+scanFailedExpr+`), 0),
+			COUNT(DISTINCT a.node_name)
+			FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
+			WHERE a.type = ? AND a.removed_at = 0`, string(t)).
+			Scan(&sum.AssetCount, &sum.PassedAssetCount, &sum.FailedAssetCount, &sum.ScanFailedAssetCount, &sum.DetectHostCount)
+		if err != nil {
+			return nil, err
+		}
+		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*),
+			COALESCE(SUM(COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0), 0),
+			COALESCE(SUM(COALESCE(r.failed, 0) > 0), 0),
+			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_CRITICAL'), 0),
+			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_HIGH'), 0),
+			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_MEDIUM'), 0),
+			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_LOW'), 0),
+			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_NOTICE'), 0),
+			COALESCE(SUM(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0)), 0),
+			COALESCE(SUM(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0 AND w.all_assets = 1)), 0)
+			FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
+			WHERE i.asset_type = ? AND i.active = 1 AND st.enabled = 1`, string(t)).
+			Scan(&sum.TotalPolicyItemCount, &sum.PassedPolicyItemCount, &sum.FailedPolicyItemCount,
+				&sum.FailedCriticalPolicyItemCount, &sum.FailedHighRiskPolicyItemCount, &sum.FailedMediumRiskPolicyItemCount,
+				&sum.FailedLowRiskPolicyItemCount, &sum.NoticePolicyItemCount, &sum.IgnoredPolicyItemCount, new(int))
+		if err != nil {
+			return nil, err
+		}
+		var ignoredEverywhere int
+		_ = s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
+			WHERE w.lapsed = 0 AND w.all_assets = 1 AND i.asset_type = ?`, string(t)).Scan(&ignoredEverywhere)
+		sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - ignoredEverywhere
+		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
+			continue
+		}
+		if t == assets.K8s {
+			if n := sum.PassedPolicyItemCount + sum.FailedPolicyItemCount; n > 0 {
+				sum.AssetPassedRate = percent(sum.PassedPolicyItemCount, n)
+			}
+		} else if sum.AssetCount > 0 {
+			sum.AssetPassedRate = percent(sum.PassedAssetCount, sum.AssetCount)
+		}
+		applyTasks(&sum, tasks)
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+func percent(n, d int) float64 { return math.Round(10000*float64(n)/float64(d)) / 100 }
+
+// applyTasks fills the check status, progress, cost and last check time
+// from the newest tasks that cover the type.
+func applyTasks(sum *store.AssetSummary, tasks []store.Task) {
+	for _, t := range tasks {
+		if !coversType(t.Scope, sum.AssetType) {
+			continue
+		}
+		if t.Status == checks.CheckRunning {
+			if sum.CheckStatus == checks.CheckInit {
+				sum.CheckStatus, sum.CheckProgress = checks.CheckRunning, float64(t.Progress)
+			}
+			continue
+		}
+		if sum.CheckStatus == checks.CheckInit {
+			sum.CheckStatus = t.Status
+		}
+		if t.Status == checks.CheckFinished {
+			sum.IsCustomerFirstCheck = false
+			sum.CheckCostTime = math.Round(t.CostSeconds*1000) / 1000
+			sum.LastCheckTime = t.FinishedAt.Format("2006-01-02 15:04:05")
+			return
+		}
+	}
+}
+
+func coversType(sc store.Scope, t assets.Type) bool {
+	if len(sc.Types) == 0 {
+		return true
+	}
+	for _, x := range sc.Types {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+const assetSelect = `SELECT a.details, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + scanFailedExpr + `, ` + assetResultExpr + `
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
+
+var assetColumns = map[string]column{
+	"AssetType":       {expr: "a.type"},
+	"AssetName":       {expr: "a.name"},
+	"NodeName":        {expr: "a.node_name"},
+	"HostIP":          {expr: "a.host_ip"},
+	"CustomerAssetId": {expr: "CAST(a.id AS TEXT)"},
+	"CheckResult":     {expr: assetResultExpr},
+}
+
+// Assets lists current assets with their roll-ups. Filters: AssetType,
+// AssetName, NodeName, HostIP, CustomerAssetId, CheckResult.
+func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, assetColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
+	return out, total, err
+}
+
+// Asset returns one asset (current or removed) with its roll-up.
+func (s *DB) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
+	if err := s.lapse(ctx); err != nil {
+		return store.AssetInfo{}, err
+	}
+	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+" WHERE a.id = ?", id))
+	if err != nil {
+		return store.AssetInfo{}, err
+	}
+	if len(out) == 0 {
+		return store.AssetInfo{}, fmt.Errorf("%w: asset %d", store.ErrNotFound, id)
+	}
+	return out[0], nil
+}
+
+func scanAssets(rows *sql.Rows, err error) ([]store.AssetInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AssetInfo
+	for rows.Next() {
+		var a store.AssetInfo
+		var details, result string
+		var last int64
+		if err := rows.Scan(&details, &a.HostIP, &a.PassedPolicyItemCount, &a.FailedPolicyItemCount, &a.IgnoredCount, &a.ManualCount,
+			&a.NotApplicableCount, &a.CheckFailedCount, &last, &a.ScanFailed, &result); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(details), &a.Asset); err != nil {
+			return nil, err
+		}
+		a.CheckResult = checks.CheckResult(result)
+		a.LastCheckTime = apiTime(last)
+		a.CheckStatus = checks.CheckFinished
+		if a.ScanFailed {
+			a.CheckStatus = checks.CheckFailed
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
+	l.status, l.result, l.ignored, COALESCE(res.reason, ''), COALESCE(res.evidence, ''), l.checked_at, l.task_id, i.remediation
+	FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
+	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id`
+
+var resultColumns = map[string]column{
+	"CheckResult":          {expr: "l.result", conv: convResult},
+	"CheckStatus":          {expr: "l.status", conv: convStatus},
+	"RiskLevel":            {expr: "i.risk"},
+	"ItemType":             {expr: "i.category"},
+	"Category":             {expr: "i.category"},
+	"StandardId":           {expr: "i.standard_id"},
+	"Name":                 {expr: "i.name"},
+	"CustomerPolicyItemId": {expr: "CAST(i.id AS TEXT)"},
+	"NodeName":             {expr: "a.node_name"},
+	"AssetName":            {expr: "a.name"},
+	"AssetType":            {expr: "a.type"},
+	"Ignored":              {expr: "CASE l.ignored WHEN 1 THEN 'true' ELSE 'false' END"},
+}
+
+// AssetItems lists one asset's latest item results. Filters: CheckResult,
+// CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.
+func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]store.AssetItem, int, error) {
+	return s.results(ctx, "l.asset_id = ?", assetID, "i.standard_id, i.id", q)
+}
+
+// ItemAssets lists one item's latest results on current assets (the
+// affected assets). Filters: NodeName, CheckResult, AssetName, AssetType, Ignored.
+func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]store.AssetItem, int, error) {
+	return s.results(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
+}
+
+func (s *DB) results(ctx context.Context, cond string, id uint64, order string, q store.Query) ([]store.AssetItem, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{cond}, []any{id}, q.Filters, resultColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, resultSelect+w+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []store.AssetItem
+	for rows.Next() {
+		var r store.AssetItem
+		var risk, at, evidence string
+		var status, result int
+		var checked int64
+		if err := rows.Scan(&r.ItemID, &r.BaseID, &r.Name, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
+			&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
+			return nil, 0, err
+		}
+		r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
+		r.CheckStatus, r.CheckResult = statusOf(status), resultOf(result)
+		r.LastCheckTime = apiTime(checked)
+		if evidence != "" {
+			_ = json.Unmarshal([]byte(evidence), &r.Evidence)
+		}
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated, i.scored,
+	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0), COALESCE(r.na, 0), COALESCE(r.check_failed, 0),
+	COALESCE(r.last_check, 0), EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0),
+	i.description, i.procedure, i.remediation
+	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id`
+
+const itemResultExpr = "CASE WHEN COALESCE(r.failed, 0) > 0 THEN 'RESULT_FAILED' WHEN COALESCE(r.passed, 0) > 0 THEN 'RESULT_PASSED' ELSE '' END"
+
+var itemColumns = map[string]column{
+	"ItemType":             {expr: "i.category"},
+	"Category":             {expr: "i.category"},
+	"StandardId":           {expr: "i.standard_id"},
+	"RiskLevel":            {expr: "i.risk"},
+	"AssetType":            {expr: "i.asset_type"},
+	"Name":                 {expr: "i.name"},
+	"CustomerPolicyItemId": {expr: "CAST(i.id AS TEXT)"},
+	"BasePolicyItemId":     {expr: "i.base_id"},
+	"CheckResult":          {expr: itemResultExpr},
+}
+
+// Items lists the active items of enabled standards with their roll-ups.
+// Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name,
+// CustomerPolicyItemId, BasePolicyItemId, CheckResult.
+func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, itemColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := scanItems(s.db.QueryContext(ctx, itemSelect+w+" ORDER BY i.standard_id, i.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
+	return out, total, err
+}
+
+// Item returns one item with its roll-up.
+func (s *DB) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
+	if err := s.lapse(ctx); err != nil {
+		return store.ItemSummary{}, err
+	}
+	out, err := scanItems(s.db.QueryContext(ctx, itemSelect+" WHERE i.id = ?", id))
+	if err != nil {
+		return store.ItemSummary{}, err
+	}
+	if len(out) == 0 {
+		return store.ItemSummary{}, fmt.Errorf("%w: item %d", store.ErrNotFound, id)
+	}
+	return out[0], nil
+}
+
+func scanItems(rows *sql.Rows, err error) ([]store.ItemSummary, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ItemSummary
+	for rows.Next() {
+		var it store.ItemSummary
+		var risk, at string
+		var last int64
+		if err := rows.Scan(&it.ID, &it.BaseID, &it.Name, &it.Category, &it.StandardID, &it.StandardName, &risk, &at, &it.Automated, &it.Scored,
+			&it.PassedAssetCount, &it.FailedAssetCount, &it.IgnoredAssetCount, &it.ManualAssetCount, &it.NotApplicableCount, &it.CheckFailedCount,
+			&last, &it.Whitelisted, &it.Description, &it.Procedure, &it.Remediation); err != nil {
+			return nil, err
+		}
+		it.Risk, it.AssetType = checks.Risk(risk), assets.Type(at)
+		it.LastCheckTime = apiTime(last)
+		switch {
+		case it.FailedAssetCount > 0:
+			it.CheckResult = checks.ResultFailed
+		case it.PassedAssetCount > 0:
+			it.CheckResult = checks.ResultPassed
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+var failedColumns = map[string]column{
+	"AssetType": {expr: "a.type"},
+	"AssetName": {expr: "a.name"},
+	"NodeName":  {expr: "a.node_name"},
+}
+
+// ScanFailed lists current assets whose last scan failed, with the reason
+// and a suggestion. Filters: AssetType, AssetName, NodeName.
+func (s *DB) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, failedColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	from := " FROM asset_failures af JOIN assets a ON a.id = af.asset_id"
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT a.id, a.type, a.name, a.node_name, af.reason, af.suggestion, af.check_time, af.task_id"+from+w+
+		" ORDER BY af.check_time DESC, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []store.ScanFailedAsset
+	for rows.Next() {
+		var f store.ScanFailedAsset
+		var at string
+		var ct int64
+		if err := rows.Scan(&f.AssetID, &at, &f.AssetName, &f.NodeName, &f.Reason, &f.Suggestion, &ct, &f.TaskID); err != nil {
+			return nil, 0, err
+		}
+		f.AssetType, f.CheckTime = assets.Type(at), apiTime(ct)
+		out = append(out, f)
+	}
+	return out, total, rows.Err()
+}

@@ -1,0 +1,136 @@
+// Package sqlite implements the store on an embedded SQLite file
+// (modernc.org/sqlite: pure Go, so the binary stays static). Schema
+// changes are versioned migrations; every task's results land in one
+// transaction, so a killed process never leaves half-written results.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver
+
+	"github.com/baselinehq/baseline/store"
+)
+
+// FileName is the database file's name inside the data directory.
+const FileName = "baseline.db"
+
+// DB is the SQLite store.
+type DB struct {
+	db   *sql.DB
+	path string
+	now  func() time.Time
+	log  *slog.Logger
+	// pid and host identify this process as a task owner.
+	pid  int
+	host string
+	// alive tells whether a task owner process still runs.
+	alive func(host string, pid int) bool
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Options configure Open.
+type Options struct {
+	// Now is the clock (default time.Now); tests step it.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Open opens (creating if needed) the store in dir and migrates its schema.
+func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	return OpenFile(ctx, path, opts)
+}
+
+// OpenFile opens the store in one database file.
+func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite serializes anyway
+	s := &DB{db: db, path: path, now: opts.Now, log: opts.Logger, pid: os.Getpid(), alive: processAlive}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("component", "store")
+	s.host, _ = os.Hostname()
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the database file.
+func (s *DB) Path() string { return s.path }
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// tx runs f in one immediate (write-locking) transaction.
+func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// processAlive reports whether a process of this host still runs.
+func processAlive(host string, pid int) bool {
+	me, _ := os.Hostname()
+	if host != me {
+		return true // another host's task: only its own recovery may end it
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil || !errors.Is(err, os.ErrNotExist)
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromUnix(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// apiTime formats a time as the API does ("2006-01-02 15:04:05", UTC).
+func apiTime(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format(time.DateTime)
+}

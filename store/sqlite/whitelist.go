@@ -1,0 +1,294 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/baselinehq/baseline/store"
+)
+
+// ignoredExpr says whether a latest row is ignored by an active entry.
+const ignoredExpr = `(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND w.all_assets = 1)
+	OR EXISTS (SELECT 1 FROM whitelist w JOIN whitelist_assets wa ON wa.whitelist_id = w.id
+		WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND wa.asset_id = latest.asset_id))`
+
+// refreshIgnores brings the ignored flags of the items' latest results in
+// line with the whitelist and rebuilds the roll-ups they change.
+func refreshIgnores(ctx context.Context, tx *sql.Tx, items []uint64) error {
+	if len(items) == 0 {
+		return nil
+	}
+	changed := map[uint64]bool{}
+	for _, item := range items {
+		rows, err := tx.QueryContext(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE item_id = ? AND ignored != "+ignoredExpr+" RETURNING asset_id", item)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var a uint64
+			if err := rows.Scan(&a); err != nil {
+				rows.Close()
+				return err
+			}
+			changed[a] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	ids := make([]uint64, 0, len(changed))
+	for a := range changed {
+		ids = append(ids, a)
+	}
+	return rebuildRollups(ctx, tx, ids, items)
+}
+
+// lapse ends the entries whose expiry has passed on the injected clock;
+// they stay listed, marked lapsed, and stop ignoring at once.
+func (s *DB) lapse(ctx context.Context) error {
+	now := unix(s.now())
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM whitelist WHERE lapsed = 0 AND expires_at > 0 AND expires_at <= ?", now).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "UPDATE whitelist SET lapsed = 1 WHERE lapsed = 0 AND expires_at > 0 AND expires_at <= ? RETURNING item_id", now)
+		if err != nil {
+			return err
+		}
+		var items []uint64
+		for rows.Next() {
+			var it uint64
+			if err := rows.Scan(&it); err != nil {
+				rows.Close()
+				return err
+			}
+			items = append(items, it)
+		}
+		rows.Close()
+		s.log.Info("whitelist entries lapsed", "items", items)
+		return refreshIgnores(ctx, tx, items)
+	})
+}
+
+// AddWhitelist adds or extends entries: one per item, for every asset or
+// for the listed assets. Ignoring takes effect at once.
+func (s *DB) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([]store.WhitelistEntry, error) {
+	if len(req.Items) == 0 {
+		return nil, fmt.Errorf("%w: at least one item is required", store.ErrInvalidParameter)
+	}
+	if !req.All && len(req.Assets) == 0 {
+		return nil, fmt.Errorf("%w: give assets, or ignore the items on all assets", store.ErrInvalidParameter)
+	}
+	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(s.now()) {
+		return nil, fmt.Errorf("%w: expiry %s is not in the future", store.ErrInvalidParameter, req.ExpiresAt.Format("2006-01-02 15:04:05"))
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, item := range req.Items {
+			if err := exists(ctx, tx, "SELECT 1 FROM items WHERE id = ?", item); err != nil {
+				return fmt.Errorf("%w: item %d", err, item)
+			}
+		}
+		for _, a := range req.Assets {
+			if err := exists(ctx, tx, "SELECT 1 FROM assets WHERE id = ?", a); err != nil {
+				return fmt.Errorf("%w: asset %d", err, a)
+			}
+		}
+		now := unix(s.now())
+		for _, item := range req.Items {
+			var id int64
+			err := tx.QueryRowContext(ctx, "SELECT id FROM whitelist WHERE item_id = ? AND all_assets = ? AND lapsed = 0", item, req.All).Scan(&id)
+			switch {
+			case err == sql.ErrNoRows:
+				res, err := tx.ExecContext(ctx, "INSERT INTO whitelist(item_id, all_assets, reason, created_by, created_at, updated_at, expires_at) VALUES (?,?,?,?,?,?,?)",
+					item, req.All, req.Reason, req.CreatedBy, now, now, unix(req.ExpiresAt))
+				if err != nil {
+					return err
+				}
+				id, _ = res.LastInsertId()
+			case err != nil:
+				return err
+			default:
+				if _, err := tx.ExecContext(ctx, "UPDATE whitelist SET reason = ?, created_by = ?, updated_at = ?, expires_at = ? WHERE id = ?",
+					req.Reason, req.CreatedBy, now, unix(req.ExpiresAt), id); err != nil {
+					return err
+				}
+			}
+			for _, a := range req.Assets {
+				if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO whitelist_assets(whitelist_id, asset_id) VALUES (?,?)", id, a); err != nil {
+					return err
+				}
+			}
+			ids = append(ids, id)
+		}
+		return refreshIgnores(ctx, tx, req.Items)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.whitelistByIDs(ctx, ids)
+}
+
+func exists(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
+	var one int
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&one); err != nil {
+		if err == sql.ErrNoRows {
+			return store.ErrNotFound
+		}
+		return err
+	}
+	return nil
+}
+
+// RemoveWhitelist deletes entries; normal checking resumes at once.
+func (s *DB) RemoveWhitelist(ctx context.Context, ids []int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var items []uint64
+		for _, id := range ids {
+			var item uint64
+			if err := tx.QueryRowContext(ctx, "DELETE FROM whitelist WHERE id = ? RETURNING item_id", id).Scan(&item); err != nil {
+				return notFound(err, fmt.Sprintf("whitelist entry %d", id))
+			}
+			items = append(items, item)
+		}
+		return refreshIgnores(ctx, tx, items)
+	})
+}
+
+// RemoveWhitelistAssets takes assets off the items' per-asset entries; an
+// entry left without assets is deleted.
+func (s *DB) RemoveWhitelistAssets(ctx context.Context, items, assetIDs []uint64) error {
+	if len(items) == 0 || len(assetIDs) == 0 {
+		return fmt.Errorf("%w: give items and assets", store.ErrInvalidParameter)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		removed := 0
+		for _, item := range items {
+			for _, a := range assetIDs {
+				res, err := tx.ExecContext(ctx, `DELETE FROM whitelist_assets WHERE asset_id = ? AND whitelist_id IN
+					(SELECT id FROM whitelist WHERE item_id = ? AND all_assets = 0)`, a, item)
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				removed += int(n)
+			}
+		}
+		if removed == 0 {
+			return fmt.Errorf("%w: no whitelist entry covers those items on those assets", store.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM whitelist WHERE all_assets = 0 AND NOT EXISTS
+			(SELECT 1 FROM whitelist_assets wa WHERE wa.whitelist_id = whitelist.id)`); err != nil {
+			return err
+		}
+		return refreshIgnores(ctx, tx, items)
+	})
+}
+
+const whitelistSelect = `SELECT w.id, w.item_id, i.name, i.standard_id, s.name, i.asset_type, w.all_assets, w.reason, w.created_by,
+	w.created_at, w.updated_at, w.expires_at, w.lapsed,
+	CASE WHEN w.all_assets = 1 THEN (SELECT COUNT(*) FROM assets a WHERE a.type = i.asset_type AND a.removed_at = 0)
+	ELSE (SELECT COUNT(*) FROM whitelist_assets wa WHERE wa.whitelist_id = w.id) END
+	FROM whitelist w JOIN items i ON i.id = w.item_id JOIN standards s ON s.id = i.standard_id`
+
+var whitelistColumns = map[string]column{
+	"Name":                 {expr: "i.name"},
+	"CustomerPolicyItemId": {expr: "CAST(w.item_id AS TEXT)"},
+	"StandardId":           {expr: "i.standard_id"},
+	"AssetType":            {expr: "i.asset_type"},
+	"AssetName":            {expr: "(SELECT group_concat(a.name, ' ') FROM whitelist_assets wa JOIN assets a ON a.id = wa.asset_id WHERE wa.whitelist_id = w.id)"},
+	"HostName":             {expr: "(SELECT group_concat(a.node_name, ' ') FROM whitelist_assets wa JOIN assets a ON a.id = wa.asset_id WHERE wa.whitelist_id = w.id)"},
+	"HostIP":               {expr: "(SELECT group_concat(a.host_ip, ' ') FROM whitelist_assets wa JOIN assets a ON a.id = wa.asset_id WHERE wa.whitelist_id = w.id)"},
+}
+
+// Whitelist lists the entries, newest first. Filters: Name (item name),
+// StandardId, AssetType, AssetName, HostName, HostIP.
+func (s *DB) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEntry, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where(nil, nil, q.Filters, whitelistColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM whitelist w JOIN items i ON i.id = w.item_id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := s.scanWhitelist(ctx, whitelistSelect+w+" ORDER BY w.id DESC LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+func (s *DB) whitelistByIDs(ctx context.Context, ids []int64) ([]store.WhitelistEntry, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return s.scanWhitelist(ctx, whitelistSelect+" WHERE w.id IN ("+ph+") ORDER BY w.id", args...)
+}
+
+func (s *DB) scanWhitelist(ctx context.Context, q string, args ...any) ([]store.WhitelistEntry, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.WhitelistEntry
+	for rows.Next() {
+		var e store.WhitelistEntry
+		var at string
+		var created, updated, expires int64
+		if err := rows.Scan(&e.ID, &e.ItemID, &e.ItemName, &e.StandardID, &e.StandardName, &at, &e.AllAssets, &e.Reason, &e.CreatedBy,
+			&created, &updated, &expires, &e.Lapsed, &e.AssetCount); err != nil {
+			return nil, err
+		}
+		e.AssetType = assetsType(at)
+		e.InsertTime, e.UpdateTime, e.ExpiresAt = apiTime(created), apiTime(updated), apiTime(expires)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].AllAssets {
+			continue
+		}
+		ids, err := s.uint64s(ctx, "SELECT asset_id FROM whitelist_assets WHERE whitelist_id = ? ORDER BY asset_id", out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].AssetIDs = ids
+	}
+	return out, nil
+}
+
+func (s *DB) uint64s(ctx context.Context, q string, args ...any) ([]uint64, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var v uint64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,351 @@
+// Package store owns the durable compliance model: assets, standards and
+// items, tasks, results per task and the latest result per (item, asset),
+// ignore lists, scan-failed assets and the roll-ups computed from them.
+// Callers use the Store interface; sub-packages implement it.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/scan"
+)
+
+// Sentinel errors. Messages wrapping them name the offending parameter.
+var (
+	// ErrAlreadyScanning refuses a task whose scope overlaps a running one.
+	ErrAlreadyScanning = errors.New("FailedOperation.ErrAlreadyScanning")
+	// ErrNotFound is returned for an unknown id.
+	ErrNotFound = errors.New("ResourceNotFound")
+	// ErrInvalidParameter marks a bad filter, limit or argument.
+	ErrInvalidParameter = errors.New("InvalidParameterValue")
+)
+
+// Trigger says what started a task.
+type Trigger string
+
+// Task triggers.
+const (
+	TriggerManual  Trigger = "manual"
+	TriggerRecheck Trigger = "recheck"
+	TriggerPeriod  Trigger = "period"
+)
+
+// Scope is what a task covers; an empty list means "all".
+type Scope struct {
+	Types     []assets.Type `json:"AssetTypes,omitempty"`
+	Standards []string      `json:"StandardIds,omitempty"`
+	Items     []uint64      `json:"CustomerPolicyItemIds,omitempty"`
+	Assets    []uint64      `json:"CustomerAssetIds,omitempty"`
+	// Node is the host whose assets the task scans.
+	Node string `json:"NodeName,omitempty"`
+}
+
+// Overlaps reports whether two scopes could touch the same (item, asset)
+// pair: then they must not run at once.
+func (s Scope) Overlaps(o Scope) bool {
+	return s.Node == o.Node && overlap(s.Types, o.Types) && overlap(s.Standards, o.Standards) &&
+		overlap(s.Items, o.Items) && overlap(s.Assets, o.Assets)
+}
+
+func overlap[T comparable](a, b []T) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return true
+	}
+	set := make(map[T]bool, len(a))
+	for _, v := range a {
+		set[v] = true
+	}
+	for _, v := range b {
+		if set[v] {
+			return true
+		}
+	}
+	return false
+}
+
+// Full reports whether the scope covers every asset of its types (so that
+// assets it does not see are gone).
+func (s Scope) Full() bool { return len(s.Assets) == 0 }
+
+// String describes the scope for people.
+func (s Scope) String() string {
+	var parts []string
+	if len(s.Types) > 0 {
+		var ts []string
+		for _, t := range s.Types {
+			ts = append(ts, t.Short())
+		}
+		parts = append(parts, "types "+strings.Join(ts, ","))
+	}
+	if len(s.Standards) > 0 {
+		parts = append(parts, "standards "+strings.Join(s.Standards, ","))
+	}
+	if len(s.Items) > 0 {
+		parts = append(parts, fmt.Sprintf("items %v", s.Items))
+	}
+	if len(s.Assets) > 0 {
+		parts = append(parts, fmt.Sprintf("assets %v", s.Assets))
+	}
+	if len(parts) == 0 {
+		return "everything"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Task is one scan.
+type Task struct {
+	ID          int64              `json:"TaskId"`
+	Trigger     Trigger            `json:"Trigger"`
+	Scope       Scope              `json:"Scope"`
+	Status      checks.CheckStatus `json:"CheckStatus"`
+	Progress    int                `json:"CheckProgress"`
+	StartedAt   time.Time          `json:"StartTime"`
+	FinishedAt  time.Time          `json:"EndTime,omitzero"`
+	CostSeconds float64            `json:"CheckCostTime"`
+	Error       string             `json:"Error,omitempty"`
+	ResultCount int                `json:"ResultCount"`
+}
+
+// Filter is a ComplianceFilters entry: values are ORed, filters ANDed; the
+// match is fuzzy (substring) unless ExactMatch.
+type Filter struct {
+	Name       string   `json:"Name"`
+	Values     []string `json:"Values"`
+	ExactMatch bool     `json:"ExactMatch"`
+}
+
+// Query pages and filters a list.
+type Query struct {
+	Offset  int
+	Limit   int
+	Filters []Filter
+}
+
+// Paging limits.
+const (
+	DefaultLimit = 10
+	MaxLimit     = 100
+)
+
+// Normalize applies the defaults and checks the bounds.
+func (q *Query) Normalize() error {
+	if q.Offset < 0 {
+		return fmt.Errorf("%w: Offset must not be negative (got %d)", ErrInvalidParameter, q.Offset)
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	if q.Limit < 0 || q.Limit > MaxLimit {
+		return fmt.Errorf("%w: Limit must be between 1 and %d (got %d)", ErrInvalidParameter, MaxLimit, q.Limit)
+	}
+	return nil
+}
+
+// AssetSummary is the per-asset-type roll-up (ComplianceAssetSummary).
+type AssetSummary struct {
+	AssetType                       assets.Type        `json:"AssetType"`
+	IsCustomerFirstCheck            bool               `json:"IsCustomerFirstCheck"`
+	CheckStatus                     checks.CheckStatus `json:"CheckStatus"`
+	CheckProgress                   float64            `json:"CheckProgress"`
+	PassedPolicyItemCount           int                `json:"PassedPolicyItemCount"`
+	FailedPolicyItemCount           int                `json:"FailedPolicyItemCount"`
+	FailedCriticalPolicyItemCount   int                `json:"FailedCriticalPolicyItemCount"`
+	FailedHighRiskPolicyItemCount   int                `json:"FailedHighRiskPolicyItemCount"`
+	FailedMediumRiskPolicyItemCount int                `json:"FailedMediumRiskPolicyItemCount"`
+	FailedLowRiskPolicyItemCount    int                `json:"FailedLowRiskPolicyItemCount"`
+	NoticePolicyItemCount           int                `json:"NoticePolicyItemCount"`
+	PassedAssetCount                int                `json:"PassedAssetCount"`
+	FailedAssetCount                int                `json:"FailedAssetCount"`
+	// AssetPassedRate is 0-100: compliant assets over all assets, counting
+	// scan-failed ones; for Kubernetes, passed items over all items.
+	AssetPassedRate        float64 `json:"AssetPassedRate"`
+	ScanFailedAssetCount   int     `json:"ScanFailedAssetCount"`
+	CheckCostTime          float64 `json:"CheckCostTime"`
+	LastCheckTime          string  `json:"LastCheckTime"`
+	OpenPolicyItemCount    int     `json:"OpenPolicyItemCount"`
+	IgnoredPolicyItemCount int     `json:"IgnoredPolicyItemCount"`
+	TotalPolicyItemCount   int     `json:"TotalPolicyItemCount"`
+	DetectHostCount        int     `json:"DetectHostCount"`
+	AssetCount             int     `json:"AssetCount"`
+}
+
+// AssetInfo is an asset with its roll-up (ComplianceAssetInfo).
+type AssetInfo struct {
+	assets.Asset
+	HostIP                string             `json:"HostIP"`
+	CheckStatus           checks.CheckStatus `json:"CheckStatus"`
+	CheckResult           checks.CheckResult `json:"CheckResult"`
+	PassedPolicyItemCount int                `json:"PassedPolicyItemCount"`
+	FailedPolicyItemCount int                `json:"FailedPolicyItemCount"`
+	IgnoredCount          int                `json:"IgnoredPolicyItemCount"`
+	ManualCount           int                `json:"ManualPolicyItemCount"`
+	NotApplicableCount    int                `json:"NotApplicablePolicyItemCount"`
+	CheckFailedCount      int                `json:"CheckFailedPolicyItemCount"`
+	LastCheckTime         string             `json:"LastCheckTime"`
+	ScanFailed            bool               `json:"ScanFailed"`
+}
+
+// ItemSummary is an item with its roll-up (CompliancePolicyItemSummary).
+type ItemSummary struct {
+	ID                 uint64      `json:"CustomerPolicyItemId"`
+	BaseID             string      `json:"BasePolicyItemId"`
+	Name               string      `json:"Name"`
+	Category           string      `json:"Category"`
+	StandardID         string      `json:"BenchmarkStandardId"`
+	StandardName       string      `json:"BenchmarkStandardName"`
+	Risk               checks.Risk `json:"RiskLevel"`
+	AssetType          assets.Type `json:"AssetType"`
+	Automated          bool        `json:"Automated"`
+	Scored             bool        `json:"Scored"`
+	PassedAssetCount   int         `json:"PassedAssetCount"`
+	FailedAssetCount   int         `json:"FailedAssetCount"`
+	IgnoredAssetCount  int         `json:"IgnoredAssetCount"`
+	ManualAssetCount   int         `json:"ManualAssetCount"`
+	NotApplicableCount int         `json:"NotApplicableAssetCount"`
+	CheckFailedCount   int         `json:"CheckFailedAssetCount"`
+	// CheckResult is RESULT_FAILED when the item failed on some asset.
+	CheckResult   checks.CheckResult `json:"CheckResult"`
+	LastCheckTime string             `json:"LastCheckTime"`
+	Whitelisted   bool               `json:"WhitelistId,omitempty"`
+	Description   string             `json:"Description"`
+	Procedure     string             `json:"AuditProcedure"`
+	Remediation   string             `json:"FixSuggestion"`
+}
+
+// AssetItem is one item's latest result on one asset
+// (ComplianceAssetPolicyItem), and ComplianceAffectedAsset seen from the item.
+type AssetItem struct {
+	ItemID        uint64             `json:"CustomerPolicyItemId"`
+	BaseID        string             `json:"BasePolicyItemId"`
+	Name          string             `json:"Name"`
+	Category      string             `json:"Category"`
+	StandardID    string             `json:"BenchmarkStandardId"`
+	Risk          checks.Risk        `json:"RiskLevel"`
+	AssetID       uint64             `json:"CustomerAssetId"`
+	AssetName     string             `json:"AssetName"`
+	AssetType     assets.Type        `json:"AssetType"`
+	NodeName      string             `json:"NodeName"`
+	CheckStatus   checks.CheckStatus `json:"CheckStatus"`
+	CheckResult   checks.CheckResult `json:"CheckResult"`
+	Ignored       bool               `json:"Ignored"`
+	Reason        string             `json:"Reason,omitempty"`
+	Evidence      []checks.Evidence  `json:"VerifyInfo,omitempty"`
+	LastCheckTime string             `json:"LastCheckTime"`
+	TaskID        int64              `json:"TaskId"`
+	Remediation   string             `json:"FixSuggestion,omitempty"`
+}
+
+// ScanFailedAsset is an asset whose last scan failed (ComplianceScanFailedAsset).
+type ScanFailedAsset struct {
+	AssetID    uint64      `json:"CustomerAssetId"`
+	AssetType  assets.Type `json:"AssetType"`
+	AssetName  string      `json:"AssetName"`
+	NodeName   string      `json:"NodeName"`
+	Reason     string      `json:"FailureReason"`
+	Suggestion string      `json:"Suggestion"`
+	CheckTime  string      `json:"CheckTime"`
+	TaskID     int64       `json:"TaskId"`
+}
+
+// WhitelistEntry ignores one item everywhere or on a set of assets
+// (ComplianceWhitelistItem), with who added it, why and until when.
+type WhitelistEntry struct {
+	ID           int64       `json:"WhitelistItemId"`
+	ItemID       uint64      `json:"CustomerPolicyItemId"`
+	ItemName     string      `json:"Name"`
+	StandardID   string      `json:"BenchmarkStandardId"`
+	StandardName string      `json:"StandardName"`
+	AssetType    assets.Type `json:"AssetType"`
+	AllAssets    bool        `json:"IsAll"`
+	AssetIDs     []uint64    `json:"CustomerAssetIds,omitempty"`
+	AssetCount   int         `json:"AssetCount"`
+	Reason       string      `json:"Reason"`
+	CreatedBy    string      `json:"Operator"`
+	InsertTime   string      `json:"InsertTime"`
+	UpdateTime   string      `json:"LastUpdateTime"`
+	ExpiresAt    string      `json:"ExpireTime,omitempty"`
+	Lapsed       bool        `json:"Lapsed"`
+}
+
+// WhitelistRequest adds entries: Items on every asset (Assets empty and
+// All true), or Items on the listed Assets.
+type WhitelistRequest struct {
+	Items     []uint64
+	Assets    []uint64
+	All       bool
+	Reason    string
+	CreatedBy string
+	ExpiresAt time.Time // zero: never
+}
+
+// Change is one (item, asset) pair whose verdict changed between two tasks.
+type Change struct {
+	ItemID    uint64             `json:"CustomerPolicyItemId"`
+	BaseID    string             `json:"BasePolicyItemId"`
+	Name      string             `json:"Name"`
+	AssetID   uint64             `json:"CustomerAssetId"`
+	AssetName string             `json:"AssetName"`
+	Before    checks.CheckResult `json:"Before"`
+	After     checks.CheckResult `json:"After"`
+}
+
+// Diff lists what newly failed and what was fixed between two tasks.
+type Diff struct {
+	From, To    int64    `json:"-"`
+	NewlyFailed []Change `json:"NewlyFailed"`
+	Fixed       []Change `json:"Fixed"`
+}
+
+// Store is the compliance model's persistence.
+type Store interface {
+	// SyncCatalog records the loaded standards and items.
+	SyncCatalog(ctx context.Context, cat *checks.Catalog) error
+	// SetStandardEnabled switches a standard on or off.
+	SetStandardEnabled(ctx context.Context, id string, enabled bool) error
+	// DisabledStandards lists the standards switched off in the store.
+	DisabledStandards(ctx context.Context) ([]string, error)
+
+	// BeginTask records a running task, or refuses with ErrAlreadyScanning
+	// when a running task's scope overlaps, in this process or another.
+	BeginTask(ctx context.Context, trigger Trigger, scope Scope) (Task, error)
+	// Progress records a running task's progress (0-100).
+	Progress(ctx context.Context, taskID int64, pct int) error
+	// CompleteTask stores a task's results in one transaction.
+	CompleteTask(ctx context.Context, taskID int64, rep *scan.Report) error
+	// FailTask ends a task that could not complete; earlier results stay.
+	FailTask(ctx context.Context, taskID int64, reason string) error
+	// RecoverInterrupted marks running tasks whose process is gone as failed.
+	RecoverInterrupted(ctx context.Context) (int, error)
+	Task(ctx context.Context, id int64) (Task, error)
+	Tasks(ctx context.Context, q Query) ([]Task, int, error)
+
+	Summary(ctx context.Context, types []assets.Type) ([]AssetSummary, error)
+	Assets(ctx context.Context, q Query) ([]AssetInfo, int, error)
+	Asset(ctx context.Context, id uint64) (AssetInfo, error)
+	AssetItems(ctx context.Context, assetID uint64, q Query) ([]AssetItem, int, error)
+	Items(ctx context.Context, q Query) ([]ItemSummary, int, error)
+	Item(ctx context.Context, id uint64) (ItemSummary, error)
+	ItemAssets(ctx context.Context, itemID uint64, q Query) ([]AssetItem, int, error)
+	ScanFailed(ctx context.Context, q Query) ([]ScanFailedAsset, int, error)
+
+	AddWhitelist(ctx context.Context, req WhitelistRequest) ([]WhitelistEntry, error)
+	// RemoveWhitelist deletes entries by id.
+	RemoveWhitelist(ctx context.Context, ids []int64) error
+	// RemoveWhitelistAssets takes assets off item entries (the spec's
+	// removal of an item from a set of assets, or of items from an asset).
+	RemoveWhitelistAssets(ctx context.Context, items, assets []uint64) error
+	Whitelist(ctx context.Context, q Query) ([]WhitelistEntry, int, error)
+
+	// Diff compares two finished tasks (0, 0: the last two).
+	Diff(ctx context.Context, from, to int64) (Diff, error)
+	// Prune deletes finished tasks beyond the newest keep, keeping every
+	// result that is still some pair's latest.
+	Prune(ctx context.Context, keep int) (int, error)
+	Close() error
+}

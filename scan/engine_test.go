@@ -2,17 +2,12 @@ package scan
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
@@ -135,7 +130,10 @@ func itemsNotReadingImageFiles(t *testing.T) []uint64 {
 func TestEngineStopsMidScan(t *testing.T) {
 	cli := dockertest.Engine(t)
 	id := dockertest.Create(t, cli, dockertest.Name("gone"), &container.Config{Image: "baseline-test/base:1"}, &container.HostConfig{})
-	sock := dyingEngine(t, cli)
+	// The engine stops answering after listing: every inspect is dropped.
+	sock := dockertest.Proxy(t, cli, func(r *http.Request) (time.Duration, bool) {
+		return 0, dockertest.InspectPath.MatchString(r.URL.Path)
+	})
 	rep := scanEngine(t, Options{DockerHost: "unix://" + sock, Types: []assets.Type{assets.Host, assets.Container}, Assets: nil})
 	var failed *AssetFailure
 	var asset assets.Asset
@@ -171,33 +169,4 @@ func TestEngineStopsMidScan(t *testing.T) {
 	if hostResults == 0 {
 		t.Error("no host item finished: the scan did not go on after the engine went away")
 	}
-}
-
-var inspectPath = regexp.MustCompile(`^/v[0-9.]+/(containers|images)/[^/]+/json$`)
-
-// dyingEngine serves the engine's API on a new socket but drops the
-// connection on every inspect, as an engine stopped mid-scan would.
-func dyingEngine(t *testing.T, cli *client.Client) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, _ := url.Parse("http://docker")
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = cli.HTTPClient().Transport
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if inspectPath.MatchString(r.URL.Path) {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return sock
 }

@@ -12,8 +12,12 @@ import (
 	"github.com/baselinehq/baseline/internal/testhost"
 )
 
+// run runs the command line; each test gets its own store directory.
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	if os.Getenv("BASELINE_DATA_DIR") == "" {
+		t.Setenv("BASELINE_DATA_DIR", t.TempDir())
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
@@ -109,4 +113,14 @@ func TestBadFlagsExit1(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 1 and a message", args, code, stderr)
 		}
 	}
+}
+
+func getenvDataDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("BASELINE_DATA_DIR"); d != "" {
+		return d
+	}
+	d := t.TempDir()
+	t.Setenv("BASELINE_DATA_DIR", d)
+	return d
 }

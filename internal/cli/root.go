@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -36,6 +37,7 @@ func withCode(code int, err error) error { return &exitError{code: code, err: er
 type globals struct {
 	benchmarkDirs []string
 	hostRoot      string
+	dataDir       string
 	logLevel      string
 	stdout        io.Writer
 	stderr        io.Writer
@@ -81,9 +83,26 @@ func newRoot(g *globals) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringArrayVar(&g.benchmarkDirs, "benchmarks", nil, "directory of extra benchmark standards (repeatable)")
 	pf.StringVar(&g.hostRoot, "host-root", envOr("BASELINE_HOST_ROOT", "/"), "root of the host file system to check (env BASELINE_HOST_ROOT)")
+	pf.StringVar(&g.dataDir, "data-dir", envOr("BASELINE_DATA_DIR", defaultDataDir()), "directory of the embedded store (env BASELINE_DATA_DIR)")
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
-	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g))
+	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
+		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g))
 	return root
+}
+
+// defaultDataDir follows the platform's conventions: /var/lib/baseline for
+// root, $XDG_DATA_HOME/baseline (or ~/.local/share/baseline) for a user.
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/baseline"
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "baseline")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "baseline")
+	}
+	return ".baseline"
 }
 
 func envOr(key, def string) string {

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -18,13 +21,11 @@ import (
 	"github.com/baselinehq/baseline/internal/version"
 	"github.com/baselinehq/baseline/report"
 	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/store"
 )
 
-type scanFlags struct {
-	types      []string
-	standards  []string
-	assets     []string
-	items      []string
+// runFlags are the options of every command that runs a scan.
+type runFlags struct {
 	format     string
 	by         string
 	output     string
@@ -32,27 +33,12 @@ type scanFlags struct {
 	noDocker   bool
 	dockerHost string
 	progress   string
+	noStore    bool
+	keepTasks  int
 }
 
-func newScanCmd(g *globals) *cobra.Command {
-	var f scanFlags
-	cmd := &cobra.Command{
-		Use:   "scan",
-		Short: "Scan this host, its containers and its images",
-		Long: `Scan this host against the enabled standards: the host and its Docker daemon,
-every container (running, paused, stopped, created) and every local image.
-
-Exit codes: 0 done (and, with --exit-code, no scored item failed); 1 the scan
-could not run; 2 with --exit-code, at least one scored item failed; 3 a
-benchmark definition failed to load.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd, g, &f) },
-	}
+func (f *runFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.types, "type", nil, "asset types to scan: host, container, image (comma-separated; default all)")
-	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run (default: every enabled standard)")
-	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets: CustomerAssetId, name, or container/image id prefix")
-	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
 	fl.StringVar(&f.format, "format", "table", "output format: table or json")
 	fl.StringVar(&f.by, "by", "asset", "table view: asset or item")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (written whole or not at all)")
@@ -60,51 +46,167 @@ benchmark definition failed to load.`,
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
-	return cmd
+	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task in the store (print only)")
+	keep, _ := strconv.Atoi(envOr("BASELINE_KEEP_TASKS", "100"))
+	fl.IntVar(&f.keepTasks, "keep-tasks", keep, "retention: keep the results of this many tasks, prune older ones (env BASELINE_KEEP_TASKS)")
 }
 
-func runScan(cmd *cobra.Command, g *globals, f *scanFlags) error {
+func (f *runFlags) check() error {
 	if f.format != "table" && f.format != "json" {
 		return fmt.Errorf("--format: %q is not table or json", f.format)
 	}
 	if f.by != string(report.ByAsset) && f.by != string(report.ByItem) {
 		return fmt.Errorf("--by: %q is not asset or item", f.by)
 	}
-	opts := scan.Options{HostRoot: g.hostRoot, Standards: f.standards, Assets: f.assets, NoDocker: f.noDocker, DockerHost: f.dockerHost}
-	for _, t := range f.types {
+	if f.keepTasks < 1 {
+		return fmt.Errorf("--keep-tasks: must be at least 1 (got %d)", f.keepTasks)
+	}
+	return nil
+}
+
+type scanFlags struct {
+	runFlags
+	types     []string
+	standards []string
+	assets    []string
+	items     []string
+}
+
+func newScanCmd(g *globals) *cobra.Command {
+	var f scanFlags
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Scan this host, its containers and its images, and record the task",
+		Long: `Scan this host against the enabled standards: the host and its Docker daemon,
+every container (running, paused, stopped, created) and every local image.
+The task and its results are recorded in the store (see --data-dir) unless
+--no-store is given.
+
+Exit codes: 0 done (and, with --exit-code, no scored item failed); 1 the scan
+could not run (or the same scope is already being scanned); 2 with
+--exit-code, at least one scored item failed; 3 a benchmark definition
+failed to load.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, scope, err := selection(f.types, f.standards, f.items)
+			if err != nil {
+				return err
+			}
+			opts.Assets = f.assets
+			return execScan(cmd, g, &f.runFlags, opts, store.TriggerManual, scope)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.types, "type", nil, "asset types to scan: host, container, image (comma-separated; default all)")
+	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run (default: every enabled standard)")
+	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets: CustomerAssetId, name, or container/image id prefix")
+	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
+	f.runFlags.register(cmd)
+	return cmd
+}
+
+// selection turns type, standard and item flags into scan options and a
+// task scope.
+func selection(types, standards, items []string) (scan.Options, store.Scope, error) {
+	var opts scan.Options
+	var scope store.Scope
+	for _, t := range types {
 		at, err := assets.ParseType(t)
 		if err != nil {
-			return fmt.Errorf("--type: %w", err)
+			return opts, scope, fmt.Errorf("--type: %w", err)
 		}
 		opts.Types = append(opts.Types, at)
 	}
-	for _, s := range f.items {
+	ids, err := parseIDs("--item", items)
+	if err != nil {
+		return opts, scope, err
+	}
+	opts.Items, opts.Standards = ids, standards
+	scope.Types, scope.Standards, scope.Items = opts.Types, standards, ids
+	return opts, scope, nil
+}
+
+func parseIDs(flag string, vals []string) ([]uint64, error) {
+	var out []uint64
+	for _, s := range vals {
 		id, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 		if err != nil {
-			return fmt.Errorf("--item: %q is not an item id", s)
+			return nil, fmt.Errorf("%s: %q is not an id", flag, s)
 		}
-		opts.Items = append(opts.Items, id)
+		out = append(out, id)
 	}
+	return out, nil
+}
+
+// execScan runs a scan as a task: refused when the scope is already being
+// scanned, recorded in one transaction when it finishes, failed (and
+// nothing stored) when it is interrupted.
+func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, trigger store.Trigger, scope store.Scope) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
 	cat, err := loadCatalog(g)
 	if err != nil {
 		return err
 	}
-	if bar := progressBar(g, f.progress); bar != nil {
-		opts.Progress = func(done, total int) {
-			bar.ChangeMax(total)
-			_ = bar.Set(done)
+	opts.HostRoot, opts.NoDocker, opts.DockerHost = g.hostRoot, f.noDocker, f.dockerHost
+	var st store.Store
+	var task store.Task
+	if !f.noStore {
+		db, err := openStore(ctx, g)
+		if err != nil {
+			return err
 		}
-		defer func() { _ = bar.Finish(); _ = bar.Clear() }()
+		defer db.Close()
+		st = db
+		if err := st.SyncCatalog(ctx, cat); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if len(opts.Standards) == 0 {
+			if opts.Standards, err = enabledStandards(ctx, st, cat); err != nil {
+				return err
+			}
+		}
+		if len(scope.Assets) == 0 && len(opts.Assets) > 0 {
+			scope.Assets = resolveAssets(ctx, st, opts.Assets)
+		}
+		scope.Node, _ = os.Hostname()
+		if task, err = st.BeginTask(ctx, trigger, scope); err != nil {
+			if errors.Is(err, store.ErrAlreadyScanning) {
+				return fmt.Errorf("refused (%w); wait for it to finish or scan another scope", err)
+			}
+			return fmt.Errorf("store: %w", err)
+		}
 	}
-	rep, err := scan.Run(cmd.Context(), cat, opts)
+	opts.Progress = progressFunc(ctx, g, f.progress, st, task.ID)
+	rep, err := scan.Run(ctx, cat, opts)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
+	}
 	if err != nil {
+		if st != nil {
+			_ = st.FailTask(context.WithoutCancel(ctx), task.ID, err.Error())
+		}
 		return err
+	}
+	if st != nil {
+		if err := st.CompleteTask(ctx, task.ID, rep); err != nil {
+			_ = st.FailTask(context.WithoutCancel(ctx), task.ID, err.Error())
+			return fmt.Errorf("store: %w", err)
+		}
+		if _, err := st.Prune(ctx, f.keepTasks); err != nil {
+			return fmt.Errorf("store: prune: %w", err)
+		}
 	}
 	var buf bytes.Buffer
 	if f.format == "json" {
 		err = report.WriteJSON(&buf, rep, version.String())
 	} else {
 		err = report.WriteTable(&buf, rep, report.View(f.by))
+		if st != nil {
+			fmt.Fprintf(&buf, "Recorded as task %d (%s).\n", task.ID, trigger)
+		}
 	}
 	if err != nil {
 		return err
@@ -116,6 +218,79 @@ func runScan(cmd *cobra.Command, g *globals, f *scanFlags) error {
 		return withCode(ExitFindings, nil)
 	}
 	return nil
+}
+
+// enabledStandards lists the catalog's enabled standards minus those
+// switched off in the store.
+func enabledStandards(ctx context.Context, st store.Store, cat *checks.Catalog) ([]string, error) {
+	off, err := st.DisabledStandards(ctx)
+	if err != nil {
+		return nil, err
+	}
+	disabled := map[string]bool{}
+	for _, id := range off {
+		disabled[id] = true
+	}
+	var out []string
+	for _, s := range cat.Standards {
+		if s.Enabled && !disabled[s.ID] {
+			out = append(out, s.ID)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("every standard is disabled")
+	}
+	return out, nil
+}
+
+// resolveAssets maps asset selectors to ids through the store; when one
+// cannot be resolved the scope stays "all assets" (a wider lock, never a
+// narrower one).
+func resolveAssets(ctx context.Context, st store.Store, sel []string) []uint64 {
+	var ids []uint64
+	for _, s := range sel {
+		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
+			ids = append(ids, id)
+			continue
+		}
+		found, _, err := st.Assets(ctx, store.Query{Limit: store.MaxLimit, Filters: []store.Filter{{Name: "AssetName", Values: []string{s}, ExactMatch: true}}})
+		if err != nil || len(found) == 0 {
+			return nil
+		}
+		for _, a := range found {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids
+}
+
+// progressFunc reports progress on a terminal bar and to the store (in
+// steps of 10%).
+func progressFunc(ctx context.Context, g *globals, mode string, st store.Store, taskID int64) func(done, total int) {
+	bar := progressBar(g, mode)
+	if bar == nil && st == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	last := -1
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar != nil {
+			bar.ChangeMax(total)
+			_ = bar.Set(done)
+			if done == total {
+				_ = bar.Finish()
+				_ = bar.Clear()
+			}
+		}
+		if st != nil && total > 0 {
+			if pct := 100 * done / total / 10 * 10; pct != last && pct < 100 {
+				last = pct
+				_ = st.Progress(ctx, taskID, pct)
+			}
+		}
+	}
 }
 
 // scoredFailure reports whether a scored item failed on some asset.

@@ -6,8 +6,13 @@ package dockertest
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"testing"
 	"time"
@@ -94,3 +99,38 @@ func Start(t testing.TB, cli *client.Client, id string) {
 
 // Name makes a container name unique to this test process.
 func Name(prefix string) string { return fmt.Sprintf("bltest-%s", prefix) }
+
+// Fault says what a proxy does to one request: wait, then drop the
+// connection (as an engine that stopped would) or forward it.
+type Fault func(r *http.Request) (delay time.Duration, drop bool)
+
+// Proxy serves the engine's API on a new unix socket, applying fault to
+// each request, and returns the socket's path.
+func Proxy(t testing.TB, cli *client.Client, fault Fault) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse("http://docker")
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = cli.HTTPClient().Transport
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		delay, drop := fault(r)
+		time.Sleep(delay)
+		if drop {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return sock
+}
+
+// InspectPath matches container and image inspect requests.
+var InspectPath = regexp.MustCompile(`^/v[0-9.]+/(containers|images)/[^/]+/json$`)

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"time"
 
 	"github.com/baselinehq/baseline/assets"
@@ -71,7 +72,7 @@ func NewDocument(rep *scan.Report, version string) Document {
 	doc := Document{
 		SchemaVersion: SchemaVersion, Tool: Tool{Name: "baseline", Version: version},
 		StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt,
-		CostSeconds: rep.FinishedAt.Sub(rep.StartedAt).Seconds(),
+		CostSeconds: math.Round(rep.FinishedAt.Sub(rep.StartedAt).Seconds()*1000) / 1000,
 		Summary:     sum.Types, Assets: sum.Assets, Results: rep.Results,
 		ScanFailedAssets: rep.Failures, EngineCalls: rep.EngineCalls,
 	}
@@ -87,13 +88,17 @@ func NewDocument(rep *scan.Report, version string) Document {
 			Remediation: it.Remediation, References: it.References, Counts: ir.Counts,
 		})
 	}
-	if doc.Results == nil {
-		doc.Results = []scan.Result{}
-	}
-	if doc.ScanFailedAssets == nil {
-		doc.ScanFailedAssets = []scan.AssetFailure{}
-	}
+	doc.Standards, doc.Summary, doc.Assets, doc.Items = nonNil(doc.Standards), nonNil(doc.Summary), nonNil(doc.Assets), nonNil(doc.Items)
+	doc.Results, doc.ScanFailedAssets = nonNil(doc.Results), nonNil(doc.ScanFailedAssets)
 	return doc
+}
+
+// nonNil makes empty lists encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // WriteJSON writes the JSON report.

@@ -117,6 +117,9 @@ func Summarize(rep *scan.Report) Summary {
 		ts := types[ar.Asset.Type]
 		if ts == nil {
 			ts = &TypeSummary{AssetType: ar.Asset.Type, FailedByRisk: map[checks.Risk]int{}, itemFailed: map[uint64]bool{}, itemPassed: map[uint64]bool{}}
+			for _, r := range checks.Risks {
+				ts.FailedByRisk[r] = 0
+			}
 			types[ar.Asset.Type] = ts
 		}
 		ts.AssetCount++

@@ -459,9 +459,10 @@ func checkSummary(t *testing.T, got report.Summary, want summaryWant) {
 		if g.AssetPassRate != w.passRate {
 			t.Errorf("%s: AssetPassRate = %v, want %v", w.typ, g.AssetPassRate, w.passRate)
 		}
-		wantRisk := w.byRisk
-		if wantRisk == nil {
-			wantRisk = map[checks.Risk]int{}
+		// Every risk level is present, zero when nothing of it failed.
+		wantRisk := map[checks.Risk]int{}
+		for _, r := range checks.Risks {
+			wantRisk[r] = w.byRisk[r]
 		}
 		if !maps.Equal(g.FailedByRisk, wantRisk) {
 			t.Errorf("%s: FailedByRisk = %v, want %v", w.typ, g.FailedByRisk, wantRisk)

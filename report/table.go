@@ -33,6 +33,7 @@ func WriteTable(w io.Writer, rep *scan.Report, view View) error {
 		assetTable(w, sum)
 	}
 	findingsTable(w, rep)
+	failuresTable(w, rep)
 	summaryTable(w, rep, sum)
 	return nil
 }
@@ -55,18 +56,18 @@ func assetTable(w io.Writer, sum Summary) {
 		}
 		t.AppendRow(table.Row{a.Asset.Type.Short(), truncate(a.Asset.Name, 40), a.Asset.ID, a.Passed, a.Failed, a.Manual, a.NotApplicable, a.CheckFailed, res})
 	}
-	t.AppendFooter(table.Row{"", "total", len(sum.Assets), sum.Total.Passed, sum.Total.Failed, sum.Total.Manual, sum.Total.NotApplicable, sum.Total.CheckFailed, ""})
+	t.AppendFooter(table.Row{"total", fmt.Sprintf("%d assets", len(sum.Assets)), "", sum.Total.Passed, sum.Total.Failed, sum.Total.Manual, sum.Total.NotApplicable, sum.Total.CheckFailed, ""})
 	t.Render()
 }
 
 func itemTable(w io.Writer, sum Summary) {
 	t := newTable(w, "Items")
-	t.AppendHeader(table.Row{"Id", "Standard", "No.", "Title", "Asset", "Risk", "Passed", "Failed", "Manual", "N/A", "Check failed"})
+	t.AppendHeader(table.Row{"Id", "Standard", "No.", "Title", "Asset type", "Risk", "Passed", "Failed", "Manual", "N/A", "Check failed"})
 	for _, ir := range sum.Items {
 		it := ir.Item
 		t.AppendRow(table.Row{it.ID, it.Standard.ID, it.Number, truncate(it.Title, 60), it.AssetType.Short(), it.Risk.Short(), ir.Passed, ir.Failed, ir.Manual, ir.NotApplicable, ir.CheckFailed})
 	}
-	t.AppendFooter(table.Row{"", "", "", "total", "", "", sum.Total.Passed, sum.Total.Failed, sum.Total.Manual, sum.Total.NotApplicable, sum.Total.CheckFailed})
+	t.AppendFooter(table.Row{"total", "", "", fmt.Sprintf("%d items", len(sum.Items)), "", "", sum.Total.Passed, sum.Total.Failed, sum.Total.Manual, sum.Total.NotApplicable, sum.Total.CheckFailed})
 	t.Render()
 }
 
@@ -117,13 +118,35 @@ func failingEvidence(v checks.Verdict) string {
 	return v.Reason
 }
 
+// failuresTable lists the assets whose scan failed, with the reason and
+// what to do about it.
+func failuresTable(w io.Writer, rep *scan.Report) {
+	if len(rep.Failures) == 0 {
+		return
+	}
+	names := map[uint64]string{}
+	for _, a := range rep.Assets {
+		names[a.ID] = a.Type.Short() + " " + a.Name
+	}
+	t := newTable(w, "Scan-failed assets")
+	t.AppendHeader(table.Row{"Asset", "Reason", "Suggestion"})
+	t.SetColumnConfigs([]table.ColumnConfig{{Number: 2, WidthMax: 70, WidthMaxEnforcer: text.WrapSoft}, {Number: 3, WidthMax: 50, WidthMaxEnforcer: text.WrapSoft}})
+	for _, f := range rep.Failures {
+		t.AppendRow(table.Row{truncate(names[f.AssetID], 30), f.Reason, f.Suggestion})
+	}
+	t.Render()
+}
+
 func summaryTable(w io.Writer, rep *scan.Report, sum Summary) {
-	t := newTable(w, fmt.Sprintf("Summary (%s, %.2fs)", standardsLine(rep), rep.FinishedAt.Sub(rep.StartedAt).Seconds()))
-	t.AppendHeader(table.Row{"Asset type", "Assets", "Passed", "Failed", "Scan failed", "Pass rate", "Failed items", "Critical", "High", "Medium", "Low"})
+	title := fmt.Sprintf("Summary: %s, %.2fs", standardsLine(rep), rep.FinishedAt.Sub(rep.StartedAt).Seconds())
+	t := newTable(w, title)
+	t.AppendHeader(table.Row{"Asset type", "Assets", "Passed", "Failed", "Scan failed", "Pass rate", "Passed items", "Failed items", "Critical", "High", "Medium", "Low", "Notice"})
+	t.SetColumnConfigs([]table.ColumnConfig{{Number: 6, Align: text.AlignRight}})
 	for _, ts := range sum.Types {
 		t.AppendRow(table.Row{ts.AssetType.Short(), ts.AssetCount, ts.PassedAssetCount, ts.FailedAssetCount, ts.ScanFailedAssets,
-			fmt.Sprintf("%.1f%%", 100*ts.AssetPassRate), ts.FailedItemCount,
-			ts.FailedByRisk[checks.RiskCritical], ts.FailedByRisk[checks.RiskHigh], ts.FailedByRisk[checks.RiskMedium], ts.FailedByRisk[checks.RiskLow]})
+			fmt.Sprintf("%.1f%%", 100*ts.AssetPassRate), ts.PassedItemCount, ts.FailedItemCount,
+			ts.FailedByRisk[checks.RiskCritical], ts.FailedByRisk[checks.RiskHigh], ts.FailedByRisk[checks.RiskMedium],
+			ts.FailedByRisk[checks.RiskLow], ts.FailedByRisk[checks.RiskNotice]})
 	}
 	t.Render()
 }
@@ -132,6 +155,9 @@ func standardsLine(rep *scan.Report) string {
 	var s []string
 	for _, st := range rep.Standards {
 		s = append(s, st.ID)
+	}
+	if len(s) == 0 {
+		return "no standard"
 	}
 	return strings.Join(s, ", ")
 }

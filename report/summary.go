@@ -60,7 +60,6 @@ type TypeSummary struct {
 	FailedByRisk     map[checks.Risk]int `json:"FailedByRisk"`
 	AssetPassRate    float64             `json:"AssetPassRate"`
 	Results          Counts              `json:"Results"`
-	risk             map[uint64]checks.Risk
 	itemFailed       map[uint64]bool
 	itemPassed       map[uint64]bool
 }
@@ -94,10 +93,10 @@ func Summarize(rep *scan.Report) Summary {
 	for _, r := range rep.Results {
 		s.Total.add(r.Verdict)
 		if i, ok := assetIdx[r.AssetID]; ok {
-			s.Assets[i].Counts.add(r.Verdict)
+			s.Assets[i].add(r.Verdict)
 		}
 		if i, ok := itemIdx[r.ItemID]; ok {
-			s.Items[i].Counts.add(r.Verdict)
+			s.Items[i].add(r.Verdict)
 		}
 	}
 	types := map[assets.Type]*TypeSummary{}

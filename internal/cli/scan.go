@@ -101,7 +101,7 @@ failed to load.`,
 	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run (default: every enabled standard)")
 	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets: CustomerAssetId, name, or container/image id prefix")
 	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
-	f.runFlags.register(cmd)
+	f.register(cmd)
 	return cmd
 }
 

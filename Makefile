@@ -29,7 +29,7 @@ bench: test-env build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
-	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run ./...; else echo "golangci-lint not installed; ran gofmt and go vet"; fi
+	@lint=$$(command -v golangci-lint || echo $$($(GO) env GOPATH)/bin/golangci-lint); if [ -x "$$lint" ]; then $$lint run ./...; else echo "golangci-lint not installed (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0); ran gofmt and go vet"; fi
 
 clean:
 	rm -rf bin

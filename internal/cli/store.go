@@ -106,6 +106,26 @@ func pageFooter(g *globals, q store.Query, n, total int) {
 	fmt.Fprintf(g.stdout, "%d-%d of %d\n", q.Offset+1, q.Offset+n, total)
 }
 
+// runList fetches one page and prints it as JSON, or as a table and a
+// footer saying which entries the page shows.
+func runList[T any](ctx context.Context, g *globals, l *listFlags, extra []store.Filter,
+	fetch func(context.Context, store.Query) ([]T, int, error), render func([]T)) error {
+	q, err := l.query(extra...)
+	if err != nil {
+		return err
+	}
+	list, total, err := fetch(ctx, q)
+	if err != nil {
+		return err
+	}
+	if l.format == "json" {
+		return listJSON(g, list, total)
+	}
+	render(list)
+	pageFooter(g, q, len(list), total)
+	return nil
+}
+
 func listJSON[T any](g *globals, items []T, total int) error {
 	if items == nil {
 		items = []T{}
@@ -259,26 +279,16 @@ func newAssetsCmd(g *globals) *cobra.Command {
 				}
 				at = string(t)
 			}
-			q, err := l.query(exact("AssetType", at), exact("CheckResult", resultName(result)), exact("NodeName", node))
-			if err != nil {
-				return err
-			}
-			list, total, err := st.Assets(ctx, q)
-			if err != nil {
-				return err
-			}
-			if l.format == "json" {
-				return listJSON(g, list, total)
-			}
-			t := newTable(g)
-			t.AppendHeader(table.Row{"Id", "Type", "Name", "Node", "Passed", "Failed", "Ignored", "Manual", "N/A", "Check failed", "Result", "Last check"})
-			for _, a := range list {
-				t.AppendRow(table.Row{a.ID, a.Type.Short(), truncate(a.Name, 40), a.NodeName, a.PassedPolicyItemCount, a.FailedPolicyItemCount,
-					a.IgnoredCount, a.ManualCount, a.NotApplicableCount, a.CheckFailedCount, assetResult(a), a.LastCheckTime})
-			}
-			t.Render()
-			pageFooter(g, q, len(list), total)
-			return nil
+			extra := []store.Filter{exact("AssetType", at), exact("CheckResult", resultName(result)), exact("NodeName", node)}
+			return runList(ctx, g, &l, extra, st.Assets, func(list []store.AssetInfo) {
+				t := newTable(g)
+				t.AppendHeader(table.Row{"Id", "Type", "Name", "Node", "Passed", "Failed", "Ignored", "Manual", "N/A", "Check failed", "Result", "Last check"})
+				for _, a := range list {
+					t.AppendRow(table.Row{a.ID, a.Type.Short(), truncate(a.Name, 40), a.NodeName, a.PassedPolicyItemCount, a.FailedPolicyItemCount,
+						a.IgnoredCount, a.ManualCount, a.NotApplicableCount, a.CheckFailedCount, assetResult(a), a.LastCheckTime})
+				}
+				t.Render()
+			})
 		}),
 	}
 	l.register(cmd)
@@ -420,27 +430,17 @@ func newItemsCmd(g *globals) *cobra.Command {
 				}
 				at = string(t)
 			}
-			q, err := l.query(exact("StandardId", standard), exact("RiskLevel", riskName(risk)), exact("AssetType", at),
-				exact("CheckResult", resultName(result)), store.Filter{Name: "ItemType", Values: nonEmpty(category)})
-			if err != nil {
-				return err
-			}
-			list, total, err := st.Items(ctx, q)
-			if err != nil {
-				return err
-			}
-			if l.format == "json" {
-				return listJSON(g, list, total)
-			}
-			t := newTable(g)
-			t.AppendHeader(table.Row{"Id", "Standard", "No.", "Title", "Asset", "Risk", "Passed", "Failed", "Ignored", "Manual", "N/A", "Check failed"})
-			for _, it := range list {
-				t.AppendRow(table.Row{it.ID, it.StandardID, it.BaseID, truncate(it.Name, 60), it.AssetType.Short(), it.Risk.Short(),
-					it.PassedAssetCount, it.FailedAssetCount, it.IgnoredAssetCount, it.ManualAssetCount, it.NotApplicableCount, it.CheckFailedCount})
-			}
-			t.Render()
-			pageFooter(g, q, len(list), total)
-			return nil
+			extra := []store.Filter{exact("StandardId", standard), exact("RiskLevel", riskName(risk)), exact("AssetType", at),
+				exact("CheckResult", resultName(result)), {Name: "ItemType", Values: nonEmpty(category)}}
+			return runList(ctx, g, &l, extra, st.Items, func(list []store.ItemSummary) {
+				t := newTable(g)
+				t.AppendHeader(table.Row{"Id", "Standard", "No.", "Title", "Asset type", "Risk", "Passed", "Failed", "Ignored", "Manual", "N/A", "Check failed"})
+				for _, it := range list {
+					t.AppendRow(table.Row{it.ID, it.StandardID, it.BaseID, truncate(it.Name, 60), it.AssetType.Short(), it.Risk.Short(),
+						it.PassedAssetCount, it.FailedAssetCount, it.IgnoredAssetCount, it.ManualAssetCount, it.NotApplicableCount, it.CheckFailedCount})
+				}
+				t.Render()
+			})
 		}),
 	}
 	l.register(cmd)
@@ -510,26 +510,15 @@ func newFailedCmd(g *globals) *cobra.Command {
 		Long:  "Filters: AssetType, AssetName, NodeName.",
 		Args:  cobra.NoArgs,
 		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
-			q, err := l.query()
-			if err != nil {
-				return err
-			}
-			list, total, err := st.ScanFailed(ctx, q)
-			if err != nil {
-				return err
-			}
-			if l.format == "json" {
-				return listJSON(g, list, total)
-			}
-			t := newTable(g)
-			t.AppendHeader(table.Row{"Id", "Type", "Asset", "Node", "Reason", "Suggestion", "Checked"})
-			t.SetColumnConfigs([]table.ColumnConfig{{Number: 5, WidthMax: 60, WidthMaxEnforcer: text.WrapSoft}, {Number: 6, WidthMax: 40, WidthMaxEnforcer: text.WrapSoft}})
-			for _, f := range list {
-				t.AppendRow(table.Row{f.AssetID, f.AssetType.Short(), truncate(f.AssetName, 40), f.NodeName, f.Reason, f.Suggestion, f.CheckTime})
-			}
-			t.Render()
-			pageFooter(g, q, len(list), total)
-			return nil
+			return runList(ctx, g, &l, nil, st.ScanFailed, func(list []store.ScanFailedAsset) {
+				t := newTable(g)
+				t.AppendHeader(table.Row{"Id", "Type", "Asset", "Node", "Reason", "Suggestion", "Checked"})
+				t.SetColumnConfigs([]table.ColumnConfig{{Number: 5, WidthMax: 60, WidthMaxEnforcer: text.WrapSoft}, {Number: 6, WidthMax: 40, WidthMaxEnforcer: text.WrapSoft}})
+				for _, f := range list {
+					t.AppendRow(table.Row{f.AssetID, f.AssetType.Short(), truncate(f.AssetName, 40), f.NodeName, f.Reason, f.Suggestion, f.CheckTime})
+				}
+				t.Render()
+			})
 		}),
 	}
 	l.register(cmd)
@@ -640,20 +629,7 @@ func newIgnoreCmd(g *globals) *cobra.Command {
 		Long:  "Filters: Name (item name), StandardId, AssetType, AssetName, HostName, HostIP.",
 		Args:  cobra.NoArgs,
 		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
-			q, err := l.query()
-			if err != nil {
-				return err
-			}
-			list, total, err := st.Whitelist(ctx, q)
-			if err != nil {
-				return err
-			}
-			if l.format == "json" {
-				return listJSON(g, list, total)
-			}
-			whitelistTable(g, list)
-			pageFooter(g, q, len(list), total)
-			return nil
+			return runList(ctx, g, &l, nil, st.Whitelist, func(list []store.WhitelistEntry) { whitelistTable(g, list) })
 		}),
 	}
 	l.register(ls)
@@ -716,26 +692,15 @@ func newTasksCmd(g *globals) *cobra.Command {
 		Long:  "Filters: Trigger (manual, recheck, period), CheckStatus.",
 		Args:  cobra.NoArgs,
 		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
-			q, err := l.query()
-			if err != nil {
-				return err
-			}
-			list, total, err := st.Tasks(ctx, q)
-			if err != nil {
-				return err
-			}
-			if l.format == "json" {
-				return listJSON(g, list, total)
-			}
-			t := newTable(g)
-			t.AppendHeader(table.Row{"Task", "Trigger", "Scope", "Status", "Started", "Cost", "Results", "Error"})
-			for _, k := range list {
-				t.AppendRow(table.Row{k.ID, k.Trigger, truncate(k.Scope.String(), 40), strings.TrimPrefix(string(k.Status), "CHECK_"),
-					k.StartedAt.Format(time.DateTime), fmt.Sprintf("%.2fs", k.CostSeconds), k.ResultCount, truncate(k.Error, 50)})
-			}
-			t.Render()
-			pageFooter(g, q, len(list), total)
-			return nil
+			return runList(ctx, g, &l, nil, st.Tasks, func(list []store.Task) {
+				t := newTable(g)
+				t.AppendHeader(table.Row{"Task", "Trigger", "Scope", "Status", "Started", "Cost", "Results", "Error"})
+				for _, k := range list {
+					t.AppendRow(table.Row{k.ID, k.Trigger, truncate(k.Scope.String(), 40), strings.TrimPrefix(string(k.Status), "CHECK_"),
+						k.StartedAt.Format(time.DateTime), fmt.Sprintf("%.2fs", k.CostSeconds), k.ResultCount, truncate(k.Error, 50)})
+				}
+				t.Render()
+			})
 		}),
 	}
 	l.register(cmd)

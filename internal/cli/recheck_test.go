@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -197,5 +198,82 @@ func TestConcurrentRecheckRefused(t *testing.T) {
 	// Nothing lost: the first scan's task finished with every result.
 	if task := e.lastTask(); task.Trigger != store.TriggerManual || task.Status != "CHECK_FINISHED" {
 		t.Errorf("first task = %+v", task)
+	}
+}
+
+// On a real scan, the stored summary equals a hand count of the scan's own
+// JSON results.
+func TestSummaryMatchesHandCountOfARealScan(t *testing.T) {
+	e := setupCLIEnv(t)
+	out := t.TempDir() + "/scan.json"
+	e.ok("scan", "--progress", "never", "--format", "json", "-o", out)
+	var doc struct {
+		Assets []struct {
+			Asset struct {
+				CustomerAssetId uint64
+				AssetType       string
+			}
+		}
+		Results []struct {
+			CustomerAssetId uint64
+			CheckStatus     string
+			CheckResult     string
+		}
+		ScanFailedAssets []struct{ CustomerAssetId uint64 }
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	type count struct{ assets, passed, failed, scanFailed int }
+	hand := map[string]*count{}
+	typeOf := map[uint64]string{}
+	for _, a := range doc.Assets {
+		typeOf[a.Asset.CustomerAssetId] = a.Asset.AssetType
+		if hand[a.Asset.AssetType] == nil {
+			hand[a.Asset.AssetType] = &count{}
+		}
+		hand[a.Asset.AssetType].assets++
+	}
+	failedItems, checkFailed, scanFailed := map[uint64]int{}, map[uint64]int{}, map[uint64]bool{}
+	for _, r := range doc.Results {
+		if r.CheckStatus == "CHECK_FAILED" {
+			checkFailed[r.CustomerAssetId]++
+		} else if r.CheckResult == "RESULT_FAILED" {
+			failedItems[r.CustomerAssetId]++
+		}
+	}
+	for _, f := range doc.ScanFailedAssets {
+		scanFailed[f.CustomerAssetId] = true
+	}
+	for id, typ := range typeOf {
+		switch {
+		case scanFailed[id] || checkFailed[id] > 0:
+			hand[typ].scanFailed++
+		case failedItems[id] > 0:
+			hand[typ].failed++
+		default:
+			hand[typ].passed++
+		}
+	}
+	var sums []store.AssetSummary
+	e.json(&sums, "summary")
+	for _, s := range sums {
+		h := hand[string(s.AssetType)]
+		if h == nil {
+			h = &count{}
+		}
+		if s.AssetCount != h.assets || s.PassedAssetCount != h.passed || s.FailedAssetCount != h.failed || s.ScanFailedAssetCount != h.scanFailed {
+			t.Errorf("%s: summary %d assets (%d passed, %d failed, %d scan-failed), hand count %+v",
+				s.AssetType, s.AssetCount, s.PassedAssetCount, s.FailedAssetCount, s.ScanFailedAssetCount, *h)
+		}
+		if h.assets > 0 {
+			if want := float64(int(10000*float64(h.passed)/float64(h.assets)+0.5)) / 100; s.AssetPassedRate != want {
+				t.Errorf("%s: pass rate %v, hand count %v", s.AssetType, s.AssetPassedRate, want)
+			}
+		}
 	}
 }

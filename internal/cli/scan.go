@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/version"
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/store"
 )
@@ -138,9 +138,8 @@ func parseIDs(flag string, vals []string) ([]uint64, error) {
 	return out, nil
 }
 
-// execScan runs a scan as a task: refused when the scope is already being
-// scanned, recorded in one transaction when it finishes, failed (and
-// nothing stored) when it is interrupted.
+// execScan runs a scan as a task (see package runner), or only prints it
+// with --no-store.
 func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, trigger store.Trigger, scope store.Scope) error {
 	if err := f.check(); err != nil {
 		return err
@@ -150,53 +149,31 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if err != nil {
 		return err
 	}
-	opts.HostRoot, opts.NoDocker, opts.DockerHost = g.hostRoot, f.noDocker, f.dockerHost
-	var st store.Store
+	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost}
+	progress := progressFunc(g, f.progress)
+	var rep *scan.Report
 	var task store.Task
-	if !f.noStore {
+	if f.noStore {
+		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
+		if rep, err = scan.Run(ctx, cat, opts); err != nil {
+			return err
+		}
+	} else {
 		db, err := openStore(ctx, g)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		st = db
-		if err := st.SyncCatalog(ctx, cat); err != nil {
-			return fmt.Errorf("store: %w", err)
+		r, err := runner.New(ctx, cat, db, runner.Options{Defaults: defaults, KeepTasks: f.keepTasks})
+		if err != nil {
+			return err
 		}
-		if len(opts.Standards) == 0 {
-			if opts.Standards, err = enabledStandards(ctx, st, cat); err != nil {
-				return err
-			}
+		task, rep, err = r.Run(ctx, runner.Request{Trigger: trigger, Scope: scope, Select: opts, Progress: progress})
+		if errors.Is(err, store.ErrAlreadyScanning) {
+			return fmt.Errorf("refused (%w); wait for it to finish or scan another scope", err)
 		}
-		if len(scope.Assets) == 0 && len(opts.Assets) > 0 {
-			scope.Assets = resolveAssets(ctx, st, opts.Assets)
-		}
-		scope.Node, _ = os.Hostname()
-		if task, err = st.BeginTask(ctx, trigger, scope); err != nil {
-			if errors.Is(err, store.ErrAlreadyScanning) {
-				return fmt.Errorf("refused (%w); wait for it to finish or scan another scope", err)
-			}
-			return fmt.Errorf("store: %w", err)
-		}
-	}
-	opts.Progress = progressFunc(ctx, g, f.progress, st, task.ID)
-	rep, err := scan.Run(ctx, cat, opts)
-	if err == nil && ctx.Err() != nil {
-		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
-	}
-	if err != nil {
-		if st != nil {
-			_ = st.FailTask(context.WithoutCancel(ctx), task.ID, err.Error())
-		}
-		return err
-	}
-	if st != nil {
-		if err := st.CompleteTask(ctx, task.ID, rep); err != nil {
-			_ = st.FailTask(context.WithoutCancel(ctx), task.ID, err.Error())
-			return fmt.Errorf("store: %w", err)
-		}
-		if _, err := st.Prune(ctx, f.keepTasks); err != nil {
-			return fmt.Errorf("store: prune: %w", err)
+		if err != nil {
+			return err
 		}
 	}
 	var buf bytes.Buffer
@@ -204,7 +181,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		err = report.WriteJSON(&buf, rep, version.String())
 	} else {
 		err = report.WriteTable(&buf, rep, report.View(f.by))
-		if st != nil {
+		if !f.noStore {
 			fmt.Fprintf(&buf, "Recorded as task %d (%s).\n", task.ID, trigger)
 		}
 	}
@@ -220,75 +197,21 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	return nil
 }
 
-// enabledStandards lists the catalog's enabled standards minus those
-// switched off in the store.
-func enabledStandards(ctx context.Context, st store.Store, cat *checks.Catalog) ([]string, error) {
-	off, err := st.DisabledStandards(ctx)
-	if err != nil {
-		return nil, err
-	}
-	disabled := map[string]bool{}
-	for _, id := range off {
-		disabled[id] = true
-	}
-	var out []string
-	for _, s := range cat.Standards {
-		if s.Enabled && !disabled[s.ID] {
-			out = append(out, s.ID)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("every standard is disabled")
-	}
-	return out, nil
-}
-
-// resolveAssets maps asset selectors to ids through the store; when one
-// cannot be resolved the scope stays "all assets" (a wider lock, never a
-// narrower one).
-func resolveAssets(ctx context.Context, st store.Store, sel []string) []uint64 {
-	var ids []uint64
-	for _, s := range sel {
-		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
-			ids = append(ids, id)
-			continue
-		}
-		found, _, err := st.Assets(ctx, store.Query{Limit: store.MaxLimit, Filters: []store.Filter{{Name: "AssetName", Values: []string{s}, ExactMatch: true}}})
-		if err != nil || len(found) == 0 {
-			return nil
-		}
-		for _, a := range found {
-			ids = append(ids, a.ID)
-		}
-	}
-	return ids
-}
-
-// progressFunc reports progress on a terminal bar and to the store (in
-// steps of 10%).
-func progressFunc(ctx context.Context, g *globals, mode string, st store.Store, taskID int64) func(done, total int) {
+// progressFunc draws a progress bar on a terminal.
+func progressFunc(g *globals, mode string) func(done, total int) {
 	bar := progressBar(g, mode)
-	if bar == nil && st == nil {
+	if bar == nil {
 		return nil
 	}
 	var mu sync.Mutex
-	last := -1
 	return func(done, total int) {
 		mu.Lock()
 		defer mu.Unlock()
-		if bar != nil {
-			bar.ChangeMax(total)
-			_ = bar.Set(done)
-			if done == total {
-				_ = bar.Finish()
-				_ = bar.Clear()
-			}
-		}
-		if st != nil && total > 0 {
-			if pct := 100 * done / total / 10 * 10; pct != last && pct < 100 {
-				last = pct
-				_ = st.Progress(ctx, taskID, pct)
-			}
+		bar.ChangeMax(total)
+		_ = bar.Set(done)
+		if done == total {
+			_ = bar.Finish()
+			_ = bar.Clear()
 		}
 	}
 }

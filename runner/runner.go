@@ -1,0 +1,246 @@
+// Package runner runs scans as tasks: it refuses a task whose scope is
+// already being scanned, records a finished task's results in one
+// transaction, records an interrupted or failed task as failed (storing
+// none of its results), and prunes old tasks. The CLI, the scheduler and
+// the API all start scans through it.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/store"
+)
+
+// Runner starts scans as tasks on one store.
+type Runner struct {
+	cat   *checks.Catalog
+	store store.Store
+	// defaults are the scan options every task starts from (host root,
+	// engine address).
+	defaults scan.Options
+	keep     int
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	running map[int64]context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Options configure a runner.
+type Options struct {
+	// Defaults are the scan options every task starts from.
+	Defaults scan.Options
+	// KeepTasks is the retention: tasks beyond the newest KeepTasks are
+	// pruned after each task (default 100).
+	KeepTasks int
+	Logger    *slog.Logger
+}
+
+// New records the catalog in the store and returns a runner.
+func New(ctx context.Context, cat *checks.Catalog, st store.Store, opts Options) (*Runner, error) {
+	if err := st.SyncCatalog(ctx, cat); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if opts.KeepTasks <= 0 {
+		opts.KeepTasks = 100
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{cat: cat, store: st, defaults: opts.Defaults, keep: opts.KeepTasks, log: log.With("component", "runner"),
+		running: map[int64]context.CancelFunc{}}, nil
+}
+
+// Catalog is the runner's catalog.
+func (r *Runner) Catalog() *checks.Catalog { return r.cat }
+
+// Request says what a task scans. Scope is what is locked against
+// overlapping tasks; Select narrows the scan itself (types, standards,
+// items, asset selectors). Progress, when set, is told how far the scan got.
+type Request struct {
+	Trigger  store.Trigger
+	Scope    store.Scope
+	Select   scan.Options
+	Progress func(done, total int)
+}
+
+// Run runs a task to its end and returns it with its report.
+func (r *Runner) Run(ctx context.Context, req Request) (store.Task, *scan.Report, error) {
+	task, opts, err := r.begin(ctx, &req)
+	if err != nil {
+		return task, nil, err
+	}
+	rep, err := r.finish(ctx, task, opts)
+	if err == nil {
+		task, _ = r.store.Task(context.WithoutCancel(ctx), task.ID)
+	}
+	return task, rep, err
+}
+
+// Start begins a task and runs it in the background; the task is
+// returned at once (running). Shutdown waits for it.
+func (r *Runner) Start(ctx context.Context, req Request) (store.Task, error) {
+	task, opts, err := r.begin(ctx, &req)
+	if err != nil {
+		return task, err
+	}
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.mu.Lock()
+	r.running[task.ID] = cancel
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			r.mu.Lock()
+			delete(r.running, task.ID)
+			r.mu.Unlock()
+			cancel()
+		}()
+		if _, err := r.finish(tctx, task, opts); err != nil {
+			r.log.Warn("task failed", "task", task.ID, "err", err)
+		} else {
+			r.log.Info("task finished", "task", task.ID, "trigger", task.Trigger)
+		}
+	}()
+	return task, nil
+}
+
+// Shutdown waits for background tasks until ctx ends, then interrupts
+// them: an interrupted task is recorded as failed and stores nothing.
+func (r *Runner) Shutdown(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	r.mu.Lock()
+	for _, cancel := range r.running {
+		cancel()
+	}
+	r.mu.Unlock()
+	<-done
+}
+
+// begin resolves the request's defaults and records the running task.
+func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Options, error) {
+	opts := req.Select
+	opts.HostRoot, opts.DockerHost, opts.NoDocker = r.defaults.HostRoot, r.defaults.DockerHost, r.defaults.NoDocker
+	if opts.Workers == 0 {
+		opts.Workers = r.defaults.Workers
+	}
+	opts.Logger = r.log
+	if len(opts.Standards) == 0 {
+		std, err := r.enabledStandards(ctx)
+		if err != nil {
+			return store.Task{}, opts, err
+		}
+		opts.Standards = std
+	}
+	scope := req.Scope
+	if len(scope.Assets) == 0 && len(opts.Assets) > 0 {
+		scope.Assets = r.resolveAssets(ctx, opts.Assets)
+	}
+	if scope.Node == "" {
+		scope.Node, _ = os.Hostname()
+	}
+	task, err := r.store.BeginTask(ctx, req.Trigger, scope)
+	if err != nil {
+		return task, opts, err
+	}
+	prog := req.Progress
+	last := -1
+	var mu sync.Mutex
+	opts.Progress = func(done, total int) {
+		if prog != nil {
+			prog(done, total)
+		}
+		if total == 0 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if pct := 100 * done / total / 10 * 10; pct != last && pct < 100 {
+			last = pct
+			_ = r.store.Progress(ctx, task.ID, pct)
+		}
+	}
+	return task, opts, nil
+}
+
+// finish scans and records the outcome: the results in one transaction,
+// or the failure (an interrupted scan stores nothing).
+func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*scan.Report, error) {
+	rep, err := scan.Run(ctx, r.cat, opts)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
+	}
+	bg := context.WithoutCancel(ctx)
+	if err != nil {
+		_ = r.store.FailTask(bg, task.ID, err.Error())
+		return nil, err
+	}
+	if err := r.store.CompleteTask(bg, task.ID, rep); err != nil {
+		_ = r.store.FailTask(bg, task.ID, err.Error())
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if _, err := r.store.Prune(bg, r.keep); err != nil {
+		return rep, fmt.Errorf("store: prune: %w", err)
+	}
+	return rep, nil
+}
+
+// enabledStandards lists the catalog's enabled standards minus those
+// switched off in the store.
+func (r *Runner) enabledStandards(ctx context.Context) ([]string, error) {
+	off, err := r.store.DisabledStandards(ctx)
+	if err != nil {
+		return nil, err
+	}
+	disabled := map[string]bool{}
+	for _, id := range off {
+		disabled[id] = true
+	}
+	var out []string
+	for _, s := range r.cat.Standards {
+		if s.Enabled && !disabled[s.ID] {
+			out = append(out, s.ID)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("every standard is disabled")
+	}
+	return out, nil
+}
+
+// resolveAssets maps asset selectors to ids through the store; when one
+// cannot be resolved the scope stays "all assets" (a wider lock, never a
+// narrower one).
+func (r *Runner) resolveAssets(ctx context.Context, sel []string) []uint64 {
+	var ids []uint64
+	for _, s := range sel {
+		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
+			ids = append(ids, id)
+			continue
+		}
+		found, _, err := r.store.Assets(ctx, store.Query{Limit: store.MaxLimit, Filters: []store.Filter{{Name: "AssetName", Values: []string{s}, ExactMatch: true}}})
+		if err != nil || len(found) == 0 {
+			return nil
+		}
+		for _, a := range found {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids
+}

@@ -302,6 +302,60 @@ type Diff struct {
 	Fixed       []Change `json:"Fixed"`
 }
 
+// PeriodRule is when a period task runs (CompliancePeriodTaskRule):
+// every Frequency days (1, 3 or 7) at ExecutionTime ("HH:mm:ss").
+type PeriodRule struct {
+	Frequency     int    `json:"Frequency"`
+	ExecutionTime string `json:"ExecutionTime"`
+	Enable        bool   `json:"Enable"`
+}
+
+// Validate checks the frequency and the time of day.
+func (r PeriodRule) Validate() error {
+	if r.Frequency != 1 && r.Frequency != 3 && r.Frequency != 7 {
+		return fmt.Errorf("%w: PeriodRule.Frequency must be 1, 3 or 7 (days), got %d", ErrInvalidParameter, r.Frequency)
+	}
+	if _, err := time.Parse(time.TimeOnly, r.ExecutionTime); err != nil {
+		return fmt.Errorf("%w: PeriodRule.ExecutionTime must be HH:mm:ss, got %q", ErrInvalidParameter, r.ExecutionTime)
+	}
+	return nil
+}
+
+// StandardSetting is a standard of a period task, switched on or off
+// (ComplianceBenchmarkStandard).
+type StandardSetting struct {
+	StandardID      string `json:"StandardId"`
+	Name            string `json:"Name"`
+	Description     string `json:"Description"`
+	PolicyItemCount int    `json:"PolicyItemCount"`
+	Enabled         bool   `json:"Enabled"`
+}
+
+// PeriodTask is the periodic scan of one asset type (CompliancePeriodTask).
+type PeriodTask struct {
+	ID                   int64             `json:"PeriodTaskId"`
+	AssetType            assets.Type       `json:"AssetType"`
+	Rule                 PeriodRule        `json:"PeriodRule"`
+	Standards            []StandardSetting `json:"BenchmarkStandardSet"`
+	TotalPolicyItemCount int               `json:"TotalPolicyItemCount"`
+	LastTriggerTime      time.Time         `json:"-"`
+	UpdatedAt            time.Time         `json:"-"`
+}
+
+// EnabledStandards lists the ids of the task's standards switched on.
+func (p PeriodTask) EnabledStandards() []string {
+	var out []string
+	for _, s := range p.Standards {
+		if s.Enabled {
+			out = append(out, s.StandardID)
+		}
+	}
+	return out
+}
+
+// DefaultPeriodRule is a new period task's rule: daily at 03:00, off.
+var DefaultPeriodRule = PeriodRule{Frequency: 1, ExecutionTime: "03:00:00", Enable: false}
+
 // Store is the compliance model's persistence.
 type Store interface {
 	// SyncCatalog records the loaded standards and items.
@@ -341,6 +395,16 @@ type Store interface {
 	// removal of an item from a set of assets, or of items from an asset).
 	RemoveWhitelistAssets(ctx context.Context, items, assets []uint64) error
 	Whitelist(ctx context.Context, q Query) ([]WhitelistEntry, int, error)
+
+	// EnsurePeriodTasks creates the missing period tasks, one per asset
+	// type, with DefaultPeriodRule; existing ones are left as they are.
+	EnsurePeriodTasks(ctx context.Context) error
+	PeriodTasks(ctx context.Context) ([]PeriodTask, error)
+	// SetPeriodTask changes a period task's rule (when not nil) and
+	// switches its standards (id → on) and returns it.
+	SetPeriodTask(ctx context.Context, id int64, rule *PeriodRule, standards map[string]bool) (PeriodTask, error)
+	// MarkPeriodTriggered records when a period task last fired.
+	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 
 	// Diff compares two finished tasks (0, 0: the last two).
 	Diff(ctx context.Context, from, to int64) (Diff, error)

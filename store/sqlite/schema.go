@@ -159,6 +159,25 @@ CREATE TABLE item_rollup (
 INSERT INTO asset_rollup SELECT asset_id,` + rollupColumns + ` FROM latest GROUP BY asset_id;
 INSERT INTO item_rollup SELECT item_id,` + rollupColumns + ` FROM latest GROUP BY item_id;
 `,
+	// 3: period tasks, one per asset type, with their standards switched
+	// on or off one by one.
+	`
+CREATE TABLE period_tasks (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	asset_type     TEXT NOT NULL UNIQUE,
+	frequency      INTEGER NOT NULL,
+	execution_time TEXT NOT NULL,
+	enabled        INTEGER NOT NULL,
+	last_trigger   INTEGER NOT NULL DEFAULT 0,
+	updated_at     INTEGER NOT NULL
+);
+CREATE TABLE period_standards (
+	period_id   INTEGER NOT NULL REFERENCES period_tasks(id) ON DELETE CASCADE,
+	standard_id TEXT NOT NULL,
+	enabled     INTEGER NOT NULL,
+	PRIMARY KEY (period_id, standard_id)
+) WITHOUT ROWID;
+`,
 }
 
 // rollupColumns aggregates latest rows; the current-asset condition is

@@ -593,3 +593,55 @@ func TestMigrationsFromEmptyAndFromPreviousSchema(t *testing.T) {
 		t.Errorf("opening a newer schema: %v", err)
 	}
 }
+
+func TestPeriodTasks(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	for i := 0; i < 2; i++ { // idempotent
+		if err := f.db.EnsurePeriodTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := f.db.PeriodTasks(ctx)
+	if err != nil || len(list) != len(assets.Types) {
+		t.Fatalf("period tasks = %+v, %v", list, err)
+	}
+	var ctr store.PeriodTask
+	for _, p := range list {
+		if p.Rule != store.DefaultPeriodRule {
+			t.Errorf("%s: rule %+v, want the default", p.AssetType, p.Rule)
+		}
+		if p.AssetType == assets.Container {
+			ctr = p
+		}
+	}
+	if len(ctr.Standards) != 1 || !ctr.Standards[0].Enabled || ctr.TotalPolicyItemCount != 4 {
+		t.Fatalf("container period task = %+v", ctr)
+	}
+	rule := store.PeriodRule{Frequency: 3, ExecutionTime: "21:30:00", Enable: true}
+	got, err := f.db.SetPeriodTask(ctx, ctr.ID, &rule, map[string]bool{"t-1": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rule != rule || got.Standards[0].Enabled || got.TotalPolicyItemCount != 0 || len(got.EnabledStandards()) != 0 {
+		t.Errorf("after set: %+v", got)
+	}
+	for _, bad := range []store.PeriodRule{{Frequency: 2, ExecutionTime: "01:00:00"}, {Frequency: 1, ExecutionTime: "25:00"}} {
+		if _, err := f.db.SetPeriodTask(ctx, ctr.ID, &bad, nil); !errors.Is(err, store.ErrInvalidParameter) {
+			t.Errorf("rule %+v: %v", bad, err)
+		}
+	}
+	if _, err := f.db.SetPeriodTask(ctx, 999, nil, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown period task: %v", err)
+	}
+	at := f.clock.now()
+	if err := f.db.MarkPeriodTriggered(ctx, ctr.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = f.db.PeriodTasks(ctx)
+	for _, p := range list {
+		if p.ID == ctr.ID && !p.LastTriggerTime.Equal(at) {
+			t.Errorf("last trigger = %v, want %v", p.LastTriggerTime, at)
+		}
+	}
+}

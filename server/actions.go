@@ -1,0 +1,1013 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/runner"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/store"
+)
+
+// actions maps every action name to its handler.
+var actions = map[string]handler{
+	"InitializeUserComplianceEnvironment":           initialize,
+	"DescribeComplianceTaskAssetSummary":            describeSummary,
+	"DescribeComplianceAssetList":                   describeAssets,
+	"DescribeComplianceAssetDetailInfo":             describeAssetDetail,
+	"DescribeComplianceAssetPolicyItemList":         describeAssetItems,
+	"DescribeComplianceTaskPolicyItemSummaryList":   describeItems,
+	"DescribeCompliancePolicyItemAffectedSummary":   describeItemSummary,
+	"DescribeCompliancePolicyItemAffectedAssetList": describeItemAssets,
+	"DescribeComplianceScanFailedAssetList":         describeScanFailed,
+	"DescribeComplianceWhitelistItemList":           describeWhitelist,
+	"DescribeCompliancePeriodTaskList":              describePeriodTasks,
+	"ModifyCompliancePeriodTask":                    modifyPeriodTask,
+	"CreateComplianceTask":                          createTask,
+	"ScanComplianceAssets":                          scanAssets,
+	"ScanComplianceAssetsByPolicyItem":              scanAssetsByItem,
+	"ScanCompliancePolicyItems":                     scanItems,
+	"ScanComplianceScanFailedAssets":                scanFailedAssets,
+	"AddCompliancePolicyItemToWhitelist":            addItemToWhitelist,
+	"AddComplianceAssetPolicySetToWhitelist":        addAssetItemsToWhitelist,
+	"AddCompliancePolicyAssetSetToWhitelist":        addItemAssetsToWhitelist,
+	"DeleteCompliancePolicyItemFromWhitelist":       deleteWhitelist,
+	"DeleteComplianceAssetPolicySetFromWhitelist":   deleteAssetItemsFromWhitelist,
+	"DeleteCompliancePolicyAssetSetFromWhitelist":   deleteItemAssetsFromWhitelist,
+}
+
+// standardIDs gives each standard the numeric StandardId of the API: a
+// hash of its id, stable across restarts and stores.
+type standardIDs struct {
+	byNum map[uint64]string
+	byID  map[string]uint64
+}
+
+func newStandardIDs(cat *checks.Catalog) (standardIDs, error) {
+	ids := standardIDs{byNum: map[uint64]string{}, byID: map[string]uint64{}}
+	for _, s := range cat.Standards {
+		h := fnv.New32a()
+		h.Write([]byte(s.ID))
+		n := uint64(h.Sum32() & 0x7fffffff)
+		if prev, dup := ids.byNum[n]; dup {
+			return ids, fmt.Errorf("standards %q and %q hash to the same StandardId; rename one", prev, s.ID)
+		}
+		ids.byNum[n], ids.byID[s.ID] = s.ID, n
+	}
+	return ids, nil
+}
+
+// page is the paging and filter part of a list request.
+type page struct {
+	Offset  int            `json:"Offset"`
+	Limit   int            `json:"Limit"`
+	Filters []store.Filter `json:"Filters"`
+}
+
+func (p page) query(extra ...store.Filter) (store.Query, error) {
+	q := store.Query{Offset: p.Offset, Limit: p.Limit, Filters: append(append([]store.Filter{}, p.Filters...), extra...)}
+	for _, f := range p.Filters {
+		if f.Name == "" {
+			return q, errorf(MissingParameter, "Filters.Name is required")
+		}
+	}
+	if q.Limit > store.MaxLimit {
+		return q, errorf(InvalidParameterValue, "Limit %d exceeds the maximum of %d", q.Limit, store.MaxLimit)
+	}
+	return q, q.Normalize()
+}
+
+// typeFilter turns an AssetTypeSet into a filter, checking each value.
+func typeFilter(set []string) (store.Filter, error) {
+	f := store.Filter{Name: "AssetType", ExactMatch: true}
+	for _, v := range set {
+		t, err := assetType(v)
+		if err != nil {
+			return f, err
+		}
+		f.Values = append(f.Values, string(t))
+	}
+	return f, nil
+}
+
+func assetType(v string) (assets.Type, error) {
+	for _, t := range assets.Types {
+		if string(t) == v {
+			return t, nil
+		}
+	}
+	return "", errorf(InvalidParameterValue, "AssetType %q is not one of ASSET_HOST, ASSET_CONTAINER, ASSET_IMAGE, ASSET_K8S", v)
+}
+
+// apiTime is the API's time format; never checked is all zeros.
+func apiTime(s string) string {
+	if s == "" {
+		return "0000-00-00 00:00:00"
+	}
+	return s
+}
+
+// --- API structures -------------------------------------------------------
+
+// ComplianceAssetInfo is an asset in a list.
+type ComplianceAssetInfo struct {
+	CustomerAssetId       uint64 `json:"CustomerAssetId"`
+	AssetType             string `json:"AssetType"`
+	AssetName             string `json:"AssetName"`
+	ImageTag              string `json:"ImageTag"`
+	HostIP                string `json:"HostIP"`
+	NodeName              string `json:"NodeName"`
+	CheckStatus           string `json:"CheckStatus"`
+	PassedPolicyItemCount int    `json:"PassedPolicyItemCount"`
+	FailedPolicyItemCount int    `json:"FailedPolicyItemCount"`
+	LastCheckTime         string `json:"LastCheckTime"`
+	CheckResult           string `json:"CheckResult"`
+	InstanceId            string `json:"InstanceId"`
+	IgnoredCount          int    `json:"IgnoredPolicyItemCount"`
+}
+
+func assetInfo(a store.AssetInfo) ComplianceAssetInfo {
+	out := ComplianceAssetInfo{CustomerAssetId: a.ID, AssetType: string(a.Type), AssetName: a.Name, HostIP: a.HostIP, NodeName: a.NodeName,
+		CheckStatus: string(a.CheckStatus), PassedPolicyItemCount: a.PassedPolicyItemCount, FailedPolicyItemCount: a.FailedPolicyItemCount,
+		LastCheckTime: apiTime(a.LastCheckTime), CheckResult: string(a.CheckResult), IgnoredCount: a.IgnoredCount}
+	if a.Image != nil {
+		out.ImageTag = a.Image.Tag
+	}
+	if a.Host != nil {
+		out.InstanceId = a.Host.InstanceID
+	}
+	return out
+}
+
+// ComplianceAssetPolicyItem is one item's latest result on an asset; the
+// same shape serves ComplianceAffectedAsset.
+type ComplianceAssetPolicyItem struct {
+	CustomerPolicyItemId  uint64            `json:"CustomerPolicyItemId"`
+	BasePolicyItemId      uint64            `json:"BasePolicyItemId"`
+	BenchmarkNumber       string            `json:"BenchmarkNumber"`
+	Name                  string            `json:"Name"`
+	Category              string            `json:"Category"`
+	BenchmarkStandardId   uint64            `json:"BenchmarkStandardId"`
+	BenchmarkStandardName string            `json:"BenchmarkStandardName"`
+	RiskLevel             string            `json:"RiskLevel"`
+	CheckStatus           string            `json:"CheckStatus"`
+	CheckResult           string            `json:"CheckResult"`
+	WhitelistId           uint64            `json:"WhitelistId"`
+	FixSuggestion         string            `json:"FixSuggestion"`
+	LastCheckTime         string            `json:"LastCheckTime"`
+	VerifyInfo            string            `json:"VerifyInfo"`
+	Evidence              []checks.Evidence `json:"Evidence,omitempty"`
+	CustomerAssetId       uint64            `json:"CustomerAssetId"`
+	AssetName             string            `json:"AssetName"`
+	AssetType             string            `json:"AssetType"`
+	NodeName              string            `json:"NodeName"`
+}
+
+func (s *Server) assetItem(r store.AssetItem, stdName string) ComplianceAssetPolicyItem {
+	out := ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.BaseID, Name: r.Name,
+		Category: r.Category, BenchmarkStandardId: s.ids.byID[r.StandardID], BenchmarkStandardName: stdName, RiskLevel: string(r.Risk),
+		CheckStatus: string(r.CheckStatus), CheckResult: string(r.CheckResult), FixSuggestion: r.Remediation, LastCheckTime: apiTime(r.LastCheckTime),
+		VerifyInfo: verifyInfo(r), Evidence: r.Evidence, CustomerAssetId: r.AssetID, AssetName: r.AssetName, AssetType: string(r.AssetType), NodeName: r.NodeName}
+	if r.Ignored {
+		out.WhitelistId = 1
+	}
+	return out
+}
+
+// verifyInfo renders the evidence as the API's one-line VerifyInfo.
+func verifyInfo(r store.AssetItem) string {
+	for _, e := range r.Evidence {
+		if !e.Passed {
+			return fmt.Sprintf("%s: %s %s (expected %s)", e.Source, e.Subject, e.Actual, e.Expected)
+		}
+	}
+	if len(r.Evidence) > 0 {
+		e := r.Evidence[0]
+		return fmt.Sprintf("%s: %s %s", e.Source, e.Subject, e.Actual)
+	}
+	return r.Reason
+}
+
+// CompliancePolicyItemSummary is an item with its roll-up.
+type CompliancePolicyItemSummary struct {
+	CustomerPolicyItemId  uint64 `json:"CustomerPolicyItemId"`
+	BasePolicyItemId      uint64 `json:"BasePolicyItemId"`
+	BenchmarkNumber       string `json:"BenchmarkNumber"`
+	Name                  string `json:"Name"`
+	Category              string `json:"Category"`
+	BenchmarkStandardName string `json:"BenchmarkStandardName"`
+	BenchmarkStandardId   uint64 `json:"BenchmarkStandardId"`
+	RiskLevel             string `json:"RiskLevel"`
+	AssetType             string `json:"AssetType"`
+	LastCheckTime         string `json:"LastCheckTime"`
+	CheckStatus           string `json:"CheckStatus"`
+	CheckResult           string `json:"CheckResult"`
+	PassedAssetCount      int    `json:"PassedAssetCount"`
+	FailedAssetCount      int    `json:"FailedAssetCount"`
+	IgnoredAssetCount     int    `json:"IgnoredAssetCount"`
+	WhitelistId           uint64 `json:"WhitelistId"`
+	FixSuggestion         string `json:"FixSuggestion"`
+	Description           string `json:"Description"`
+	AuditProcedure        string `json:"AuditProcedure"`
+	IsEnable              uint64 `json:"IsEnable"`
+}
+
+func (s *Server) itemSummary(it store.ItemSummary) CompliancePolicyItemSummary {
+	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.BaseID, Name: it.Name,
+		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: s.ids.byID[it.StandardID], RiskLevel: string(it.Risk),
+		AssetType: string(it.AssetType), LastCheckTime: apiTime(it.LastCheckTime), CheckStatus: string(checks.CheckFinished),
+		CheckResult: string(it.CheckResult), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
+		IgnoredAssetCount: it.IgnoredAssetCount, FixSuggestion: it.Remediation, Description: it.Description, AuditProcedure: it.Procedure, IsEnable: 1}
+	if it.LastCheckTime == "" {
+		out.CheckStatus = string(checks.CheckInit)
+	}
+	if it.Whitelisted {
+		out.WhitelistId = 1
+	}
+	return out
+}
+
+// --- Describe actions ------------------------------------------------------
+
+func initialize(s *Server, ctx context.Context, body []byte) (any, error) {
+	if err := decode(body, &struct{}{}); err != nil {
+		return nil, err
+	}
+	if err := s.store.SyncCatalog(ctx, s.runner.Catalog()); err != nil {
+		return nil, err
+	}
+	if err := s.store.EnsurePeriodTasks(ctx); err != nil {
+		return nil, err
+	}
+	s.changed()
+	return struct{}{}, nil
+}
+
+func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetTypeSet []string `json:"AssetTypeSet"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.AssetTypeSet) == 0 {
+		return nil, errorf(MissingParameter, "AssetTypeSet is required")
+	}
+	var types []assets.Type
+	for _, v := range req.AssetTypeSet {
+		t, err := assetType(v)
+		if err != nil {
+			return nil, err
+		}
+		types = append(types, t)
+	}
+	sums, err := s.store.Summary(ctx, types)
+	if err != nil {
+		return nil, err
+	}
+	periods, err := s.store.PeriodTasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status := "USER_NORMAL"
+	if len(periods) == 0 {
+		status = "USER_UNINIT"
+	}
+	rules := map[assets.Type]store.PeriodRule{}
+	for _, p := range periods {
+		rules[p.AssetType] = p.Rule
+	}
+	type summary struct {
+		store.AssetSummary
+		PeriodRule *store.PeriodRule `json:"PeriodRule,omitempty"`
+	}
+	list := []summary{}
+	for _, sum := range sums {
+		sum.LastCheckTime = apiTime(sum.LastCheckTime)
+		row := summary{AssetSummary: sum}
+		if r, ok := rules[sum.AssetType]; ok {
+			row.PeriodRule = &r
+		}
+		list = append(list, row)
+	}
+	return map[string]any{"Status": status, "AssetSummaryList": list}, nil
+}
+
+func describeAssets(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetTypeSet []string `json:"AssetTypeSet"`
+		page
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	tf, err := typeFilter(req.AssetTypeSet)
+	if err != nil {
+		return nil, err
+	}
+	q, err := req.query(tf)
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.Assets(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ComplianceAssetInfo, 0, len(list))
+	for _, a := range list {
+		out = append(out, assetInfo(a))
+	}
+	return map[string]any{"TotalCount": total, "AssetInfoList": out}, nil
+}
+
+func describeAssetDetail(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerAssetId uint64 `json:"CustomerAssetId"`
+		AssetType       string `json:"AssetType"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.CustomerAssetId == 0 {
+		return nil, errorf(MissingParameter, "CustomerAssetId is required")
+	}
+	a, err := s.store.Asset(ctx, req.CustomerAssetId)
+	if err != nil {
+		return nil, err
+	}
+	detail := map[string]any{
+		"CustomerAssetId": a.ID, "AssetType": a.Type, "AssetName": a.Name, "NodeName": a.NodeName, "HostName": a.NodeName,
+		"HostIP": a.HostIP, "CheckStatus": a.CheckStatus, "PassedPolicyItemCount": a.PassedPolicyItemCount,
+		"FailedPolicyItemCount": a.FailedPolicyItemCount, "LastCheckTime": apiTime(a.LastCheckTime), "CheckResult": a.CheckResult,
+		"AssetStatus": "", "AssetCreateTime": "",
+	}
+	out := map[string]any{"AssetDetailInfo": detail}
+	switch {
+	case a.Container != nil:
+		detail["AssetStatus"] = a.Container.State
+		if !a.Container.CreateTime.IsZero() {
+			detail["AssetCreateTime"] = a.Container.CreateTime.UTC().Format(time.DateTime)
+		}
+		out["ContainerDetailInfo"] = map[string]any{"ContainerId": a.Container.ContainerID, "PodName": a.Container.PodName}
+	case a.Image != nil:
+		out["ImageDetailInfo"] = map[string]any{"ImageId": a.Image.ImageID, "ImageName": a.Image.Name, "ImageTag": a.Image.Tag, "Repository": a.Image.Repository}
+	case a.Host != nil:
+		out["HostDetailInfo"] = map[string]any{"DockerVersion": a.Host.DockerVersion, "K8SVersion": a.Host.K8sVersion, "ContainerdVersion": a.Host.ContainerdVersion}
+	case a.Cluster != nil:
+		out["K8SDetailInfo"] = map[string]any{"ClusterName": a.Cluster.ClusterName, "ClusterVersion": a.Cluster.Version}
+	}
+	return out, nil
+}
+
+func (s *Server) standardName(id string) string {
+	if st, ok := s.runner.Catalog().Standard(id); ok {
+		return st.Name
+	}
+	return id
+}
+
+// translateStandardFilter lets clients filter by the numeric StandardId.
+func (s *Server) translateStandardFilter(fs []store.Filter) ([]store.Filter, error) {
+	out := make([]store.Filter, len(fs))
+	for i, f := range fs {
+		out[i] = f
+		if f.Name != "StandardId" {
+			continue
+		}
+		out[i].Values, out[i].ExactMatch = nil, true
+		for _, v := range f.Values {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if id, ok := s.ids.byNum[n]; err == nil && ok {
+				out[i].Values = append(out[i].Values, id)
+			} else {
+				out[i].Values = append(out[i].Values, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerAssetId uint64 `json:"CustomerAssetId"`
+		AssetType       string `json:"AssetType"`
+		page
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.CustomerAssetId == 0 {
+		return nil, errorf(MissingParameter, "CustomerAssetId is required")
+	}
+	var err error
+	if req.Filters, err = s.translateStandardFilter(req.Filters); err != nil {
+		return nil, err
+	}
+	q, err := req.query()
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.AssetItems(ctx, req.CustomerAssetId, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ComplianceAssetPolicyItem, 0, len(list))
+	for _, r := range list {
+		out = append(out, s.assetItem(r, s.standardName(r.StandardID)))
+	}
+	return map[string]any{"TotalCount": total, "AssetPolicyItemList": out}, nil
+}
+
+func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetType string `json:"AssetType"`
+		page
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	var extra []store.Filter
+	if req.AssetType != "" {
+		t, err := assetType(req.AssetType)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, store.Filter{Name: "AssetType", Values: []string{string(t)}, ExactMatch: true})
+	}
+	var err error
+	if req.Filters, err = s.translateStandardFilter(req.Filters); err != nil {
+		return nil, err
+	}
+	q, err := req.query(extra...)
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.Items(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CompliancePolicyItemSummary, 0, len(list))
+	for _, it := range list {
+		out = append(out, s.itemSummary(it))
+	}
+	tasks, _, err := s.store.Tasks(ctx, store.Query{Limit: 1, Filters: []store.Filter{{Name: "CheckStatus", Values: []string{string(checks.CheckFinished)}}}})
+	if err != nil {
+		return nil, err
+	}
+	var taskID int64
+	if len(tasks) > 0 {
+		taskID = tasks[0].ID
+	}
+	return map[string]any{"TaskId": taskID, "TotalCount": total, "PolicyItemSummaryList": out}, nil
+}
+
+func describeItemSummary(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerPolicyItemId uint64 `json:"CustomerPolicyItemId"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.CustomerPolicyItemId == 0 {
+		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+	}
+	it, err := s.store.Item(ctx, req.CustomerPolicyItemId)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"PolicyItemSummary": s.itemSummary(it)}, nil
+}
+
+func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerPolicyItemId uint64 `json:"CustomerPolicyItemId"`
+		page
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.CustomerPolicyItemId == 0 {
+		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+	}
+	q, err := req.query()
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.ItemAssets(ctx, req.CustomerPolicyItemId, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ComplianceAssetPolicyItem, 0, len(list))
+	for _, r := range list {
+		out = append(out, s.assetItem(r, s.standardName(r.StandardID)))
+	}
+	return map[string]any{"TotalCount": total, "AffectedAssetList": out}, nil
+}
+
+func describeScanFailed(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetTypeSet []string `json:"AssetTypeSet"`
+		page
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	tf, err := typeFilter(req.AssetTypeSet)
+	if err != nil {
+		return nil, err
+	}
+	q, err := req.query(tf)
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.ScanFailed(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	type failed struct {
+		store.ScanFailedAsset
+		CheckStatus string `json:"CheckStatus"`
+	}
+	out := make([]failed, 0, len(list))
+	for _, f := range list {
+		out = append(out, failed{ScanFailedAsset: f, CheckStatus: string(checks.CheckFailed)})
+	}
+	return map[string]any{"TotalCount": total, "ScanFailedAssetList": out}, nil
+}
+
+func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetTypeSet []string `json:"AssetTypeSet"`
+		By           string   `json:"By"`
+		Order        string   `json:"Order"`
+		page
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	tf, err := typeFilter(req.AssetTypeSet)
+	if err != nil {
+		return nil, err
+	}
+	q, err := req.query(tf)
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.store.Whitelist(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		store.WhitelistEntry
+		StandardIdNum      uint64 `json:"StandardId"`
+		AffectedAssetCount int    `json:"AffectedAssetCount"`
+	}
+	out := make([]entry, 0, len(list))
+	for _, e := range list {
+		out = append(out, entry{WhitelistEntry: e, StandardIdNum: s.ids.byID[e.StandardID], AffectedAssetCount: e.AssetCount})
+	}
+	if req.Order == "asc" {
+		sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	}
+	return map[string]any{"TotalCount": total, "WhitelistItemSet": out}, nil
+}
+
+// --- period tasks ------------------------------------------------------------
+
+// periodTask is a CompliancePeriodTask with numeric standard ids.
+type periodTask struct {
+	PeriodTaskId         int64            `json:"PeriodTaskId"`
+	AssetType            string           `json:"AssetType"`
+	LastTriggerTime      string           `json:"LastTriggerTime"`
+	TotalPolicyItemCount int              `json:"TotalPolicyItemCount"`
+	PeriodRule           store.PeriodRule `json:"PeriodRule"`
+	BenchmarkStandardSet []map[string]any `json:"BenchmarkStandardSet"`
+}
+
+func (s *Server) periodTask(p store.PeriodTask) periodTask {
+	out := periodTask{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
+		LastTriggerTime: "0000-00-00 00:00:00", BenchmarkStandardSet: []map[string]any{}}
+	if !p.LastTriggerTime.IsZero() {
+		out.LastTriggerTime = p.LastTriggerTime.UTC().Format(time.DateTime)
+	}
+	for _, st := range p.Standards {
+		out.BenchmarkStandardSet = append(out.BenchmarkStandardSet, map[string]any{"StandardId": s.ids.byID[st.StandardID], "Name": st.Name,
+			"PolicyItemCount": st.PolicyItemCount, "Enabled": st.Enabled, "Description": st.Description, "StandardKey": st.StandardID})
+	}
+	return out
+}
+
+func describePeriodTasks(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetType string `json:"AssetType"`
+		Offset    int    `json:"Offset"`
+		Limit     int    `json:"Limit"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	q := store.Query{Offset: req.Offset, Limit: req.Limit}
+	if err := q.Normalize(); err != nil {
+		return nil, err
+	}
+	list, err := s.store.PeriodTasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []periodTask{}
+	for _, p := range list {
+		if req.AssetType == "" || string(p.AssetType) == req.AssetType {
+			out = append(out, s.periodTask(p))
+		}
+	}
+	total := len(out)
+	out = out[min(q.Offset, total):min(q.Offset+q.Limit, total)]
+	return map[string]any{"TotalCount": total, "PeriodTaskSet": out}, nil
+}
+
+func modifyPeriodTask(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		PeriodTaskId     int64             `json:"PeriodTaskId"`
+		PeriodRule       *store.PeriodRule `json:"PeriodRule"`
+		StandardSettings []struct {
+			StandardId uint64 `json:"StandardId"`
+			Enable     bool   `json:"Enable"`
+		} `json:"StandardSettings"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.PeriodTaskId == 0 {
+		return nil, errorf(MissingParameter, "PeriodTaskId is required")
+	}
+	var switches map[string]bool
+	for _, st := range req.StandardSettings {
+		id, ok := s.ids.byNum[st.StandardId]
+		if !ok {
+			return nil, errorf(InvalidParameterValue, "StandardSettings.StandardId %d is not a known standard", st.StandardId)
+		}
+		if switches == nil {
+			switches = map[string]bool{}
+		}
+		switches[id] = st.Enable
+	}
+	if _, err := s.store.SetPeriodTask(ctx, req.PeriodTaskId, req.PeriodRule, switches); err != nil {
+		return nil, err
+	}
+	s.changed()
+	return struct{}{}, nil
+}
+
+// --- scans ------------------------------------------------------------------
+
+func (s *Server) start(ctx context.Context, trigger store.Trigger, scope store.Scope) (any, error) {
+	sel := scan.Options{Types: scope.Types, Standards: scope.Standards, Items: scope.Items}
+	for _, id := range scope.Assets {
+		sel.Assets = append(sel.Assets, strconv.FormatUint(id, 10))
+	}
+	task, err := s.runner.Start(ctx, runner.Request{Trigger: trigger, Scope: scope, Select: sel})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"TaskId": task.ID}, nil
+}
+
+func createTask(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetTypeSet []string `json:"AssetTypeSet"`
+		PolicySetId  uint64   `json:"PolicySetId"`
+		PeriodTaskId int64    `json:"PeriodTaskId"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	var scope store.Scope
+	for _, v := range req.AssetTypeSet {
+		t, err := assetType(v)
+		if err != nil {
+			return nil, err
+		}
+		scope.Types = append(scope.Types, t)
+	}
+	if req.PolicySetId != 0 {
+		id, ok := s.ids.byNum[req.PolicySetId]
+		if !ok {
+			return nil, errorf(InvalidParameterValue, "PolicySetId %d is not a known standard", req.PolicySetId)
+		}
+		scope.Standards = []string{id}
+	}
+	trigger := store.TriggerManual
+	if req.PeriodTaskId != 0 {
+		periods, err := s.store.PeriodTasks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		found := false
+		for _, p := range periods {
+			if p.ID == req.PeriodTaskId {
+				found = true
+				scope.Types = append(scope.Types, p.AssetType)
+				if len(scope.Standards) == 0 {
+					scope.Standards = p.EnabledStandards()
+				}
+			}
+		}
+		if !found {
+			return nil, errorf(ResourceNotFound, "PeriodTaskId %d is not a period task", req.PeriodTaskId)
+		}
+		if len(scope.Standards) == 0 {
+			return nil, errorf(InvalidParameterValue, "period task %d has every standard switched off", req.PeriodTaskId)
+		}
+		trigger = store.TriggerPeriod
+	}
+	if len(scope.Types) == 0 && len(scope.Standards) == 0 {
+		return nil, errorf(MissingParameter, "give AssetTypeSet, PolicySetId or PeriodTaskId")
+	}
+	return s.start(ctx, trigger, scope)
+}
+
+func requireIDs(name string, ids []uint64) error {
+	if len(ids) == 0 {
+		return errorf(MissingParameter, "%s is required", name)
+	}
+	return nil
+}
+
+func scanAssets(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerAssetIdSet []uint64 `json:"CustomerAssetIdSet"`
+		AssetType          string   `json:"AssetType"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := requireIDs("CustomerAssetIdSet", req.CustomerAssetIdSet); err != nil {
+		return nil, err
+	}
+	return s.start(ctx, store.TriggerRecheck, store.Scope{Assets: req.CustomerAssetIdSet})
+}
+
+func scanAssetsByItem(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerPolicyItemId uint64   `json:"CustomerPolicyItemId"`
+		CustomerAssetIdSet   []uint64 `json:"CustomerAssetIdSet"`
+		AssetType            string   `json:"AssetType"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.CustomerPolicyItemId == 0 {
+		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+	}
+	if err := requireIDs("CustomerAssetIdSet", req.CustomerAssetIdSet); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Item(ctx, req.CustomerPolicyItemId); err != nil {
+		return nil, err
+	}
+	return s.start(ctx, store.TriggerRecheck, store.Scope{Items: []uint64{req.CustomerPolicyItemId}, Assets: req.CustomerAssetIdSet})
+}
+
+func scanItems(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := requireIDs("CustomerPolicyItemIdSet", req.CustomerPolicyItemIdSet); err != nil {
+		return nil, err
+	}
+	for _, id := range req.CustomerPolicyItemIdSet {
+		if _, ok := s.runner.Catalog().Item(id); !ok {
+			return nil, errorf(ResourceNotFound, "CustomerPolicyItemIdSet: item %d is not known", id)
+		}
+	}
+	return s.start(ctx, store.TriggerRecheck, store.Scope{Items: req.CustomerPolicyItemIdSet})
+}
+
+func scanFailedAssets(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerAssetIdSet []uint64 `json:"CustomerAssetIdSet"`
+		AssetType          string   `json:"AssetType"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := requireIDs("CustomerAssetIdSet", req.CustomerAssetIdSet); err != nil {
+		return nil, err
+	}
+	return s.start(ctx, store.TriggerRecheck, store.Scope{Assets: req.CustomerAssetIdSet})
+}
+
+// --- whitelist ---------------------------------------------------------------
+
+// waiver holds the optional fields this server adds to the spec's
+// whitelist requests: why, by whom, until when.
+type waiver struct {
+	Reason     string `json:"Reason"`
+	Operator   string `json:"Operator"`
+	ExpireTime string `json:"ExpireTime"`
+}
+
+func (w waiver) request(items, assetIDs []uint64, all bool) (store.WhitelistRequest, error) {
+	req := store.WhitelistRequest{Items: items, Assets: assetIDs, All: all, Reason: w.Reason, CreatedBy: w.Operator}
+	if req.CreatedBy == "" {
+		req.CreatedBy = "api"
+	}
+	if w.ExpireTime != "" {
+		t, err := time.Parse(time.DateTime, w.ExpireTime)
+		if err != nil {
+			return req, errorf(InvalidParameterValue, "ExpireTime %q is not YYYY-MM-DD HH:MM:SS (UTC)", w.ExpireTime)
+		}
+		req.ExpiresAt = t
+	}
+	return req, nil
+}
+
+func addItemToWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
+		waiver
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := requireIDs("CustomerPolicyItemIdSet", req.CustomerPolicyItemIdSet); err != nil {
+		return nil, err
+	}
+	wr, err := req.request(req.CustomerPolicyItemIdSet, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.AddWhitelist(ctx, wr)
+	return struct{}{}, err
+}
+
+func addAssetItemsToWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetPolicySetList []struct {
+			CustomerAssetItemId     uint64   `json:"CustomerAssetItemId"`
+			CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
+		} `json:"AssetPolicySetList"`
+		AssetType string `json:"AssetType"`
+		waiver
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.AssetPolicySetList) == 0 {
+		return nil, errorf(MissingParameter, "AssetPolicySetList is required")
+	}
+	for i, set := range req.AssetPolicySetList {
+		if set.CustomerAssetItemId == 0 {
+			return nil, errorf(MissingParameter, "AssetPolicySetList[%d].CustomerAssetItemId is required", i)
+		}
+		items := set.CustomerPolicyItemIdSet
+		if len(items) == 0 { // every item of the asset's type
+			a, err := s.store.Asset(ctx, set.CustomerAssetItemId)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range s.runner.Catalog().Items() {
+				if it.AssetType == a.Type {
+					items = append(items, it.ID)
+				}
+			}
+		}
+		wr, err := req.request(items, []uint64{set.CustomerAssetItemId}, false)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.store.AddWhitelist(ctx, wr); err != nil {
+			return nil, err
+		}
+	}
+	return struct{}{}, nil
+}
+
+func addItemAssetsToWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		CustomerPolicyItemId   uint64   `json:"CustomerPolicyItemId"`
+		CustomerAssetItemIdSet []uint64 `json:"CustomerAssetItemIdSet"`
+		waiver
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.CustomerPolicyItemId == 0 {
+		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+	}
+	wr, err := req.request([]uint64{req.CustomerPolicyItemId}, req.CustomerAssetItemIdSet, len(req.CustomerAssetItemIdSet) == 0)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.AddWhitelist(ctx, wr)
+	return struct{}{}, err
+}
+
+func deleteWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		WhitelistIdSet []int64 `json:"WhitelistIdSet"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.WhitelistIdSet) == 0 {
+		return nil, errorf(MissingParameter, "WhitelistIdSet is required")
+	}
+	return struct{}{}, s.store.RemoveWhitelist(ctx, req.WhitelistIdSet)
+}
+
+// entriesFor lists every entry of the given items (all when items is nil).
+func (s *Server) entriesFor(ctx context.Context) ([]store.WhitelistEntry, error) {
+	var all []store.WhitelistEntry
+	for off := 0; ; off += store.MaxLimit {
+		page, total, err := s.store.Whitelist(ctx, store.Query{Offset: off, Limit: store.MaxLimit})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if off+store.MaxLimit >= total {
+			return all, nil
+		}
+	}
+}
+
+func deleteAssetItemsFromWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetItemId             uint64   `json:"AssetItemId"`
+		CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
+		AssetType               string   `json:"AssetType"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.AssetItemId == 0 {
+		return nil, errorf(MissingParameter, "AssetItemId is required")
+	}
+	items := req.CustomerPolicyItemIdSet
+	if len(items) == 0 { // every item ignored on that asset
+		entries, err := s.entriesFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			for _, a := range e.AssetIDs {
+				if a == req.AssetItemId {
+					items = append(items, e.ItemID)
+				}
+			}
+		}
+	}
+	return struct{}{}, s.store.RemoveWhitelistAssets(ctx, items, []uint64{req.AssetItemId})
+}
+
+func deleteItemAssetsFromWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		PolicyAssetSetList []struct {
+			CustomerPolicyItemId   uint64   `json:"CustomerPolicyItemId"`
+			CustomerAssetItemIdSet []uint64 `json:"CustomerAssetItemIdSet"`
+		} `json:"PolicyAssetSetList"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.PolicyAssetSetList) == 0 {
+		return nil, errorf(MissingParameter, "PolicyAssetSetList is required")
+	}
+	for i, set := range req.PolicyAssetSetList {
+		if set.CustomerPolicyItemId == 0 {
+			return nil, errorf(MissingParameter, "PolicyAssetSetList[%d].CustomerPolicyItemId is required", i)
+		}
+		if len(set.CustomerAssetItemIdSet) > 0 {
+			if err := s.store.RemoveWhitelistAssets(ctx, []uint64{set.CustomerPolicyItemId}, set.CustomerAssetItemIdSet); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		entries, err := s.entriesFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var ids []int64
+		for _, e := range entries {
+			if e.ItemID == set.CustomerPolicyItemId {
+				ids = append(ids, e.ID)
+			}
+		}
+		if len(ids) == 0 {
+			return nil, errorf(ResourceNotFound, "item %d is not in the whitelist", set.CustomerPolicyItemId)
+		}
+		if err := s.store.RemoveWhitelist(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	return struct{}{}, nil
+}

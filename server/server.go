@@ -1,0 +1,217 @@
+// Package server serves the compliance API: one endpoint, POST / with a
+// JSON body, the action and version in X-TC-* headers, every request
+// signed with TC3-HMAC-SHA256, every response in the
+// {"Response": {..., "RequestId"}} envelope.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/baselinehq/baseline/runner"
+	"github.com/baselinehq/baseline/store"
+)
+
+// Version is the API version the server speaks.
+const Version = "2020-11-01"
+
+// Options configure a server.
+type Options struct {
+	Keys []Key
+	// MaxBodyBytes bounds a request body (default 1 MiB).
+	MaxBodyBytes int64
+	// RatePerSecond and Burst limit each key (default 20/s, burst 40).
+	RatePerSecond float64
+	Burst         int
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// PeriodChanged is told when a period task changes (the scheduler
+	// reloads).
+	PeriodChanged func()
+}
+
+// Server is the compliance API over a store and a runner.
+type Server struct {
+	store   store.Store
+	runner  *runner.Runner
+	keys    map[string]Key
+	maxBody int64
+	rate    rate.Limit
+	burst   int
+	now     func() time.Time
+	log     *slog.Logger
+	changed func()
+	ids     standardIDs
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// New returns a server. Every key must have a SecretId and a SecretKey.
+func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
+	s := &Server{store: st, runner: r, keys: map[string]Key{}, maxBody: opts.MaxBodyBytes, rate: rate.Limit(opts.RatePerSecond),
+		burst: opts.Burst, now: opts.Now, log: opts.Logger, changed: opts.PeriodChanged, limiters: map[string]*rate.Limiter{}}
+	for i, k := range opts.Keys {
+		if k.SecretID == "" || k.SecretKey == "" {
+			return nil, fmt.Errorf("api key %d: secret_id and secret_key are required", i+1)
+		}
+		if _, dup := s.keys[k.SecretID]; dup {
+			return nil, fmt.Errorf("api key %d: secret_id %q is listed twice", i+1, k.SecretID)
+		}
+		s.keys[k.SecretID] = k
+	}
+	if len(s.keys) == 0 {
+		return nil, errors.New("no API key is configured: every request must be signed")
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 1 << 20
+	}
+	if s.rate <= 0 {
+		s.rate = 20
+	}
+	if s.burst <= 0 {
+		s.burst = 40
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.changed == nil {
+		s.changed = func() {}
+	}
+	s.log = s.log.With("component", "api")
+	var err error
+	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ServeHTTP answers one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	start := time.Now()
+	action := r.Header.Get("X-TC-Action")
+	resp, apiErr := s.handle(r, action)
+	body := map[string]any{}
+	if apiErr != nil {
+		body["Error"] = apiErr
+	} else if resp != nil {
+		raw, err := json.Marshal(resp)
+		if err == nil {
+			err = json.Unmarshal(raw, &body)
+		}
+		if err != nil {
+			body = map[string]any{"Error": errorf(InternalError, "encoding the response: %v", err)}
+		}
+	}
+	body["RequestId"] = reqID
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusOK
+	if apiErr != nil && apiErr.Code == RequestSizeLimitExceeded {
+		status = http.StatusRequestEntityTooLarge
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"Response": body})
+	attrs := []any{"action", action, "request_id", reqID, "ms", time.Since(start).Milliseconds()}
+	if apiErr != nil {
+		attrs = append(attrs, "error", apiErr.Code)
+	}
+	s.log.Info("request", attrs...)
+}
+
+func (s *Server) handle(r *http.Request, action string) (any, *APIError) {
+	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
+		return nil, errorf(UnsupportedProtocol, "only POST / is served (got %s %s)", r.Method, r.URL.Path)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(RequestSizeLimitExceeded, "the request body exceeds %d bytes", s.maxBody)
+		}
+		return nil, errorf(InvalidParameter, "reading the request body: %v", err)
+	}
+	key, apiErr := s.verify(r, body)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if !s.limiter(key.SecretID).Allow() {
+		return nil, errorf(RequestLimitExceeded, "more than %.0f requests per second for SecretId %s", float64(s.rate), key.SecretID)
+	}
+	if action == "" {
+		return nil, errorf(MissingParameter, "X-TC-Action header is missing")
+	}
+	if v := r.Header.Get("X-TC-Version"); v != Version {
+		return nil, errorf(InvalidParameterValue, "X-TC-Version %q is not supported (want %s)", v, Version)
+	}
+	a, ok := actions[action]
+	if !ok {
+		return nil, errorf(InvalidAction, "action %q is not known", action)
+	}
+	if key.ReadOnly && !strings.HasPrefix(action, "Describe") {
+		return nil, errorf(AuthFailureUnauthorized, "SecretId %s is read-only: %s changes state", key.SecretID, action)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	resp, err := a(s, r.Context(), body)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return resp, nil
+}
+
+func (s *Server) limiter(id string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.limiters[id]
+	if !ok {
+		l = rate.NewLimiter(s.rate, s.burst)
+		s.limiters[id] = l
+	}
+	return l
+}
+
+// decode reads an action's parameters strictly: an unknown parameter is
+// an error that names it.
+func decode(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &ute):
+			return errorf(InvalidParameter, "parameter %s: %s is not a valid %s", ute.Field, ute.Value, ute.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return errorf(InvalidParameter, "unknown parameter %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return errorf(InvalidParameter, "the request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+type handler func(s *Server, ctx context.Context, body []byte) (any, error)

@@ -46,7 +46,7 @@ func parseAuthorization(h string) (credential, error) {
 		case "Credential":
 			f := strings.Split(v, "/")
 			if len(f) != 4 || f[3] != "tc3_request" {
-				return c, fmt.Errorf("Credential must be SECRETID/DATE/SERVICE/tc3_request")
+				return c, fmt.Errorf("the Credential must be SECRETID/DATE/SERVICE/tc3_request")
 			}
 			c.secretID, c.date, c.service = f[0], f[1], f[2]
 		case "SignedHeaders":

@@ -86,7 +86,8 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.dataDir, "data-dir", envOr("BASELINE_DATA_DIR", defaultDataDir()), "directory of the embedded store (env BASELINE_DATA_DIR)")
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
-		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g))
+		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),
+		newServeCmd(g), newScheduleCmd(g))
 	return root
 }
 

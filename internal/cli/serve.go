@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/runner"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/schedule"
+	"github.com/baselinehq/baseline/server"
+	"github.com/baselinehq/baseline/store"
+)
+
+// serveConfig is the daemon's configuration: a config file, BASELINE_*
+// environment variables and flags, in rising precedence.
+type serveConfig struct {
+	DataDir    string `mapstructure:"data_dir"`
+	HostRoot   string `mapstructure:"host_root"`
+	DockerHost string `mapstructure:"docker_host"`
+	LogLevel   string `mapstructure:"log_level"`
+	LogFormat  string `mapstructure:"log_format"`
+	KeepTasks  int    `mapstructure:"keep_tasks"`
+	Timezone   string `mapstructure:"timezone"`
+	// ShutdownGrace is how long a running task may go on after SIGTERM
+	// before it is interrupted (and recorded as failed).
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	API           struct {
+		Listen        string       `mapstructure:"listen"`
+		TLSCert       string       `mapstructure:"tls_cert"`
+		TLSKey        string       `mapstructure:"tls_key"`
+		MaxBodyBytes  int64        `mapstructure:"max_body_bytes"`
+		RatePerSecond float64      `mapstructure:"rate_per_second"`
+		Burst         int          `mapstructure:"burst"`
+		Keys          []server.Key `mapstructure:"keys"`
+	} `mapstructure:"api"`
+}
+
+// DefaultConfigFiles are read, when present, unless --config names one.
+var DefaultConfigFiles = []string{"/etc/baseline/config.yaml"}
+
+// loadServeConfig reads the configuration; cmd's flags override the file
+// and the environment.
+func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig, error) {
+	v := viper.New()
+	v.SetEnvPrefix("BASELINE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetDefault("data_dir", defaultDataDir())
+	v.SetDefault("host_root", "/")
+	v.SetDefault("log_level", "info")
+	v.SetDefault("log_format", "json")
+	v.SetDefault("keep_tasks", 100)
+	v.SetDefault("timezone", "Local")
+	v.SetDefault("shutdown_grace", "60s")
+	v.SetDefault("api.listen", "127.0.0.1:8443")
+	v.SetDefault("api.max_body_bytes", 1<<20)
+	v.SetDefault("api.rate_per_second", 20)
+	v.SetDefault("api.burst", 40)
+	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host"} {
+		v.SetDefault(k, "")
+	}
+	switch {
+	case file != "":
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("--config %s: %w", file, err)
+		}
+	default:
+		for _, f := range DefaultConfigFiles {
+			if _, err := os.Stat(f); err == nil {
+				v.SetConfigFile(f)
+				if err := v.ReadInConfig(); err != nil {
+					return nil, fmt.Errorf("config %s: %w", f, err)
+				}
+				break
+			}
+		}
+	}
+	flags := map[string]string{"data-dir": "data_dir", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
+		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks"}
+	for flag, key := range flags {
+		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+			v.Set(key, f.Value.String())
+		}
+	}
+	var c serveConfig
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	// A single key may come from the environment alone.
+	if id, key := os.Getenv("BASELINE_API_SECRET_ID"), os.Getenv("BASELINE_API_SECRET_KEY"); id != "" && key != "" {
+		c.API.Keys = append(c.API.Keys, server.Key{SecretID: id, SecretKey: key, ReadOnly: os.Getenv("BASELINE_API_READ_ONLY") == "true"})
+	}
+	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
+		return nil, errors.New("api.tls_cert and api.tls_key go together")
+	}
+	if c.KeepTasks < 1 {
+		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
+	}
+	return &c, nil
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: period tasks on schedule and the compliance API",
+		Long: `Run the daemon: the scheduler runs each asset type's period task every 1, 3
+or 7 days at its time, and the compliance API answers signed requests
+(TC3-HMAC-SHA256) on one endpoint. Configuration comes from a file
+(--config, or /etc/baseline/config.yaml), BASELINE_* environment variables
+and flags; see deploy/config.example.yaml. SIGTERM stops it gracefully: a
+running task finishes within shutdown_grace or is recorded as interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := loadServeConfig(cmd, g, file)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), g, c)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&file, "config", "", "configuration file (YAML)")
+	fl.String("listen", "", "API address (default 127.0.0.1:8443)")
+	fl.String("docker-host", "", "Docker engine address")
+	fl.String("timezone", "", "time zone of the period tasks' execution times (default Local)")
+	fl.Int("keep-tasks", 0, "tasks to keep")
+	return cmd
+}
+
+func newLogger(g *globals, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+}
+
+// serve runs the daemon until ctx ends.
+func serve(ctx context.Context, g *globals, c *serveConfig) error {
+	log, err := newLogger(g, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return fmt.Errorf("timezone: %w", err)
+	}
+	g.dataDir = c.DataDir
+	cat, err := loadCatalog(g)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.EnsurePeriodTasks(ctx); err != nil {
+		return err
+	}
+	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log,
+		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost}})
+	if err != nil {
+		return err
+	}
+	sched := schedule.New(db, func(ctx context.Context, pt store.PeriodTask) error {
+		std := pt.EnabledStandards()
+		scope := store.Scope{Types: []assets.Type{pt.AssetType}, Standards: std}
+		_, err := r.Start(ctx, runner.Request{Trigger: store.TriggerPeriod, Scope: scope, Select: scan.Options{Types: scope.Types, Standards: std}})
+		return err
+	}, schedule.Options{Location: loc, Logger: log})
+	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, RatePerSecond: c.API.RatePerSecond,
+		Burst: c.API.Burst, Logger: log, PeriodChanged: sched.Reload})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api.listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 2)
+	go func() {
+		var err error
+		if c.API.TLSCert != "" {
+			err = httpSrv.ServeTLS(ln, c.API.TLSCert, c.API.TLSKey)
+		} else {
+			err = httpSrv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("api: %w", err)
+		}
+	}()
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	go func() {
+		if err := sched.Run(schedCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("scheduler: %w", err)
+		}
+	}()
+	scheme := "http"
+	if c.API.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("serving", "api", scheme+"://"+ln.Addr().String(), "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys))
+	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s://%s\n", scheme, ln.Addr())
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "grace", c.ShutdownGrace)
+	case err = <-errc:
+		log.Error("stopping", "err", err)
+	}
+	stopSched()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_ = httpSrv.Shutdown(shutdownCtx)
+	cancel()
+	graceCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
+	r.Shutdown(graceCtx)
+	cancel()
+	return err
+}

@@ -58,9 +58,10 @@ const (
 	// DefaultRetryAfter is how long a task refused with
 	// store.ErrAlreadyScanning waits before it is tried again.
 	DefaultRetryAfter = 5 * time.Minute
-	// idleWake is how often the cron loop re-reads the store when no task
-	// is enabled, or when a due task has not been marked yet.
-	idleWake = time.Minute
+	// pollEvery is the longest the cron loop sleeps between two Ticks: a
+	// rule changed by another process (the CLI), which cannot call Reload,
+	// takes effect within it, and so does a jump of the wall clock.
+	pollEvery = time.Minute
 	// minWake is the least delay between two cron wake-ups.
 	minWake = time.Second
 )
@@ -151,8 +152,8 @@ type retry struct{ due, at time.Time }
 
 // New returns a scheduler for the period tasks of st. start begins the
 // scan of a period task and returns once it is started (an error wrapping
-// store.ErrAlreadyScanning when its scope is being scanned); it must not be
-// nil.
+// store.ErrAlreadyScanning when its scope is being scanned). start may be
+// nil for a scheduler that only answers NextRuns; Tick and Run then fail.
 func New(st store.Store, start func(ctx context.Context, pt store.PeriodTask) error, opts Options) *Scheduler {
 	if opts.Location == nil {
 		opts.Location = time.Local
@@ -177,6 +178,9 @@ func New(st store.Store, start func(ctx context.Context, pt store.PeriodTask) er
 // (it waits for its next period). Tick returns the errors of reading the
 // tasks and of marking them, not the start errors.
 func (s *Scheduler) Tick(ctx context.Context) error {
+	if s.start == nil {
+		return errors.New("schedule: no start function")
+	}
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
 	tasks, err := s.st.PeriodTasks(ctx)
@@ -265,28 +269,23 @@ func (s *Scheduler) NextRuns(ctx context.Context) (map[int64]time.Time, error) {
 }
 
 // wake is when the cron loop should next call Tick, after t: the earliest
-// next run; t + idleWake for a run that is already due (the job started at
-// t is handling it, or marking it failed) or when no task is runnable; and
-// never before t + minWake.
+// next run, a run already due counting as t + pollEvery (the job started
+// at t is handling it, or failed to mark it); never after t + pollEvery
+// (changes made by other processes, a clock jump), and never before
+// t + minWake.
 func (s *Scheduler) wake(ctx context.Context, t time.Time) time.Time {
 	runs, err := s.NextRuns(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("cannot plan the next tick", "err", err)
 		}
-		return t.Add(idleWake)
+		return t.Add(pollEvery)
 	}
-	var next time.Time
+	next := t.Add(pollEvery)
 	for _, at := range runs {
-		if !at.After(t) {
-			at = t.Add(idleWake)
-		}
-		if next.IsZero() || at.Before(next) {
+		if at.After(t) && at.Before(next) {
 			next = at
 		}
-	}
-	if next.IsZero() {
-		next = t.Add(idleWake)
 	}
 	if least := t.Add(minWake); next.Before(least) {
 		next = least
@@ -304,9 +303,11 @@ type cronSchedule struct {
 // Next implements cron.Schedule.
 func (c cronSchedule) Next(t time.Time) time.Time { return c.s.wake(c.ctx, t) }
 
-// Reload makes a changed rule take effect at once in a running Run loop:
-// the next wake-up is planned again from the store. It never blocks and
-// does nothing when Run is not running.
+// Reload makes a rule changed in this process (by the API) take effect at
+// once in a running Run loop: the next wake-up is planned again from the
+// store. Changes made by another process take effect within a minute, at
+// the loop's next poll. Reload never blocks and does nothing when Run is
+// not running.
 func (s *Scheduler) Reload() {
 	select {
 	case s.reload <- struct{}{}:
@@ -315,10 +316,13 @@ func (s *Scheduler) Reload() {
 }
 
 // Run is the production loop: a catch-up Tick at once (for the time the
-// daemon was down), then a Tick at every due time, planned by cron, until
-// ctx ends. It then waits for a Tick in progress and returns nil. It
-// refuses to run twice at once.
+// daemon was down), then a Tick at every due time and at least once a
+// minute, planned by cron, until ctx ends. It then waits for a Tick in
+// progress and returns nil. It refuses to run twice at once.
 func (s *Scheduler) Run(ctx context.Context) error {
+	if s.start == nil {
+		return errors.New("schedule: no start function")
+	}
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("schedule: Run is already running")
 	}

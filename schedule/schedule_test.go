@@ -734,22 +734,29 @@ func TestCronSchedule(t *testing.T) {
 			t.Fatalf("Next(%v) = %v, want %v", from, got, to)
 		}
 	}
-	want(t0, t0.Add(time.Minute)) // nothing enabled: look again in a minute
+	// Nothing enabled: look again in a minute.
+	want(t0, t0.Add(time.Minute))
 
 	f.set(t, assets.Host, 1, "03:00:00", true, nil)
 	f.set(t, assets.Container, 3, "04:00:00", true, nil)
-	want(t0, at(2, 3, 0, 0))                                                                   // the earliest of the two
-	want(at(2, 2, 59, 59).Add(500*time.Millisecond), at(2, 3, 0, 0).Add(500*time.Millisecond)) // at least 1 s later
+	// The next due time when it is within a minute, else a poll a minute
+	// later (for rules changed by another process).
+	want(at(2, 2, 59, 30), at(2, 3, 0, 0))
+	want(t0, t0.Add(time.Minute))
+	// At least 1 s later.
+	want(at(2, 2, 59, 59).Add(500*time.Millisecond), at(2, 3, 0, 0).Add(500*time.Millisecond))
 	// Due and not marked yet (the job just started): look again in a minute.
 	want(at(2, 3, 0, 0), at(2, 3, 1, 0))
 
 	wantCalls(t, f.tickAt(t, at(2, 3, 0, 0)), assets.Host)
-	want(at(2, 3, 0, 0), at(2, 4, 0, 0)) // then the container task
+	// Then the container task: the earliest of the two.
+	want(at(2, 3, 59, 30), at(2, 4, 0, 0))
 
 	// A refused task is looked at again after RetryAfter.
 	f.run.fail(assets.Container, store.ErrAlreadyScanning)
 	wantCalls(t, f.tickAt(t, at(2, 4, 0, 0)), assets.Container)
-	want(at(2, 4, 0, 0), at(2, 4, 5, 0))
+	want(at(2, 4, 4, 30), at(2, 4, 5, 0))
+	want(at(2, 4, 0, 0), at(2, 4, 1, 0))
 }
 
 // Run catches up at once, then stops with its context.
@@ -787,5 +794,23 @@ func TestReloadDoesNotBlock(t *testing.T) {
 	f := newFixture(t, time.UTC)
 	for range 5 {
 		f.s.Reload()
+	}
+}
+
+// A scheduler without a start function only answers NextRuns (as the CLI's
+// schedule show uses it).
+func TestReadOnlyScheduler(t *testing.T) {
+	f := newFixture(t, time.UTC)
+	f.set(t, assets.Host, 1, "03:00:00", true, nil)
+	s := New(f.st, nil, Options{Location: time.UTC, Now: f.clock.now, Logger: slog.New(slog.DiscardHandler)})
+	runs, err := s.NextRuns(context.Background())
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("NextRuns = %v, %v", runs, err)
+	}
+	if err := s.Tick(context.Background()); err == nil {
+		t.Error("Tick without a start function succeeded")
+	}
+	if err := s.Run(context.Background()); err == nil {
+		t.Error("Run without a start function succeeded")
 	}
 }

@@ -71,7 +71,12 @@ type page struct {
 }
 
 func (p page) query(extra ...store.Filter) (store.Query, error) {
-	q := store.Query{Offset: p.Offset, Limit: p.Limit, Filters: append(append([]store.Filter{}, p.Filters...), extra...)}
+	q := store.Query{Offset: p.Offset, Limit: p.Limit, Filters: append([]store.Filter{}, p.Filters...)}
+	for _, f := range extra {
+		if len(f.Values) > 0 { // an empty AssetTypeSet means every type
+			q.Filters = append(q.Filters, f)
+		}
+	}
 	for _, f := range p.Filters {
 		if f.Name == "" {
 			return q, errorf(MissingParameter, "Filters.Name is required")
@@ -154,6 +159,7 @@ type ComplianceAssetPolicyItem struct {
 	Name                  string            `json:"Name"`
 	Category              string            `json:"Category"`
 	BenchmarkStandardId   uint64            `json:"BenchmarkStandardId"`
+	BenchmarkStandardKey  string            `json:"BenchmarkStandardKey"`
 	BenchmarkStandardName string            `json:"BenchmarkStandardName"`
 	RiskLevel             string            `json:"RiskLevel"`
 	CheckStatus           string            `json:"CheckStatus"`
@@ -163,6 +169,8 @@ type ComplianceAssetPolicyItem struct {
 	LastCheckTime         string            `json:"LastCheckTime"`
 	VerifyInfo            string            `json:"VerifyInfo"`
 	Evidence              []checks.Evidence `json:"Evidence,omitempty"`
+	Reason                string            `json:"Reason,omitempty"`
+	TaskId                int64             `json:"TaskId"`
 	CustomerAssetId       uint64            `json:"CustomerAssetId"`
 	AssetName             string            `json:"AssetName"`
 	AssetType             string            `json:"AssetType"`
@@ -171,9 +179,9 @@ type ComplianceAssetPolicyItem struct {
 
 func (s *Server) assetItem(r store.AssetItem, stdName string) ComplianceAssetPolicyItem {
 	out := ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.BaseID, Name: r.Name,
-		Category: r.Category, BenchmarkStandardId: s.ids.byID[r.StandardID], BenchmarkStandardName: stdName, RiskLevel: string(r.Risk),
+		Category: r.Category, BenchmarkStandardId: s.ids.byID[r.StandardID], BenchmarkStandardKey: r.StandardID, BenchmarkStandardName: stdName, RiskLevel: string(r.Risk),
 		CheckStatus: string(r.CheckStatus), CheckResult: string(r.CheckResult), FixSuggestion: r.Remediation, LastCheckTime: apiTime(r.LastCheckTime),
-		VerifyInfo: verifyInfo(r), Evidence: r.Evidence, CustomerAssetId: r.AssetID, AssetName: r.AssetName, AssetType: string(r.AssetType), NodeName: r.NodeName}
+		VerifyInfo: verifyInfo(r), Evidence: r.Evidence, Reason: r.Reason, TaskId: r.TaskID, CustomerAssetId: r.AssetID, AssetName: r.AssetName, AssetType: string(r.AssetType), NodeName: r.NodeName}
 	if r.Ignored {
 		out.WhitelistId = 1
 	}
@@ -203,6 +211,7 @@ type CompliancePolicyItemSummary struct {
 	Category              string `json:"Category"`
 	BenchmarkStandardName string `json:"BenchmarkStandardName"`
 	BenchmarkStandardId   uint64 `json:"BenchmarkStandardId"`
+	BenchmarkStandardKey  string `json:"BenchmarkStandardKey"`
 	RiskLevel             string `json:"RiskLevel"`
 	AssetType             string `json:"AssetType"`
 	LastCheckTime         string `json:"LastCheckTime"`
@@ -220,7 +229,7 @@ type CompliancePolicyItemSummary struct {
 
 func (s *Server) itemSummary(it store.ItemSummary) CompliancePolicyItemSummary {
 	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.BaseID, Name: it.Name,
-		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: s.ids.byID[it.StandardID], RiskLevel: string(it.Risk),
+		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: s.ids.byID[it.StandardID], BenchmarkStandardKey: it.StandardID, RiskLevel: string(it.Risk),
 		AssetType: string(it.AssetType), LastCheckTime: apiTime(it.LastCheckTime), CheckStatus: string(checks.CheckFinished),
 		CheckResult: string(it.CheckResult), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
 		IgnoredAssetCount: it.IgnoredAssetCount, FixSuggestion: it.Remediation, Description: it.Description, AuditProcedure: it.Procedure, IsEnable: 1}
@@ -580,8 +589,8 @@ func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error)
 
 // --- period tasks ------------------------------------------------------------
 
-// periodTask is a CompliancePeriodTask with numeric standard ids.
-type periodTask struct {
+// PeriodTaskInfo is a CompliancePeriodTask with numeric standard ids.
+type PeriodTaskInfo struct {
 	PeriodTaskId         int64            `json:"PeriodTaskId"`
 	AssetType            string           `json:"AssetType"`
 	LastTriggerTime      string           `json:"LastTriggerTime"`
@@ -590,8 +599,8 @@ type periodTask struct {
 	BenchmarkStandardSet []map[string]any `json:"BenchmarkStandardSet"`
 }
 
-func (s *Server) periodTask(p store.PeriodTask) periodTask {
-	out := periodTask{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
+func (s *Server) periodTask(p store.PeriodTask) PeriodTaskInfo {
+	out := PeriodTaskInfo{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
 		LastTriggerTime: "0000-00-00 00:00:00", BenchmarkStandardSet: []map[string]any{}}
 	if !p.LastTriggerTime.IsZero() {
 		out.LastTriggerTime = p.LastTriggerTime.UTC().Format(time.DateTime)
@@ -620,7 +629,7 @@ func describePeriodTasks(s *Server, ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	out := []periodTask{}
+	out := []PeriodTaskInfo{}
 	for _, p := range list {
 		if req.AssetType == "" || string(p.AssetType) == req.AssetType {
 			out = append(out, s.periodTask(p))

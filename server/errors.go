@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/baselinehq/baseline/store"
 )
@@ -34,6 +35,11 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
+// message drops the sentinel's name, which the error code already says.
+func message(err, sentinel error) string {
+	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+}
+
 func errorf(code, format string, args ...any) *APIError {
 	return &APIError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
@@ -45,11 +51,11 @@ func apiError(err error) *APIError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.Is(err, store.ErrAlreadyScanning):
-		return &APIError{Code: ErrAlreadyScanning, Message: err.Error()}
+		return &APIError{Code: ErrAlreadyScanning, Message: message(err, store.ErrAlreadyScanning)}
 	case errors.Is(err, store.ErrNotFound):
-		return &APIError{Code: ResourceNotFound, Message: err.Error()}
+		return &APIError{Code: ResourceNotFound, Message: message(err, store.ErrNotFound)}
 	case errors.Is(err, store.ErrInvalidParameter):
-		return &APIError{Code: InvalidParameterValue, Message: err.Error()}
+		return &APIError{Code: InvalidParameterValue, Message: message(err, store.ErrInvalidParameter)}
 	}
 	return &APIError{Code: InternalError, Message: err.Error()}
 }

@@ -39,8 +39,13 @@ type globals struct {
 	hostRoot      string
 	dataDir       string
 	logLevel      string
-	stdout        io.Writer
-	stderr        io.Writer
+	// server, secretID and secretKey address a remote daemon instead of
+	// the local store.
+	server    string
+	secretID  string
+	secretKey string
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 // Run executes the command line and returns the process exit code.
@@ -84,6 +89,9 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringArrayVar(&g.benchmarkDirs, "benchmarks", nil, "directory of extra benchmark standards (repeatable)")
 	pf.StringVar(&g.hostRoot, "host-root", envOr("BASELINE_HOST_ROOT", "/"), "root of the host file system to check (env BASELINE_HOST_ROOT)")
 	pf.StringVar(&g.dataDir, "data-dir", envOr("BASELINE_DATA_DIR", defaultDataDir()), "directory of the embedded store (env BASELINE_DATA_DIR)")
+	pf.StringVar(&g.server, "server", envOr("BASELINE_SERVER", ""), "query and drive a remote daemon at this address (http(s)://host:port; env BASELINE_SERVER)")
+	pf.StringVar(&g.secretID, "secret-id", envOr("BASELINE_SECRET_ID", ""), "API key id for --server (env BASELINE_SECRET_ID)")
+	pf.StringVar(&g.secretKey, "secret-key", envOr("BASELINE_SECRET_KEY", ""), "API secret key for --server (env BASELINE_SECRET_KEY)")
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
 		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),

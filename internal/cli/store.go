@@ -15,7 +15,9 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/remote"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
@@ -33,9 +35,17 @@ func openStore(ctx context.Context, g *globals) (*sqlite.DB, error) {
 	return db, nil
 }
 
-// withStore opens the store for a query command.
+// withStore opens the store for a query command: the local one, or a
+// remote daemon's through its API with --server.
 func withStore(g *globals, f func(ctx context.Context, st store.Store) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		if g.server != "" {
+			rs, err := remoteStore(g)
+			if err != nil {
+				return err
+			}
+			return f(cmd.Context(), rs)
+		}
 		db, err := openStore(cmd.Context(), g)
 		if err != nil {
 			return err
@@ -43,6 +53,14 @@ func withStore(g *globals, f func(ctx context.Context, st store.Store) error) fu
 		defer db.Close()
 		return f(cmd.Context(), db)
 	}
+}
+
+func remoteStore(g *globals) (*remote.Store, error) {
+	c, err := client.New(g.server, g.secretID, g.secretKey)
+	if err != nil {
+		return nil, fmt.Errorf("--server: %w (set --secret-id and --secret-key, or BASELINE_SECRET_ID and BASELINE_SECRET_KEY)", err)
+	}
+	return remote.New(c), nil
 }
 
 // listFlags are the paging, filter and output options of list commands.
@@ -176,6 +194,18 @@ A recheck of a scope that is already being scanned is refused.`,
 				opts.Assets = append(opts.Assets, strconv.FormatUint(id, 10))
 			}
 			scope.Assets = ids
+			if g.server != "" {
+				rs, err := remoteStore(g)
+				if err != nil {
+					return err
+				}
+				id, err := rs.Scan(cmd.Context(), scope)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "Started task %d on %s.\n", id, g.server)
+				return nil
+			}
 			if f.noStore {
 				return errors.New("--no-store: a recheck updates the store; use scan to print only")
 			}
@@ -193,11 +223,21 @@ A recheck of a scope that is already being scanned is refused.`,
 }
 
 func scanFailedIDs(ctx context.Context, g *globals) ([]uint64, error) {
-	db, err := openStore(ctx, g)
-	if err != nil {
-		return nil, err
+	var db store.Store
+	if g.server != "" {
+		rs, err := remoteStore(g)
+		if err != nil {
+			return nil, err
+		}
+		db = rs
+	} else {
+		local, err := openStore(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		defer local.Close()
+		db = local
 	}
-	defer db.Close()
 	var ids []uint64
 	for off := 0; ; off += store.MaxLimit {
 		page, total, err := db.ScanFailed(ctx, store.Query{Offset: off, Limit: store.MaxLimit})

@@ -1,0 +1,98 @@
+// Package client calls the compliance API, signing each request with
+// TC3-HMAC-SHA256 exactly as the server verifies it.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/baselinehq/baseline/server"
+)
+
+// Service is the service name in the credential scope.
+const Service = "tcss"
+
+// Client calls one server with one key.
+type Client struct {
+	base      *url.URL
+	secretID  string
+	secretKey string
+	http      *http.Client
+	now       func() time.Time
+}
+
+// New returns a client of the server at endpoint (http://host:port or
+// https://host:port).
+func New(endpoint, secretID, secretKey string) (*Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server address %q: want http(s)://host:port", endpoint)
+	}
+	if secretID == "" || secretKey == "" {
+		return nil, fmt.Errorf("a secret id and a secret key are needed to sign requests")
+	}
+	return &Client{base: u, secretID: secretID, secretKey: secretKey, http: &http.Client{Timeout: 60 * time.Second}, now: time.Now}, nil
+}
+
+// Call sends an action with its parameters and decodes the response's
+// fields into out. An API error is returned as *server.APIError.
+func (c *Client) Call(ctx context.Context, action string, params, out any) error {
+	if params == nil {
+		params = struct{}{}
+	}
+	body, err := json.Marshal(params)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	ts := c.now().Unix()
+	const contentType = "application/json"
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-TC-Action", action)
+	req.Header.Set("X-TC-Version", server.Version)
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
+	canonical := server.CanonicalRequest(http.MethodPost, "/", "", [][2]string{{"content-type", contentType}, {"host", req.Host}},
+		[]string{"content-type", "host"}, body)
+	sig := server.Sign(c.secretKey, Service, ts, canonical)
+	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
+	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s/%s/tc3_request, SignedHeaders=content-type;host, Signature=%s",
+		server.Algorithm, c.secretID, date, Service, sig))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	var env struct {
+		Response json.RawMessage `json:"Response"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil || env.Response == nil {
+		return fmt.Errorf("%s: not an API response (HTTP %d)", action, resp.StatusCode)
+	}
+	var e struct {
+		Error *server.APIError `json:"Error"`
+	}
+	if err := json.Unmarshal(env.Response, &e); err == nil && e.Error != nil {
+		return e.Error
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(env.Response, out); err != nil {
+		return fmt.Errorf("%s: decoding the response: %w", action, err)
+	}
+	return nil
+}

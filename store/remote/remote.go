@@ -1,0 +1,405 @@
+// Package remote implements the store's queries, ignore lists and period
+// tasks over the compliance API of a baseline daemon, so that one CLI
+// serves both a local store and a fleet's server. Task bookkeeping stays
+// with the daemon: those methods are not available remotely.
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/server"
+	"github.com/baselinehq/baseline/server/client"
+	"github.com/baselinehq/baseline/store"
+)
+
+// ErrNotRemote is returned by methods the API does not offer.
+var ErrNotRemote = errors.New("not available through --server: run it on the daemon's host")
+
+// Store is a store.Store backed by a daemon's API.
+type Store struct {
+	c *client.Client
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store that calls the daemon through c.
+func New(c *client.Client) *Store { return &Store{c: c} }
+
+// Client is the API client.
+func (s *Store) Client() *client.Client { return s.c }
+
+func pageParams(q store.Query) map[string]any {
+	p := map[string]any{"Offset": q.Offset, "Limit": q.Limit}
+	if len(q.Filters) > 0 {
+		p["Filters"] = q.Filters
+	}
+	return p
+}
+
+// localTime turns the API's "never" back into empty.
+func localTime(s string) string {
+	if s == "0000-00-00 00:00:00" {
+		return ""
+	}
+	return s
+}
+
+// Summary calls DescribeComplianceTaskAssetSummary.
+func (s *Store) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
+	if len(types) == 0 {
+		types = assets.Types
+	}
+	var out struct {
+		AssetSummaryList []store.AssetSummary
+	}
+	if err := s.c.Call(ctx, "DescribeComplianceTaskAssetSummary", map[string]any{"AssetTypeSet": types}, &out); err != nil {
+		return nil, err
+	}
+	for i := range out.AssetSummaryList {
+		out.AssetSummaryList[i].LastCheckTime = localTime(out.AssetSummaryList[i].LastCheckTime)
+	}
+	return out.AssetSummaryList, nil
+}
+
+func assetInfo(a server.ComplianceAssetInfo) store.AssetInfo {
+	return store.AssetInfo{
+		Asset:  assets.Asset{ID: a.CustomerAssetId, Type: assets.Type(a.AssetType), Name: a.AssetName, NodeName: a.NodeName},
+		HostIP: a.HostIP, CheckStatus: checks.CheckStatus(a.CheckStatus), CheckResult: checks.CheckResult(a.CheckResult),
+		PassedPolicyItemCount: a.PassedPolicyItemCount, FailedPolicyItemCount: a.FailedPolicyItemCount, IgnoredCount: a.IgnoredCount,
+		LastCheckTime: localTime(a.LastCheckTime), ScanFailed: a.CheckStatus == string(checks.CheckFailed),
+	}
+}
+
+// Assets calls DescribeComplianceAssetList.
+func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
+	var out struct {
+		TotalCount    int
+		AssetInfoList []server.ComplianceAssetInfo
+	}
+	if err := s.c.Call(ctx, "DescribeComplianceAssetList", pageParams(q), &out); err != nil {
+		return nil, 0, err
+	}
+	list := make([]store.AssetInfo, 0, len(out.AssetInfoList))
+	for _, a := range out.AssetInfoList {
+		list = append(list, assetInfo(a))
+	}
+	return list, out.TotalCount, nil
+}
+
+// Asset calls DescribeComplianceAssetDetailInfo.
+func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
+	var out struct {
+		AssetDetailInfo struct {
+			server.ComplianceAssetInfo
+			AssetStatus string
+		}
+	}
+	if err := s.c.Call(ctx, "DescribeComplianceAssetDetailInfo", map[string]any{"CustomerAssetId": id}, &out); err != nil {
+		return store.AssetInfo{}, err
+	}
+	return assetInfo(out.AssetDetailInfo.ComplianceAssetInfo), nil
+}
+
+func assetItem(r server.ComplianceAssetPolicyItem) store.AssetItem {
+	return store.AssetItem{ItemID: r.CustomerPolicyItemId, BaseID: r.BenchmarkNumber, Name: r.Name, Category: r.Category,
+		StandardID: r.BenchmarkStandardKey, Risk: checks.Risk(r.RiskLevel), AssetID: r.CustomerAssetId, AssetName: r.AssetName,
+		AssetType: assets.Type(r.AssetType), NodeName: r.NodeName, CheckStatus: checks.CheckStatus(r.CheckStatus),
+		CheckResult: checks.CheckResult(r.CheckResult), Ignored: r.WhitelistId != 0, Reason: r.Reason, Evidence: r.Evidence,
+		LastCheckTime: localTime(r.LastCheckTime), TaskID: r.TaskId, Remediation: r.FixSuggestion}
+}
+
+// AssetItems calls DescribeComplianceAssetPolicyItemList.
+func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]store.AssetItem, int, error) {
+	p := pageParams(q)
+	p["CustomerAssetId"] = assetID
+	var out struct {
+		TotalCount          int
+		AssetPolicyItemList []server.ComplianceAssetPolicyItem
+	}
+	if err := s.c.Call(ctx, "DescribeComplianceAssetPolicyItemList", p, &out); err != nil {
+		return nil, 0, err
+	}
+	list := make([]store.AssetItem, 0, len(out.AssetPolicyItemList))
+	for _, r := range out.AssetPolicyItemList {
+		list = append(list, assetItem(r))
+	}
+	return list, out.TotalCount, nil
+}
+
+// ItemAssets calls DescribeCompliancePolicyItemAffectedAssetList.
+func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]store.AssetItem, int, error) {
+	p := pageParams(q)
+	p["CustomerPolicyItemId"] = itemID
+	var out struct {
+		TotalCount        int
+		AffectedAssetList []server.ComplianceAssetPolicyItem
+	}
+	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedAssetList", p, &out); err != nil {
+		return nil, 0, err
+	}
+	list := make([]store.AssetItem, 0, len(out.AffectedAssetList))
+	for _, r := range out.AffectedAssetList {
+		list = append(list, assetItem(r))
+	}
+	return list, out.TotalCount, nil
+}
+
+func itemSummary(it server.CompliancePolicyItemSummary) store.ItemSummary {
+	return store.ItemSummary{ID: it.CustomerPolicyItemId, BaseID: it.BenchmarkNumber, Name: it.Name, Category: it.Category,
+		StandardID: it.BenchmarkStandardKey, StandardName: it.BenchmarkStandardName, Risk: checks.Risk(it.RiskLevel),
+		AssetType: assets.Type(it.AssetType), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
+		IgnoredAssetCount: it.IgnoredAssetCount, CheckResult: checks.CheckResult(it.CheckResult), LastCheckTime: localTime(it.LastCheckTime),
+		Whitelisted: it.WhitelistId != 0, Description: it.Description, Procedure: it.AuditProcedure, Remediation: it.FixSuggestion}
+}
+
+// Items calls DescribeComplianceTaskPolicyItemSummaryList.
+func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
+	var out struct {
+		TotalCount            int
+		PolicyItemSummaryList []server.CompliancePolicyItemSummary
+	}
+	if err := s.c.Call(ctx, "DescribeComplianceTaskPolicyItemSummaryList", pageParams(q), &out); err != nil {
+		return nil, 0, err
+	}
+	list := make([]store.ItemSummary, 0, len(out.PolicyItemSummaryList))
+	for _, it := range out.PolicyItemSummaryList {
+		list = append(list, itemSummary(it))
+	}
+	return list, out.TotalCount, nil
+}
+
+// Item calls DescribeCompliancePolicyItemAffectedSummary.
+func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
+	var out struct {
+		PolicyItemSummary server.CompliancePolicyItemSummary
+	}
+	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedSummary", map[string]any{"CustomerPolicyItemId": id}, &out); err != nil {
+		return store.ItemSummary{}, err
+	}
+	return itemSummary(out.PolicyItemSummary), nil
+}
+
+// ScanFailed calls DescribeComplianceScanFailedAssetList.
+func (s *Store) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
+	var out struct {
+		TotalCount          int
+		ScanFailedAssetList []store.ScanFailedAsset
+	}
+	err := s.c.Call(ctx, "DescribeComplianceScanFailedAssetList", pageParams(q), &out)
+	return out.ScanFailedAssetList, out.TotalCount, err
+}
+
+// AddWhitelist calls AddCompliancePolicyItemToWhitelist (every asset) or
+// AddCompliancePolicyAssetSetToWhitelist (per item, on the assets).
+func (s *Store) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([]store.WhitelistEntry, error) {
+	w := map[string]any{"Reason": req.Reason, "Operator": req.CreatedBy}
+	if !req.ExpiresAt.IsZero() {
+		w["ExpireTime"] = req.ExpiresAt.UTC().Format(time.DateTime)
+	}
+	if req.All {
+		w["CustomerPolicyItemIdSet"] = req.Items
+		if err := s.c.Call(ctx, "AddCompliancePolicyItemToWhitelist", w, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, it := range req.Items {
+			w["CustomerPolicyItemId"], w["CustomerAssetItemIdSet"] = it, req.Assets
+			if err := s.c.Call(ctx, "AddCompliancePolicyAssetSetToWhitelist", w, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var entries []store.WhitelistEntry
+	for _, it := range req.Items {
+		list, _, err := s.Whitelist(ctx, store.Query{Limit: store.MaxLimit, Filters: []store.Filter{{Name: "CustomerPolicyItemId", Values: []string{strconv.FormatUint(it, 10)}, ExactMatch: true}}})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			if e.AllAssets == req.All && !e.Lapsed {
+				entries = append(entries, e)
+			}
+		}
+	}
+	return entries, nil
+}
+
+// RemoveWhitelist calls DeleteCompliancePolicyItemFromWhitelist.
+func (s *Store) RemoveWhitelist(ctx context.Context, ids []int64) error {
+	return s.c.Call(ctx, "DeleteCompliancePolicyItemFromWhitelist", map[string]any{"WhitelistIdSet": ids}, nil)
+}
+
+// RemoveWhitelistAssets calls DeleteCompliancePolicyAssetSetFromWhitelist.
+func (s *Store) RemoveWhitelistAssets(ctx context.Context, items, assetIDs []uint64) error {
+	var sets []map[string]any
+	for _, it := range items {
+		sets = append(sets, map[string]any{"CustomerPolicyItemId": it, "CustomerAssetItemIdSet": assetIDs})
+	}
+	return s.c.Call(ctx, "DeleteCompliancePolicyAssetSetFromWhitelist", map[string]any{"PolicyAssetSetList": sets}, nil)
+}
+
+// Whitelist calls DescribeComplianceWhitelistItemList.
+func (s *Store) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEntry, int, error) {
+	var out struct {
+		TotalCount       int
+		WhitelistItemSet []store.WhitelistEntry
+	}
+	err := s.c.Call(ctx, "DescribeComplianceWhitelistItemList", pageParams(q), &out)
+	return out.WhitelistItemSet, out.TotalCount, err
+}
+
+// EnsurePeriodTasks calls InitializeUserComplianceEnvironment.
+func (s *Store) EnsurePeriodTasks(ctx context.Context) error {
+	return s.c.Call(ctx, "InitializeUserComplianceEnvironment", nil, nil)
+}
+
+// PeriodTasks calls DescribeCompliancePeriodTaskList.
+func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
+	var out struct {
+		PeriodTaskSet []server.PeriodTaskInfo
+	}
+	if err := s.c.Call(ctx, "DescribeCompliancePeriodTaskList", map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
+		return nil, err
+	}
+	var list []store.PeriodTask
+	for _, p := range out.PeriodTaskSet {
+		pt := store.PeriodTask{ID: p.PeriodTaskId, AssetType: assets.Type(p.AssetType), Rule: p.PeriodRule, TotalPolicyItemCount: p.TotalPolicyItemCount}
+		if t, err := time.Parse(time.DateTime, p.LastTriggerTime); err == nil {
+			pt.LastTriggerTime = t
+		}
+		for _, st := range p.BenchmarkStandardSet {
+			key, _ := st["StandardKey"].(string)
+			name, _ := st["Name"].(string)
+			on, _ := st["Enabled"].(bool)
+			n, _ := st["PolicyItemCount"].(float64)
+			pt.Standards = append(pt.Standards, store.StandardSetting{StandardID: key, Name: name, Enabled: on, PolicyItemCount: int(n)})
+		}
+		list = append(list, pt)
+	}
+	return list, nil
+}
+
+// SetPeriodTask calls ModifyCompliancePeriodTask; standards are given by
+// their string ids and sent as the numeric ids the daemon lists.
+func (s *Store) SetPeriodTask(ctx context.Context, id int64, rule *store.PeriodRule, standards map[string]bool) (store.PeriodTask, error) {
+	p := map[string]any{"PeriodTaskId": id}
+	if rule != nil {
+		p["PeriodRule"] = rule
+	}
+	if len(standards) > 0 {
+		var out struct {
+			PeriodTaskSet []server.PeriodTaskInfo
+		}
+		if err := s.c.Call(ctx, "DescribeCompliancePeriodTaskList", map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
+			return store.PeriodTask{}, err
+		}
+		nums := map[string]any{}
+		for _, pt := range out.PeriodTaskSet {
+			for _, st := range pt.BenchmarkStandardSet {
+				if key, ok := st["StandardKey"].(string); ok {
+					nums[key] = st["StandardId"]
+				}
+			}
+		}
+		var settings []map[string]any
+		for key, on := range standards {
+			n, ok := nums[key]
+			if !ok {
+				return store.PeriodTask{}, fmt.Errorf("%w: standard %q", store.ErrNotFound, key)
+			}
+			settings = append(settings, map[string]any{"StandardId": n, "Enable": on})
+		}
+		p["StandardSettings"] = settings
+	}
+	if err := s.c.Call(ctx, "ModifyCompliancePeriodTask", p, nil); err != nil {
+		return store.PeriodTask{}, err
+	}
+	list, err := s.PeriodTasks(ctx)
+	if err != nil {
+		return store.PeriodTask{}, err
+	}
+	for _, pt := range list {
+		if pt.ID == id {
+			return pt, nil
+		}
+	}
+	return store.PeriodTask{}, fmt.Errorf("%w: period task %d", store.ErrNotFound, id)
+}
+
+// Scan starts a task on the daemon: assets, items, or one item on some
+// assets (ScanComplianceAssets, ScanCompliancePolicyItems,
+// ScanComplianceAssetsByPolicyItem), or asset types (CreateComplianceTask).
+func (s *Store) Scan(ctx context.Context, scope store.Scope) (int64, error) {
+	var out struct{ TaskId int64 }
+	var err error
+	switch {
+	case len(scope.Items) == 1 && len(scope.Assets) > 0:
+		err = s.c.Call(ctx, "ScanComplianceAssetsByPolicyItem", map[string]any{"CustomerPolicyItemId": scope.Items[0], "CustomerAssetIdSet": scope.Assets}, &out)
+	case len(scope.Items) > 0 && len(scope.Assets) == 0:
+		err = s.c.Call(ctx, "ScanCompliancePolicyItems", map[string]any{"CustomerPolicyItemIdSet": scope.Items}, &out)
+	case len(scope.Assets) > 0 && len(scope.Items) == 0:
+		err = s.c.Call(ctx, "ScanComplianceAssets", map[string]any{"CustomerAssetIdSet": scope.Assets}, &out)
+	case len(scope.Types) > 0 && len(scope.Items) == 0 && len(scope.Assets) == 0:
+		err = s.c.Call(ctx, "CreateComplianceTask", map[string]any{"AssetTypeSet": scope.Types}, &out)
+	default:
+		return 0, fmt.Errorf("%w: through --server, recheck assets, items, one item on assets, or asset types", store.ErrInvalidParameter)
+	}
+	return out.TaskId, err
+}
+
+// The rest belongs to the daemon.
+
+// SyncCatalog is not remote.
+func (s *Store) SyncCatalog(context.Context, *checks.Catalog) error { return ErrNotRemote }
+
+// SetStandardEnabled is not remote.
+func (s *Store) SetStandardEnabled(context.Context, string, bool) error { return ErrNotRemote }
+
+// DisabledStandards is not remote.
+func (s *Store) DisabledStandards(context.Context) ([]string, error) { return nil, ErrNotRemote }
+
+// BeginTask is not remote.
+func (s *Store) BeginTask(context.Context, store.Trigger, store.Scope) (store.Task, error) {
+	return store.Task{}, ErrNotRemote
+}
+
+// Progress is not remote.
+func (s *Store) Progress(context.Context, int64, int) error { return ErrNotRemote }
+
+// CompleteTask is not remote.
+func (s *Store) CompleteTask(context.Context, int64, *scan.Report) error { return ErrNotRemote }
+
+// FailTask is not remote.
+func (s *Store) FailTask(context.Context, int64, string) error { return ErrNotRemote }
+
+// RecoverInterrupted is not remote.
+func (s *Store) RecoverInterrupted(context.Context) (int, error) { return 0, ErrNotRemote }
+
+// Task is not remote.
+func (s *Store) Task(context.Context, int64) (store.Task, error) { return store.Task{}, ErrNotRemote }
+
+// Tasks is not remote.
+func (s *Store) Tasks(context.Context, store.Query) ([]store.Task, int, error) {
+	return nil, 0, ErrNotRemote
+}
+
+// MarkPeriodTriggered is not remote.
+func (s *Store) MarkPeriodTriggered(context.Context, int64, time.Time) error { return ErrNotRemote }
+
+// Diff is not remote.
+func (s *Store) Diff(context.Context, int64, int64) (store.Diff, error) {
+	return store.Diff{}, ErrNotRemote
+}
+
+// Prune is not remote.
+func (s *Store) Prune(context.Context, int) (int, error) { return 0, ErrNotRemote }
+
+// Close does nothing.
+func (s *Store) Close() error { return nil }

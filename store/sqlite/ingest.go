@@ -111,43 +111,51 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *scan.Report) e
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var status int
-		var scopeJSON string
-		if err := tx.QueryRowContext(ctx, "SELECT status, scope FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON); err != nil {
-			return notFound(err, fmt.Sprintf("task %d", taskID))
-		}
-		if status != stRunning {
-			return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, statusOf(status))
-		}
-		var scope store.Scope
-		_ = json.Unmarshal([]byte(scopeJSON), &scope)
-		now := unix(s.now())
-		if err := s.upsertAssets(ctx, tx, rep, now); err != nil {
-			return err
-		}
-		if scope.Full() {
-			if err := markRemoved(ctx, tx, rep, now); err != nil {
-				return err
-			}
-		}
-		ig, err := loadIgnores(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
-			return err
-		}
-		if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
-			return err
-		}
-		if err := rebuildRollups(ctx, tx, touchedAssets(rep), touchedItems(rep)); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
-			stFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.completeTask(ctx, tx, taskID, rep) }); err != nil {
 		return err
-	})
+	}
+	// Fold the write-ahead log back into the database so that a large task
+	// does not leave a log as large as itself on disk.
+	_, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report) error {
+	var status int
+	var scopeJSON string
+	if err := tx.QueryRowContext(ctx, "SELECT status, scope FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON); err != nil {
+		return notFound(err, fmt.Sprintf("task %d", taskID))
+	}
+	if status != stRunning {
+		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, statusOf(status))
+	}
+	var scope store.Scope
+	_ = json.Unmarshal([]byte(scopeJSON), &scope)
+	now := unix(s.now())
+	if err := s.upsertAssets(ctx, tx, rep, now); err != nil {
+		return err
+	}
+	if scope.Full() {
+		if err := markRemoved(ctx, tx, rep, now); err != nil {
+			return err
+		}
+	}
+	ig, err := loadIgnores(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
+		return err
+	}
+	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
+		return err
+	}
+	if err := rebuildRollups(ctx, tx, touchedAssets(rep), touchedItems(rep)); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
+		stFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+	return err
 }
 
 func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) error {

@@ -152,8 +152,15 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err != nil {
 		return nil, 0, err
 	}
+	from := " FROM assets a"
+	for _, f := range q.Filters {
+		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
+			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
+			break
+		}
+	}
 	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"+w, args...).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
@@ -203,10 +210,14 @@ func scanAssets(rows *sql.Rows, err error) ([]store.AssetInfo, error) {
 	return out, rows.Err()
 }
 
+// resultSelect reads one page of latest results (the page subquery) and
+// only then their reasons and evidence.
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
 	l.status, l.result, l.ignored, COALESCE(res.reason, ''), COALESCE(res.evidence, ''), l.checked_at, l.task_id, i.remediation
-	FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
-	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id`
+	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
+	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
+	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
+	ORDER BY pg.n`
 
 var resultColumns = map[string]column{
 	"CheckResult":          {expr: "l.result", conv: convResult},
@@ -250,7 +261,9 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.QueryContext(ctx, resultSelect+w+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id" +
+		w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -74,7 +74,9 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	if _, err := db.ExecContext(ctx, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"); err != nil {
+	// journal_size_limit keeps the write-ahead log from staying as large as
+	// the biggest task once it has been checkpointed.
+	if _, err := db.ExecContext(ctx, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864"); err != nil {
 		db.Close()
 		return nil, err
 	}

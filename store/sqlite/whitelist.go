@@ -22,17 +22,22 @@ func refreshIgnores(ctx context.Context, tx *sql.Tx, items []uint64) error {
 	}
 	changed := map[uint64]bool{}
 	for _, item := range items {
-		rows, err := tx.QueryContext(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE item_id = ? AND ignored != "+ignoredExpr+" RETURNING asset_id", item)
+		// Only a finished, failed result's flag changes an asset's roll-up.
+		rows, err := tx.QueryContext(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE item_id = ? AND ignored != "+ignoredExpr+
+			" RETURNING asset_id, (status = 2 AND result = 2)", item)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var a uint64
-			if err := rows.Scan(&a); err != nil {
+			var counts bool
+			if err := rows.Scan(&a, &counts); err != nil {
 				rows.Close()
 				return err
 			}
-			changed[a] = true
+			if counts {
+				changed[a] = true
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -13,7 +13,8 @@ build:
 # test-env installs (Debian packages, as root) and starts what is missing.
 test: test-env
 	$(GO) vet ./...
-	CI=$${CI:-} $(GO) test -count=1 ./...
+	# One package at a time: the engine tests share one Docker engine.
+	CI=$${CI:-} $(GO) test -count=1 -p 1 ./...
 
 test-env:
 	@bash scripts/test-env.sh

@@ -7,17 +7,30 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/baselinehq/baseline/internal/testhost"
 )
 
-// run runs the command line; each test gets its own store directory.
+// dataDirs gives each test its own store directory, whatever the
+// environment says.
+var dataDirs sync.Map
+
+func getenvDataDir(t *testing.T) string {
+	t.Helper()
+	dir, ok := dataDirs.Load(t.Name())
+	if !ok {
+		dir, _ = dataDirs.LoadOrStore(t.Name(), t.TempDir())
+	}
+	t.Setenv("BASELINE_DATA_DIR", dir.(string))
+	return dir.(string)
+}
+
+// run runs the command line in the test's own store directory.
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	if os.Getenv("BASELINE_DATA_DIR") == "" {
-		t.Setenv("BASELINE_DATA_DIR", t.TempDir())
-	}
+	getenvDataDir(t)
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
@@ -113,14 +126,4 @@ func TestBadFlagsExit1(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 1 and a message", args, code, stderr)
 		}
 	}
-}
-
-func getenvDataDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("BASELINE_DATA_DIR"); d != "" {
-		return d
-	}
-	d := t.TempDir()
-	t.Setenv("BASELINE_DATA_DIR", d)
-	return d
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -177,13 +178,13 @@ type ComplianceAssetPolicyItem struct {
 	NodeName              string            `json:"NodeName"`
 }
 
-func (s *Server) assetItem(r store.AssetItem, stdName string) ComplianceAssetPolicyItem {
+func (s *Server) assetItem(r store.AssetItem, stdName string, wl whitelistIDs) ComplianceAssetPolicyItem {
 	out := ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.BaseID, Name: r.Name,
 		Category: r.Category, BenchmarkStandardId: s.ids.byID[r.StandardID], BenchmarkStandardKey: r.StandardID, BenchmarkStandardName: stdName, RiskLevel: string(r.Risk),
 		CheckStatus: string(r.CheckStatus), CheckResult: string(r.CheckResult), FixSuggestion: r.Remediation, LastCheckTime: apiTime(r.LastCheckTime),
 		VerifyInfo: verifyInfo(r), Evidence: r.Evidence, Reason: r.Reason, TaskId: r.TaskID, CustomerAssetId: r.AssetID, AssetName: r.AssetName, AssetType: string(r.AssetType), NodeName: r.NodeName}
 	if r.Ignored {
-		out.WhitelistId = 1
+		out.WhitelistId = wl.ofPair(r.ItemID, r.AssetID)
 	}
 	return out
 }
@@ -227,7 +228,7 @@ type CompliancePolicyItemSummary struct {
 	IsEnable              uint64 `json:"IsEnable"`
 }
 
-func (s *Server) itemSummary(it store.ItemSummary) CompliancePolicyItemSummary {
+func (s *Server) itemSummary(it store.ItemSummary, wl whitelistIDs) CompliancePolicyItemSummary {
 	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.BaseID, Name: it.Name,
 		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: s.ids.byID[it.StandardID], BenchmarkStandardKey: it.StandardID, RiskLevel: string(it.Risk),
 		AssetType: string(it.AssetType), LastCheckTime: apiTime(it.LastCheckTime), CheckStatus: string(checks.CheckFinished),
@@ -237,9 +238,64 @@ func (s *Server) itemSummary(it store.ItemSummary) CompliancePolicyItemSummary {
 		out.CheckStatus = string(checks.CheckInit)
 	}
 	if it.Whitelisted {
-		out.WhitelistId = 1
+		out.WhitelistId = wl.ofItem(it.ID)
 	}
 	return out
+}
+
+// whitelistIDs maps what the active whitelist entries cover to the
+// entries' ids, so that a WhitelistId is the id of an entry that a client
+// can remove (DeleteCompliancePolicyItemFromWhitelist), not a flag.
+type whitelistIDs struct {
+	pair map[[2]uint64]uint64 // (item, asset) → entry listing the asset
+	all  map[uint64]uint64    // item → entry covering every asset
+	any  map[uint64]uint64    // item → any entry of the item
+}
+
+// whitelistIDs reads the whitelist when needed (some result is ignored).
+func (s *Server) whitelistIDs(ctx context.Context, needed bool) (whitelistIDs, error) {
+	wl := whitelistIDs{pair: map[[2]uint64]uint64{}, all: map[uint64]uint64{}, any: map[uint64]uint64{}}
+	if !needed {
+		return wl, nil
+	}
+	entries, err := s.entriesFor(ctx)
+	if err != nil {
+		return wl, err
+	}
+	for _, e := range entries {
+		if e.Lapsed {
+			continue
+		}
+		id := uint64(e.ID)
+		setOnce(wl.any, e.ItemID, id)
+		if e.AllAssets {
+			setOnce(wl.all, e.ItemID, id)
+		}
+		for _, a := range e.AssetIDs {
+			setOnce(wl.pair, [2]uint64{e.ItemID, a}, id)
+		}
+	}
+	return wl, nil
+}
+
+func setOnce[K comparable](m map[K]uint64, k K, v uint64) {
+	if _, ok := m[k]; !ok {
+		m[k] = v
+	}
+}
+
+func (wl whitelistIDs) ofPair(item, asset uint64) uint64 {
+	if id, ok := wl.pair[[2]uint64{item, asset}]; ok {
+		return id
+	}
+	return wl.ofItem(item)
+}
+
+func (wl whitelistIDs) ofItem(item uint64) uint64 {
+	if id, ok := wl.all[item]; ok {
+		return id
+	}
+	return wl.any[item]
 }
 
 // --- Describe actions ------------------------------------------------------
@@ -426,9 +482,13 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
+	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r store.AssetItem) bool { return r.Ignored }))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ComplianceAssetPolicyItem, 0, len(list))
 	for _, r := range list {
-		out = append(out, s.assetItem(r, s.standardName(r.StandardID)))
+		out = append(out, s.assetItem(r, s.standardName(r.StandardID), wl))
 	}
 	return map[string]any{"TotalCount": total, "AssetPolicyItemList": out}, nil
 }
@@ -461,9 +521,13 @@ func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(it store.ItemSummary) bool { return it.Whitelisted }))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]CompliancePolicyItemSummary, 0, len(list))
 	for _, it := range list {
-		out = append(out, s.itemSummary(it))
+		out = append(out, s.itemSummary(it, wl))
 	}
 	tasks, _, err := s.store.Tasks(ctx, store.Query{Limit: 1, Filters: []store.Filter{{Name: "CheckStatus", Values: []string{string(checks.CheckFinished)}}}})
 	if err != nil {
@@ -490,7 +554,11 @@ func describeItemSummary(s *Server, ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"PolicyItemSummary": s.itemSummary(it)}, nil
+	wl, err := s.whitelistIDs(ctx, it.Whitelisted)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"PolicyItemSummary": s.itemSummary(it, wl)}, nil
 }
 
 func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error) {
@@ -512,9 +580,13 @@ func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
+	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r store.AssetItem) bool { return r.Ignored }))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ComplianceAssetPolicyItem, 0, len(list))
 	for _, r := range list {
-		out = append(out, s.assetItem(r, s.standardName(r.StandardID)))
+		out = append(out, s.assetItem(r, s.standardName(r.StandardID), wl))
 	}
 	return map[string]any{"TotalCount": total, "AffectedAssetList": out}, nil
 }
@@ -571,6 +643,20 @@ func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error)
 	list, total, err := s.store.Whitelist(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if req.Order == "asc" && (q.Offset > 0 || len(list) < total) {
+		// The store lists newest first: an oldest-first page is the
+		// newest-first page counted from the other end (sorted below).
+		end := total - q.Offset
+		if end <= 0 {
+			list = nil
+		} else {
+			start := max(0, end-q.Limit)
+			q.Offset, q.Limit = start, end-start
+			if list, total, err = s.store.Whitelist(ctx, q); err != nil {
+				return nil, err
+			}
+		}
 	}
 	type entry struct {
 		store.WhitelistEntry

@@ -147,10 +147,10 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *sc
 	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
 		return err
 	}
-	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
+	if err := rebuildRollups(ctx, tx, touchedAssets(rep), touchedItems(rep)); err != nil {
 		return err
 	}
-	if err := rebuildRollups(ctx, tx, touchedAssets(rep), touchedItems(rep)); err != nil {
+	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
@@ -240,7 +240,8 @@ func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Repo
 }
 
 // recordFailures keeps the task's scan failures, and per asset the latest:
-// an asset scanned successfully is no longer scan-failed.
+// an asset whose latest checks all ran is no longer scan-failed. It runs
+// after the roll-ups are rebuilt.
 func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report) error {
 	failed := map[uint64]bool{}
 	for _, f := range rep.Failures {
@@ -263,7 +264,10 @@ func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *
 	if err := fillTemp(ctx, tx, "ok_assets", ok); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM asset_failures WHERE asset_id IN (SELECT id FROM temp.ok_assets)")
+	// An asset stays scan-failed while some latest check on it could not be
+	// carried out (a partial recheck does not clear an older failure).
+	_, err := tx.ExecContext(ctx, `DELETE FROM asset_failures WHERE asset_id IN (SELECT id FROM temp.ok_assets)
+		AND asset_id NOT IN (SELECT asset_id FROM asset_rollup WHERE check_failed > 0)`)
 	return err
 }
 

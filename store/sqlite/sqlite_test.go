@@ -645,3 +645,19 @@ func TestPeriodTasks(t *testing.T) {
 		}
 	}
 }
+
+// A recheck of one item does not clear the scan failure of another item
+// that still could not be carried out: the list and the counts agree.
+func TestPartialRecheckKeepsScanFailure(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.ingest(t, store.Scope{}, f.buildReport(map[uint64][]string{ctrA: {P, CF, P, M}}, ctrA))
+	f.clock.step(time.Hour)
+	rep := f.buildReport(map[uint64][]string{ctrA: {P}})
+	f.ingest(t, store.Scope{Items: []uint64{21}, Assets: []uint64{ctrA}}, rep)
+	s := summary(t, f.db, assets.Container)
+	_, total, err := f.db.ScanFailed(ctx, store.Query{})
+	if err != nil || s.ScanFailedAssetCount != 1 || total != 1 {
+		t.Errorf("summary says %d scan-failed, the list %d (%v)", s.ScanFailedAssetCount, total, err)
+	}
+}

@@ -5,12 +5,21 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/store"
 )
+
+// bulkIndexRows is the task size from which the per-item index of the
+// latest results is rebuilt rather than maintained row by row.
+const bulkIndexRows = 100_000
+
+// latestItemIndex is the per-item index of the latest results (as
+// migration 4 creates it).
+const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at)"
 
 // batchRows is how many rows one INSERT carries: fewer statements, far
 // faster ingest, well under SQLite's parameter limit.
@@ -211,12 +220,26 @@ func markRemoved(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) e
 	return nil
 }
 
+// insertResults stores the task's results, then makes them the latest of
+// their (item, asset) pairs in one statement inside SQLite (far faster
+// than a second pass of bound rows), and marks the ignored ones.
 func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report, ig ignoreSet) error {
 	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
-	lat := newBatch(ctx, tx, "INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at) VALUES ",
-		`ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id=excluded.task_id, status=excluded.status, result=excluded.result,
-		ignored=excluded.ignored, checked_at=excluded.checked_at`, 7)
-	for _, r := range rep.Results {
+	// Inserting in key order appends to the B-trees instead of splitting
+	// pages all over them.
+	order := make([]int, len(rep.Results))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool {
+		ra, rb := &rep.Results[order[a]], &rep.Results[order[b]]
+		if ra.AssetID != rb.AssetID {
+			return ra.AssetID < rb.AssetID
+		}
+		return ra.ItemID < rb.ItemID
+	})
+	for _, i := range order {
+		r := &rep.Results[i]
 		ev := ""
 		if len(r.Evidence) > 0 {
 			data, err := json.Marshal(r.Evidence)
@@ -225,18 +248,47 @@ func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Repo
 			}
 			ev = string(data)
 		}
-		st, rs, at := statusCodes[r.Status], resultCodes[r.Result], unix(r.CheckedAt)
-		if err := res.add(taskID, r.AssetID, r.ItemID, st, rs, r.Reason, ev, at); err != nil {
-			return err
-		}
-		if err := lat.add(r.AssetID, r.ItemID, taskID, st, rs, ig.ignored(r.ItemID, r.AssetID), at); err != nil {
+		if err := res.add(taskID, r.AssetID, r.ItemID, statusCodes[r.Status], resultCodes[r.Result], r.Reason, ev, unix(r.CheckedAt)); err != nil {
 			return err
 		}
 	}
 	if err := res.flush(); err != nil {
 		return err
 	}
-	return lat.flush()
+	// For a large task, rebuilding the per-item index after the upsert
+	// (one sort) beats maintaining it row by row.
+	rebuild := len(rep.Results) >= bulkIndexRows
+	if rebuild {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX latest_item"); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?
+		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = 0, checked_at = excluded.checked_at`, taskID); err != nil {
+		return err
+	}
+	if rebuild {
+		if _, err := tx.ExecContext(ctx, latestItemIndex); err != nil {
+			return err
+		}
+	}
+	var items []uint64
+	for it := range ig.all {
+		items = append(items, it)
+	}
+	for it := range ig.onAsset {
+		if !ig.all[it] {
+			items = append(items, it)
+		}
+	}
+	for _, it := range items {
+		if _, err := tx.ExecContext(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE task_id = ? AND item_id = ?", taskID, it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recordFailures keeps the task's scan failures, and per asset the latest:

@@ -89,6 +89,21 @@ func (p page) query(extra ...store.Filter) (store.Query, error) {
 	return q, q.Normalize()
 }
 
+// typedPage is a list request filtered by an AssetTypeSet.
+type typedPage struct {
+	AssetTypeSet []string `json:"AssetTypeSet"`
+	page
+}
+
+// query checks the asset types and builds the store query.
+func (t typedPage) query() (store.Query, error) {
+	tf, err := typeFilter(t.AssetTypeSet)
+	if err != nil {
+		return store.Query{}, err
+	}
+	return t.page.query(tf)
+}
+
 // typeFilter turns an AssetTypeSet into a filter, checking each value.
 func typeFilter(set []string) (store.Filter, error) {
 	f := store.Filter{Name: "AssetType", ExactMatch: true}
@@ -365,18 +380,11 @@ func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
 }
 
 func describeAssets(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetTypeSet []string `json:"AssetTypeSet"`
-		page
-	}
+	var req typedPage
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	tf, err := typeFilter(req.AssetTypeSet)
-	if err != nil {
-		return nil, err
-	}
-	q, err := req.query(tf)
+	q, err := req.query()
 	if err != nil {
 		return nil, err
 	}
@@ -592,18 +600,11 @@ func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error
 }
 
 func describeScanFailed(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetTypeSet []string `json:"AssetTypeSet"`
-		page
-	}
+	var req typedPage
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	tf, err := typeFilter(req.AssetTypeSet)
-	if err != nil {
-		return nil, err
-	}
-	q, err := req.query(tf)
+	q, err := req.query()
 	if err != nil {
 		return nil, err
 	}
@@ -624,19 +625,14 @@ func describeScanFailed(s *Server, ctx context.Context, body []byte) (any, error
 
 func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
 	var req struct {
-		AssetTypeSet []string `json:"AssetTypeSet"`
-		By           string   `json:"By"`
-		Order        string   `json:"Order"`
-		page
+		By    string `json:"By"`
+		Order string `json:"Order"`
+		typedPage
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	tf, err := typeFilter(req.AssetTypeSet)
-	if err != nil {
-		return nil, err
-	}
-	q, err := req.query(tf)
+	q, err := req.typedPage.query()
 	if err != nil {
 		return nil, err
 	}

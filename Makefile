@@ -11,9 +11,9 @@ build:
 
 # The tests need a real Docker engine and the local test images:
 # test-env installs (Debian packages, as root) and starts what is missing.
+# Packages run one at a time: the engine tests share one Docker engine.
 test: test-env
 	$(GO) vet ./...
-	# One package at a time: the engine tests share one Docker engine.
 	CI=$${CI:-} $(GO) test -count=1 -p 1 ./...
 
 test-env:

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/sqlite"
 )
 
 // startDaemon runs `baseline serve` on a free loopback port over dataDir
@@ -130,5 +132,51 @@ func TestCLIAgainstARemoteDaemon(t *testing.T) {
 		if p.AssetType == "ASSET_CONTAINER" && (p.PeriodRule != store.PeriodRule{Frequency: 7, ExecutionTime: "04:15:00", Enable: true}) {
 			t.Errorf("container period rule = %+v", p.PeriodRule)
 		}
+	}
+}
+
+// A daemon that was down when its period task was due runs it once at
+// start-up, not once per missed period.
+func TestDaemonCatchesUpAMissedPeriodTaskOnce(t *testing.T) {
+	e := setupCLIEnv(t)
+	data := getenvDataDir(t)
+	// Ten days ago the container task was set to run daily and ran; the
+	// daemon has been down since: ten periods missed.
+	tenDaysAgo := time.Now().Add(-10 * 24 * time.Hour)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, data, sqlite.Options{Now: func() time.Time { return tenDaysAgo }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EnsurePeriodTasks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	periods, err := db.PeriodTasks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range periods {
+		if p.AssetType == "ASSET_CONTAINER" {
+			if _, err := db.SetPeriodTask(ctx, p.ID, &store.PeriodRule{Frequency: 1, ExecutionTime: "03:00:00", Enable: true}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.MarkPeriodTriggered(ctx, p.ID, tenDaysAgo.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db.Close()
+	startDaemon(t, buildBinary(t), data)
+	var tasks struct{ List []store.Task }
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		e.json(&tasks, "tasks", "--filter", "Trigger=period")
+		if len(tasks.List) > 0 && tasks.List[0].Status != "CHECK_RUNNING" {
+			break
+		}
+	}
+	time.Sleep(2 * time.Second) // a second catch-up would have started by now
+	e.json(&tasks, "tasks", "--filter", "Trigger=period")
+	if len(tasks.List) != 1 || tasks.List[0].Status != "CHECK_FINISHED" || len(tasks.List[0].Scope.Types) != 1 {
+		t.Fatalf("period tasks after start-up = %+v, want exactly one finished container scan", tasks.List)
 	}
 }

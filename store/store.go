@@ -356,6 +356,28 @@ func (p PeriodTask) EnabledStandards() []string {
 // DefaultPeriodRule is a new period task's rule: daily at 03:00, off.
 var DefaultPeriodRule = PeriodRule{Frequency: 1, ExecutionTime: "03:00:00", Enable: false}
 
+// ResultQuery selects results to stream for an export.
+type ResultQuery struct {
+	// TaskID streams one task's results; 0 streams the latest results.
+	TaskID    int64
+	AssetType assets.Type
+	// AssetIDs or ItemIDs limit the rows (empty: all).
+	AssetIDs []uint64
+	ItemIDs  []uint64
+	// ByItem orders rows by item then asset; otherwise by asset then item.
+	ByItem bool
+}
+
+// TrendPoint is one finished task's outcome for an asset type.
+type TrendPoint struct {
+	TaskID       int64       `json:"TaskId"`
+	FinishedAt   time.Time   `json:"FinishedAt"`
+	AssetType    assets.Type `json:"AssetType"`
+	AssetCount   int         `json:"AssetCount"`
+	FailedAssets int         `json:"FailedAssetCount"`
+	PassRate     float64     `json:"AssetPassedRate"`
+}
+
 // Store is the compliance model's persistence.
 type Store interface {
 	// SyncCatalog records the loaded standards and items.
@@ -405,6 +427,14 @@ type Store interface {
 	SetPeriodTask(ctx context.Context, id int64, rule *PeriodRule, standards map[string]bool) (PeriodTask, error)
 	// MarkPeriodTriggered records when a period task last fired.
 	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
+
+	// ResultRows streams results with their evidence, in order.
+	ResultRows(ctx context.Context, q ResultQuery, fn func(AssetItem) error) error
+	// Trend gives the newest finished tasks' outcomes for an asset type,
+	// oldest first (at most n tasks).
+	Trend(ctx context.Context, t assets.Type, n int) ([]TrendPoint, error)
+	// TaskFailures lists a task's scan-failed assets (0: the current ones).
+	TaskFailures(ctx context.Context, taskID int64) ([]ScanFailedAsset, error)
 
 	// Diff compares two finished tasks (0, 0: the last two).
 	Diff(ctx context.Context, from, to int64) (Diff, error)

@@ -401,5 +401,20 @@ func (s *Store) Diff(context.Context, int64, int64) (store.Diff, error) {
 // Prune is not remote.
 func (s *Store) Prune(context.Context, int) (int, error) { return 0, ErrNotRemote }
 
+// ResultRows is not remote (exports go through the API's export jobs).
+func (s *Store) ResultRows(context.Context, store.ResultQuery, func(store.AssetItem) error) error {
+	return ErrNotRemote
+}
+
+// Trend is not remote.
+func (s *Store) Trend(context.Context, assets.Type, int) ([]store.TrendPoint, error) {
+	return nil, ErrNotRemote
+}
+
+// TaskFailures is not remote.
+func (s *Store) TaskFailures(context.Context, int64) ([]store.ScanFailedAsset, error) {
+	return nil, ErrNotRemote
+}
+
 // Close does nothing.
 func (s *Store) Close() error { return nil }

@@ -1,0 +1,249 @@
+package report
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/store"
+)
+
+// ExportSchemaVersion is the version of the export model (and of the JSON
+// export's schema, report/schema/export.schema.json).
+const ExportSchemaVersion = "1"
+
+// By says how an export is grouped.
+type By string
+
+// Export groupings.
+const (
+	ByAssetGroup By = "asset"
+	ByItemGroup  By = "item"
+)
+
+// Meta is everything an export says besides its rows: what was checked,
+// against which standards, when, with which tool, the summary figures and
+// the waivers. It is small; rows are streamed.
+type Meta struct {
+	SchemaVersion string      `json:"SchemaVersion"`
+	Tool          Tool        `json:"Tool"`
+	GeneratedAt   time.Time   `json:"GeneratedAt"`
+	By            By          `json:"By"`
+	AssetType     assets.Type `json:"AssetType,omitempty"`
+	// IDs are the asset or item ids the export was limited to (empty: all).
+	IDs []uint64 `json:"Ids,omitempty"`
+	// TaskIDs are the tasks the results come from; From and To bound
+	// their check times.
+	TaskIDs   []int64                `json:"TaskIds"`
+	From      time.Time              `json:"From"`
+	To        time.Time              `json:"To"`
+	Standards []StandardInfo         `json:"Standards"`
+	Hosts     []string               `json:"Hosts"`
+	Summary   []store.AssetSummary   `json:"Summary"`
+	Trend     []TrendPoint           `json:"Trend"`
+	Waivers   []store.WhitelistEntry `json:"Waivers"`
+	// ResultCount is the number of rows.
+	ResultCount int `json:"ResultCount"`
+}
+
+// TrendPoint is one finished task's pass rate for an asset type.
+type TrendPoint struct {
+	TaskID     int64       `json:"TaskId"`
+	FinishedAt time.Time   `json:"FinishedAt"`
+	AssetType  assets.Type `json:"AssetType"`
+	PassRate   float64     `json:"AssetPassedRate"`
+	Failed     int         `json:"FailedResultCount"`
+	Passed     int         `json:"PassedResultCount"`
+}
+
+// Row is one (item, asset) result of an export.
+type Row struct {
+	ItemID      uint64             `json:"CustomerPolicyItemId"`
+	Number      string             `json:"BenchmarkNumber"`
+	Title       string             `json:"Name"`
+	Category    string             `json:"Category"`
+	StandardID  string             `json:"StandardId"`
+	Risk        checks.Risk        `json:"RiskLevel"`
+	AssetID     uint64             `json:"CustomerAssetId"`
+	AssetName   string             `json:"AssetName"`
+	AssetType   assets.Type        `json:"AssetType"`
+	NodeName    string             `json:"NodeName"`
+	Status      checks.CheckStatus `json:"CheckStatus"`
+	Result      checks.CheckResult `json:"CheckResult"`
+	Ignored     bool               `json:"Ignored"`
+	Reason      string             `json:"Reason"`
+	Evidence    []checks.Evidence  `json:"VerifyInfo"`
+	CheckedAt   string             `json:"LastCheckTime"`
+	TaskID      int64              `json:"TaskId"`
+	Remediation string             `json:"FixSuggestion"`
+}
+
+// RowFromStore converts a stored result.
+func RowFromStore(r store.AssetItem) Row {
+	return Row{ItemID: r.ItemID, Number: r.BaseID, Title: r.Name, Category: r.Category, StandardID: r.StandardID, Risk: r.Risk,
+		AssetID: r.AssetID, AssetName: r.AssetName, AssetType: r.AssetType, NodeName: r.NodeName, Status: r.CheckStatus,
+		Result: r.CheckResult, Ignored: r.Ignored, Reason: r.Reason, Evidence: r.Evidence, CheckedAt: r.LastCheckTime,
+		TaskID: r.TaskID, Remediation: r.Remediation}
+}
+
+// Outcome is the row's verdict in one word for people: PASSED, FAILED,
+// IGNORED (failed but waived), MANUAL, NOT_APPLICABLE, CHECK_FAILED.
+func (r Row) Outcome() string {
+	switch {
+	case r.Status == checks.CheckFailed:
+		return "CHECK_FAILED"
+	case r.Result == checks.ResultFailed && r.Ignored:
+		return "IGNORED"
+	}
+	return strings.TrimPrefix(string(r.Result), "RESULT_")
+}
+
+// Source is what an encoder reads: the meta, then the rows, in the
+// export's order, one at a time.
+type Source interface {
+	Meta() Meta
+	Rows(ctx context.Context, fn func(Row) error) error
+}
+
+// Encoder writes one export format.
+type Encoder interface {
+	// Format is the --format name; Ext the file extension.
+	Format() string
+	Ext() string
+	// Encode writes the export to w, streaming the rows; integrity is
+	// filled in as the rows go by and must be written at the end.
+	Encode(ctx context.Context, w io.Writer, src Source, in *Integrity) error
+}
+
+// Integrity computes an export's two digests: of the results it was built
+// from (a canonical encoding of every row, in order) and of its content
+// (every byte of the file, with the content digest itself written as 64
+// zeros). Both are written in the export as
+// "baseline-results-sha256=HEX" and "baseline-content-sha256=HEX";
+// `baseline report verify` recomputes the content digest.
+type Integrity struct {
+	results hash.Hash
+	content hash.Hash
+	out     io.Writer
+	rows    int
+}
+
+// Markers that carry the digests in every format.
+const (
+	ResultsMarker = "baseline-results-sha256="
+	ContentMarker = "baseline-content-sha256="
+	zeroDigest    = "0000000000000000000000000000000000000000000000000000000000000000"
+)
+
+// NewIntegrity wraps the export's output: everything written through
+// Writer is hashed into the content digest.
+func NewIntegrity(w io.Writer) *Integrity {
+	in := &Integrity{results: sha256.New(), content: sha256.New()}
+	in.out = io.MultiWriter(w, in.content)
+	return in
+}
+
+// Writer is where an encoder writes the export.
+func (in *Integrity) Writer() io.Writer { return in.out }
+
+// AddRow folds a row into the results digest.
+func (in *Integrity) AddRow(r Row) {
+	in.rows++
+	fmt.Fprintf(in.results, "%d\x1f%d\x1f%s\x1f%s\x1f%t\x1f%s\x1f%s\x1f%d\n", r.ItemID, r.AssetID, r.Status, r.Result, r.Ignored, r.Reason, r.CheckedAt, r.TaskID)
+	for _, e := range r.Evidence {
+		fmt.Fprintf(in.results, "\x1e%s\x1f%s\x1f%s\x1f%s\x1f%t\n", e.Source, e.Subject, e.Actual, e.Expected, e.Passed)
+	}
+}
+
+// Rows is how many rows were added.
+func (in *Integrity) Rows() int { return in.rows }
+
+// ResultsDigest is the hex digest of the rows added so far.
+func (in *Integrity) ResultsDigest() string { return hex.EncodeToString(in.results.Sum(nil)) }
+
+// Finish writes the export's last bytes to w, the export's own output
+// (not Writer, which would hash them twice): trailer is a template in which
+// every {content} becomes the content digest and every {results} the
+// results digest. The content digest covers everything written, with
+// {content} counted as 64 zeros.
+func (in *Integrity) Finish(w io.Writer, trailer string) (content string, err error) {
+	withResults := strings.ReplaceAll(trailer, "{results}", ResultsMarker+in.ResultsDigest())
+	zeroed := strings.ReplaceAll(withResults, "{content}", ContentMarker+zeroDigest)
+	in.content.Write([]byte(zeroed))
+	content = hex.EncodeToString(in.content.Sum(nil))
+	_, err = io.WriteString(w, strings.ReplaceAll(withResults, "{content}", ContentMarker+content))
+	return content, err
+}
+
+// VerifyContent checks a text export: the content digest recomputed with
+// every content digest zeroed must equal the one written.
+func VerifyContent(data []byte) (results, content string, ok bool, err error) {
+	s := string(data)
+	i := strings.Index(s, ContentMarker)
+	if i < 0 {
+		return "", "", false, fmt.Errorf("no %s marker: not a baseline export, or the marker was removed", strings.TrimSuffix(ContentMarker, "="))
+	}
+	content = s[i+len(ContentMarker):]
+	if len(content) < 64 {
+		return "", "", false, fmt.Errorf("truncated content digest")
+	}
+	content = content[:64]
+	if j := strings.Index(s, ResultsMarker); j >= 0 && len(s) >= j+len(ResultsMarker)+64 {
+		results = s[j+len(ResultsMarker) : j+len(ResultsMarker)+64]
+	}
+	zeroed := strings.ReplaceAll(s, ContentMarker+content, ContentMarker+zeroDigest)
+	sum := sha256.Sum256([]byte(zeroed))
+	// Every occurrence must carry the same digest.
+	if strings.Count(s, ContentMarker) != strings.Count(s, ContentMarker+content) {
+		return results, content, false, nil
+	}
+	return results, content, hex.EncodeToString(sum[:]) == content, nil
+}
+
+// ExportQuery says what to export.
+type ExportQuery struct {
+	By        By
+	AssetType assets.Type
+	// IDs limit the export to these assets (By asset) or items (By item).
+	IDs []uint64
+	// TaskID exports one task's results; 0 exports the latest results.
+	TaskID int64
+}
+
+// Encoders lists the export formats, in one explicit list.
+func Encoders() []Encoder { return encoders }
+
+var encoders = []Encoder{}
+
+// EncoderFor returns the encoder of a format.
+func EncoderFor(format string) (Encoder, error) {
+	var names []string
+	for _, e := range encoders {
+		if e.Format() == format {
+			return e, nil
+		}
+		names = append(names, e.Format())
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("--format: %q is not one of %s", format, strings.Join(names, ", "))
+}
+
+// FormatTime is the export's time format (UTC).
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Itoa is strconv.FormatUint for ids in cells.
+func Itoa(id uint64) string { return strconv.FormatUint(id, 10) }

@@ -1,0 +1,158 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/store"
+)
+
+// ResultRows streams results with their evidence: one task's, or the
+// latest of current assets.
+func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(store.AssetItem) error) error {
+	if err := s.lapse(ctx); err != nil {
+		return err
+	}
+	var from string
+	var conds []string
+	var args []any
+	if q.TaskID == 0 {
+		from = `FROM latest l JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
+			JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id`
+		conds = append(conds, "a.removed_at = 0")
+	} else {
+		if _, err := s.Task(ctx, q.TaskID); err != nil {
+			return err
+		}
+		from = `FROM results res JOIN items i ON i.id = res.item_id JOIN assets a ON a.id = res.asset_id`
+		conds = append(conds, "res.task_id = ?")
+		args = append(args, q.TaskID)
+	}
+	if q.AssetType != "" {
+		conds = append(conds, "a.type = ?")
+		args = append(args, string(q.AssetType))
+	}
+	if len(q.AssetIDs) > 0 {
+		ids, _ := json.Marshal(q.AssetIDs)
+		conds = append(conds, "a.id IN (SELECT value FROM json_each(?))")
+		args = append(args, string(ids))
+	}
+	if len(q.ItemIDs) > 0 {
+		ids, _ := json.Marshal(q.ItemIDs)
+		conds = append(conds, "i.id IN (SELECT value FROM json_each(?))")
+		args = append(args, string(ids))
+	}
+	order := "a.type, a.name, a.id, i.standard_id, i.id"
+	if q.ByItem {
+		order = "i.standard_id, i.id, a.name, a.id"
+	}
+	ignored := `EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = res.item_id AND w.lapsed = 0 AND (w.all_assets = 1
+		OR EXISTS (SELECT 1 FROM whitelist_assets wa WHERE wa.whitelist_id = w.id AND wa.asset_id = res.asset_id)))`
+	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
+		res.status, res.result, `+ignored+`, res.reason, res.evidence, res.checked_at, res.task_id, i.remediation `+
+		from+" WHERE "+strings.Join(conds, " AND ")+" ORDER BY "+order, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r store.AssetItem
+		var risk, at, evidence string
+		var status, result int
+		var checked int64
+		if err := rows.Scan(&r.ItemID, &r.BaseID, &r.Name, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
+			&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
+			return err
+		}
+		r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
+		r.CheckStatus, r.CheckResult = statusOf(status), resultOf(result)
+		r.LastCheckTime = apiTime(checked)
+		if evidence != "" {
+			_ = json.Unmarshal([]byte(evidence), &r.Evidence)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Trend gives the newest finished tasks' outcomes for an asset type,
+// oldest first: per task, the assets it checked and those with a failure
+// that is not ignored now.
+func (s *DB) Trend(ctx context.Context, t assets.Type, n int) ([]store.TrendPoint, error) {
+	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", stFinished))
+	if err != nil {
+		return nil, err
+	}
+	var out []store.TrendPoint
+	for _, task := range tasks {
+		if len(out) == n {
+			break
+		}
+		if len(task.Scope.Types) > 0 && !containsType(task.Scope.Types, t) {
+			continue
+		}
+		p := store.TrendPoint{TaskID: task.ID, FinishedAt: task.FinishedAt, AssetType: t}
+		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(f), 0) FROM (
+			SELECT res.asset_id, MAX(res.status = 3 OR (res.status = 2 AND res.result = 2 AND NOT EXISTS (
+				SELECT 1 FROM whitelist w WHERE w.item_id = res.item_id AND w.lapsed = 0 AND (w.all_assets = 1
+				OR EXISTS (SELECT 1 FROM whitelist_assets wa WHERE wa.whitelist_id = w.id AND wa.asset_id = res.asset_id))))) AS f
+			FROM results res JOIN assets a ON a.id = res.asset_id WHERE res.task_id = ? AND a.type = ? GROUP BY res.asset_id)`,
+			task.ID, string(t)).Scan(&p.AssetCount, &p.FailedAssets)
+		if err != nil {
+			return nil, err
+		}
+		if p.AssetCount == 0 {
+			continue
+		}
+		p.PassRate = math.Round(10000*float64(p.AssetCount-p.FailedAssets)/float64(p.AssetCount)) / 100
+		out = append(out, p)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+func containsType(ts []assets.Type, t assets.Type) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// TaskFailures lists a task's scan-failed assets, or the current ones.
+func (s *DB) TaskFailures(ctx context.Context, taskID int64) ([]store.ScanFailedAsset, error) {
+	q := `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
+		FROM asset_failures f JOIN assets a ON a.id = f.asset_id WHERE a.removed_at = 0 ORDER BY a.type, a.name`
+	var args []any
+	if taskID != 0 {
+		q = `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
+			FROM task_failures f JOIN assets a ON a.id = f.asset_id WHERE f.task_id = ? ORDER BY a.type, a.name`
+		args = append(args, taskID)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ScanFailedAsset
+	for rows.Next() {
+		var f store.ScanFailedAsset
+		var at string
+		var ct int64
+		if err := rows.Scan(&f.AssetID, &at, &f.AssetName, &f.NodeName, &f.Reason, &f.Suggestion, &ct, &f.TaskID); err != nil {
+			return nil, err
+		}
+		f.AssetType, f.CheckTime = assets.Type(at), apiTime(ct)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

@@ -247,3 +247,43 @@ func FormatTime(t time.Time) string {
 
 // Itoa is strconv.FormatUint for ids in cells.
 func Itoa(id uint64) string { return strconv.FormatUint(id, 10) }
+
+// progressSource counts rows as an encoder reads them.
+type progressSource struct {
+	Source
+	total    int
+	done     int
+	progress func(done, total int)
+}
+
+func (p *progressSource) Rows(ctx context.Context, fn func(Row) error) error {
+	return p.Source.Rows(ctx, func(r Row) error {
+		p.done++
+		if p.progress != nil && (p.done%1000 == 0 || p.done == p.total) {
+			p.progress(p.done, p.total)
+		}
+		return fn(r)
+	})
+}
+
+// Export writes src to w with the encoder, reporting progress (rows done
+// out of the meta's result count) when progress is set.
+func Export(ctx context.Context, enc Encoder, w io.Writer, src Source, progress func(done, total int)) error {
+	ps := &progressSource{Source: src, total: src.Meta().ResultCount, progress: progress}
+	return enc.Encode(ctx, w, ps, NewIntegrity(w))
+}
+
+// xlsxVerifier checks an XLSX export (set by the XLSX encoder's file).
+var xlsxVerifier func(data []byte) (results, content string, ok bool, err error)
+
+// Verify checks any export: XLSX by its cells, every text format by its
+// bytes.
+func Verify(data []byte) (results, content string, ok bool, err error) {
+	if len(data) > 4 && string(data[:4]) == "PK\x03\x04" {
+		if xlsxVerifier == nil {
+			return "", "", false, fmt.Errorf("XLSX verification is not available in this build")
+		}
+		return xlsxVerifier(data)
+	}
+	return VerifyContent(data)
+}

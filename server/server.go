@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,8 @@ type Options struct {
 	// PeriodChanged is told when a period task changes (the scheduler
 	// reloads).
 	PeriodChanged func()
+	// ExportDir keeps export files (default: a temporary directory).
+	ExportDir string
 }
 
 // Server is the compliance API over a store and a runner.
@@ -56,6 +60,7 @@ type Server struct {
 	log     *slog.Logger
 	changed func()
 	ids     standardIDs
+	exports *exports
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -95,6 +100,10 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	if s.changed == nil {
 		s.changed = func() {}
 	}
+	if opts.ExportDir == "" {
+		opts.ExportDir = filepath.Join(os.TempDir(), "baseline-exports")
+	}
+	s.exports = &exports{dir: opts.ExportDir, jobs: map[string]*exportJob{}}
 	s.log = s.log.With("component", "api")
 	var err error
 	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
@@ -103,8 +112,12 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP answers one API request.
+// ServeHTTP answers one API request, or serves an export download.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/exports/") {
+		s.serveDownload(w, r)
+		return
+	}
 	reqID := newRequestID()
 	start := time.Now()
 	action := r.Header.Get("X-TC-Action")
@@ -171,7 +184,13 @@ func (s *Server) handle(r *http.Request, action string) (any, *APIError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
-	resp, err := a(s, r.Context(), body)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	ctx := context.WithValue(r.Context(), keyContext{}, key)
+	ctx = context.WithValue(ctx, baseURLContext{}, scheme+"://"+r.Host)
+	resp, err := a(s, ctx, body)
 	if err != nil {
 		return nil, apiError(err)
 	}

@@ -95,7 +95,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
 		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),
-		newServeCmd(g), newScheduleCmd(g))
+		newServeCmd(g), newScheduleCmd(g), newReportCmd(g))
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -187,7 +188,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		return err
 	}, schedule.Options{Location: loc, Logger: log})
 	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, RatePerSecond: c.API.RatePerSecond,
-		Burst: c.API.Burst, Logger: log, PeriodChanged: sched.Reload})
+		Burst: c.API.Burst, Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports")})
 	if err != nil {
 		return err
 	}
@@ -234,6 +235,9 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	cancel()
 	graceCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	r.Shutdown(graceCtx)
+	if werr := api.WaitExports(graceCtx); werr != nil {
+		log.Warn("shutdown", "err", werr)
+	}
 	cancel()
 	return err
 }

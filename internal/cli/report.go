@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/internal/version"
+	"github.com/baselinehq/baseline/report"
+)
+
+func newReportCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "report", Short: "Export reports for auditors and pipelines, and verify them"}
+	var by, typ, format, output string
+	var ids []string
+	var task int64
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Export results by asset or by item: xlsx, csv, json, html, sarif, junit",
+		Long: `Export the latest results (or one task's, with --task) by asset or by item,
+for one asset type or all, for all assets/items or the given ids. Every export
+carries a SHA-256 digest of the results it was built from and of its own
+content; baseline report verify FILE checks that nobody edited it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			enc, err := report.EncoderFor(format)
+			if err != nil {
+				return err
+			}
+			q := report.ExportQuery{By: report.By(by), TaskID: task}
+			if q.By != report.ByAssetGroup && q.By != report.ByItemGroup {
+				return fmt.Errorf("--by: %q is not asset or item", by)
+			}
+			if typ != "" {
+				t, err := assets.ParseType(typ)
+				if err != nil {
+					return fmt.Errorf("--type: %w", err)
+				}
+				q.AssetType = t
+			}
+			if q.IDs, err = parseIDs("--ids", ids); err != nil {
+				return err
+			}
+			if output == "" {
+				output = "baseline-report" + enc.Ext()
+			}
+			ctx := cmd.Context()
+			db, err := openStore(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			cat, err := loadCatalog(g)
+			if err != nil {
+				return err
+			}
+			src, err := report.NewStoreSource(ctx, db, cat, q, version.String(), time.Now())
+			if err != nil {
+				return err
+			}
+			if src.Meta().ResultCount == 0 {
+				return fmt.Errorf("nothing to export: no result matches (run baseline scan first)")
+			}
+			return writeFileAtomic(output, func(f *os.File) error {
+				return report.Export(ctx, enc, f, src, progressFunc(g, "auto"))
+			}, func() {
+				fmt.Fprintf(g.stdout, "Exported %d results to %s.\n", src.Meta().ResultCount, output)
+			})
+		},
+	}
+	fl := export.Flags()
+	fl.StringVar(&by, "by", "asset", "group by asset or item")
+	fl.StringVar(&typ, "type", "", "asset type (default: all)")
+	fl.StringSliceVar(&ids, "ids", nil, "only these asset ids (--by asset) or item ids (--by item)")
+	fl.Int64Var(&task, "task", 0, "export this task's results (default: the latest results)")
+	fl.StringVar(&format, "format", "xlsx", "xlsx, csv, json, html, sarif or junit")
+	fl.StringVarP(&output, "output", "o", "", "file to write (default baseline-report.EXT); written whole or not at all")
+
+	verify := &cobra.Command{
+		Use:   "verify FILE",
+		Short: "Check an export's content digest: exit 0 when intact, 1 when edited",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			results, content, ok, err := report.Verify(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if !ok {
+				return fmt.Errorf("%s: EDITED: the content does not match its digest %s", args[0], content)
+			}
+			fmt.Fprintf(g.stdout, "%s: intact\ncontent sha256: %s\nresults sha256: %s\n", args[0], content, results)
+			return nil
+		},
+	}
+	cmd.AddCommand(export, verify)
+	return cmd
+}
+
+// writeFileAtomic streams into a temporary file beside path and renames
+// it into place only when write succeeded: the file is whole or absent.
+func writeFileAtomic(path string, write func(*os.File) error, done func()) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--output: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	done()
+	return nil
+}

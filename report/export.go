@@ -61,8 +61,8 @@ type TrendPoint struct {
 	FinishedAt time.Time   `json:"FinishedAt"`
 	AssetType  assets.Type `json:"AssetType"`
 	PassRate   float64     `json:"AssetPassedRate"`
-	Failed     int         `json:"FailedResultCount"`
-	Passed     int         `json:"PassedResultCount"`
+	Failed     int         `json:"FailedAssetCount"`
+	Passed     int         `json:"PassedAssetCount"`
 }
 
 // Row is one (item, asset) result of an export.
@@ -185,10 +185,15 @@ func (in *Integrity) Finish(w io.Writer, trailer string) (content string, err er
 }
 
 // VerifyContent checks a text export: the content digest recomputed with
-// every content digest zeroed must equal the one written.
+// every content digest zeroed must equal the one written. The digest has no
+// secret: it shows that a file was not edited after it was written (by
+// accident or by a tool), not that it came from a given daemon; keep the
+// results digest to compare with the store.
 func VerifyContent(data []byte) (results, content string, ok bool, err error) {
 	s := string(data)
-	i := strings.Index(s, ContentMarker)
+	// The digests are in the trailer, the last bytes: read the last
+	// occurrence, so that a marker planted in a name cannot stand in.
+	i := strings.LastIndex(s, ContentMarker)
 	if i < 0 {
 		return "", "", false, fmt.Errorf("no %s marker: not a baseline export, or the marker was removed", strings.TrimSuffix(ContentMarker, "="))
 	}
@@ -197,7 +202,7 @@ func VerifyContent(data []byte) (results, content string, ok bool, err error) {
 		return "", "", false, fmt.Errorf("truncated content digest")
 	}
 	content = content[:64]
-	if j := strings.Index(s, ResultsMarker); j >= 0 && len(s) >= j+len(ResultsMarker)+64 {
+	if j := strings.LastIndex(s, ResultsMarker); j >= 0 && len(s) >= j+len(ResultsMarker)+64 {
 		results = s[j+len(ResultsMarker) : j+len(ResultsMarker)+64]
 	}
 	zeroed := strings.ReplaceAll(s, ContentMarker+content, ContentMarker+zeroDigest)
@@ -222,7 +227,7 @@ type ExportQuery struct {
 // Encoders lists the export formats, in one explicit list.
 func Encoders() []Encoder { return encoders }
 
-var encoders = []Encoder{}
+var encoders = []Encoder{XLSXEncoder{}, CSVEncoder{}, JSONEncoder{}, HTMLEncoder{}, SARIFEncoder{}, JUnitEncoder{}}
 
 // EncoderFor returns the encoder of a format.
 func EncoderFor(format string) (Encoder, error) {
@@ -256,7 +261,10 @@ type progressSource struct {
 	progress func(done, total int)
 }
 
+// Rows counts one pass; an encoder that reads the rows twice (SARIF lists
+// its rules first) restarts the count.
 func (p *progressSource) Rows(ctx context.Context, fn func(Row) error) error {
+	p.done = 0
 	return p.Source.Rows(ctx, func(r Row) error {
 		p.done++
 		if p.progress != nil && (p.done%1000 == 0 || p.done == p.total) {
@@ -273,7 +281,7 @@ func Export(ctx context.Context, enc Encoder, w io.Writer, src Source, progress 
 	return enc.Encode(ctx, w, ps, NewIntegrity(w))
 }
 
-// xlsxVerifier checks an XLSX export (set by the XLSX encoder's file).
+// xlsxVerifier checks an XLSX export (see export_xlsx.go).
 var xlsxVerifier func(data []byte) (results, content string, ok bool, err error)
 
 // Verify checks any export: XLSX by its cells, every text format by its

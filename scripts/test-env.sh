@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is here: a running Docker engine (Debian's
-# docker.io, started by hand when no service manager runs it) and the
-# local test images built from Debian's busybox-static without any registry.
+# docker.io, started by hand when no service manager runs it), the
+# local test images built from Debian's busybox-static without any registry,
+# and Debian's chromium with the Liberation fonts for the browser test of
+# the HTML export (report/htmltest).
 # Installs packages only when they are missing and we are root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
 if ((${#missing[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "test-env: missing ${missing[*]}; install them (as root: apt-get install ${missing[*]})" >&2

@@ -41,6 +41,8 @@ var actions = map[string]handler{
 	"DeleteCompliancePolicyItemFromWhitelist":       deleteWhitelist,
 	"DeleteComplianceAssetPolicySetFromWhitelist":   deleteAssetItemsFromWhitelist,
 	"DeleteCompliancePolicyAssetSetFromWhitelist":   deleteItemAssetsFromWhitelist,
+	"CreateExportComplianceStatusListJob":           createExportJob,
+	"DescribeExportJobResult":                       describeExportJob,
 }
 
 // standardIDs gives each standard the numeric StandardId of the API: a

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -47,15 +48,20 @@ import (
 //
 // The evidence sheets are streamed: memory stays bounded whatever the
 // number of rows (the Items and Assets sheets are aggregated in memory,
-// one entry per item and per asset), and the zip goes to w as it is
-// built. Nothing is written to w before every row has been read.
+// one entry per item and per asset). excelize keeps a streamed sheet's XML
+// in a temporary file (os.TempDir) once it passes 16 MB: about 1 KB a row,
+// so 1.5 GB of disk for 1.5 million rows, removed when Encode returns. The zip is
+// written to w at the end, as it is compressed: nothing is written to w
+// before every row has been read, so a source that fails leaves w as it
+// was.
 //
 // Integrity: a zip is binary, so the text-marker scheme of the other
 // formats is applied to the cell values rather than to the bytes. The
-// Summary sheet holds two cells, "baseline-results-sha256=HEX" (the results
-// digest, Integrity.ResultsDigest) and "baseline-content-sha256=HEX" (the
-// content digest, see VerifyXLSX). Integrity.Writer and Integrity.Finish
-// are not used.
+// Summary sheet's last two rows hold, in column B,
+// "baseline-results-sha256=HEX" (the results digest,
+// Integrity.ResultsDigest) and "baseline-content-sha256=HEX" (the content
+// digest over every sheet's values, see xlsxContentHash and VerifyXLSX).
+// Integrity.Writer and Integrity.Finish are not used.
 type XLSXEncoder struct{}
 
 // Format implements Encoder.
@@ -112,7 +118,9 @@ func init() {
 func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integrity) error {
 	m := src.Meta()
 	f := excelize.NewFile()
-	defer f.Close()
+	// Close removes the temporary files; an export already written does
+	// not fail for one left behind.
+	defer func() { _ = f.Close() }()
 	// Workbook order: Summary, Items, Assets, the evidence sheets (added
 	// as the rows come), Waivers. Summary, Items and Assets are written
 	// last, into the sheets made here.
@@ -438,12 +446,17 @@ func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest strin
 	ch.startSheet(xlsxSummary)
 	for _, r := range rows {
 		xlsxNormalize(r)
-		ch.row(xlsxSummary, r)
+		ch.row(r)
 		xlsxMeasure(widths, r)
 	}
+	// The digest cell held zeros when it was hashed.
 	rows[digestRow][1] = ContentMarker + ch.sum()
 
-	sw, err := xlsxStream(f, xlsxSummary, widths, headerRow)
+	used, err := excelize.CoordinatesToCellName(len(xlsxSummaryHeader), len(rows))
+	if err != nil {
+		return err
+	}
+	sw, err := xlsxStream(f, xlsxSummary, widths, headerRow, "A1:"+used)
 	if err != nil {
 		return err
 	}
@@ -546,13 +559,13 @@ func newXLSXSheetWriter(f *excelize.File, name string, header []string, sample i
 	xlsxNormalize(s.header)
 	xlsxMeasure(s.widths, s.header)
 	ch.startSheet(name)
-	ch.row(name, s.header)
+	ch.row(s.header)
 	return s, nil
 }
 
 func (s *xlsxSheetWriter) add(r []any) error {
 	xlsxNormalize(r)
-	s.ch.row(s.name, r)
+	s.ch.row(r)
 	s.rows++
 	if s.sw != nil {
 		return s.write(r)
@@ -562,12 +575,22 @@ func (s *xlsxSheetWriter) add(r []any) error {
 	if len(s.sample) < s.keep {
 		return nil
 	}
-	return s.start()
+	return s.start(false)
 }
 
-func (s *xlsxSheetWriter) start() error {
+// start opens the stream and writes the header and the rows held back;
+// complete says they are all the sheet's rows.
+func (s *xlsxSheetWriter) start(complete bool) error {
+	used := ""
+	if complete {
+		last, err := excelize.CoordinatesToCellName(len(s.header), s.rows)
+		if err != nil {
+			return err
+		}
+		used = "A1:" + last
+	}
 	var err error
-	if s.sw, err = xlsxStream(s.f, s.name, s.widths, 1); err != nil {
+	if s.sw, err = xlsxStream(s.f, s.name, s.widths, 1, used); err != nil {
 		return err
 	}
 	if err := s.sw.SetRow("A1", s.header, excelize.RowOpts{StyleID: s.bold}); err != nil {
@@ -590,7 +613,7 @@ func (s *xlsxSheetWriter) write(r []any) error {
 
 func (s *xlsxSheetWriter) close() error {
 	if s.sw == nil {
-		if err := s.start(); err != nil {
+		if err := s.start(true); err != nil {
 			return err
 		}
 	}
@@ -607,7 +630,15 @@ func (s *xlsxSheetWriter) close() error {
 // xlsxStream opens a sheet's stream writer with its column widths and the
 // rows down to freeze frozen. The autofilter is set after (AutoFilter marks
 // the sheet as filtered when its properties are still to be written).
-func xlsxStream(f *excelize.File, name string, widths []int, freeze int) (*excelize.StreamWriter, error) {
+//
+// used is the sheet's range, "" when not known yet. A stream writer writes
+// the sheet's dimension before its rows; left as excelize has it ("A1"),
+// readers that trust it (openpyxl read-only, so pandas) see one row. An
+// unknown range is left out: the element is optional.
+func xlsxStream(f *excelize.File, name string, widths []int, freeze int, used string) (*excelize.StreamWriter, error) {
+	if err := f.SetSheetDimension(name, used); err != nil {
+		return nil, err
+	}
 	sw, err := f.NewStreamWriter(name)
 	if err != nil {
 		return nil, err
@@ -770,9 +801,11 @@ func xlsxCanon(v any) string {
 //	between as ""; none after the last value) joined by "\t", then "\n"
 //
 // where in names and values "\" "\t" "\n" "\r" "\f" are written as
-// "\\" "\t" "\n" "\r" "\f" (backslash escapes), and on the Summary sheet a
-// cell holding "baseline-content-sha256=" and 64 hex digits counts as
-// "baseline-content-sha256=" and 64 zeros.
+// "\\" "\t" "\n" "\r" "\f" (backslash escapes), and the content digest
+// cell counts as "baseline-content-sha256=" and 64 zeros. That cell is the
+// Summary sheet's last cell in column B that holds
+// "baseline-content-sha256=" and 64 hex digits (the last, so that a
+// digest-like value elsewhere, a host name say, cannot stand in for it).
 type xlsxContentHash struct {
 	h     hash.Hash
 	buf   []byte
@@ -789,21 +822,21 @@ func (c *xlsxContentHash) startSheet(name string) {
 }
 
 // row hashes a row of normalized values.
-func (c *xlsxContentHash) row(sheet string, r []any) {
+func (c *xlsxContentHash) row(r []any) {
 	n := len(r)
 	for n > 0 && xlsxCanon(r[n-1]) == "" {
 		n--
 	}
-	c.line(n, func(i int) string { return xlsxHashValue(sheet, xlsxCanon(r[i])) })
+	c.line(n, func(i int) string { return xlsxCanon(r[i]) })
 }
 
 // strings hashes a row read back.
-func (c *xlsxContentHash) strings(sheet string, r []string) {
+func (c *xlsxContentHash) strings(r []string) {
 	n := len(r)
 	for n > 0 && r[n-1] == "" {
 		n--
 	}
-	c.line(n, func(i int) string { return xlsxHashValue(sheet, r[i]) })
+	c.line(n, func(i int) string { return r[i] })
 }
 
 func (c *xlsxContentHash) line(n int, value func(int) string) {
@@ -844,16 +877,6 @@ func xlsxEscape(buf []byte, s string) []byte {
 		}
 	}
 	return buf
-}
-
-// xlsxHashValue is a cell's value in the content digest.
-func xlsxHashValue(sheet, v string) string {
-	if sheet == xlsxSummary {
-		if _, ok := xlsxContentDigest(v); ok {
-			return ContentMarker + zeroDigest
-		}
-	}
-	return v
 }
 
 // xlsxContentDigest reports whether a cell holds a content digest, and
@@ -925,14 +948,15 @@ func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, er
 	if err != nil {
 		return "", "", false, fmt.Errorf("not an XLSX workbook: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // temporary files only
+
 	order, err := xlsxHashOrder(f.GetSheetList())
 	if err != nil {
 		return "", "", false, err
 	}
 	ch := newXLSXContentHash()
-	var found []string
 	raw := excelize.Options{RawCellValue: true}
+	var summary [][]string // hashed last, once the digest cell is known
 	for _, name := range order {
 		rows, err := f.Rows(name)
 		if err != nil {
@@ -946,29 +970,36 @@ func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, er
 				return "", "", false, fmt.Errorf("sheet %s: %w", name, err)
 			}
 			if name == xlsxSummary {
-				for _, v := range cells {
-					if d, ok := xlsxContentDigest(v); ok {
-						found = append(found, d)
-					} else if d, ok := strings.CutPrefix(v, ResultsMarker); ok && results == "" {
-						results = d
-					}
-				}
+				summary = append(summary, cells)
+				continue
 			}
-			ch.strings(name, cells)
+			ch.strings(cells)
 		}
 		if err := rows.Close(); err != nil {
 			return "", "", false, fmt.Errorf("sheet %s: %w", name, err)
 		}
 	}
-	if len(found) == 0 {
+	digestRow := -1
+	for i := len(summary) - 1; i >= 0 && (digestRow < 0 || results == ""); i-- {
+		if len(summary[i]) < 2 {
+			continue
+		}
+		if d, ok := xlsxContentDigest(summary[i][1]); ok && digestRow < 0 {
+			digestRow, content = i, d
+		} else if d, ok := strings.CutPrefix(summary[i][1], ResultsMarker); ok && results == "" {
+			results = d
+		}
+	}
+	if digestRow < 0 {
 		return results, "", false, fmt.Errorf("no %s cell on the %s sheet: not a baseline export, or the digest was removed",
 			strings.TrimSuffix(ContentMarker, "="), xlsxSummary)
 	}
-	content = found[0]
-	for _, d := range found[1:] {
-		if d != content {
-			return results, content, false, nil
+	for i, cells := range summary {
+		if i == digestRow {
+			cells = slices.Clone(cells)
+			cells[1] = ContentMarker + zeroDigest
 		}
+		ch.strings(cells)
 	}
 	return results, content, ch.sum() == content, nil
 }

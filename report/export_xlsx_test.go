@@ -246,6 +246,14 @@ func TestXLSXEncoder(t *testing.T) {
 		if strings.Contains(x, `filterMode="1"`) {
 			t.Errorf("%s: marked as filtered", sheet)
 		}
+		// The used range, which some readers trust (openpyxl read-only).
+		rowsUsed := hdr + sizes[sheet]
+		if sheet == "Summary" {
+			rowsUsed += 3 // a blank row, the two digests
+		}
+		if want := fmt.Sprintf(`<dimension ref="A1:%s%d">`, last, rowsUsed); !strings.Contains(x, want) {
+			t.Errorf("%s: no %s", sheet, want)
+		}
 	}
 
 	// Column widths: the longest value plus 2, within 10..80.
@@ -422,6 +430,10 @@ func TestXLSXTamper(t *testing.T) {
 		{"second content digest", func(f *excelize.File) error {
 			return f.SetCellValue("Summary", "C19", ContentMarker+strings.Repeat("1", 64))
 		}, false},
+		{"row appended after the digests", func(f *excelize.File) error { return f.SetCellValue("Summary", "A21", "signed off") }, false},
+		{"the digest copied into the hosts", func(f *excelize.File) error {
+			return f.SetCellValue("Summary", "B10", ContentMarker+content)
+		}, false},
 		{"sheet renamed", func(f *excelize.File) error { return f.SetSheetName("Waivers", "Exceptions") }, false},
 		{"sheet added", func(f *excelize.File) error { _, err := f.NewSheet("Notes"); return err }, false},
 		{"cell added on a new sheet", func(f *excelize.File) error {
@@ -463,6 +475,30 @@ func TestXLSXTamper(t *testing.T) {
 			t.Errorf("err = %v, want no content digest", err)
 		}
 	})
+}
+
+// A value that looks like a digest (here a host's name) is hashed as any
+// other value and cannot stand in for the digest cell.
+func TestXLSXPlantedDigest(t *testing.T) {
+	src := xlsxFixture()
+	planted := strings.Repeat("ab", 32)
+	src.M.Hosts = []string{ContentMarker + planted}
+	data, _ := encodeXLSX(t, src)
+	_, content, ok := verifyXLSX(t, data)
+	if !ok || content == planted {
+		t.Fatalf("ok %v, content %s", ok, content)
+	}
+	f := openXLSX(t, data)
+	if err := f.SetCellValue("Summary", "B10", ContentMarker+strings.Repeat("cd", 32)); err != nil {
+		t.Fatal(err)
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, got, ok := verifyXLSX(t, buf.Bytes()); ok || got != content {
+		t.Errorf("planted host changed: ok %v, content %s (want %s)", ok, got, content)
+	}
 }
 
 func TestXLSXEvidenceSplit(t *testing.T) {
@@ -530,6 +566,27 @@ func TestXLSXEvidenceSplit(t *testing.T) {
 				t.Error("does not verify")
 			}
 		})
+	}
+}
+
+// An evidence sheet longer than the rows held back to measure its widths
+// is streamed before its size is known: it has no dimension element rather
+// than a wrong one.
+func TestXLSXDimensionUnknown(t *testing.T) {
+	data, _ := encodeXLSX(t, &xlsxSynthSource{n: xlsxWidthSample + 1})
+	x := xlsxSheetXML(t, data)
+	if strings.Contains(x["Evidence"], "<dimension") {
+		t.Error("Evidence has a dimension")
+	}
+	if !strings.Contains(x["Items"], `<dimension ref="A1:N151">`) {
+		t.Error("Items: no dimension A1:N151")
+	}
+	f := openXLSX(t, data)
+	if rows := rawRows(t, f, "Evidence"); len(rows) != xlsxWidthSample+2 {
+		t.Errorf("Evidence: %d rows", len(rows))
+	}
+	if _, _, ok := verifyXLSX(t, data); !ok {
+		t.Error("does not verify")
 	}
 }
 

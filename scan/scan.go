@@ -68,6 +68,8 @@ type AssetFailure struct {
 type Report struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Host is the scanned host, listed in Assets only when host items ran.
+	Host assets.Asset
 	Standards  []*checks.Standard
 	Items      []*checks.Item
 	Assets     []assets.Asset
@@ -122,6 +124,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 
 	d := &discovery{hc: hc, now: opts.Now, workers: opts.Workers}
 	host := d.host()
+	rep.Host = host
 	targets := []target{{asset: host, facts: &assetFacts{host: hc}}}
 	if need[assets.Container] || need[assets.Image] {
 		targets = append(targets, d.engineAssets(ctx, host, need[assets.Container], need[assets.Image])...)
@@ -133,6 +136,9 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 		}
 	}
 	for _, t := range targets {
+		if t.asset.Type == assets.Host && !need[assets.Host] && d.failure == "" {
+			continue // the host was only the way to its containers and images
+		}
 		rep.Assets = append(rep.Assets, t.asset)
 		if t.failure != "" {
 			rep.Failures = append(rep.Failures, AssetFailure{AssetID: t.asset.ID, Reason: t.failure, Suggestion: t.suggestion, CheckTime: opts.Now()})

@@ -39,7 +39,7 @@ type runFlags struct {
 
 func (f *runFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "table", "output format: table or json")
+	fl.StringVar(&f.format, "format", "table", "output format: table, json, or an export format: csv, xlsx, html, sarif, junit")
 	fl.StringVar(&f.by, "by", "asset", "table view: asset or item")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (written whole or not at all)")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
@@ -53,7 +53,9 @@ func (f *runFlags) register(cmd *cobra.Command) {
 
 func (f *runFlags) check() error {
 	if f.format != "table" && f.format != "json" {
-		return fmt.Errorf("--format: %q is not table or json", f.format)
+		if _, err := report.EncoderFor(f.format); err != nil || f.format == "json" {
+			return fmt.Errorf("--format: %q is not table, json, csv, xlsx, html, sarif or junit", f.format)
+		}
 	}
 	if f.by != string(report.ByAsset) && f.by != string(report.ByItem) {
 		return fmt.Errorf("--by: %q is not asset or item", f.by)
@@ -177,13 +179,17 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		}
 	}
 	var buf bytes.Buffer
-	if f.format == "json" {
+	switch f.format {
+	case "json":
 		err = report.WriteJSON(&buf, rep, version.String())
-	} else {
+	case "table":
 		err = report.WriteTable(&buf, rep, report.View(f.by))
 		if !f.noStore {
 			fmt.Fprintf(&buf, "Recorded as task %d (%s).\n", task.ID, trigger)
 		}
+	default: // an export format, with its integrity digests
+		enc, _ := report.EncoderFor(f.format)
+		err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), nil)
 	}
 	if err != nil {
 		return err

@@ -172,8 +172,11 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *scan.Report, now
 		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
 		details=excluded.details, last_seen=excluded.last_seen, removed_at=0`, 9)
 	hostIP := ""
+	if rep.Host.Host != nil {
+		hostIP = rep.Host.Host.HostIP
+	}
 	for _, a := range rep.Assets {
-		if a.Host != nil {
+		if a.Host != nil && a.Host.HostIP != "" {
 			hostIP = a.Host.HostIP
 		}
 	}
@@ -192,14 +195,14 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *scan.Report, now
 // markRemoved marks as removed the assets of the scanned types on this
 // node that a full scan no longer found (a deleted container or image).
 func markRemoved(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) error {
-	node := ""
+	node := rep.Host.Name
 	types := map[assets.Type]bool{}
 	for _, it := range rep.Items {
 		types[it.AssetType] = true
 	}
 	for _, a := range rep.Assets {
-		if a.Type == assets.Host {
-			node = a.Name
+		if node == "" && a.NodeName != "" {
+			node = a.NodeName // every asset of a scan is on the scanned host
 		}
 	}
 	if node == "" {

@@ -69,12 +69,12 @@ type Report struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	// Host is the scanned host, listed in Assets only when host items ran.
-	Host assets.Asset
-	Standards  []*checks.Standard
-	Items      []*checks.Item
-	Assets     []assets.Asset
-	Results    []Result
-	Failures   []AssetFailure
+	Host      assets.Asset
+	Standards []*checks.Standard
+	Items     []*checks.Item
+	Assets    []assets.Asset
+	Results   []Result
+	Failures  []AssetFailure
 	// EngineCalls counts Engine API requests, in total and by operation.
 	EngineCalls     int64
 	EngineCallsByOp map[string]int

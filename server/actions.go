@@ -634,7 +634,7 @@ func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error)
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	q, err := req.typedPage.query()
+	q, err := req.query()
 	if err != nil {
 		return nil, err
 	}

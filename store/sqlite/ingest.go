@@ -81,10 +81,6 @@ type ignoreSet struct {
 	onAsset map[uint64]map[uint64]bool
 }
 
-func (ig ignoreSet) ignored(item, asset uint64) bool {
-	return ig.all[item] || ig.onAsset[item][asset]
-}
-
 func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
 	ig := ignoreSet{all: map[uint64]bool{}, onAsset: map[uint64]map[uint64]bool{}}
 	rows, err := tx.QueryContext(ctx, `SELECT w.item_id, w.all_assets, wa.asset_id FROM whitelist w

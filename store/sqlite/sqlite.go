@@ -19,6 +19,9 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
+// readers is how many connections the store keeps.
+const readers = 4
+
 // FileName is the database file's name inside the data directory.
 const FileName = "baseline.db"
 
@@ -55,12 +58,20 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 
 // OpenFile opens the store in one database file.
 func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	// Every connection gets the same settings. Writers take the write lock
+	// when their transaction begins (immediate) and wait up to a minute for
+	// another writer (a fleet-size ingest takes seconds); readers never
+	// wait, thanks to the write-ahead log. journal_size_limit keeps the log
+	// from staying as large as the biggest task once checkpointed.
+	dsn := "file:" + path + "?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)" +
+		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1) // one writer; SQLite serializes anyway
+	// Several connections so that API reads run side by side; SQLite
+	// serializes the writers.
+	db.SetMaxOpenConns(readers)
 	s := &DB{db: db, path: path, now: opts.Now, log: opts.Logger, pid: os.Getpid(), alive: processAlive}
 	if s.now == nil {
 		s.now = time.Now
@@ -73,12 +84,6 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
-	}
-	// journal_size_limit keeps the write-ahead log from staying as large as
-	// the biggest task once it has been checkpointed.
-	if _, err := db.ExecContext(ctx, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864"); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return s, nil
 }

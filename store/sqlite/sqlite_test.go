@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -659,5 +660,35 @@ func TestPartialRecheckKeepsScanFailure(t *testing.T) {
 	_, total, err := f.db.ScanFailed(ctx, store.Query{})
 	if err != nil || s.ScanFailedAssetCount != 1 || total != 1 {
 		t.Errorf("summary says %d scan-failed, the list %d (%v)", s.ScanFailedAssetCount, total, err)
+	}
+}
+
+// Reads are not held up by a write in progress (a fleet-size ingest takes
+// seconds): the write-ahead log serves readers the last committed state.
+func TestReadsDuringAWrite(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.standard(t)
+	readDone := make(chan error, 1)
+	err := f.db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE assets SET name = 'renamed' WHERE id = ?", ctrA); err != nil {
+			return err
+		}
+		go func() {
+			a, err := f.db.Asset(ctx, ctrA)
+			if err == nil && a.Name != "a" {
+				err = fmt.Errorf("read saw the uncommitted name %q", a.Name)
+			}
+			readDone <- err
+		}()
+		select {
+		case err := <-readDone:
+			return err
+		case <-time.After(10 * time.Second):
+			return errors.New("a read waited for the write to finish")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

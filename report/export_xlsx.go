@@ -216,43 +216,7 @@ func (c *xlsxCountingWriter) Write(p []byte) (int, error) {
 // xlsxEvidenceRow is a result's row on an evidence sheet.
 func xlsxEvidenceRow(r Row) []any {
 	return []any{r.TaskID, r.CheckedAt, Itoa(r.AssetID), r.AssetType.Short(), r.AssetName, r.NodeName, Itoa(r.ItemID),
-		r.StandardID, r.Number, r.Title, r.Risk.Short(), r.Outcome(), r.Reason, xlsxEvidenceText(r), r.Remediation}
-}
-
-// xlsxEvidenceText is a row's evidence in one cell: the observations that
-// failed, or all of them when none failed, each as
-// "subject: actual (expected ...)" (the source stands in for a missing
-// subject), separated by " | ".
-func xlsxEvidenceText(r Row) string {
-	failed := false
-	for _, e := range r.Evidence {
-		if !e.Passed {
-			failed = true
-			break
-		}
-	}
-	var sb strings.Builder
-	for _, e := range r.Evidence {
-		if failed && e.Passed {
-			continue
-		}
-		if sb.Len() > 0 {
-			sb.WriteString(" | ")
-		}
-		subject := e.Subject
-		if subject == "" {
-			subject = e.Source
-		}
-		sb.WriteString(subject)
-		sb.WriteString(": ")
-		sb.WriteString(e.Actual)
-		if e.Expected != "" {
-			sb.WriteString(" (expected ")
-			sb.WriteString(e.Expected)
-			sb.WriteString(")")
-		}
-	}
-	return sb.String()
+		r.StandardID, r.Number, r.Title, r.Risk.Short(), r.Outcome(), r.Reason, evidenceText(r), r.Remediation}
 }
 
 // Outcome counts, in the Items and Assets sheets' column order.

@@ -492,6 +492,16 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
+	out, err := s.assetItems(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"TotalCount": total, "AssetPolicyItemList": out}, nil
+}
+
+// assetItems converts a page of results, with the ids of the whitelist
+// entries that ignore them.
+func (s *Server) assetItems(ctx context.Context, list []store.AssetItem) ([]ComplianceAssetPolicyItem, error) {
 	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r store.AssetItem) bool { return r.Ignored }))
 	if err != nil {
 		return nil, err
@@ -500,7 +510,7 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 	for _, r := range list {
 		out = append(out, s.assetItem(r, s.standardName(r.StandardID), wl))
 	}
-	return map[string]any{"TotalCount": total, "AssetPolicyItemList": out}, nil
+	return out, nil
 }
 
 func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
@@ -590,13 +600,9 @@ func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
-	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r store.AssetItem) bool { return r.Ignored }))
+	out, err := s.assetItems(ctx, list)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]ComplianceAssetPolicyItem, 0, len(list))
-	for _, r := range list {
-		out = append(out, s.assetItem(r, s.standardName(r.StandardID), wl))
 	}
 	return map[string]any{"TotalCount": total, "AffectedAssetList": out}, nil
 }

@@ -127,3 +127,25 @@ func TestBadFlagsExit1(t *testing.T) {
 		}
 	}
 }
+
+// The configuration file sets the store's directory for every command,
+// below the environment and the flags.
+func TestConfigFileSetsTheDataDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("data_dir: "+dir+"\nhost_root: "+testhost.Tree(t, "hardened")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BASELINE_DATA_DIR", "")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"scan", "--config", cfg, "--no-docker", "--type", "host", "--progress", "never"}, &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "baseline.db")); err != nil {
+		t.Errorf("the store is not in the configured directory: %v", err)
+	}
+	if !strings.Contains(out.String(), "hardened") {
+		t.Errorf("the configured host root was not scanned:\n%s", out.String())
+	}
+}

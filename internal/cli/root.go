@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 )
 
 // Exit codes, documented in the README.
@@ -38,6 +39,7 @@ type globals struct {
 	benchmarkDirs []string
 	hostRoot      string
 	dataDir       string
+	config        string
 	logLevel      string
 	// server, secretID and secretKey address a remote daemon instead of
 	// the local store.
@@ -82,11 +84,12 @@ func newRoot(g *globals) *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl})))
-			return nil
+			return applyConfigFile(cmd, g)
 		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringArrayVar(&g.benchmarkDirs, "benchmarks", nil, "directory of extra benchmark standards (repeatable)")
+	pf.StringVar(&g.config, "config", envOr("BASELINE_CONFIG", ""), "configuration file (YAML; default /etc/baseline/config.yaml when present; env BASELINE_CONFIG)")
 	pf.StringVar(&g.hostRoot, "host-root", envOr("BASELINE_HOST_ROOT", "/"), "root of the host file system to check (env BASELINE_HOST_ROOT)")
 	pf.StringVar(&g.dataDir, "data-dir", envOr("BASELINE_DATA_DIR", defaultDataDir()), "directory of the embedded store (env BASELINE_DATA_DIR)")
 	pf.StringVar(&g.server, "server", envOr("BASELINE_SERVER", ""), "query and drive a remote daemon at this address (http(s)://host:port; env BASELINE_SERVER)")
@@ -97,6 +100,37 @@ func newRoot(g *globals) *cobra.Command {
 		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),
 		newServeCmd(g), newScheduleCmd(g), newReportCmd(g))
 	return root
+}
+
+// applyConfigFile lets the configuration file set the data directory and
+// the host root of every command, below the environment and the flags.
+func applyConfigFile(cmd *cobra.Command, g *globals) error {
+	file := g.config
+	if file == "" {
+		for _, f := range DefaultConfigFiles {
+			if _, err := os.Stat(f); err == nil {
+				file = f
+				break
+			}
+		}
+	}
+	if file == "" {
+		return nil
+	}
+	v := viper.New()
+	v.SetConfigFile(file)
+	if err := v.ReadInConfig(); err != nil {
+		return fmt.Errorf("--config %s: %w", file, err)
+	}
+	set := func(flag, env, key string, dst *string) {
+		if cmd.Flags().Changed(flag) || os.Getenv(env) != "" || !v.IsSet(key) {
+			return
+		}
+		*dst = v.GetString(key)
+	}
+	set("data-dir", "BASELINE_DATA_DIR", "data_dir", &g.dataDir)
+	set("host-root", "BASELINE_HOST_ROOT", "host_root", &g.hostRoot)
+	return nil
 }
 
 // defaultDataDir follows the platform's conventions: /var/lib/baseline for

@@ -113,7 +113,6 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 }
 
 func newServeCmd(g *globals) *cobra.Command {
-	var file string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the daemon: period tasks on schedule and the compliance API",
@@ -125,7 +124,7 @@ and flags; see deploy/config.example.yaml. SIGTERM stops it gracefully: a
 running task finishes within shutdown_grace or is recorded as interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadServeConfig(cmd, g, file)
+			c, err := loadServeConfig(cmd, g, g.config)
 			if err != nil {
 				return err
 			}
@@ -133,7 +132,6 @@ running task finishes within shutdown_grace or is recorded as interrupted.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&file, "config", "", "configuration file (YAML)")
 	fl.String("listen", "", "API address (default 127.0.0.1:8443)")
 	fl.String("docker-host", "", "Docker engine address")
 	fl.String("timezone", "", "time zone of the period tasks' execution times (default Local)")

@@ -258,10 +258,12 @@ func (f *assetFacts) observeImageFiles(ctx context.Context) (checks.Observation,
 	return one(checks.Subject{Name: "image file system", Doc: map[string]any{"setuid": anyList(sf.Setuid), "setgid": anyList(sf.Setgid)}}), nil
 }
 
-var varRef = regexp.MustCompile(`\$\{(daemon_config|daemon_info)\.([^}]+)\}`)
+var varRef = regexp.MustCompile(`\$\{(daemon_config|daemon_info|process)\.([^}]+)\}`)
 
-// expand replaces ${daemon_config.KEY} and ${daemon_info.Key} in a path.
-// missing names the first variable that is not set.
+// expand replaces ${daemon_config.KEY}, ${daemon_info.Key} and
+// ${process.NAME.FLAG} (the value of a flag of the running process NAME,
+// e.g. ${process.kubelet.--config}) in a path. missing names the first
+// variable that is not set.
 func (h *hostContext) expand(p string) (out string, missing string, err error) {
 	out = varRef.ReplaceAllStringFunc(p, func(m string) string {
 		sm := varRef.FindStringSubmatch(m)
@@ -280,6 +282,19 @@ func (h *hostContext) expand(p string) (out string, missing string, err error) {
 				return ""
 			}
 			doc = h.daemon.Info
+		case "process":
+			name, flag, _ := strings.Cut(sm[2], ".")
+			procs, perr := h.root.FindProcesses(name)
+			if perr != nil {
+				err = perr
+				return ""
+			}
+			doc = map[string]any{}
+			if len(procs) > 0 {
+				if vals := cmdline.ParseFlags(procs[0].Args)[flag]; len(vals) > 0 {
+					doc[sm[2]] = vals[len(vals)-1]
+				}
+			}
 		}
 		v, _ := doc[sm[2]].(string)
 		if v == "" && missing == "" {

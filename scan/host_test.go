@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/benchmarks"
@@ -101,4 +102,46 @@ func TestLooseHostFixture(t *testing.T) {
 		fail("3.1"), fail("3.2"), na("3.3", "docker.socket"), pass("3.5"), fail("3.6"),
 		na("3.7", "no file matches"), fail("3.17"), fail("3.18"), fail("3.19"), fail("3.20"),
 	})
+}
+
+// A file path may name a flag of a running process: the file the process
+// actually reads, never a guessed default.
+func TestPathFromAProcessFlag(t *testing.T) {
+	std := "standard:\n  id: t\n  name: T\n  version: \"1\"\n  asset_types: [host]\n"
+	items := `category: C
+asset_type: host
+items:
+  - id: 990001
+    number: "1"
+    title: the file dockerd was started with is not writable by others
+    risk: low
+    assessment: automated
+    source: {kind: file, path: "${process.dockerd.--config-file}"}
+    tests: {test_items: [{path: "{.mode}", compare: {op: bitmask, value: "644"}}, {path: "{.path}", compare: {op: eq, value: /etc/docker/hardened.json}}]}
+  - id: 990002
+    number: "2"
+    title: a process that does not run names no file
+    risk: low
+    assessment: automated
+    source: {kind: file, path: "${process.kubelet.--config}"}
+    tests: {test_items: [{path: "{.mode}", compare: {op: bitmask, value: "644"}}]}
+`
+	cat, err := checks.Load(checks.Tree{FS: fstest.MapFS{"t/standard.yaml": {Data: []byte(std)}, "t/i.yaml": {Data: []byte(items)}}, Origin: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), cat, Options{HostRoot: testhost.Tree(t, "hardened"), NoDocker: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]checks.Verdict{}
+	for _, r := range rep.Results {
+		got[r.ItemID] = r.Verdict
+	}
+	if v := got[990001]; v.Result != checks.ResultPassed {
+		t.Errorf("flag-named file: %+v", v)
+	}
+	if v := got[990002]; v.Result != checks.ResultNotApplicable || !strings.Contains(v.Reason, "process.kubelet.--config is not set") {
+		t.Errorf("absent process: %+v", v)
+	}
 }

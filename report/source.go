@@ -55,7 +55,9 @@ func NewStoreSource(ctx context.Context, st store.Store, cat *checks.Catalog, q 
 		By: q.By, AssetType: q.AssetType, IDs: q.IDs}
 	acc := newAccumulator()
 	tasks, hosts, stds := map[int64]bool{}, map[string]bool{}, map[string]bool{}
-	err := st.ResultRows(ctx, rq, func(r store.AssetItem) error {
+	first := rq
+	first.NoEvidence = true // the first pass only counts
+	err := st.ResultRows(ctx, first, func(r store.AssetItem) error {
 		m.ResultCount++
 		tasks[r.TaskID], hosts[r.NodeName], stds[r.StandardID] = true, true, true
 		if t, err := time.Parse(time.DateTime, r.LastCheckTime); err == nil {

@@ -366,6 +366,8 @@ type ResultQuery struct {
 	ItemIDs  []uint64
 	// ByItem orders rows by item then asset; otherwise by asset then item.
 	ByItem bool
+	// NoEvidence leaves reasons' evidence out (a pass that only counts).
+	NoEvidence bool
 }
 
 // TrendPoint is one finished task's outcome for an asset type.

@@ -23,13 +23,14 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testbin"
 )
 
 const benchLabel = "io.baselinehq.bench"
 
 func BenchmarkScan(b *testing.B) {
 	cli := dockertest.Engine(b)
-	bin := binary(b)
+	bin := testbin.Path(b)
 	ctx := context.Background()
 	cleanup(ctx, cli)
 	b.Cleanup(func() { cleanup(ctx, cli) })
@@ -78,18 +79,10 @@ func BenchmarkScan(b *testing.B) {
 	}
 }
 
-// binary returns the baseline binary: BASELINE_BIN, or a fresh build.
-func binary(b *testing.B) string {
-	if p := os.Getenv("BASELINE_BIN"); p != "" {
-		return p
-	}
-	p := filepath.Join(b.TempDir(), "baseline")
-	cmd := exec.Command("go", "build", "-o", p, "github.com/baselinehq/baseline/cmd/baseline")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("build: %v", err)
-	}
-	return p
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
 // importImages imports n small distinct images (one file each).

@@ -16,19 +16,15 @@ import (
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
-// buildBinary builds baseline once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "baseline")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/baselinehq/baseline/cmd/baseline").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
 // A scan process killed with SIGKILL in the middle of its task loses
@@ -38,7 +34,7 @@ func TestKilledScanLosesNothing(t *testing.T) {
 	for _, n := range []string{"kill-a", "kill-b", "kill-c"} {
 		dockertest.Create(t, cli, dockertest.Name(n), &container.Config{Image: "baseline-test/base:1"}, &container.HostConfig{Privileged: true})
 	}
-	bin := buildBinary(t)
+	bin := testbin.Path(t)
 	data := t.TempDir()
 	runBin := func(args ...string) []byte {
 		t.Helper()

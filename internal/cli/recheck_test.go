@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -181,7 +182,7 @@ func TestConcurrentRecheckRefused(t *testing.T) {
 		}
 		return 0, false
 	})
-	bin := buildBinary(t)
+	bin := testbin.Path(t)
 	data := getenvDataDir(t)
 	slow := exec.Command(bin, "scan", "--type", "container", "--docker-host", "unix://"+sock, "--data-dir", data, "--progress", "never", "--format", "json")
 	if err := slow.Start(); err != nil {

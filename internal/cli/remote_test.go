@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -56,7 +57,7 @@ func startDaemon(t *testing.T, bin, dataDir string) string {
 // with --server, and see the same store as the daemon's host.
 func TestCLIAgainstARemoteDaemon(t *testing.T) {
 	e := setupCLIEnv(t)
-	bin := buildBinary(t)
+	bin := testbin.Path(t)
 	data := getenvDataDir(t)
 	url := startDaemon(t, bin, data)
 	full := []string{"--server", url, "--secret-id", "AKIDfull", "--secret-key", "full-secret"}
@@ -166,7 +167,7 @@ func TestDaemonCatchesUpAMissedPeriodTaskOnce(t *testing.T) {
 		}
 	}
 	db.Close()
-	startDaemon(t, buildBinary(t), data)
+	startDaemon(t, testbin.Path(t), data)
 	var tasks struct{ List []store.Task }
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		e.json(&tasks, "tasks", "--filter", "Trigger=period")

@@ -65,11 +65,13 @@ content; baseline report verify FILE checks that nobody edited it.`,
 			if src.Meta().ResultCount == 0 {
 				return fmt.Errorf("nothing to export: no result matches (run baseline scan first)")
 			}
-			return writeFileAtomic(output, func(f *os.File) error {
+			err = writeFileAtomic(output, func(f *os.File) error {
 				return report.Export(ctx, enc, f, src, progressFunc(g, "auto"))
-			}, func() {
-				fmt.Fprintf(g.stdout, "Exported %d results to %s.\n", src.Meta().ResultCount, output)
 			})
+			if err == nil {
+				fmt.Fprintf(g.stdout, "Exported %d results to %s.\n", src.Meta().ResultCount, output)
+			}
+			return err
 		},
 	}
 	fl := export.Flags()
@@ -106,7 +108,7 @@ content; baseline report verify FILE checks that nobody edited it.`,
 
 // writeFileAtomic streams into a temporary file beside path and renames
 // it into place only when write succeeded: the file is whole or absent.
-func writeFileAtomic(path string, write func(*os.File) error, done func()) error {
+func writeFileAtomic(path string, write func(*os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("--output: %w", err)
@@ -126,9 +128,5 @@ func writeFileAtomic(path string, write func(*os.File) error, done func()) error
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	done()
-	return nil
+	return os.Rename(tmp.Name(), path)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,31 +252,15 @@ func progressBar(g *globals, mode string) *progressbar.ProgressBar {
 		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }
 
-// writeOutput writes to stdout, or to a file through a temporary file and
-// a rename, so that the file is whole or absent, never half-written.
+// writeOutput writes to stdout, or to a file that is whole or absent,
+// never half-written.
 func writeOutput(stdout io.Writer, path string, data []byte) error {
 	if path == "" || path == "-" {
 		_, err := stdout.Write(data)
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("--output: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("--output: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return writeFileAtomic(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/scan"
 	apiclient "github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
@@ -66,7 +67,7 @@ func BenchmarkAPIFleet(b *testing.B) {
 	}
 	fmt.Fprintf(os.Stderr, "fleet store built and ingested in %s (%.1f MB)\n",
 		time.Since(start).Round(time.Millisecond), fileMB(filepath.Join(dataDir, sqlite.FileName)))
-	d := startBenchDaemon(b, benchBinary(b), dataDir, benchDir)
+	d := startBenchDaemon(b, testbin.Path(b), dataDir, benchDir)
 
 	clients := make([]*apiclient.Client, benchClients)
 	for i := range clients {
@@ -207,18 +208,6 @@ type benchDaemon struct {
 }
 
 type idleStats struct{ rssMB, cpuMS, hwmMB float64 }
-
-// benchBinary returns BASELINE_BIN, or a fresh build.
-func benchBinary(b *testing.B) string {
-	if p := os.Getenv("BASELINE_BIN"); p != "" {
-		return p
-	}
-	p := filepath.Join(b.TempDir(), "baseline")
-	if out, err := exec.Command("go", "build", "-o", p, "github.com/baselinehq/baseline/cmd/baseline").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return p
-}
 
 // startBenchDaemon starts `baseline serve` with one key and a rate limit
 // the benchmark never reaches; it is stopped with SIGTERM at cleanup.

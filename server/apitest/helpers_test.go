@@ -28,6 +28,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
 )
@@ -52,40 +53,14 @@ const (
 	version = server.Version
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// binary builds baseline once per test binary.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "baseline-apitest-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "baseline")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/baselinehq/baseline/cmd/baseline").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// binary is the baseline binary under test.
+func binary(t *testing.T) string { return testbin.Path(t) }
 
 // cleanEnv is the environment without BASELINE_* variables, so that the
 // configuration the test writes is the whole configuration.

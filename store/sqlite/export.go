@@ -52,8 +52,12 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(store.
 	}
 	ignored := `EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = res.item_id AND w.lapsed = 0 AND (w.all_assets = 1
 		OR EXISTS (SELECT 1 FROM whitelist_assets wa WHERE wa.whitelist_id = w.id AND wa.asset_id = res.asset_id)))`
+	evidence := "res.evidence"
+	if q.NoEvidence {
+		evidence = "''"
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
-		res.status, res.result, `+ignored+`, res.reason, res.evidence, res.checked_at, res.task_id, i.remediation `+
+		res.status, res.result, `+ignored+`, res.reason, `+evidence+`, res.checked_at, res.task_id, i.remediation `+
 		from+" WHERE "+strings.Join(conds, " AND ")+" ORDER BY "+order, args...)
 	if err != nil {
 		return err

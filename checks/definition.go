@@ -10,9 +10,11 @@ package checks
 type fileDef struct {
 	Standard *standardDef `yaml:"standard"`
 	// Category and AssetType are defaults for the items of this file.
-	Category  string    `yaml:"category"`
-	AssetType string    `yaml:"asset_type"`
-	Items     []itemDef `yaml:"items"`
+	Category  string `yaml:"category"`
+	AssetType string `yaml:"asset_type"`
+	// Target is the default target of the file's k8s items: node or cluster.
+	Target string    `yaml:"target"`
+	Items  []itemDef `yaml:"items"`
 }
 
 // standardDef is the header of a benchmark standard.
@@ -35,6 +37,7 @@ type itemDef struct {
 	Title       string   `yaml:"title"`
 	Category    string   `yaml:"category"`
 	AssetType   string   `yaml:"asset_type"`
+	Target      string   `yaml:"target"`
 	Risk        string   `yaml:"risk"`
 	Level       int      `yaml:"level"`
 	Assessment  string   `yaml:"assessment"`
@@ -66,6 +69,13 @@ type sourceDef struct {
 	Format string   `yaml:"format"`
 	Name   string   `yaml:"name"`
 	Argv   []string `yaml:"argv"`
+	// Config names the flag of a process source whose value is a
+	// configuration file to read with it (the kubelet's --config).
+	Config string `yaml:"config"`
+	// Resource is the Kubernetes resource a kube source lists (pods,
+	// roles, ...); Exclude lists name patterns of objects left out.
+	Resource string   `yaml:"resource"`
+	Exclude  []string `yaml:"exclude"`
 }
 
 // conditionDef is an applicability condition.

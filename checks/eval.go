@@ -37,6 +37,9 @@ type Observation struct {
 	Subjects []Subject
 	// Empty explains why there are no subjects (nothing matched).
 	Empty string
+	// Collection marks many objects of one kind (a cluster's pods): the
+	// evidence names every failing object and counts the passing ones.
+	Collection string
 }
 
 // Facts serves audit sources for one asset. Implementations cache what they
@@ -103,14 +106,27 @@ func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
 func (ts *Tests) evaluate(src *Source, obs Observation) (bool, []Evidence, error) {
 	all := true
 	var evidence []Evidence
+	failing := 0
 	for i := range obs.Subjects {
 		s := &obs.Subjects[i]
 		ok, ev, err := ts.evaluateSubject(src, s)
-		evidence = append(evidence, ev...)
+		if obs.Collection == "" || !ok || err != nil {
+			evidence = append(evidence, ev...)
+		}
 		if err != nil {
 			return false, evidence, err
 		}
+		if !ok {
+			failing++
+		}
 		all = all && ok
+	}
+	if obs.Collection != "" {
+		n := len(obs.Subjects)
+		sum := Evidence{Source: src.Describe(), Subject: obs.Collection,
+			Actual:   fmt.Sprintf("%d of %d %s pass", n-failing, n, obs.Collection),
+			Expected: fmt.Sprintf("all %d pass", n), Passed: failing == 0}
+		evidence = append([]Evidence{sum}, evidence...)
 	}
 	return all, evidence, nil
 }
@@ -243,6 +259,20 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 			return nil, false, nil
 		}
 		return []string{v}, true, nil
+	case t.Flag != "" && t.Path != nil:
+		// The flag, when the process sets it, overrides its configuration file.
+		flags := s.Flags
+		if flags == nil {
+			flags = cmdline.ParseFlags(strings.Fields(s.Text))
+		}
+		if v, ok := flags[t.Flag]; ok {
+			return v, true, nil
+		}
+		if s.Doc == nil {
+			return nil, false, nil
+		}
+		vals, err = t.Path.Find(s.Doc)
+		return vals, len(vals) > 0, err
 	case t.Path != nil:
 		doc := s.Doc
 		if doc == nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -424,6 +425,19 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 			bad("asset_type", "asset_type %s is not among the standard's asset_types", t.Short())
 		}
 	}
+	switch tg := firstNonEmpty(d.Target, file.Target); {
+	case it.AssetType != assets.K8s && tg != "":
+		bad("target", "target: only k8s items have a target")
+	case it.AssetType != assets.K8s:
+	case tg == string(TargetNode) || tg == string(TargetCluster):
+		it.Target = Target(tg)
+	case tg == "" && d.Source != nil && d.Source.Kind == string(SourceKube):
+		it.Target = TargetCluster
+	case tg == "":
+		it.Target = TargetNode
+	default:
+		bad("target", "target: %q is not node or cluster", tg)
+	}
 	if r, err := ParseRisk(d.Risk); err != nil {
 		bad("risk", "risk: %v", err)
 	} else {
@@ -485,6 +499,9 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 			it.OnlyIf = append(it.OnlyIf, c)
 		}
 	}
+	if it.Target == TargetNode && it.Source != nil && it.Source.Kind == SourceKube {
+		bad("target", "target: a kube source reads the cluster; the item's target must be cluster")
+	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -517,7 +534,14 @@ func compileCondition(d *conditionDef, it *Item, loc locator, label string) (*Co
 }
 
 func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
-	s := &Source{Kind: SourceKind(d.Kind), Format: Format(d.Format), Name: d.Name, Argv: d.Argv}
+	s := &Source{Kind: SourceKind(d.Kind), Format: Format(d.Format), Name: d.Name, Argv: d.Argv,
+		ConfigFlag: d.Config, Resource: d.Resource, Exclude: d.Exclude}
+	if d.Kind != string(SourceKube) && (d.Resource != "" || len(d.Exclude) > 0) {
+		return nil, fmt.Errorf("resource and exclude belong to kind kube")
+	}
+	if d.Kind != string(SourceProcess) && d.Config != "" {
+		return nil, fmt.Errorf("config belongs to kind process (the flag naming its configuration file)")
+	}
 	allowed, ok := sourceKinds[s.Kind]
 	if !ok {
 		kinds := make([]string, 0, len(sourceKinds))
@@ -583,7 +607,28 @@ func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 		if d.Name == "" {
 			return nil, fmt.Errorf("a process source needs name (the executable's base name)")
 		}
-		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("argv", len(d.Argv) > 0), unused("format", d.Format != ""))
+		if d.Config != "" {
+			if !strings.HasPrefix(d.Config, "-") {
+				return nil, fmt.Errorf("config: %q is not a flag (e.g. --config)", d.Config)
+			}
+			if s.Format == "" {
+				s.Format = FormatYAML
+			}
+		} else if d.Format != "" {
+			return nil, fmt.Errorf("format is used by a process source only with config")
+		}
+		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("argv", len(d.Argv) > 0))
+	case SourceKube:
+		if !slices.Contains(KubeResources, d.Resource) {
+			return nil, fmt.Errorf("resource: %q is not one of %s", d.Resource, strings.Join(KubeResources, ", "))
+		}
+		for _, p := range d.Exclude {
+			if _, gerr := path.Match(p, ""); gerr != nil {
+				return nil, fmt.Errorf("exclude %q: %v", p, gerr)
+			}
+		}
+		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("name", d.Name != ""),
+			unused("argv", len(d.Argv) > 0), unused("format", d.Format != ""))
 	case SourceCommand:
 		if len(d.Argv) == 0 {
 			return nil, fmt.Errorf("a command source needs argv (it never runs through a shell)")
@@ -634,14 +679,10 @@ func compileTests(d *testsDef, loc locator, label string) (*Tests, []Problem) {
 // compileTest compiles one test; on error it names the offending field.
 func compileTest(d *testItemDef) (*Test, string, error) {
 	t := &Test{Flag: d.Flag, Env: d.Env, Set: true, Multi: d.UseMultipleValues}
-	n := 0
-	for _, s := range []string{d.Flag, d.Path, d.Env} {
-		if s != "" {
-			n++
-		}
-	}
-	if n > 1 {
-		return nil, "", fmt.Errorf("give one of flag, path or env")
+	// flag and path together read the flag when the process sets it and
+	// the configuration file's value otherwise (kube-bench's semantics).
+	if d.Env != "" && (d.Flag != "" || d.Path != "") {
+		return nil, "", fmt.Errorf("give one of flag, path or env (flag and path may go together)")
 	}
 	if d.Path != "" {
 		p, err := compilePath(d.Path)

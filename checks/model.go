@@ -81,10 +81,12 @@ type Item struct {
 	// ID is the CustomerPolicyItemId: globally unique and never reused.
 	ID uint64
 	// Number is the BasePolicyItemId: the recommendation number in its standard.
-	Number      string
-	Title       string
-	Category    string
-	AssetType   assets.Type
+	Number    string
+	Title     string
+	Category  string
+	AssetType assets.Type
+	// Target is, for k8s items, what they judge: a node or the cluster.
+	Target      Target
 	Risk        Risk
 	Level       int
 	Automated   bool
@@ -122,6 +124,22 @@ const (
 	SourceImageFiles   SourceKind = "image_files"
 	SourceCommand      SourceKind = "command"
 	SourceShell        SourceKind = "shell"
+	SourceKube         SourceKind = "kube"
+)
+
+// KubeResources are the resources a kube source can list.
+var KubeResources = []string{"namespaces", "pods", "serviceaccounts", "roles", "clusterroles",
+	"rolebindings", "clusterrolebindings", "networkpolicies", "nodes"}
+
+// Target says what a k8s item judges.
+type Target string
+
+// Targets of k8s items.
+const (
+	// TargetNode items read a node's files and processes.
+	TargetNode Target = "node"
+	// TargetCluster items read the cluster's objects through its API.
+	TargetCluster Target = "cluster"
 )
 
 // sourceKinds maps each kind to the asset types whose facts can serve it.
@@ -139,6 +157,7 @@ var sourceKinds = map[SourceKind][]assets.Type{
 	SourceImageFiles:   {assets.Image},
 	SourceCommand:      {assets.Host, assets.K8s},
 	SourceShell:        {assets.Host, assets.K8s},
+	SourceKube:         {assets.K8s},
 }
 
 // Combine says how a file source with several paths yields subjects.
@@ -178,6 +197,16 @@ type Source struct {
 	Argv []string
 	// Shell is the command string for SourceShell; only benchmark text.
 	Shell string
+	// ConfigFlag, for SourceProcess, names the flag whose value is a
+	// configuration file read with the process (into the document's
+	// "config"); for SourceShell, ConfigShell is a second command whose
+	// output is that document (kube-bench's audit_config).
+	ConfigFlag  string
+	ConfigShell string
+	// Resource and Exclude are SourceKube's: the resource listed and the
+	// patterns of object names ("namespace/name" or "name") left out.
+	Resource string
+	Exclude  []string
 }
 
 // Describe says what the source reads, for evidence.
@@ -191,6 +220,8 @@ func (s *Source) Describe() string {
 		return "command " + strings.Join(s.Argv, " ")
 	case SourceShell:
 		return "shell " + s.Shell
+	case SourceKube:
+		return "kubernetes " + s.Resource
 	}
 	return string(s.Kind)
 }
@@ -230,6 +261,8 @@ type Test struct {
 // Subject names what the test reads: the flag, path or variable.
 func (t *Test) Subject() string {
 	switch {
+	case t.Flag != "" && t.Path != nil:
+		return t.Flag + " (else " + t.Path.Expr + ")"
 	case t.Flag != "":
 		return t.Flag
 	case t.Env != "":

@@ -113,7 +113,7 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 	case checks.SourceFile:
 		return f.observeFile(src)
 	case checks.SourceProcess:
-		return h.memo("process\x00"+src.Name, func() (checks.Observation, error) { return h.observeProcess(src.Name) })
+		return h.memo("process\x00"+src.Name+"\x00"+src.ConfigFlag, func() (checks.Observation, error) { return h.observeProcess(src) })
 	case checks.SourceDaemonInfo:
 		if err := h.engineAvailable(); err != nil {
 			return checks.Observation{}, err
@@ -161,8 +161,20 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 			return runCommand(ctx, src.Argv, src.Format, strings.Join(src.Argv, " "))
 		})
 	case checks.SourceShell:
-		return h.memo("shell\x00"+src.Shell, func() (checks.Observation, error) {
-			return runCommand(ctx, []string{"/bin/sh", "-c", src.Shell}, src.Format, src.Shell)
+		return h.memo("shell\x00"+src.Shell+"\x00"+src.ConfigShell, func() (checks.Observation, error) {
+			obs, err := runCommand(ctx, []string{"/bin/sh", "-c", src.Shell}, src.Format, src.Shell)
+			if err != nil || src.ConfigShell == "" {
+				return obs, err
+			}
+			// kube-bench's audit_config: a second command prints the
+			// configuration file that path tests read.
+			cfg, cerr := runCommand(ctx, []string{"/bin/sh", "-c", src.ConfigShell}, checks.FormatText, src.ConfigShell)
+			if cerr == nil && strings.TrimSpace(cfg.Subjects[0].Text) != "" {
+				if doc, perr := parseContent([]byte(cfg.Subjects[0].Text), checks.FormatYAML); perr == nil {
+					obs.Subjects[0].Doc = doc
+				}
+			}
+			return obs, nil
 		})
 	}
 	return checks.Observation{}, fmt.Errorf("source kind %s is not supported here", src.Kind)
@@ -180,7 +192,8 @@ func anyList[T any](in []T) []any {
 	return out
 }
 
-func (h *hostContext) observeProcess(name string) (checks.Observation, error) {
+func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, error) {
+	name := src.Name
 	procs, err := h.root.FindProcesses(name)
 	if err != nil {
 		return checks.Observation{}, err
@@ -196,13 +209,45 @@ func (h *hostContext) observeProcess(name string) (checks.Observation, error) {
 		for k, v := range flags {
 			fdoc[k] = anyList(v)
 		}
-		obs.Subjects = append(obs.Subjects, checks.Subject{
-			Name:  fmt.Sprintf("process %s (pid %d)", name, p.PID),
-			Doc:   map[string]any{"running": true, "pid": p.PID, "exe": p.Exe, "cmdline": strings.Join(append([]string{p.Exe}, p.Args...), " "), "flags": fdoc},
-			Flags: flags,
-		})
+		doc := map[string]any{"running": true, "pid": p.PID, "exe": p.Exe, "cmdline": strings.Join(append([]string{p.Exe}, p.Args...), " "), "flags": fdoc}
+		subj := checks.Subject{Name: fmt.Sprintf("process %s (pid %d)", name, p.PID), Doc: doc, Flags: flags}
+		if src.ConfigFlag != "" {
+			if err := h.processConfig(&subj, src, flags); err != nil {
+				return checks.Observation{}, err
+			}
+		}
+		obs.Subjects = append(obs.Subjects, subj)
 	}
 	return obs, nil
+}
+
+// processConfig reads the configuration file that the process's
+// ConfigFlag names (the file it was started with, never a default path)
+// into the subject's document under "config", with the file's metadata
+// under "config_file".
+func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, flags map[string][]string) error {
+	doc := subj.Doc.(map[string]any)
+	vals := flags[src.ConfigFlag]
+	if len(vals) == 0 || vals[len(vals)-1] == "" {
+		subj.Name += " (no " + src.ConfigFlag + ")"
+		return nil
+	}
+	p := vals[len(vals)-1]
+	fs, err := h.fileSubject(p, src.Format)
+	if err != nil {
+		return err
+	}
+	fdoc := fs.Doc.(map[string]any)
+	if c, ok := fdoc["content"]; ok {
+		doc["config"] = c
+		delete(fdoc, "content")
+	}
+	doc["config_file"] = fdoc
+	subj.Name += " with " + src.ConfigFlag + " " + p
+	if fs.Missing != "" {
+		subj.Missing = fs.Missing
+	}
+	return nil
 }
 
 func (h *hostContext) observeLists(ctx context.Context, kind checks.SourceKind) (checks.Observation, error) {

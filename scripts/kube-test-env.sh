@@ -4,12 +4,16 @@
 # (tools/kube-apiserver; no binary is downloaded). The build takes several
 # minutes and is cached in $BASELINE_CACHE (default ~/.cache/baseline).
 #
+#   scripts/kube-test-env.sh build       # install etcd-server, build kube-apiserver (cached)
 #   scripts/kube-test-env.sh start DIR   # start etcd and the API server; DIR/kubeconfig
 #   scripts/kube-test-env.sh stop DIR
+#
+# The Go tests start their own servers (internal/kubetest); they need only
+# `build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[ -n "$cmd" ] && { [ -n "$dir" ] || [ "$cmd" = build ]; } || { echo "usage: $0 build | start|stop DIR" >&2; exit 2; }
 cache=${BASELINE_CACHE:-$HOME/.cache/baseline}
 version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' tools/kube-apiserver/go.mod)
 minor=$(echo "$version" | cut -d. -f2)
@@ -25,8 +29,8 @@ stop)
     rm -f "$dir/$p.pid"
   done
   exit 0 ;;
-start) ;;
-*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+start|build) ;;
+*) echo "usage: $0 build | start|stop DIR" >&2; exit 2 ;;
 esac
 
 if ! command -v etcd >/dev/null 2>&1; then
@@ -39,6 +43,8 @@ if [ ! -x "$bin" ]; then
   ldflags="-X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   (cd tools/kube-apiserver && go build -ldflags "$ldflags" -o "$bin.tmp" . && mv "$bin.tmp" "$bin")
 fi
+
+[ "$cmd" = build ] && exit 0
 
 mkdir -p "$dir/etcd" "$dir/certs"
 etcd --data-dir "$dir/etcd" --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \

@@ -3,7 +3,9 @@
 # docker.io, started by hand when no service manager runs it), the
 # local test images built from Debian's busybox-static without any registry,
 # and Debian's chromium with the Liberation fonts for the browser test of
-# the HTML export (report/htmltest).
+# the HTML export (report/htmltest); Debian's etcd-server and a
+# kube-apiserver built from source (scripts/kube-test-env.sh build: about
+# six minutes the first time, then cached) for the Kubernetes tests.
 # Installs packages only when they are missing and we are root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,7 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 if ((${#missing[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "test-env: missing ${missing[*]}; install them (as root: apt-get install ${missing[*]})" >&2
@@ -43,4 +46,5 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 bash testdata/docker/build-images.sh 2>/dev/null >/dev/null
+bash scripts/kube-test-env.sh build
 echo "test-env: Docker $(docker version --format '{{.Server.Version}}') ready with the test images"

@@ -1,0 +1,396 @@
+// Package kubetest starts a real Kubernetes API server for tests: Debian's
+// etcd and a kube-apiserver built from the k8s.io/kubernetes module by
+// scripts/kube-test-env.sh (tools/kube-apiserver), each on free loopback
+// ports in a private directory. The administrator authenticates with a
+// client certificate signed by a CA made for the run.
+package kubetest
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Server is a running API server.
+type Server struct {
+	// URL is the API server's address; Kubeconfig a file for an
+	// administrator (group system:masters).
+	URL        string
+	Kubeconfig string
+	Config     *rest.Config
+	// PID is the kube-apiserver process; Flags the flags it runs with.
+	PID   int
+	Flags map[string]string
+	Dir   string
+
+	etcd, apiserver *exec.Cmd
+}
+
+// Binary returns the kube-apiserver binary that scripts/kube-test-env.sh
+// builds: $BASELINE_KUBE_APISERVER, or the cached build of the version
+// tools/kube-apiserver/go.mod requires.
+func Binary() (string, error) {
+	if p := os.Getenv("BASELINE_KUBE_APISERVER"); p != "" {
+		return p, nil
+	}
+	cache := os.Getenv("BASELINE_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		cache = filepath.Join(home, ".cache", "baseline")
+	}
+	v, err := Version()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(cache, "kube-apiserver-"+v)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("kube-apiserver %s is not built (run scripts/kube-test-env.sh build): %w", v, err)
+	}
+	return p, nil
+}
+
+// Version is the Kubernetes version the tools module builds.
+func Version() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	gomod := filepath.Join(filepath.Dir(file), "..", "..", "tools", "kube-apiserver", "go.mod")
+	f, err := os.Open(gomod)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) >= 2 && fs[0] == "k8s.io/kubernetes" && strings.HasPrefix(fs[1], "v") {
+			return fs[1], nil
+		}
+	}
+	return "", fmt.Errorf("%s: no k8s.io/kubernetes requirement", gomod)
+}
+
+// Require returns the binary, or ends the test: it fails in CI (where
+// .ci/run builds it) and skips elsewhere with the reason.
+func Require(tb testing.TB) string {
+	tb.Helper()
+	bin, err := Binary()
+	if err == nil {
+		if _, err = exec.LookPath("etcd"); err == nil {
+			return bin
+		}
+		err = fmt.Errorf("etcd is not installed (apt-get install etcd-server): %w", err)
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("kubetest: %v", err)
+	}
+	tb.Skipf("kubetest: %v (skipped outside CI; make test builds it)", err)
+	return ""
+}
+
+// Start starts etcd and kube-apiserver in dir. flags override or add to
+// the API server's default flags (a value "" removes a default).
+func Start(bin, dir string, flags map[string]string) (*Server, error) {
+	s := &Server{Dir: dir}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	pki, err := makePKI(dir)
+	if err != nil {
+		return nil, err
+	}
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	s.etcd = exec.Command("etcd", "--data-dir", filepath.Join(dir, "etcd"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
+		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
+		"--initial-cluster", fmt.Sprintf("default=http://127.0.0.1:%d", ports[1]))
+	if err := startLogged(s.etcd, filepath.Join(dir, "etcd.log")); err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	def := map[string]string{
+		"--etcd-servers":                     etcdURL,
+		"--bind-address":                     "127.0.0.1",
+		"--secure-port":                      fmt.Sprint(ports[2]),
+		"--tls-cert-file":                    pki.serverCert,
+		"--tls-private-key-file":             pki.serverKey,
+		"--client-ca-file":                   pki.caCert,
+		"--service-account-issuer":           "https://kubernetes.default.svc",
+		"--service-account-key-file":         pki.saKey,
+		"--service-account-signing-key-file": pki.saKey,
+		"--authorization-mode":               "Node,RBAC",
+		"--service-cluster-ip-range":         "10.96.0.0/24",
+		"--anonymous-auth":                   "false",
+		"--enable-admission-plugins":         "NodeRestriction",
+		"--profiling":                        "false",
+		"--cert-dir":                         filepath.Join(dir, "certs"),
+	}
+	for k, v := range flags {
+		if v == "" {
+			delete(def, k)
+		} else {
+			def[k] = v
+		}
+	}
+	s.Flags = def
+	names := make([]string, 0, len(def))
+	for k := range def {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	args := make([]string, 0, len(names))
+	for _, k := range names {
+		args = append(args, k+"="+def[k])
+	}
+	s.apiserver = exec.Command(bin, args...)
+	// The process table shows it under its component name, as on a node.
+	s.apiserver.Args[0] = "kube-apiserver"
+	if err := startLogged(s.apiserver, filepath.Join(dir, "apiserver.log")); err != nil {
+		return nil, fmt.Errorf("kube-apiserver: %w", err)
+	}
+	s.PID = s.apiserver.Process.Pid
+	s.URL = fmt.Sprintf("https://127.0.0.1:%d", ports[2])
+	s.Config = &rest.Config{Host: s.URL, QPS: 1000, Burst: 2000,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: pki.caCert, CertFile: pki.adminCert, KeyFile: pki.adminKey}}
+	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: kubetest
+  cluster: {server: %q, certificate-authority: %q}
+users:
+- name: admin
+  user: {client-certificate: %q, client-key: %q}
+contexts:
+- name: kubetest
+  context: {cluster: kubetest, user: admin}
+current-context: kubetest
+`, s.URL, pki.caCert, pki.adminCert, pki.adminKey)
+	if err := os.WriteFile(s.Kubeconfig, []byte(kc), 0o600); err != nil {
+		return nil, err
+	}
+	if err := s.waitReady(90 * time.Second); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// StartT starts a server for one test and stops it when the test ends.
+func StartT(t *testing.T, flags map[string]string) *Server {
+	t.Helper()
+	bin := Require(t)
+	s, err := Start(bin, t.TempDir(), flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Client returns an administrator's clientset.
+func (s *Server) Client() *kubernetes.Clientset {
+	return kubernetes.NewForConfigOrDie(s.Config)
+}
+
+func (s *Server) waitReady(limit time.Duration) error {
+	cs, err := kubernetes.NewForConfig(s.Config)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		if s.apiserver.ProcessState != nil {
+			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		cancel()
+		if err == nil && strings.TrimSpace(string(body)) == "ok" {
+			// The default namespace and the bootstrap RBAC policy are
+			// created just after readiness.
+			if err := s.waitBootstrap(cs, deadline); err != nil {
+				return err
+			}
+			return nil
+		}
+		last = err
+		time.Sleep(300 * time.Millisecond)
+	}
+	logTail, _ := os.ReadFile(filepath.Join(s.Dir, "apiserver.log"))
+	if len(logTail) > 3000 {
+		logTail = logTail[len(logTail)-3000:]
+	}
+	return fmt.Errorf("kube-apiserver not ready after %s (last error: %v); log:\n%s", limit, last, logTail)
+}
+
+func (s *Server) waitBootstrap(cs *kubernetes.Clientset, deadline time.Time) error {
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err1 := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+		_, err2 := cs.RbacV1().ClusterRoles().Get(ctx, "cluster-admin", metav1.GetOptions{})
+		cancel()
+		if err1 == nil && err2 == nil {
+			return nil
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return errors.New("kube-apiserver: the default namespace and bootstrap roles did not appear")
+}
+
+// Stop stops the API server and etcd.
+func (s *Server) Stop() {
+	for _, c := range []*exec.Cmd{s.apiserver, s.etcd} {
+		if c == nil || c.Process == nil || c.ProcessState != nil {
+			continue
+		}
+		_ = c.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = c.Process.Kill()
+			<-done
+		}
+	}
+}
+
+func startLogged(c *exec.Cmd, logPath string) error {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	c.Stdout, c.Stderr = f, f
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := c.Start(); err != nil {
+		f.Close()
+		return err
+	}
+	go func() { _ = c.Wait(); f.Close() }()
+	return nil
+}
+
+func freePorts(n int) ([]int, error) {
+	var out []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+type pkiFiles struct {
+	caCert, serverCert, serverKey, adminCert, adminKey, saKey string
+}
+
+// makePKI writes a CA, a serving certificate for 127.0.0.1, an
+// administrator's client certificate and a service account signing key.
+func makePKI(dir string) (*pkiFiles, error) {
+	p := &pkiFiles{}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubetest-ca"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	p.caCert = filepath.Join(dir, "ca.crt")
+	if err := writePEM(p.caCert, "CERTIFICATE", caDER); err != nil {
+		return nil, err
+	}
+	leaf := func(name string, serial int64, tmpl *x509.Certificate) (string, string, error) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return "", "", err
+		}
+		tmpl.SerialNumber = big.NewInt(serial)
+		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(24*time.Hour)
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			return "", "", err
+		}
+		kder, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			return "", "", err
+		}
+		c, k := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+		if err := writePEM(c, "CERTIFICATE", der); err != nil {
+			return "", "", err
+		}
+		return c, k, writePEM(k, "EC PRIVATE KEY", kder)
+	}
+	if p.serverCert, p.serverKey, err = leaf("apiserver", 2, &x509.Certificate{Subject: pkix.Name{CommonName: "kube-apiserver"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return nil, err
+	}
+	if p.adminCert, p.adminKey, err = leaf("admin", 3, &x509.Certificate{Subject: pkix.Name{CommonName: "kubetest-admin", Organization: []string{"system:masters"}},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return nil, err
+	}
+	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	sader, err := x509.MarshalECPrivateKey(saKey)
+	if err != nil {
+		return nil, err
+	}
+	p.saKey = filepath.Join(dir, "sa.key")
+	if err := writePEM(p.saKey, "EC PRIVATE KEY", sader); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func writePEM(path, typ string, der []byte) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
+}

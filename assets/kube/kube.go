@@ -1,0 +1,289 @@
+// Package kube reads a Kubernetes cluster through its API for the cluster
+// checks: who the cluster is (name, version, identity) and its objects,
+// one paged List per resource per scan, never one call per object. It only
+// reads: get, list and the version endpoint.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/pager"
+)
+
+// PageSize is the number of objects asked for per List call.
+const PageSize = 500
+
+// resources maps a resource name of a kube source to its API group,
+// version and kind.
+var resources = map[string]struct {
+	gvr  schema.GroupVersionResource
+	kind string
+}{
+	"namespaces":          {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "namespace"},
+	"pods":                {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "pod"},
+	"serviceaccounts":     {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, "serviceaccount"},
+	"nodes":               {schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, "node"},
+	"roles":               {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, "role"},
+	"clusterroles":        {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, "clusterrole"},
+	"rolebindings":        {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "rolebinding"},
+	"clusterrolebindings": {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, "clusterrolebinding"},
+	"networkpolicies":     {schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "networkpolicy"},
+}
+
+// Resources lists the resource names Objects accepts.
+func Resources() []string {
+	out := make([]string, 0, len(resources))
+	for r := range resources {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Options say how to reach the cluster.
+type Options struct {
+	// Kubeconfig is a kubeconfig file; empty means $KUBECONFIG, then the
+	// in-cluster service account, then ~/.kube/config.
+	Kubeconfig string
+	// Context selects a kubeconfig context (default: the current one).
+	Context string
+	// Name overrides the cluster's name (default: the kubeconfig's cluster
+	// name, or "kubernetes" in a pod).
+	Name string
+}
+
+// Configured reports whether a cluster is configured at all: a kubeconfig
+// is named, $KUBECONFIG is set, we run in a pod, or ~/.kube/config exists.
+func Configured(o Options) bool {
+	if o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return true
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(home, ".kube", "config"))
+	return err == nil
+}
+
+// Client reads one cluster. Objects are listed once per resource and kept
+// for the scan.
+type Client struct {
+	name   string
+	server string
+	dyn    dynamic.Interface
+	disc   discovery.DiscoveryInterface
+
+	calls   atomic.Int64
+	mu      sync.Mutex
+	byOp    map[string]int
+	lists   sync.Map // resource → *listing
+	infoMu  sync.Mutex
+	info    *Info
+	infoErr error
+}
+
+type listing struct {
+	once sync.Once
+	objs []Object
+	err  error
+}
+
+// Connect builds a client; it does not call the API yet.
+func Connect(o Options) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
+	}
+	name := o.Name
+	if name == "" {
+		if raw, err := cc.RawConfig(); err == nil {
+			ctxName := o.Context
+			if ctxName == "" {
+				ctxName = raw.CurrentContext
+			}
+			if c, ok := raw.Contexts[ctxName]; ok {
+				name = c.Cluster
+			}
+		}
+	}
+	if name == "" {
+		name = "kubernetes"
+	}
+	return NewForConfig(cfg, name)
+}
+
+// NewForConfig builds a client from a REST configuration.
+func NewForConfig(cfg *rest.Config, name string) (*Client, error) {
+	c := &Client{name: name, server: cfg.Host, byOp: map[string]int{}}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	cfg.UserAgent = "baseline"
+	prev := cfg.WrapTransport
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if prev != nil {
+			rt = prev(rt)
+		}
+		return countingTransport{rt: rt, c: c}
+	}
+	var err error
+	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	if c.disc, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type countingTransport struct {
+	rt http.RoundTripper
+	c  *Client
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.c.calls.Add(1)
+	op := r.Method + " " + apiOp(r.URL.Path)
+	t.c.mu.Lock()
+	t.c.byOp[op]++
+	t.c.mu.Unlock()
+	return t.rt.RoundTrip(r)
+}
+
+// apiOp reduces a request path to its resource: /api/v1/pods → pods.
+func apiOp(p string) string {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	if len(parts) > 0 && (parts[0] == "api" || parts[0] == "apis") {
+		return parts[len(parts)-1]
+	}
+	return p
+}
+
+// Calls returns the number of API requests made, in total and by
+// operation ("GET pods").
+func (c *Client) Calls() (int64, map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.byOp))
+	for k, v := range c.byOp {
+		out[k] = v
+	}
+	return c.calls.Load(), out
+}
+
+// Info identifies a cluster.
+type Info struct {
+	// Name is what people call the cluster; Server its API address.
+	Name   string
+	Server string
+	// Version is the API server's git version (v1.37.2); Minor its
+	// major.minor (1.37).
+	Version string
+	Minor   string
+	// UID is the kube-system namespace's UID: stable for the cluster's
+	// life, the same from every node and every kubeconfig.
+	UID string
+}
+
+// Info reads the cluster's version and identity (two calls, once).
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
+	if c.info != nil || c.infoErr != nil {
+		return *c.info, c.infoErr
+	}
+	c.info = &Info{Name: c.name, Server: c.server}
+	v, err := c.disc.ServerVersion()
+	if err != nil {
+		c.infoErr = fmt.Errorf("kubernetes API %s: %w", c.server, err)
+		return *c.info, c.infoErr
+	}
+	c.info.Version = v.GitVersion
+	c.info.Minor = strings.TrimSuffix(v.Major, "+") + "." + strings.TrimSuffix(v.Minor, "+")
+	ns, err := c.dyn.Resource(resources["namespaces"].gvr).Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		c.infoErr = fmt.Errorf("kubernetes API %s: reading namespace kube-system: %w", c.server, err)
+		return *c.info, c.infoErr
+	}
+	c.info.UID = string(ns.GetUID())
+	return *c.info, nil
+}
+
+// Object is one API object.
+type Object struct {
+	// Kind is the lower-case kind (pod); Namespace empty for cluster-scoped
+	// objects.
+	Kind      string
+	Namespace string
+	Name      string
+	// Doc is the object as the API returns it (managedFields removed),
+	// plus, under "baseline", facts derived for the checks.
+	Doc map[string]any
+}
+
+// Key is "namespace/name", or the name of a cluster-scoped object.
+func (o Object) Key() string {
+	if o.Namespace == "" {
+		return o.Name
+	}
+	return o.Namespace + "/" + o.Name
+}
+
+// Objects lists every object of a resource, once per client, in pages of
+// PageSize.
+func (c *Client) Objects(ctx context.Context, resource string) ([]Object, error) {
+	v, _ := c.lists.LoadOrStore(resource, &listing{})
+	l := v.(*listing)
+	l.once.Do(func() { l.objs, l.err = c.list(ctx, resource) })
+	return l.objs, l.err
+}
+
+func (c *Client) list(ctx context.Context, resource string) ([]Object, error) {
+	r, ok := resources[resource]
+	if !ok {
+		return nil, fmt.Errorf("kubernetes resource %q is not supported", resource)
+	}
+	ri := c.dyn.Resource(r.gvr)
+	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) {
+		return ri.List(ctx, opts)
+	}))
+	p.PageSize = PageSize
+	var out []Object
+	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("unexpected object type %T", obj)
+		}
+		doc := u.Object
+		if md, ok := doc["metadata"].(map[string]any); ok {
+			delete(md, "managedFields")
+		}
+		out = append(out, Object{Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Doc: doc})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", resource, err)
+	}
+	return out, nil
+}

@@ -105,6 +105,8 @@ type ImageDetails struct {
 type ClusterDetails struct {
 	ClusterName string `json:"ClusterName"`
 	Version     string `json:"ClusterVersion"`
+	// Components are the Kubernetes components running on a node asset.
+	Components []string `json:"Components,omitempty"`
 }
 
 // idMask keeps ids within 53 bits so that JSON clients which store numbers

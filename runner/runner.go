@@ -137,6 +137,7 @@ func (r *Runner) Shutdown(ctx context.Context) {
 func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Options, error) {
 	opts := req.Select
 	opts.HostRoot, opts.DockerHost, opts.NoDocker = r.defaults.HostRoot, r.defaults.DockerHost, r.defaults.NoDocker
+	opts.Kube, opts.NoKube, opts.NodeName = r.defaults.Kube, r.defaults.NoKube, r.defaults.NodeName
 	if opts.Workers == 0 {
 		opts.Workers = r.defaults.Workers
 	}

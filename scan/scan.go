@@ -20,6 +20,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/assets/hostfs"
+	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 )
 
@@ -39,6 +40,16 @@ type Options struct {
 	// DockerHost overrides DOCKER_HOST; NoDocker skips the engine entirely.
 	DockerHost string
 	NoDocker   bool
+	// Kube says how to reach the Kubernetes cluster for cluster items;
+	// NoKube skips the cluster's API (node items still run when a
+	// Kubernetes component runs on the host). NodeName names this host in
+	// the cluster (default $NODE_NAME, then the host name).
+	Kube     kube.Options
+	NoKube   bool
+	NodeName string
+	// ForceVersion judges the selected standards whatever the engine's or
+	// the cluster's version (a standard chosen by name with --standard).
+	ForceVersion bool
 	// Workers bounds concurrent inspects and evaluations (default 8).
 	Workers int
 	// Now is the clock (default time.Now).
@@ -78,6 +89,9 @@ type Report struct {
 	// EngineCalls counts Engine API requests, in total and by operation.
 	EngineCalls     int64
 	EngineCallsByOp map[string]int
+	// KubeCalls counts Kubernetes API requests, in total and by operation.
+	KubeCalls     int64
+	KubeCallsByOp map[string]int
 }
 
 // ErrNothingSelected is returned when the selection matches no item.
@@ -125,9 +139,34 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 	d := &discovery{hc: hc, now: opts.Now, workers: opts.Workers}
 	host := d.host()
 	rep.Host = host
-	targets := []target{{asset: host, facts: &assetFacts{host: hc}}}
+	engineVersion := ""
+	if hc.daemon != nil {
+		engineVersion = hc.daemon.Version
+	}
+	targets := []target{{asset: host, facts: &assetFacts{host: hc}, version: engineVersion}}
 	if need[assets.Container] || need[assets.Image] {
 		targets = append(targets, d.engineAssets(ctx, host, need[assets.Container], need[assets.Image])...)
+	}
+	if need[assets.K8s] {
+		var kd *kubeDiscovery
+		if needTarget(items, checks.TargetCluster) {
+			var cluster *target
+			if cluster, kd = d.kubeCluster(ctx, opts); cluster != nil {
+				targets = append(targets, *cluster)
+			}
+		}
+		if needTarget(items, checks.TargetNode) {
+			node, err := d.kubeNode(host, opts, kd)
+			if err != nil {
+				log.Debug("no process table to find Kubernetes components in", "err", err)
+			}
+			if node != nil {
+				targets = append(targets, *node)
+			}
+		}
+		if kd != nil && kd.client != nil {
+			defer func() { rep.KubeCalls, rep.KubeCallsByOp = kd.client.Calls() }()
+		}
 	}
 	if len(opts.Assets) > 0 {
 		targets = filterTargets(targets, opts.Assets)
@@ -148,11 +187,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 		rep.Failures = append(rep.Failures, AssetFailure{AssetID: host.ID, Reason: d.failure, Suggestion: d.suggestion, CheckTime: opts.Now()})
 	}
 
-	engineVersion := ""
-	if hc.daemon != nil {
-		engineVersion = hc.daemon.Version
-	}
-	rep.Results = evaluate(ctx, targets, items, engineVersion, opts)
+	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
 	rep.Failures = append(rep.Failures, partialFailures(rep, opts.Now())...)
 	rep.FinishedAt = opts.Now()
 	if hc.engine != nil {
@@ -237,10 +272,37 @@ func selectItems(cat *checks.Catalog, opts Options) ([]*checks.Item, []*checks.S
 
 // target is an asset with its facts, or the reason it could not be read.
 type target struct {
-	asset      assets.Asset
-	facts      checks.Facts
+	asset assets.Asset
+	// role is, for a k8s asset, whether it is a node or the cluster.
+	role  checks.Target
+	facts checks.Facts
+	// version is the engine's or the cluster's version, matched against
+	// each standard's range.
+	version    string
 	failure    string
 	suggestion string
+}
+
+func needTarget(items []*checks.Item, role checks.Target) bool {
+	for _, it := range items {
+		if it.AssetType == assets.K8s && it.Target == role {
+			return true
+		}
+	}
+	return false
+}
+
+// forcedStandards are the standards named on the command line: they are
+// judged whatever the engine's or the cluster's version.
+func forcedStandards(opts Options) map[string]bool {
+	out := map[string]bool{}
+	if !opts.ForceVersion {
+		return out
+	}
+	for _, s := range opts.Standards {
+		out[s] = true
+	}
+	return out
 }
 
 func filterTargets(ts []target, sel []string) []target {
@@ -270,14 +332,19 @@ func matchAsset(a assets.Asset, sel string) bool {
 
 // evaluate runs every item of each target's asset type, targets in
 // parallel, and returns results in target then item order.
-func evaluate(ctx context.Context, targets []target, items []*checks.Item, engineVersion string, opts Options) []Result {
-	byType := map[assets.Type][]*checks.Item{}
+func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) []Result {
+	type kind struct {
+		t    assets.Type
+		role checks.Target
+	}
+	byType := map[kind][]*checks.Item{}
 	total := 0
 	for _, it := range items {
-		byType[it.AssetType] = append(byType[it.AssetType], it)
+		k := kind{it.AssetType, it.Target}
+		byType[k] = append(byType[k], it)
 	}
 	for _, t := range targets {
-		total += len(byType[t.asset.Type])
+		total += len(byType[kind{t.asset.Type, t.role}])
 	}
 	perTarget := make([][]Result, len(targets))
 	var mu sync.Mutex
@@ -291,10 +358,10 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, engin
 			defer wg.Done()
 			defer func() { <-sem }()
 			t := targets[i]
-			its := byType[t.asset.Type]
+			its := byType[kind{t.asset.Type, t.role}]
 			out := make([]Result, 0, len(its))
 			for _, it := range its {
-				out = append(out, Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, engineVersion), CheckedAt: opts.Now()})
+				out = append(out, Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
 			}
 			perTarget[i] = out
 			if opts.Progress != nil {
@@ -313,18 +380,24 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, engin
 	return results
 }
 
-// judge evaluates one item on one target.
-func judge(ctx context.Context, it *checks.Item, t target, engineVersion string) checks.Verdict {
+// judge evaluates one item on one target. A standard whose version range
+// does not include the target's engine or cluster version does not apply,
+// unless it was chosen by name (forced).
+func judge(ctx context.Context, it *checks.Item, t target, forced bool) checks.Verdict {
 	if t.failure != "" {
 		return checks.Failed(t.failure)
 	}
 	if err := ctx.Err(); err != nil {
 		return checks.Failed("scan interrupted: " + err.Error())
 	}
-	if c := it.Standard.Engines; c != nil && engineVersion != "" {
-		if v, err := semver.NewVersion(engineVersion); err == nil && !c.Check(v) {
+	if c := it.Standard.Engines; c != nil && t.version != "" && !forced {
+		if v, err := semver.NewVersion(t.version); err == nil && !c.Check(v) {
+			what := "engine"
+			if t.asset.Type == assets.K8s {
+				what = "Kubernetes"
+			}
 			return checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
-				Reason: fmt.Sprintf("engine %s is outside %s's range %s", engineVersion, it.Standard.ID, it.Standard.EnginesText)}
+				Reason: fmt.Sprintf("%s %s is outside %s's range %s (choose a standard with --standard to judge it anyway)", what, t.version, it.Standard.ID, it.Standard.EnginesText)}
 		}
 	}
 	return it.Evaluate(ctx, t.facts)
@@ -426,7 +499,7 @@ func (d *discovery) container(ctx context.Context, host assets.Asset, c docker.C
 		a.Container.PodName, _ = labels["io.kubernetes.pod.name"].(string)
 	}
 	env := maskEnv(doc)
-	return target{asset: a, facts: &assetFacts{host: d.hc, ref: c.ID, doc: doc, env: env}}
+	return target{asset: a, facts: &assetFacts{host: d.hc, ref: c.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
 }
 
 func (d *discovery) image(ctx context.Context, host assets.Asset, im docker.ImageRef) target {
@@ -455,7 +528,7 @@ func (d *discovery) image(ctx context.Context, host assets.Asset, im docker.Imag
 		return target{asset: a, failure: err.Error(), suggestion: "the image may have been removed during the scan; rescan it"}
 	}
 	env := maskEnv(doc)
-	return target{asset: a, facts: &assetFacts{host: d.hc, ref: im.ID, doc: doc, env: env}}
+	return target{asset: a, facts: &assetFacts{host: d.hc, ref: im.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
 }
 
 // maskEnv returns the document's Config.Env as a map and replaces the

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/baselinehq/baseline/assets/kube"
 )
 
 // Exit codes, documented in the README.
@@ -46,8 +48,11 @@ type globals struct {
 	server    string
 	secretID  string
 	secretKey string
-	stdout    io.Writer
-	stderr    io.Writer
+	// kube reaches the Kubernetes cluster; nodeName names this host in it.
+	kube     kube.Options
+	nodeName string
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // Run executes the command line and returns the process exit code.
@@ -95,6 +100,10 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.server, "server", envOr("BASELINE_SERVER", ""), "query and drive a remote daemon at this address (http(s)://host:port; env BASELINE_SERVER)")
 	pf.StringVar(&g.secretID, "secret-id", envOr("BASELINE_SECRET_ID", ""), "API key id for --server (env BASELINE_SECRET_ID)")
 	pf.StringVar(&g.secretKey, "secret-key", envOr("BASELINE_SECRET_KEY", ""), "API secret key for --server (env BASELINE_SECRET_KEY)")
+	pf.StringVar(&g.kube.Kubeconfig, "kubeconfig", envOr("BASELINE_KUBECONFIG", ""), "kubeconfig of the cluster to check (default: KUBECONFIG, the pod's service account, ~/.kube/config; env BASELINE_KUBECONFIG)")
+	pf.StringVar(&g.kube.Context, "kube-context", envOr("BASELINE_KUBE_CONTEXT", ""), "kubeconfig context (default: the current one; env BASELINE_KUBE_CONTEXT)")
+	pf.StringVar(&g.kube.Name, "cluster-name", envOr("BASELINE_CLUSTER_NAME", ""), "the cluster's name in reports (default: the kubeconfig's cluster name; env BASELINE_CLUSTER_NAME)")
+	pf.StringVar(&g.nodeName, "node-name", envOr("BASELINE_NODE_NAME", ""), "this host's Kubernetes node name (default: NODE_NAME, then the host name; env BASELINE_NODE_NAME)")
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
 		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),
@@ -130,6 +139,10 @@ func applyConfigFile(cmd *cobra.Command, g *globals) error {
 	}
 	set("data-dir", "BASELINE_DATA_DIR", "data_dir", &g.dataDir)
 	set("host-root", "BASELINE_HOST_ROOT", "host_root", &g.hostRoot)
+	set("kubeconfig", "BASELINE_KUBECONFIG", "kubernetes.kubeconfig", &g.kube.Kubeconfig)
+	set("kube-context", "BASELINE_KUBE_CONTEXT", "kubernetes.context", &g.kube.Context)
+	set("cluster-name", "BASELINE_CLUSTER_NAME", "kubernetes.cluster_name", &g.kube.Name)
+	set("node-name", "BASELINE_NODE_NAME", "kubernetes.node_name", &g.nodeName)
 	return nil
 }
 

@@ -31,6 +31,7 @@ type runFlags struct {
 	exitCode   bool
 	noDocker   bool
 	dockerHost string
+	noKube     bool
 	progress   string
 	noStore    bool
 	keepTasks  int
@@ -44,6 +45,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
+	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
 	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task in the store (print only)")
 	keep, _ := strconv.Atoi(envOr("BASELINE_KEEP_TASKS", "100"))
@@ -98,8 +100,8 @@ failed to load.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.types, "type", nil, "asset types to scan: host, container, image (comma-separated; default all)")
-	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run (default: every enabled standard)")
+	fl.StringSliceVar(&f.types, "type", nil, "asset types to scan: host, container, image, k8s (comma-separated; default all)")
+	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run, judged whatever the engine's or cluster's version (default: every enabled standard, each where its version range fits)")
 	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets: CustomerAssetId, name, or container/image id prefix")
 	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
 	f.register(cmd)
@@ -123,6 +125,7 @@ func selection(types, standards, items []string) (scan.Options, store.Scope, err
 		return opts, scope, err
 	}
 	opts.Items, opts.Standards = ids, standards
+	opts.ForceVersion = len(standards) > 0
 	scope.Types, scope.Standards, scope.Items = opts.Types, standards, ids
 	return opts, scope, nil
 }
@@ -150,12 +153,14 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if err != nil {
 		return err
 	}
-	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost}
+	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost,
+		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName}
 	progress := progressFunc(g, f.progress)
 	var rep *scan.Report
 	var task store.Task
 	if f.noStore {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
+		opts.Kube, opts.NoKube, opts.NodeName = defaults.Kube, defaults.NoKube, defaults.NodeName
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err
 		}

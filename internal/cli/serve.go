@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/schedule"
@@ -29,10 +30,18 @@ type serveConfig struct {
 	DataDir    string `mapstructure:"data_dir"`
 	HostRoot   string `mapstructure:"host_root"`
 	DockerHost string `mapstructure:"docker_host"`
-	LogLevel   string `mapstructure:"log_level"`
-	LogFormat  string `mapstructure:"log_format"`
-	KeepTasks  int    `mapstructure:"keep_tasks"`
-	Timezone   string `mapstructure:"timezone"`
+	Kubernetes struct {
+		Kubeconfig  string `mapstructure:"kubeconfig"`
+		Context     string `mapstructure:"context"`
+		ClusterName string `mapstructure:"cluster_name"`
+		NodeName    string `mapstructure:"node_name"`
+		// Disabled skips the cluster's API (node checks still run).
+		Disabled bool `mapstructure:"disabled"`
+	} `mapstructure:"kubernetes"`
+	LogLevel  string `mapstructure:"log_level"`
+	LogFormat string `mapstructure:"log_format"`
+	KeepTasks int    `mapstructure:"keep_tasks"`
+	Timezone  string `mapstructure:"timezone"`
 	// ShutdownGrace is how long a running task may go on after SIGTERM
 	// before it is interrupted (and recorded as failed).
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
@@ -175,7 +184,8 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		return err
 	}
 	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log,
-		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost}})
+		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName,
+			Kube: kube.Options{Kubeconfig: c.Kubernetes.Kubeconfig, Context: c.Kubernetes.Context, Name: c.Kubernetes.ClusterName}}})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -153,6 +155,7 @@ func Start(bin, dir string, flags map[string]string) (*Server, error) {
 		"--anonymous-auth":                   "false",
 		"--enable-admission-plugins":         "NodeRestriction",
 		"--profiling":                        "false",
+		"--allow-privileged":                 "true",
 		"--cert-dir":                         filepath.Join(dir, "certs"),
 	}
 	for k, v := range flags {
@@ -262,11 +265,35 @@ func (s *Server) waitBootstrap(cs *kubernetes.Clientset, deadline time.Time) err
 		_, err2 := cs.RbacV1().ClusterRoles().Get(ctx, "cluster-admin", metav1.GetOptions{})
 		cancel()
 		if err1 == nil && err2 == nil {
+			// No controller manager runs: make the service accounts it
+			// would, so that pods can be created as in a real cluster.
+			for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+				if err := s.Namespace(ns); err != nil {
+					return err
+				}
+			}
 			return nil
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
 	return errors.New("kube-apiserver: the default namespace and bootstrap roles did not appear")
+}
+
+// Namespace creates a namespace (unless it exists) with its default
+// service account, as the controller manager would.
+func (s *Server) Namespace(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := s.Client()
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	_, err = cs.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
 }
 
 // Stop stops the API server and etcd.

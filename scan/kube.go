@@ -1,0 +1,166 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/checks"
+)
+
+// kubeComponents are the processes that make a host a Kubernetes node.
+var kubeComponents = []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"}
+
+// nodeComponents lists the Kubernetes components running on the host.
+func (h *hostContext) nodeComponents() ([]string, error) {
+	var found []string
+	for _, name := range kubeComponents {
+		procs, err := h.root.FindProcesses(name)
+		if err != nil {
+			return nil, err
+		}
+		if len(procs) > 0 {
+			found = append(found, name)
+		}
+	}
+	return found, nil
+}
+
+// kubeDiscovery finds the Kubernetes assets: this host as a node when a
+// component runs on it, and the cluster when one is configured.
+type kubeDiscovery struct {
+	client  *kube.Client
+	info    kube.Info
+	infoErr error
+}
+
+// connect reaches the cluster when one is configured; an unreachable
+// cluster is still an asset, recorded as failed with the reason.
+func (d *discovery) kubeCluster(ctx context.Context, opts Options) (*target, *kubeDiscovery) {
+	if opts.NoKube || !kube.Configured(opts.Kube) {
+		return nil, nil
+	}
+	kd := &kubeDiscovery{}
+	name := opts.Kube.Name
+	kd.client, kd.infoErr = kube.Connect(opts.Kube)
+	if kd.infoErr == nil {
+		kd.info, kd.infoErr = kd.client.Info(ctx)
+	}
+	if name == "" {
+		name = kd.info.Name
+	}
+	if name == "" {
+		name = "kubernetes"
+	}
+	a := assets.Asset{Type: assets.K8s, Name: name, Ref: kd.info.UID,
+		Cluster: &assets.ClusterDetails{ClusterName: name, Version: kd.info.Version}}
+	if kd.infoErr != nil {
+		// Without the cluster's identity, the id derives from where it
+		// was looked for, so that rescans find the same failed asset.
+		a.ID = assets.StableID(assets.K8s, "cluster", name, kd.info.Server)
+		return &target{asset: a, role: checks.TargetCluster, failure: kd.infoErr.Error(),
+			suggestion: "check the kubeconfig (--kubeconfig, KUBECONFIG), that the API server answers, and that the credentials may list the objects (deploy/kubernetes/rbac.yaml)"}, kd
+	}
+	a.ID = assets.StableID(assets.K8s, "cluster", kd.info.UID)
+	a.NodeName = name
+	return &target{asset: a, role: checks.TargetCluster, facts: &clusterFacts{client: kd.client}, version: strings.TrimPrefix(kd.info.Version, "v")}, kd
+}
+
+// kubeNode describes this host as a node of the cluster, or returns nil
+// when no Kubernetes component runs on it.
+func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery) (*target, error) {
+	comps, err := d.hc.nodeComponents()
+	if err != nil || len(comps) == 0 {
+		return nil, err
+	}
+	node := opts.NodeName
+	if node == "" {
+		node = os.Getenv("NODE_NAME")
+	}
+	if node == "" {
+		node = host.Name
+	}
+	cluster := opts.Kube.Name
+	version := ""
+	if kd != nil && kd.infoErr == nil {
+		cluster, version = kd.info.Name, kd.info.Version
+	}
+	name := node
+	if cluster != "" {
+		name = cluster + "/" + node
+	}
+	a := assets.Asset{ID: assets.StableID(assets.K8s, "node", host.Ref), Type: assets.K8s, Name: name, Ref: host.Ref, NodeName: node,
+		Cluster: &assets.ClusterDetails{ClusterName: cluster, Version: version, Components: comps}}
+	return &target{asset: a, role: checks.TargetNode, facts: &assetFacts{host: d.hc}, version: strings.TrimPrefix(version, "v")}, nil
+}
+
+// clusterFacts serves kube sources from the cluster's API: each resource
+// is listed once per scan and its derived facts computed once.
+type clusterFacts struct {
+	client  *kube.Client
+	derived sync.Map // resource → *derivedList
+}
+
+type derivedList struct {
+	once sync.Once
+	objs []kube.Object
+	err  error
+}
+
+var _ checks.Facts = (*clusterFacts)(nil)
+
+// objects lists a resource with its derived facts.
+func (f *clusterFacts) objects(ctx context.Context, resource string) ([]kube.Object, error) {
+	v, _ := f.derived.LoadOrStore(resource, &derivedList{})
+	d := v.(*derivedList)
+	d.once.Do(func() {
+		d.objs, d.err = f.client.Objects(ctx, resource)
+		if d.err == nil {
+			d.err = kube.Derive(resource, d.objs, func(r string) ([]kube.Object, error) { return f.client.Objects(ctx, r) })
+		}
+	})
+	return d.objs, d.err
+}
+
+// Observe implements checks.Facts: every object of the resource that no
+// exclude pattern names is one subject.
+func (f *clusterFacts) Observe(ctx context.Context, src *checks.Source) (checks.Observation, error) {
+	if src.Kind != checks.SourceKube {
+		return checks.Observation{}, fmt.Errorf("source kind %s does not read the cluster (target the item at node)", src.Kind)
+	}
+	objs, err := f.objects(ctx, src.Resource)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	obs := checks.Observation{Collection: src.Resource}
+	excluded := 0
+	for _, o := range objs {
+		if excludedObject(o, src.Exclude) {
+			excluded++
+			continue
+		}
+		obs.Subjects = append(obs.Subjects, checks.Subject{Name: o.Kind + " " + o.Key(), Doc: o.Doc})
+	}
+	if len(obs.Subjects) == 0 {
+		obs.Empty = "the cluster has no " + src.Resource
+		if excluded > 0 {
+			obs.Empty += fmt.Sprintf(" besides %d excluded (%s)", excluded, strings.Join(src.Exclude, ", "))
+		}
+	}
+	return obs, nil
+}
+
+func excludedObject(o kube.Object, patterns []string) bool {
+	key := o.Key()
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, key); ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,8 +1,353 @@
 package kube
 
-// Derive adds the facts the checks need under each object's "baseline"
-// key; all lists other resources (once per scan). The derivations are
-// being written with the section 5 items.
+import (
+	"fmt"
+	"strings"
+)
+
+// DerivedKey is the document key under which Derive records its facts.
+const DerivedKey = "baseline"
+
+// Derive adds the facts the cluster checks need under each object's
+// "baseline" key (documented in benchmarks/README.md, "Kubernetes
+// objects"). all lists other resources (once per scan). Derive writes only
+// the documents of objs and only reads the others; calls that read a
+// resource must not run concurrently with the Derive of that resource.
 func Derive(resource string, objs []Object, all func(resource string) ([]Object, error)) error {
+	switch resource {
+	case "pods":
+		sas, err := all("serviceaccounts")
+		if err != nil {
+			return fmt.Errorf("pods' service accounts: %w", err)
+		}
+		automount := map[string]bool{}
+		for _, sa := range sas {
+			if v, ok := sa.Doc["automountServiceAccountToken"].(bool); ok {
+				automount[sa.Key()] = v
+			}
+		}
+		for i := range objs {
+			setDerived(&objs[i], derivePod(objs[i], automount))
+		}
+	case "namespaces":
+		pods, err := all("pods")
+		if err != nil {
+			return fmt.Errorf("namespaces' pods: %w", err)
+		}
+		nps, err := all("networkpolicies")
+		if err != nil {
+			return fmt.Errorf("namespaces' network policies: %w", err)
+		}
+		podCount, npCount := countByNamespace(pods), countByNamespace(nps)
+		for i := range objs {
+			setDerived(&objs[i], map[string]any{"pods": podCount[objs[i].Name], "networkPolicies": npCount[objs[i].Name]})
+		}
+	case "serviceaccounts":
+		pods, err := all("pods")
+		if err != nil {
+			return fmt.Errorf("service accounts' pods: %w", err)
+		}
+		users := map[string]int64{}
+		for _, p := range pods {
+			users[p.Namespace+"/"+podServiceAccount(p.Doc)]++
+		}
+		for i := range objs {
+			setDerived(&objs[i], map[string]any{"pods": users[objs[i].Key()]})
+		}
+	case "roles", "clusterroles":
+		for i := range objs {
+			setDerived(&objs[i], map[string]any{"grants": strList(grants(objs[i].Doc))})
+		}
+	case "rolebindings", "clusterrolebindings":
+		for i := range objs {
+			setDerived(&objs[i], map[string]any{"subjects": strList(subjects(objs[i]))})
+		}
+	}
 	return nil
+}
+
+func setDerived(o *Object, facts map[string]any) {
+	if o.Doc == nil {
+		o.Doc = map[string]any{}
+	}
+	o.Doc[DerivedKey] = facts
+}
+
+func countByNamespace(objs []Object) map[string]int64 {
+	out := map[string]int64{}
+	for _, o := range objs {
+		out[o.Namespace]++
+	}
+	return out
+}
+
+// podServiceAccount is the pod's service account: spec.serviceAccountName,
+// or the deprecated spec.serviceAccount, or "default".
+func podServiceAccount(doc map[string]any) string {
+	spec := mapAt(doc, "spec")
+	for _, k := range []string{"serviceAccountName", "serviceAccount"} {
+		if s, _ := spec[k].(string); s != "" {
+			return s
+		}
+	}
+	return "default"
+}
+
+// derivePod computes a pod's effective settings. automount holds the
+// automountServiceAccountToken of the service accounts that set it, by
+// "namespace/name".
+func derivePod(o Object, automount map[string]bool) map[string]any {
+	spec := mapAt(o.Doc, "spec")
+	podSC := mapAt(spec, "securityContext")
+	sa := podServiceAccount(o.Doc)
+	mount, ok := spec["automountServiceAccountToken"].(bool)
+	if !ok {
+		if mount, ok = automount[o.Namespace+"/"+sa]; !ok {
+			mount = true
+		}
+	}
+	var containers []any
+	for _, kind := range []struct{ field, name string }{
+		{"initContainers", "init"}, {"containers", "container"}, {"ephemeralContainers", "ephemeral"},
+	} {
+		for _, c := range listAt(spec, kind.field) {
+			if cm, ok := c.(map[string]any); ok {
+				containers = append(containers, deriveContainer(cm, kind.name, podSC))
+			}
+		}
+	}
+	if containers == nil {
+		containers = []any{}
+	}
+	return map[string]any{
+		"serviceAccountName":           sa,
+		"automountServiceAccountToken": mount,
+		"containers":                   containers,
+	}
+}
+
+// deriveContainer merges the pod's and the container's securityContext
+// into the settings the container runs with.
+func deriveContainer(c map[string]any, kind string, podSC map[string]any) map[string]any {
+	sc := mapAt(c, "securityContext")
+	name, _ := c["name"].(string)
+	privileged, _ := sc["privileged"].(bool)
+	caps := mapAt(sc, "capabilities")
+	added := capNames(listAt(caps, "add"))
+	dropped := capNames(listAt(caps, "drop"))
+
+	// The kernel allows escalation (no_new_privs unset) unless the field is
+	// false; privileged or CAP_SYS_ADMIN containers always may escalate.
+	escalation := true
+	if v, ok := sc["allowPrivilegeEscalation"].(bool); ok && !v {
+		escalation = false
+	}
+	if privileged || contains(added, "SYS_ADMIN") || contains(added, "ALL") {
+		escalation = true
+	}
+
+	// Root unless the user is a non-zero uid, or runAsNonRoot holds and no
+	// uid is given (the kubelet then refuses an image that runs as root).
+	root := true
+	if uid, ok := effective(sc, podSC, "runAsUser"); ok {
+		root = asInt(uid) == 0
+	} else if v, _ := effective(sc, podSC, "runAsNonRoot"); v != nil {
+		nonRoot, _ := v.(bool)
+		root = !nonRoot
+	}
+
+	netRaw := privileged || contains(added, "NET_RAW") || contains(added, "ALL") ||
+		!(contains(dropped, "NET_RAW") || contains(dropped, "ALL"))
+
+	seccomp := "Unset"
+	for _, s := range []map[string]any{sc, podSC} {
+		if t, _ := mapAt(s, "seccompProfile")["type"].(string); t != "" {
+			seccomp = t
+			break
+		}
+	}
+
+	hostProcess := false
+	for _, s := range []map[string]any{sc, podSC} {
+		if v, ok := mapAt(s, "windowsOptions")["hostProcess"].(bool); ok {
+			hostProcess = v
+			break
+		}
+	}
+
+	hostPorts := []any{}
+	for _, p := range listAt(c, "ports") {
+		pm, _ := p.(map[string]any)
+		if hp := asInt(pm["hostPort"]); hp > 0 {
+			proto, _ := pm["protocol"].(string)
+			if proto == "" {
+				proto = "TCP"
+			}
+			hostPorts = append(hostPorts, fmt.Sprintf("%d/%s", hp, proto))
+		}
+	}
+
+	secretEnv := []any{}
+	for _, e := range listAt(c, "env") {
+		em, _ := e.(map[string]any)
+		ref := mapAt(mapAt(em, "valueFrom"), "secretKeyRef")
+		if ref == nil {
+			continue
+		}
+		envName, _ := em["name"].(string)
+		secret, _ := ref["name"].(string)
+		key, _ := ref["key"].(string)
+		secretEnv = append(secretEnv, fmt.Sprintf("%s from secret %s key %s", envName, secret, key))
+	}
+	for _, e := range listAt(c, "envFrom") {
+		em, _ := e.(map[string]any)
+		ref := mapAt(em, "secretRef")
+		if ref == nil {
+			continue
+		}
+		secret, _ := ref["name"].(string)
+		entry := "every key of secret " + secret
+		if prefix, _ := em["prefix"].(string); prefix != "" {
+			entry += " (prefix " + prefix + ")"
+		}
+		secretEnv = append(secretEnv, entry)
+	}
+
+	return map[string]any{
+		"name":                     name,
+		"type":                     kind,
+		"privileged":               privileged,
+		"allowPrivilegeEscalation": escalation,
+		"runsAsRoot":               root,
+		"capabilitiesAdded":        strList(added),
+		"dropsAllCapabilities":     contains(dropped, "ALL"),
+		"netRaw":                   netRaw,
+		"seccompProfile":           seccomp,
+		"hostProcess":              hostProcess,
+		"hostPorts":                hostPorts,
+		"secretEnv":                secretEnv,
+	}
+}
+
+// effective returns the container's setting, else the pod's.
+func effective(sc, podSC map[string]any, key string) (any, bool) {
+	if v, ok := sc[key]; ok && v != nil {
+		return v, true
+	}
+	if v, ok := podSC[key]; ok && v != nil {
+		return v, true
+	}
+	return nil, false
+}
+
+// capNames normalises capability names: upper case, without "CAP_".
+func capNames(l []any) []string {
+	var out []string
+	for _, v := range l {
+		s, _ := v.(string)
+		s = strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "CAP_")
+		if s != "" && !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// grants lists a role's rules as "verb resource" strings, one per verb and
+// resource (or non-resource URL) pair: "get secrets", "create pods/exec",
+// "* *", "get /metrics". API groups and resource names are not part of
+// the string: a grant is judged by what it names, whichever group.
+func grants(doc map[string]any) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, r := range listAt(doc, "rules") {
+		rm, _ := r.(map[string]any)
+		verbs := stringsOf(listAt(rm, "verbs"))
+		for _, target := range append(stringsOf(listAt(rm, "resources")), stringsOf(listAt(rm, "nonResourceURLs"))...) {
+			for _, v := range verbs {
+				add(v + " " + target)
+			}
+		}
+	}
+	return out
+}
+
+// subjects lists a binding's subjects as "Kind name", service accounts as
+// "ServiceAccount namespace/name" (the binding's namespace when the
+// subject names none).
+func subjects(o Object) []string {
+	var out []string
+	for _, s := range listAt(o.Doc, "subjects") {
+		sm, _ := s.(map[string]any)
+		kind, _ := sm["kind"].(string)
+		name, _ := sm["name"].(string)
+		if kind == "ServiceAccount" {
+			ns, _ := sm["namespace"].(string)
+			if ns == "" {
+				ns = o.Namespace
+			}
+			name = ns + "/" + name
+		}
+		out = append(out, kind+" "+name)
+	}
+	return out
+}
+
+func mapAt(m map[string]any, key string) map[string]any {
+	v, _ := m[key].(map[string]any)
+	return v
+}
+
+func listAt(m map[string]any, key string) []any {
+	v, _ := m[key].([]any)
+	return v
+}
+
+func stringsOf(l []any) []string {
+	out := make([]string, 0, len(l))
+	for _, v := range l {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func strList(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+func contains(l []string, s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// asInt reads a JSON number (int64 from the API, float64 from other
+// decoders); anything else is -1.
+func asInt(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return -1
 }

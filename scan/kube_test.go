@@ -20,65 +20,14 @@ import (
 	"github.com/baselinehq/baseline/internal/testhost"
 )
 
-// kubeTestStandard has two cluster items on one resource (to show that a
-// resource is listed once), an item on service accounts (paging), and a
-// node item.
-const kubeTestStandard = `
-standard:
-  id: kube-test
-  name: Kubernetes plumbing test
-  version: "1"
-  asset_types: [k8s]
-  engines: "%s"
-category: Test
-asset_type: k8s
-items:
-  - id: 9100001
-    number: "1"
-    title: Pods are not privileged
-    risk: high
-    assessment: automated
-    source: {kind: kube, resource: pods, exclude: ["kube-system/*"]}
-    tests:
-      bin_op: or
-      test_items:
-        - {path: "{.spec.containers[*].securityContext.privileged}", set: false}
-        - {path: "{.spec.containers[*].securityContext.privileged}", compare: {op: eq, value: "false"}}
-  - id: 9100002
-    number: "2"
-    title: Pods do not use the host network
-    risk: high
-    assessment: automated
-    source: {kind: kube, resource: pods}
-    tests:
-      bin_op: or
-      test_items:
-        - {path: "{.spec.hostNetwork}", set: false}
-        - {path: "{.spec.hostNetwork}", compare: {op: eq, value: "false"}}
-  - id: 9100003
-    number: "3"
-    title: Service accounts do not automount tokens
-    risk: low
-    assessment: automated
-    source: {kind: kube, resource: serviceaccounts, exclude: ["kube-system/*", "*/default"]}
-    tests:
-      test_items:
-        - {path: "{.automountServiceAccountToken}", compare: {op: eq, value: "false"}}
-  - id: 9100004
-    number: "4"
-    title: The kubelet does not allow anonymous requests
-    risk: high
-    assessment: automated
-    target: node
-    source: {kind: process, name: kubelet, config: --config}
-    tests:
-      test_items:
-        - {flag: --anonymous-auth, path: "{.config.authentication.anonymous.enabled}", compare: {op: eq, value: "false"}}
-`
-
 func kubeCatalog(t *testing.T, engines string) *checks.Catalog {
 	t.Helper()
-	fs := fstest.MapFS{"kube-test/standard.yaml": {Data: []byte(fmt.Sprintf(kubeTestStandard, engines))}}
+	data, err := os.ReadFile("../testdata/benchmarks/kube-test/standard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), `engines: ">= 1.30"`, fmt.Sprintf("engines: %q", engines), 1))
+	fs := fstest.MapFS{"kube-test/standard.yaml": {Data: data}}
 	cat, err := checks.Load(checks.Tree{FS: fs, Origin: "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -170,7 +170,13 @@ func Summarize(rep *scan.Report) Summary {
 				ts.PassedItemCount++
 			}
 		}
-		if ts.AssetCount > 0 {
+		if t == assets.K8s {
+			// For Kubernetes the headline rate is passed items over all
+			// judged items, as the store's summary computes it.
+			if n := ts.PassedItemCount + ts.FailedItemCount; n > 0 {
+				ts.AssetPassRate = float64(ts.PassedItemCount) / float64(n)
+			}
+		} else if ts.AssetCount > 0 {
 			ts.AssetPassRate = float64(ts.PassedAssetCount) / float64(ts.AssetCount)
 		}
 		s.Types = append(s.Types, *ts)

@@ -391,6 +391,42 @@ func TestSummarize(t *testing.T) {
 		})
 	}
 
+	// Kubernetes: the pass rate is passed items over judged items (3 of
+	// 4), not compliant assets (0 of 2: each asset fails one item).
+	{
+		std := newStandard("k")
+		k := []*checks.Item{newItem(std, 501, assets.K8s, checks.RiskHigh), newItem(std, 502, assets.K8s, checks.RiskLow),
+			newItem(std, 503, assets.K8s, checks.RiskLow), newItem(std, 504, assets.K8s, checks.RiskLow), newItem(std, 505, assets.K8s, checks.RiskLow)}
+		cluster := newAsset(6, assets.K8s, "prod")
+		node := newAsset(7, assets.K8s, "prod/node-1")
+		cases = append(cases, summaryCase{
+			name: "kubernetes pass rate",
+			rep: &scan.Report{
+				Standards: []*checks.Standard{std}, Items: k, Assets: []assets.Asset{cluster, node},
+				Results: []scan.Result{
+					result(k[0], cluster, failed()), result(k[1], cluster, passed()), result(k[4], cluster, manual()),
+					result(k[2], node, passed()), result(k[3], node, passed()), result(k[0], node, passed()),
+				},
+			},
+			want: summaryWant{
+				assets: []assetWant{
+					{"prod", counts(1, 1, 1, 0, 0), checks.ResultFailed, false},
+					{"prod/node-1", counts(3, 0, 0, 0, 0), checks.ResultPassed, false},
+				},
+				items: map[uint64]report.Counts{
+					501: counts(1, 1, 0, 0, 0), 502: counts(1, 0, 0, 0, 0), 503: counts(1, 0, 0, 0, 0),
+					504: counts(1, 0, 0, 0, 0), 505: counts(0, 0, 1, 0, 0),
+				},
+				types: []typeWant{{
+					typ: assets.K8s, assets: 2, passed: 1, failed: 1, passRate: 0.75,
+					passedItems: 3, failedItems: 1, byRisk: map[checks.Risk]int{checks.RiskHigh: 1},
+					results: counts(4, 1, 1, 0, 0),
+				}},
+				total: counts(4, 1, 1, 0, 0),
+			},
+		})
+	}
+
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			checkSummary(t, report.Summarize(tc.rep), tc.want)

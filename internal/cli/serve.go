@@ -77,7 +77,8 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("api.max_body_bytes", 1<<20)
 	v.SetDefault("api.rate_per_second", 20)
 	v.SetDefault("api.burst", 40)
-	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host"} {
+	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
+		"kubernetes.cluster_name", "kubernetes.node_name"} {
 		v.SetDefault(k, "")
 	}
 	switch {
@@ -98,15 +99,29 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 		}
 	}
 	flags := map[string]string{"data-dir": "data_dir", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
-		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks"}
+		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks",
+		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name"}
 	for flag, key := range flags {
 		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
 			v.Set(key, f.Value.String())
 		}
 	}
+	v.SetDefault("kubernetes.disabled", false)
 	var c serveConfig
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	// The global BASELINE_KUBECONFIG-style variables apply when the
+	// configuration leaves a key empty.
+	k := &c.Kubernetes
+	for _, p := range []struct {
+		dst *string
+		val string
+	}{{&k.Kubeconfig, g.kube.Kubeconfig}, {&k.Context, g.kube.Context},
+		{&k.ClusterName, g.kube.Name}, {&k.NodeName, g.nodeName}} {
+		if *p.dst == "" {
+			*p.dst = p.val
+		}
 	}
 	// A single key may come from the environment alone.
 	if id, key := os.Getenv("BASELINE_API_SECRET_ID"), os.Getenv("BASELINE_API_SECRET_KEY"); id != "" && key != "" {

@@ -13,7 +13,14 @@ import (
 type column struct {
 	expr string
 	conv func(string) (any, error)
+	// within, when set, is a condition with one %s that each value's
+	// comparison is placed in (an EXISTS over related rows).
+	within string
 }
+
+// clusterName is a Kubernetes asset's cluster name (the cluster itself and
+// its nodes carry it).
+const clusterName = "json_extract(%s.details, '$.Cluster.ClusterName')"
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
@@ -50,6 +57,11 @@ func where(base []string, args []any, filters []store.Filter, cols map[string]co
 			default:
 				ors = append(ors, col.expr+` LIKE ? ESCAPE '\'`)
 				args = append(args, "%"+likeEscaper.Replace(v)+"%")
+			}
+		}
+		if col.within != "" {
+			for i := range ors {
+				ors[i] = fmt.Sprintf(col.within, ors[i])
 			}
 		}
 		conds = append(conds, "("+strings.Join(ors, " OR ")+")")

@@ -137,10 +137,11 @@ var assetColumns = map[string]column{
 	"HostIP":          {expr: "a.host_ip"},
 	"CustomerAssetId": {expr: "CAST(a.id AS TEXT)"},
 	"CheckResult":     {expr: assetResultExpr},
+	"ClusterName":     {expr: fmt.Sprintf(clusterName, "a")},
 }
 
 // Assets lists current assets with their roll-ups. Filters: AssetType,
-// AssetName, NodeName, HostIP, CustomerAssetId, CheckResult.
+// AssetName, NodeName, HostIP, CustomerAssetId, CheckResult, ClusterName.
 func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
@@ -232,6 +233,7 @@ var resultColumns = map[string]column{
 	"AssetName":            {expr: "a.name"},
 	"AssetType":            {expr: "a.type"},
 	"Ignored":              {expr: "CASE l.ignored WHEN 1 THEN 'true' ELSE 'false' END"},
+	"ClusterName":          {expr: fmt.Sprintf(clusterName, "a")},
 }
 
 // AssetItems lists one asset's latest item results. Filters: CheckResult,
@@ -241,7 +243,8 @@ func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]s
 }
 
 // ItemAssets lists one item's latest results on current assets (the
-// affected assets). Filters: NodeName, CheckResult, AssetName, AssetType, Ignored.
+// affected assets). Filters: NodeName, CheckResult, AssetName, AssetType,
+// Ignored, ClusterName.
 func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]store.AssetItem, int, error) {
 	return s.results(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
 }
@@ -307,11 +310,15 @@ var itemColumns = map[string]column{
 	"CustomerPolicyItemId": {expr: "CAST(i.id AS TEXT)"},
 	"BasePolicyItemId":     {expr: "i.base_id"},
 	"CheckResult":          {expr: itemResultExpr},
+	"ClusterName": {expr: fmt.Sprintf(clusterName, "ca"),
+		within: "EXISTS (SELECT 1 FROM latest cl JOIN assets ca ON ca.id = cl.asset_id WHERE cl.item_id = i.id AND ca.type = 'ASSET_K8S' AND ca.removed_at = 0 AND %s)"},
 }
 
 // Items lists the active items of enabled standards with their roll-ups.
 // Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name,
-// CustomerPolicyItemId, BasePolicyItemId, CheckResult.
+// CustomerPolicyItemId, BasePolicyItemId, CheckResult, and ClusterName:
+// the Kubernetes items judged on that cluster or its nodes (the roll-up
+// counts stay those of every asset).
 func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err

@@ -107,6 +107,8 @@ type ClusterDetails struct {
 	Version     string `json:"ClusterVersion"`
 	// Components are the Kubernetes components running on a node asset.
 	Components []string `json:"Components,omitempty"`
+	// Nodes are the cluster's nodes, on the cluster asset.
+	Nodes []string `json:"Nodes,omitempty"`
 }
 
 // idMask keeps ids within 53 bits so that JSON clients which store numbers

@@ -68,6 +68,12 @@ func (d *discovery) kubeCluster(ctx context.Context, opts Options) (*target, *ku
 	}
 	a.ID = assets.StableID(assets.K8s, "cluster", kd.info.UID)
 	a.NodeName = name
+	// The node list is one paged call, shared with items on nodes.
+	if nodes, err := kd.client.Objects(ctx, "nodes"); err == nil {
+		for _, n := range nodes {
+			a.Cluster.Nodes = append(a.Cluster.Nodes, n.Name)
+		}
+	}
 	return &target{asset: a, role: checks.TargetCluster, facts: &clusterFacts{client: kd.client}, version: strings.TrimPrefix(kd.info.Version, "v")}, kd
 }
 

@@ -84,6 +84,9 @@ func TestClusterScan(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker-1"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	// 1,100 service accounts: three pages of 500.
 	no := false
 	var wg sync.WaitGroup
@@ -122,6 +125,9 @@ func TestClusterScan(t *testing.T) {
 	want, _ := kubetest.Version()
 	if cluster.Type != assets.K8s || cluster.Name != "kubetest" || cluster.Cluster == nil || cluster.Cluster.Version != want || cluster.Ref == "" {
 		t.Fatalf("cluster asset = %+v %+v, want ASSET_K8S kubetest %s with the kube-system UID", cluster, cluster.Cluster, want)
+	}
+	if fmt.Sprint(cluster.Cluster.Nodes) != "[worker-1]" {
+		t.Fatalf("cluster nodes = %v, want [worker-1]", cluster.Cluster.Nodes)
 	}
 	if len(rep.Failures) != 0 {
 		t.Fatalf("failures: %+v", rep.Failures)

@@ -1,0 +1,254 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
+)
+
+const cisK8s = "cis-kubernetes-1.12"
+
+// cisK8sNodeItems returns the built-in CIS Kubernetes 1.12 items of the
+// sections whose numbers start with one of prefixes ("1.", "2." ...).
+func cisK8sNodeItems(t *testing.T, cat *checks.Catalog, prefixes ...string) []*checks.Item {
+	t.Helper()
+	std, ok := cat.Standard(cisK8s)
+	if !ok {
+		t.Fatalf("%s is not built in", cisK8s)
+	}
+	var out []*checks.Item
+	for _, it := range std.Items {
+		for _, p := range prefixes {
+			if strings.HasPrefix(it.Number, p) {
+				out = append(out, it)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %s items numbered %v", cisK8s, prefixes)
+	}
+	return out
+}
+
+// scanK8sNode scans a host root with only the given items and returns the
+// node asset and the verdict of each item on it, by number.
+func scanK8sNode(t *testing.T, cat *checks.Catalog, root string, items []*checks.Item) (assets.Asset, map[string]checks.Verdict) {
+	t.Helper()
+	ids := make([]uint64, len(items))
+	number := map[uint64]string{}
+	for i, it := range items {
+		ids[i] = it.ID
+		number[it.ID] = it.Number
+	}
+	rep, err := Run(context.Background(), cat, Options{HostRoot: root, NoDocker: true, NoKube: true,
+		Types: []assets.Type{assets.K8s}, Standards: []string{cisK8s}, Items: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.K8s || rep.Assets[0].Cluster == nil {
+		t.Fatalf("assets = %+v, want one ASSET_K8S node", rep.Assets)
+	}
+	node := rep.Assets[0]
+	out := map[string]checks.Verdict{}
+	for _, r := range rep.Results {
+		if r.AssetID != node.ID {
+			t.Fatalf("result of item %s on asset %d, not on the node %d", number[r.ItemID], r.AssetID, node.ID)
+		}
+		out[number[r.ItemID]] = r.Verdict
+	}
+	if len(out) != len(items) {
+		t.Fatalf("%d results for %d items", len(out), len(items))
+	}
+	return node, out
+}
+
+// assertAutomated asserts the result of every automated item.
+func assertAutomated(t *testing.T, items []*checks.Item, got map[string]checks.Verdict, want checks.CheckResult) int {
+	t.Helper()
+	n := 0
+	for _, it := range items {
+		if !it.Automated {
+			continue
+		}
+		n++
+		v := got[it.Number]
+		if v.Status != checks.CheckFinished || v.Result != want {
+			t.Errorf("%s: got %s/%s %q, want %s; evidence %+v", it.Number, v.Status, v.Result, v.Reason, want, v.Evidence)
+		}
+	}
+	return n
+}
+
+// assertManual asserts that no manual item is ever passed or failed: it is
+// reported as manual (with whatever evidence it collected) or, where its
+// subject is absent, as not applicable.
+func assertManual(t *testing.T, items []*checks.Item, got map[string]checks.Verdict) {
+	t.Helper()
+	for _, it := range items {
+		if it.Automated {
+			continue
+		}
+		v := got[it.Number]
+		if v.Status != checks.CheckFinished || (v.Result != checks.ResultManual && v.Result != checks.ResultNotApplicable) {
+			t.Errorf("manual %s: got %s/%s %q, want RESULT_MANUAL or RESULT_NOT_APPLICABLE", it.Number, v.Status, v.Result, v.Reason)
+		}
+	}
+}
+
+// evidenceSources joins the sources of a verdict's evidence.
+func evidenceSources(v checks.Verdict) string {
+	var s []string
+	for _, e := range v.Evidence {
+		s = append(s, e.Source)
+	}
+	return strings.Join(s, "; ")
+}
+
+var allComponents = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-scheduler", "kubelet"}
+
+// TestCISKubernetesNodeGood: on a kubeadm-style control plane node set up
+// as the benchmark asks, every automated item of sections 1-4 passes, and
+// no manual item is passed or failed.
+func TestCISKubernetesNodeGood(t *testing.T) {
+	cat := builtin(t)
+	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
+	node, got := scanK8sNode(t, cat, testhost.Tree(t, "k8s-good"), items)
+	comps := slices.Clone(node.Cluster.Components)
+	slices.Sort(comps)
+	if !slices.Equal(comps, allComponents) {
+		t.Errorf("node components = %v, want %v", comps, allComponents)
+	}
+	if n := assertAutomated(t, items, got, checks.ResultPassed); n != 65 {
+		t.Errorf("%d automated items in sections 1-4, want 65", n)
+	}
+	assertManual(t, items, got)
+	// Evidence never carries the encryption configuration's keys (1.2.28
+	// shows key names only).
+	for n, v := range got {
+		for _, e := range v.Evidence {
+			if strings.Contains(e.Actual, "Zml4dHVyZS1rZXktbm90") {
+				t.Errorf("%s: evidence %+v shows an encryption key", n, e)
+			}
+		}
+	}
+	// The kubelet's --anonymous-auth=false flag wins over its config
+	// file's anonymous.enabled: true.
+	if e := got["4.2.1"].Evidence; len(e) != 1 || e[0].Actual != "false" {
+		t.Errorf("4.2.1 evidence = %+v, want the flag's false", e)
+	}
+	// The scheduler's profiling setting comes from the file its --config names.
+	if e := got["1.4.1"].Evidence; len(e) != 1 || e[0].Actual != "false" || !strings.Contains(e[0].Source, "/etc/kubernetes/kube-scheduler-config.yaml") {
+		t.Errorf("1.4.1 evidence = %+v, want enableProfiling false from the scheduler's --config", e)
+	}
+}
+
+// TestCISKubernetesNodeBad: on a node that gets every automated item of
+// sections 1-4 wrong, every one fails; files at kubeadm's default paths
+// that are compliant are decoys, since the running processes name others.
+func TestCISKubernetesNodeBad(t *testing.T) {
+	cat := builtin(t)
+	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
+	_, got := scanK8sNode(t, cat, testhost.Tree(t, "k8s-bad"), items)
+	if n := assertAutomated(t, items, got, checks.ResultFailed); n != 65 {
+		t.Errorf("%d automated items in sections 1-4, want 65", n)
+	}
+	assertManual(t, items, got)
+
+	// The verdicts follow the files the processes name, not the compliant
+	// files at the default paths.
+	for _, c := range []struct{ number, file, decoy string }{
+		{"4.1.9", "file /etc/kubernetes/kubelet/config.yaml", "/var/lib/kubelet/config.yaml"},
+		{"4.1.10", "file /etc/kubernetes/kubelet/config.yaml", "/var/lib/kubelet/config.yaml"},
+		{"4.2.1", "with --config /etc/kubernetes/kubelet/config.yaml", "/var/lib/kubelet/config.yaml"},
+		{"4.2.2", "with --config /etc/kubernetes/kubelet/config.yaml", "/var/lib/kubelet/config.yaml"},
+		{"4.2.10", "with --config /etc/kubernetes/kubelet/config.yaml", "/var/lib/kubelet/config.yaml"},
+		{"1.1.11", "file /var/lib/etcd-data", "/var/lib/etcd;"},
+		{"1.1.12", "file /var/lib/etcd-data", "/var/lib/etcd;"},
+		{"1.1.15", "file /srv/kubernetes/scheduler.conf", "/etc/kubernetes/scheduler.conf"},
+	} {
+		src := evidenceSources(got[c.number]) + ";"
+		if !strings.Contains(src, c.file) || strings.Contains(src, c.decoy) {
+			t.Errorf("%s: evidence from %q, want %q and never the decoy %s", c.number, src, c.file, c.decoy)
+		}
+	}
+	// The kubelet's --make-iptables-util-chains=false flag wins over its
+	// config file's makeIPTablesUtilChains: true.
+	for _, e := range got["4.2.6"].Evidence {
+		if e.Actual != "false" {
+			t.Errorf("4.2.6 evidence %+v, want the flag's false", e)
+		}
+	}
+	// Authorization read from the API server's --authorization-config file.
+	if e := got["1.2.6"].Evidence; len(e) != 1 || e[0].Actual != "AlwaysAllow" || !strings.Contains(e[0].Source, "--authorization-config /etc/kubernetes/authorization.yaml") {
+		t.Errorf("1.2.6 evidence = %+v, want AlwaysAllow from the --authorization-config file", e)
+	}
+	// Every admin kubeconfig is judged: admin.conf is fine, super-admin.conf is not.
+	var failing []string
+	for _, e := range got["1.1.13"].Evidence {
+		if !e.Passed {
+			failing = append(failing, e.Source)
+		}
+	}
+	if !slices.Equal(failing, []string{"file /etc/kubernetes/super-admin.conf"}) {
+		t.Errorf("1.1.13 failing files = %v, want only super-admin.conf", failing)
+	}
+}
+
+// TestCISKubernetesWorkerNode: on a worker (only the kubelet and
+// kube-proxy run, no control plane files), the control plane and etcd
+// items do not apply, each with its reason, and the worker items are
+// judged as on any node.
+func TestCISKubernetesWorkerNode(t *testing.T) {
+	cat := builtin(t)
+	root := testhost.Tree(t, "k8s-good")
+	for _, p := range []string{"proc/1101", "proc/1102", "proc/1103", "proc/1104", "etc/kubernetes/manifests", "etc/kubernetes/admin.conf",
+		"etc/kubernetes/super-admin.conf", "etc/kubernetes/scheduler.conf", "etc/kubernetes/controller-manager.conf",
+		"etc/kubernetes/pki", "etc/cni", "var/lib/etcd"} {
+		if err := os.RemoveAll(filepath.Join(root, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
+	node, got := scanK8sNode(t, cat, root, items)
+	comps := slices.Clone(node.Cluster.Components)
+	slices.Sort(comps)
+	if !slices.Equal(comps, []string{"kube-proxy", "kubelet"}) {
+		t.Errorf("node components = %v, want kube-proxy and kubelet", comps)
+	}
+	reasons := map[string]string{
+		"1.1.1": "no API server static pod manifest", "1.1.3": "no controller manager static pod manifest",
+		"1.1.5": "no scheduler static pod manifest", "1.1.7": "no etcd static pod manifest",
+		"1.1.13": "no file matches", "1.1.19": "no file matches",
+		"1.2.": "kube-apiserver does not run on this node", "1.3.": "kube-controller-manager does not run on this node",
+		"1.4.": "kube-scheduler does not run on this node", "2.": "etcd does not run on this node",
+		"3.2.": "kube-apiserver does not run on this node",
+	}
+	for _, it := range items {
+		v := got[it.Number]
+		if strings.HasPrefix(it.Number, "4.") || strings.HasPrefix(it.Number, "3.1.") || it.Number == "1.1.9" || it.Number == "1.1.10" {
+			continue
+		}
+		if v.Status != checks.CheckFinished || v.Result != checks.ResultNotApplicable {
+			t.Errorf("%s: got %s/%s %q, want not applicable on a worker", it.Number, v.Status, v.Result, v.Reason)
+			continue
+		}
+		for prefix, why := range reasons {
+			if (it.Number == prefix || strings.HasPrefix(it.Number, prefix) && strings.HasSuffix(prefix, ".")) && !strings.Contains(v.Reason, why) {
+				t.Errorf("%s: reason %q, want %q", it.Number, v.Reason, why)
+			}
+		}
+	}
+	worker := cisK8sNodeItems(t, cat, "4.")
+	if n := assertAutomated(t, worker, got, checks.ResultPassed); n != 12 {
+		t.Errorf("%d automated items in section 4, want 12", n)
+	}
+	assertManual(t, items, got)
+}

@@ -34,7 +34,24 @@ const (
 	TriggerManual  Trigger = "manual"
 	TriggerRecheck Trigger = "recheck"
 	TriggerPeriod  Trigger = "period"
+	// TriggerUpload marks a scan run elsewhere (another daemon, or
+	// `baseline scan --server` on another host) and uploaded to this
+	// daemon's API (UploadComplianceScanResult).
+	TriggerUpload Trigger = "upload"
 )
+
+// Triggers lists every trigger.
+var Triggers = []Trigger{TriggerManual, TriggerRecheck, TriggerPeriod, TriggerUpload}
+
+// Valid reports whether t is one of Triggers.
+func (t Trigger) Valid() bool {
+	for _, v := range Triggers {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
 
 // Scope is what a task covers; an empty list means "all".
 type Scope struct {

@@ -692,3 +692,34 @@ func TestReadsDuringAWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every trigger, the upload's included, is recorded and listed by the
+// Trigger filter; an unknown trigger is refused when a task begins and
+// when tasks are filtered, naming the value.
+func TestTriggersRecordedAndFiltered(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	ids := map[store.Trigger]int64{}
+	for i, tr := range store.Triggers {
+		task, err := f.db.BeginTask(ctx, tr, store.Scope{Node: fmt.Sprintf("node-%d", i)})
+		if err != nil {
+			t.Fatalf("BeginTask(%s): %v", tr, err)
+		}
+		ids[tr] = task.ID
+	}
+	for _, tr := range store.Triggers {
+		list, total, err := f.db.Tasks(ctx, store.Query{Filters: []store.Filter{{Name: "Trigger", Values: []string{string(tr)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 1 || len(list) != 1 || list[0].ID != ids[tr] || list[0].Trigger != tr {
+			t.Errorf("Trigger=%s lists %+v (total %d), want task %d", tr, list, total, ids[tr])
+		}
+	}
+	if _, err := f.db.BeginTask(ctx, "uploaded", store.Scope{Node: "elsewhere"}); !errors.Is(err, store.ErrInvalidParameter) || !strings.Contains(err.Error(), `"uploaded"`) {
+		t.Errorf("unknown trigger: %v, want ErrInvalidParameter naming it", err)
+	}
+	if _, _, err := f.db.Tasks(ctx, store.Query{Filters: []store.Filter{{Name: "Trigger", Values: []string{"uplod"}}}}); !errors.Is(err, store.ErrInvalidParameter) || !strings.Contains(err.Error(), `"uplod"`) {
+		t.Errorf("unknown trigger filter: %v, want ErrInvalidParameter naming it", err)
+	}
+}

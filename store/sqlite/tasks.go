@@ -104,6 +104,9 @@ func (s *DB) DisabledStandards(ctx context.Context) ([]string, error) {
 // The check and the insert share one write transaction, so two processes
 // on the same store cannot both start the same scope.
 func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.Scope) (store.Task, error) {
+	if !trigger.Valid() {
+		return store.Task{}, fmt.Errorf("%w: trigger %q is not one of %v", store.ErrInvalidParameter, trigger, store.Triggers)
+	}
 	if _, err := s.RecoverInterrupted(ctx); err != nil {
 		return store.Task{}, err
 	}
@@ -218,7 +221,7 @@ func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error
 		return nil, 0, err
 	}
 	w, args, err := where(nil, nil, q.Filters, map[string]column{
-		"Trigger":     {expr: "trigger"},
+		"Trigger":     {expr: "trigger", conv: convTrigger},
 		"CheckStatus": {expr: "status", conv: convStatus},
 	})
 	if err != nil {
@@ -238,6 +241,13 @@ func convStatus(v string) (any, error) {
 		return nil, fmt.Errorf("unknown CheckStatus %q", v)
 	}
 	return c, nil
+}
+
+func convTrigger(v string) (any, error) {
+	if !store.Trigger(v).Valid() {
+		return nil, fmt.Errorf("unknown Trigger %q (want one of %v)", v, store.Triggers)
+	}
+	return v, nil
 }
 
 func convResult(v string) (any, error) {

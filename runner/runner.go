@@ -28,6 +28,8 @@ type Runner struct {
 	defaults scan.Options
 	keep     int
 	log      *slog.Logger
+	// completed is told of each task this runner scanned and stored.
+	completed func(store.Task, *scan.Report)
 
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc
@@ -42,6 +44,10 @@ type Options struct {
 	// pruned after each task (default 100).
 	KeepTasks int
 	Logger    *slog.Logger
+	// Completed, when set, is told of each task this runner scanned once
+	// its results are stored (not of tasks recorded with Record). It runs
+	// on the task's goroutine and must not block.
+	Completed func(store.Task, *scan.Report)
 }
 
 // New records the catalog in the store and returns a runner.
@@ -57,7 +63,7 @@ func New(ctx context.Context, cat *checks.Catalog, st store.Store, opts Options)
 		log = slog.Default()
 	}
 	return &Runner{cat: cat, store: st, defaults: opts.Defaults, keep: opts.KeepTasks, log: log.With("component", "runner"),
-		running: map[int64]context.CancelFunc{}}, nil
+		completed: opts.Completed, running: map[int64]context.CancelFunc{}}, nil
 }
 
 // Catalog is the runner's catalog.
@@ -196,10 +202,33 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 		_ = r.store.FailTask(bg, task.ID, err.Error())
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if r.completed != nil {
+		r.completed(task, rep)
+	}
 	if _, err := r.store.Prune(bg, r.keep); err != nil {
 		return rep, fmt.Errorf("store: prune: %w", err)
 	}
 	return rep, nil
+}
+
+// Record stores a scan that ran elsewhere as a finished task, exactly as
+// a scan of this runner is stored: the task begins with scope (refused
+// with store.ErrAlreadyScanning when a running task overlaps), its
+// results land in one transaction, then old tasks are pruned.
+func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.Scope, rep *scan.Report) (store.Task, error) {
+	task, err := r.store.BeginTask(ctx, trigger, scope)
+	if err != nil {
+		return task, err
+	}
+	bg := context.WithoutCancel(ctx)
+	if err := r.store.CompleteTask(bg, task.ID, rep); err != nil {
+		_ = r.store.FailTask(bg, task.ID, err.Error())
+		return task, fmt.Errorf("store: %w", err)
+	}
+	if _, err := r.store.Prune(bg, r.keep); err != nil {
+		r.log.Warn("prune", "err", err)
+	}
+	return r.store.Task(bg, task.ID)
 }
 
 // enabledStandards lists the catalog's enabled standards minus those

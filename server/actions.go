@@ -43,6 +43,7 @@ var actions = map[string]handler{
 	"DeleteCompliancePolicyAssetSetFromWhitelist":   deleteItemAssetsFromWhitelist,
 	"CreateExportComplianceStatusListJob":           createExportJob,
 	"DescribeExportJobResult":                       describeExportJob,
+	UploadAction:                                    uploadScan,
 }
 
 // standardIDs gives each standard the numeric StandardId of the API: a

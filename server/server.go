@@ -35,6 +35,10 @@ type Options struct {
 	Keys []Key
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds the body of an UploadComplianceScanResult
+	// signed with a full-access key (default DefaultMaxUploadBytes, never
+	// below MaxBodyBytes).
+	MaxUploadBytes int64
 	// RatePerSecond and Burst limit each key (default 20/s, burst 40).
 	RatePerSecond float64
 	Burst         int
@@ -54,13 +58,15 @@ type Server struct {
 	runner  *runner.Runner
 	keys    map[string]Key
 	maxBody int64
-	rate    rate.Limit
-	burst   int
-	now     func() time.Time
-	log     *slog.Logger
-	changed func()
-	ids     standardIDs
-	exports *exports
+	// maxUpload bounds an upload's body (see uploadLimit).
+	maxUpload int64
+	rate      rate.Limit
+	burst     int
+	now       func() time.Time
+	log       *slog.Logger
+	changed   func()
+	ids       standardIDs
+	exports   *exports
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -68,7 +74,7 @@ type Server struct {
 
 // New returns a server. Every key must have a SecretId and a SecretKey.
 func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
-	s := &Server{store: st, runner: r, keys: map[string]Key{}, maxBody: opts.MaxBodyBytes, rate: rate.Limit(opts.RatePerSecond),
+	s := &Server{store: st, runner: r, keys: map[string]Key{}, maxBody: opts.MaxBodyBytes, maxUpload: opts.MaxUploadBytes, rate: rate.Limit(opts.RatePerSecond),
 		burst: opts.Burst, now: opts.Now, log: opts.Logger, changed: opts.PeriodChanged, limiters: map[string]*rate.Limiter{}}
 	for i, k := range opts.Keys {
 		if k.SecretID == "" || k.SecretKey == "" {
@@ -85,6 +91,10 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = 1 << 20
 	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = DefaultMaxUploadBytes
+	}
+	s.maxUpload = max(s.maxUpload, s.maxBody)
 	if s.rate <= 0 {
 		s.rate = 20
 	}
@@ -153,11 +163,12 @@ func (s *Server) handle(r *http.Request, action string) (any, *APIError) {
 	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
 		return nil, errorf(UnsupportedProtocol, "only POST / is served (got %s %s)", r.Method, r.URL.Path)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
+	limit, limitKey := s.uploadLimit(action, r.Header.Get("Authorization"))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, errorf(RequestSizeLimitExceeded, "the request body exceeds %d bytes", s.maxBody)
+			return nil, errorf(RequestSizeLimitExceeded, "the request body exceeds %d bytes, the daemon's %s", limit, limitKey)
 		}
 		return nil, errorf(InvalidParameter, "reading the request body: %v", err)
 	}

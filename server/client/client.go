@@ -96,3 +96,20 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 	}
 	return nil
 }
+
+// Upload sends a finished scan (UploadComplianceScanResult) and returns
+// the id of the task the daemon recorded it as. A refusal is returned as
+// *server.APIError.
+func (c *Client) Upload(ctx context.Context, u server.ScanUpload) (int64, error) {
+	var out struct{ TaskId int64 }
+	if err := c.Call(ctx, server.UploadAction, u, &out); err != nil {
+		return 0, err
+	}
+	if out.TaskId == 0 {
+		return 0, fmt.Errorf("%s: the response names no task", server.UploadAction)
+	}
+	return out.TaskId, nil
+}
+
+// Endpoint is the server's address.
+func (c *Client) Endpoint() string { return c.base.String() }

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/store"
+)
+
+// UploadAction is the product's extension to the spec's actions: it
+// records a scan that ran elsewhere (a node's daemon, `baseline scan
+// --server` on another host) as a finished task of this daemon.
+const UploadAction = "UploadComplianceScanResult"
+
+// DefaultMaxUploadBytes bounds an upload's body unless configured: a
+// container with its results takes about 22 KB, an image about 7 KB, so
+// this holds a host with some 2,500 containers and their images.
+const DefaultMaxUploadBytes = 64 << 20
+
+// ScanUpload is the body of UploadComplianceScanResult: one finished scan.
+// Its parts have the shapes of the scan JSON document (`baseline scan
+// --format json`): the same StartedAt, FinishedAt, Results and
+// ScanFailedAssets, and each asset as the document's Assets[].Asset. The
+// Scope is a task's scope as the store records it.
+type ScanUpload struct {
+	// Scope is what the scan covered. NodeName (the host that scanned) and
+	// StandardIds are required; AssetTypes and CustomerPolicyItemIds
+	// narrow the standards' items; CustomerAssetIds, when given, make it a
+	// partial scan (assets it did not see are not marked removed).
+	Scope      store.Scope `json:"Scope"`
+	StartedAt  time.Time   `json:"StartedAt"`
+	FinishedAt time.Time   `json:"FinishedAt"`
+	// Host is the scanned host, also when it is not itself in Assets (a
+	// container scan): its address is its containers' HostIP.
+	Host             *assets.Asset       `json:"Host,omitempty"`
+	Assets           []assets.Asset      `json:"Assets"`
+	Results          []scan.Result       `json:"Results"`
+	ScanFailedAssets []scan.AssetFailure `json:"ScanFailedAssets"`
+}
+
+// NewScanUpload makes the upload of a finished scan. An empty scope's
+// StandardIds become the standards the scan judged, and an empty NodeName
+// this host's name (as a task run here would record it).
+func NewScanUpload(scope store.Scope, rep *scan.Report) ScanUpload {
+	if len(scope.Standards) == 0 {
+		for _, s := range rep.Standards {
+			scope.Standards = append(scope.Standards, s.ID)
+		}
+	}
+	if scope.Node == "" {
+		scope.Node, _ = os.Hostname()
+	}
+	u := ScanUpload{Scope: scope, StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt, Assets: rep.Assets,
+		Results: rep.Results, ScanFailedAssets: rep.Failures}
+	if rep.Host.ID != 0 {
+		h := rep.Host
+		u.Host = &h
+	}
+	if u.Assets == nil {
+		u.Assets = []assets.Asset{}
+	}
+	if u.Results == nil {
+		u.Results = []scan.Result{}
+	}
+	if u.ScanFailedAssets == nil {
+		u.ScanFailedAssets = []scan.AssetFailure{}
+	}
+	return u
+}
+
+// uploadScan records an uploaded scan as a task, exactly as a scan run
+// here is recorded.
+func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req ScanUpload
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	rep, err := s.uploadReport(&req)
+	if err != nil {
+		return nil, err
+	}
+	task, err := s.runner.Record(ctx, store.TriggerUpload, req.Scope, rep)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("upload recorded", "task", task.ID, "node", req.Scope.Node, "assets", len(rep.Assets), "results", len(rep.Results))
+	return map[string]any{"TaskId": task.ID, "ResultCount": task.ResultCount}, nil
+}
+
+// uploadReport checks an upload against this daemon's catalog and turns
+// it into the report the store records. Each error names the field.
+func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
+	cat := s.runner.Catalog()
+	sc := &u.Scope
+	if sc.Node == "" {
+		return nil, errorf(MissingParameter, "Scope.NodeName is required: the host that ran the scan")
+	}
+	if len(sc.Standards) == 0 {
+		return nil, errorf(MissingParameter, "Scope.StandardIds is required: the standards the scan judged")
+	}
+	wantStd := map[string]bool{}
+	for _, id := range sc.Standards {
+		if _, ok := cat.Standard(id); !ok {
+			return nil, errorf(InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", id)
+		}
+		wantStd[id] = true
+	}
+	wantType := map[assets.Type]bool{}
+	for _, t := range sc.Types {
+		if _, err := assetType(string(t)); err != nil {
+			return nil, errorf(InvalidParameterValue, "Scope.AssetTypes: %s", err.(*APIError).Message)
+		}
+		wantType[t] = true
+	}
+	wantItem := map[uint64]bool{}
+	for _, id := range sc.Items {
+		if _, ok := cat.Item(id); !ok {
+			return nil, errorf(InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", id)
+		}
+		wantItem[id] = true
+	}
+	switch {
+	case u.StartedAt.IsZero():
+		return nil, errorf(MissingParameter, "StartedAt is required (RFC 3339)")
+	case u.FinishedAt.IsZero():
+		return nil, errorf(MissingParameter, "FinishedAt is required (RFC 3339)")
+	case u.FinishedAt.Before(u.StartedAt):
+		return nil, errorf(InvalidParameterValue, "FinishedAt %s is before StartedAt %s", u.FinishedAt.Format(time.RFC3339), u.StartedAt.Format(time.RFC3339))
+	}
+
+	// The scan's items are the scope's, as the scan selected them.
+	rep := &scan.Report{StartedAt: u.StartedAt, FinishedAt: u.FinishedAt, Assets: u.Assets, Results: u.Results, Failures: u.ScanFailedAssets}
+	inScope := map[uint64]bool{}
+	for _, st := range cat.Standards {
+		if !wantStd[st.ID] {
+			continue
+		}
+		n := 0
+		for _, it := range st.Items {
+			if len(wantType) > 0 && !wantType[it.AssetType] || len(wantItem) > 0 && !wantItem[it.ID] {
+				continue
+			}
+			rep.Items = append(rep.Items, it)
+			inScope[it.ID] = true
+			n++
+		}
+		if n > 0 {
+			rep.Standards = append(rep.Standards, st)
+		}
+	}
+	if len(rep.Items) == 0 {
+		return nil, errorf(InvalidParameterValue, "Scope selects no item of standards %v", sc.Standards)
+	}
+
+	if u.Host != nil {
+		if u.Host.ID == 0 || u.Host.Type != assets.Host {
+			return nil, errorf(InvalidParameterValue, "Host must be an ASSET_HOST asset with its CustomerAssetId")
+		}
+		rep.Host = *u.Host
+	}
+	byID := make(map[uint64]assets.Type, len(u.Assets))
+	for i, a := range u.Assets {
+		if a.ID == 0 {
+			return nil, errorf(MissingParameter, "Assets[%d].CustomerAssetId is required", i)
+		}
+		if _, err := assetType(string(a.Type)); err != nil {
+			return nil, errorf(InvalidParameterValue, "Assets[%d]: %s", i, err.(*APIError).Message)
+		}
+		if _, dup := byID[a.ID]; dup {
+			return nil, errorf(InvalidParameterValue, "Assets[%d]: CustomerAssetId %d is listed twice", i, a.ID)
+		}
+		byID[a.ID] = a.Type
+	}
+	seen := make(map[[2]uint64]bool, len(u.Results))
+	for i := range u.Results {
+		r := &u.Results[i]
+		it, ok := cat.Item(r.ItemID)
+		switch {
+		case !ok:
+			return nil, errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d is not an item of this daemon's catalog (its standard must be loaded here too)", i, r.ItemID)
+		case !inScope[r.ItemID]:
+			return nil, errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d (standard %s) is outside the upload's Scope", i, r.ItemID, it.Standard.ID)
+		}
+		at, ok := byID[r.AssetID]
+		switch {
+		case !ok:
+			return nil, errorf(InvalidParameterValue, "Results[%d].CustomerAssetId %d is not in Assets", i, r.AssetID)
+		case at != it.AssetType:
+			return nil, errorf(InvalidParameterValue, "Results[%d]: item %d judges %s, asset %d is %s", i, r.ItemID, it.AssetType, r.AssetID, at)
+		case seen[[2]uint64{r.ItemID, r.AssetID}]:
+			return nil, errorf(InvalidParameterValue, "Results[%d]: item %d on asset %d is listed twice", i, r.ItemID, r.AssetID)
+		}
+		seen[[2]uint64{r.ItemID, r.AssetID}] = true
+		if err := checkVerdict(i, r.Verdict); err != nil {
+			return nil, err
+		}
+		if r.CheckedAt.IsZero() {
+			r.CheckedAt = u.FinishedAt
+		}
+	}
+	for i := range u.ScanFailedAssets {
+		f := &u.ScanFailedAssets[i]
+		if _, ok := byID[f.AssetID]; !ok {
+			return nil, errorf(InvalidParameterValue, "ScanFailedAssets[%d].CustomerAssetId %d is not in Assets", i, f.AssetID)
+		}
+		if f.Reason == "" {
+			return nil, errorf(MissingParameter, "ScanFailedAssets[%d].Reason is required", i)
+		}
+		if f.CheckTime.IsZero() {
+			f.CheckTime = u.FinishedAt
+		}
+	}
+	return rep, nil
+}
+
+// checkVerdict accepts what a scan produces: a finished check with its
+// result, or a check that could not be carried out.
+func checkVerdict(i int, v checks.Verdict) error {
+	switch v.Status {
+	case checks.CheckFinished:
+		switch v.Result {
+		case checks.ResultPassed, checks.ResultFailed, checks.ResultManual, checks.ResultNotApplicable:
+			return nil
+		}
+		return errorf(InvalidParameterValue, "Results[%d].CheckResult %q is not RESULT_PASSED, RESULT_FAILED, RESULT_MANUAL or RESULT_NOT_APPLICABLE", i, v.Result)
+	case checks.CheckFailed:
+		if v.Result != "" {
+			return errorf(InvalidParameterValue, "Results[%d]: a CHECK_FAILED result has no CheckResult (got %q)", i, v.Result)
+		}
+		return nil
+	}
+	return errorf(InvalidParameterValue, "Results[%d].CheckStatus %q is not CHECK_FINISHED or CHECK_FAILED", i, v.Status)
+}
+
+// uploadLimit is the body limit of a request: MaxUploadBytes for an
+// upload signed (by its own account) with a key that may write, the
+// general limit otherwise, so that only a full-access key's uploads make
+// the daemon read a large body. The signature is checked once read.
+func (s *Server) uploadLimit(action, authorization string) (int64, string) {
+	if action != UploadAction {
+		return s.maxBody, "api.max_body_bytes"
+	}
+	c, err := parseAuthorization(authorization)
+	if err != nil {
+		return s.maxBody, "api.max_body_bytes"
+	}
+	if k, ok := s.keys[c.secretID]; !ok || k.ReadOnly {
+		return s.maxBody, "api.max_body_bytes"
+	}
+	return s.maxUpload, "api.max_upload_bytes"
+}

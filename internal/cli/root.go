@@ -97,7 +97,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.config, "config", envOr("BASELINE_CONFIG", ""), "configuration file (YAML; default /etc/baseline/config.yaml when present; env BASELINE_CONFIG)")
 	pf.StringVar(&g.hostRoot, "host-root", envOr("BASELINE_HOST_ROOT", "/"), "root of the host file system to check (env BASELINE_HOST_ROOT)")
 	pf.StringVar(&g.dataDir, "data-dir", envOr("BASELINE_DATA_DIR", defaultDataDir()), "directory of the embedded store (env BASELINE_DATA_DIR)")
-	pf.StringVar(&g.server, "server", envOr("BASELINE_SERVER", ""), "query and drive a remote daemon at this address (http(s)://host:port; env BASELINE_SERVER)")
+	pf.StringVar(&g.server, "server", envOr("BASELINE_SERVER", ""), "query and drive a remote daemon at this address, and upload scans to it (http(s)://host:port; env BASELINE_SERVER)")
 	pf.StringVar(&g.secretID, "secret-id", envOr("BASELINE_SECRET_ID", ""), "API key id for --server (env BASELINE_SECRET_ID)")
 	pf.StringVar(&g.secretKey, "secret-key", envOr("BASELINE_SECRET_KEY", ""), "API secret key for --server (env BASELINE_SECRET_KEY)")
 	pf.StringVar(&g.kube.Kubeconfig, "kubeconfig", envOr("BASELINE_KUBECONFIG", ""), "kubeconfig of the cluster to check (default: KUBECONFIG, the pod's service account, ~/.kube/config; env BASELINE_KUBECONFIG)")

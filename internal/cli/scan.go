@@ -47,7 +47,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
 	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
-	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task in the store (print only)")
+	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task, in the store or with --server on the daemon (print only)")
 	keep, _ := strconv.Atoi(envOr("BASELINE_KEEP_TASKS", "100"))
 	fl.IntVar(&f.keepTasks, "keep-tasks", keep, "retention: keep the results of this many tasks, prune older ones (env BASELINE_KEEP_TASKS)")
 }
@@ -83,7 +83,10 @@ func newScanCmd(g *globals) *cobra.Command {
 		Long: `Scan this host against the enabled standards: the host and its Docker daemon,
 every container (running, paused, stopped, created) and every local image.
 The task and its results are recorded in the store (see --data-dir) unless
---no-store is given.
+--no-store is given. With --server (and --secret-id, --secret-key), the scan
+runs here and is uploaded to that daemon instead, which records it as a task
+of its own (trigger upload) and whose id is printed; the local store is not
+touched, and a refused upload exits 1 with the daemon's error.
 
 Exit codes: 0 done (and, with --exit-code, no scored item failed); 1 the scan
 could not run (or the same scope is already being scanned); 2 with
@@ -158,11 +161,17 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	progress := progressFunc(g, f.progress)
 	var rep *scan.Report
 	var task store.Task
-	if f.noStore {
+	if f.noStore || g.server != "" {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
 		opts.Kube, opts.NoKube, opts.NodeName = defaults.Kube, defaults.NoKube, defaults.NodeName
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err
+		}
+		if !f.noStore { // --server: the daemon records it
+			if task, err = uploadScan(ctx, g, scope, opts, rep); err != nil {
+				return err
+			}
+			trigger = task.Trigger
 		}
 	} else {
 		db, err := openStore(ctx, g)
@@ -189,7 +198,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	case "table":
 		err = report.WriteTable(&buf, rep, report.View(f.by))
 		if !f.noStore {
-			fmt.Fprintf(&buf, "Recorded as task %d (%s).\n", task.ID, trigger)
+			fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
 		}
 	default: // an export format, with its integrity digests
 		enc, _ := report.EncoderFor(f.format)
@@ -200,6 +209,9 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	}
 	if err := writeOutput(g.stdout, f.output, buf.Bytes()); err != nil {
 		return err
+	}
+	if g.server != "" && !f.noStore && f.format != "table" {
+		fmt.Fprintf(g.stderr, "baseline: recorded as task %d (%s)%s\n", task.ID, trigger, onServer(g))
 	}
 	if f.exitCode && scoredFailure(rep) {
 		return withCode(ExitFindings, nil)

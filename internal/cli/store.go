@@ -729,7 +729,7 @@ func newTasksCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tasks",
 		Short: "List scan tasks, newest first",
-		Long:  "Filters: Trigger (manual, recheck, period), CheckStatus.",
+		Long:  "Filters: Trigger (manual, recheck, period, upload: a scan run elsewhere and uploaded to this daemon), CheckStatus.",
 		Args:  cobra.NoArgs,
 		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
 			return runList(ctx, g, &l, nil, st.Tasks, func(list []store.Task) {

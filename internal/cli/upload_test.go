@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/store"
+)
+
+// `scan --server` scans this host's engine here and uploads the scan to a
+// real daemon process: the daemon's store holds the host's results as a
+// task of its own (trigger upload), whose id is printed, and the local
+// store is never created. A scan of chosen assets is uploaded as a
+// partial scan of them. A refused upload exits 1 with the daemon's error
+// and records nothing; --no-store prints only.
+func TestScanUploadsToADaemon(t *testing.T) {
+	engine := dockertest.Engine(t)
+	privName := dockertest.Name("up-priv")
+	priv := dockertest.Create(t, engine, privName, &container.Config{Image: "baseline-test/base:1"}, &container.HostConfig{Privileged: true})
+	local := getenvDataDir(t)
+	daemonData := t.TempDir()
+	url := startDaemon(t, testbin.Path(t), daemonData)
+	full := []string{"--server", url, "--secret-id", "AKIDfull", "--secret-key", "full-secret"}
+	daemonTasks := func() []store.Task {
+		t.Helper()
+		code, out, stderr := run(t, "--data-dir", daemonData, "tasks", "--format", "json", "--limit", "100")
+		if code != ExitOK {
+			t.Fatalf("tasks in the daemon's store: exit %d: %s", code, stderr)
+		}
+		var l struct{ List []store.Task }
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatal(err)
+		}
+		return l.List
+	}
+	recorded := regexp.MustCompile(`ecorded as task (\d+) \(upload\) on ` + regexp.QuoteMeta(url))
+
+	// The whole container scan, as JSON: the task line goes to stderr.
+	report := filepath.Join(t.TempDir(), "report.json")
+	code, _, stderr := run(t, append(full, "scan", "--type", "container", "--progress", "never", "--format", "json", "-o", report)...)
+	if code != ExitOK {
+		t.Fatalf("scan --server: exit %d: %s", code, stderr)
+	}
+	m := recorded.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("scan --server does not say which task the daemon recorded:\n%s", stderr)
+	}
+	taskID, _ := strconv.ParseInt(m[1], 10, 64)
+	var doc struct {
+		Results []struct{ CustomerAssetId uint64 }
+		Assets  []struct{ Asset struct{ CustomerAssetId uint64 } }
+	}
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	list := daemonTasks()
+	if len(list) != 1 || list[0].ID != taskID || list[0].Trigger != store.TriggerUpload || list[0].Status != "CHECK_FINISHED" ||
+		list[0].ResultCount != len(doc.Results) || len(list[0].Scope.Assets) != 0 {
+		t.Fatalf("the daemon's tasks = %+v, want task %d: a finished full upload of the scan's %d results", list, taskID, len(doc.Results))
+	}
+
+	// The daemon's API lists the host's containers, the privileged one
+	// failing 5.5 with evidence.
+	var containers struct {
+		TotalCount int
+		List       []store.AssetInfo
+	}
+	code, out, stderr := run(t, append(full, "assets", "--type", "container", "--limit", "100", "--format", "json")...)
+	if code != ExitOK || json.Unmarshal([]byte(out), &containers) != nil {
+		t.Fatalf("assets through the daemon: exit %d: %s", code, stderr)
+	}
+	if containers.TotalCount != len(doc.Assets) {
+		t.Errorf("the daemon lists %d containers, the scan found %d", containers.TotalCount, len(doc.Assets))
+	}
+	var privID uint64
+	for _, a := range containers.List {
+		if a.Name == privName {
+			privID = a.ID
+		}
+	}
+	var affected struct{ List []store.AssetItem }
+	code, out, stderr = run(t, append(full, "item", item55, "--result", "failed", "--format", "json")...)
+	if code != ExitOK || json.Unmarshal([]byte(out), &affected) != nil {
+		t.Fatalf("item 5.5 through the daemon: exit %d: %s", code, stderr)
+	}
+	if privID == 0 || !slices.ContainsFunc(affected.List, func(r store.AssetItem) bool {
+		return r.AssetID == privID && r.TaskID == taskID && len(r.Evidence) > 0
+	}) {
+		t.Errorf("the privileged container %s (%d) is not failing 5.5 from task %d with evidence: %+v", priv, privID, taskID, affected.List)
+	}
+
+	// One asset, as a table: a partial scan of it.
+	code, out, stderr = run(t, append(full, "scan", "--type", "container", "--asset", privName, "--progress", "never")...)
+	m = recorded.FindStringSubmatch(out)
+	if code != ExitOK || m == nil {
+		t.Fatalf("scan --server --asset: exit %d, no task line:\n%s\n%s", code, out, stderr)
+	}
+	list = daemonTasks()
+	if list[0].ID == taskID || strconv.FormatInt(list[0].ID, 10) != m[1] || !slices.Equal(list[0].Scope.Assets, []uint64{privID}) {
+		t.Errorf("the daemon's newest task = %+v, want task %s scoped to asset %d", list[0], m[1], privID)
+	}
+
+	// Refusals exit 1 with the daemon's error; --no-store uploads nothing.
+	n := len(list)
+	code, _, stderr = run(t, "--server", url, "--secret-id", "AKIDro", "--secret-key", "ro-secret", "scan", "--type", "container", "--progress", "never")
+	if code != ExitError || !strings.Contains(stderr, "refused the upload") || !strings.Contains(stderr, "AuthFailure.UnauthorizedOperation") {
+		t.Errorf("upload with the read-only key: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = run(t, append(full, "scan", "--benchmarks", "../../testdata/benchmarks/custom", "--standard", "acme-docker-1",
+		"--no-docker", "--progress", "never")...)
+	if code != ExitError || !strings.Contains(stderr, `standard "acme-docker-1" is not in this daemon's catalog`) {
+		t.Errorf("upload of a standard the daemon lacks: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = run(t, append(full, "scan", "--type", "container", "--progress", "never", "--no-store")...)
+	if code != ExitOK || strings.Contains(out, "Recorded as task") || !strings.Contains(out, privName) {
+		t.Errorf("scan --server --no-store: exit %d, want the table and no task:\n%s\n%s", code, out, stderr)
+	}
+	if got := len(daemonTasks()); got != n {
+		t.Errorf("the refused and --no-store scans left %d tasks on the daemon, want %d", got, n)
+	}
+
+	// The local store was never opened.
+	if _, err := os.Stat(filepath.Join(local, "baseline.db")); !os.IsNotExist(err) {
+		t.Errorf("the local store exists after scans uploaded with --server: %v", err)
+	}
+}

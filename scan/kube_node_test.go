@@ -2,14 +2,18 @@ package scan
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/assets/hostfs"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/kubetest"
 	"github.com/baselinehq/baseline/internal/testhost"
 )
 
@@ -251,4 +255,132 @@ func TestCISKubernetesWorkerNode(t *testing.T) {
 		t.Errorf("%d automated items in section 4, want 12", n)
 	}
 	assertManual(t, items, got)
+}
+
+// liveAPIServerVerdicts scans this machine's real process table with the
+// given items once the API server pid is the only kube-apiserver running
+// (a process source judges every kube-apiserver, and other tests may run
+// one), and returns the verdicts; every piece of evidence must come from
+// that pid.
+func liveAPIServerVerdicts(t *testing.T, cat *checks.Catalog, items []*checks.Item, pid int) map[string]checks.Verdict {
+	t.Helper()
+	mine := fmt.Sprintf("process kube-apiserver (pid %d)", pid)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		procs, err := hostfs.New("/").FindProcesses("kube-apiserver")
+		if err != nil {
+			t.Fatal(err)
+		}
+		why := ""
+		for _, p := range procs {
+			if p.PID != pid {
+				why = fmt.Sprintf("another kube-apiserver runs (pid %d)", p.PID)
+			}
+		}
+		if why == "" {
+			_, got := scanK8sNode(t, cat, "/", items)
+			for n, v := range got {
+				for _, e := range v.Evidence {
+					if !strings.HasPrefix(e.Source, mine) {
+						why = fmt.Sprintf("%s has evidence from %s", n, e.Source)
+					}
+				}
+			}
+			if why == "" {
+				return got
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: this test needs its own kube-apiserver to be the only one", why)
+		}
+		t.Logf("%s; scanning again in 2s", why)
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// TestCISKubernetesAPIServerLive starts the real kube-apiserver twice, one
+// after the other, once with the flags the benchmark asks for and once
+// with insecure ones, and scans this machine's process table with the
+// 1.2.x items: the verdicts judge the flags of the running process. The
+// insecure server keeps what it needs to start and become ready (RBAC for
+// the bootstrap roles, the client CA for the test's administrator, TLS and
+// a service account key), so those items pass there too.
+func TestCISKubernetesAPIServerLive(t *testing.T) {
+	bin := kubetest.Require(t)
+	cat := builtin(t)
+	items := cisK8sNodeItems(t, cat, "1.2.")
+	for _, c := range []struct {
+		name  string
+		flags func(dir string) map[string]string
+		// fails lists the automated items that must fail; every other
+		// automated item must pass.
+		fails []string
+	}{
+		{"compliant", func(dir string) map[string]string {
+			return map[string]string{
+				"--kubelet-client-certificate":              filepath.Join(dir, "admin.crt"),
+				"--kubelet-client-key":                      filepath.Join(dir, "admin.key"),
+				"--kubelet-certificate-authority":           filepath.Join(dir, "ca.crt"),
+				"--audit-log-path":                          filepath.Join(dir, "audit.log"),
+				"--audit-log-maxage":                        "30",
+				"--audit-log-maxbackup":                     "10",
+				"--audit-log-maxsize":                       "100",
+				"--etcd-certfile":                           filepath.Join(dir, "admin.crt"),
+				"--etcd-keyfile":                            filepath.Join(dir, "admin.key"),
+				"--etcd-cafile":                             filepath.Join(dir, "ca.crt"),
+				"--service-account-extend-token-expiration": "false",
+			}
+		}, nil},
+		{"insecure", func(dir string) map[string]string {
+			tokens := filepath.Join(dir, "tokens.csv")
+			if err := os.WriteFile(tokens, []byte("live-test-token,tester,1001\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return map[string]string{
+				"--token-auth-file":           tokens,
+				"--authorization-mode":        "AlwaysAllow,RBAC",
+				"--enable-admission-plugins":  "AlwaysAdmit",
+				"--disable-admission-plugins": "ServiceAccount,NamespaceLifecycle",
+				"--profiling":                 "true",
+				"--service-account-lookup":    "false",
+				"--audit-log-maxage":          "7",
+			}
+		}, []string{"1.2.2", "1.2.4", "1.2.5", "1.2.6", "1.2.7", "1.2.10", "1.2.12", "1.2.13", "1.2.14", "1.2.15",
+			"1.2.16", "1.2.17", "1.2.18", "1.2.19", "1.2.21", "1.2.23", "1.2.26", "1.2.30"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := kubetest.Start(bin, dir, c.flags(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Stopped before the next server starts: never two at once.
+			defer s.Stop()
+			got := liveAPIServerVerdicts(t, cat, items, s.PID)
+			fails := map[string]bool{}
+			for _, n := range c.fails {
+				fails[n] = true
+			}
+			for _, it := range items {
+				v := got[it.Number]
+				want := checks.ResultPassed
+				switch {
+				case !it.Automated:
+					want = checks.ResultManual
+				case fails[it.Number]:
+					want = checks.ResultFailed
+				}
+				if v.Status != checks.CheckFinished || v.Result != want {
+					t.Errorf("%s: got %s/%s %q, want %s; evidence %+v", it.Number, v.Status, v.Result, v.Reason, want, v.Evidence)
+				}
+			}
+			// The evidence shows the values the server runs with.
+			for number, flag := range map[string]string{"1.2.15": "--profiling", "1.2.17": "--audit-log-maxage", "1.2.6": "--authorization-mode"} {
+				e := got[number].Evidence
+				if len(e) == 0 || e[0].Actual != s.Flags[flag] {
+					t.Errorf("%s: evidence %+v, want %s=%s as the server runs", number, e, flag, s.Flags[flag])
+				}
+			}
+		})
+	}
 }

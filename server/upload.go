@@ -202,10 +202,12 @@ func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
 			r.CheckedAt = u.FinishedAt
 		}
 	}
+	// A failure may name the Host without it being in Assets: the engine
+	// could not be reached while other assets were scanned.
 	for i := range u.ScanFailedAssets {
 		f := &u.ScanFailedAssets[i]
-		if _, ok := byID[f.AssetID]; !ok {
-			return nil, errorf(InvalidParameterValue, "ScanFailedAssets[%d].CustomerAssetId %d is not in Assets", i, f.AssetID)
+		if _, ok := byID[f.AssetID]; !ok && (u.Host == nil || f.AssetID != u.Host.ID) {
+			return nil, errorf(InvalidParameterValue, "ScanFailedAssets[%d].CustomerAssetId %d is neither in Assets nor the Host", i, f.AssetID)
 		}
 		if f.Reason == "" {
 			return nil, errorf(MissingParameter, "ScanFailedAssets[%d].Reason is required", i)

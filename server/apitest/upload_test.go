@@ -265,6 +265,9 @@ api:
 	u = fresh()
 	u.ScanFailedAssets = []scan.AssetFailure{{AssetID: 77, Reason: "gone"}}
 	wantAPIError(t, "failure of an asset not uploaded", upload(u), server.InvalidParameterValue, "ScanFailedAssets[0].CustomerAssetId", "77")
+	u = fresh()
+	u.ScanFailedAssets = []scan.AssetFailure{{AssetID: node.ID}}
+	wantAPIError(t, "failure without a reason", upload(u), server.MissingParameter, "ScanFailedAssets[0].Reason")
 	err = full.Call(ctx, server.UploadAction, map[string]any{"Scope": nodeScope(node.Name), "Bogus": 1}, nil)
 	wantAPIError(t, "unknown parameter", err, server.InvalidParameter, "Bogus")
 	_, err = ro.Upload(ctx, fresh())

@@ -21,6 +21,8 @@ import (
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/schedule"
 	"github.com/baselinehq/baseline/server"
+	"github.com/baselinehq/baseline/server/client"
+	"github.com/baselinehq/baseline/server/upstream"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -46,14 +48,25 @@ type serveConfig struct {
 	// before it is interrupted (and recorded as failed).
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
 	API           struct {
-		Listen        string       `mapstructure:"listen"`
-		TLSCert       string       `mapstructure:"tls_cert"`
-		TLSKey        string       `mapstructure:"tls_key"`
-		MaxBodyBytes  int64        `mapstructure:"max_body_bytes"`
-		RatePerSecond float64      `mapstructure:"rate_per_second"`
-		Burst         int          `mapstructure:"burst"`
-		Keys          []server.Key `mapstructure:"keys"`
+		Listen       string `mapstructure:"listen"`
+		TLSCert      string `mapstructure:"tls_cert"`
+		TLSKey       string `mapstructure:"tls_key"`
+		MaxBodyBytes int64  `mapstructure:"max_body_bytes"`
+		// MaxUploadBytes bounds an UploadComplianceScanResult's body.
+		MaxUploadBytes int64        `mapstructure:"max_upload_bytes"`
+		RatePerSecond  float64      `mapstructure:"rate_per_second"`
+		Burst          int          `mapstructure:"burst"`
+		Keys           []server.Key `mapstructure:"keys"`
 	} `mapstructure:"api"`
+	// Upstream, when Server is set, is the daemon each completed task is
+	// also uploaded to (see package server/upstream).
+	Upstream struct {
+		Server    string        `mapstructure:"server"`
+		SecretID  string        `mapstructure:"secret_id"`
+		SecretKey string        `mapstructure:"secret_key"`
+		Retries   int           `mapstructure:"retries"`
+		Backoff   time.Duration `mapstructure:"backoff"`
+	} `mapstructure:"upstream"`
 }
 
 // DefaultConfigFiles are read, when present, unless --config names one.
@@ -75,10 +88,13 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("shutdown_grace", "60s")
 	v.SetDefault("api.listen", "127.0.0.1:8443")
 	v.SetDefault("api.max_body_bytes", 1<<20)
+	v.SetDefault("api.max_upload_bytes", server.DefaultMaxUploadBytes)
+	v.SetDefault("upstream.retries", upstream.DefaultRetries)
+	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
 	v.SetDefault("api.rate_per_second", 20)
 	v.SetDefault("api.burst", 40)
 	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
-		"kubernetes.cluster_name", "kubernetes.node_name"} {
+		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key"} {
 		v.SetDefault(k, "")
 	}
 	switch {
@@ -132,6 +148,14 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	}
 	if c.KeepTasks < 1 {
 		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
+	}
+	if u := c.Upstream; u.Server != "" {
+		if _, err := client.New(u.Server, u.SecretID, u.SecretKey); err != nil {
+			return nil, fmt.Errorf("upstream: %w (set upstream.secret_id and upstream.secret_key, or BASELINE_UPSTREAM_SECRET_ID and BASELINE_UPSTREAM_SECRET_KEY)", err)
+		}
+		if u.Retries < 0 || u.Backoff <= 0 {
+			return nil, fmt.Errorf("upstream: retries must not be negative and backoff must be positive (got %d, %s)", u.Retries, u.Backoff)
+		}
 	}
 	return &c, nil
 }
@@ -198,7 +222,24 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err := db.EnsurePeriodTasks(ctx); err != nil {
 		return err
 	}
-	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log,
+	var completed func(store.Task, *scan.Report)
+	if u := c.Upstream; u.Server != "" {
+		uc, err := client.New(u.Server, u.SecretID, u.SecretKey)
+		if err != nil {
+			return fmt.Errorf("upstream: %w", err)
+		}
+		fwd := upstream.New(uc, upstream.Options{Retries: u.Retries, Backoff: u.Backoff, Logger: log})
+		completed = fwd.Forward
+		// Last, once the runner is done: the tasks that just finished are
+		// sent if the upstream answers soon; the local store has them
+		// either way.
+		defer func() {
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			fwd.Close(fctx)
+			cancel()
+		}()
+	}
+	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log, Completed: completed,
 		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName,
 			Kube: kube.Options{Kubeconfig: c.Kubernetes.Kubeconfig, Context: c.Kubernetes.Context, Name: c.Kubernetes.ClusterName}}})
 	if err != nil {
@@ -210,7 +251,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		_, err := r.Start(ctx, runner.Request{Trigger: store.TriggerPeriod, Scope: scope, Select: scan.Options{Types: scope.Types, Standards: std}})
 		return err
 	}, schedule.Options{Location: loc, Logger: log})
-	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, RatePerSecond: c.API.RatePerSecond,
+	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, MaxUploadBytes: c.API.MaxUploadBytes, RatePerSecond: c.API.RatePerSecond,
 		Burst: c.API.Burst, Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports")})
 	if err != nil {
 		return err
@@ -243,7 +284,8 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if c.API.TLSCert != "" {
 		scheme = "https"
 	}
-	log.Info("serving", "api", scheme+"://"+ln.Addr().String(), "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys))
+	log.Info("serving", "api", scheme+"://"+ln.Addr().String(), "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
+		"upstream", c.Upstream.Server)
 	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s://%s\n", scheme, ln.Addr())
 
 	select {

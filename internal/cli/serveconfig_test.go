@@ -2,7 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The example configuration loads as it is, and its kubernetes section
@@ -26,5 +30,52 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if c.Kubernetes.ClusterName != "prod-eu" || c.Kubernetes.NodeName != "node-7" || c.Kubernetes.Disabled {
 		t.Fatalf("kubernetes = %+v, want the cluster name from the environment and the node name from the flag", c.Kubernetes)
+	}
+}
+
+// The upload limit and the upstream section: the example's values are the
+// defaults, the upstream's address and key come from BASELINE_UPSTREAM_*
+// too, and an upstream without a key or with a bad address is refused
+// naming the section.
+func TestUpstreamConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadServeConfig(serve, g, "../../deploy/config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.API.MaxUploadBytes != 64<<20 || c.Upstream.Server != "" || c.Upstream.Retries != 3 || c.Upstream.Backoff != 10*time.Second {
+		t.Errorf("example: max_upload_bytes %d, upstream %+v; want 64 MiB and no upstream, 3 retries after 10s", c.API.MaxUploadBytes, c.Upstream)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(empty, []byte("log_level: info\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = loadServeConfig(serve, g, empty); err != nil || c.API.MaxUploadBytes != 64<<20 || c.Upstream.Retries != 3 || c.Upstream.Backoff != 10*time.Second {
+		t.Errorf("defaults: %v, max_upload_bytes %d, upstream %+v", err, c.API.MaxUploadBytes, c.Upstream)
+	}
+	t.Setenv("BASELINE_UPSTREAM_SERVER", "http://baseline-api.baseline.svc:8443")
+	t.Setenv("BASELINE_UPSTREAM_SECRET_ID", "AKIDnode")
+	t.Setenv("BASELINE_UPSTREAM_SECRET_KEY", "node-secret")
+	t.Setenv("BASELINE_UPSTREAM_BACKOFF", "250ms")
+	c, err = loadServeConfig(serve, g, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := c.Upstream; u.Server != "http://baseline-api.baseline.svc:8443" || u.SecretID != "AKIDnode" || u.SecretKey != "node-secret" || u.Backoff != 250*time.Millisecond {
+		t.Errorf("upstream from the environment = %+v", u)
+	}
+	t.Setenv("BASELINE_UPSTREAM_SECRET_KEY", "")
+	if _, err := loadServeConfig(serve, g, empty); err == nil || !strings.Contains(err.Error(), "upstream") || !strings.Contains(err.Error(), "BASELINE_UPSTREAM_SECRET_KEY") {
+		t.Errorf("an upstream without its secret key: %v", err)
+	}
+	t.Setenv("BASELINE_UPSTREAM_SECRET_KEY", "node-secret")
+	t.Setenv("BASELINE_UPSTREAM_SERVER", "baseline-api:8443")
+	if _, err := loadServeConfig(serve, g, empty); err == nil || !strings.Contains(err.Error(), "upstream") || !strings.Contains(err.Error(), "baseline-api:8443") {
+		t.Errorf("an upstream address without a scheme: %v", err)
 	}
 }

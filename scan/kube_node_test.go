@@ -384,3 +384,39 @@ func TestCISKubernetesAPIServerLive(t *testing.T) {
 		})
 	}
 }
+
+// TestCISKubernetesKubeProxyMetrics: 4.3.1 reads kube-proxy's flag, else
+// the file its --config names, and passes on the default (loopback); when
+// that file is not on the node (kube-proxy in a container), the item does
+// not apply rather than pass on a value it could not read.
+func TestCISKubernetesKubeProxyMetrics(t *testing.T) {
+	cat := builtin(t)
+	items := cisK8sNodeItems(t, cat, "4.3.1")
+	for _, c := range []struct {
+		name   string
+		args   []string
+		remove bool
+		result checks.CheckResult
+		reason string
+	}{
+		{"config file on loopback", []string{"--config=/var/lib/kube-proxy/config.conf"}, false, checks.ResultPassed, ""},
+		{"config file not on the node", []string{"--config=/var/lib/kube-proxy/config.conf"}, true, checks.ResultNotApplicable, "not visible on this node"},
+		{"flag on all interfaces", []string{"--metrics-bind-address=0.0.0.0:10249"}, false, checks.ResultFailed, ""},
+		{"flag on IPv6 loopback", []string{"--metrics-bind-address=[::1]:10249"}, false, checks.ResultPassed, ""},
+		{"default", nil, false, checks.ResultPassed, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := testhost.Tree(t, "k8s-good")
+			writeProc(t, root, 1301, append([]string{"/usr/local/bin/kube-proxy"}, c.args...)...)
+			if c.remove {
+				if err := os.Remove(filepath.Join(root, "var/lib/kube-proxy/config.conf")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, got := scanK8sNode(t, cat, root, items)
+			if v := got["4.3.1"]; v.Status != checks.CheckFinished || v.Result != c.result || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("4.3.1: got %s/%s %q, want %s %q; evidence %+v", v.Status, v.Result, v.Reason, c.result, c.reason, v.Evidence)
+			}
+		})
+	}
+}

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +47,7 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/cli"
 	"github.com/baselinehq/baseline/internal/kubetest"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/scan"
 )
 
@@ -480,23 +483,15 @@ func TestDaemonsStartWithTheirConfiguration(t *testing.T) {
 			}
 			// The pod's environment, with the Secret's and the downward
 			// API's values stood in for.
-			secretEnv := 0
-			for _, e := range c.Env {
-				switch {
-				case e.ValueFrom == nil:
-					t.Setenv(e.Name, e.Value)
-				case e.ValueFrom.SecretKeyRef != nil:
-					if e.ValueFrom.SecretKeyRef.Name != "baseline-api" {
-						t.Errorf("%s comes from secret %s", e.Name, e.ValueFrom.SecretKeyRef.Name)
-					}
-					secretEnv++
-					t.Setenv(e.Name, "test-"+e.ValueFrom.SecretKeyRef.Key)
-				case e.ValueFrom.FieldRef != nil:
-					t.Setenv(e.Name, "node-1")
-				}
+			setPodEnv(t, c)
+			// The API key, and on nodes the cluster daemon's key to upload
+			// with: the key id and the secret key of the Secret.
+			want := map[string]string{"BASELINE_API_SECRET_ID": "secret-id", "BASELINE_API_SECRET_KEY": "secret-key"}
+			if name == "node" {
+				want["BASELINE_UPSTREAM_SECRET_ID"], want["BASELINE_UPSTREAM_SECRET_KEY"] = "secret-id", "secret-key"
 			}
-			if secretEnv != 2 {
-				t.Fatalf("%d variables from the Secret, want the key id and the secret key", secretEnv)
+			if got := secretRefs(t, c); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("variables from the Secret = %v, want %v", got, want)
 			}
 			// The store and the API address are the test's.
 			t.Setenv("BASELINE_DATA_DIR", filepath.Join(dir, "data"))
@@ -557,6 +552,9 @@ func TestDaemonsStartWithTheirConfiguration(t *testing.T) {
 			if !strings.Contains(logs, `"timezone":"UTC"`) || !strings.Contains(logs, `"keys":1`) {
 				t.Errorf("the daemon's start-up log lacks UTC or its one key:\n%s", logs)
 			}
+			if wantUp := map[string]string{"node": serviceURL(t, ms), "cluster": ""}[name]; !strings.Contains(logs, `"upstream":"`+wantUp+`"`) {
+				t.Errorf("the daemon's start-up log does not name the upstream %q:\n%s", wantUp, logs)
+			}
 		})
 	}
 }
@@ -591,7 +589,9 @@ func yamlKeys(t *testing.T, name string, data []byte) map[string]any {
 // The daemons' configuration files use only keys that the example
 // configuration documents (the daemon ignores an unknown key, so a typo
 // would pass silently), and only the node daemon stays off the cluster's
-// API.
+// API. The node daemon forwards to the Service baseline-api and keeps its
+// own API on loopback; the cluster daemon listens on every interface at
+// the port the Service sends to.
 func TestConfigurationKeysAreKnown(t *testing.T) {
 	example, err := os.ReadFile("../config.example.yaml")
 	if err != nil {
@@ -614,9 +614,211 @@ func TestConfigurationKeysAreKnown(t *testing.T) {
 		if disabled != (name == "node") {
 			t.Errorf("%s.yaml: kubernetes.disabled is %v", name, disabled)
 		}
+		// Nodes forward to the cluster daemon's Service and keep their own
+		// API on loopback; the cluster daemon listens where the Service
+		// sends.
+		upstream, _ := keys["upstream.server"].(string)
+		listen, _ := keys["api.listen"].(string)
+		host, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			t.Fatalf("%s.yaml: api.listen %q: %v", name, listen, err)
+		}
+		switch name {
+		case "node":
+			if want := serviceURL(t, loadManifests(t)); upstream != want {
+				t.Errorf("node.yaml: upstream.server %q, want the Service's %q", upstream, want)
+			}
+			if host != "127.0.0.1" {
+				t.Errorf("node.yaml: api.listen %q, want loopback (port-forward only)", listen)
+			}
+		case "cluster":
+			if upstream != "" {
+				t.Errorf("cluster.yaml: upstream.server %q, want none", upstream)
+			}
+			if host != "0.0.0.0" || port != strconv.Itoa(apiContainerPort(t, loadManifests(t))) {
+				t.Errorf("cluster.yaml: api.listen %q, want every interface on the port the Service sends to", listen)
+			}
+		}
 		if keys["data_dir"] != "/var/lib/baseline" {
 			t.Errorf("%s.yaml: data_dir %v, want the data volume's mount /var/lib/baseline", name, keys["data_dir"])
 		}
+	}
+}
+
+// setPodEnv sets a container's environment, with stand-ins for the
+// Secret's values (test-secret-id, test-secret-key) and the downward
+// API's (node-1).
+func setPodEnv(t *testing.T, c corev1.Container) {
+	t.Helper()
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			t.Setenv(e.Name, e.Value)
+		case e.ValueFrom.SecretKeyRef != nil:
+			t.Setenv(e.Name, "test-"+e.ValueFrom.SecretKeyRef.Key)
+		case e.ValueFrom.FieldRef != nil:
+			t.Setenv(e.Name, "node-1")
+		}
+	}
+}
+
+// secretRefs maps each variable taken from a Secret to the key it takes;
+// every one must come from the Secret baseline-api.
+func secretRefs(t *testing.T, c corev1.Container) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			if e.ValueFrom.SecretKeyRef.Name != "baseline-api" {
+				t.Errorf("%s comes from secret %s", e.Name, e.ValueFrom.SecretKeyRef.Name)
+			}
+			out[e.Name] = e.ValueFrom.SecretKeyRef.Key
+		}
+	}
+	return out
+}
+
+// apiContainerPort is the cluster daemon's container port that the
+// Service baseline-api sends to, checking that the Service selects the
+// Deployment's pods (and not the nodes').
+func apiContainerPort(t *testing.T, ms []manifest) int {
+	t.Helper()
+	svc := typed[corev1.Service](t, find(t, ms, "Service", "baseline-api"))
+	dep := typed[appsv1.Deployment](t, find(t, ms, "Deployment", "baseline-cluster"))
+	ds := typed[appsv1.DaemonSet](t, find(t, ms, "DaemonSet", "baseline-node"))
+	selects := func(labels map[string]string) bool {
+		for k, v := range svc.Spec.Selector {
+			if labels[k] != v {
+				return false
+			}
+		}
+		return len(svc.Spec.Selector) > 0
+	}
+	if !selects(dep.Spec.Template.Labels) || selects(ds.Spec.Template.Labels) {
+		t.Fatalf("the Service selects %v: want the cluster daemon's pods only", svc.Spec.Selector)
+	}
+	if len(svc.Spec.Ports) != 1 {
+		t.Fatalf("the Service has %d ports, want the API's", len(svc.Spec.Ports))
+	}
+	tp := svc.Spec.Ports[0].TargetPort
+	for _, p := range mainContainer(t, dep.Spec.Template.Spec).Ports {
+		if (tp.StrVal != "" && p.Name == tp.StrVal) || (tp.StrVal == "" && p.ContainerPort == tp.IntVal) {
+			return int(p.ContainerPort)
+		}
+	}
+	t.Fatalf("the Service's target port %s is not a port of the cluster daemon's container", tp.String())
+	return 0
+}
+
+// serviceURL is the in-cluster address of the Service baseline-api.
+func serviceURL(t *testing.T, ms []manifest) string {
+	t.Helper()
+	svc := typed[corev1.Service](t, find(t, ms, "Service", "baseline-api"))
+	apiContainerPort(t, ms)
+	return fmt.Sprintf("http://%s.%s.svc:%d", svc.Name, svc.Namespace, svc.Spec.Ports[0].Port)
+}
+
+// startDaemon runs a workload's daemon in this process, as its pod would
+// with the ConfigMap's file and the environment set before the call;
+// the store and the API address are the test's. It returns the API's
+// URL; the daemon is stopped at cleanup and must exit 0.
+func startDaemon(t *testing.T, c corev1.Container, cm *corev1.ConfigMap) (string, *syncBuffer) {
+	t.Helper()
+	cfgMount, ok := mountOf(c, "config")
+	if !ok {
+		t.Fatal("no config mount")
+	}
+	dir := t.TempDir()
+	args := slices.Clone(c.Args)
+	for i, a := range args {
+		if file, ok := strings.CutPrefix(a, cfgMount.MountPath+"/"); ok {
+			args[i] = filepath.Join(dir, file)
+			if err := os.WriteFile(args[i], []byte(cm.Data[file]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Setenv("BASELINE_DATA_DIR", filepath.Join(dir, "data"))
+	t.Setenv("BASELINE_API_LISTEN", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- cli.Run(ctx, args, io.Discard, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != cli.ExitOK {
+			t.Errorf("%s exited with %d:\n%s", c.Name, code, stderr.String())
+		}
+	})
+	addr := regexp.MustCompile(`serving the compliance API on (http://\S+)`)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1], stderr
+		}
+	}
+	t.Fatalf("the daemon did not start:\n%s", stderr.String())
+	return "", nil
+}
+
+// A node's results reach the cluster daemon, as the manifests wire them:
+// the cluster daemon and a node daemon start with their ConfigMap files
+// and their pods' environment (one key in the Secret, as the README
+// creates it), the node's upstream standing in for the Service's DNS
+// name; a scan on the node daemon (a fixture control-plane node) appears
+// in the cluster daemon's store as an upload of that node, with the same
+// results as the node's own store.
+func TestNodeResultsReachTheClusterDaemon(t *testing.T) {
+	ms := loadManifests(t)
+	cm := typed[corev1.ConfigMap](t, find(t, ms, "ConfigMap", "baseline-config"))
+	specs := podSpecs(t, ms)
+	cluster, node := mainContainer(t, specs["cluster"]), mainContainer(t, specs["node"])
+	key := []string{"--secret-id", "test-secret-id", "--secret-key", "test-secret-key"}
+
+	setPodEnv(t, cluster)
+	clusterURL, _ := startDaemon(t, cluster, cm)
+	// The node's pod: its environment (the configuration is read at
+	// start, so the cluster daemon keeps its own), the fixture node's
+	// files as the host's root, the cluster daemon's address for the
+	// Service's.
+	setPodEnv(t, node)
+	t.Setenv("BASELINE_HOST_ROOT", testhost.Tree(t, "k8s-good"))
+	t.Setenv("BASELINE_UPSTREAM_SERVER", clusterURL)
+	nodeURL, nodeLog := startDaemon(t, node, cm)
+
+	if code, out := run(append(append([]string{"--server", nodeURL}, key...), "recheck", "--type", "k8s")...); code != cli.ExitOK {
+		t.Fatalf("a scan on the node daemon: exit %d\n%s", code, out)
+	}
+	type asset struct {
+		CustomerAssetId       uint64
+		AssetName             string
+		PassedPolicyItemCount int
+		FailedPolicyItemCount int
+	}
+	list := func(url string) []asset {
+		t.Helper()
+		code, out := run(append(append([]string{"--server", url}, key...), "assets", "--type", "k8s", "--format", "json")...)
+		if code != cli.ExitOK {
+			t.Fatalf("assets on %s: exit %d\n%s", url, code, out)
+		}
+		var l struct{ List []asset }
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatalf("assets: %v\n%s", err, out)
+		}
+		return l.List
+	}
+	var onCluster []asset
+	for deadline := time.Now().Add(30 * time.Second); len(onCluster) == 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node's scan did not reach the cluster daemon within 30s; node daemon's log:\n%s", nodeLog.String())
+		}
+		onCluster = list(clusterURL)
+	}
+	onNode := list(nodeURL)
+	if len(onNode) != 1 || len(onCluster) != 1 || onCluster[0] != onNode[0] || onNode[0].PassedPolicyItemCount == 0 {
+		t.Errorf("K8s assets: node daemon %+v, cluster daemon %+v; want the node on both, alike", onNode, onCluster)
+	}
+	if !strings.Contains(nodeLog.String(), `"msg":"task forwarded"`) {
+		t.Errorf("the node daemon did not log the forwarding:\n%s", nodeLog.String())
 	}
 }
 

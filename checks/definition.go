@@ -74,8 +74,9 @@ type sourceDef struct {
 	Config string `yaml:"config"`
 	// Resource is the Kubernetes resource a kube source lists (pods,
 	// roles, ...); Exclude lists name patterns of objects left out.
-	Resource string   `yaml:"resource"`
-	Exclude  []string `yaml:"exclude"`
+	Resource  string   `yaml:"resource"`
+	Resources []string `yaml:"resources"`
+	Exclude   []string `yaml:"exclude"`
 }
 
 // conditionDef is an applicability condition.

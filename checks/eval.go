@@ -83,6 +83,10 @@ func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
 		if reason == "" {
 			reason = "nothing to check: " + it.Source.Describe() + " found nothing"
 		}
+		if !it.Automated {
+			// A manual recommendation is never settled by the tool.
+			return Verdict{Status: CheckFinished, Result: ResultManual, Reason: "manual review required; " + reason}
+		}
 		return Verdict{Status: CheckFinished, Result: ResultNotApplicable, Reason: reason}
 	}
 	ok, ev, err := it.Tests.evaluate(it.Source, obs)

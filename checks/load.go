@@ -535,9 +535,9 @@ func compileCondition(d *conditionDef, it *Item, loc locator, label string) (*Co
 
 func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 	s := &Source{Kind: SourceKind(d.Kind), Format: Format(d.Format), Name: d.Name, Argv: d.Argv,
-		ConfigFlag: d.Config, Resource: d.Resource, Exclude: d.Exclude}
-	if d.Kind != string(SourceKube) && (d.Resource != "" || len(d.Exclude) > 0) {
-		return nil, fmt.Errorf("resource and exclude belong to kind kube")
+		ConfigFlag: d.Config, Exclude: d.Exclude}
+	if d.Kind != string(SourceKube) && (d.Resource != "" || len(d.Resources) > 0 || len(d.Exclude) > 0) {
+		return nil, fmt.Errorf("resource, resources and exclude belong to kind kube")
 	}
 	if d.Kind != string(SourceProcess) && d.Config != "" {
 		return nil, fmt.Errorf("config belongs to kind process (the flag naming its configuration file)")
@@ -619,8 +619,20 @@ func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 		}
 		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("argv", len(d.Argv) > 0))
 	case SourceKube:
-		if !slices.Contains(KubeResources, d.Resource) {
-			return nil, fmt.Errorf("resource: %q is not one of %s", d.Resource, strings.Join(KubeResources, ", "))
+		switch {
+		case d.Resource != "" && len(d.Resources) > 0:
+			return nil, fmt.Errorf("give resource or resources, not both")
+		case d.Resource != "":
+			s.Resources = []string{d.Resource}
+		case len(d.Resources) > 0:
+			s.Resources = d.Resources
+		default:
+			return nil, fmt.Errorf("a kube source needs resource (one of %s) or resources", strings.Join(KubeResources, ", "))
+		}
+		for _, r := range s.Resources {
+			if !slices.Contains(KubeResources, r) {
+				return nil, fmt.Errorf("resource: %q is not one of %s", r, strings.Join(KubeResources, ", "))
+			}
 		}
 		for _, p := range d.Exclude {
 			if _, gerr := path.Match(p, ""); gerr != nil {

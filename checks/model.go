@@ -203,10 +203,10 @@ type Source struct {
 	// output is that document (kube-bench's audit_config).
 	ConfigFlag  string
 	ConfigShell string
-	// Resource and Exclude are SourceKube's: the resource listed and the
+	// Resources and Exclude are SourceKube's: the resources listed and the
 	// patterns of object names ("namespace/name" or "name") left out.
-	Resource string
-	Exclude  []string
+	Resources []string
+	Exclude   []string
 }
 
 // Describe says what the source reads, for evidence.
@@ -221,7 +221,7 @@ func (s *Source) Describe() string {
 	case SourceShell:
 		return "shell " + s.Shell
 	case SourceKube:
-		return "kubernetes " + s.Resource
+		return "kubernetes " + strings.Join(s.Resources, ", ")
 	}
 	return string(s.Kind)
 }

@@ -354,11 +354,17 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 	h := f.host
 	key := fmt.Sprintf("file\x00%s\x00%v\x00%s", strings.Join(src.Paths, "\x00"), src.Glob, src.Format)
 	return h.memo(key, func() (checks.Observation, error) {
-		var paths []string
+		var paths, unset []string
 		for _, p := range src.Paths {
 			exp, missing, err := h.expand(p)
 			if err != nil {
 				return checks.Observation{}, err
+			}
+			if missing != "" && src.Combine == checks.CombineFirst && len(src.Paths) > 1 {
+				// Candidates: one naming an unset value gives way to the
+				// next (a process's flag, else the default path).
+				unset = append(unset, missing)
+				continue
 			}
 			if missing != "" {
 				return checks.Observation{Empty: missing + " is not set"}, nil
@@ -388,6 +394,9 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 			}
 			return obs, nil
 		default: // first
+			if len(paths) == 0 {
+				return checks.Observation{Empty: strings.Join(unset, ", ") + " is not set"}, nil
+			}
 			for _, p := range paths {
 				fi, err := h.root.Stat(p)
 				if err != nil {

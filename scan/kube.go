@@ -110,6 +110,15 @@ func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery)
 type clusterFacts struct {
 	client  *kube.Client
 	derived sync.Map // resource → *derivedList
+	// observed caches each source's subjects: items on the same objects
+	// share one list of subjects.
+	observed sync.Map // resources and excludes → *observedList
+}
+
+type observedList struct {
+	once sync.Once
+	obs  checks.Observation
+	err  error
 }
 
 type derivedList struct {
@@ -133,27 +142,38 @@ func (f *clusterFacts) objects(ctx context.Context, resource string) ([]kube.Obj
 	return d.objs, d.err
 }
 
-// Observe implements checks.Facts: every object of the resource that no
+// Observe implements checks.Facts: every object of the resources that no
 // exclude pattern names is one subject.
 func (f *clusterFacts) Observe(ctx context.Context, src *checks.Source) (checks.Observation, error) {
 	if src.Kind != checks.SourceKube {
 		return checks.Observation{}, fmt.Errorf("source kind %s does not read the cluster (target the item at node)", src.Kind)
 	}
-	objs, err := f.objects(ctx, src.Resource)
-	if err != nil {
-		return checks.Observation{}, err
-	}
-	obs := checks.Observation{Collection: src.Resource}
+	key := strings.Join(src.Resources, ",") + "\x00" + strings.Join(src.Exclude, "\x00")
+	v, _ := f.observed.LoadOrStore(key, &observedList{})
+	l := v.(*observedList)
+	l.once.Do(func() { l.obs, l.err = f.observe(ctx, src) })
+	return l.obs, l.err
+}
+
+func (f *clusterFacts) observe(ctx context.Context, src *checks.Source) (checks.Observation, error) {
+	what := strings.Join(src.Resources, " and ")
+	obs := checks.Observation{Collection: what}
 	excluded := 0
-	for _, o := range objs {
-		if excludedObject(o, src.Exclude) {
-			excluded++
-			continue
+	for _, r := range src.Resources {
+		objs, err := f.objects(ctx, r)
+		if err != nil {
+			return checks.Observation{}, err
 		}
-		obs.Subjects = append(obs.Subjects, checks.Subject{Name: o.Kind + " " + o.Key(), Doc: o.Doc})
+		for _, o := range objs {
+			if excludedObject(o, src.Exclude) {
+				excluded++
+				continue
+			}
+			obs.Subjects = append(obs.Subjects, checks.Subject{Name: o.Kind + " " + o.Key(), Doc: o.Doc})
+		}
 	}
 	if len(obs.Subjects) == 0 {
-		obs.Empty = "the cluster has no " + src.Resource
+		obs.Empty = "the cluster has no " + what
 		if excluded > 0 {
 			obs.Empty += fmt.Sprintf(" besides %d excluded (%s)", excluded, strings.Join(src.Exclude, ", "))
 		}

@@ -48,6 +48,8 @@ type Server struct {
 	Dir   string
 
 	etcd, apiserver *exec.Cmd
+	// exited is closed when the process's Wait returns (one waiter only).
+	exited map[*exec.Cmd]chan struct{}
 }
 
 // Binary returns the kube-apiserver binary that scripts/kube-test-env.sh
@@ -116,7 +118,7 @@ func Require(tb testing.TB) string {
 // Start starts etcd and kube-apiserver in dir. flags override or add to
 // the API server's default flags (a value "" removes a default).
 func Start(bin, dir string, flags map[string]string) (*Server, error) {
-	s := &Server{Dir: dir}
+	s := &Server{Dir: dir, exited: map[*exec.Cmd]chan struct{}{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -137,7 +139,7 @@ func Start(bin, dir string, flags map[string]string) (*Server, error) {
 		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
 		"--initial-cluster", fmt.Sprintf("default=http://127.0.0.1:%d", ports[1]))
-	if err := startLogged(s.etcd, filepath.Join(dir, "etcd.log")); err != nil {
+	if err := s.startLogged(s.etcd, filepath.Join(dir, "etcd.log")); err != nil {
 		return nil, fmt.Errorf("etcd: %w", err)
 	}
 	def := map[string]string{
@@ -178,7 +180,7 @@ func Start(bin, dir string, flags map[string]string) (*Server, error) {
 	s.apiserver = exec.Command(bin, args...)
 	// The process table shows it under its component name, as on a node.
 	s.apiserver.Args[0] = "kube-apiserver"
-	if err := startLogged(s.apiserver, filepath.Join(dir, "apiserver.log")); err != nil {
+	if err := s.startLogged(s.apiserver, filepath.Join(dir, "apiserver.log")); err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)
 	}
 	s.PID = s.apiserver.Process.Pid
@@ -234,7 +236,7 @@ func (s *Server) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	var last error
 	for time.Now().Before(deadline) {
-		if s.apiserver.ProcessState != nil {
+		if s.hasExited(s.apiserver) {
 			break
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -299,12 +301,11 @@ func (s *Server) Namespace(name string) error {
 // Stop stops the API server and etcd.
 func (s *Server) Stop() {
 	for _, c := range []*exec.Cmd{s.apiserver, s.etcd} {
-		if c == nil || c.Process == nil || c.ProcessState != nil {
+		done, ok := s.exited[c]
+		if c == nil || !ok {
 			continue
 		}
 		_ = c.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -314,7 +315,18 @@ func (s *Server) Stop() {
 	}
 }
 
-func startLogged(c *exec.Cmd, logPath string) error {
+func (s *Server) hasExited(c *exec.Cmd) bool {
+	select {
+	case <-s.exited[c]:
+		return true
+	default:
+		return false
+	}
+}
+
+// startLogged starts c with its output in logPath; one goroutine waits
+// for it and closes its exited channel.
+func (s *Server) startLogged(c *exec.Cmd, logPath string) error {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return err
@@ -325,7 +337,9 @@ func startLogged(c *exec.Cmd, logPath string) error {
 		f.Close()
 		return err
 	}
-	go func() { _ = c.Wait(); f.Close() }()
+	done := make(chan struct{})
+	s.exited[c] = done
+	go func() { _ = c.Wait(); f.Close(); close(done) }()
 	return nil
 }
 

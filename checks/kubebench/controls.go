@@ -1,0 +1,142 @@
+package kubebench
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/baselinehq/baseline/checks"
+)
+
+// The types below mirror kube-bench's controls files (check.Controls,
+// check.Group, check.Check and their tests), with the keys kube-bench
+// reads. Other keys are ignored, as kube-bench ignores them: real
+// benchmark directories have some (a remediation indented into tests).
+
+type controlsDef struct {
+	ID      string     `yaml:"id"`
+	Version string     `yaml:"version"`
+	Text    string     `yaml:"text"`
+	Type    string     `yaml:"type"`
+	Groups  []groupDef `yaml:"groups"`
+}
+
+type groupDef struct {
+	ID     string     `yaml:"id"`
+	Type   string     `yaml:"type"`
+	Text   string     `yaml:"text"`
+	Checks []checkDef `yaml:"checks"`
+}
+
+type checkDef struct {
+	ID          string    `yaml:"id"`
+	Text        string    `yaml:"text"`
+	Audit       string    `yaml:"audit"`
+	AuditEnv    string    `yaml:"audit_env"`
+	AuditConfig string    `yaml:"audit_config"`
+	Type        string    `yaml:"type"`
+	Tests       *testsDef `yaml:"tests"`
+	Remediation string    `yaml:"remediation"`
+	Scored      bool      `yaml:"scored"`
+	IsMultiple  bool      `yaml:"use_multiple_values"`
+}
+
+type testsDef struct {
+	TestItems []testItemDef `yaml:"test_items"`
+	BinOp     string        `yaml:"bin_op"`
+}
+
+type testItemDef struct {
+	Flag    string     `yaml:"flag"`
+	Env     string     `yaml:"env"`
+	Path    string     `yaml:"path"`
+	Set     *bool      `yaml:"set"`
+	Compare compareDef `yaml:"compare"`
+}
+
+type compareDef struct {
+	Op    string `yaml:"op"`
+	Value string `yaml:"value"`
+}
+
+var typeNames = strings.NewReplacer(
+	"kubebench.controlsDef", "controls", "kubebench.groupDef", "group", "kubebench.checkDef", "check",
+	"kubebench.testsDef", "tests", "kubebench.testItemDef", "test item", "kubebench.compareDef", "compare",
+)
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+func yamlProblems(name string, err error) []checks.Problem {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	out := make([]checks.Problem, 0, len(msgs))
+	for _, m := range msgs {
+		p := checks.Problem{Pos: checks.Position{File: name}, Msg: typeNames.Replace(m)}
+		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
+			p.Pos.Line, _ = strconv.Atoi(sm[1])
+			p.Msg = typeNames.Replace(sm[2])
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// parseControls decodes a target file. The node is the parsed document,
+// for the lines of groups, checks and tests.
+func parseControls(name string, data []byte) (*controlsDef, *yaml.Node, []checks.Problem) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, nil, yamlProblems(name, err)
+	}
+	var def controlsDef
+	if err := root.Decode(&def); err != nil {
+		return nil, nil, yamlProblems(name, err)
+	}
+	return &def, &root, nil
+}
+
+// line returns the line of the node at a path of keys and indices, or of
+// the deepest node found.
+func line(root *yaml.Node, path ...any) int {
+	n := root
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	l := n.Line
+	for _, step := range path {
+		var next *yaml.Node
+		switch s := step.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == s {
+						l = n.Content[i].Line
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s < len(n.Content) {
+				next = n.Content[s]
+				l = next.Line
+			}
+		}
+		if next == nil {
+			return l
+		}
+		n = next
+	}
+	return l
+}

@@ -1,0 +1,2 @@
+// Package kubebench loads kube-bench benchmark directories.
+package kubebench

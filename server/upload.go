@@ -94,36 +94,9 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 // uploadReport checks an upload against this daemon's catalog and turns
 // it into the report the store records. Each error names the field.
 func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
-	cat := s.runner.Catalog()
-	sc := &u.Scope
-	if sc.Node == "" {
-		return nil, errorf(MissingParameter, "Scope.NodeName is required: the host that ran the scan")
-	}
-	if len(sc.Standards) == 0 {
-		return nil, errorf(MissingParameter, "Scope.StandardIds is required: the standards the scan judged")
-	}
-	wantStd := map[string]bool{}
-	for _, id := range sc.Standards {
-		if _, ok := cat.Standard(id); !ok {
-			return nil, errorf(InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", id)
-		}
-		wantStd[id] = true
-	}
-	wantType := map[assets.Type]bool{}
-	for _, t := range sc.Types {
-		if _, err := assetType(string(t)); err != nil {
-			return nil, errorf(InvalidParameterValue, "Scope.AssetTypes: %s", err.(*APIError).Message)
-		}
-		wantType[t] = true
-	}
-	wantItem := map[uint64]bool{}
-	for _, id := range sc.Items {
-		if _, ok := cat.Item(id); !ok {
-			return nil, errorf(InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", id)
-		}
-		wantItem[id] = true
-	}
 	switch {
+	case u.Scope.Node == "":
+		return nil, errorf(MissingParameter, "Scope.NodeName is required: the host that ran the scan")
 	case u.StartedAt.IsZero():
 		return nil, errorf(MissingParameter, "StartedAt is required (RFC 3339)")
 	case u.FinishedAt.IsZero():
@@ -131,76 +104,23 @@ func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
 	case u.FinishedAt.Before(u.StartedAt):
 		return nil, errorf(InvalidParameterValue, "FinishedAt %s is before StartedAt %s", u.FinishedAt.Format(time.RFC3339), u.StartedAt.Format(time.RFC3339))
 	}
-
-	// The scan's items are the scope's, as the scan selected them.
 	rep := &scan.Report{StartedAt: u.StartedAt, FinishedAt: u.FinishedAt, Assets: u.Assets, Results: u.Results, Failures: u.ScanFailedAssets}
-	inScope := map[uint64]bool{}
-	for _, st := range cat.Standards {
-		if !wantStd[st.ID] {
-			continue
-		}
-		n := 0
-		for _, it := range st.Items {
-			if len(wantType) > 0 && !wantType[it.AssetType] || len(wantItem) > 0 && !wantItem[it.ID] {
-				continue
-			}
-			rep.Items = append(rep.Items, it)
-			inScope[it.ID] = true
-			n++
-		}
-		if n > 0 {
-			rep.Standards = append(rep.Standards, st)
-		}
+	var err error
+	if rep.Items, rep.Standards, err = scopeItems(s.runner.Catalog(), u.Scope); err != nil {
+		return nil, err
 	}
-	if len(rep.Items) == 0 {
-		return nil, errorf(InvalidParameterValue, "Scope selects no item of standards %v", sc.Standards)
-	}
-
 	if u.Host != nil {
 		if u.Host.ID == 0 || u.Host.Type != assets.Host {
 			return nil, errorf(InvalidParameterValue, "Host must be an ASSET_HOST asset with its CustomerAssetId")
 		}
 		rep.Host = *u.Host
 	}
-	byID := make(map[uint64]assets.Type, len(u.Assets))
-	for i, a := range u.Assets {
-		if a.ID == 0 {
-			return nil, errorf(MissingParameter, "Assets[%d].CustomerAssetId is required", i)
-		}
-		if _, err := assetType(string(a.Type)); err != nil {
-			return nil, errorf(InvalidParameterValue, "Assets[%d]: %s", i, err.(*APIError).Message)
-		}
-		if _, dup := byID[a.ID]; dup {
-			return nil, errorf(InvalidParameterValue, "Assets[%d]: CustomerAssetId %d is listed twice", i, a.ID)
-		}
-		byID[a.ID] = a.Type
+	byID, err := uploadedAssets(u.Assets)
+	if err != nil {
+		return nil, err
 	}
-	seen := make(map[[2]uint64]bool, len(u.Results))
-	for i := range u.Results {
-		r := &u.Results[i]
-		it, ok := cat.Item(r.ItemID)
-		switch {
-		case !ok:
-			return nil, errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d is not an item of this daemon's catalog (its standard must be loaded here too)", i, r.ItemID)
-		case !inScope[r.ItemID]:
-			return nil, errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d (standard %s) is outside the upload's Scope", i, r.ItemID, it.Standard.ID)
-		}
-		at, ok := byID[r.AssetID]
-		switch {
-		case !ok:
-			return nil, errorf(InvalidParameterValue, "Results[%d].CustomerAssetId %d is not in Assets", i, r.AssetID)
-		case at != it.AssetType:
-			return nil, errorf(InvalidParameterValue, "Results[%d]: item %d judges %s, asset %d is %s", i, r.ItemID, it.AssetType, r.AssetID, at)
-		case seen[[2]uint64{r.ItemID, r.AssetID}]:
-			return nil, errorf(InvalidParameterValue, "Results[%d]: item %d on asset %d is listed twice", i, r.ItemID, r.AssetID)
-		}
-		seen[[2]uint64{r.ItemID, r.AssetID}] = true
-		if err := checkVerdict(i, r.Verdict); err != nil {
-			return nil, err
-		}
-		if r.CheckedAt.IsZero() {
-			r.CheckedAt = u.FinishedAt
-		}
+	if err := checkResults(s.runner.Catalog(), rep.Items, byID, u.Results, u.FinishedAt); err != nil {
+		return nil, err
 	}
 	// A failure may name the Host without it being in Assets: the engine
 	// could not be reached while other assets were scanned.
@@ -217,6 +137,114 @@ func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// scopeItems checks the scope's standards, types and items against the
+// catalog and returns the items the scan selected (as scan.Run selects
+// them) and their standards.
+func scopeItems(cat *checks.Catalog, sc store.Scope) ([]*checks.Item, []*checks.Standard, error) {
+	if len(sc.Standards) == 0 {
+		return nil, nil, errorf(MissingParameter, "Scope.StandardIds is required: the standards the scan judged")
+	}
+	wantStd := map[string]bool{}
+	for _, id := range sc.Standards {
+		if _, ok := cat.Standard(id); !ok {
+			return nil, nil, errorf(InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", id)
+		}
+		wantStd[id] = true
+	}
+	wantType := map[assets.Type]bool{}
+	for _, t := range sc.Types {
+		if _, err := assetType(string(t)); err != nil {
+			return nil, nil, errorf(InvalidParameterValue, "Scope.AssetTypes: %s", err.(*APIError).Message)
+		}
+		wantType[t] = true
+	}
+	wantItem := map[uint64]bool{}
+	for _, id := range sc.Items {
+		if _, ok := cat.Item(id); !ok {
+			return nil, nil, errorf(InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", id)
+		}
+		wantItem[id] = true
+	}
+	var items []*checks.Item
+	var stds []*checks.Standard
+	for _, st := range cat.Standards {
+		if !wantStd[st.ID] {
+			continue
+		}
+		n := 0
+		for _, it := range st.Items {
+			if len(wantType) > 0 && !wantType[it.AssetType] || len(wantItem) > 0 && !wantItem[it.ID] {
+				continue
+			}
+			items = append(items, it)
+			n++
+		}
+		if n > 0 {
+			stds = append(stds, st)
+		}
+	}
+	if len(items) == 0 {
+		return nil, nil, errorf(InvalidParameterValue, "Scope selects no item of standards %v", sc.Standards)
+	}
+	return items, stds, nil
+}
+
+// uploadedAssets checks the assets and maps their ids to their types.
+func uploadedAssets(list []assets.Asset) (map[uint64]assets.Type, error) {
+	byID := make(map[uint64]assets.Type, len(list))
+	for i, a := range list {
+		if a.ID == 0 {
+			return nil, errorf(MissingParameter, "Assets[%d].CustomerAssetId is required", i)
+		}
+		if _, err := assetType(string(a.Type)); err != nil {
+			return nil, errorf(InvalidParameterValue, "Assets[%d]: %s", i, err.(*APIError).Message)
+		}
+		if _, dup := byID[a.ID]; dup {
+			return nil, errorf(InvalidParameterValue, "Assets[%d]: CustomerAssetId %d is listed twice", i, a.ID)
+		}
+		byID[a.ID] = a.Type
+	}
+	return byID, nil
+}
+
+// checkResults checks each result: a catalog item of the scope on an
+// uploaded asset of the item's type, once per pair, with a verdict a scan
+// gives; a result without its time gets the scan's end.
+func checkResults(cat *checks.Catalog, items []*checks.Item, byID map[uint64]assets.Type, results []scan.Result, finished time.Time) error {
+	inScope := make(map[uint64]bool, len(items))
+	for _, it := range items {
+		inScope[it.ID] = true
+	}
+	seen := make(map[[2]uint64]bool, len(results))
+	for i := range results {
+		r := &results[i]
+		it, ok := cat.Item(r.ItemID)
+		switch {
+		case !ok:
+			return errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d is not an item of this daemon's catalog (its standard must be loaded here too)", i, r.ItemID)
+		case !inScope[r.ItemID]:
+			return errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d (standard %s) is outside the upload's Scope", i, r.ItemID, it.Standard.ID)
+		}
+		at, ok := byID[r.AssetID]
+		switch {
+		case !ok:
+			return errorf(InvalidParameterValue, "Results[%d].CustomerAssetId %d is not in Assets", i, r.AssetID)
+		case at != it.AssetType:
+			return errorf(InvalidParameterValue, "Results[%d]: item %d judges %s, asset %d is %s", i, r.ItemID, it.AssetType, r.AssetID, at)
+		case seen[[2]uint64{r.ItemID, r.AssetID}]:
+			return errorf(InvalidParameterValue, "Results[%d]: item %d on asset %d is listed twice", i, r.ItemID, r.AssetID)
+		}
+		seen[[2]uint64{r.ItemID, r.AssetID}] = true
+		if err := checkVerdict(i, r.Verdict); err != nil {
+			return err
+		}
+		if r.CheckedAt.IsZero() {
+			r.CheckedAt = finished
+		}
+	}
+	return nil
 }
 
 // checkVerdict accepts what a scan produces: a finished check with its

@@ -1014,7 +1014,7 @@ func asServiceAccount(t *testing.T, s *kubetest.Server, name string) (string, *k
 		t.Fatal(err)
 	}
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: s.URL, CertificateAuthority: s.Config.TLSClientConfig.CAFile}
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: s.URL, CertificateAuthority: s.Config.CAFile}
 	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
 	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: name}
 	kc.CurrentContext = "test"

@@ -58,7 +58,9 @@ func TestScanUploadsToADaemon(t *testing.T) {
 	taskID, _ := strconv.ParseInt(m[1], 10, 64)
 	var doc struct {
 		Results []struct{ CustomerAssetId uint64 }
-		Assets  []struct{ Asset struct{ CustomerAssetId uint64 } }
+		Assets  []struct {
+			Asset struct{ CustomerAssetId uint64 }
+		}
 	}
 	raw, err := os.ReadFile(report)
 	if err != nil {

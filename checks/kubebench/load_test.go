@@ -284,8 +284,8 @@ func TestVersionMapping(t *testing.T) {
 }
 
 func TestProblemsAtFileAndLine(t *testing.T) {
-	bad := strings.Replace(testMaster, `value: "700"`, `value: "700"
-      - id: 1.1.9
+	bad := strings.Replace(testMaster, `  - id: 1.2
+`, `      - id: 1.1.9
         text: "bad regex"
         audit: "true"
         tests:
@@ -294,7 +294,9 @@ func TestProblemsAtFileAndLine(t *testing.T) {
               compare:
                 op: regex
                 value: "("
-        scored: true`, 1)
+        scored: true
+  - id: 1.2
+`, 1)
 	bad = strings.Replace(bad, `type: "master"`, `type: "node"`, 1)
 	dir := writeDir(t, map[string]string{"config.yaml": testConfig, "bench-2.0/master.yaml": bad})
 	_, err := Load(Options{Dir: dir, Version: "bench-2.0", Host: fakeHost{}})
@@ -302,7 +304,7 @@ func TestProblemsAtFileAndLine(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("error %v, want a LoadError", err)
 	}
-	want := []string{"master.yaml:6: type \"node\"", "master.yaml:33: check 1.1.9: test_items[0]: compare.value: bad regex"}
+	want := []string{"master.yaml:6: type \"node\"", "master.yaml:51: check 1.1.9: test_items[0]: compare.value: bad regex"}
 	if len(le.Problems) != len(want) {
 		t.Fatalf("problems:\n%v", err)
 	}

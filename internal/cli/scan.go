@@ -15,7 +15,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/checks/kubebench"
 	"github.com/baselinehq/baseline/internal/version"
 	"github.com/baselinehq/baseline/report"
 	"github.com/baselinehq/baseline/runner"
@@ -35,6 +37,8 @@ type runFlags struct {
 	progress   string
 	noStore    bool
 	keepTasks  int
+	// extra are standards loaded for this run only (scan --kube-bench-cfg).
+	extra []*checks.Standard
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -73,6 +77,8 @@ type scanFlags struct {
 	standards []string
 	assets    []string
 	items     []string
+	// kubeBenchCfg and kubeBenchVersion: see addKubeBench.
+	kubeBenchCfg, kubeBenchVersion string
 }
 
 func newScanCmd(g *globals) *cobra.Command {
@@ -99,6 +105,9 @@ failed to load.`,
 				return err
 			}
 			opts.Assets = f.assets
+			if err := f.addKubeBench(cmd, g, &opts, &scope); err != nil {
+				return err
+			}
 			return execScan(cmd, g, &f.runFlags, opts, store.TriggerManual, scope)
 		},
 	}
@@ -107,6 +116,8 @@ failed to load.`,
 	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run, judged whatever the engine's or cluster's version (default: every enabled standard, each where its version range fits)")
 	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets: CustomerAssetId, name, or container/image id prefix")
 	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
+	fl.StringVar(&f.kubeBenchCfg, "kube-bench-cfg", "", "run a kube-bench benchmark directory (its config.yaml and version directories) as a standard, unchanged; the scan judges only it unless --standard names others")
+	fl.StringVar(&f.kubeBenchVersion, "kube-bench-version", "", "with --kube-bench-cfg: the benchmark version (cis-1.12) or a Kubernetes version mapped by its version_mapping (1.34); default: the cluster's version")
 	f.register(cmd)
 	return cmd
 }
@@ -155,6 +166,9 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	cat, err := loadCatalog(g)
 	if err != nil {
 		return err
+	}
+	if err := cat.Add(f.extra...); err != nil {
+		return withCode(ExitInvalid, err)
 	}
 	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost,
 		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName}
@@ -280,4 +294,38 @@ func writeOutput(stdout io.Writer, path string, data []byte) error {
 		_, err := f.Write(data)
 		return err
 	})
+}
+
+// ---- kube-bench (checks/kubebench) ----
+
+// addKubeBench loads the kube-bench directory of --kube-bench-cfg, its
+// variables resolved on this host, as a standard of this run; without
+// --standard the scan judges only it.
+func (f *scanFlags) addKubeBench(cmd *cobra.Command, g *globals, opts *scan.Options, scope *store.Scope) error {
+	if f.kubeBenchCfg == "" {
+		if f.kubeBenchVersion != "" {
+			return fmt.Errorf("--kube-bench-version: give --kube-bench-cfg too")
+		}
+		return nil
+	}
+	o := kubebench.Options{Dir: f.kubeBenchCfg, Version: f.kubeBenchVersion, HostRoot: g.hostRoot}
+	if v := strings.TrimPrefix(o.Version, "v"); v != "" && v[0] >= '0' && v[0] <= '9' {
+		o.Version, o.KubeVersion = "", v // a Kubernetes version
+	}
+	if o.Version == "" && o.KubeVersion == "" && !f.noKube && kube.Configured(g.kube) {
+		if c, err := kube.Connect(g.kube); err == nil {
+			if info, err := c.Info(cmd.Context()); err == nil {
+				o.KubeVersion = info.Minor
+			}
+		}
+	}
+	std, err := kubebench.Load(o)
+	if err != nil {
+		return withCode(ExitInvalid, fmt.Errorf("--kube-bench-cfg: %w", err))
+	}
+	f.extra = append(f.extra, std)
+	if len(f.standards) == 0 {
+		opts.Standards, scope.Standards = []string{std.ID}, []string{std.ID}
+	}
+	return nil
 }

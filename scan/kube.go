@@ -173,7 +173,7 @@ func (f *clusterFacts) observe(ctx context.Context, src *checks.Source) (checks.
 		}
 	}
 	if len(obs.Subjects) == 0 {
-		obs.Empty = "the cluster has no " + what
+		obs.Empty = "the cluster has no " + strings.Join(src.Resources, " or ")
 		if excluded > 0 {
 			obs.Empty += fmt.Sprintf(" besides %d excluded (%s)", excluded, strings.Join(src.Exclude, ", "))
 		}

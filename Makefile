@@ -25,13 +25,15 @@ images:
 # Figures: scans at 0, 50 and 200 containers with 50 images (wall time, CPU
 # time, peak RSS, Engine API calls); the store at fleet size (10,000
 # assets x 150 items: ingest, summary, paged lists, whitelist); the API on
-# that data set (latency percentiles, throughput, idle footprint); exports.
+# that data set (latency percentiles, throughput, idle footprint); exports;
+# a cluster scan over 5,000 pods, 500 cluster roles and 200 namespaces.
 bench: test-env build
 	BASELINE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/bench/
 	$(GO) test -run '^$$' -bench 'IngestFleet' -benchtime 1x -timeout 30m ./store/sqlite/
 	$(GO) test -run '^$$' -bench '(Summary|ItemsPage|ItemAssetsPage|AssetsPage|Whitelist.*)Fleet' -benchtime 20x -timeout 30m ./store/sqlite/
 	$(GO) test -run '^$$' -bench 'APIFleet' -benchtime 200x -timeout 30m ./server/apitest/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/
+	$(GO) test -run '^$$' -bench 'ClusterScan' -benchtime 3x -timeout 30m ./scan/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)

@@ -237,7 +237,8 @@ type Object struct {
 	Kind      string
 	Namespace string
 	Name      string
-	// Doc is the object as the API returns it (managedFields removed),
+	// Doc is the object as the API returns it (managedFields and kubectl's
+	// last-applied-configuration annotation removed),
 	// plus, under "baseline", facts derived for the checks.
 	Doc map[string]any
 }
@@ -277,7 +278,12 @@ func (c *Client) list(ctx context.Context, resource string) ([]Object, error) {
 		}
 		doc := u.Object
 		if md, ok := doc["metadata"].(map[string]any); ok {
+			// Bookkeeping copies of the object itself: no check reads
+			// them, and they can double its size.
 			delete(md, "managedFields")
+			if ann, ok := md["annotations"].(map[string]any); ok {
+				delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+			}
 		}
 		out = append(out, Object{Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Doc: doc})
 		return nil

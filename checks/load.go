@@ -425,18 +425,10 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 			bad("asset_type", "asset_type %s is not among the standard's asset_types", t.Short())
 		}
 	}
-	switch tg := firstNonEmpty(d.Target, file.Target); {
-	case it.AssetType != assets.K8s && tg != "":
-		bad("target", "target: only k8s items have a target")
-	case it.AssetType != assets.K8s:
-	case tg == string(TargetNode) || tg == string(TargetCluster):
-		it.Target = Target(tg)
-	case tg == "" && d.Source != nil && d.Source.Kind == string(SourceKube):
-		it.Target = TargetCluster
-	case tg == "":
-		it.Target = TargetNode
-	default:
-		bad("target", "target: %q is not node or cluster", tg)
+	if tg, err := itemTarget(d, file, it.AssetType); err != nil {
+		bad("target", "target: %v", err)
+	} else {
+		it.Target = tg
 	}
 	if r, err := ParseRisk(d.Risk); err != nil {
 		bad("risk", "risk: %v", err)
@@ -508,6 +500,25 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 	return it, nil
 }
 
+// itemTarget is a k8s item's target: given, else cluster for a kube
+// source and node otherwise; other items have none.
+func itemTarget(d *itemDef, file *fileDef, at assets.Type) (Target, error) {
+	tg := firstNonEmpty(d.Target, file.Target)
+	switch {
+	case at != assets.K8s && tg != "":
+		return "", fmt.Errorf("only k8s items have a target")
+	case at != assets.K8s:
+		return "", nil
+	case tg == string(TargetNode) || tg == string(TargetCluster):
+		return Target(tg), nil
+	case tg == "" && d.Source != nil && d.Source.Kind == string(SourceKube):
+		return TargetCluster, nil
+	case tg == "":
+		return TargetNode, nil
+	}
+	return "", fmt.Errorf("%q is not node or cluster", tg)
+}
+
 func compileCondition(d *conditionDef, it *Item, loc locator, label string) (*Condition, []Problem) {
 	var problems []Problem
 	c := &Condition{Reason: strings.TrimSpace(d.Reason)}
@@ -560,87 +571,14 @@ func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 	if !fits && at != "" {
 		return nil, fmt.Errorf("kind %s cannot serve %s items", s.Kind, at.Short())
 	}
-	unused := func(field string, set bool) error {
-		if set {
-			return fmt.Errorf("%s is not used by kind %s", field, s.Kind)
-		}
-		return nil
-	}
 	var err error
 	switch s.Kind {
 	case SourceFile:
-		n := 0
-		if d.Path != "" {
-			n++
-			s.Paths = []string{d.Path}
-		}
-		if len(d.Paths) > 0 {
-			n++
-			s.Paths = d.Paths
-		}
-		if len(d.Glob) > 0 {
-			n++
-			s.Paths, s.Glob = d.Glob, true
-		}
-		if n != 1 {
-			return nil, fmt.Errorf("a file source needs exactly one of path, paths or glob")
-		}
-		for _, p := range s.Paths {
-			if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "${") {
-				return nil, fmt.Errorf("path %q must be absolute (it is read under the host root)", p)
-			}
-			if s.Glob {
-				if _, gerr := path.Match(p, ""); gerr != nil {
-					return nil, fmt.Errorf("glob %q: %v", p, gerr)
-				}
-			}
-		}
-		s.Combine = CombineFirst
-		if s.Glob {
-			s.Combine = CombineEach
-		}
-		if d.Format == "" {
-			s.Format = FormatNone
-		}
-		err = errors.Join(unused("name", d.Name != ""), unused("argv", len(d.Argv) > 0))
+		err = compileFileSource(s, d)
 	case SourceProcess:
-		if d.Name == "" {
-			return nil, fmt.Errorf("a process source needs name (the executable's base name)")
-		}
-		if d.Config != "" {
-			if !strings.HasPrefix(d.Config, "-") {
-				return nil, fmt.Errorf("config: %q is not a flag (e.g. --config)", d.Config)
-			}
-			if s.Format == "" {
-				s.Format = FormatYAML
-			}
-		} else if d.Format != "" {
-			return nil, fmt.Errorf("format is used by a process source only with config")
-		}
-		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("argv", len(d.Argv) > 0))
+		err = compileProcessSource(s, d)
 	case SourceKube:
-		switch {
-		case d.Resource != "" && len(d.Resources) > 0:
-			return nil, fmt.Errorf("give resource or resources, not both")
-		case d.Resource != "":
-			s.Resources = []string{d.Resource}
-		case len(d.Resources) > 0:
-			s.Resources = d.Resources
-		default:
-			return nil, fmt.Errorf("a kube source needs resource (one of %s) or resources", strings.Join(KubeResources, ", "))
-		}
-		for _, r := range s.Resources {
-			if !slices.Contains(KubeResources, r) {
-				return nil, fmt.Errorf("resource: %q is not one of %s", r, strings.Join(KubeResources, ", "))
-			}
-		}
-		for _, p := range d.Exclude {
-			if _, gerr := path.Match(p, ""); gerr != nil {
-				return nil, fmt.Errorf("exclude %q: %v", p, gerr)
-			}
-		}
-		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("name", d.Name != ""),
-			unused("argv", len(d.Argv) > 0), unused("format", d.Format != ""))
+		err = compileKubeSource(s, d)
 	case SourceCommand:
 		if len(d.Argv) == 0 {
 			return nil, fmt.Errorf("a command source needs argv (it never runs through a shell)")
@@ -648,10 +586,10 @@ func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 		if s.Format == "" {
 			s.Format = FormatText
 		}
-		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("name", d.Name != ""))
+		err = errors.Join(unused(s, "path", hasPath(d)), unused(s, "name", d.Name != ""))
 	default:
-		err = errors.Join(unused("path", d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0), unused("name", d.Name != ""),
-			unused("argv", len(d.Argv) > 0), unused("format", d.Format != ""))
+		err = errors.Join(unused(s, "path", hasPath(d)), unused(s, "name", d.Name != ""),
+			unused(s, "argv", len(d.Argv) > 0), unused(s, "format", d.Format != ""))
 	}
 	if err != nil {
 		return nil, err
@@ -662,6 +600,95 @@ func compileSource(d *sourceDef, at assets.Type) (*Source, error) {
 		return nil, fmt.Errorf("format: %q is not one of none, text, json, yaml, kv", d.Format)
 	}
 	return s, nil
+}
+
+// unused is an error when a field that the source's kind ignores is set.
+func unused(s *Source, field string, set bool) error {
+	if set {
+		return fmt.Errorf("%s is not used by kind %s", field, s.Kind)
+	}
+	return nil
+}
+
+func hasPath(d *sourceDef) bool { return d.Path != "" || len(d.Paths) > 0 || len(d.Glob) > 0 }
+
+func compileFileSource(s *Source, d *sourceDef) error {
+	n := 0
+	if d.Path != "" {
+		n++
+		s.Paths = []string{d.Path}
+	}
+	if len(d.Paths) > 0 {
+		n++
+		s.Paths = d.Paths
+	}
+	if len(d.Glob) > 0 {
+		n++
+		s.Paths, s.Glob = d.Glob, true
+	}
+	if n != 1 {
+		return fmt.Errorf("a file source needs exactly one of path, paths or glob")
+	}
+	for _, p := range s.Paths {
+		if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "${") {
+			return fmt.Errorf("path %q must be absolute (it is read under the host root)", p)
+		}
+		if s.Glob {
+			if _, gerr := path.Match(p, ""); gerr != nil {
+				return fmt.Errorf("glob %q: %v", p, gerr)
+			}
+		}
+	}
+	s.Combine = CombineFirst
+	if s.Glob {
+		s.Combine = CombineEach
+	}
+	if d.Format == "" {
+		s.Format = FormatNone
+	}
+	return errors.Join(unused(s, "name", d.Name != ""), unused(s, "argv", len(d.Argv) > 0))
+}
+
+func compileProcessSource(s *Source, d *sourceDef) error {
+	if d.Name == "" {
+		return fmt.Errorf("a process source needs name (the executable's base name)")
+	}
+	if d.Config != "" {
+		if !strings.HasPrefix(d.Config, "-") {
+			return fmt.Errorf("config: %q is not a flag (e.g. --config)", d.Config)
+		}
+		if s.Format == "" {
+			s.Format = FormatYAML
+		}
+	} else if d.Format != "" {
+		return fmt.Errorf("format is used by a process source only with config")
+	}
+	return errors.Join(unused(s, "path", hasPath(d)), unused(s, "argv", len(d.Argv) > 0))
+}
+
+func compileKubeSource(s *Source, d *sourceDef) error {
+	switch {
+	case d.Resource != "" && len(d.Resources) > 0:
+		return fmt.Errorf("give resource or resources, not both")
+	case d.Resource != "":
+		s.Resources = []string{d.Resource}
+	case len(d.Resources) > 0:
+		s.Resources = d.Resources
+	default:
+		return fmt.Errorf("a kube source needs resource (one of %s) or resources", strings.Join(KubeResources, ", "))
+	}
+	for _, r := range s.Resources {
+		if !slices.Contains(KubeResources, r) {
+			return fmt.Errorf("resource: %q is not one of %s", r, strings.Join(KubeResources, ", "))
+		}
+	}
+	for _, p := range d.Exclude {
+		if _, gerr := path.Match(p, ""); gerr != nil {
+			return fmt.Errorf("exclude %q: %v", p, gerr)
+		}
+	}
+	return errors.Join(unused(s, "path", hasPath(d)), unused(s, "name", d.Name != ""),
+		unused(s, "argv", len(d.Argv) > 0), unused(s, "format", d.Format != ""))
 }
 
 func compileTests(d *testsDef, loc locator, label string) (*Tests, []Problem) {

@@ -157,7 +157,7 @@ func deriveContainer(c map[string]any, kind string, podSC map[string]any) map[st
 	}
 
 	netRaw := privileged || contains(added, "NET_RAW") || contains(added, "ALL") ||
-		!(contains(dropped, "NET_RAW") || contains(dropped, "ALL"))
+		(!contains(dropped, "NET_RAW") && !contains(dropped, "ALL"))
 
 	seccomp := "Unset"
 	for _, s := range []map[string]any{sc, podSC} {

@@ -527,7 +527,7 @@ resources:
 		diffs                 map[string]difference
 	}{
 		{"cis-1.12", filepath.Join(kb, "cfg"), "cis-1.12", []string{"master", "controlplane", "etcd", "node", "policies"}, cis112Differences},
-		{"cases", filepath.Join("testdata", "cases"), "cases-1.0", []string{"master", "etcd"}, caseDifferences},
+		{"cases", filepath.Join("testdata", "cases"), "cases-1.0", []string{"master", "controlplane", "etcd"}, caseDifferences},
 	}
 	for _, run := range runs {
 		t.Run(run.name, func(t *testing.T) {
@@ -721,7 +721,11 @@ var cis112Differences = map[string]difference{
 
 // caseDifferences are those of the constructed cases (testdata/cases).
 var caseDifferences = map[string]difference{
-	"master 1.1.1": {vPass, vFail, "kube-bench: --config found inside --config-dir"},
-	"master 1.2.1": {vFail, vPass, "kube-bench: a path without audit_config is never read"},
-	"etcd 2.1":     {vPass, vFail, "ours: no fallback from the flag to the process's environment"},
+	"master 1.1.1":       {vPass, vFail, "kube-bench: --config found inside --config-dir"},
+	"master 1.2.1":       {vFail, vPass, "kube-bench: a path without audit_config is never read"},
+	"master 1.3.7":       {vFail, vPass, "kube-bench: 2.5 is not a whole number, so gte fails"},
+	"master 1.3.8":       {vFail, vError, "a value that is no number: kube-bench fails the test, we could not judge it"},
+	"master 1.3.9":       {vFail, vError, "a value that is no mode: kube-bench fails the test, we could not judge it"},
+	"controlplane 3.1.1": {vError, vSkip, "the target's component does not run: kube-bench runs the audit without its binary, we do not run it"},
+	"etcd 2.1":           {vPass, vFail, "ours: no fallback from the flag to the process's environment"},
 }

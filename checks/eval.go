@@ -3,7 +3,9 @@ package checks
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -252,8 +254,37 @@ func (t *Test) describeActual(s *Subject, vals []string, found bool) string {
 // find locates the test's values in the subject; found is false when the
 // flag, path or variable is absent or empty.
 func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
-	switch {
-	case t.Env != "":
+	// Locators given together are tried in order: the flag (a process's
+	// flag overrides its configuration file), the path in the
+	// configuration document, then the environment (kube-bench's order).
+	if t.Flag != "" {
+		if v, ok := t.findFlag(s); ok {
+			return v, true, nil
+		}
+		if t.Path == nil && t.Env == "" {
+			return nil, false, nil
+		}
+	}
+	if t.Path != nil {
+		doc := s.Doc
+		if doc == nil && t.Flag == "" {
+			// A path alone may read a text output as a document.
+			if strings.TrimSpace(s.Text) != "" {
+				if doc, err = parseDocument(s.Text); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+		if doc != nil {
+			if vals, err = t.Path.Find(doc); err != nil || len(vals) > 0 {
+				return vals, len(vals) > 0, err
+			}
+		}
+		if t.Env == "" {
+			return nil, false, nil
+		}
+	}
+	if t.Env != "" {
 		env := s.Env
 		if env == nil {
 			env = parseEnvText(s.Text)
@@ -263,39 +294,6 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 			return nil, false, nil
 		}
 		return []string{v}, true, nil
-	case t.Flag != "" && t.Path != nil:
-		// The flag, when the process sets it, overrides its configuration file.
-		flags := s.Flags
-		if flags == nil {
-			flags = cmdline.ParseFlags(strings.Fields(s.Text))
-		}
-		if v, ok := flags[t.Flag]; ok {
-			return v, true, nil
-		}
-		if s.Doc == nil {
-			return nil, false, nil
-		}
-		vals, err = t.Path.Find(s.Doc)
-		return vals, len(vals) > 0, err
-	case t.Path != nil:
-		doc := s.Doc
-		if doc == nil {
-			if strings.TrimSpace(s.Text) == "" {
-				return nil, false, nil
-			}
-			if doc, err = parseDocument(s.Text); err != nil {
-				return nil, false, err
-			}
-		}
-		vals, err = t.Path.Find(doc)
-		return vals, len(vals) > 0, err
-	case t.Flag != "":
-		flags := s.Flags
-		if flags == nil {
-			flags = cmdline.ParseFlags(strings.Fields(s.Text))
-		}
-		v, ok := flags[t.Flag]
-		return v, ok, nil
 	}
 	// No locator: the whole text output is the value.
 	out := strings.TrimSpace(s.Text)
@@ -303,6 +301,44 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 		return nil, false, nil
 	}
 	return []string{out}, true, nil
+}
+
+// findFlag finds a flag: a command-line flag (--name) by its whole name in
+// the subject's parsed flags or its text; a word (a name without dashes,
+// such as "permissions" in `permissions=600` or a feature gate inside
+// --feature-gates=A=true,B=false) as a whole word in the text, with the
+// value after "=" or ":" (the word itself when none follows).
+func (t *Test) findFlag(s *Subject) ([]string, bool) {
+	if strings.HasPrefix(t.Flag, "-") || s.Text == "" {
+		flags := s.Flags
+		if flags == nil {
+			flags = cmdline.ParseFlags(strings.Fields(s.Text))
+		}
+		v, ok := flags[t.Flag]
+		if ok || strings.HasPrefix(t.Flag, "-") {
+			return v, ok
+		}
+	}
+	m := t.wordRe().FindStringSubmatch(s.Text)
+	if m == nil {
+		return nil, false
+	}
+	if m[2] != "" {
+		return []string{m[2]}, true
+	}
+	return []string{t.Flag}, true
+}
+
+var wordRes sync.Map // word → *regexp.Regexp
+
+// wordRe matches the test's word as a whole word, with an optional value.
+func (t *Test) wordRe() *regexp.Regexp {
+	if re, ok := wordRes.Load(t.Flag); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(`(?:^|[^\w.-])(` + regexp.QuoteMeta(t.Flag) + `)(?:(?:=|:[ \t]*)([^\s,]+))?(?:$|[^\w.-])`)
+	wordRes.Store(t.Flag, re)
+	return re
 }
 
 // parseDocument reads a text as JSON, or failing that as YAML.

@@ -205,3 +205,44 @@ func TestEvidenceNamesActualAndExpected(t *testing.T) {
 		t.Errorf("evidence = %+v", e)
 	}
 }
+
+// Locators given together are tried in order (flag, path, env), and a
+// flag without dashes is a whole word with the value after = or :.
+func TestFindOrderAndWords(t *testing.T) {
+	mk := func(flag, path, env string) *Test {
+		d := &testItemDef{Flag: flag, Path: path, Env: env, Set: new(bool)}
+		*d.Set = true
+		tt, _, err := compileTest(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tt
+	}
+	cases := []struct {
+		name  string
+		test  *Test
+		subj  Subject
+		found bool
+		want  string
+	}{
+		{"flag wins", mk("--x", "{.x}", "X"), Subject{Text: "--x=flag", Doc: map[string]any{"x": "doc"}, Env: map[string]string{"X": "env"}}, true, "flag"},
+		{"path next", mk("--x", "{.x}", "X"), Subject{Text: "--y=1", Doc: map[string]any{"x": "doc"}, Env: map[string]string{"X": "env"}}, true, "doc"},
+		{"env last", mk("--x", "{.x}", "X"), Subject{Text: "--y=1", Doc: map[string]any{"y": "doc"}, Env: map[string]string{"X": "env"}}, true, "env"},
+		{"none", mk("--x", "{.x}", "X"), Subject{Text: "--y=1", Env: map[string]string{"Y": "env"}}, false, ""},
+		{"flag else env", mk("--x", "", "X"), Subject{Text: "--y=1", Env: map[string]string{"X": "env"}}, true, "env"},
+		{"word with value", mk("permissions", "", ""), Subject{Text: "file /a\npermissions=600\n"}, true, "600"},
+		{"word with colon", mk("ownership", "", ""), Subject{Text: "ownership: root:root"}, true, "root:root"},
+		{"gate inside a flag", mk("RotateKubeletServerCertificate", "", ""), Subject{Text: "kubelet --feature-gates=A=true,RotateKubeletServerCertificate=false,B=true"}, true, "false"},
+		{"word alone", mk("root:root", "", ""), Subject{Text: "root:root\n"}, true, "root:root"},
+		{"not inside a longer word", mk("permissions", "", ""), Subject{Text: "xpermissions=600 permissionsx=7"}, false, ""},
+		{"dashed flag is whole-name only", mk("--config", "", ""), Subject{Text: "kubelet --config-dir=/etc/k"}, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			vals, found, err := c.test.find(&c.subj)
+			if err != nil || found != c.found || (found && (len(vals) != 1 || vals[0] != c.want)) {
+				t.Fatalf("find = %v %v %v, want %v %q", vals, found, err, c.found, c.want)
+			}
+		})
+	}
+}

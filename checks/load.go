@@ -718,11 +718,9 @@ func compileTests(d *testsDef, loc locator, label string) (*Tests, []Problem) {
 // compileTest compiles one test; on error it names the offending field.
 func compileTest(d *testItemDef) (*Test, string, error) {
 	t := &Test{Flag: d.Flag, Env: d.Env, Set: true, Multi: d.UseMultipleValues}
-	// flag and path together read the flag when the process sets it and
-	// the configuration file's value otherwise (kube-bench's semantics).
-	if d.Env != "" && (d.Flag != "" || d.Path != "") {
-		return nil, "", fmt.Errorf("give one of flag, path or env (flag and path may go together)")
-	}
+	// Locators given together are tried in order: the flag when the
+	// process sets it, the configuration file's value, the environment
+	// (kube-bench's semantics).
 	if d.Path != "" {
 		p, err := compilePath(d.Path)
 		if err != nil {

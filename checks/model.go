@@ -203,6 +203,9 @@ type Source struct {
 	// output is that document (kube-bench's audit_config).
 	ConfigFlag  string
 	ConfigShell string
+	// EnvShell, for SourceShell, prints KEY=value lines read by env tests
+	// (kube-bench's audit_env).
+	EnvShell string
 	// Resources and Exclude are SourceKube's: the resources listed and the
 	// patterns of object names ("namespace/name" or "name") left out.
 	Resources []string
@@ -258,19 +261,31 @@ type Test struct {
 	Multi   bool
 }
 
-// Subject names what the test reads: the flag, path or variable.
+// Subject names what the test reads: the flag, path or variable, in the
+// order they are tried.
 func (t *Test) Subject() string {
-	switch {
-	case t.Flag != "" && t.Path != nil:
-		return t.Flag + " (else " + t.Path.Expr + ")"
-	case t.Flag != "":
-		return t.Flag
-	case t.Env != "":
-		return "$" + t.Env
-	case t.Path != nil:
-		return t.Path.Expr
+	var parts []string
+	if t.Flag != "" {
+		parts = append(parts, t.Flag)
 	}
-	return "output"
+	if t.Path != nil {
+		parts = append(parts, t.Path.Expr)
+	}
+	if t.Env != "" {
+		parts = append(parts, "$"+t.Env)
+	}
+	if len(parts) == 0 {
+		return "output"
+	}
+	return parts[0] + strings.Join(wrapElse(parts[1:]), "")
+}
+
+func wrapElse(alts []string) []string {
+	out := make([]string, len(alts))
+	for i, a := range alts {
+		out[i] = " (else " + a + ")"
+	}
+	return out
 }
 
 // Op is a comparison operator.

@@ -161,20 +161,8 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 			return runCommand(ctx, src.Argv, src.Format, strings.Join(src.Argv, " "))
 		})
 	case checks.SourceShell:
-		return h.memo("shell\x00"+src.Shell+"\x00"+src.ConfigShell, func() (checks.Observation, error) {
-			obs, err := runCommand(ctx, []string{"/bin/sh", "-c", src.Shell}, src.Format, src.Shell)
-			if err != nil || src.ConfigShell == "" {
-				return obs, err
-			}
-			// kube-bench's audit_config: a second command prints the
-			// configuration file that path tests read.
-			cfg, cerr := runCommand(ctx, []string{"/bin/sh", "-c", src.ConfigShell}, checks.FormatText, src.ConfigShell)
-			if cerr == nil && strings.TrimSpace(cfg.Subjects[0].Text) != "" {
-				if doc, perr := parseContent([]byte(cfg.Subjects[0].Text), checks.FormatYAML); perr == nil {
-					obs.Subjects[0].Doc = doc
-				}
-			}
-			return obs, nil
+		return h.memo("shell\x00"+src.Shell+"\x00"+src.ConfigShell+"\x00"+src.EnvShell, func() (checks.Observation, error) {
+			return observeShell(ctx, src)
 		})
 	}
 	return checks.Observation{}, fmt.Errorf("source kind %s is not supported here", src.Kind)
@@ -484,6 +472,70 @@ func parseContent(data []byte, format checks.Format) (any, error) {
 		return kv, nil
 	}
 	return string(data), nil
+}
+
+// observeShell runs a shell audit with kube-bench's semantics: standard
+// output and error are judged together, and a command that exits non-zero
+// could not be carried out (the check fails with its output as the
+// reason). The audit_env command's output becomes the subject's
+// environment, the audit_config command's its document; a configuration
+// command that finds no file is ignored when the audit printed something.
+func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, error) {
+	var env string
+	if src.EnvShell != "" {
+		out, err := runShell(ctx, src.EnvShell)
+		if err != nil {
+			return checks.Observation{}, err
+		}
+		env = out
+	}
+	out, err := runShell(ctx, src.Shell)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	subj := checks.Subject{Name: src.Shell, Text: out}
+	if env != "" {
+		subj.Env = envLines(env)
+	}
+	if src.ConfigShell != "" {
+		cfg, err := runShell(ctx, src.ConfigShell)
+		switch {
+		case err != nil && (out != "" || env != "") && (strings.Contains(err.Error(), "exit status 127") || strings.Contains(err.Error(), "No such file or directory")):
+		case err != nil:
+			return checks.Observation{}, err
+		case strings.TrimSpace(cfg) != "":
+			if doc, perr := parseContent([]byte(cfg), checks.FormatYAML); perr == nil {
+				subj.Doc = doc
+			}
+		}
+	}
+	return one(subj), nil
+}
+
+// runShell runs benchmark text (never asset data) with /bin/sh and returns
+// its standard output and error together.
+func runShell(ctx context.Context, script string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh")
+	cmd.Stdin = strings.NewReader(script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("audit %q: %v; output: %q", script, err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// envLines reads KEY=value lines.
+func envLines(text string) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // runCommand runs an audit command from a benchmark file. Its argv comes

@@ -712,14 +712,7 @@ func clip(s string) string {
 // cis112Differences are the documented differences on this test's
 // processes, by target and check (benchmarks/KUBE-BENCH.md says why).
 var cis112Differences = map[string]difference{
-	"master 1.1.11":  {vPass, vFail, "ours: a word (permissions) compared to a value is not read from the output"},
-	"master 1.2.28":  {vPass, vFail, "ours: a word (provider) compared to a value is not read from the output"},
-	"master 1.3.7":   {vFail, vPass, "kube-bench: --bind-address 127.0.0.1 (value after a space) read as true"},
-	"node 4.1.7":     {vPass, vFail, "ours: a word (permissions) compared to a value is not read from the output"},
-	"node 4.1.8":     {vPass, vFail, "ours: a word (root:root) compared to a value is not read from the output"},
-	"node 4.2.11":    {vFail, vPass, "ours: RotateKubeletServerCertificate=false inside --feature-gates is not read, so the not-set alternative passes"},
-	"node 4.3.1":     {vError, vPass, "ours: ps -fC proxy exits 1 (no kube-proxy) with its header, taken as an answer"},
-	"policies 5.1.1": {vFail, vPass, "ours: the audit needs bash ([[); /bin/sh's errors go to stderr, which kube-bench judges and we do not"},
+	"master 1.3.7": {vFail, vPass, "kube-bench: --bind-address 127.0.0.1 (value after a space) read as true"},
 }
 
 // caseDifferences are those of the constructed cases (testdata/cases).
@@ -730,5 +723,4 @@ var caseDifferences = map[string]difference{
 	"master 1.3.8":       {vFail, vError, "a value that is no number: kube-bench fails the test, we could not judge it"},
 	"master 1.3.9":       {vFail, vError, "a value that is no mode: kube-bench fails the test, we could not judge it"},
 	"controlplane 3.1.1": {vError, vSkip, "the target's component does not run: kube-bench runs the audit without its binary, we do not run it"},
-	"etcd 2.1":           {vPass, vFail, "ours: no fallback from the flag to the process's environment"},
 }

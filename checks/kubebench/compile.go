@@ -82,7 +82,7 @@ func compileCheck(std *checks.Standard, nodeType string, ctl *controlsDef, g *gr
 		return nil, []checks.Problem{bad("%v", err)}
 	}
 	it.Automated = true
-	it.Source = &checks.Source{Kind: checks.SourceShell, Shell: c.Audit, ConfigShell: c.AuditConfig, Format: checks.FormatText}
+	it.Source = &checks.Source{Kind: checks.SourceShell, Shell: c.Audit, ConfigShell: c.AuditConfig, EnvShell: c.AuditEnv, Format: checks.FormatText}
 	it.Tests = tests
 	if notRunning != "" {
 		it.OnlyIf = []*checks.Condition{notApplicable(notRunning)}
@@ -135,11 +135,8 @@ func convertTest(c *checkDef, t testItemDef) (checks.TestSpec, error) {
 		path = ""
 	}
 	switch {
-	case t.Flag == "" && path == "":
-		if t.Env != "" {
-			return spec, fmt.Errorf("env %s without flag: the environment alone cannot be judged here", t.Env)
-		}
-		return spec, fmt.Errorf("a test needs a flag or a path")
+	case t.Flag == "" && path == "" && t.Env == "":
+		return spec, fmt.Errorf("a test needs a flag, a path or an env")
 	case t.Flag != "" && strings.TrimSpace(t.Flag) != t.Flag:
 		return spec, fmt.Errorf("flag %q: leading or trailing blanks", t.Flag)
 	case t.Flag != "" && !flagFindsItself(t.Flag):
@@ -154,7 +151,9 @@ func convertTest(c *checkDef, t testItemDef) (checks.TestSpec, error) {
 		}
 		path = "{" + m[1] + "[*]}"
 	}
-	spec.Flag, spec.Path = t.Flag, path
+	// The environment (audit_env's output) is read when neither the flag
+	// nor the path is found, as kube-bench does.
+	spec.Flag, spec.Path, spec.Env = t.Flag, path, t.Env
 	if word := t.Flag != "" && !strings.HasPrefix(t.Flag, "-"); word && path == "" && set && spec.Op == "" {
 		// A word that must appear in the output (root:root, "File not
 		// found"): kube-bench looks for it anywhere in the text.

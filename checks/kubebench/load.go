@@ -234,6 +234,19 @@ func loadTarget(cfg *config, std *checks.Standard, t target, host Host, procs []
 			Msg: fmt.Sprintf("%s has no %s section for this file's checks", ConfigFile, t.nodeType)}}
 	}
 	bins, files, missing, problems := resolve(comps, host, procs)
+	// The binaries the file names ($apiserverbin, ...): with exactly one,
+	// an env test without audit_env reads that process's environment, as
+	// kube-bench's generated audit does.
+	var binSubs []string
+	for comp, bin := range bins {
+		if bin != "" && strings.Contains(string(data), "$"+comp+"bin") {
+			binSubs = append(binSubs, bin)
+		}
+	}
+	envBin := ""
+	if len(binSubs) == 1 {
+		envBin = binSubs[0]
+	}
 	text := apply(string(data), bins, files, missing)
 	def, root, ps := parseControls(t.file, []byte(text))
 	problems = append(problems, ps...)
@@ -257,6 +270,14 @@ func loadTarget(cfg *config, std *checks.Standard, t target, host Host, procs []
 			pos := checks.Position{File: t.file, Line: line(root, "groups", gi, "checks", ci)}
 			it, ps := compileCheck(std, t.nodeType, def, g, c, pos, notRunning)
 			problems = append(problems, ps...)
+			if it != nil && it.Source != nil && it.Source.EnvShell == "" && it.Tests != nil {
+				for _, ts := range it.Tests.Items {
+					if ts.Env != "" {
+						it.Source.EnvShell = fmt.Sprintf("cat \"/proc/$(/bin/ps -C %s -o pid= | tr -d ' ')/environ\" | tr '\\0' '\\n'", envBin)
+						break
+					}
+				}
+			}
 			if it != nil {
 				items = append(items, it)
 			}

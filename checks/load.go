@@ -48,6 +48,20 @@ func (e *LoadError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalid) match.
 func (e *LoadError) Unwrap() error { return ErrInvalid }
 
+// NewLoadError orders problems by file and line; nil when there are none.
+func NewLoadError(problems []Problem) *LoadError {
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.SliceStable(problems, func(i, j int) bool {
+		if problems[i].Pos.File != problems[j].Pos.File {
+			return problems[i].Pos.File < problems[j].Pos.File
+		}
+		return problems[i].Pos.Line < problems[j].Pos.Line
+	})
+	return &LoadError{Problems: problems}
+}
+
 // Catalog is the set of loaded standards and their items.
 type Catalog struct {
 	Standards []*Standard
@@ -117,13 +131,7 @@ func Load(trees ...Tree) (*Catalog, error) {
 		}
 	}
 	if len(problems) > 0 {
-		sort.SliceStable(problems, func(i, j int) bool {
-			if problems[i].Pos.File != problems[j].Pos.File {
-				return problems[i].Pos.File < problems[j].Pos.File
-			}
-			return problems[i].Pos.Line < problems[j].Pos.Line
-		})
-		return nil, &LoadError{Problems: problems}
+		return nil, NewLoadError(problems)
 	}
 	return cat, nil
 }
@@ -304,7 +312,14 @@ func (l locator) at(path ...any) locator {
 // line returns the line of the node at the locator's path plus path; it
 // falls back to the deepest node found.
 func (l locator) line(path ...any) int {
-	n := l.root
+	return NodeLine(l.root, append(append([]any{}, l.path...), path...)...)
+}
+
+// NodeLine returns the line of the node at a path of mapping keys
+// (strings) and sequence indices (ints) in a parsed YAML document, or of
+// the deepest node found on the way.
+func NodeLine(root *yaml.Node, path ...any) int {
+	n := root
 	if n == nil {
 		return 0
 	}
@@ -312,7 +327,7 @@ func (l locator) line(path ...any) int {
 		n = n.Content[0]
 	}
 	line := n.Line
-	for _, step := range append(append([]any{}, l.path...), path...) {
+	for _, step := range path {
 		var next *yaml.Node
 		switch s := step.(type) {
 		case string:

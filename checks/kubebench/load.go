@@ -138,13 +138,7 @@ func Load(opts Options) (*checks.Standard, error) {
 		}
 	}
 	if len(problems) > 0 {
-		sort.SliceStable(problems, func(i, j int) bool {
-			if problems[i].Pos.File != problems[j].Pos.File {
-				return problems[i].Pos.File < problems[j].Pos.File
-			}
-			return problems[i].Pos.Line < problems[j].Pos.Line
-		})
-		return nil, &checks.LoadError{Problems: problems}
+		return nil, checks.NewLoadError(problems)
 	}
 	if len(std.Items) == 0 {
 		return nil, fmt.Errorf("%s: no checks", vdir)
@@ -254,7 +248,7 @@ func loadTarget(cfg *config, std *checks.Standard, t target, host Host, procs []
 		return "", nil, problems
 	}
 	if def.Type != t.nodeType {
-		problems = append(problems, checks.Problem{Pos: checks.Position{File: t.file, Line: line(root, "type")},
+		problems = append(problems, checks.Problem{Pos: checks.Position{File: t.file, Line: checks.NodeLine(root, "type")},
 			Msg: fmt.Sprintf("type %q: a %s file must hold %s controls", def.Type, t.nodeType, t.nodeType)})
 	}
 	notRunning := ""
@@ -267,7 +261,7 @@ func loadTarget(cfg *config, std *checks.Standard, t target, host Host, procs []
 		g := &def.Groups[gi]
 		for ci := range g.Checks {
 			c := &g.Checks[ci]
-			pos := checks.Position{File: t.file, Line: line(root, "groups", gi, "checks", ci)}
+			pos := checks.Position{File: t.file, Line: checks.NodeLine(root, "groups", gi, "checks", ci)}
 			it, ps := compileCheck(std, t.nodeType, def, g, c, pos, notRunning)
 			problems = append(problems, ps...)
 			if it != nil && it.Source != nil && it.Source.EnvShell == "" && it.Tests != nil {

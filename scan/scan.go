@@ -188,12 +188,45 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 	}
 
 	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
+	rep.Standards, rep.Items = judgedStandards(rep)
 	rep.Failures = append(rep.Failures, partialFailures(rep, opts.Now())...)
 	rep.FinishedAt = opts.Now()
 	if hc.engine != nil {
 		rep.EngineCalls, rep.EngineCallsByOp = hc.engine.Calls()
 	}
 	return rep, nil
+}
+
+// judgedStandards keeps the standards (and their items) that judged at
+// least one asset: a Kubernetes standard on a host without Kubernetes was
+// not checked, and a report must not say it was.
+func judgedStandards(rep *Report) ([]*checks.Standard, []*checks.Item) {
+	judged := map[string]bool{}
+	byID := map[uint64]*checks.Item{}
+	for _, it := range rep.Items {
+		byID[it.ID] = it
+	}
+	for _, r := range rep.Results {
+		if it := byID[r.ItemID]; it != nil {
+			judged[it.Standard.ID] = true
+		}
+	}
+	if len(judged) == 0 {
+		return rep.Standards, rep.Items // nothing at all: keep the selection
+	}
+	var stds []*checks.Standard
+	for _, s := range rep.Standards {
+		if judged[s.ID] {
+			stds = append(stds, s)
+		}
+	}
+	var items []*checks.Item
+	for _, it := range rep.Items {
+		if judged[it.Standard.ID] {
+			items = append(items, it)
+		}
+	}
+	return stds, items
 }
 
 // partialFailures records as scan-failed each asset on which some checks

@@ -271,7 +271,8 @@ func TestSummaryMatchesHandCountOfARealScan(t *testing.T) {
 			t.Errorf("%s: summary %d assets (%d passed, %d failed, %d scan-failed), hand count %+v",
 				s.AssetType, s.AssetCount, s.PassedAssetCount, s.FailedAssetCount, s.ScanFailedAssetCount, *h)
 		}
-		if h.assets > 0 {
+		// (Kubernetes rates items, not assets: TestKubernetesFromTheCLI.)
+		if h.assets > 0 && s.AssetType != "ASSET_K8S" {
 			if want := float64(int(10000*float64(h.passed)/float64(h.assets)+0.5)) / 100; s.AssetPassedRate != want {
 				t.Errorf("%s: pass rate %v, hand count %v", s.AssetType, s.AssetPassedRate, want)
 			}

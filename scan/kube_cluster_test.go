@@ -339,15 +339,35 @@ func TestClusterPolicies(t *testing.T) {
 		crb("ci-admin", "cluster-admin", rbacv1.Subject{Kind: "ServiceAccount", Namespace: "lab", Name: "ci"}),
 		crb("masters-view", "view", group("system:masters")),
 	)
+	// Namespaced roles and bindings are judged alike.
+	ctx := context.Background()
+	for _, r := range []*rbacv1.Role{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "lab", Name: "secret-getter"}, Rules: []rbacv1.PolicyRule{rule([]string{""}, []string{"secrets"}, []string{"get"})}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "lab", Name: "config-reader"}, Rules: []rbacv1.PolicyRule{rule([]string{""}, []string{"configmaps"}, []string{"get"})}},
+	} {
+		if _, err := o.cs.RbacV1().Roles("lab").Create(ctx, r, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range []*rbacv1.RoleBinding{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "lab", Name: "lab-admin"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "bob"}}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "lab", Name: "masters-edit"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+			Subjects: []rbacv1.Subject{group("system:masters")}},
+	} {
+		if _, err := o.cs.RbacV1().RoleBindings("lab").Create(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	want := map[string][]string{
-		"5.1.1":  {"clusterrolebinding alice-admin", "clusterrolebinding ci-admin"},
-		"5.1.2":  {"clusterrole lister-all", "clusterrole secret-reader"},
+		"5.1.1":  {"clusterrolebinding alice-admin", "clusterrolebinding ci-admin", "rolebinding lab/lab-admin"},
+		"5.1.2":  {"clusterrole lister-all", "clusterrole secret-reader", "role lab/secret-getter"},
 		"5.1.3":  {"clusterrole lister-all", "clusterrole wild-group"},
 		"5.1.4":  {"clusterrole pod-creator"},
 		"5.1.5":  {"serviceaccount lab/default"},
 		"5.1.6":  {"pod lab/token", "pod lab/usesdefault"},
-		"5.1.7":  {"clusterrolebinding masters-view"},
+		"5.1.7":  {"clusterrolebinding masters-view", "rolebinding lab/masters-edit"},
 		"5.1.8":  {"clusterrole escalator", "clusterrole impersonator"},
 		"5.1.9":  {"clusterrole pv-creator"},
 		"5.1.10": {"clusterrole lister-all", "clusterrole node-proxy"},
@@ -376,7 +396,7 @@ func TestClusterPolicies(t *testing.T) {
 		"namespace kube-system", "namespace default", "clusterrole reader", "clusterrole webhook-viewer", "clusterrole sa-viewer",
 		"clusterrole aggregated-empty", "clusterrole system:custom-controller", "clusterrole cluster-admin", "clusterrole admin", "clusterrole edit",
 		"clusterrolebinding readers", "clusterrolebinding kubeadm-admins", "clusterrolebinding cluster-admin",
-		"serviceaccount secure/default", "serviceaccount kube-system/default"}
+		"serviceaccount secure/default", "serviceaccount kube-system/default", "role lab/config-reader"}
 
 	mixed, rep := scanPolicies(t, s, cat, items)
 	for _, num := range sortedNumbers(items) {

@@ -54,6 +54,9 @@ type Facts interface {
 // panics and never returns a pass for something it could not evaluate.
 func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
 	for _, c := range it.OnlyIf {
+		if c.Unmet {
+			return Verdict{Status: CheckFinished, Result: ResultNotApplicable, Reason: c.Reason}
+		}
 		src := c.Source
 		if src == nil {
 			src = it.Source

@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"sort"
 )
 
 // This file lets loaders of other benchmark formats (package
@@ -82,13 +81,7 @@ func (c *Catalog) Add(stds ...*Standard) error {
 		}
 	}
 	if len(problems) > 0 {
-		sort.SliceStable(problems, func(i, j int) bool {
-			if problems[i].Pos.File != problems[j].Pos.File {
-				return problems[i].Pos.File < problems[j].Pos.File
-			}
-			return problems[i].Pos.Line < problems[j].Pos.Line
-		})
-		return &LoadError{Problems: problems}
+		return NewLoadError(problems)
 	}
 	if c.items == nil {
 		c.items = map[uint64]*Item{}

@@ -234,6 +234,9 @@ type Condition struct {
 	Source *Source // nil: the item's own source
 	Tests  *Tests
 	Reason string
+	// Unmet is a condition known at load time not to hold (a kube-bench
+	// target whose component does not run): nothing is read.
+	Unmet bool
 }
 
 // BinOp combines test results.

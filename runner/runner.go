@@ -198,17 +198,27 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 		_ = r.store.FailTask(bg, task.ID, err.Error())
 		return nil, err
 	}
-	if err := r.store.CompleteTask(bg, task.ID, rep); err != nil {
-		_ = r.store.FailTask(bg, task.ID, err.Error())
-		return nil, fmt.Errorf("store: %w", err)
+	if err := r.complete(bg, task.ID, rep); err != nil {
+		return nil, err
 	}
 	if r.completed != nil {
 		r.completed(task, rep)
 	}
-	if _, err := r.store.Prune(bg, r.keep); err != nil {
-		return rep, fmt.Errorf("store: prune: %w", err)
-	}
 	return rep, nil
+}
+
+// complete stores a task's results in one transaction (the task is marked
+// failed when that fails), then prunes old tasks (a failed prune is
+// logged: the results are in).
+func (r *Runner) complete(ctx context.Context, id int64, rep *scan.Report) error {
+	if err := r.store.CompleteTask(ctx, id, rep); err != nil {
+		_ = r.store.FailTask(ctx, id, err.Error())
+		return fmt.Errorf("store: %w", err)
+	}
+	if _, err := r.store.Prune(ctx, r.keep); err != nil {
+		r.log.Warn("prune", "err", err)
+	}
+	return nil
 }
 
 // Record stores a scan that ran elsewhere as a finished task, exactly as
@@ -221,12 +231,8 @@ func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.
 		return task, err
 	}
 	bg := context.WithoutCancel(ctx)
-	if err := r.store.CompleteTask(bg, task.ID, rep); err != nil {
-		_ = r.store.FailTask(bg, task.ID, err.Error())
-		return task, fmt.Errorf("store: %w", err)
-	}
-	if _, err := r.store.Prune(bg, r.keep); err != nil {
-		r.log.Warn("prune", "err", err)
+	if err := r.complete(bg, task.ID, rep); err != nil {
+		return task, err
 	}
 	return r.store.Task(bg, task.ID)
 }

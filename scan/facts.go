@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -200,8 +201,14 @@ func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, er
 		doc := map[string]any{"running": true, "pid": p.PID, "exe": p.Exe, "cmdline": strings.Join(append([]string{p.Exe}, p.Args...), " "), "flags": fdoc}
 		subj := checks.Subject{Name: fmt.Sprintf("process %s (pid %d)", name, p.PID), Doc: doc, Flags: flags}
 		if src.ConfigFlag != "" {
-			if err := h.processConfig(&subj, src, flags); err != nil {
+			notVisible, err := h.processConfig(&subj, src, flags)
+			if err != nil {
 				return checks.Observation{}, err
+			}
+			if notVisible != "" {
+				// Its values could come from a file we cannot read: judge
+				// nothing rather than judge the flags alone.
+				return checks.Observation{Empty: notVisible}, nil
 			}
 		}
 		obs.Subjects = append(obs.Subjects, subj)
@@ -213,17 +220,22 @@ func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, er
 // ConfigFlag names (the file it was started with, never a default path)
 // into the subject's document under "config", with the file's metadata
 // under "config_file".
-func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, flags map[string][]string) error {
+// It returns why the file cannot be read when the flag names one that is
+// not on the node (a file inside the component's container).
+func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, flags map[string][]string) (string, error) {
 	doc := subj.Doc.(map[string]any)
 	vals := flags[src.ConfigFlag]
 	if len(vals) == 0 || vals[len(vals)-1] == "" {
 		subj.Name += " (no " + src.ConfigFlag + ")"
-		return nil
+		return "", nil
 	}
 	p := vals[len(vals)-1]
 	fs, err := h.fileSubject(p, src.Format)
 	if err != nil {
-		return err
+		return "", err
+	}
+	if fs.Missing != "" {
+		return fmt.Sprintf("%s's %s file %s is not visible on this node (%s)", src.Name, src.ConfigFlag, p, fs.Missing), nil
 	}
 	fdoc := fs.Doc.(map[string]any)
 	if c, ok := fdoc["content"]; ok {
@@ -232,10 +244,7 @@ func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, fl
 	}
 	doc["config_file"] = fdoc
 	subj.Name += " with " + src.ConfigFlag + " " + p
-	if fs.Missing != "" {
-		subj.Missing = fs.Missing
-	}
-	return nil
+	return "", nil
 }
 
 func (h *hostContext) observeLists(ctx context.Context, kind checks.SourceKind) (checks.Observation, error) {
@@ -495,12 +504,13 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 	}
 	subj := checks.Subject{Name: src.Shell, Text: out}
 	if env != "" {
-		subj.Env = envLines(env)
+		subj.Env, subj.Masked = envLines(env), true
 	}
 	if src.ConfigShell != "" {
 		cfg, err := runShell(ctx, src.ConfigShell)
+		var ae *auditError
 		switch {
-		case err != nil && (out != "" || env != "") && (strings.Contains(err.Error(), "exit status 127") || strings.Contains(err.Error(), "No such file or directory")):
+		case errors.As(err, &ae) && ae.notFound() && (out != "" || env != ""):
 		case err != nil:
 			return checks.Observation{}, err
 		case strings.TrimSpace(cfg) != "":
@@ -518,13 +528,47 @@ func runShell(ctx context.Context, script string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh")
+	killGroupOnCancel(cmd)
 	cmd.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("audit %q: %v; output: %q", script, err, strings.TrimSpace(out.String()))
+		if ctx.Err() != nil {
+			err = fmt.Errorf("stopped (limit %s): %w", commandTimeout, ctx.Err())
+		}
+		return out.String(), &auditError{script: script, output: out.String(), err: err}
 	}
 	return out.String(), nil
+}
+
+// auditError is a shell audit that could not run: its exit status (or
+// why it was stopped) and its output.
+type auditError struct {
+	script, output string
+	err            error
+}
+
+func (e *auditError) Error() string {
+	return fmt.Sprintf("audit %q: %v; output: %q", e.script, e.err, strings.TrimSpace(e.output))
+}
+
+func (e *auditError) Unwrap() error { return e.err }
+
+// notFound reports whether a configuration command found no file: exit
+// status 127 or "No such file or directory" in its output (kube-bench's
+// rule for audit_config).
+func (e *auditError) notFound() bool {
+	var ee *exec.ExitError
+	return errors.As(e.err, &ee) && ee.ExitCode() == 127 || strings.Contains(e.output, "No such file or directory")
+}
+
+// killGroupOnCancel runs the command in a process group of its own and,
+// when its context ends, kills the whole group (a pipeline's children
+// too), then stops waiting for its output shortly after.
+func killGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
 }
 
 // envLines reads KEY=value lines.
@@ -544,9 +588,13 @@ func runCommand(ctx context.Context, argv []string, format checks.Format, label 
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	killGroupOnCancel(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return checks.Observation{}, fmt.Errorf("%s: stopped (limit %s): %w", label, commandTimeout, ctx.Err())
+		}
 		var ee *exec.ExitError
 		// A non-zero exit with output is still an answer (grep finding
 		// nothing, a config printer that warns); no output is a failure.

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"strings"
@@ -69,12 +70,21 @@ func (d *discovery) kubeCluster(ctx context.Context, opts Options) (*target, *ku
 	a.ID = assets.StableID(assets.K8s, "cluster", kd.info.UID)
 	a.NodeName = name
 	// The node list is one paged call, shared with items on nodes.
-	if nodes, err := kd.client.Objects(ctx, "nodes"); err == nil {
-		for _, n := range nodes {
-			a.Cluster.Nodes = append(a.Cluster.Nodes, n.Name)
-		}
+	nodes, err := kd.client.Objects(ctx, "nodes")
+	if err != nil {
+		logger(opts).Warn("could not list the cluster's nodes", "cluster", name, "err", err)
+	}
+	for _, n := range nodes {
+		a.Cluster.Nodes = append(a.Cluster.Nodes, n.Name)
 	}
 	return &target{asset: a, role: checks.TargetCluster, facts: &clusterFacts{client: kd.client}, version: strings.TrimPrefix(kd.info.Version, "v")}, kd
+}
+
+func logger(opts Options) *slog.Logger {
+	if opts.Logger != nil {
+		return opts.Logger
+	}
+	return slog.Default()
 }
 
 // kubeNode describes this host as a node of the cluster, or returns nil

@@ -248,6 +248,9 @@ func TestNodeKubeletConfig(t *testing.T) {
 		{"config says no", []string{"--config=/srv/kubelet/config.yaml"}, checks.ResultPassed},
 		{"flag overrides config", []string{"--config=/srv/kubelet/config.yaml", "--anonymous-auth=true"}, checks.ResultFailed},
 		{"default path is not read", []string{"--config=/srv/kubelet/other.yaml"}, checks.ResultFailed},
+		// A file inside the component's container: neither pass nor fail
+		// on the flags alone.
+		{"config not on the node", []string{"--config=/inside/the/container.yaml", "--anonymous-auth=false"}, checks.ResultNotApplicable},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := testhost.Tree(t, "hardened")
@@ -262,8 +265,12 @@ func TestNodeKubeletConfig(t *testing.T) {
 			if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.K8s {
 				t.Fatalf("assets = %+v, want the node", rep.Assets)
 			}
-			if v := resultOf(t, rep, 9100004, rep.Assets[0].ID); v.Result != c.result {
+			v := resultOf(t, rep, 9100004, rep.Assets[0].ID)
+			if v.Result != c.result {
 				t.Fatalf("verdict = %+v, want %s", v, c.result)
+			}
+			if c.result == checks.ResultNotApplicable && !strings.Contains(v.Reason, "kubelet's --config file /inside/the/container.yaml is not visible on this node") {
+				t.Fatalf("reason = %q", v.Reason)
 			}
 		})
 	}

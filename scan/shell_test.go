@@ -2,9 +2,15 @@ package scan
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
@@ -40,5 +46,34 @@ func TestShellAuditSemantics(t *testing.T) {
 	}
 	if v := resultOf(t, rep, 9200003, host); v.Result != checks.ResultFailed || v.Evidence[0].Actual != "644" {
 		t.Errorf("word: %+v, want failed on 644", v)
+	}
+}
+
+// An audit stopped by its deadline takes its whole pipeline with it: no
+// child keeps running (or keeps the scan waiting for its output).
+func TestShellAuditStoppedWithItsChildren(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pgid")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := runShell(ctx, "echo $$ > "+pidfile+"; sleep 60 | cat")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	data, rerr := os.ReadFile(pidfile)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	pgid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	// The group's processes are gone once reaped; a surviving sleep would
+	// stay for a minute.
+	for i := 0; ; i++ {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if i == 100 {
+			t.Fatalf("process group %d still has processes", pgid)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -57,6 +57,8 @@ type Process struct {
 	PID  int
 	Exe  string   // argv[0]
 	Args []string // argv[1:]
+	// Comm is the kernel's command name (at most 15 characters).
+	Comm string
 }
 
 // Name is the base name of the executable.
@@ -288,7 +290,8 @@ func (r *Root) readProcesses() ([]Process, error) {
 			continue // exited, or a kernel thread
 		}
 		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		procs = append(procs, Process{PID: pid, Exe: argv[0], Args: argv[1:]})
+		comm, _ := os.ReadFile(filepath.Join(procDir, e.Name(), "comm"))
+		procs = append(procs, Process{PID: pid, Exe: argv[0], Args: argv[1:], Comm: strings.TrimRight(string(comm), "\n")})
 	}
 	sort.Slice(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
 	return procs, nil

@@ -12,6 +12,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/baselinehq/baseline/checks"
 )
 
 // object converts a typed API object to the unstructured document the API
@@ -314,6 +316,19 @@ func TestDeriveListErrors(t *testing.T) {
 	for _, res := range []string{"nodes", "networkpolicies", "roles", "clusterroles", "rolebindings", "clusterrolebindings"} {
 		if err := Derive(res, nil, failing); err != nil {
 			t.Errorf("Derive(%s) = %v", res, err)
+		}
+	}
+}
+
+// Every resource a kube source may name (checks.KubeResources) can be
+// listed, and nothing else is.
+func TestResourcesMatchTheChecks(t *testing.T) {
+	if len(resources) != len(checks.KubeResources) {
+		t.Fatalf("%d listable resources, %d in checks.KubeResources", len(resources), len(checks.KubeResources))
+	}
+	for _, r := range checks.KubeResources {
+		if _, ok := resources[r]; !ok {
+			t.Errorf("checks.KubeResources names %q, which the client cannot list", r)
 		}
 	}
 }

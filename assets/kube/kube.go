@@ -45,15 +45,6 @@ var resources = map[string]struct {
 	"networkpolicies":     {schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "networkpolicy"},
 }
 
-// Resources lists the resource names Objects accepts.
-func Resources() []string {
-	out := make([]string, 0, len(resources))
-	for r := range resources {
-		out = append(out, r)
-	}
-	return out
-}
-
 // Options say how to reach the cluster.
 type Options struct {
 	// Kubeconfig is a kubeconfig file; empty means $KUBECONFIG, then the
@@ -67,9 +58,13 @@ type Options struct {
 }
 
 // Configured reports whether a cluster is configured at all: a kubeconfig
-// is named, $KUBECONFIG is set, we run in a pod, or ~/.kube/config exists.
+// is named, $KUBECONFIG is set, we run in a pod with a service account
+// token, or ~/.kube/config exists.
 func Configured(o Options) bool {
-	if o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+	if o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" {
+		return true
+	}
+	if _, err := rest.InClusterConfig(); err == nil {
 		return true
 	}
 	home, err := os.UserHomeDir()

@@ -1,13 +1,10 @@
 package kubebench
 
 import (
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/baselinehq/baseline/assets/hostfs"
 )
 
 // Process is one entry of the process table, as kube-bench sees it: the
@@ -28,56 +25,43 @@ type Host interface {
 	Exists(path string) (bool, error)
 }
 
-// LocalHost reads the host whose root file system is mounted at Root ("/"
-// when empty).
-type LocalHost struct{ Root string }
+// LocalHost reads the host whose root file system is mounted at a
+// directory ("/" for the zero value), through the scanner's own reader of host roots (symbolic
+// links resolved inside the root).
+type LocalHost struct{ root *hostfs.Root }
 
-func (h LocalHost) root() string {
-	if h.Root == "" {
-		return "/"
+// NewLocalHost reads the host under root; its process table and user
+// tables are read once.
+func NewLocalHost(root string) LocalHost { return LocalHost{root: hostfs.New(root)} }
+
+func (h LocalHost) fs() *hostfs.Root {
+	if h.root == nil {
+		return hostfs.New("/")
 	}
-	return h.Root
+	return h.root
 }
 
-// Processes reads /proc: each process's comm and command line. Kernel
-// threads (no command line) and processes that end while being read are
-// left out.
+// Processes reads the process table: each process's command name and
+// command line.
 func (h LocalHost) Processes() ([]Process, error) {
-	dir := filepath.Join(h.root(), "proc")
-	entries, err := os.ReadDir(dir)
+	procs, err := h.fs().Processes()
 	if err != nil {
 		return nil, err
 	}
-	var out []Process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join(dir, e.Name(), "cmdline"))
-		if err != nil || len(cmdline) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		out = append(out, Process{PID: pid, Comm: strings.TrimRight(string(comm), "\n"), Args: args})
+	out := make([]Process, 0, len(procs))
+	for _, p := range procs {
+		out = append(out, Process{PID: p.PID, Comm: p.Comm, Args: append([]string{p.Exe}, p.Args...)})
 	}
 	return out, nil
 }
 
 // Exists stats the path under the root.
 func (h LocalHost) Exists(p string) (bool, error) {
-	_, err := os.Stat(filepath.Join(h.root(), p))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist), strings.HasSuffix(err.Error(), "not a directory"):
-		return false, nil
+	fi, err := h.fs().Stat(p)
+	if err != nil {
+		return false, err
 	}
-	return false, err
+	return fi.Exists, nil
 }
 
 // commLen is the length of a process's command name in the kernel.

@@ -99,7 +99,7 @@ func Load(opts Options) (*checks.Standard, error) {
 	}
 	host := opts.Host
 	if host == nil {
-		host = LocalHost{Root: opts.HostRoot}
+		host = NewLocalHost(opts.HostRoot)
 	}
 	procs, err := host.Processes()
 	if err != nil {

@@ -53,9 +53,8 @@ import (
 
 const namespace = "baseline"
 
-// clusterResources are the resources the cluster checks list (assets/kube).
-var clusterResources = []string{"namespaces", "pods", "serviceaccounts", "nodes", "roles", "clusterroles",
-	"rolebindings", "clusterrolebindings", "networkpolicies"}
+// clusterResources are the resources the cluster checks may list.
+var clusterResources = checks.KubeResources
 
 type manifest struct {
 	file string

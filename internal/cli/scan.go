@@ -308,19 +308,31 @@ func (f *scanFlags) addKubeBench(cmd *cobra.Command, g *globals, opts *scan.Opti
 		}
 		return nil
 	}
+	if g.server != "" && !f.noStore {
+		// The daemon judges an upload against its own catalog, which has
+		// no kube-bench directory: refuse before scanning.
+		return fmt.Errorf("--kube-bench-cfg cannot be uploaded with --server (the daemon does not load kube-bench directories); add --no-store to print only")
+	}
 	o := kubebench.Options{Dir: f.kubeBenchCfg, Version: f.kubeBenchVersion, HostRoot: g.hostRoot}
 	if v := strings.TrimPrefix(o.Version, "v"); v != "" && v[0] >= '0' && v[0] <= '9' {
 		o.Version, o.KubeVersion = "", v // a Kubernetes version
 	}
+	var versionErr error
 	if o.Version == "" && o.KubeVersion == "" && !f.noKube && kube.Configured(g.kube) {
-		if c, err := kube.Connect(g.kube); err == nil {
-			if info, err := c.Info(cmd.Context()); err == nil {
+		c, err := kube.Connect(g.kube)
+		if err == nil {
+			var info kube.Info
+			if info, err = c.Info(cmd.Context()); err == nil {
 				o.KubeVersion = info.Minor
 			}
 		}
+		versionErr = err
 	}
 	std, err := kubebench.Load(o)
 	if err != nil {
+		if versionErr != nil {
+			err = fmt.Errorf("%w (the cluster's version could not be read: %v)", err, versionErr)
+		}
 		return withCode(ExitInvalid, fmt.Errorf("--kube-bench-cfg: %w", err))
 	}
 	f.extra = append(f.extra, std)

@@ -276,7 +276,11 @@ func isTypeError(err error) bool {
 	return errors.As(err, &te)
 }
 
-func yamlProblems(name string, err error) []Problem {
+func yamlProblems(name string, err error) []Problem { return YAMLProblems(name, err, typeNames) }
+
+// YAMLProblems turns a YAML decoding error into problems at file:line,
+// with Go type names replaced by the format's own words (names).
+func YAMLProblems(name string, err error, names *strings.Replacer) []Problem {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -286,10 +290,10 @@ func yamlProblems(name string, err error) []Problem {
 	}
 	out := make([]Problem, 0, len(msgs))
 	for _, m := range msgs {
-		p := Problem{Pos: Position{File: name}, Msg: typeNames.Replace(m)}
+		p := Problem{Pos: Position{File: name}, Msg: names.Replace(m)}
 		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
 			p.Pos.Line, _ = strconv.Atoi(sm[1])
-			p.Msg = typeNames.Replace(sm[2])
+			p.Msg = names.Replace(sm[2])
 		}
 		out = append(out, p)
 	}

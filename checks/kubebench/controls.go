@@ -1,9 +1,6 @@
 package kubebench
 
 import (
-	"errors"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -67,26 +64,8 @@ var typeNames = strings.NewReplacer(
 	"kubebench.testsDef", "tests", "kubebench.testItemDef", "test item", "kubebench.compareDef", "compare",
 )
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
 func yamlProblems(name string, err error) []checks.Problem {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	out := make([]checks.Problem, 0, len(msgs))
-	for _, m := range msgs {
-		p := checks.Problem{Pos: checks.Position{File: name}, Msg: typeNames.Replace(m)}
-		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
-			p.Pos.Line, _ = strconv.Atoi(sm[1])
-			p.Msg = typeNames.Replace(sm[2])
-		}
-		out = append(out, p)
-	}
-	return out
+	return checks.YAMLProblems(name, err, typeNames)
 }
 
 // parseControls decodes a target file. The node is the parsed document,

@@ -53,11 +53,12 @@ echo $! >"$dir/etcd.pid"
 [ -f "$dir/sa.key" ] || openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null
 token=$(openssl rand -hex 16)
 echo "$token,baseline-admin,baseline-admin,system:masters" >"$dir/tokens.csv"
-"$bin" --etcd-servers=http://127.0.0.1:2379 --bind-address=127.0.0.1 --secure-port=6443 --cert-dir="$dir/certs" \
+# argv[0] is the component's name, as on a node, so that node checks find it.
+(exec -a kube-apiserver "$bin" --etcd-servers=http://127.0.0.1:2379 --bind-address=127.0.0.1 --secure-port=6443 --cert-dir="$dir/certs" \
   --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$dir/sa.key" \
   --service-account-signing-key-file="$dir/sa.key" --token-auth-file="$dir/tokens.csv" \
   --authorization-mode=Node,RBAC --service-cluster-ip-range=10.96.0.0/24 --anonymous-auth=false \
-  --enable-admission-plugins=NodeRestriction --profiling=false >"$dir/apiserver.log" 2>&1 &
+  --enable-admission-plugins=NodeRestriction --profiling=false) >"$dir/apiserver.log" 2>&1 &
 echo $! >"$dir/apiserver.pid"
 cat >"$dir/kubeconfig" <<KC
 apiVersion: v1
@@ -74,7 +75,9 @@ contexts:
 current-context: test
 KC
 for _ in $(seq 1 60); do
-  if curl -sk -H "Authorization: Bearer $token" https://127.0.0.1:6443/readyz 2>/dev/null | grep -q ok; then
+  # Ready, and the bootstrap namespaces (the cluster's identity) exist.
+  if curl -sk -H "Authorization: Bearer $token" https://127.0.0.1:6443/readyz 2>/dev/null | grep -q ok &&
+    curl -skf -o /dev/null -H "Authorization: Bearer $token" https://127.0.0.1:6443/api/v1/namespaces/kube-system; then
     echo "kube-test-env: API server ready; kubeconfig in $dir/kubeconfig"
     exit 0
   fi

@@ -143,7 +143,7 @@ func (r *Runner) Shutdown(ctx context.Context) {
 func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Options, error) {
 	opts := req.Select
 	opts.HostRoot, opts.DockerHost, opts.NoDocker = r.defaults.HostRoot, r.defaults.DockerHost, r.defaults.NoDocker
-	opts.Kube, opts.NoKube, opts.NodeName = r.defaults.Kube, r.defaults.NoKube, r.defaults.NodeName
+	opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = r.defaults.Kube, r.defaults.NoKube, r.defaults.NodeName, r.defaults.ExpectNode
 	if opts.Workers == 0 {
 		opts.Workers = r.defaults.Workers
 	}

@@ -115,6 +115,26 @@ func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery)
 	return &target{asset: a, role: checks.TargetNode, facts: &assetFacts{host: d.hc}, version: strings.TrimPrefix(version, "v")}, nil
 }
 
+// missingNode is this host as a node whose components could not be
+// found although it is expected to be one.
+func (d *discovery) missingNode(host assets.Asset, opts Options, err error) *target {
+	node := opts.NodeName
+	if node == "" {
+		node = os.Getenv("NODE_NAME")
+	}
+	if node == "" {
+		node = host.Name
+	}
+	reason := fmt.Sprintf("no Kubernetes component (%s) in the process table under %s", strings.Join(kubeComponents, ", "), d.hc.root.Dir())
+	if err != nil {
+		reason += ": " + err.Error()
+	}
+	return &target{role: checks.TargetNode, failure: reason,
+		suggestion: "make the host's /proc visible under the host root (mount / with its submounts, or share the host's PID namespace and mount /proc), or do not expect a node here",
+		asset: assets.Asset{ID: assets.StableID(assets.K8s, "node", host.Ref), Type: assets.K8s, Name: node, Ref: host.Ref, NodeName: node,
+			Cluster: &assets.ClusterDetails{ClusterName: opts.Kube.Name}}}
+}
+
 // clusterFacts serves kube sources from the cluster's API: each resource
 // is listed once per scan and its derived facts computed once.
 type clusterFacts struct {

@@ -291,3 +291,31 @@ func writeFile(t *testing.T, root, p, content string) {
 		t.Fatal(err)
 	}
 }
+
+// A host expected to be a node (the DaemonSet) whose process table shows
+// no Kubernetes component is a scan-failed node, not an empty scan.
+func TestExpectedNodeWithoutComponents(t *testing.T) {
+	root := testhost.Tree(t, "hardened") // processes, none of Kubernetes
+	opts := Options{HostRoot: root, NoDocker: true, NoKube: true, Types: []assets.Type{assets.K8s}}
+	rep, err := Run(context.Background(), kubeCatalog(t, ">= 1.30"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Assets) != 0 {
+		t.Fatalf("assets = %+v, want none when no node is expected", rep.Assets)
+	}
+	opts.ExpectNode, opts.NodeName = true, "worker-3"
+	if rep, err = Run(context.Background(), kubeCatalog(t, ">= 1.30"), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Assets) != 1 || rep.Assets[0].Name != "worker-3" || len(rep.Failures) != 1 {
+		t.Fatalf("assets %+v, failures %+v, want the node worker-3 scan-failed", rep.Assets, rep.Failures)
+	}
+	f := rep.Failures[0]
+	if !strings.Contains(f.Reason, "no Kubernetes component") || !strings.Contains(f.Suggestion, "/proc") {
+		t.Fatalf("failure = %+v", f)
+	}
+	if v := resultOf(t, rep, 9100004, rep.Assets[0].ID); v.Status != checks.CheckFailed {
+		t.Fatalf("node item = %+v, want check failed", v)
+	}
+}

@@ -47,6 +47,10 @@ type Options struct {
 	Kube     kube.Options
 	NoKube   bool
 	NodeName string
+	// ExpectNode says this host is a Kubernetes node (the DaemonSet): when
+	// no component is found in its process table, the node is recorded as
+	// a scan-failed asset with the reason instead of being left out.
+	ExpectNode bool
 	// ForceVersion judges the selected standards whatever the engine's or
 	// the cluster's version (a standard chosen by name with --standard).
 	ForceVersion bool
@@ -159,6 +163,9 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 			node, err := d.kubeNode(host, opts, kd)
 			if err != nil {
 				log.Debug("no process table to find Kubernetes components in", "err", err)
+			}
+			if node == nil && opts.ExpectNode {
+				node = d.missingNode(host, opts, err)
 			}
 			if node != nil {
 				targets = append(targets, *node)

@@ -34,6 +34,7 @@ type runFlags struct {
 	noDocker   bool
 	dockerHost string
 	noKube     bool
+	expectNode bool
 	progress   string
 	noStore    bool
 	keepTasks  int
@@ -50,6 +51,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
 	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node)")
+	fl.BoolVar(&f.expectNode, "expect-node", false, "this host is a Kubernetes node: finding no component in its process table is a scan failure, not an empty scan")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
 	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task, in the store or with --server on the daemon (print only)")
 	keep, _ := strconv.Atoi(envOr("BASELINE_KEEP_TASKS", "100"))
@@ -171,13 +173,13 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		return withCode(ExitInvalid, err)
 	}
 	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost,
-		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName}
+		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName, ExpectNode: f.expectNode}
 	progress := progressFunc(g, f.progress)
 	var rep *scan.Report
 	var task store.Task
 	if f.noStore || g.server != "" {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
-		opts.Kube, opts.NoKube, opts.NodeName = defaults.Kube, defaults.NoKube, defaults.NodeName
+		opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = defaults.Kube, defaults.NoKube, defaults.NodeName, defaults.ExpectNode
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err
 		}

@@ -37,6 +37,9 @@ type serveConfig struct {
 		Context     string `mapstructure:"context"`
 		ClusterName string `mapstructure:"cluster_name"`
 		NodeName    string `mapstructure:"node_name"`
+		// ExpectNode: this host is a node; finding no component is a
+		// scan failure (the DaemonSet).
+		ExpectNode bool `mapstructure:"expect_node"`
 		// Disabled skips the cluster's API (node checks still run).
 		Disabled bool `mapstructure:"disabled"`
 	} `mapstructure:"kubernetes"`
@@ -123,6 +126,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 		}
 	}
 	v.SetDefault("kubernetes.disabled", false)
+	v.SetDefault("kubernetes.expect_node", false)
 	var c serveConfig
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -240,7 +244,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		}()
 	}
 	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log, Completed: completed,
-		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName,
+		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
 			Kube: kube.Options{Kubeconfig: c.Kubernetes.Kubeconfig, Context: c.Kubernetes.Context, Name: c.Kubernetes.ClusterName}}})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,6 +28,9 @@ import (
 
 // PageSize is the number of objects asked for per List call.
 const PageSize = 500
+
+// RequestTimeout bounds one API request.
+const RequestTimeout = 60 * time.Second
 
 // resources maps a resource name of a kube source to its API group,
 // version and kind.
@@ -133,6 +137,10 @@ func NewForConfig(cfg *rest.Config, name string) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if cfg.Timeout == 0 {
+		// One request (a page of 500 objects) never holds a scan longer.
+		cfg.Timeout = RequestTimeout
 	}
 	cfg.UserAgent = "baseline"
 	prev := cfg.WrapTransport

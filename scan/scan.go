@@ -127,7 +127,8 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 	}
 
 	hc := &hostContext{root: hostfs.New(opts.HostRoot)}
-	if !opts.NoDocker {
+	dockerItems := need[assets.Host] || need[assets.Container] || need[assets.Image]
+	if !opts.NoDocker && dockerItems {
 		hc.engine, hc.engineErr = docker.Connect(opts.DockerHost)
 		if hc.engineErr == nil {
 			defer hc.engine.Close()
@@ -136,8 +137,10 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 		if hc.engineErr != nil {
 			log.Warn("docker engine unavailable", "err", hc.engineErr)
 		}
-	} else {
+	} else if opts.NoDocker {
 		hc.engineErr = fmt.Errorf("disabled by --no-docker")
+	} else {
+		hc.engineErr = fmt.Errorf("not needed: no selected item reads the Docker engine")
 	}
 
 	d := &discovery{hc: hc, now: opts.Now, workers: opts.Workers}

@@ -43,12 +43,14 @@ type kubeDiscovery struct {
 // connect reaches the cluster when one is configured; an unreachable
 // cluster is still an asset, recorded as failed with the reason.
 func (d *discovery) kubeCluster(ctx context.Context, opts Options) (*target, *kubeDiscovery) {
-	if opts.NoKube || !kube.Configured(opts.Kube) {
+	if opts.NoKube || opts.KubeClient == nil && !kube.Configured(opts.Kube) {
 		return nil, nil
 	}
-	kd := &kubeDiscovery{}
+	kd := &kubeDiscovery{client: opts.KubeClient}
 	name := opts.Kube.Name
-	kd.client, kd.infoErr = kube.Connect(opts.Kube)
+	if kd.client == nil {
+		kd.client, kd.infoErr = kube.Connect(opts.Kube)
+	}
 	if kd.infoErr == nil {
 		kd.info, kd.infoErr = kd.client.Info(ctx)
 	}

@@ -44,9 +44,13 @@ type Options struct {
 	// NoKube skips the cluster's API (node items still run when a
 	// Kubernetes component runs on the host). NodeName names this host in
 	// the cluster (default $NODE_NAME, then the host name).
-	Kube     kube.Options
-	NoKube   bool
-	NodeName string
+	Kube kube.Options
+	// KubeClient, when set, is the cluster's client already in use (its
+	// identity and lists are shared with the caller); else one is made
+	// from Kube.
+	KubeClient *kube.Client
+	NoKube     bool
+	NodeName   string
 	// ExpectNode says this host is a Kubernetes node (the DaemonSet): when
 	// no component is found in its process table, the node is recorded as
 	// a scan-failed asset with the reason instead of being left out.

@@ -327,6 +327,7 @@ func (f *scanFlags) addKubeBench(cmd *cobra.Command, g *globals, opts *scan.Opti
 			if info, err = c.Info(cmd.Context()); err == nil {
 				o.KubeVersion = info.Minor
 			}
+			opts.KubeClient = c // the scan reuses its identity: no second look
 		}
 		versionErr = err
 	}

@@ -290,7 +290,7 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 	if t.Env != "" {
 		env := s.Env
 		if env == nil {
-			env = parseEnvText(s.Text)
+			env = ParseEnv(s.Text)
 		}
 		v, ok := env[t.Env]
 		if !ok {
@@ -356,7 +356,8 @@ func parseDocument(text string) (any, error) {
 	return jsondoc.Prune(doc), nil
 }
 
-func parseEnvText(text string) map[string]string {
+// ParseEnv reads KEY=value lines (an environment as text).
+func ParseEnv(text string) map[string]string {
 	env := map[string]string{}
 	for _, line := range strings.Split(text, "\n") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k != "" {

@@ -504,7 +504,7 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 	}
 	subj := checks.Subject{Name: src.Shell, Text: out}
 	if env != "" {
-		subj.Env, subj.Masked = envLines(env), true
+		subj.Env, subj.Masked = checks.ParseEnv(env), true
 	}
 	if src.ConfigShell != "" {
 		cfg, err := runShell(ctx, src.ConfigShell)
@@ -569,17 +569,6 @@ func killGroupOnCancel(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-}
-
-// envLines reads KEY=value lines.
-func envLines(text string) map[string]string {
-	env := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k != "" {
-			env[k] = v
-		}
-	}
-	return env
 }
 
 // runCommand runs an audit command from a benchmark file. Its argv comes

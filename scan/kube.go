@@ -89,12 +89,16 @@ func logger(opts Options) *slog.Logger {
 	return slog.Default()
 }
 
-// kubeNode describes this host as a node of the cluster, or returns nil
-// when no Kubernetes component runs on it.
-func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery) (*target, error) {
+// kubeNode describes this host as a node of the cluster. It returns nil
+// when no Kubernetes component runs on it, unless a node is expected: then
+// the node is a target that failed, with the reason.
+func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery) *target {
 	comps, err := d.hc.nodeComponents()
-	if err != nil || len(comps) == 0 {
-		return nil, err
+	if len(comps) == 0 && !opts.ExpectNode {
+		if err != nil {
+			logger(opts).Debug("no process table to find Kubernetes components in", "err", err)
+		}
+		return nil
 	}
 	node := opts.NodeName
 	if node == "" {
@@ -112,29 +116,19 @@ func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery)
 	if cluster != "" {
 		name = cluster + "/" + node
 	}
-	a := assets.Asset{ID: assets.StableID(assets.K8s, "node", host.Ref), Type: assets.K8s, Name: name, Ref: host.Ref, NodeName: node,
-		Cluster: &assets.ClusterDetails{ClusterName: cluster, Version: version, Components: comps}}
-	return &target{asset: a, role: checks.TargetNode, facts: &assetFacts{host: d.hc}, version: strings.TrimPrefix(version, "v")}, nil
-}
-
-// missingNode is this host as a node whose components could not be
-// found although it is expected to be one.
-func (d *discovery) missingNode(host assets.Asset, opts Options, err error) *target {
-	node := opts.NodeName
-	if node == "" {
-		node = os.Getenv("NODE_NAME")
+	t := &target{role: checks.TargetNode, version: strings.TrimPrefix(version, "v"),
+		asset: assets.Asset{ID: assets.StableID(assets.K8s, "node", host.Ref), Type: assets.K8s, Name: name, Ref: host.Ref, NodeName: node,
+			Cluster: &assets.ClusterDetails{ClusterName: cluster, Version: version, Components: comps}}}
+	if len(comps) == 0 {
+		t.failure = fmt.Sprintf("no Kubernetes component (%s) in the process table under %s", strings.Join(kubeComponents, ", "), d.hc.root.Dir())
+		if err != nil {
+			t.failure += ": " + err.Error()
+		}
+		t.suggestion = "make the host's /proc visible under the host root (mount / with its submounts, or share the host's PID namespace and mount /proc), or do not expect a node here"
+		return t
 	}
-	if node == "" {
-		node = host.Name
-	}
-	reason := fmt.Sprintf("no Kubernetes component (%s) in the process table under %s", strings.Join(kubeComponents, ", "), d.hc.root.Dir())
-	if err != nil {
-		reason += ": " + err.Error()
-	}
-	return &target{role: checks.TargetNode, failure: reason,
-		suggestion: "make the host's /proc visible under the host root (mount / with its submounts, or share the host's PID namespace and mount /proc), or do not expect a node here",
-		asset: assets.Asset{ID: assets.StableID(assets.K8s, "node", host.Ref), Type: assets.K8s, Name: node, Ref: host.Ref, NodeName: node,
-			Cluster: &assets.ClusterDetails{ClusterName: opts.Kube.Name}}}
+	t.facts = &assetFacts{host: d.hc}
+	return t
 }
 
 // clusterFacts serves kube sources from the cluster's API: each resource

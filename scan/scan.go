@@ -167,14 +167,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 			}
 		}
 		if needTarget(items, checks.TargetNode) {
-			node, err := d.kubeNode(host, opts, kd)
-			if err != nil {
-				log.Debug("no process table to find Kubernetes components in", "err", err)
-			}
-			if node == nil && opts.ExpectNode {
-				node = d.missingNode(host, opts, err)
-			}
-			if node != nil {
+			if node := d.kubeNode(host, opts, kd); node != nil {
 				targets = append(targets, *node)
 			}
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // not-applicable item), a container that failed two items, and an image
 // whose inspect failed, so that its check could not be carried out. Every
 // time is fixed; nothing in it depends on the machine running the test.
-func goldenReport() *scan.Report {
+func goldenReport() *results.Report {
 	start := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
 
@@ -96,12 +96,12 @@ func goldenReport() *scan.Report {
 		Image: &assets.ImageDetails{ImageID: "sha256:9b1d2c3e4f5a", Name: "nginx:1.25", Tag: "1.25", Repository: "nginx"}}
 	gone := "Error response from daemon: No such image: sha256:9b1d2c3e4f5a"
 
-	return &scan.Report{
+	return &results.Report{
 		StartedAt: start, FinishedAt: at(2345),
 		Standards: []*checks.Standard{cis, own},
 		Items:     []*checks.Item{hardened, icc, swarm, privileged, mounts, user, root},
 		Assets:    []assets.Asset{host, web, img},
-		Results: []scan.Result{
+		Results: []results.Result{
 			{ItemID: hardened.ID, AssetID: host.ID, CheckedAt: at(100), Verdict: checks.Verdict{
 				Status: checks.CheckFinished, Result: checks.ResultManual, Reason: "manual review required; evidence collected",
 				Evidence: []checks.Evidence{{Source: "/etc/os-release", Subject: "PRETTY_NAME", Actual: "Debian GNU/Linux 13 (trixie)", Expected: "reviewed by hand"}}}},
@@ -125,7 +125,7 @@ func goldenReport() *scan.Report {
 				}}},
 			{ItemID: user.ID, AssetID: img.ID, CheckedAt: at(300), Verdict: checks.Failed(gone)},
 		},
-		Failures:        []scan.AssetFailure{{AssetID: img.ID, Reason: gone, Suggestion: "the image may have been removed during the scan; rescan it", CheckTime: at(50)}},
+		Failures:        []results.AssetFailure{{AssetID: img.ID, Reason: gone, Suggestion: "the image may have been removed during the scan; rescan it", CheckTime: at(50)}},
 		EngineCalls:     7,
 		EngineCallsByOp: map[string]int{"info": 1, "containers": 1, "images": 1, "container": 1, "image": 1, "version": 1, "ping": 1},
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 )
 
 // SchemaVersion is the version of the JSON document; it changes when a
@@ -17,18 +17,18 @@ const SchemaVersion = "1"
 
 // Document is the JSON report.
 type Document struct {
-	SchemaVersion    string              `json:"SchemaVersion"`
-	Tool             Tool                `json:"Tool"`
-	StartedAt        time.Time           `json:"StartedAt"`
-	FinishedAt       time.Time           `json:"FinishedAt"`
-	CostSeconds      float64             `json:"CostSeconds"`
-	Standards        []StandardInfo      `json:"Standards"`
-	Summary          []TypeSummary       `json:"Summary"`
-	Assets           []AssetRollup       `json:"Assets"`
-	Items            []ItemInfo          `json:"Items"`
-	Results          []scan.Result       `json:"Results"`
-	ScanFailedAssets []scan.AssetFailure `json:"ScanFailedAssets"`
-	EngineCalls      int64               `json:"EngineApiCalls"`
+	SchemaVersion    string                 `json:"SchemaVersion"`
+	Tool             Tool                   `json:"Tool"`
+	StartedAt        time.Time              `json:"StartedAt"`
+	FinishedAt       time.Time              `json:"FinishedAt"`
+	CostSeconds      float64                `json:"CostSeconds"`
+	Standards        []StandardInfo         `json:"Standards"`
+	Summary          []TypeSummary          `json:"Summary"`
+	Assets           []AssetRollup          `json:"Assets"`
+	Items            []ItemInfo             `json:"Items"`
+	Results          []results.Result       `json:"Results"`
+	ScanFailedAssets []results.AssetFailure `json:"ScanFailedAssets"`
+	EngineCalls      int64                  `json:"EngineApiCalls"`
 }
 
 // Tool names the program that wrote the report.
@@ -67,7 +67,7 @@ type ItemInfo struct {
 }
 
 // NewDocument builds the JSON report of a scan.
-func NewDocument(rep *scan.Report, version string) Document {
+func NewDocument(rep *results.Report, version string) Document {
 	sum := Summarize(rep)
 	doc := Document{
 		SchemaVersion: SchemaVersion, Tool: Tool{Name: "baseline", Version: version},
@@ -102,7 +102,7 @@ func nonNil[T any](s []T) []T {
 }
 
 // WriteJSON writes the JSON report.
-func WriteJSON(w io.Writer, rep *scan.Report, version string) error {
+func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(NewDocument(rep, version))

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
 // NewScanSource makes an export of one scan that was not stored (scan
 // --format sarif and the like): no task ids and no waivers; its summary
 // figures are the scan's roll-ups.
-func NewScanSource(rep *scan.Report, version string) Source {
+func NewScanSource(rep *results.Report, version string) Source {
 	sum := Summarize(rep)
 	m := Meta{SchemaVersion: ExportSchemaVersion, Tool: Tool{Name: "baseline", Version: version}, GeneratedAt: rep.FinishedAt.UTC(),
 		By: ByAssetGroup, TaskIDs: []int64{}, From: rep.StartedAt.UTC(), To: rep.FinishedAt.UTC(), Trend: []TrendPoint{}, Waivers: []store.WhitelistEntry{}}

@@ -5,7 +5,7 @@ package report
 import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 )
 
 // Counts tallies results by outcome.
@@ -74,7 +74,7 @@ type Summary struct {
 
 // Summarize computes the roll-ups. An asset whose scan failed counts in the
 // pass rate's denominator: pass rate = compliant assets / all assets.
-func Summarize(rep *scan.Report) Summary {
+func Summarize(rep *results.Report) Summary {
 	var s Summary
 	failedAsset := map[uint64]bool{}
 	for _, f := range rep.Failures {

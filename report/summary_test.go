@@ -8,7 +8,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 )
 
 // Builders for hand-made reports.
@@ -30,8 +30,8 @@ func newAsset(id uint64, t assets.Type, name string) assets.Asset {
 
 var clock = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
-func result(it *checks.Item, a assets.Asset, v checks.Verdict) scan.Result {
-	return scan.Result{ItemID: it.ID, AssetID: a.ID, Verdict: v, CheckedAt: clock}
+func result(it *checks.Item, a assets.Asset, v checks.Verdict) results.Result {
+	return results.Result{ItemID: it.ID, AssetID: a.ID, Verdict: v, CheckedAt: clock}
 }
 
 func passed() checks.Verdict {
@@ -52,8 +52,8 @@ func notApplicable() checks.Verdict {
 
 func checkFailed(reason string) checks.Verdict { return checks.Failed(reason) }
 
-func failure(a assets.Asset, reason string) scan.AssetFailure {
-	return scan.AssetFailure{AssetID: a.ID, Reason: reason, Suggestion: "rescan it", CheckTime: clock}
+func failure(a assets.Asset, reason string) results.AssetFailure {
+	return results.AssetFailure{AssetID: a.ID, Reason: reason, Suggestion: "rescan it", CheckTime: clock}
 }
 
 // counts is report.Counts in the order passed, failed, manual, n/a, check failed.
@@ -86,7 +86,7 @@ type summaryWant struct {
 
 type summaryCase struct {
 	name string
-	rep  *scan.Report
+	rep  *results.Report
 	want summaryWant
 }
 
@@ -94,7 +94,7 @@ func TestSummarize(t *testing.T) {
 	var cases []summaryCase
 
 	// An empty report has no roll-ups at all.
-	cases = append(cases, summaryCase{name: "empty report", rep: &scan.Report{}})
+	cases = append(cases, summaryCase{name: "empty report", rep: &results.Report{}})
 
 	// Items without assets: per-item counts are zero, no type summary.
 	{
@@ -103,7 +103,7 @@ func TestSummarize(t *testing.T) {
 		i2 := newItem(std, 2, assets.Container, checks.RiskLow)
 		cases = append(cases, summaryCase{
 			name: "items but no assets",
-			rep:  &scan.Report{Standards: []*checks.Standard{std}, Items: []*checks.Item{i1, i2}},
+			rep:  &results.Report{Standards: []*checks.Standard{std}, Items: []*checks.Item{i1, i2}},
 			want: summaryWant{items: map[uint64]report.Counts{1: {}, 2: {}}},
 		})
 	}
@@ -120,9 +120,9 @@ func TestSummarize(t *testing.T) {
 		h := newAsset(10, assets.Host, "node-1")
 		cases = append(cases, summaryCase{
 			name: "one host, passed failed manual n/a",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: []*checks.Item{i1, i2, i3, i4, i5}, Assets: []assets.Asset{h},
-				Results: []scan.Result{
+				Results: []results.Result{
 					result(i1, h, passed()), result(i2, h, failed()), result(i3, h, manual()),
 					result(i4, h, notApplicable()), result(i5, h, passed()),
 				},
@@ -152,9 +152,9 @@ func TestSummarize(t *testing.T) {
 		h := newAsset(10, assets.Host, "node-1")
 		cases = append(cases, summaryCase{
 			name: "manual and n/a only",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: []*checks.Item{i1, i2}, Assets: []assets.Asset{h},
-				Results: []scan.Result{result(i1, h, manual()), result(i2, h, notApplicable())},
+				Results: []results.Result{result(i1, h, manual()), result(i2, h, notApplicable())},
 			},
 			want: summaryWant{
 				assets: []assetWant{{"node-1", counts(0, 0, 1, 1, 0), checks.ResultPassed, false}},
@@ -183,15 +183,15 @@ func TestSummarize(t *testing.T) {
 		gone := "No such container: c4"
 		cases = append(cases, summaryCase{
 			name: "pass rate counts scan-failed assets",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: []*checks.Item{a, b}, Assets: []assets.Asset{c1, c2, c3, c4},
-				Results: []scan.Result{
+				Results: []results.Result{
 					result(a, c1, passed()), result(b, c1, passed()),
 					result(a, c2, passed()), result(b, c2, manual()),
 					result(a, c3, passed()), result(b, c3, failed()),
 					result(a, c4, checkFailed(gone)), result(b, c4, checkFailed(gone)),
 				},
-				Failures: []scan.AssetFailure{failure(c4, gone)},
+				Failures: []results.AssetFailure{failure(c4, gone)},
 			},
 			want: summaryWant{
 				assets: []assetWant{
@@ -223,9 +223,9 @@ func TestSummarize(t *testing.T) {
 		c2 := newAsset(12, assets.Container, "c2")
 		cases = append(cases, summaryCase{
 			name: "check failed makes the asset scan-failed",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: []*checks.Item{a, b, c}, Assets: []assets.Asset{c1, c2},
-				Results: []scan.Result{
+				Results: []results.Result{
 					result(a, c1, failed()), result(b, c1, passed()), result(c, c1, checkFailed("path {.State.Pid}: not a number")),
 					result(a, c2, notApplicable()), result(b, c2, passed()), result(c, c2, passed()),
 				},
@@ -256,10 +256,10 @@ func TestSummarize(t *testing.T) {
 		im3 := newAsset(23, assets.Image, "nginx:1")
 		cases = append(cases, summaryCase{
 			name: "asset failure with passing or no results",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: []*checks.Item{a}, Assets: []assets.Asset{im3, im2, im1},
-				Results:  []scan.Result{result(a, im1, passed()), result(a, im2, passed())},
-				Failures: []scan.AssetFailure{failure(im2, "history unreadable"), failure(im3, "No such image")},
+				Results:  []results.Result{result(a, im1, passed()), result(a, im2, passed())},
+				Failures: []results.AssetFailure{failure(im2, "history unreadable"), failure(im3, "No such image")},
 			},
 			want: summaryWant{
 				assets: []assetWant{
@@ -294,9 +294,9 @@ func TestSummarize(t *testing.T) {
 		c4 := newAsset(14, assets.Container, "c4")
 		cases = append(cases, summaryCase{
 			name: "item roll-ups per type",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: []*checks.Item{x, y, z, w, n, m}, Assets: []assets.Asset{c1, c2, c3, c4},
-				Results: []scan.Result{
+				Results: []results.Result{
 					result(x, c1, failed()), result(y, c1, passed()), result(z, c1, passed()), result(w, c1, notApplicable()), result(n, c1, manual()), result(m, c1, manual()),
 					result(x, c2, failed()), result(y, c2, passed()), result(z, c2, passed()), result(w, c2, failed()), result(n, c2, manual()), result(m, c2, manual()),
 					result(x, c3, passed()), result(y, c3, failed()), result(z, c3, passed()), result(w, c3, notApplicable()), result(n, c3, failed()), result(m, c3, manual()),
@@ -344,18 +344,18 @@ func TestSummarize(t *testing.T) {
 		redis := newAsset(5, assets.Image, "redis:7")
 		cases = append(cases, summaryCase{
 			name: "several asset types",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{cis, own},
 				Items:     []*checks.Item{h1, h2, c1, c2, i1, i2},
 				Assets:    []assets.Asset{redis, web, host, nginx, db},
-				Results: []scan.Result{
+				Results: []results.Result{
 					result(h1, host, failed()), result(h2, host, passed()),
 					result(c1, web, failed()), result(c2, web, passed()),
 					result(c1, db, passed()), result(c2, db, manual()),
 					result(i1, nginx, passed()), result(i2, nginx, passed()),
 					result(i1, redis, checkFailed("image export: EOF")), result(i2, redis, passed()),
 				},
-				Failures: []scan.AssetFailure{failure(redis, "image export: EOF")},
+				Failures: []results.AssetFailure{failure(redis, "image export: EOF")},
 			},
 			want: summaryWant{
 				assets: []assetWant{
@@ -401,9 +401,9 @@ func TestSummarize(t *testing.T) {
 		node := newAsset(7, assets.K8s, "prod/node-1")
 		cases = append(cases, summaryCase{
 			name: "kubernetes pass rate",
-			rep: &scan.Report{
+			rep: &results.Report{
 				Standards: []*checks.Standard{std}, Items: k, Assets: []assets.Asset{cluster, node},
-				Results: []scan.Result{
+				Results: []results.Result{
 					result(k[0], cluster, failed()), result(k[1], cluster, passed()), result(k[4], cluster, manual()),
 					result(k[2], node, passed()), result(k[3], node, passed()), result(k[0], node, passed()),
 				},

@@ -9,7 +9,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 )
 
 // View says how a table report is grouped.
@@ -24,7 +24,7 @@ const (
 // WriteTable writes the report as terminal tables: the assets or the items
 // with their counts, the failed checks with their evidence, and the
 // summary per asset type with the pass rate.
-func WriteTable(w io.Writer, rep *scan.Report, view View) error {
+func WriteTable(w io.Writer, rep *results.Report, view View) error {
 	sum := Summarize(rep)
 	switch view {
 	case ByItem:
@@ -73,7 +73,7 @@ func itemTable(w io.Writer, sum Summary) {
 
 // findingsTable lists failed results and checks that could not be carried
 // out, with the evidence that decided them.
-func findingsTable(w io.Writer, rep *scan.Report) {
+func findingsTable(w io.Writer, rep *results.Report) {
 	items := map[uint64]*checks.Item{}
 	for _, it := range rep.Items {
 		items[it.ID] = it
@@ -120,7 +120,7 @@ func failingEvidence(v checks.Verdict) string {
 
 // failuresTable lists the assets whose scan failed, with the reason and
 // what to do about it.
-func failuresTable(w io.Writer, rep *scan.Report) {
+func failuresTable(w io.Writer, rep *results.Report) {
 	if len(rep.Failures) == 0 {
 		return
 	}
@@ -137,7 +137,7 @@ func failuresTable(w io.Writer, rep *scan.Report) {
 	t.Render()
 }
 
-func summaryTable(w io.Writer, rep *scan.Report, sum Summary) {
+func summaryTable(w io.Writer, rep *results.Report, sum Summary) {
 	title := fmt.Sprintf("Summary: %s, %.2fs", standardsLine(rep), rep.FinishedAt.Sub(rep.StartedAt).Seconds())
 	t := newTable(w, title)
 	t.AppendHeader(table.Row{"Asset type", "Assets", "Passed", "Failed", "Scan failed", "Pass rate", "Passed items", "Failed items", "Critical", "High", "Medium", "Low", "Notice"})
@@ -151,7 +151,7 @@ func summaryTable(w io.Writer, rep *scan.Report, sum Summary) {
 	t.Render()
 }
 
-func standardsLine(rep *scan.Report) string {
+func standardsLine(rep *results.Report) string {
 	var s []string
 	for _, st := range rep.Standards {
 		s = append(s, st.ID)

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/store"
 )
@@ -29,7 +30,7 @@ type Runner struct {
 	keep     int
 	log      *slog.Logger
 	// completed is told of each task this runner scanned and stored.
-	completed func(store.Task, *scan.Report)
+	completed func(store.Task, *results.Report)
 
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc
@@ -47,7 +48,7 @@ type Options struct {
 	// Completed, when set, is told of each task this runner scanned once
 	// its results are stored (not of tasks recorded with Record). It runs
 	// on the task's goroutine and must not block.
-	Completed func(store.Task, *scan.Report)
+	Completed func(store.Task, *results.Report)
 }
 
 // New records the catalog in the store and returns a runner.
@@ -80,7 +81,7 @@ type Request struct {
 }
 
 // Run runs a task to its end and returns it with its report.
-func (r *Runner) Run(ctx context.Context, req Request) (store.Task, *scan.Report, error) {
+func (r *Runner) Run(ctx context.Context, req Request) (store.Task, *results.Report, error) {
 	task, opts, err := r.begin(ctx, &req)
 	if err != nil {
 		return task, nil, err
@@ -188,7 +189,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 
 // finish scans and records the outcome: the results in one transaction,
 // or the failure (an interrupted scan stores nothing).
-func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*scan.Report, error) {
+func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*results.Report, error) {
 	rep, err := scan.Run(ctx, r.cat, opts)
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
@@ -210,7 +211,7 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 // complete stores a task's results in one transaction (the task is marked
 // failed when that fails), then prunes old tasks (a failed prune is
 // logged: the results are in).
-func (r *Runner) complete(ctx context.Context, id int64, rep *scan.Report) error {
+func (r *Runner) complete(ctx context.Context, id int64, rep *results.Report) error {
 	if err := r.store.CompleteTask(ctx, id, rep); err != nil {
 		_ = r.store.FailTask(ctx, id, err.Error())
 		return fmt.Errorf("store: %w", err)
@@ -225,7 +226,7 @@ func (r *Runner) complete(ctx context.Context, id int64, rep *scan.Report) error
 // a scan of this runner is stored: the task begins with scope (refused
 // with store.ErrAlreadyScanning when a running task overlaps), its
 // results land in one transaction, then old tasks are pruned.
-func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.Scope, rep *scan.Report) (store.Task, error) {
+func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.Scope, rep *results.Report) (store.Task, error) {
 	task, err := r.store.BeginTask(ctx, trigger, scope)
 	if err != nil {
 		return task, err

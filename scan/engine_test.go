@@ -12,10 +12,11 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/results"
 )
 
 // scanEngine scans the real engine, restricted to the named assets.
-func scanEngine(t *testing.T, opts Options) *Report {
+func scanEngine(t *testing.T, opts Options) *results.Report {
 	t.Helper()
 	if opts.Standards == nil {
 		opts.Standards = []string{"cis-docker-1.6.0"}
@@ -135,7 +136,7 @@ func TestEngineStopsMidScan(t *testing.T) {
 		return 0, dockertest.InspectPath.MatchString(r.URL.Path)
 	})
 	rep := scanEngine(t, Options{DockerHost: "unix://" + sock, Types: []assets.Type{assets.Host, assets.Container}, Assets: nil})
-	var failed *AssetFailure
+	var failed *results.AssetFailure
 	var asset assets.Asset
 	for _, a := range rep.Assets {
 		if a.Ref == id {

@@ -21,6 +21,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
+	"github.com/baselinehq/baseline/results"
 )
 
 // Cluster size of BenchmarkClusterScan.
@@ -92,7 +93,7 @@ func BenchmarkClusterScan(b *testing.B) {
 
 // checkBenchResults guards that the scan judged what was created: every
 // item has a result on the cluster and the pod items failed as planted.
-func checkBenchResults(b *testing.B, rep *Report, items int) {
+func checkBenchResults(b *testing.B, rep *results.Report, items int) {
 	b.Helper()
 	if len(rep.Failures) != 0 || len(rep.Results) != items {
 		b.Fatalf("%d results for %d items, failures %+v", len(rep.Results), items, rep.Failures)

@@ -17,6 +17,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
+	"github.com/baselinehq/baseline/results"
 )
 
 const cisKube = "cis-kubernetes-1.12"
@@ -43,7 +44,7 @@ func policyItems(t testing.TB, cat *checks.Catalog) map[string]*checks.Item {
 
 // scanPolicies scans the cluster with the CIS Kubernetes standard and
 // returns each section 5 verdict on the cluster asset by number.
-func scanPolicies(t testing.TB, s *kubetest.Server, cat *checks.Catalog, items map[string]*checks.Item) (map[string]checks.Verdict, *Report) {
+func scanPolicies(t testing.TB, s *kubetest.Server, cat *checks.Catalog, items map[string]*checks.Item) (map[string]checks.Verdict, *results.Report) {
 	t.Helper()
 	rep, err := Run(context.Background(), cat, Options{NoDocker: true, HostRoot: t.TempDir(), Kube: kube.Options{Kubeconfig: s.Kubeconfig},
 		Types: []assets.Type{assets.K8s}, Standards: []string{cisKube}})

@@ -18,6 +18,7 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
 	"github.com/baselinehq/baseline/internal/testhost"
+	"github.com/baselinehq/baseline/results"
 )
 
 func kubeCatalog(t *testing.T, engines string) *checks.Catalog {
@@ -42,7 +43,7 @@ func pod(ns, name string, privileged, hostNet bool) *corev1.Pod {
 			SecurityContext: &corev1.SecurityContext{Privileged: &privileged}}}}}
 }
 
-func resultOf(t *testing.T, rep *Report, itemID, assetID uint64) checks.Verdict {
+func resultOf(t *testing.T, rep *results.Report, itemID, assetID uint64) checks.Verdict {
 	t.Helper()
 	for _, r := range rep.Results {
 		if r.ItemID == itemID && r.AssetID == assetID {

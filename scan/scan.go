@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/baselinehq/baseline/assets/hostfs"
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 )
 
 // Options select what a scan covers and how it reaches the host.
@@ -67,46 +67,11 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
-// Result is the outcome of one item on one asset.
-type Result struct {
-	ItemID  uint64 `json:"CustomerPolicyItemId"`
-	AssetID uint64 `json:"CustomerAssetId"`
-	checks.Verdict
-	CheckedAt time.Time `json:"LastCheckTime"`
-}
-
-// AssetFailure records an asset that could not be scanned.
-type AssetFailure struct {
-	AssetID    uint64    `json:"CustomerAssetId"`
-	Reason     string    `json:"Reason"`
-	Suggestion string    `json:"Suggestion"`
-	CheckTime  time.Time `json:"CheckTime"`
-}
-
-// Report is everything one scan produced.
-type Report struct {
-	StartedAt  time.Time
-	FinishedAt time.Time
-	// Host is the scanned host, listed in Assets only when host items ran.
-	Host      assets.Asset
-	Standards []*checks.Standard
-	Items     []*checks.Item
-	Assets    []assets.Asset
-	Results   []Result
-	Failures  []AssetFailure
-	// EngineCalls counts Engine API requests, in total and by operation.
-	EngineCalls     int64
-	EngineCallsByOp map[string]int
-	// KubeCalls counts Kubernetes API requests, in total and by operation.
-	KubeCalls     int64
-	KubeCallsByOp map[string]int
-}
-
 // ErrNothingSelected is returned when the selection matches no item.
 var ErrNothingSelected = fmt.Errorf("no item matches the selection")
 
 // Run scans this host.
-func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error) {
+func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Report, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -119,7 +84,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 	}
 	log = log.With("component", "scan")
 
-	rep := &Report{StartedAt: opts.Now()}
+	rep := &results.Report{StartedAt: opts.Now()}
 	items, stds, err := selectItems(cat, opts)
 	if err != nil {
 		return nil, err
@@ -187,11 +152,11 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 		}
 		rep.Assets = append(rep.Assets, t.asset)
 		if t.failure != "" {
-			rep.Failures = append(rep.Failures, AssetFailure{AssetID: t.asset.ID, Reason: t.failure, Suggestion: t.suggestion, CheckTime: opts.Now()})
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: t.asset.ID, Reason: t.failure, Suggestion: t.suggestion, CheckTime: opts.Now()})
 		}
 	}
 	if d.failure != "" {
-		rep.Failures = append(rep.Failures, AssetFailure{AssetID: host.ID, Reason: d.failure, Suggestion: d.suggestion, CheckTime: opts.Now()})
+		rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: host.ID, Reason: d.failure, Suggestion: d.suggestion, CheckTime: opts.Now()})
 	}
 
 	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
@@ -207,7 +172,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 // judgedStandards keeps the standards (and their items) that judged at
 // least one asset: a Kubernetes standard on a host without Kubernetes was
 // not checked, and a report must not say it was.
-func judgedStandards(rep *Report) ([]*checks.Standard, []*checks.Item) {
+func judgedStandards(rep *results.Report) ([]*checks.Standard, []*checks.Item) {
 	judged := map[string]bool{}
 	byID := map[uint64]*checks.Item{}
 	for _, it := range rep.Items {
@@ -239,7 +204,7 @@ func judgedStandards(rep *Report) ([]*checks.Standard, []*checks.Item) {
 // partialFailures records as scan-failed each asset on which some checks
 // could not be carried out although the asset itself was read, so that
 // the list of scan-failed assets says why.
-func partialFailures(rep *Report, now time.Time) []AssetFailure {
+func partialFailures(rep *results.Report, now time.Time) []results.AssetFailure {
 	recorded := map[uint64]bool{}
 	for _, f := range rep.Failures {
 		recorded[f.AssetID] = true
@@ -255,10 +220,10 @@ func partialFailures(rep *Report, now time.Time) []AssetFailure {
 			first[r.AssetID] = r.Reason
 		}
 	}
-	var out []AssetFailure
+	var out []results.AssetFailure
 	for _, a := range rep.Assets {
 		if n := count[a.ID]; n > 0 {
-			out = append(out, AssetFailure{AssetID: a.ID, CheckTime: now,
+			out = append(out, results.AssetFailure{AssetID: a.ID, CheckTime: now,
 				Reason:     fmt.Sprintf("%d checks could not be carried out; the first: %s", n, first[a.ID]),
 				Suggestion: "fix the cause (often: start the Docker engine, or run as root to read the host's files) and rescan the asset"})
 		}
@@ -372,7 +337,7 @@ func matchAsset(a assets.Asset, sel string) bool {
 
 // evaluate runs every item of each target's asset type, targets in
 // parallel, and returns results in target then item order.
-func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) []Result {
+func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) []results.Result {
 	type kind struct {
 		t    assets.Type
 		role checks.Target
@@ -386,7 +351,7 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	for _, t := range targets {
 		total += len(byType[kind{t.asset.Type, t.role}])
 	}
-	perTarget := make([][]Result, len(targets))
+	perTarget := make([][]results.Result, len(targets))
 	var mu sync.Mutex
 	done := 0
 	sem := make(chan struct{}, opts.Workers)
@@ -399,9 +364,9 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 			defer func() { <-sem }()
 			t := targets[i]
 			its := byType[kind{t.asset.Type, t.role}]
-			out := make([]Result, 0, len(its))
+			out := make([]results.Result, 0, len(its))
 			for _, it := range its {
-				out = append(out, Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
+				out = append(out, results.Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
 			}
 			perTarget[i] = out
 			if opts.Progress != nil {
@@ -413,11 +378,11 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 		}(i)
 	}
 	wg.Wait()
-	var results []Result
+	var out []results.Result
 	for _, r := range perTarget {
-		results = append(results, r...)
+		out = append(out, r...)
 	}
-	return results
+	return out
 }
 
 // judge evaluates one item on one target. A standard whose version range
@@ -615,20 +580,4 @@ func firstOr(list []string, def string) string {
 		return list[0]
 	}
 	return def
-}
-
-// Sorted returns the report's assets in type, then name order.
-func (r *Report) Sorted() []assets.Asset {
-	out := append([]assets.Asset(nil), r.Assets...)
-	order := map[assets.Type]int{}
-	for i, t := range assets.Types {
-		order[t] = i
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Type != out[j].Type {
-			return order[out[i].Type] < order[out[j].Type]
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
 }

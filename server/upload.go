@@ -7,7 +7,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -36,16 +36,16 @@ type ScanUpload struct {
 	FinishedAt time.Time   `json:"FinishedAt"`
 	// Host is the scanned host, also when it is not itself in Assets (a
 	// container scan): its address is its containers' HostIP.
-	Host             *assets.Asset       `json:"Host,omitempty"`
-	Assets           []assets.Asset      `json:"Assets"`
-	Results          []scan.Result       `json:"Results"`
-	ScanFailedAssets []scan.AssetFailure `json:"ScanFailedAssets"`
+	Host             *assets.Asset          `json:"Host,omitempty"`
+	Assets           []assets.Asset         `json:"Assets"`
+	Results          []results.Result       `json:"Results"`
+	ScanFailedAssets []results.AssetFailure `json:"ScanFailedAssets"`
 }
 
 // NewScanUpload makes the upload of a finished scan. An empty scope's
 // StandardIds become the standards the scan judged, and an empty NodeName
 // this host's name (as a task run here would record it).
-func NewScanUpload(scope store.Scope, rep *scan.Report) ScanUpload {
+func NewScanUpload(scope store.Scope, rep *results.Report) ScanUpload {
 	if len(scope.Standards) == 0 {
 		for _, s := range rep.Standards {
 			scope.Standards = append(scope.Standards, s.ID)
@@ -64,10 +64,10 @@ func NewScanUpload(scope store.Scope, rep *scan.Report) ScanUpload {
 		u.Assets = []assets.Asset{}
 	}
 	if u.Results == nil {
-		u.Results = []scan.Result{}
+		u.Results = []results.Result{}
 	}
 	if u.ScanFailedAssets == nil {
-		u.ScanFailedAssets = []scan.AssetFailure{}
+		u.ScanFailedAssets = []results.AssetFailure{}
 	}
 	return u
 }
@@ -93,7 +93,7 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 
 // uploadReport checks an upload against this daemon's catalog and turns
 // it into the report the store records. Each error names the field.
-func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
+func (s *Server) uploadReport(u *ScanUpload) (*results.Report, error) {
 	switch {
 	case u.Scope.Node == "":
 		return nil, errorf(MissingParameter, "Scope.NodeName is required: the host that ran the scan")
@@ -104,7 +104,7 @@ func (s *Server) uploadReport(u *ScanUpload) (*scan.Report, error) {
 	case u.FinishedAt.Before(u.StartedAt):
 		return nil, errorf(InvalidParameterValue, "FinishedAt %s is before StartedAt %s", u.FinishedAt.Format(time.RFC3339), u.StartedAt.Format(time.RFC3339))
 	}
-	rep := &scan.Report{StartedAt: u.StartedAt, FinishedAt: u.FinishedAt, Assets: u.Assets, Results: u.Results, Failures: u.ScanFailedAssets}
+	rep := &results.Report{StartedAt: u.StartedAt, FinishedAt: u.FinishedAt, Assets: u.Assets, Results: u.Results, Failures: u.ScanFailedAssets}
 	var err error
 	if rep.Items, rep.Standards, err = scopeItems(s.runner.Catalog(), u.Scope); err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func uploadedAssets(list []assets.Asset) (map[uint64]assets.Type, error) {
 // checkResults checks each result: a catalog item of the scope on an
 // uploaded asset of the item's type, once per pair, with a verdict a scan
 // gives; a result without its time gets the scan's end.
-func checkResults(cat *checks.Catalog, items []*checks.Item, byID map[uint64]assets.Type, results []scan.Result, finished time.Time) error {
+func checkResults(cat *checks.Catalog, items []*checks.Item, byID map[uint64]assets.Type, results []results.Result, finished time.Time) error {
 	inScope := make(map[uint64]bool, len(items))
 	for _, it := range items {
 		inScope[it.ID] = true

@@ -13,7 +13,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 )
 
 // Sentinel errors. Messages wrapping them name the offending parameter.
@@ -412,7 +412,7 @@ type Store interface {
 	// Progress records a running task's progress (0-100).
 	Progress(ctx context.Context, taskID int64, pct int) error
 	// CompleteTask stores a task's results in one transaction.
-	CompleteTask(ctx context.Context, taskID int64, rep *scan.Report) error
+	CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error
 	// FailTask ends a task that could not complete; earlier results stay.
 	FailTask(ctx context.Context, taskID int64, reason string) error
 	// RecoverInterrupted marks running tasks whose process is gone as failed.

@@ -20,6 +20,7 @@ import (
 	"github.com/baselinehq/baseline/checks/kubebench"
 	"github.com/baselinehq/baseline/internal/version"
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/store"
@@ -175,7 +176,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost,
 		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName, ExpectNode: f.expectNode}
 	progress := progressFunc(g, f.progress)
-	var rep *scan.Report
+	var rep *results.Report
 	var task store.Task
 	if f.noStore || g.server != "" {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
@@ -255,7 +256,7 @@ func progressFunc(g *globals, mode string) func(done, total int) {
 }
 
 // scoredFailure reports whether a scored item failed on some asset.
-func scoredFailure(rep *scan.Report) bool {
+func scoredFailure(rep *results.Report) bool {
 	scored := map[uint64]bool{}
 	for _, it := range rep.Items {
 		scored[it.ID] = it.Scored

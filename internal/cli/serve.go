@@ -17,6 +17,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/schedule"
@@ -226,7 +227,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err := db.EnsurePeriodTasks(ctx); err != nil {
 		return err
 	}
-	var completed func(store.Task, *scan.Report)
+	var completed func(store.Task, *results.Report)
 	if u := c.Upstream; u.Server != "" {
 		uc, err := client.New(u.Server, u.SecretID, u.SecretKey)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/server/client"
@@ -16,7 +17,7 @@ import (
 // not opened. scope is the scan's selection; a scan of chosen assets
 // uploads as a partial scan of the assets it found, so that the daemon
 // does not take the others for gone.
-func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Options, rep *scan.Report) (store.Task, error) {
+func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Options, rep *results.Report) (store.Task, error) {
 	c, err := client.New(g.server, g.secretID, g.secretKey)
 	if err != nil {
 		return store.Task{}, fmt.Errorf("--server: %w (set --secret-id and --secret-key, or BASELINE_SECRET_ID and BASELINE_SECRET_KEY)", err)

@@ -36,7 +36,7 @@ import (
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testbin"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	apiclient "github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
@@ -413,10 +413,10 @@ func writeFleetStandard(dir string) error {
 
 // fleetReport is one task over the host and the containers: 70 : 20 : 5 : 4
 // passed, failed, manual and not applicable, and some unreadable assets.
-func fleetReport(std *checks.Standard) *scan.Report {
+func fleetReport(std *checks.Standard) *results.Report {
 	now := time.Now().UTC().Truncate(time.Second)
 	items := std.Items
-	rep := &scan.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: []*checks.Standard{std}, Items: items}
+	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: []*checks.Standard{std}, Items: items}
 	host := "machine-node-000"
 	rep.Assets = append(rep.Assets, assets.Asset{ID: assets.StableID(assets.Host, host), Type: assets.Host, Name: "node-000", Ref: host, NodeName: "node-000",
 		Host: &assets.HostDetails{HostName: "node-000", HostIP: "10.0.0.10", InstanceID: host, DockerVersion: "28.5.2"}})
@@ -444,19 +444,19 @@ func fleetReport(std *checks.Standard) *scan.Report {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const deadReason = "inspect container: Error response from daemon: No such container"
 	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
-	rep.Results = make([]scan.Result, 0, fleetContainers*len(items))
+	rep.Results = make([]results.Result, 0, fleetContainers*len(items))
 	for i, a := range rep.Assets[1:] {
 		at := rep.StartedAt.Add(time.Duration(i) * 50 * time.Millisecond)
 		dead, partial := i < fleetDead, i >= fleetDead && i < fleetDead+fleetPartial
 		switch {
 		case dead:
-			rep.Failures = append(rep.Failures, scan.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref, Suggestion: "rescan it", CheckTime: at})
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref, Suggestion: "rescan it", CheckTime: at})
 		case partial:
-			rep.Failures = append(rep.Failures, scan.AssetFailure{AssetID: a.ID, Reason: "2 checks could not be carried out; the first: " + partialReason,
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: "2 checks could not be carried out; the first: " + partialReason,
 				Suggestion: "fix the cause and rescan the asset", CheckTime: at})
 		}
 		for j, it := range items {
-			r := scan.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
+			r := results.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
 			switch p := rng.IntN(99); {
 			case dead:
 				r.Verdict = checks.Failed(deadReason + ": " + a.Ref)

@@ -14,6 +14,7 @@ import (
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testhost"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/server"
 	apiclient "github.com/baselinehq/baseline/server/client"
@@ -26,7 +27,7 @@ const cisK8s = "cis-kubernetes-1.12"
 // scanNode scans a fixture Kubernetes node (a control plane's files and
 // processes, no engine, no API server) with the built-in catalog, as a
 // node's daemon does, and returns the report and its one node asset.
-func scanNode(t *testing.T, fixture string) (*scan.Report, assets.Asset) {
+func scanNode(t *testing.T, fixture string) (*results.Report, assets.Asset) {
 	t.Helper()
 	cat, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
 	if err != nil {
@@ -44,7 +45,7 @@ func scanNode(t *testing.T, fixture string) (*scan.Report, assets.Asset) {
 }
 
 // counts tallies a report's finished results on an asset.
-func counts(rep *scan.Report, asset uint64) (passed, failed int) {
+func counts(rep *results.Report, asset uint64) (passed, failed int) {
 	for _, r := range rep.Results {
 		if r.AssetID != asset || r.Status != checks.CheckFinished {
 			continue
@@ -103,7 +104,7 @@ func TestUploadRecordsAScanFromElsewhere(t *testing.T) {
 
 	ids := map[string]int64{}
 	for _, u := range []struct {
-		rep  *scan.Report
+		rep  *results.Report
 		node assets.Asset
 	}{{good, goodNode}, {bad, badNode}} {
 		id, err := up.Upload(ctx, server.NewScanUpload(nodeScope(u.node.Name), u.rep))
@@ -132,7 +133,7 @@ func TestUploadRecordsAScanFromElsewhere(t *testing.T) {
 		byID[a.CustomerAssetId] = a
 	}
 	for _, n := range []struct {
-		rep  *scan.Report
+		rep  *results.Report
 		node assets.Asset
 	}{{good, goodNode}, {bad, badNode}} {
 		a, ok := byID[n.node.ID]
@@ -154,7 +155,7 @@ func TestUploadRecordsAScanFromElsewhere(t *testing.T) {
 	}
 
 	// The evidence of a failed item on the bad node, as uploaded.
-	var failedRes scan.Result
+	var failedRes results.Result
 	for _, r := range bad.Results {
 		if r.Result == checks.ResultFailed && len(r.Evidence) > 0 {
 			failedRes = r
@@ -227,7 +228,7 @@ api:
 	rep, node := scanNode(t, "k8s-good")
 	fresh := func() server.ScanUpload {
 		u := server.NewScanUpload(nodeScope(node.Name), rep)
-		u.Results = append([]scan.Result(nil), u.Results...)
+		u.Results = append([]results.Result(nil), u.Results...)
 		return u
 	}
 	upload := func(u server.ScanUpload) error {
@@ -263,10 +264,10 @@ api:
 	u.Scope.Node = ""
 	wantAPIError(t, "no node", upload(u), server.MissingParameter, "Scope.NodeName")
 	u = fresh()
-	u.ScanFailedAssets = []scan.AssetFailure{{AssetID: 77, Reason: "gone"}}
+	u.ScanFailedAssets = []results.AssetFailure{{AssetID: 77, Reason: "gone"}}
 	wantAPIError(t, "failure of an asset not uploaded", upload(u), server.InvalidParameterValue, "ScanFailedAssets[0].CustomerAssetId", "77")
 	u = fresh()
-	u.ScanFailedAssets = []scan.AssetFailure{{AssetID: node.ID}}
+	u.ScanFailedAssets = []results.AssetFailure{{AssetID: node.ID}}
 	wantAPIError(t, "failure without a reason", upload(u), server.MissingParameter, "ScanFailedAssets[0].Reason")
 	err = full.Call(ctx, server.UploadAction, map[string]any{"Scope": nodeScope(node.Name), "Bogus": 1}, nil)
 	wantAPIError(t, "unknown parameter", err, server.InvalidParameter, "Bogus")

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
@@ -83,7 +83,7 @@ func New(c *client.Client, opts Options) *Forwarder {
 
 // Forward queues a completed task for upload and returns at once (it
 // fits runner.Options.Completed).
-func (f *Forwarder) Forward(task store.Task, rep *scan.Report) {
+func (f *Forwarder) Forward(task store.Task, rep *results.Report) {
 	j := job{task: task.ID, upload: server.NewScanUpload(task.Scope, rep)}
 	f.mu.Lock()
 	defer f.mu.Unlock()

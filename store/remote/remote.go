@@ -13,7 +13,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
@@ -374,7 +374,7 @@ func (s *Store) BeginTask(context.Context, store.Trigger, store.Scope) (store.Ta
 func (s *Store) Progress(context.Context, int64, int) error { return ErrNotRemote }
 
 // CompleteTask is not remote.
-func (s *Store) CompleteTask(context.Context, int64, *scan.Report) error { return ErrNotRemote }
+func (s *Store) CompleteTask(context.Context, int64, *results.Report) error { return ErrNotRemote }
 
 // FailTask is not remote.
 func (s *Store) FailTask(context.Context, int64, string) error { return ErrNotRemote }

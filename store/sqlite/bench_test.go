@@ -29,7 +29,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -59,7 +59,7 @@ var fleetCategories = []string{"Container Runtime", "Container Images and Build 
 // fleetData is the in-memory data set, built once per process.
 type fleetData struct {
 	cat    *checks.Catalog
-	report *scan.Report
+	report *results.Report
 	itemID uint64 // an item for ItemAssets and the whitelist
 }
 
@@ -140,7 +140,7 @@ func buildFleet() (*fleetData, error) {
 		return nil, fmt.Errorf("catalog has %d items, want %d", len(items), fleetItems)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	rep := &scan.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
+	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
 
 	nodes := make([]string, fleetNodes)
 	for i := range nodes {
@@ -192,7 +192,7 @@ func buildFleet() (*fleetData, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	rep.Results = make([]scan.Result, 0, fleetContainers*fleetItems)
+	rep.Results = make([]results.Result, 0, fleetContainers*fleetItems)
 	const deadReason = "inspect container: Error response from daemon: No such container"
 	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
 	for i, a := range rep.Assets[1:] {
@@ -200,16 +200,16 @@ func buildFleet() (*fleetData, error) {
 		dead := i < fleetDeadAssets
 		partial := !dead && i < fleetDeadAssets+fleetPartialAssets
 		if dead {
-			rep.Failures = append(rep.Failures, scan.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref,
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref,
 				Suggestion: "the container may have been removed during the scan; rescan it", CheckTime: at})
 		}
 		if partial {
-			rep.Failures = append(rep.Failures, scan.AssetFailure{AssetID: a.ID, CheckTime: at,
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, CheckTime: at,
 				Reason:     "2 checks could not be carried out; the first: " + partialReason,
 				Suggestion: "fix the cause (often: start the Docker engine, or run as root to read the host's files) and rescan the asset"})
 		}
 		for j, it := range items {
-			r := scan.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
+			r := results.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
 			switch {
 			case dead:
 				r.Verdict = checks.Failed(deadReason + ": " + a.Ref)

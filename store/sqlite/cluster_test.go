@@ -8,7 +8,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -42,11 +42,11 @@ func TestClusterNameFilter(t *testing.T) {
 	}
 	prod, prodNode, staging := k8s(1, "prod", "prod"), k8s(2, "prod/n1", "prod"), k8s(3, "staging", "staging")
 	now := time.Now()
-	res := func(item, asset uint64, r checks.CheckResult) scan.Result {
-		return scan.Result{ItemID: item, AssetID: asset, Verdict: checks.Verdict{Status: checks.CheckFinished, Result: r}, CheckedAt: now}
+	res := func(item, asset uint64, r checks.CheckResult) results.Result {
+		return results.Result{ItemID: item, AssetID: asset, Verdict: checks.Verdict{Status: checks.CheckFinished, Result: r}, CheckedAt: now}
 	}
-	rep := &scan.Report{StartedAt: now, FinishedAt: now, Standards: cat.Standards, Items: cat.Items(), Assets: []assets.Asset{prod, prodNode, staging},
-		Results: []scan.Result{res(31, 1, checks.ResultFailed), res(32, 2, checks.ResultPassed), res(31, 3, checks.ResultPassed)}}
+	rep := &results.Report{StartedAt: now, FinishedAt: now, Standards: cat.Standards, Items: cat.Items(), Assets: []assets.Asset{prod, prodNode, staging},
+		Results: []results.Result{res(31, 1, checks.ResultFailed), res(32, 2, checks.ResultPassed), res(31, 3, checks.ResultPassed)}}
 	task, err := db.BeginTask(ctx, store.TriggerManual, store.Scope{})
 	if err != nil {
 		t.Fatal(err)

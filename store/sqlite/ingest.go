@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -112,7 +112,7 @@ func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
 // CompleteTask stores a finished scan: assets, results, latest results,
 // scan failures and roll-ups, and marks the task finished, all in one
 // transaction. A process killed before the commit leaves nothing of it.
-func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *scan.Report) error {
+func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *scan.Report) e
 	return err
 }
 
-func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report) error {
+func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report) error {
 	var status int
 	var scopeJSON string
 	if err := tx.QueryRowContext(ctx, "SELECT status, scope FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON); err != nil {
@@ -163,7 +163,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *sc
 	return err
 }
 
-func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) error {
+func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, now int64) error {
 	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen) VALUES ",
 		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
 		details=excluded.details, last_seen=excluded.last_seen, removed_at=0`, 9)
@@ -190,7 +190,7 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *scan.Report, now
 
 // markRemoved marks as removed the assets of the scanned types on this
 // node that a full scan no longer found (a deleted container or image).
-func markRemoved(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) error {
+func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, now int64) error {
 	node := rep.Host.Name
 	types := map[assets.Type]bool{}
 	for _, it := range rep.Items {
@@ -222,7 +222,7 @@ func markRemoved(ctx context.Context, tx *sql.Tx, rep *scan.Report, now int64) e
 // insertResults stores the task's results, then makes them the latest of
 // their (item, asset) pairs in one statement inside SQLite (far faster
 // than a second pass of bound rows), and marks the ignored ones.
-func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report, ig ignoreSet) error {
+func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig ignoreSet) error {
 	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
 	// Inserting in key order appends to the B-trees instead of splitting
 	// pages all over them.
@@ -293,7 +293,7 @@ func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Repo
 // recordFailures keeps the task's scan failures, and per asset the latest:
 // an asset whose latest checks all ran is no longer scan-failed. It runs
 // after the roll-ups are rebuilt.
-func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *scan.Report) error {
+func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report) error {
 	failed := map[uint64]bool{}
 	for _, f := range rep.Failures {
 		failed[f.AssetID] = true
@@ -322,7 +322,7 @@ func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *
 	return err
 }
 
-func touchedAssets(rep *scan.Report) []uint64 {
+func touchedAssets(rep *results.Report) []uint64 {
 	out := make([]uint64, 0, len(rep.Assets))
 	for _, a := range rep.Assets {
 		out = append(out, a.ID)
@@ -330,7 +330,7 @@ func touchedAssets(rep *scan.Report) []uint64 {
 	return out
 }
 
-func touchedItems(rep *scan.Report) []uint64 {
+func touchedItems(rep *results.Report) []uint64 {
 	out := make([]uint64, 0, len(rep.Items))
 	for _, it := range rep.Items {
 		out = append(out, it.ID)

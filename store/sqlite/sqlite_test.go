@@ -14,7 +14,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
-	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -132,13 +132,13 @@ func verdict(code string) checks.Verdict {
 }
 
 // buildReport makes a report from verdicts per asset: codes in item order.
-func (f *fixture) buildReport(results map[uint64][]string, failures ...uint64) *scan.Report {
+func (f *fixture) buildReport(verdicts map[uint64][]string, failures ...uint64) *results.Report {
 	now := f.clock.now()
-	rep := &scan.Report{StartedAt: now, FinishedAt: now.Add(1500 * time.Millisecond), Standards: f.cat.Standards, Items: f.cat.Items()}
+	rep := &results.Report{StartedAt: now, FinishedAt: now.Add(1500 * time.Millisecond), Standards: f.cat.Standards, Items: f.cat.Items()}
 	names := map[uint64]assets.Asset{hostID: asset(hostID, assets.Host, "node-1"), ctrA: asset(ctrA, assets.Container, "a"),
 		ctrB: asset(ctrB, assets.Container, "b"), ctrC: asset(ctrC, assets.Container, "c"), ctrD: asset(ctrD, assets.Container, "d")}
 	for _, id := range []uint64{hostID, ctrA, ctrB, ctrC, ctrD} {
-		codes, ok := results[id]
+		codes, ok := verdicts[id]
 		if !ok {
 			continue
 		}
@@ -151,16 +151,16 @@ func (f *fixture) buildReport(results map[uint64][]string, failures ...uint64) *
 			}
 		}
 		for i, c := range codes {
-			rep.Results = append(rep.Results, scan.Result{ItemID: its[i].ID, AssetID: id, Verdict: verdict(c), CheckedAt: now})
+			rep.Results = append(rep.Results, results.Result{ItemID: its[i].ID, AssetID: id, Verdict: verdict(c), CheckedAt: now})
 		}
 	}
 	for _, id := range failures {
-		rep.Failures = append(rep.Failures, scan.AssetFailure{AssetID: id, Reason: "inspect failed", Suggestion: "rescan", CheckTime: now})
+		rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: id, Reason: "inspect failed", Suggestion: "rescan", CheckTime: now})
 	}
 	return rep
 }
 
-func (f *fixture) ingest(t testing.TB, scope store.Scope, rep *scan.Report) store.Task {
+func (f *fixture) ingest(t testing.TB, scope store.Scope, rep *results.Report) store.Task {
 	t.Helper()
 	ctx := context.Background()
 	task, err := f.db.BeginTask(ctx, store.TriggerManual, scope)

@@ -1,0 +1,65 @@
+// Package results owns what a scan yields and how it rolls up: the scan
+// report, the result of one item on one asset, the assets that could not be
+// scanned, the result row that every view shows (table, store, exports, the
+// API), and the pass-rate rule. It sits below the store, the reports and the
+// server, and imports only the asset and check models.
+package results
+
+import (
+	"sort"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+)
+
+// Result is the outcome of one item on one asset.
+type Result struct {
+	ItemID  uint64 `json:"CustomerPolicyItemId"`
+	AssetID uint64 `json:"CustomerAssetId"`
+	checks.Verdict
+	CheckedAt time.Time `json:"LastCheckTime"`
+}
+
+// AssetFailure records an asset that could not be scanned.
+type AssetFailure struct {
+	AssetID    uint64    `json:"CustomerAssetId"`
+	Reason     string    `json:"Reason"`
+	Suggestion string    `json:"Suggestion"`
+	CheckTime  time.Time `json:"CheckTime"`
+}
+
+// Report is everything one scan produced.
+type Report struct {
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// Host is the scanned host, listed in Assets only when host items ran.
+	Host      assets.Asset
+	Standards []*checks.Standard
+	Items     []*checks.Item
+	Assets    []assets.Asset
+	Results   []Result
+	Failures  []AssetFailure
+	// EngineCalls counts Engine API requests, in total and by operation.
+	EngineCalls     int64
+	EngineCallsByOp map[string]int
+	// KubeCalls counts Kubernetes API requests, in total and by operation.
+	KubeCalls     int64
+	KubeCallsByOp map[string]int
+}
+
+// Sorted returns the report's assets in type, then name order.
+func (r *Report) Sorted() []assets.Asset {
+	out := append([]assets.Asset(nil), r.Assets...)
+	order := map[assets.Type]int{}
+	for i, t := range assets.Types {
+		order[t] = i
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Type != out[j].Type {
+			return order[out[i].Type] < order[out[j].Type]
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

@@ -1,12 +1,15 @@
 package report_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +159,47 @@ func TestGoldenJSON(t *testing.T) {
 		t.Fatalf("WriteJSON wrote invalid JSON:\n%s", buf.Bytes())
 	}
 	golden(t, "report_json.golden", buf.Bytes())
+}
+
+// TestGoldenXLSX pins the XLSX export of goldenReport. The zip is not
+// byte-deterministic (excelize writes the streamed worksheets in map
+// order), so the golden holds the workbook's parts instead: every part, in
+// name order, with its bytes exactly as written (see xlsxParts); the order
+// of the entries, their compression and the zip headers are not compared.
+// No time field needs redacting: the entries carry no modification time,
+// and docProps/core.xml's created and modified times are the export's
+// GeneratedAt, the report's fixed FinishedAt.
+func TestGoldenXLSX(t *testing.T) {
+	out, _ := exportTo(t, report.XLSXEncoder{}, report.NewScanSource(goldenReport(), "test"))
+	golden(t, "export.xlsx.golden", xlsxParts(t, out))
+}
+
+// xlsxParts renders a workbook's parts, sorted by name, each as a
+// "=== NAME (N bytes)" line followed by its N bytes and a newline.
+func xlsxParts(t *testing.T, data []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("the XLSX export is not a zip: %v", err)
+	}
+	files := append([]*zip.File(nil), zr.File...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	var buf bytes.Buffer
+	for _, f := range files {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		part, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		fmt.Fprintf(&buf, "=== %s (%d bytes)\n", f.Name, len(part))
+		buf.Write(part)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
 }
 
 // golden compares got with testdata/name, or rewrites the file under -update.

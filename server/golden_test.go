@@ -35,8 +35,8 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
-	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
@@ -68,7 +68,7 @@ var goldenNow = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 // host that passed (with a manual and a not-applicable item), a container
 // that failed two items, and an image whose inspect failed, so that its
 // check could not be carried out. Every time is fixed.
-func goldenReport() *scan.Report {
+func goldenReport() *results.Report {
 	start := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
 
@@ -141,12 +141,12 @@ func goldenReport() *scan.Report {
 		Image: &assets.ImageDetails{ImageID: "sha256:9b1d2c3e4f5a", Name: "nginx:1.25", Tag: "1.25", Repository: "nginx"}}
 	gone := "Error response from daemon: No such image: sha256:9b1d2c3e4f5a"
 
-	return &scan.Report{
+	return &results.Report{
 		StartedAt: start, FinishedAt: at(2345),
 		Standards: []*checks.Standard{cis, own},
 		Items:     []*checks.Item{hardened, icc, swarm, privileged, mounts, user, root},
 		Assets:    []assets.Asset{host, web, img},
-		Results: []scan.Result{
+		Results: []results.Result{
 			{ItemID: hardened.ID, AssetID: host.ID, CheckedAt: at(100), Verdict: checks.Verdict{
 				Status: checks.CheckFinished, Result: checks.ResultManual, Reason: "manual review required; evidence collected",
 				Evidence: []checks.Evidence{{Source: "/etc/os-release", Subject: "PRETTY_NAME", Actual: "Debian GNU/Linux 13 (trixie)", Expected: "reviewed by hand"}}}},
@@ -170,7 +170,7 @@ func goldenReport() *scan.Report {
 				}}},
 			{ItemID: user.ID, AssetID: img.ID, CheckedAt: at(300), Verdict: checks.Failed(gone)},
 		},
-		Failures:        []scan.AssetFailure{{AssetID: img.ID, Reason: gone, Suggestion: "the image may have been removed during the scan; rescan it", CheckTime: at(50)}},
+		Failures:        []results.AssetFailure{{AssetID: img.ID, Reason: gone, Suggestion: "the image may have been removed during the scan; rescan it", CheckTime: at(50)}},
 		EngineCalls:     7,
 		EngineCallsByOp: map[string]int{"info": 1, "containers": 1, "images": 1, "container": 1, "image": 1, "version": 1, "ping": 1},
 	}

@@ -2,12 +2,12 @@ package report
 
 import (
 	"context"
-	"math"
 	"sort"
 	"time"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -233,13 +233,8 @@ func (a *accumulator) summary(types []assets.Type, failures []store.ScanFailedAs
 			continue
 		}
 		s.OpenPolicyItemCount = s.TotalPolicyItemCount
-		if t == assets.K8s {
-			if n := s.PassedPolicyItemCount + s.FailedPolicyItemCount; n > 0 {
-				s.AssetPassedRate = math.Round(10000*float64(s.PassedPolicyItemCount)/float64(n)) / 100
-			}
-		} else if s.AssetCount > 0 {
-			s.AssetPassedRate = math.Round(10000*float64(s.PassedAssetCount)/float64(s.AssetCount)) / 100
-		}
+		s.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: s.PassedAssetCount, Assets: s.AssetCount,
+			PassedItems: s.PassedPolicyItemCount, FailedItems: s.FailedPolicyItemCount})
 		out = append(out, s)
 	}
 	return out

@@ -170,15 +170,8 @@ func Summarize(rep *results.Report) Summary {
 				ts.PassedItemCount++
 			}
 		}
-		if t == assets.K8s {
-			// For Kubernetes the headline rate is passed items over all
-			// judged items, as the store's summary computes it.
-			if n := ts.PassedItemCount + ts.FailedItemCount; n > 0 {
-				ts.AssetPassRate = float64(ts.PassedItemCount) / float64(n)
-			}
-		} else if ts.AssetCount > 0 {
-			ts.AssetPassRate = float64(ts.PassedAssetCount) / float64(ts.AssetCount)
-		}
+		ts.AssetPassRate = results.Fraction(t, results.Tally{PassedAssets: ts.PassedAssetCount, Assets: ts.AssetCount,
+			PassedItems: ts.PassedItemCount, FailedItems: ts.FailedItemCount})
 		s.Types = append(s.Types, *ts)
 	}
 	return s

@@ -3,11 +3,11 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -102,25 +102,50 @@ func (s *DB) Trend(ctx context.Context, t assets.Type, n int) ([]store.TrendPoin
 			continue
 		}
 		p := store.TrendPoint{TaskID: task.ID, FinishedAt: task.FinishedAt, AssetType: t}
-		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(f), 0) FROM (
-			SELECT res.asset_id, MAX(res.status = 3 OR (res.status = 2 AND res.result = 2 AND NOT EXISTS (
-				SELECT 1 FROM whitelist w WHERE w.item_id = res.item_id AND w.lapsed = 0 AND (w.all_assets = 1
-				OR EXISTS (SELECT 1 FROM whitelist_assets wa WHERE wa.whitelist_id = w.id AND wa.asset_id = res.asset_id))))) AS f
-			FROM results res JOIN assets a ON a.id = res.asset_id WHERE res.task_id = ? AND a.type = ? GROUP BY res.asset_id)`,
-			task.ID, string(t)).Scan(&p.AssetCount, &p.FailedAssets)
+		tally, err := s.taskTally(ctx, task.ID, t)
 		if err != nil {
 			return nil, err
 		}
+		p.AssetCount, p.FailedAssets = tally.Assets, tally.Assets-tally.PassedAssets
 		if p.AssetCount == 0 {
 			continue
 		}
-		p.PassRate = math.Round(10000*float64(p.AssetCount-p.FailedAssets)/float64(p.AssetCount)) / 100
+		p.PassRate = results.Percent(t, tally)
 		out = append(out, p)
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out, nil
+}
+
+// notIgnoredFailure is 1 for a result row (res) that could not be checked
+// or failed without a current ignore-list entry covering it, else 0.
+const notIgnoredFailure = `MAX(res.status = 3 OR (res.status = 2 AND res.result = 2 AND NOT EXISTS (
+	SELECT 1 FROM whitelist w WHERE w.item_id = res.item_id AND w.lapsed = 0 AND (w.all_assets = 1
+	OR EXISTS (SELECT 1 FROM whitelist_assets wa WHERE wa.whitelist_id = w.id AND wa.asset_id = res.asset_id)))))`
+
+// taskTally counts one task's assets of a type and those with a failure
+// that is not ignored now; for Kubernetes, also its items that passed
+// (everywhere judged) and failed (somewhere, not ignored).
+func (s *DB) taskTally(ctx context.Context, taskID int64, t assets.Type) (results.Tally, error) {
+	var c results.Tally
+	var failed int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(f), 0) FROM (
+		SELECT res.asset_id, `+notIgnoredFailure+` AS f
+		FROM results res JOIN assets a ON a.id = res.asset_id WHERE res.task_id = ? AND a.type = ? GROUP BY res.asset_id)`,
+		taskID, string(t)).Scan(&c.Assets, &failed)
+	if err != nil || t != assets.K8s {
+		c.PassedAssets = c.Assets - failed
+		return c, err
+	}
+	c.PassedAssets = c.Assets - failed
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(f = 0 AND p = 1), 0), COALESCE(SUM(f = 1), 0) FROM (
+		SELECT res.item_id, `+strings.Replace(notIgnoredFailure, "res.status = 3 OR ", "", 1)+` AS f,
+			MAX(res.status = 2 AND res.result = 1) AS p
+		FROM results res JOIN assets a ON a.id = res.asset_id WHERE res.task_id = ? AND a.type = ? GROUP BY res.item_id)`,
+		taskID, string(t)).Scan(&c.PassedItems, &c.FailedItems)
+	return c, err
 }
 
 func containsType(ts []assets.Type, t assets.Type) bool {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -74,20 +75,13 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
 			continue
 		}
-		if t == assets.K8s {
-			if n := sum.PassedPolicyItemCount + sum.FailedPolicyItemCount; n > 0 {
-				sum.AssetPassedRate = percent(sum.PassedPolicyItemCount, n)
-			}
-		} else if sum.AssetCount > 0 {
-			sum.AssetPassedRate = percent(sum.PassedAssetCount, sum.AssetCount)
-		}
+		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
+			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
 		applyTasks(&sum, tasks)
 		out = append(out, sum)
 	}
 	return out, nil
 }
-
-func percent(n, d int) float64 { return math.Round(10000*float64(n)/float64(d)) / 100 }
 
 // applyTasks fills the check status, progress, cost and last check time
 // from the newest tasks that cover the type.

@@ -256,7 +256,7 @@ func TestStoreAgreesWithReportSummary(t *testing.T) {
 		s := summary(t, f.db, ts.AssetType)
 		if s.AssetCount != ts.AssetCount || s.PassedAssetCount != ts.PassedAssetCount || s.FailedAssetCount != ts.FailedAssetCount ||
 			s.ScanFailedAssetCount != ts.ScanFailedAssets || s.FailedPolicyItemCount != ts.FailedItemCount || s.PassedPolicyItemCount != ts.PassedItemCount ||
-			s.AssetPassedRate != percent(ts.PassedAssetCount, ts.AssetCount) {
+			s.AssetPassedRate != results.PercentOf(ts.PassedAssetCount, ts.AssetCount) {
 			t.Errorf("%s: store %+v, report %+v", ts.AssetType, s, ts)
 		}
 	}

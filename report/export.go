@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -65,53 +65,11 @@ type TrendPoint struct {
 	Passed     int         `json:"PassedAssetCount"`
 }
 
-// Row is one (item, asset) result of an export.
-type Row struct {
-	ItemID      uint64             `json:"CustomerPolicyItemId"`
-	Number      string             `json:"BenchmarkNumber"`
-	Title       string             `json:"Name"`
-	Category    string             `json:"Category"`
-	StandardID  string             `json:"StandardId"`
-	Risk        checks.Risk        `json:"RiskLevel"`
-	AssetID     uint64             `json:"CustomerAssetId"`
-	AssetName   string             `json:"AssetName"`
-	AssetType   assets.Type        `json:"AssetType"`
-	NodeName    string             `json:"NodeName"`
-	Status      checks.CheckStatus `json:"CheckStatus"`
-	Result      checks.CheckResult `json:"CheckResult"`
-	Ignored     bool               `json:"Ignored"`
-	Reason      string             `json:"Reason"`
-	Evidence    []checks.Evidence  `json:"VerifyInfo"`
-	CheckedAt   string             `json:"LastCheckTime"`
-	TaskID      int64              `json:"TaskId"`
-	Remediation string             `json:"FixSuggestion"`
-}
-
-// RowFromStore converts a stored result.
-func RowFromStore(r store.AssetItem) Row {
-	return Row{ItemID: r.ItemID, Number: r.BaseID, Title: r.Name, Category: r.Category, StandardID: r.StandardID, Risk: r.Risk,
-		AssetID: r.AssetID, AssetName: r.AssetName, AssetType: r.AssetType, NodeName: r.NodeName, Status: r.CheckStatus,
-		Result: r.CheckResult, Ignored: r.Ignored, Reason: r.Reason, Evidence: r.Evidence, CheckedAt: r.LastCheckTime,
-		TaskID: r.TaskID, Remediation: r.Remediation}
-}
-
-// Outcome is the row's verdict in one word for people: PASSED, FAILED,
-// IGNORED (failed but waived), MANUAL, NOT_APPLICABLE, CHECK_FAILED.
-func (r Row) Outcome() string {
-	switch {
-	case r.Status == checks.CheckFailed:
-		return "CHECK_FAILED"
-	case r.Result == checks.ResultFailed && r.Ignored:
-		return "IGNORED"
-	}
-	return strings.TrimPrefix(string(r.Result), "RESULT_")
-}
-
 // Source is what an encoder reads: the meta, then the rows, in the
 // export's order, one at a time.
 type Source interface {
 	Meta() Meta
-	Rows(ctx context.Context, fn func(Row) error) error
+	Rows(ctx context.Context, fn func(results.Row) error) error
 }
 
 // Encoder writes one export format.
@@ -156,7 +114,7 @@ func NewIntegrity(w io.Writer) *Integrity {
 func (in *Integrity) Writer() io.Writer { return in.out }
 
 // AddRow folds a row into the results digest.
-func (in *Integrity) AddRow(r Row) {
+func (in *Integrity) AddRow(r results.Row) {
 	in.rows++
 	fmt.Fprintf(in.results, "%d\x1f%d\x1f%s\x1f%s\x1f%t\x1f%s\x1f%s\x1f%d\n", r.ItemID, r.AssetID, r.Status, r.Result, r.Ignored, r.Reason, r.CheckedAt, r.TaskID)
 	for _, e := range r.Evidence {
@@ -263,9 +221,9 @@ type progressSource struct {
 
 // Rows counts one pass; an encoder that reads the rows twice (SARIF lists
 // its rules first) restarts the count.
-func (p *progressSource) Rows(ctx context.Context, fn func(Row) error) error {
+func (p *progressSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	p.done = 0
-	return p.Source.Rows(ctx, func(r Row) error {
+	return p.Source.Rows(ctx, func(r results.Row) error {
 		p.done++
 		if p.progress != nil && (p.done%1000 == 0 || p.done == p.total) {
 			p.progress(p.done, p.total)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/baselinehq/baseline/results"
 )
 
 // CSVEncoder writes the export as CSV (ExportCSV): RFC 4180 quoting, UTF-8,
@@ -73,7 +75,7 @@ func (CSVEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integ
 		return fmt.Errorf("csv export: %w", err)
 	}
 	record := make([]string, len(CSVColumns))
-	err := src.Rows(ctx, func(r Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
 		csvRecord(record, r)
 		if err := cw.Write(record); err != nil {
@@ -95,7 +97,7 @@ func (CSVEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integ
 }
 
 // csvRecord fills record (len(CSVColumns)) with r's cells.
-func csvRecord(record []string, r Row) {
+func csvRecord(record []string, r results.Row) {
 	copy(record, []string{
 		strconv.FormatInt(r.TaskID, 10), r.CheckedAt, string(r.AssetType), Itoa(r.AssetID), r.AssetName, r.NodeName,
 		r.StandardID, Itoa(r.ItemID), r.Number, r.Title, r.Category, string(r.Risk),
@@ -107,7 +109,7 @@ func csvRecord(record []string, r Row) {
 // failed, or all of them when none failed, each as
 // "subject: actual (expected ...)" (the source stands in for a missing
 // subject), separated by " | ".
-func evidenceText(r Row) string {
+func evidenceText(r results.Row) string {
 	failed := false
 	for _, e := range r.Evidence {
 		if !e.Passed {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -67,7 +68,7 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 		open = false
 		return htmlTemplate.ExecuteTemplate(out, "groupEnd", group.String())
 	}
-	err := src.Rows(ctx, func(r Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
 		rows++
 		k := r.AssetID
@@ -114,7 +115,7 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 // htmlGroup starts a group with its first row.
 type htmlGroup struct {
 	ByItem bool
-	Row    *Row
+	*results.Row
 }
 
 // htmlOutcomes lists Row.Outcome's words in the order a tally shows them.
@@ -223,7 +224,7 @@ func (g *htmlGuard) flush(all bool) {
 // standard, risk and id), the check time and the task; the outcome; the reason; the evidence; and, grouped by asset,
 // the remediation of a failed row (grouped by item, the group shows it).
 // oi is the outcome's slot in htmlOutcomes: the class is one of a fixed list.
-func (g *htmlGuard) row(r *Row, outcome string, oi int, byItem bool) {
+func (g *htmlGuard) row(r *results.Row, outcome string, oi int, byItem bool) {
 	class := "OTHER"
 	if oi < len(htmlOutcomes) {
 		class = htmlOutcomes[oi]

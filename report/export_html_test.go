@@ -14,6 +14,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -29,10 +30,10 @@ var htmlPlantedDigest = report.ResultsMarker + strings.Repeat("ab", 32)
 func htmlFixture() *report.SliceSource {
 	at := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 	const cis = "cis-docker-1.6.0"
-	privileged := report.Row{ItemID: 100505, Number: "5.5", Title: "Ensure that privileged containers are not used", Category: "Container Runtime",
+	privileged := results.Row{ItemID: 100505, Number: "5.5", Title: "Ensure that privileged containers are not used", Category: "Container Runtime",
 		StandardID: cis, Risk: checks.RiskCritical, AssetType: assets.Container, Remediation: "Remove --privileged.", TaskID: 7,
 		CheckedAt: "2025-03-14 09:26:54", Status: checks.CheckFinished}
-	row := func(base report.Row, id uint64, name string, res checks.CheckResult, ev ...checks.Evidence) report.Row {
+	row := func(base results.Row, id uint64, name string, res checks.CheckResult, ev ...checks.Evidence) results.Row {
 		base.AssetID, base.AssetName, base.NodeName, base.Result, base.Evidence = id, name, "node-1", res, ev
 		return base
 	}
@@ -46,31 +47,31 @@ func htmlFixture() *report.SliceSource {
 	ignored.Ignored = true
 	planted := row(privileged, 4503599627370006, htmlPlantedDigest, checks.ResultPassed, privEv("false", true))
 
-	mounts := report.Row{ItemID: 100506, Number: "5.6", Title: "Ensure sensitive host system directories are not mounted on containers",
+	mounts := results.Row{ItemID: 100506, Number: "5.6", Title: "Ensure sensitive host system directories are not mounted on containers",
 		Category: "Container Runtime", StandardID: cis, Risk: checks.RiskHigh, AssetType: assets.Container, TaskID: 7,
 		CheckedAt: "2025-03-14 09:26:55", Status: checks.CheckFinished, Remediation: "Do not mount sensitive host directories."}
 	mountsOK := row(mounts, 4503599627370002, "web-1", checks.ResultPassed, checks.Evidence{Source: "container inspect",
 		Subject: "{.Mounts[*].Source}", Actual: "[/srv/www]", Expected: "'{.Mounts[*].Source}' does not match /^/(boot|dev|etc)?$/", Passed: true})
 
-	hardened := report.Row{ItemID: 100119, Number: "1.2.1", Title: "Ensure the container host has been Hardened", Category: "Host Configuration",
+	hardened := results.Row{ItemID: 100119, Number: "1.2.1", Title: "Ensure the container host has been Hardened", Category: "Host Configuration",
 		StandardID: cis, Risk: checks.RiskLow, AssetType: assets.Host, TaskID: 7, CheckedAt: "2025-03-14 09:26:53",
 		Status: checks.CheckFinished, Reason: "manual review required; evidence collected", Remediation: "Harden the host."}
 	manual := row(hardened, 4503599627370001, "node-1", checks.ResultManual, checks.Evidence{Source: "/etc/os-release",
 		Subject: "PRETTY_NAME", Actual: "Debian GNU/Linux 13 (trixie)", Expected: "reviewed by hand"})
 
-	swarm := report.Row{ItemID: 100702, Number: "7.2", Title: "Ensure that swarm services are bound to a specific host interface",
+	swarm := results.Row{ItemID: 100702, Number: "7.2", Title: "Ensure that swarm services are bound to a specific host interface",
 		Category: "Docker Swarm Configuration", StandardID: cis, Risk: checks.RiskMedium, AssetType: assets.Host, TaskID: 7,
 		CheckedAt: "2025-03-14 09:26:53", Status: checks.CheckFinished, Reason: "swarm mode is not active", Remediation: "Re-initialise the swarm with --listen-addr."}
 	na := row(swarm, 4503599627370001, "node-1", checks.ResultNotApplicable, checks.Evidence{Source: "docker info",
 		Subject: "{.Swarm.LocalNodeState}", Actual: "inactive", Expected: "'{.Swarm.LocalNodeState}' is equal to 'active'"})
 
-	user := report.Row{ItemID: 100401, Number: "4.1", Title: "Ensure that a user for the container has been created",
+	user := results.Row{ItemID: 100401, Number: "4.1", Title: "Ensure that a user for the container has been created",
 		Category: "Container Images and Build File Configuration", StandardID: cis, Risk: checks.RiskHigh, AssetType: assets.Image, TaskID: 7,
 		CheckedAt: "2025-03-14 09:26:56", Status: checks.CheckFailed, Reason: "Error response from daemon: No such image: sha256:9b1d2c3e4f5a",
 		Remediation: "Add a USER instruction to the Dockerfile."}
 	checkFailed := row(user, 4503599627370003, "nginx:1.25", "")
 
-	rows := []report.Row{manual, checkFailed, failed, script, ignored, planted, mountsOK, na}
+	rows := []results.Row{manual, checkFailed, failed, script, ignored, planted, mountsOK, na}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ItemID < rows[j].ItemID })
 
 	task := func(id int64, d int) time.Time {
@@ -123,7 +124,7 @@ func htmlFixture() *report.SliceSource {
 func htmlByAsset(src *report.SliceSource) *report.SliceSource {
 	m := src.M
 	m.By = report.ByAssetGroup
-	rows := append([]report.Row(nil), src.R...)
+	rows := append([]results.Row(nil), src.R...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].AssetID < rows[j].AssetID })
 	return &report.SliceSource{M: m, R: rows}
 }
@@ -342,7 +343,7 @@ type htmlManyRows struct {
 
 func (s htmlManyRows) Meta() report.Meta { return s.m }
 
-func (s htmlManyRows) Rows(ctx context.Context, fn func(report.Row) error) error {
+func (s htmlManyRows) Rows(ctx context.Context, fn func(results.Row) error) error {
 	base := htmlFixture().R[2]
 	for i := range s.n {
 		r := base

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 )
 
 // JSONEncoder writes the export as one JSON document (ExportJSON), described
@@ -18,7 +20,7 @@ import (
 //	  "SchemaVersion": "1",
 //	  "Meta": {...},
 //	  "Results": [
-//	    {...one Row per line...},
+//	    {...one row per line...},
 //	    ...
 //	  ],
 //	  "Integrity": "baseline-results-sha256=HEX baseline-content-sha256=HEX"
@@ -71,13 +73,10 @@ func (JSONEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	}
 
 	n := 0
-	var row Row // reused: encoding a pointer to it allocates no copy per row
-	err := src.Rows(ctx, func(r Row) error {
+	var row JSONRow // reused: encoding a pointer to it allocates no copy per row
+	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
-		row = r
-		if row.Evidence == nil {
-			row.Evidence = []checks.Evidence{}
-		}
+		row = NewJSONRow(r)
 		buf.Reset()
 		if n > 0 {
 			buf.WriteByte(',')
@@ -110,6 +109,40 @@ func (JSONEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 		return fmt.Errorf("json export: %w", err)
 	}
 	return nil
+}
+
+// JSONRow is a result row as the JSON export writes it (report/schema/Row).
+type JSONRow struct {
+	ItemID      uint64             `json:"CustomerPolicyItemId"`
+	Number      string             `json:"BenchmarkNumber"`
+	Title       string             `json:"Name"`
+	Category    string             `json:"Category"`
+	StandardID  string             `json:"StandardId"`
+	Risk        checks.Risk        `json:"RiskLevel"`
+	AssetID     uint64             `json:"CustomerAssetId"`
+	AssetName   string             `json:"AssetName"`
+	AssetType   assets.Type        `json:"AssetType"`
+	NodeName    string             `json:"NodeName"`
+	Status      checks.CheckStatus `json:"CheckStatus"`
+	Result      checks.CheckResult `json:"CheckResult"`
+	Ignored     bool               `json:"Ignored"`
+	Reason      string             `json:"Reason"`
+	Evidence    []checks.Evidence  `json:"VerifyInfo"`
+	CheckedAt   string             `json:"LastCheckTime"`
+	TaskID      int64              `json:"TaskId"`
+	Remediation string             `json:"FixSuggestion"`
+}
+
+// NewJSONRow converts r; its evidence is never null.
+func NewJSONRow(r results.Row) JSONRow {
+	j := JSONRow{ItemID: r.ItemID, Number: r.Number, Title: r.Title, Category: r.Category, StandardID: r.StandardID, Risk: r.Risk,
+		AssetID: r.AssetID, AssetName: r.AssetName, AssetType: r.AssetType, NodeName: r.NodeName, Status: r.Status,
+		Result: r.Result, Ignored: r.Ignored, Reason: r.Reason, Evidence: r.Evidence, CheckedAt: r.CheckedAt,
+		TaskID: r.TaskID, Remediation: r.Remediation}
+	if j.Evidence == nil {
+		j.Evidence = []checks.Evidence{}
+	}
+	return j
 }
 
 // exportMeta returns the meta as exported: lists are never null, and the

@@ -21,6 +21,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -36,12 +37,12 @@ func exportFixture() *report.SliceSource {
 	api := func(minute int) string { return at(minute).Format(time.DateTime) }
 	const host1, host2, web, img = 4503599627370001, 4503599627370004, 4503599627370002, 4503599627370003
 	row := func(item uint64, number, title, category, std string, risk checks.Risk, asset uint64, name string, t assets.Type, node string,
-		minute int, task int64, fix string) report.Row {
-		return report.Row{ItemID: item, Number: number, Title: title, Category: category, StandardID: std, Risk: risk,
+		minute int, task int64, fix string) results.Row {
+		return results.Row{ItemID: item, Number: number, Title: title, Category: category, StandardID: std, Risk: risk,
 			AssetID: asset, AssetName: name, AssetType: t, NodeName: node, Status: checks.CheckFinished, CheckedAt: api(minute), TaskID: task, Remediation: fix}
 	}
-	var rows []report.Row
-	add := func(r report.Row, result checks.CheckResult, reason string, ev ...checks.Evidence) {
+	var rows []results.Row
+	add := func(r results.Row, result checks.CheckResult, reason string, ev ...checks.Evidence) {
 		r.Result, r.Reason, r.Evidence = result, reason, ev
 		rows = append(rows, r)
 	}
@@ -126,10 +127,10 @@ func exportTo(t testing.TB, enc report.Encoder, src report.Source) ([]byte, *rep
 
 // exportDoc is the JSON export read back.
 type exportDoc struct {
-	SchemaVersion string       `json:"SchemaVersion"`
-	Meta          report.Meta  `json:"Meta"`
-	Results       []report.Row `json:"Results"`
-	Integrity     string       `json:"Integrity"`
+	SchemaVersion string           `json:"SchemaVersion"`
+	Meta          report.Meta      `json:"Meta"`
+	Results       []report.JSONRow `json:"Results"`
+	Integrity     string           `json:"Integrity"`
 }
 
 func TestExportJSONGolden(t *testing.T) {
@@ -173,7 +174,7 @@ func TestExportJSONReadBack(t *testing.T) {
 		if want.Evidence == nil {
 			want.Evidence = []checks.Evidence{} // written as [], never null
 		}
-		if !reflect.DeepEqual(got, want) {
+		if !reflect.DeepEqual(got, report.NewJSONRow(want)) {
 			t.Errorf("row %d read back differs:\n got %+v\nwant %+v", i, got, want)
 		}
 	}
@@ -322,7 +323,7 @@ type exportErrSource struct {
 
 var errExportStore = errors.New("store went away")
 
-func (s *exportErrSource) Rows(ctx context.Context, fn func(report.Row) error) error {
+func (s *exportErrSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	for i, r := range s.R {
 		if i == s.after {
 			return errExportStore
@@ -467,7 +468,7 @@ func TestExportSchemaMatchesTypes(t *testing.T) {
 	types := map[string]reflect.Type{
 		"":               reflect.TypeFor[exportDoc](),
 		"Meta":           reflect.TypeFor[report.Meta](),
-		"Row":            reflect.TypeFor[report.Row](),
+		"Row":            reflect.TypeFor[report.JSONRow](),
 		"Evidence":       reflect.TypeFor[checks.Evidence](),
 		"AssetSummary":   reflect.TypeFor[store.AssetSummary](),
 		"WhitelistEntry": reflect.TypeFor[store.WhitelistEntry](),
@@ -804,7 +805,7 @@ func (s *synthExportSource) Meta() report.Meta {
 		GeneratedAt: time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC), By: report.ByAssetGroup, ResultCount: s.n}
 }
 
-func (s *synthExportSource) Rows(ctx context.Context, fn func(report.Row) error) error {
+func (s *synthExportSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	evidence := []checks.Evidence{
 		{Source: "container inspect", Subject: "{.HostConfig.Privileged}", Actual: "true", Expected: "'{.HostConfig.Privileged}' is equal to 'false'"},
 		{Source: "container inspect", Subject: "{.Config.User}", Actual: "app, \"uid\" 1000", Expected: "'{.Config.User}' is set", Passed: true},
@@ -818,7 +819,7 @@ func (s *synthExportSource) Rows(ctx context.Context, fn func(report.Row) error)
 			runtime.ReadMemStats(&ms)
 			s.maxHeap = max(s.maxHeap, ms.HeapAlloc)
 		}
-		r := report.Row{ItemID: 100000 + uint64(i%120), Number: "5.5", Title: "Ensure that privileged containers are not used",
+		r := results.Row{ItemID: 100000 + uint64(i%120), Number: "5.5", Title: "Ensure that privileged containers are not used",
 			Category: "Container Runtime", StandardID: "cis-docker-1.6.0", Risk: checks.RiskCritical,
 			AssetID: 4503599627370000 + uint64(i/120), AssetName: "web-1", AssetType: assets.Container, NodeName: "node-1",
 			Status: checks.CheckFinished, Result: checks.ResultFailed, Evidence: evidence, CheckedAt: "2025-03-14 09:26:53",

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/baselinehq/baseline/results"
 )
 
 // JUnitEncoder writes the export as JUnit XML, for CI systems that show
@@ -62,7 +64,7 @@ func (JUnitEncoder) Ext() string { return ".xml" }
 type junitSuite struct {
 	key                              uint64
 	open                             bool
-	first                            Row
+	first                            results.Row
 	tests, failures, errors, skipped int
 	cases                            bytes.Buffer
 }
@@ -85,7 +87,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 			junitWriteSuite(bw, &s, byItem, timestamp)
 		}
 	}
-	err := src.Rows(ctx, func(r Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
 		key := r.AssetID
 		if byItem {
@@ -115,7 +117,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 }
 
 // junitKeys returns a row's suite key and label and its testcase name.
-func junitKeys(r Row, byItem bool) (classname, suite, name string) {
+func junitKeys(r results.Row, byItem bool) (classname, suite, name string) {
 	item := findingRuleID(r)
 	itemLabel := item + " " + r.Title
 	asset := findingAssetKey(r)
@@ -126,7 +128,7 @@ func junitKeys(r Row, byItem bool) (classname, suite, name string) {
 }
 
 // junitWriteCase encodes one testcase into the suite's buffer and counts it.
-func junitWriteCase(s *junitSuite, r Row, byItem bool, waivers findingWaivers) {
+func junitWriteCase(s *junitSuite, r results.Row, byItem bool, waivers findingWaivers) {
 	b := &s.cases
 	classname, _, name := junitKeys(r, byItem)
 	s.tests++

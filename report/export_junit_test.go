@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
 )
 
 type junitReport struct {
@@ -74,13 +75,13 @@ func parseJUnit(t *testing.T, data []byte) junitReport {
 // element, and suite counts equal to the children counted.
 func checkJUnit(t *testing.T, rep junitReport, src *report.SliceSource, byItem bool) {
 	t.Helper()
-	key := func(r report.Row) string {
+	key := func(r results.Row) string {
 		if byItem {
 			return r.StandardID + "/" + r.Number
 		}
 		return "ASSET_CONTAINER/" + r.AssetName + "/" + strconv.FormatUint(r.AssetID, 10)
 	}
-	other := func(r report.Row) string {
+	other := func(r results.Row) string {
 		if byItem {
 			return "ASSET_CONTAINER/" + r.AssetName + "/" + strconv.FormatUint(r.AssetID, 10)
 		}

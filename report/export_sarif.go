@@ -13,6 +13,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -177,7 +178,7 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 
 	// First pass: the distinct items, nothing else.
 	byItem := map[uint64]*sarifRule{}
-	err := src.Rows(ctx, func(r Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		if _, ok := byItem[r.ItemID]; !ok {
 			byItem[r.ItemID] = newSARIFRule(r, m.Standards)
 		}
@@ -243,7 +244,7 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	res := sarifResult{Locations: make([]sarifLocation, 1)}
 	res.Locations[0].LogicalLocations = make([]sarifLogicalLocation, 1)
 	n := 0
-	err = src.Rows(ctx, func(r Row) error {
+	err = src.Rows(ctx, func(r results.Row) error {
 		rule, ok := byItem[r.ItemID]
 		if !ok {
 			return fmt.Errorf("sarif export: item %d (%s) was not among the rules read first: the results changed during the export; export again", r.ItemID, findingRuleID(r))
@@ -287,7 +288,7 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	return nil
 }
 
-func newSARIFRule(r Row, standards []StandardInfo) *sarifRule {
+func newSARIFRule(r results.Row, standards []StandardInfo) *sarifRule {
 	std := r.StandardID
 	for _, s := range standards {
 		if s.ID == r.StandardID {
@@ -311,7 +312,7 @@ func newSARIFRule(r Row, standards []StandardInfo) *sarifRule {
 
 // fillSARIFResult overwrites res with the row's result, reusing its
 // location slices.
-func fillSARIFResult(res *sarifResult, r Row, rule *sarifRule, waivers findingWaivers) {
+func fillSARIFResult(res *sarifResult, r results.Row, rule *sarifRule, waivers findingWaivers) {
 	loc := &res.Locations[0].LogicalLocations[0]
 	*loc = sarifLogicalLocation{Name: r.AssetName, Kind: "resource", FullyQualifiedName: findingAssetKey(r)}
 	res.RuleID, res.RuleIndex = rule.ID, rule.index
@@ -383,10 +384,10 @@ func sarifLevel(r checks.Risk) string {
 // The helpers below are shared by the SARIF and JUnit encoders.
 
 // findingRuleID names an item across formats: "<StandardId>/<BenchmarkNumber>".
-func findingRuleID(r Row) string { return r.StandardID + "/" + r.Number }
+func findingRuleID(r results.Row) string { return r.StandardID + "/" + r.Number }
 
 // findingAssetKey names an asset uniquely: "<AssetType>/<name>/<id>".
-func findingAssetKey(r Row) string {
+func findingAssetKey(r results.Row) string {
 	return string(r.AssetType) + "/" + r.AssetName + "/" + strconv.FormatUint(r.AssetID, 10)
 }
 
@@ -433,7 +434,7 @@ func newFindingWaivers(ws []store.WhitelistEntry) findingWaivers {
 	return fw
 }
 
-func (fw findingWaivers) find(r Row) *findingWaiver {
+func (fw findingWaivers) find(r results.Row) *findingWaiver {
 	var lapsed *findingWaiver
 	for i := range fw[r.ItemID] {
 		w := &fw[r.ItemID][i]

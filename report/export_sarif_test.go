@@ -14,6 +14,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -40,8 +41,8 @@ func findingFixture() *report.SliceSource {
 	}
 	web := asset{4503599627370002, "web-1", "node-1"}
 	db := asset{4503599627370004, "db-1", "node-2"}
-	row := func(it item, a asset, sec int, status checks.CheckStatus, result checks.CheckResult, ignored bool, reason string, ev ...checks.Evidence) report.Row {
-		return report.Row{ItemID: it.id, Number: it.number, Title: it.title, Category: it.category, StandardID: it.std, Risk: it.risk,
+	row := func(it item, a asset, sec int, status checks.CheckStatus, result checks.CheckResult, ignored bool, reason string, ev ...checks.Evidence) results.Row {
+		return results.Row{ItemID: it.id, Number: it.number, Title: it.title, Category: it.category, StandardID: it.std, Risk: it.risk,
 			AssetID: a.id, AssetName: a.name, AssetType: assets.Container, NodeName: a.node, Status: status, Result: result,
 			Ignored: ignored, Reason: reason, Evidence: ev, CheckedAt: at.Add(time.Duration(sec) * time.Second).Format(time.DateTime),
 			TaskID: 7, Remediation: it.fix}
@@ -60,7 +61,7 @@ func findingFixture() *report.SliceSource {
 				{ID: 12, ItemID: privileged.id, ItemName: privileged.title, StandardID: cis.ID, AssetType: assets.Container, AllAssets: true,
 					Reason: "lapsed, must not apply", CreatedBy: "carol", InsertTime: "2024-01-01 08:00:00", ExpiresAt: "2024-06-30 00:00:00", Lapsed: true},
 			}},
-		R: []report.Row{
+		R: []results.Row{
 			row(privileged, web, 0, done, checks.ResultFailed, false, "",
 				checks.Evidence{Source: "container inspect", Subject: "{.HostConfig.Privileged}", Actual: "true", Expected: "'{.HostConfig.Privileged}' is equal to 'false'"},
 				checks.Evidence{Source: "container inspect", Subject: "{.HostConfig.CapAdd}", Actual: `["NET_ADMIN"]`, Expected: "'{.HostConfig.CapAdd}' is not set", Passed: true},
@@ -107,7 +108,7 @@ type sarifPassCounter struct {
 	passes int
 }
 
-func (c *sarifPassCounter) Rows(ctx context.Context, fn func(report.Row) error) error {
+func (c *sarifPassCounter) Rows(ctx context.Context, fn func(results.Row) error) error {
 	c.passes++
 	return c.Source.Rows(ctx, fn)
 }
@@ -366,7 +367,7 @@ type sarifChangingSource struct {
 	passes int
 }
 
-func (c *sarifChangingSource) Rows(ctx context.Context, fn func(report.Row) error) error {
+func (c *sarifChangingSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	c.passes++
 	rows := c.R
 	if c.passes > 1 {
@@ -425,7 +426,7 @@ func (s *findingBenchSource) Meta() report.Meta {
 		Waivers: []store.WhitelistEntry{{ID: 1, ItemID: 100007, AllAssets: true, Reason: "accepted"}}}
 }
 
-func (s *findingBenchSource) Rows(ctx context.Context, fn func(report.Row) error) error {
+func (s *findingBenchSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	assetCount := (s.n + findingBenchItems - 1) / findingBenchItems
 	risks := checks.Risks
 	var ms runtime.MemStats
@@ -441,7 +442,7 @@ func (s *findingBenchSource) Rows(ctx context.Context, fn func(report.Row) error
 			runtime.ReadMemStats(&ms)
 			s.peakHeap = max(s.peakHeap, ms.HeapInuse)
 		}
-		r := report.Row{ItemID: uint64(100000 + i), Number: fmt.Sprintf("%d.%d", i/10+1, i%10+1), Title: "Ensure that the benchmark item is configured",
+		r := results.Row{ItemID: uint64(100000 + i), Number: fmt.Sprintf("%d.%d", i/10+1, i%10+1), Title: "Ensure that the benchmark item is configured",
 			Category: "Container Runtime", StandardID: "cis-docker-1.6.0", Risk: risks[i%len(risks)], AssetID: uint64(4503599627370000 + a),
 			AssetName: fmt.Sprintf("container-%d", a), AssetType: assets.Container, NodeName: "node-1", Status: checks.CheckFinished,
 			Result: checks.ResultPassed, CheckedAt: "2025-03-14 09:26:53", TaskID: 1, Remediation: "Fix the configuration.",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -140,7 +141,7 @@ func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	agg := newXLSXAggregate()
 	ev := &xlsxEvidenceWriter{f: f, ch: ch, bold: bold}
 	rows := 0
-	err = src.Rows(ctx, func(r Row) error {
+	err = src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
 		agg.add(r)
 		rows++
@@ -214,7 +215,7 @@ func (c *xlsxCountingWriter) Write(p []byte) (int, error) {
 }
 
 // xlsxEvidenceRow is a result's row on an evidence sheet.
-func xlsxEvidenceRow(r Row) []any {
+func xlsxEvidenceRow(r results.Row) []any {
 	return []any{r.TaskID, r.CheckedAt, Itoa(r.AssetID), r.AssetType.Short(), r.AssetName, r.NodeName, Itoa(r.ItemID),
 		r.StandardID, r.Number, r.Title, r.Risk.Short(), r.Outcome(), r.Reason, evidenceText(r), r.Remediation}
 }
@@ -230,7 +231,7 @@ const (
 	xlsxOutcomes
 )
 
-func xlsxOutcome(r Row) int {
+func xlsxOutcome(r results.Row) int {
 	switch r.Outcome() {
 	case "PASSED":
 		return xlsxPassed
@@ -249,12 +250,12 @@ func xlsxOutcome(r Row) int {
 }
 
 type xlsxItem struct {
-	row    Row // the first row seen: the item's fields
+	row    results.Row // the first row seen: the item's fields
 	counts [xlsxOutcomes]int
 }
 
 type xlsxAsset struct {
-	row    Row
+	row    results.Row
 	counts [xlsxOutcomes]int
 }
 
@@ -271,18 +272,18 @@ func newXLSXAggregate() *xlsxAggregate {
 	return &xlsxAggregate{items: map[uint64]*xlsxItem{}, assets: map[uint64]*xlsxAsset{}}
 }
 
-func (a *xlsxAggregate) add(r Row) {
+func (a *xlsxAggregate) add(r results.Row) {
 	o := xlsxOutcome(r)
 	it := a.items[r.ItemID]
 	if it == nil {
-		it = &xlsxItem{row: Row{ItemID: r.ItemID, Number: r.Number, Title: r.Title, Category: r.Category, StandardID: r.StandardID,
+		it = &xlsxItem{row: results.Row{ItemID: r.ItemID, Number: r.Number, Title: r.Title, Category: r.Category, StandardID: r.StandardID,
 			Risk: r.Risk, AssetType: r.AssetType, Remediation: r.Remediation}}
 		a.items[r.ItemID] = it
 		a.itemOrder = append(a.itemOrder, r.ItemID)
 	}
 	as := a.assets[r.AssetID]
 	if as == nil {
-		as = &xlsxAsset{row: Row{AssetID: r.AssetID, AssetType: r.AssetType, AssetName: r.AssetName, NodeName: r.NodeName}}
+		as = &xlsxAsset{row: results.Row{AssetID: r.AssetID, AssetType: r.AssetType, AssetName: r.AssetName, NodeName: r.NodeName}}
 		a.assets[r.AssetID] = as
 		a.order = append(a.order, r.AssetID)
 	}

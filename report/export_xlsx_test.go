@@ -21,6 +21,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -39,23 +40,23 @@ var xlsxLongFix = strings.Repeat("Set the parameter and restart the service. ", 
 func xlsxFixture() *SliceSource {
 	gen := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	const big = 1<<53 - 1 // the largest asset id: 16 digits
-	host1 := Row{AssetID: big, AssetName: "web-1", AssetType: assets.Host, NodeName: "node-a", TaskID: 7, CheckedAt: "2026-03-01 10:00:00"}
-	host2 := Row{AssetID: 2, AssetName: "db-1", AssetType: assets.Host, NodeName: "node-b", TaskID: 7, CheckedAt: "2026-03-01 10:05:00"}
-	ctr := Row{AssetID: 3, AssetName: "nginx", AssetType: assets.Container, NodeName: "node-a", TaskID: 8, CheckedAt: "2026-03-01 11:00:00"}
-	item := func(asset Row, id uint64, number, title string, risk checks.Risk) Row {
+	host1 := results.Row{AssetID: big, AssetName: "web-1", AssetType: assets.Host, NodeName: "node-a", TaskID: 7, CheckedAt: "2026-03-01 10:00:00"}
+	host2 := results.Row{AssetID: 2, AssetName: "db-1", AssetType: assets.Host, NodeName: "node-b", TaskID: 7, CheckedAt: "2026-03-01 10:05:00"}
+	ctr := results.Row{AssetID: 3, AssetName: "nginx", AssetType: assets.Container, NodeName: "node-a", TaskID: 8, CheckedAt: "2026-03-01 11:00:00"}
+	item := func(asset results.Row, id uint64, number, title string, risk checks.Risk) results.Row {
 		r := asset
 		r.ItemID, r.Number, r.Title, r.Category, r.StandardID, r.Risk = id, number, title, "Services", "cis-linux-2.0", risk
 		r.Remediation = "Fix " + number
 		r.Status = checks.CheckFinished
 		return r
 	}
-	with := func(r Row, f func(*Row)) Row { f(&r); return r }
-	rows := []Row{
-		with(item(host1, 101, "1.1", "Ensure auditd is installed", checks.RiskHigh), func(r *Row) {
+	with := func(r results.Row, f func(*results.Row)) results.Row { f(&r); return r }
+	rows := []results.Row{
+		with(item(host1, 101, "1.1", "Ensure auditd is installed", checks.RiskHigh), func(r *results.Row) {
 			r.Result = checks.ResultPassed
 			r.Evidence = []checks.Evidence{{Source: "command", Subject: "dpkg -s auditd", Actual: "installed", Expected: "installed", Passed: true}}
 		}),
-		with(item(host1, 102, "5.2.10", "Ensure SSH root login is disabled", checks.RiskCritical), func(r *Row) {
+		with(item(host1, 102, "5.2.10", "Ensure SSH root login is disabled", checks.RiskCritical), func(r *results.Row) {
 			r.Result = checks.ResultFailed
 			r.Remediation = xlsxLongFix
 			r.Evidence = []checks.Evidence{
@@ -64,19 +65,19 @@ func xlsxFixture() *SliceSource {
 				{Source: "file:/etc/ssh/sshd_config", Actual: "absent", Expected: "present", Passed: false},
 			}
 		}),
-		with(item(host1, 103, "4.1", "Ensure cron is restricted", checks.RiskLow), func(r *Row) {
+		with(item(host1, 103, "4.1", "Ensure cron is restricted", checks.RiskLow), func(r *results.Row) {
 			r.Result, r.Ignored = checks.ResultFailed, true
 		}),
-		with(item(host2, 101, "1.1", "Ensure auditd is installed", checks.RiskHigh), func(r *Row) {
+		with(item(host2, 101, "1.1", "Ensure auditd is installed", checks.RiskHigh), func(r *results.Row) {
 			r.Result, r.Reason = checks.ResultManual, "review by hand"
 		}),
-		with(item(host2, 102, "5.2.10", "Ensure SSH root login is disabled", checks.RiskCritical), func(r *Row) {
+		with(item(host2, 102, "5.2.10", "Ensure SSH root login is disabled", checks.RiskCritical), func(r *results.Row) {
 			r.Result, r.Reason = checks.ResultNotApplicable, "sshd is not installed"
 		}),
-		with(item(host2, 103, "4.1", "Ensure cron is restricted", checks.RiskLow), func(r *Row) {
+		with(item(host2, 103, "4.1", "Ensure cron is restricted", checks.RiskLow), func(r *results.Row) {
 			r.Status, r.Reason = checks.CheckFailed, "permission denied"
 		}),
-		with(item(ctr, 201, "5.5", "Ensure privileged containers are not used", checks.RiskMedium), func(r *Row) {
+		with(item(ctr, 201, "5.5", "Ensure privileged containers are not used", checks.RiskMedium), func(r *results.Row) {
 			r.StandardID = "cis-docker-1.6.0"
 			r.Result, r.Reason = checks.ResultFailed, xlsxNasty
 			r.Evidence = []checks.Evidence{{Source: "inspect", Subject: "HostConfig.Privileged", Actual: "true", Expected: "false"}}
@@ -516,7 +517,7 @@ func TestXLSXEvidenceSplit(t *testing.T) {
 		t.Run(strconv.Itoa(c.rows), func(t *testing.T) {
 			src := &SliceSource{M: Meta{Tool: Tool{Name: "baseline"}}}
 			for i := range c.rows {
-				src.R = append(src.R, Row{TaskID: int64(i + 1), ItemID: uint64(i%3 + 1), AssetID: uint64(i/3 + 1), AssetType: assets.Host,
+				src.R = append(src.R, results.Row{TaskID: int64(i + 1), ItemID: uint64(i%3 + 1), AssetID: uint64(i/3 + 1), AssetType: assets.Host,
 					Status: checks.CheckFinished, Result: checks.ResultPassed, Risk: checks.RiskLow})
 			}
 			data, _ := encodeXLSX(t, src)
@@ -593,7 +594,7 @@ func TestXLSXDimensionUnknown(t *testing.T) {
 func TestXLSXLongText(t *testing.T) {
 	long := strings.Repeat("x", 40000)
 	wide := strings.Repeat("😀", 20000) // 40,000 UTF-16 units
-	src := &SliceSource{M: Meta{}, R: []Row{
+	src := &SliceSource{M: Meta{}, R: []results.Row{
 		{ItemID: 1, AssetID: 1, Result: checks.ResultFailed, Reason: long, Remediation: wide},
 	}}
 	data, _ := encodeXLSX(t, src)
@@ -703,13 +704,13 @@ func (s *xlsxSynthSource) Meta() Meta {
 		Summary: []store.AssetSummary{{AssetType: assets.Host, AssetCount: (s.n + 149) / 150}}}
 }
 
-func (s *xlsxSynthSource) Rows(ctx context.Context, fn func(Row) error) error {
+func (s *xlsxSynthSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	for i := range s.n {
 		if s.failAt > 0 && i == s.failAt {
 			return errors.New("boom")
 		}
 		item, asset := i%150, i/150
-		r := Row{ItemID: uint64(1000 + item), Number: fmt.Sprintf("%d.%d", item/10+1, item%10+1),
+		r := results.Row{ItemID: uint64(1000 + item), Number: fmt.Sprintf("%d.%d", item/10+1, item%10+1),
 			Title: "Ensure the service setting number " + strconv.Itoa(item) + " is configured", Category: "Services",
 			StandardID: "cis-linux-2.0", Risk: checks.Risks[item%len(checks.Risks)], AssetID: uint64(1<<40 + asset),
 			AssetName: "host-" + strconv.Itoa(asset), AssetType: assets.Host, NodeName: "node-" + strconv.Itoa(asset),

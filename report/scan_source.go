@@ -51,10 +51,10 @@ func NewScanSource(rep *results.Report, version string) Source {
 	for i, a := range rep.Assets {
 		byID[a.ID] = i
 	}
-	rows := make([]Row, 0, len(rep.Results))
+	rows := make([]results.Row, 0, len(rep.Results))
 	for _, r := range rep.Results {
 		it, a := items[r.ItemID], rep.Assets[byID[r.AssetID]]
-		rows = append(rows, Row{ItemID: it.ID, Number: it.Number, Title: it.Title, Category: it.Category, StandardID: it.Standard.ID,
+		rows = append(rows, results.Row{ItemID: it.ID, Number: it.Number, Title: it.Title, Category: it.Category, StandardID: it.Standard.ID,
 			Risk: it.Risk, AssetID: a.ID, AssetName: a.Name, AssetType: a.Type, NodeName: a.NodeName, Status: r.Status, Result: r.Result,
 			Reason: r.Reason, Evidence: r.Evidence, CheckedAt: r.CheckedAt.UTC().Format(time.DateTime), Remediation: it.Remediation})
 	}

@@ -15,14 +15,14 @@ import (
 // small export).
 type SliceSource struct {
 	M Meta
-	R []Row
+	R []results.Row
 }
 
 // Meta implements Source.
 func (s *SliceSource) Meta() Meta { return s.M }
 
 // Rows implements Source.
-func (s *SliceSource) Rows(ctx context.Context, fn func(Row) error) error {
+func (s *SliceSource) Rows(ctx context.Context, fn func(results.Row) error) error {
 	for _, r := range s.R {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -57,10 +57,10 @@ func NewStoreSource(ctx context.Context, st store.Store, cat *checks.Catalog, q 
 	tasks, hosts, stds := map[int64]bool{}, map[string]bool{}, map[string]bool{}
 	first := rq
 	first.NoEvidence = true // the first pass only counts
-	err := st.ResultRows(ctx, first, func(r store.AssetItem) error {
+	err := st.ResultRows(ctx, first, func(r results.Row) error {
 		m.ResultCount++
 		tasks[r.TaskID], hosts[r.NodeName], stds[r.StandardID] = true, true, true
-		if t, err := time.Parse(time.DateTime, r.LastCheckTime); err == nil {
+		if t, err := time.Parse(time.DateTime, r.CheckedAt); err == nil {
 			if m.From.IsZero() || t.Before(m.From) {
 				m.From = t
 			}
@@ -136,8 +136,8 @@ func NewStoreSource(ctx context.Context, st store.Store, cat *checks.Catalog, q 
 func (s *storeSource) Meta() Meta { return s.meta }
 
 // Rows implements Source: the second pass.
-func (s *storeSource) Rows(ctx context.Context, fn func(Row) error) error {
-	return s.st.ResultRows(ctx, s.q, func(r store.AssetItem) error { return fn(RowFromStore(r)) })
+func (s *storeSource) Rows(ctx context.Context, fn func(results.Row) error) error {
+	return s.st.ResultRows(ctx, s.q, func(r results.Row) error { return fn(r) })
 }
 
 // accumulator computes summary figures from rows, with the store's rules:
@@ -160,7 +160,7 @@ func newAccumulator() *accumulator {
 		nodes: map[assets.Type]map[string]bool{}}
 }
 
-func (a *accumulator) add(r store.AssetItem) {
+func (a *accumulator) add(r results.Row) {
 	a.assetType[r.AssetID] = r.AssetType
 	a.itemType[r.ItemID], a.itemRisk[r.ItemID] = r.AssetType, r.Risk
 	if a.nodes[r.AssetType] == nil {
@@ -168,12 +168,12 @@ func (a *accumulator) add(r store.AssetItem) {
 	}
 	a.nodes[r.AssetType][r.NodeName] = true
 	switch {
-	case r.CheckStatus == checks.CheckFailed:
+	case r.Status == checks.CheckFailed:
 		a.checkFailed[r.AssetID] = true
-	case r.CheckResult == checks.ResultFailed && !r.Ignored:
+	case r.Result == checks.ResultFailed && !r.Ignored:
 		a.failed[r.AssetID] = true
 		a.itemFailed[r.ItemID] = true
-	case r.CheckResult == checks.ResultPassed:
+	case r.Result == checks.ResultPassed:
 		a.itemPassed[r.ItemID] = true
 	}
 }

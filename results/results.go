@@ -7,6 +7,7 @@ package results
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/baselinehq/baseline/assets"
@@ -62,4 +63,41 @@ func (r *Report) Sorted() []assets.Asset {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// Row is one result shown with its item and its asset: a stored result
+// (the latest per pair, or one task's), a line of an export, an entry of
+// an asset's item list (ComplianceAssetPolicyItem) or of an item's affected
+// assets (ComplianceAffectedAsset). Wire formats convert from it.
+type Row struct {
+	ItemID      uint64             `json:"CustomerPolicyItemId"`
+	Number      string             `json:"BasePolicyItemId"`
+	Title       string             `json:"Name"`
+	Category    string             `json:"Category"`
+	StandardID  string             `json:"BenchmarkStandardId"`
+	Risk        checks.Risk        `json:"RiskLevel"`
+	AssetID     uint64             `json:"CustomerAssetId"`
+	AssetName   string             `json:"AssetName"`
+	AssetType   assets.Type        `json:"AssetType"`
+	NodeName    string             `json:"NodeName"`
+	Status      checks.CheckStatus `json:"CheckStatus"`
+	Result      checks.CheckResult `json:"CheckResult"`
+	Ignored     bool               `json:"Ignored"`
+	Reason      string             `json:"Reason,omitempty"`
+	Evidence    []checks.Evidence  `json:"VerifyInfo,omitempty"`
+	CheckedAt   string             `json:"LastCheckTime"`
+	TaskID      int64              `json:"TaskId"`
+	Remediation string             `json:"FixSuggestion,omitempty"`
+}
+
+// Outcome is the row's verdict in one word for people: PASSED, FAILED,
+// IGNORED (failed but ignored), MANUAL, NOT_APPLICABLE, CHECK_FAILED.
+func (r Row) Outcome() string {
+	switch {
+	case r.Status == checks.CheckFailed:
+		return "CHECK_FAILED"
+	case r.Result == checks.ResultFailed && r.Ignored:
+		return "IGNORED"
+	}
+	return strings.TrimPrefix(string(r.Result), "RESULT_")
 }

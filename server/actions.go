@@ -11,6 +11,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/store"
@@ -196,10 +197,10 @@ type ComplianceAssetPolicyItem struct {
 	NodeName              string            `json:"NodeName"`
 }
 
-func (s *Server) assetItem(r store.AssetItem, stdName string, wl whitelistIDs) ComplianceAssetPolicyItem {
-	out := ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.BaseID, Name: r.Name,
+func (s *Server) assetItem(r results.Row, stdName string, wl whitelistIDs) ComplianceAssetPolicyItem {
+	out := ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.Number, Name: r.Title,
 		Category: r.Category, BenchmarkStandardId: s.ids.byID[r.StandardID], BenchmarkStandardKey: r.StandardID, BenchmarkStandardName: stdName, RiskLevel: string(r.Risk),
-		CheckStatus: string(r.CheckStatus), CheckResult: string(r.CheckResult), FixSuggestion: r.Remediation, LastCheckTime: apiTime(r.LastCheckTime),
+		CheckStatus: string(r.Status), CheckResult: string(r.Result), FixSuggestion: r.Remediation, LastCheckTime: apiTime(r.CheckedAt),
 		VerifyInfo: verifyInfo(r), Evidence: r.Evidence, Reason: r.Reason, TaskId: r.TaskID, CustomerAssetId: r.AssetID, AssetName: r.AssetName, AssetType: string(r.AssetType), NodeName: r.NodeName}
 	if r.Ignored {
 		out.WhitelistId = wl.ofPair(r.ItemID, r.AssetID)
@@ -208,7 +209,7 @@ func (s *Server) assetItem(r store.AssetItem, stdName string, wl whitelistIDs) C
 }
 
 // verifyInfo renders the evidence as the API's one-line VerifyInfo.
-func verifyInfo(r store.AssetItem) string {
+func verifyInfo(r results.Row) string {
 	for _, e := range r.Evidence {
 		if !e.Passed {
 			return fmt.Sprintf("%s: %s %s (expected %s)", e.Source, e.Subject, e.Actual, e.Expected)
@@ -502,8 +503,8 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 
 // assetItems converts a page of results, with the ids of the whitelist
 // entries that ignore them.
-func (s *Server) assetItems(ctx context.Context, list []store.AssetItem) ([]ComplianceAssetPolicyItem, error) {
-	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r store.AssetItem) bool { return r.Ignored }))
+func (s *Server) assetItems(ctx context.Context, list []results.Row) ([]ComplianceAssetPolicyItem, error) {
+	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r results.Row) bool { return r.Ignored }))
 	if err != nil {
 		return nil, err
 	}

@@ -235,29 +235,6 @@ type ItemSummary struct {
 	Remediation   string             `json:"FixSuggestion"`
 }
 
-// AssetItem is one item's latest result on one asset
-// (ComplianceAssetPolicyItem), and ComplianceAffectedAsset seen from the item.
-type AssetItem struct {
-	ItemID        uint64             `json:"CustomerPolicyItemId"`
-	BaseID        string             `json:"BasePolicyItemId"`
-	Name          string             `json:"Name"`
-	Category      string             `json:"Category"`
-	StandardID    string             `json:"BenchmarkStandardId"`
-	Risk          checks.Risk        `json:"RiskLevel"`
-	AssetID       uint64             `json:"CustomerAssetId"`
-	AssetName     string             `json:"AssetName"`
-	AssetType     assets.Type        `json:"AssetType"`
-	NodeName      string             `json:"NodeName"`
-	CheckStatus   checks.CheckStatus `json:"CheckStatus"`
-	CheckResult   checks.CheckResult `json:"CheckResult"`
-	Ignored       bool               `json:"Ignored"`
-	Reason        string             `json:"Reason,omitempty"`
-	Evidence      []checks.Evidence  `json:"VerifyInfo,omitempty"`
-	LastCheckTime string             `json:"LastCheckTime"`
-	TaskID        int64              `json:"TaskId"`
-	Remediation   string             `json:"FixSuggestion,omitempty"`
-}
-
 // ScanFailedAsset is an asset whose last scan failed (ComplianceScanFailedAsset).
 type ScanFailedAsset struct {
 	AssetID    uint64      `json:"CustomerAssetId"`
@@ -423,10 +400,10 @@ type Store interface {
 	Summary(ctx context.Context, types []assets.Type) ([]AssetSummary, error)
 	Assets(ctx context.Context, q Query) ([]AssetInfo, int, error)
 	Asset(ctx context.Context, id uint64) (AssetInfo, error)
-	AssetItems(ctx context.Context, assetID uint64, q Query) ([]AssetItem, int, error)
+	AssetItems(ctx context.Context, assetID uint64, q Query) ([]results.Row, int, error)
 	Items(ctx context.Context, q Query) ([]ItemSummary, int, error)
 	Item(ctx context.Context, id uint64) (ItemSummary, error)
-	ItemAssets(ctx context.Context, itemID uint64, q Query) ([]AssetItem, int, error)
+	ItemAssets(ctx context.Context, itemID uint64, q Query) ([]results.Row, int, error)
 	ScanFailed(ctx context.Context, q Query) ([]ScanFailedAsset, int, error)
 
 	AddWhitelist(ctx context.Context, req WhitelistRequest) ([]WhitelistEntry, error)
@@ -448,7 +425,7 @@ type Store interface {
 	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 
 	// ResultRows streams results with their evidence, in order.
-	ResultRows(ctx context.Context, q ResultQuery, fn func(AssetItem) error) error
+	ResultRows(ctx context.Context, q ResultQuery, fn func(results.Row) error) error
 	// Trend gives the newest finished tasks' outcomes for an asset type,
 	// oldest first (at most n tasks).
 	Trend(ctx context.Context, t assets.Type, n int) ([]TrendPoint, error)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -77,12 +78,12 @@ func TestCLIAgainstARemoteDaemon(t *testing.T) {
 	}
 	var affected struct {
 		TotalCount int
-		List       []store.AssetItem
+		List       []results.Row
 	}
 	e.json(&affected, append(full, "item", item55, "--result", "failed")...)
 	found := false
 	for _, r := range affected.List {
-		found = found || (r.AssetID == e.priv && r.CheckResult == "RESULT_FAILED" && len(r.Evidence) > 0)
+		found = found || (r.AssetID == e.priv && r.Result == "RESULT_FAILED" && len(r.Evidence) > 0)
 	}
 	if !found {
 		t.Errorf("remote item 5.5: the privileged container is not listed as failed with evidence: %+v", affected.List)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/remote"
@@ -419,7 +420,7 @@ func nonNil[T any](s []T) []T {
 
 // resultTable lists results with their evidence; byAsset names the asset
 // in each row (an item's affected assets) instead of the item.
-func resultTable(g *globals, list []store.AssetItem, byAsset bool) {
+func resultTable(g *globals, list []results.Row, byAsset bool) {
 	t := newTable(g)
 	first := table.Row{"Item", "No.", "Title", "Risk"}
 	if byAsset {
@@ -428,11 +429,11 @@ func resultTable(g *globals, list []store.AssetItem, byAsset bool) {
 	t.AppendHeader(append(first, "Status", "Evidence"))
 	t.SetColumnConfigs([]table.ColumnConfig{{Number: 6, WidthMax: 70, WidthMaxEnforcer: text.WrapSoft}})
 	for _, r := range list {
-		status := strings.TrimPrefix(string(r.CheckResult), "RESULT_")
-		if r.CheckStatus == checks.CheckFailed {
+		status := strings.TrimPrefix(string(r.Result), "RESULT_")
+		if r.Status == checks.CheckFailed {
 			status = "CHECK FAILED"
 		}
-		if r.Ignored && r.CheckResult == checks.ResultFailed {
+		if r.Ignored && r.Result == checks.ResultFailed {
 			status = "FAILED (ignored)"
 		}
 		ev := r.Reason
@@ -444,7 +445,7 @@ func resultTable(g *globals, list []store.AssetItem, byAsset bool) {
 				}
 			}
 		}
-		row := table.Row{r.ItemID, r.BaseID, truncate(r.Name, 50), checks.Risk(r.Risk).Short()}
+		row := table.Row{r.ItemID, r.Number, truncate(r.Title, 50), checks.Risk(r.Risk).Short()}
 		if byAsset {
 			row = table.Row{r.AssetID, truncate(r.AssetName, 40), r.NodeName, r.AssetType.Short()}
 		}

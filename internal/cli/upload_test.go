@@ -14,6 +14,7 @@ import (
 
 	"github.com/baselinehq/baseline/internal/dockertest"
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -94,12 +95,12 @@ func TestScanUploadsToADaemon(t *testing.T) {
 			privID = a.ID
 		}
 	}
-	var affected struct{ List []store.AssetItem }
+	var affected struct{ List []results.Row }
 	code, out, stderr = run(t, append(full, "item", item55, "--result", "failed", "--format", "json")...)
 	if code != ExitOK || json.Unmarshal([]byte(out), &affected) != nil {
 		t.Fatalf("item 5.5 through the daemon: exit %d: %s", code, stderr)
 	}
-	if privID == 0 || !slices.ContainsFunc(affected.List, func(r store.AssetItem) bool {
+	if privID == 0 || !slices.ContainsFunc(affected.List, func(r results.Row) bool {
 		return r.AssetID == privID && r.TaskID == taskID && len(r.Evidence) > 0
 	}) {
 		t.Errorf("the privileged container %s (%d) is not failing 5.5 from task %d with evidence: %+v", priv, privID, taskID, affected.List)

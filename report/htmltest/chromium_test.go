@@ -26,6 +26,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -118,10 +119,10 @@ func source() *report.SliceSource {
 		assets.Image:     {"nginx:1.25", "postgres:16", "registry.example.com/team/app@sha256:9b1d2c3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"},
 	}
 	base := map[assets.Type]uint64{assets.Host: 4503599627370100, assets.Container: 4503599627370200, assets.Image: 4503599627370300}
-	var rows []report.Row
+	var rows []results.Row
 	for _, it := range items {
 		for j, name := range names[it.ty] {
-			r := report.Row{ItemID: it.id, Number: it.number, Title: it.title, StandardID: it.std, Risk: it.risk, Category: "Container Runtime",
+			r := results.Row{ItemID: it.id, Number: it.number, Title: it.title, StandardID: it.std, Risk: it.risk, Category: "Container Runtime",
 				AssetID: base[it.ty] + uint64(j), AssetName: name, AssetType: it.ty, NodeName: fmt.Sprintf("node-%d", j%3+1),
 				Status: checks.CheckFinished, Result: checks.ResultPassed, TaskID: 42, Remediation: it.fix,
 				CheckedAt: at.Add(time.Duration(j) * time.Second).Format(time.DateTime),

@@ -107,16 +107,16 @@ func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 	return assetInfo(out.AssetDetailInfo.ComplianceAssetInfo), nil
 }
 
-func assetItem(r server.ComplianceAssetPolicyItem) store.AssetItem {
-	return store.AssetItem{ItemID: r.CustomerPolicyItemId, BaseID: r.BenchmarkNumber, Name: r.Name, Category: r.Category,
+func assetItem(r server.ComplianceAssetPolicyItem) results.Row {
+	return results.Row{ItemID: r.CustomerPolicyItemId, Number: r.BenchmarkNumber, Title: r.Name, Category: r.Category,
 		StandardID: r.BenchmarkStandardKey, Risk: checks.Risk(r.RiskLevel), AssetID: r.CustomerAssetId, AssetName: r.AssetName,
-		AssetType: assets.Type(r.AssetType), NodeName: r.NodeName, CheckStatus: checks.CheckStatus(r.CheckStatus),
-		CheckResult: checks.CheckResult(r.CheckResult), Ignored: r.WhitelistId != 0, Reason: r.Reason, Evidence: r.Evidence,
-		LastCheckTime: localTime(r.LastCheckTime), TaskID: r.TaskId, Remediation: r.FixSuggestion}
+		AssetType: assets.Type(r.AssetType), NodeName: r.NodeName, Status: checks.CheckStatus(r.CheckStatus),
+		Result: checks.CheckResult(r.CheckResult), Ignored: r.WhitelistId != 0, Reason: r.Reason, Evidence: r.Evidence,
+		CheckedAt: localTime(r.LastCheckTime), TaskID: r.TaskId, Remediation: r.FixSuggestion}
 }
 
 // AssetItems calls DescribeComplianceAssetPolicyItemList.
-func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]store.AssetItem, int, error) {
+func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
 	p := pageParams(q)
 	p["CustomerAssetId"] = assetID
 	var out struct {
@@ -126,7 +126,7 @@ func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) (
 	if err := s.c.Call(ctx, "DescribeComplianceAssetPolicyItemList", p, &out); err != nil {
 		return nil, 0, err
 	}
-	list := make([]store.AssetItem, 0, len(out.AssetPolicyItemList))
+	list := make([]results.Row, 0, len(out.AssetPolicyItemList))
 	for _, r := range out.AssetPolicyItemList {
 		list = append(list, assetItem(r))
 	}
@@ -134,7 +134,7 @@ func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) (
 }
 
 // ItemAssets calls DescribeCompliancePolicyItemAffectedAssetList.
-func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]store.AssetItem, int, error) {
+func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
 	p := pageParams(q)
 	p["CustomerPolicyItemId"] = itemID
 	var out struct {
@@ -144,7 +144,7 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedAssetList", p, &out); err != nil {
 		return nil, 0, err
 	}
-	list := make([]store.AssetItem, 0, len(out.AffectedAssetList))
+	list := make([]results.Row, 0, len(out.AffectedAssetList))
 	for _, r := range out.AffectedAssetList {
 		list = append(list, assetItem(r))
 	}
@@ -402,7 +402,7 @@ func (s *Store) Diff(context.Context, int64, int64) (store.Diff, error) {
 func (s *Store) Prune(context.Context, int) (int, error) { return 0, ErrNotRemote }
 
 // ResultRows is not remote (exports go through the API's export jobs).
-func (s *Store) ResultRows(context.Context, store.ResultQuery, func(store.AssetItem) error) error {
+func (s *Store) ResultRows(context.Context, store.ResultQuery, func(results.Row) error) error {
 	return ErrNotRemote
 }
 

@@ -13,7 +13,7 @@ import (
 
 // ResultRows streams results with their evidence: one task's, or the
 // latest of current assets.
-func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(store.AssetItem) error) error {
+func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(results.Row) error) error {
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
@@ -64,17 +64,17 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(store.
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r store.AssetItem
+		var r results.Row
 		var risk, at, evidence string
 		var status, result int
 		var checked int64
-		if err := rows.Scan(&r.ItemID, &r.BaseID, &r.Name, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
+		if err := rows.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
 			&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
 			return err
 		}
 		r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
-		r.CheckStatus, r.CheckResult = statusOf(status), resultOf(result)
-		r.LastCheckTime = apiTime(checked)
+		r.Status, r.Result = statusOf(status), resultOf(result)
+		r.CheckedAt = apiTime(checked)
 		if evidence != "" {
 			_ = json.Unmarshal([]byte(evidence), &r.Evidence)
 		}

@@ -232,18 +232,18 @@ var resultColumns = map[string]column{
 
 // AssetItems lists one asset's latest item results. Filters: CheckResult,
 // CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.
-func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]store.AssetItem, int, error) {
+func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
 	return s.results(ctx, "l.asset_id = ?", assetID, "i.standard_id, i.id", q)
 }
 
 // ItemAssets lists one item's latest results on current assets (the
 // affected assets). Filters: NodeName, CheckResult, AssetName, AssetType,
 // Ignored, ClusterName.
-func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]store.AssetItem, int, error) {
+func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
 	return s.results(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
 }
 
-func (s *DB) results(ctx context.Context, cond string, id uint64, order string, q store.Query) ([]store.AssetItem, int, error) {
+func (s *DB) results(ctx context.Context, cond string, id uint64, order string, q store.Query) ([]results.Row, int, error) {
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
@@ -265,19 +265,19 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []store.AssetItem
+	var out []results.Row
 	for rows.Next() {
-		var r store.AssetItem
+		var r results.Row
 		var risk, at, evidence string
 		var status, result int
 		var checked int64
-		if err := rows.Scan(&r.ItemID, &r.BaseID, &r.Name, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
+		if err := rows.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
 			&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
 			return nil, 0, err
 		}
 		r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
-		r.CheckStatus, r.CheckResult = statusOf(status), resultOf(result)
-		r.LastCheckTime = apiTime(checked)
+		r.Status, r.Result = statusOf(status), resultOf(result)
+		r.CheckedAt = apiTime(checked)
 		if evidence != "" {
 			_ = json.Unmarshal([]byte(evidence), &r.Evidence)
 		}

@@ -285,7 +285,7 @@ func TestWhitelistKindsAndRemoval(t *testing.T) {
 	}
 	// The ignored result stays recorded and visible as ignored.
 	res, _, _ := f.db.AssetItems(ctx, ctrA, store.Query{Filters: []store.Filter{{Name: "CustomerPolicyItemId", Values: []string{"21"}, ExactMatch: true}}})
-	if len(res) != 1 || res[0].CheckResult != checks.ResultFailed || !res[0].Ignored || len(res[0].Evidence) != 1 {
+	if len(res) != 1 || res[0].Result != checks.ResultFailed || !res[0].Ignored || len(res[0].Evidence) != 1 {
 		t.Errorf("ignored result = %+v", res)
 	}
 
@@ -544,7 +544,7 @@ func TestDiffAndPrune(t *testing.T) {
 	}
 	res, _, _ := f.db.AssetItems(ctx, ctrB, store.Query{})
 	for _, r := range res {
-		if r.TaskID != second.ID || (r.CheckResult == checks.ResultFailed && len(r.Evidence) == 0) {
+		if r.TaskID != second.ID || (r.Result == checks.ResultFailed && len(r.Evidence) == 0) {
 			t.Errorf("latest result lost its evidence after pruning: %+v", r)
 		}
 	}

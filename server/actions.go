@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
@@ -19,32 +20,32 @@ import (
 
 // actions maps every action name to its handler.
 var actions = map[string]handler{
-	"InitializeUserComplianceEnvironment":           initialize,
-	"DescribeComplianceTaskAssetSummary":            describeSummary,
-	"DescribeComplianceAssetList":                   describeAssets,
-	"DescribeComplianceAssetDetailInfo":             describeAssetDetail,
-	"DescribeComplianceAssetPolicyItemList":         describeAssetItems,
-	"DescribeComplianceTaskPolicyItemSummaryList":   describeItems,
-	"DescribeCompliancePolicyItemAffectedSummary":   describeItemSummary,
-	"DescribeCompliancePolicyItemAffectedAssetList": describeItemAssets,
-	"DescribeComplianceScanFailedAssetList":         describeScanFailed,
-	"DescribeComplianceWhitelistItemList":           describeWhitelist,
-	"DescribeCompliancePeriodTaskList":              describePeriodTasks,
-	"ModifyCompliancePeriodTask":                    modifyPeriodTask,
-	"CreateComplianceTask":                          createTask,
-	"ScanComplianceAssets":                          scanAssets,
-	"ScanComplianceAssetsByPolicyItem":              scanAssetsByItem,
-	"ScanCompliancePolicyItems":                     scanItems,
-	"ScanComplianceScanFailedAssets":                scanFailedAssets,
-	"AddCompliancePolicyItemToWhitelist":            addItemToWhitelist,
-	"AddComplianceAssetPolicySetToWhitelist":        addAssetItemsToWhitelist,
-	"AddCompliancePolicyAssetSetToWhitelist":        addItemAssetsToWhitelist,
-	"DeleteCompliancePolicyItemFromWhitelist":       deleteWhitelist,
-	"DeleteComplianceAssetPolicySetFromWhitelist":   deleteAssetItemsFromWhitelist,
-	"DeleteCompliancePolicyAssetSetFromWhitelist":   deleteItemAssetsFromWhitelist,
-	"CreateExportComplianceStatusListJob":           createExportJob,
-	"DescribeExportJobResult":                       describeExportJob,
-	UploadAction:                                    uploadScan,
+	api.InitializeUserComplianceEnvironment:           initialize,
+	api.DescribeComplianceTaskAssetSummary:            describeSummary,
+	api.DescribeComplianceAssetList:                   describeAssets,
+	api.DescribeComplianceAssetDetailInfo:             describeAssetDetail,
+	api.DescribeComplianceAssetPolicyItemList:         describeAssetItems,
+	api.DescribeComplianceTaskPolicyItemSummaryList:   describeItems,
+	api.DescribeCompliancePolicyItemAffectedSummary:   describeItemSummary,
+	api.DescribeCompliancePolicyItemAffectedAssetList: describeItemAssets,
+	api.DescribeComplianceScanFailedAssetList:         describeScanFailed,
+	api.DescribeComplianceWhitelistItemList:           describeWhitelist,
+	api.DescribeCompliancePeriodTaskList:              describePeriodTasks,
+	api.ModifyCompliancePeriodTask:                    modifyPeriodTask,
+	api.CreateComplianceTask:                          createTask,
+	api.ScanComplianceAssets:                          scanAssets,
+	api.ScanComplianceAssetsByPolicyItem:              scanAssetsByItem,
+	api.ScanCompliancePolicyItems:                     scanItems,
+	api.ScanComplianceScanFailedAssets:                scanFailedAssets,
+	api.AddCompliancePolicyItemToWhitelist:            addItemToWhitelist,
+	api.AddComplianceAssetPolicySetToWhitelist:        addAssetItemsToWhitelist,
+	api.AddCompliancePolicyAssetSetToWhitelist:        addItemAssetsToWhitelist,
+	api.DeleteCompliancePolicyItemFromWhitelist:       deleteWhitelist,
+	api.DeleteComplianceAssetPolicySetFromWhitelist:   deleteAssetItemsFromWhitelist,
+	api.DeleteCompliancePolicyAssetSetFromWhitelist:   deleteItemAssetsFromWhitelist,
+	api.CreateExportComplianceStatusListJob:           createExportJob,
+	api.DescribeExportJobResult:                       describeExportJob,
+	api.UploadAction:                                  uploadScan,
 }
 
 // standardIDs gives each standard the numeric StandardId of the API: a
@@ -84,11 +85,11 @@ func (p page) query(extra ...store.Filter) (store.Query, error) {
 	}
 	for _, f := range p.Filters {
 		if f.Name == "" {
-			return q, errorf(MissingParameter, "Filters.Name is required")
+			return q, errorf(api.MissingParameter, "Filters.Name is required")
 		}
 	}
 	if q.Limit > store.MaxLimit {
-		return q, errorf(InvalidParameterValue, "Limit %d exceeds the maximum of %d", q.Limit, store.MaxLimit)
+		return q, errorf(api.InvalidParameterValue, "Limit %d exceeds the maximum of %d", q.Limit, store.MaxLimit)
 	}
 	return q, q.Normalize()
 }
@@ -127,139 +128,23 @@ func assetType(v string) (assets.Type, error) {
 			return t, nil
 		}
 	}
-	return "", errorf(InvalidParameterValue, "AssetType %q is not one of ASSET_HOST, ASSET_CONTAINER, ASSET_IMAGE, ASSET_K8S", v)
+	return "", errorf(api.InvalidParameterValue, "AssetType %q is not one of ASSET_HOST, ASSET_CONTAINER, ASSET_IMAGE, ASSET_K8S", v)
 }
 
-// apiTime is the API's time format; never checked is all zeros.
-func apiTime(s string) string {
-	if s == "" {
-		return "0000-00-00 00:00:00"
-	}
-	return s
-}
-
-// --- API structures -------------------------------------------------------
-
-// ComplianceAssetInfo is an asset in a list.
-type ComplianceAssetInfo struct {
-	CustomerAssetId       uint64 `json:"CustomerAssetId"`
-	AssetType             string `json:"AssetType"`
-	AssetName             string `json:"AssetName"`
-	ImageTag              string `json:"ImageTag"`
-	HostIP                string `json:"HostIP"`
-	NodeName              string `json:"NodeName"`
-	CheckStatus           string `json:"CheckStatus"`
-	PassedPolicyItemCount int    `json:"PassedPolicyItemCount"`
-	FailedPolicyItemCount int    `json:"FailedPolicyItemCount"`
-	LastCheckTime         string `json:"LastCheckTime"`
-	CheckResult           string `json:"CheckResult"`
-	InstanceId            string `json:"InstanceId"`
-	IgnoredCount          int    `json:"IgnoredPolicyItemCount"`
-}
-
-func assetInfo(a store.AssetInfo) ComplianceAssetInfo {
-	out := ComplianceAssetInfo{CustomerAssetId: a.ID, AssetType: string(a.Type), AssetName: a.Name, HostIP: a.HostIP, NodeName: a.NodeName,
-		CheckStatus: string(a.CheckStatus), PassedPolicyItemCount: a.PassedPolicyItemCount, FailedPolicyItemCount: a.FailedPolicyItemCount,
-		LastCheckTime: apiTime(a.LastCheckTime), CheckResult: string(a.CheckResult), IgnoredCount: a.IgnoredCount}
-	if a.Image != nil {
-		out.ImageTag = a.Image.Tag
-	}
-	if a.Host != nil {
-		out.InstanceId = a.Host.InstanceID
-	}
-	return out
-}
-
-// ComplianceAssetPolicyItem is one item's latest result on an asset; the
-// same shape serves ComplianceAffectedAsset.
-type ComplianceAssetPolicyItem struct {
-	CustomerPolicyItemId  uint64            `json:"CustomerPolicyItemId"`
-	BasePolicyItemId      uint64            `json:"BasePolicyItemId"`
-	BenchmarkNumber       string            `json:"BenchmarkNumber"`
-	Name                  string            `json:"Name"`
-	Category              string            `json:"Category"`
-	BenchmarkStandardId   uint64            `json:"BenchmarkStandardId"`
-	BenchmarkStandardKey  string            `json:"BenchmarkStandardKey"`
-	BenchmarkStandardName string            `json:"BenchmarkStandardName"`
-	RiskLevel             string            `json:"RiskLevel"`
-	CheckStatus           string            `json:"CheckStatus"`
-	CheckResult           string            `json:"CheckResult"`
-	WhitelistId           uint64            `json:"WhitelistId"`
-	FixSuggestion         string            `json:"FixSuggestion"`
-	LastCheckTime         string            `json:"LastCheckTime"`
-	VerifyInfo            string            `json:"VerifyInfo"`
-	Evidence              []checks.Evidence `json:"Evidence,omitempty"`
-	Reason                string            `json:"Reason,omitempty"`
-	TaskId                int64             `json:"TaskId"`
-	CustomerAssetId       uint64            `json:"CustomerAssetId"`
-	AssetName             string            `json:"AssetName"`
-	AssetType             string            `json:"AssetType"`
-	NodeName              string            `json:"NodeName"`
-}
-
-func (s *Server) assetItem(r results.Row, stdName string, wl whitelistIDs) ComplianceAssetPolicyItem {
-	out := ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.Number, Name: r.Title,
-		Category: r.Category, BenchmarkStandardId: s.ids.byID[r.StandardID], BenchmarkStandardKey: r.StandardID, BenchmarkStandardName: stdName, RiskLevel: string(r.Risk),
-		CheckStatus: string(r.Status), CheckResult: string(r.Result), FixSuggestion: r.Remediation, LastCheckTime: apiTime(r.CheckedAt),
-		VerifyInfo: verifyInfo(r), Evidence: r.Evidence, Reason: r.Reason, TaskId: r.TaskID, CustomerAssetId: r.AssetID, AssetName: r.AssetName, AssetType: string(r.AssetType), NodeName: r.NodeName}
+func (s *Server) assetItem(r results.Row, stdName string, wl whitelistIDs) api.ComplianceAssetPolicyItem {
+	var wlID uint64
 	if r.Ignored {
-		out.WhitelistId = wl.ofPair(r.ItemID, r.AssetID)
+		wlID = wl.ofPair(r.ItemID, r.AssetID)
 	}
-	return out
+	return api.NewAssetPolicyItem(r, s.ids.byID[r.StandardID], stdName, wlID)
 }
 
-// verifyInfo renders the evidence as the API's one-line VerifyInfo.
-func verifyInfo(r results.Row) string {
-	for _, e := range r.Evidence {
-		if !e.Passed {
-			return fmt.Sprintf("%s: %s %s (expected %s)", e.Source, e.Subject, e.Actual, e.Expected)
-		}
-	}
-	if len(r.Evidence) > 0 {
-		e := r.Evidence[0]
-		return fmt.Sprintf("%s: %s %s", e.Source, e.Subject, e.Actual)
-	}
-	return r.Reason
-}
-
-// CompliancePolicyItemSummary is an item with its roll-up.
-type CompliancePolicyItemSummary struct {
-	CustomerPolicyItemId  uint64 `json:"CustomerPolicyItemId"`
-	BasePolicyItemId      uint64 `json:"BasePolicyItemId"`
-	BenchmarkNumber       string `json:"BenchmarkNumber"`
-	Name                  string `json:"Name"`
-	Category              string `json:"Category"`
-	BenchmarkStandardName string `json:"BenchmarkStandardName"`
-	BenchmarkStandardId   uint64 `json:"BenchmarkStandardId"`
-	BenchmarkStandardKey  string `json:"BenchmarkStandardKey"`
-	RiskLevel             string `json:"RiskLevel"`
-	AssetType             string `json:"AssetType"`
-	LastCheckTime         string `json:"LastCheckTime"`
-	CheckStatus           string `json:"CheckStatus"`
-	CheckResult           string `json:"CheckResult"`
-	PassedAssetCount      int    `json:"PassedAssetCount"`
-	FailedAssetCount      int    `json:"FailedAssetCount"`
-	IgnoredAssetCount     int    `json:"IgnoredAssetCount"`
-	WhitelistId           uint64 `json:"WhitelistId"`
-	FixSuggestion         string `json:"FixSuggestion"`
-	Description           string `json:"Description"`
-	AuditProcedure        string `json:"AuditProcedure"`
-	IsEnable              uint64 `json:"IsEnable"`
-}
-
-func (s *Server) itemSummary(it store.ItemSummary, wl whitelistIDs) CompliancePolicyItemSummary {
-	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.BaseID, Name: it.Name,
-		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: s.ids.byID[it.StandardID], BenchmarkStandardKey: it.StandardID, RiskLevel: string(it.Risk),
-		AssetType: string(it.AssetType), LastCheckTime: apiTime(it.LastCheckTime), CheckStatus: string(checks.CheckFinished),
-		CheckResult: string(it.CheckResult), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
-		IgnoredAssetCount: it.IgnoredAssetCount, FixSuggestion: it.Remediation, Description: it.Description, AuditProcedure: it.Procedure, IsEnable: 1}
-	if it.LastCheckTime == "" {
-		out.CheckStatus = string(checks.CheckInit)
-	}
+func (s *Server) itemSummary(it store.ItemSummary, wl whitelistIDs) api.CompliancePolicyItemSummary {
+	var wlID uint64
 	if it.Whitelisted {
-		out.WhitelistId = wl.ofItem(it.ID)
+		wlID = wl.ofItem(it.ID)
 	}
-	return out
+	return api.NewPolicyItemSummary(it, s.ids.byID[it.StandardID], wlID)
 }
 
 // whitelistIDs maps what the active whitelist entries cover to the
@@ -341,7 +226,7 @@ func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	if len(req.AssetTypeSet) == 0 {
-		return nil, errorf(MissingParameter, "AssetTypeSet is required")
+		return nil, errorf(api.MissingParameter, "AssetTypeSet is required")
 	}
 	var types []assets.Type
 	for _, v := range req.AssetTypeSet {
@@ -373,7 +258,7 @@ func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
 	}
 	list := []summary{}
 	for _, sum := range sums {
-		sum.LastCheckTime = apiTime(sum.LastCheckTime)
+		sum.LastCheckTime = api.Time(sum.LastCheckTime)
 		row := summary{AssetSummary: sum}
 		if r, ok := rules[sum.AssetType]; ok {
 			row.PeriodRule = &r
@@ -396,9 +281,9 @@ func describeAssets(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ComplianceAssetInfo, 0, len(list))
+	out := make([]api.ComplianceAssetInfo, 0, len(list))
 	for _, a := range list {
-		out = append(out, assetInfo(a))
+		out = append(out, api.NewAssetInfo(a))
 	}
 	return map[string]any{"TotalCount": total, "AssetInfoList": out}, nil
 }
@@ -412,7 +297,7 @@ func describeAssetDetail(s *Server, ctx context.Context, body []byte) (any, erro
 		return nil, err
 	}
 	if req.CustomerAssetId == 0 {
-		return nil, errorf(MissingParameter, "CustomerAssetId is required")
+		return nil, errorf(api.MissingParameter, "CustomerAssetId is required")
 	}
 	a, err := s.store.Asset(ctx, req.CustomerAssetId)
 	if err != nil {
@@ -421,7 +306,7 @@ func describeAssetDetail(s *Server, ctx context.Context, body []byte) (any, erro
 	detail := map[string]any{
 		"CustomerAssetId": a.ID, "AssetType": a.Type, "AssetName": a.Name, "NodeName": a.NodeName, "HostName": a.NodeName,
 		"HostIP": a.HostIP, "CheckStatus": a.CheckStatus, "PassedPolicyItemCount": a.PassedPolicyItemCount,
-		"FailedPolicyItemCount": a.FailedPolicyItemCount, "LastCheckTime": apiTime(a.LastCheckTime), "CheckResult": a.CheckResult,
+		"FailedPolicyItemCount": a.FailedPolicyItemCount, "LastCheckTime": api.Time(a.LastCheckTime), "CheckResult": a.CheckResult,
 		"AssetStatus": "", "AssetCreateTime": "",
 	}
 	out := map[string]any{"AssetDetailInfo": detail}
@@ -480,7 +365,7 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 		return nil, err
 	}
 	if req.CustomerAssetId == 0 {
-		return nil, errorf(MissingParameter, "CustomerAssetId is required")
+		return nil, errorf(api.MissingParameter, "CustomerAssetId is required")
 	}
 	var err error
 	if req.Filters, err = s.translateStandardFilter(req.Filters); err != nil {
@@ -503,12 +388,12 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 
 // assetItems converts a page of results, with the ids of the whitelist
 // entries that ignore them.
-func (s *Server) assetItems(ctx context.Context, list []results.Row) ([]ComplianceAssetPolicyItem, error) {
+func (s *Server) assetItems(ctx context.Context, list []results.Row) ([]api.ComplianceAssetPolicyItem, error) {
 	wl, err := s.whitelistIDs(ctx, slices.ContainsFunc(list, func(r results.Row) bool { return r.Ignored }))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ComplianceAssetPolicyItem, 0, len(list))
+	out := make([]api.ComplianceAssetPolicyItem, 0, len(list))
 	for _, r := range list {
 		out = append(out, s.assetItem(r, s.standardName(r.StandardID), wl))
 	}
@@ -547,7 +432,7 @@ func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]CompliancePolicyItemSummary, 0, len(list))
+	out := make([]api.CompliancePolicyItemSummary, 0, len(list))
 	for _, it := range list {
 		out = append(out, s.itemSummary(it, wl))
 	}
@@ -570,7 +455,7 @@ func describeItemSummary(s *Server, ctx context.Context, body []byte) (any, erro
 		return nil, err
 	}
 	if req.CustomerPolicyItemId == 0 {
-		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+		return nil, errorf(api.MissingParameter, "CustomerPolicyItemId is required")
 	}
 	it, err := s.store.Item(ctx, req.CustomerPolicyItemId)
 	if err != nil {
@@ -592,7 +477,7 @@ func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error
 		return nil, err
 	}
 	if req.CustomerPolicyItemId == 0 {
-		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+		return nil, errorf(api.MissingParameter, "CustomerPolicyItemId is required")
 	}
 	q, err := req.query()
 	if err != nil {
@@ -681,18 +566,8 @@ func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error)
 
 // --- period tasks ------------------------------------------------------------
 
-// PeriodTaskInfo is a CompliancePeriodTask with numeric standard ids.
-type PeriodTaskInfo struct {
-	PeriodTaskId         int64            `json:"PeriodTaskId"`
-	AssetType            string           `json:"AssetType"`
-	LastTriggerTime      string           `json:"LastTriggerTime"`
-	TotalPolicyItemCount int              `json:"TotalPolicyItemCount"`
-	PeriodRule           store.PeriodRule `json:"PeriodRule"`
-	BenchmarkStandardSet []map[string]any `json:"BenchmarkStandardSet"`
-}
-
-func (s *Server) periodTask(p store.PeriodTask) PeriodTaskInfo {
-	out := PeriodTaskInfo{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
+func (s *Server) periodTask(p store.PeriodTask) api.PeriodTaskInfo {
+	out := api.PeriodTaskInfo{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
 		LastTriggerTime: "0000-00-00 00:00:00", BenchmarkStandardSet: []map[string]any{}}
 	if !p.LastTriggerTime.IsZero() {
 		out.LastTriggerTime = p.LastTriggerTime.UTC().Format(time.DateTime)
@@ -721,7 +596,7 @@ func describePeriodTasks(s *Server, ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	out := []PeriodTaskInfo{}
+	out := []api.PeriodTaskInfo{}
 	for _, p := range list {
 		if req.AssetType == "" || string(p.AssetType) == req.AssetType {
 			out = append(out, s.periodTask(p))
@@ -745,13 +620,13 @@ func modifyPeriodTask(s *Server, ctx context.Context, body []byte) (any, error) 
 		return nil, err
 	}
 	if req.PeriodTaskId == 0 {
-		return nil, errorf(MissingParameter, "PeriodTaskId is required")
+		return nil, errorf(api.MissingParameter, "PeriodTaskId is required")
 	}
 	var switches map[string]bool
 	for _, st := range req.StandardSettings {
 		id, ok := s.ids.byNum[st.StandardId]
 		if !ok {
-			return nil, errorf(InvalidParameterValue, "StandardSettings.StandardId %d is not a known standard", st.StandardId)
+			return nil, errorf(api.InvalidParameterValue, "StandardSettings.StandardId %d is not a known standard", st.StandardId)
 		}
 		if switches == nil {
 			switches = map[string]bool{}
@@ -799,7 +674,7 @@ func createTask(s *Server, ctx context.Context, body []byte) (any, error) {
 	if req.PolicySetId != 0 {
 		id, ok := s.ids.byNum[req.PolicySetId]
 		if !ok {
-			return nil, errorf(InvalidParameterValue, "PolicySetId %d is not a known standard", req.PolicySetId)
+			return nil, errorf(api.InvalidParameterValue, "PolicySetId %d is not a known standard", req.PolicySetId)
 		}
 		scope.Standards = []string{id}
 	}
@@ -820,22 +695,22 @@ func createTask(s *Server, ctx context.Context, body []byte) (any, error) {
 			}
 		}
 		if !found {
-			return nil, errorf(ResourceNotFound, "PeriodTaskId %d is not a period task", req.PeriodTaskId)
+			return nil, errorf(api.ResourceNotFound, "PeriodTaskId %d is not a period task", req.PeriodTaskId)
 		}
 		if len(scope.Standards) == 0 {
-			return nil, errorf(InvalidParameterValue, "period task %d has every standard switched off", req.PeriodTaskId)
+			return nil, errorf(api.InvalidParameterValue, "period task %d has every standard switched off", req.PeriodTaskId)
 		}
 		trigger = store.TriggerPeriod
 	}
 	if len(scope.Types) == 0 && len(scope.Standards) == 0 {
-		return nil, errorf(MissingParameter, "give AssetTypeSet, PolicySetId or PeriodTaskId")
+		return nil, errorf(api.MissingParameter, "give AssetTypeSet, PolicySetId or PeriodTaskId")
 	}
 	return s.start(ctx, trigger, scope)
 }
 
 func requireIDs(name string, ids []uint64) error {
 	if len(ids) == 0 {
-		return errorf(MissingParameter, "%s is required", name)
+		return errorf(api.MissingParameter, "%s is required", name)
 	}
 	return nil
 }
@@ -864,7 +739,7 @@ func scanAssetsByItem(s *Server, ctx context.Context, body []byte) (any, error) 
 		return nil, err
 	}
 	if req.CustomerPolicyItemId == 0 {
-		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+		return nil, errorf(api.MissingParameter, "CustomerPolicyItemId is required")
 	}
 	if err := requireIDs("CustomerAssetIdSet", req.CustomerAssetIdSet); err != nil {
 		return nil, err
@@ -887,7 +762,7 @@ func scanItems(s *Server, ctx context.Context, body []byte) (any, error) {
 	}
 	for _, id := range req.CustomerPolicyItemIdSet {
 		if _, ok := s.runner.Catalog().Item(id); !ok {
-			return nil, errorf(ResourceNotFound, "CustomerPolicyItemIdSet: item %d is not known", id)
+			return nil, errorf(api.ResourceNotFound, "CustomerPolicyItemIdSet: item %d is not known", id)
 		}
 	}
 	return s.start(ctx, store.TriggerRecheck, store.Scope{Items: req.CustomerPolicyItemIdSet})
@@ -925,7 +800,7 @@ func (w waiver) request(items, assetIDs []uint64, all bool) (store.WhitelistRequ
 	if w.ExpireTime != "" {
 		t, err := time.Parse(time.DateTime, w.ExpireTime)
 		if err != nil {
-			return req, errorf(InvalidParameterValue, "ExpireTime %q is not YYYY-MM-DD HH:MM:SS (UTC)", w.ExpireTime)
+			return req, errorf(api.InvalidParameterValue, "ExpireTime %q is not YYYY-MM-DD HH:MM:SS (UTC)", w.ExpireTime)
 		}
 		req.ExpiresAt = t
 	}
@@ -964,11 +839,11 @@ func addAssetItemsToWhitelist(s *Server, ctx context.Context, body []byte) (any,
 		return nil, err
 	}
 	if len(req.AssetPolicySetList) == 0 {
-		return nil, errorf(MissingParameter, "AssetPolicySetList is required")
+		return nil, errorf(api.MissingParameter, "AssetPolicySetList is required")
 	}
 	for i, set := range req.AssetPolicySetList {
 		if set.CustomerAssetItemId == 0 {
-			return nil, errorf(MissingParameter, "AssetPolicySetList[%d].CustomerAssetItemId is required", i)
+			return nil, errorf(api.MissingParameter, "AssetPolicySetList[%d].CustomerAssetItemId is required", i)
 		}
 		items := set.CustomerPolicyItemIdSet
 		if len(items) == 0 { // every item of the asset's type
@@ -1003,7 +878,7 @@ func addItemAssetsToWhitelist(s *Server, ctx context.Context, body []byte) (any,
 		return nil, err
 	}
 	if req.CustomerPolicyItemId == 0 {
-		return nil, errorf(MissingParameter, "CustomerPolicyItemId is required")
+		return nil, errorf(api.MissingParameter, "CustomerPolicyItemId is required")
 	}
 	wr, err := req.request([]uint64{req.CustomerPolicyItemId}, req.CustomerAssetItemIdSet, len(req.CustomerAssetItemIdSet) == 0)
 	if err != nil {
@@ -1021,7 +896,7 @@ func deleteWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	if len(req.WhitelistIdSet) == 0 {
-		return nil, errorf(MissingParameter, "WhitelistIdSet is required")
+		return nil, errorf(api.MissingParameter, "WhitelistIdSet is required")
 	}
 	return struct{}{}, s.store.RemoveWhitelist(ctx, req.WhitelistIdSet)
 }
@@ -1051,7 +926,7 @@ func deleteAssetItemsFromWhitelist(s *Server, ctx context.Context, body []byte) 
 		return nil, err
 	}
 	if req.AssetItemId == 0 {
-		return nil, errorf(MissingParameter, "AssetItemId is required")
+		return nil, errorf(api.MissingParameter, "AssetItemId is required")
 	}
 	items := req.CustomerPolicyItemIdSet
 	if len(items) == 0 { // every item ignored on that asset
@@ -1081,11 +956,11 @@ func deleteItemAssetsFromWhitelist(s *Server, ctx context.Context, body []byte) 
 		return nil, err
 	}
 	if len(req.PolicyAssetSetList) == 0 {
-		return nil, errorf(MissingParameter, "PolicyAssetSetList is required")
+		return nil, errorf(api.MissingParameter, "PolicyAssetSetList is required")
 	}
 	for i, set := range req.PolicyAssetSetList {
 		if set.CustomerPolicyItemId == 0 {
-			return nil, errorf(MissingParameter, "PolicyAssetSetList[%d].CustomerPolicyItemId is required", i)
+			return nil, errorf(api.MissingParameter, "PolicyAssetSetList[%d].CustomerPolicyItemId is required", i)
 		}
 		if len(set.CustomerAssetItemIdSet) > 0 {
 			if err := s.store.RemoveWhitelistAssets(ctx, []uint64{set.CustomerPolicyItemId}, set.CustomerAssetItemIdSet); err != nil {
@@ -1104,7 +979,7 @@ func deleteItemAssetsFromWhitelist(s *Server, ctx context.Context, body []byte) 
 			}
 		}
 		if len(ids) == 0 {
-			return nil, errorf(ResourceNotFound, "item %d is not in the whitelist", set.CustomerPolicyItemId)
+			return nil, errorf(api.ResourceNotFound, "item %d is not in the whitelist", set.CustomerPolicyItemId)
 		}
 		if err := s.store.RemoveWhitelist(ctx, ids); err != nil {
 			return nil, err

@@ -2,20 +2,13 @@ package server
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/baselinehq/baseline/api"
 )
-
-// Algorithm is the only signing algorithm accepted.
-const Algorithm = "TC3-HMAC-SHA256"
-
-// MaxSkew is how far a request's timestamp may be from the server's clock.
-const MaxSkew = 5 * time.Minute
 
 // Key is an API key pair. A read-only key may call Describe actions only.
 type Key struct {
@@ -24,101 +17,37 @@ type Key struct {
 	ReadOnly  bool   `mapstructure:"read_only" json:"read_only"`
 }
 
-// credential is a parsed Authorization header.
-type credential struct {
-	secretID, date, service string
-	signedHeaders           []string
-	signature               string
-}
-
-func parseAuthorization(h string) (credential, error) {
-	var c credential
-	alg, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || alg != Algorithm {
-		return c, fmt.Errorf("the Authorization header must use %s", Algorithm)
-	}
-	for _, part := range strings.Split(rest, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			return c, fmt.Errorf("malformed Authorization part %q", part)
-		}
-		switch k {
-		case "Credential":
-			f := strings.Split(v, "/")
-			if len(f) != 4 || f[3] != "tc3_request" {
-				return c, fmt.Errorf("the Credential must be SECRETID/DATE/SERVICE/tc3_request")
-			}
-			c.secretID, c.date, c.service = f[0], f[1], f[2]
-		case "SignedHeaders":
-			c.signedHeaders = strings.Split(v, ";")
-		case "Signature":
-			c.signature = v
-		}
-	}
-	if c.secretID == "" || c.signature == "" || len(c.signedHeaders) == 0 {
-		return c, fmt.Errorf("the Authorization header lacks Credential, SignedHeaders or Signature")
-	}
-	return c, nil
-}
-
-// CanonicalRequest builds the canonical request of the TC3 scheme.
-func CanonicalRequest(method, uri, query string, headers [][2]string, signed []string, body []byte) string {
-	var ch strings.Builder
-	for _, h := range headers {
-		ch.WriteString(strings.ToLower(h[0]) + ":" + strings.TrimSpace(h[1]) + "\n")
-	}
-	sum := sha256.Sum256(body)
-	return method + "\n" + uri + "\n" + query + "\n" + ch.String() + "\n" + strings.Join(signed, ";") + "\n" + hex.EncodeToString(sum[:])
-}
-
-// Sign computes the TC3-HMAC-SHA256 signature of a canonical request.
-func Sign(secretKey, service string, timestamp int64, canonical string) string {
-	date := time.Unix(timestamp, 0).UTC().Format(time.DateOnly)
-	hashed := sha256.Sum256([]byte(canonical))
-	toSign := Algorithm + "\n" + strconv.FormatInt(timestamp, 10) + "\n" + date + "/" + service + "/tc3_request\n" + hex.EncodeToString(hashed[:])
-	k := hmacSHA256([]byte("TC3"+secretKey), date)
-	k = hmacSHA256(k, service)
-	k = hmacSHA256(k, "tc3_request")
-	return hex.EncodeToString(hmacSHA256(k, toSign))
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
-}
-
 // verify checks a request's signature and timestamp and returns its key.
-func (s *Server) verify(r *http.Request, body []byte) (Key, *APIError) {
+func (s *Server) verify(r *http.Request, body []byte) (Key, *api.Error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		return Key{}, errorf(AuthFailureSignature, "the request is not signed: Authorization header missing")
+		return Key{}, errorf(api.AuthFailureSignature, "the request is not signed: Authorization header missing")
 	}
-	c, err := parseAuthorization(auth)
+	c, err := api.ParseAuthorization(auth)
 	if err != nil {
-		return Key{}, errorf(AuthFailureSignature, "%v", err)
+		return Key{}, errorf(api.AuthFailureSignature, "%v", err)
 	}
 	ts, err := strconv.ParseInt(r.Header.Get("X-TC-Timestamp"), 10, 64)
 	if err != nil {
-		return Key{}, errorf(MissingParameter, "X-TC-Timestamp header is missing or not unix seconds")
+		return Key{}, errorf(api.MissingParameter, "X-TC-Timestamp header is missing or not unix seconds")
 	}
 	now := s.now()
-	if d := now.Sub(time.Unix(ts, 0)); d > MaxSkew || d < -MaxSkew {
-		return Key{}, errorf(AuthFailureSignatureExpire, "X-TC-Timestamp %d is %s from the server's clock (at most %s allowed)", ts, d.Round(time.Second), MaxSkew)
+	if d := now.Sub(time.Unix(ts, 0)); d > api.MaxSkew || d < -api.MaxSkew {
+		return Key{}, errorf(api.AuthFailureSignatureExpire, "X-TC-Timestamp %d is %s from the server's clock (at most %s allowed)", ts, d.Round(time.Second), api.MaxSkew)
 	}
-	if c.date != time.Unix(ts, 0).UTC().Format(time.DateOnly) {
-		return Key{}, errorf(AuthFailureSignature, "Credential date %s is not the UTC date of X-TC-Timestamp", c.date)
+	if c.Date != time.Unix(ts, 0).UTC().Format(time.DateOnly) {
+		return Key{}, errorf(api.AuthFailureSignature, "Credential date %s is not the UTC date of X-TC-Timestamp", c.Date)
 	}
-	key, ok := s.keys[c.secretID]
+	key, ok := s.keys[c.SecretID]
 	if !ok {
-		return Key{}, errorf(AuthFailureSecretIDNotFound, "SecretId %q is not known", c.secretID)
+		return Key{}, errorf(api.AuthFailureSecretIDNotFound, "SecretId %q is not known", c.SecretID)
 	}
 	if strings.EqualFold(r.Header.Get("X-TC-Content-SHA256"), "UNSIGNED-PAYLOAD") {
-		return Key{}, errorf(AuthFailureSignature, "unsigned payloads are not accepted: the body must be signed")
+		return Key{}, errorf(api.AuthFailureSignature, "unsigned payloads are not accepted: the body must be signed")
 	}
 	signed := map[string]bool{}
-	headers := make([][2]string, 0, len(c.signedHeaders))
-	for _, h := range c.signedHeaders {
+	headers := make([][2]string, 0, len(c.SignedHeaders))
+	for _, h := range c.SignedHeaders {
 		h = strings.ToLower(strings.TrimSpace(h))
 		signed[h] = true
 		v := r.Header.Get(h)
@@ -128,12 +57,12 @@ func (s *Server) verify(r *http.Request, body []byte) (Key, *APIError) {
 		headers = append(headers, [2]string{h, v})
 	}
 	if !signed["content-type"] || !signed["host"] {
-		return Key{}, errorf(AuthFailureSignature, "SignedHeaders must include content-type and host")
+		return Key{}, errorf(api.AuthFailureSignature, "SignedHeaders must include content-type and host")
 	}
-	canonical := CanonicalRequest(r.Method, "/", r.URL.RawQuery, headers, c.signedHeaders, body)
-	want := Sign(key.SecretKey, c.service, ts, canonical)
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(c.signature))) {
-		return Key{}, errorf(AuthFailureSignature, "the signature does not match the request")
+	canonical := api.CanonicalRequest(r.Method, "/", r.URL.RawQuery, headers, c.SignedHeaders, body)
+	want := api.Sign(key.SecretKey, c.Service, ts, canonical)
+	if !hmac.Equal([]byte(want), []byte(strings.ToLower(c.Signature))) {
+		return Key{}, errorf(api.AuthFailureSignature, "the signature does not match the request")
 	}
 	return key, nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/hmac"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/internal/version"
 	"github.com/baselinehq/baseline/report"
 )
@@ -110,15 +110,15 @@ func createExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
 	}
 	switch {
 	case req.AssetType == "":
-		return nil, errorf(MissingParameter, "AssetType is required")
+		return nil, errorf(api.MissingParameter, "AssetType is required")
 	case req.ExportByAsset == nil:
-		return nil, errorf(MissingParameter, "ExportByAsset is required")
+		return nil, errorf(api.MissingParameter, "ExportByAsset is required")
 	case req.ExportAll == nil:
-		return nil, errorf(MissingParameter, "ExportAll is required")
+		return nil, errorf(api.MissingParameter, "ExportAll is required")
 	case !*req.ExportAll && len(req.IdList) == 0:
-		return nil, errorf(MissingParameter, "IdList is required when ExportAll is false")
+		return nil, errorf(api.MissingParameter, "IdList is required when ExportAll is false")
 	case len(req.Filters) > 0:
-		return nil, errorf(InvalidParameterValue, "Filters are not supported for exports; use IdList")
+		return nil, errorf(api.InvalidParameterValue, "Filters are not supported for exports; use IdList")
 	}
 	at, err := assetType(req.AssetType)
 	if err != nil {
@@ -129,7 +129,7 @@ func createExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
 	}
 	enc, err := report.EncoderFor(req.Format)
 	if err != nil {
-		return nil, errorf(InvalidParameterValue, "Format: %s", strings.TrimPrefix(err.Error(), "--format: "))
+		return nil, errorf(api.InvalidParameterValue, "Format: %s", strings.TrimPrefix(err.Error(), "--format: "))
 	}
 	q := report.ExportQuery{By: report.ByItemGroup, AssetType: at, TaskID: req.TaskId}
 	if *req.ExportByAsset {
@@ -207,11 +207,11 @@ func describeExportJob(s *Server, ctx context.Context, body []byte) (any, error)
 		return nil, err
 	}
 	if req.JobId == "" {
-		return nil, errorf(MissingParameter, "JobId is required")
+		return nil, errorf(api.MissingParameter, "JobId is required")
 	}
 	job, ok := s.exports.get(req.JobId)
 	if !ok {
-		return nil, errorf(ResourceNotFound, "JobId %q is not a known export job (finished exports are kept %s)", req.JobId, exportTTL)
+		return nil, errorf(api.ResourceNotFound, "JobId %q is not a known export job (finished exports are kept %s)", req.JobId, exportTTL)
 	}
 	status, progress, failure := job.snapshot()
 	out := map[string]any{"ExportStatus": status, "ExportProgress": progress, "DownloadURL": "", "FailureMsg": failure}
@@ -227,12 +227,8 @@ func describeExportJob(s *Server, ctx context.Context, body []byte) (any, error)
 func (s *Server) downloadURL(base string, job *exportJob) string {
 	expires := s.now().Add(downloadTTL).Unix()
 	key := s.keys[job.secretID]
-	v := url.Values{"SecretId": {job.secretID}, "Expires": {strconv.FormatInt(expires, 10)}, "Signature": {downloadSignature(key.SecretKey, job.id, expires)}}
+	v := url.Values{"SecretId": {job.secretID}, "Expires": {strconv.FormatInt(expires, 10)}, "Signature": {api.DownloadSignature(key.SecretKey, job.id, expires)}}
 	return base + "/exports/" + job.id + job.ext + "?" + v.Encode()
-}
-
-func downloadSignature(secretKey, jobID string, expires int64) string {
-	return hex.EncodeToString(hmacSHA256([]byte(secretKey), "download\n"+jobID+"\n"+strconv.FormatInt(expires, 10)))
 }
 
 // serveDownload serves a finished export to the holder of a valid link.
@@ -255,7 +251,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 	case s.now().Unix() > expires:
 		fail(http.StatusForbidden, "the link has expired; ask DescribeExportJobResult for a new one")
 		return
-	case !hmac.Equal([]byte(downloadSignature(key.SecretKey, job.id, expires)), []byte(q.Get("Signature"))):
+	case !hmac.Equal([]byte(api.DownloadSignature(key.SecretKey, job.id, expires)), []byte(q.Get("Signature"))):
 		fail(http.StatusForbidden, "the link is not valid")
 		return
 	}

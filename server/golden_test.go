@@ -33,12 +33,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/server"
-	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -218,7 +219,7 @@ var goldenCalls = []goldenCall{
 	{"DescribeComplianceAssetPolicyItemList.container.whitelisted.golden", "DescribeComplianceAssetPolicyItemList",
 		map[string]any{"CustomerAssetId": goldenContainer}, ""},
 	{"DescribeComplianceAssetList.limit-101.golden", "DescribeComplianceAssetList",
-		map[string]any{"Limit": 101}, server.InvalidParameterValue},
+		map[string]any{"Limit": 101}, api.InvalidParameterValue},
 }
 
 // TestGoldenAPI calls each action of goldenCalls on the stored goldenReport
@@ -228,7 +229,7 @@ func TestGoldenAPI(t *testing.T) {
 	c, rec := newGoldenAPI(t)
 	for _, call := range goldenCalls {
 		err := c.Call(ctx, call.action, call.params, nil)
-		var apiErr *server.APIError
+		var apiErr *api.Error
 		switch {
 		case call.code == "" && err != nil:
 			t.Fatalf("%s: %v", call.file, err)

@@ -23,12 +23,10 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/store"
 )
-
-// Version is the API version the server speaks.
-const Version = "2020-11-01"
 
 // Options configure a server.
 type Options struct {
@@ -36,7 +34,7 @@ type Options struct {
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxUploadBytes bounds the body of an UploadComplianceScanResult
-	// signed with a full-access key (default DefaultMaxUploadBytes, never
+	// signed with a full-access key (default api.DefaultMaxUploadBytes, never
 	// below MaxBodyBytes).
 	MaxUploadBytes int64
 	// RatePerSecond and Burst limit each key (default 20/s, burst 40).
@@ -92,7 +90,7 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 		s.maxBody = 1 << 20
 	}
 	if s.maxUpload <= 0 {
-		s.maxUpload = DefaultMaxUploadBytes
+		s.maxUpload = api.DefaultMaxUploadBytes
 	}
 	s.maxUpload = max(s.maxUpload, s.maxBody)
 	if s.rate <= 0 {
@@ -141,13 +139,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = json.Unmarshal(raw, &body)
 		}
 		if err != nil {
-			body = map[string]any{"Error": errorf(InternalError, "encoding the response: %v", err)}
+			body = map[string]any{"Error": errorf(api.InternalError, "encoding the response: %v", err)}
 		}
 	}
 	body["RequestId"] = reqID
 	w.Header().Set("Content-Type", "application/json")
 	status := http.StatusOK
-	if apiErr != nil && apiErr.Code == RequestSizeLimitExceeded {
+	if apiErr != nil && apiErr.Code == api.RequestSizeLimitExceeded {
 		status = http.StatusRequestEntityTooLarge
 	}
 	w.WriteHeader(status)
@@ -159,38 +157,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("request", attrs...)
 }
 
-func (s *Server) handle(r *http.Request, action string) (any, *APIError) {
+func (s *Server) handle(r *http.Request, action string) (any, *api.Error) {
 	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
-		return nil, errorf(UnsupportedProtocol, "only POST / is served (got %s %s)", r.Method, r.URL.Path)
+		return nil, errorf(api.UnsupportedProtocol, "only POST / is served (got %s %s)", r.Method, r.URL.Path)
 	}
 	limit, limitKey := s.uploadLimit(action, r.Header.Get("Authorization"))
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, errorf(RequestSizeLimitExceeded, "the request body exceeds %d bytes, the daemon's %s", limit, limitKey)
+			return nil, errorf(api.RequestSizeLimitExceeded, "the request body exceeds %d bytes, the daemon's %s", limit, limitKey)
 		}
-		return nil, errorf(InvalidParameter, "reading the request body: %v", err)
+		return nil, errorf(api.InvalidParameter, "reading the request body: %v", err)
 	}
 	key, apiErr := s.verify(r, body)
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	if !s.limiter(key.SecretID).Allow() {
-		return nil, errorf(RequestLimitExceeded, "more than %.0f requests per second for SecretId %s", float64(s.rate), key.SecretID)
+		return nil, errorf(api.RequestLimitExceeded, "more than %.0f requests per second for SecretId %s", float64(s.rate), key.SecretID)
 	}
 	if action == "" {
-		return nil, errorf(MissingParameter, "X-TC-Action header is missing")
+		return nil, errorf(api.MissingParameter, "X-TC-Action header is missing")
 	}
-	if v := r.Header.Get("X-TC-Version"); v != Version {
-		return nil, errorf(InvalidParameterValue, "X-TC-Version %q is not supported (want %s)", v, Version)
+	if v := r.Header.Get("X-TC-Version"); v != api.Version {
+		return nil, errorf(api.InvalidParameterValue, "X-TC-Version %q is not supported (want %s)", v, api.Version)
 	}
 	a, ok := actions[action]
 	if !ok {
-		return nil, errorf(InvalidAction, "action %q is not known", action)
+		return nil, errorf(api.InvalidAction, "action %q is not known", action)
 	}
 	if key.ReadOnly && !strings.HasPrefix(action, "Describe") {
-		return nil, errorf(AuthFailureUnauthorized, "SecretId %s is read-only: %s changes state", key.SecretID, action)
+		return nil, errorf(api.AuthFailureUnauthorized, "SecretId %s is read-only: %s changes state", key.SecretID, action)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -228,11 +226,11 @@ func decode(body []byte, v any) error {
 		var ute *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &ute):
-			return errorf(InvalidParameter, "parameter %s: %s is not a valid %s", ute.Field, ute.Value, ute.Type)
+			return errorf(api.InvalidParameter, "parameter %s: %s is not a valid %s", ute.Field, ute.Value, ute.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return errorf(InvalidParameter, "unknown parameter %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return errorf(api.InvalidParameter, "unknown parameter %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
-		return errorf(InvalidParameter, "the request body is not valid JSON: %v", err)
+		return errorf(api.InvalidParameter, "the request body is not valid JSON: %v", err)
 	}
 	return nil
 }

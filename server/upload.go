@@ -2,80 +2,19 @@ package server
 
 import (
 	"context"
-	"os"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
-// UploadAction is the product's extension to the spec's actions: it
-// records a scan that ran elsewhere (a node's daemon, `baseline scan
-// --server` on another host) as a finished task of this daemon.
-const UploadAction = "UploadComplianceScanResult"
-
-// DefaultMaxUploadBytes bounds an upload's body unless configured: a
-// container with its results takes about 22 KB, an image about 7 KB, so
-// this holds a host with some 2,500 containers and their images.
-const DefaultMaxUploadBytes = 64 << 20
-
-// ScanUpload is the body of UploadComplianceScanResult: one finished scan.
-// Its parts have the shapes of the scan JSON document (`baseline scan
-// --format json`): the same StartedAt, FinishedAt, Results and
-// ScanFailedAssets, and each asset as the document's Assets[].Asset. The
-// Scope is a task's scope as the store records it.
-type ScanUpload struct {
-	// Scope is what the scan covered. NodeName (the host that scanned) and
-	// StandardIds are required; AssetTypes and CustomerPolicyItemIds
-	// narrow the standards' items; CustomerAssetIds, when given, make it a
-	// partial scan (assets it did not see are not marked removed).
-	Scope      store.Scope `json:"Scope"`
-	StartedAt  time.Time   `json:"StartedAt"`
-	FinishedAt time.Time   `json:"FinishedAt"`
-	// Host is the scanned host, also when it is not itself in Assets (a
-	// container scan): its address is its containers' HostIP.
-	Host             *assets.Asset          `json:"Host,omitempty"`
-	Assets           []assets.Asset         `json:"Assets"`
-	Results          []results.Result       `json:"Results"`
-	ScanFailedAssets []results.AssetFailure `json:"ScanFailedAssets"`
-}
-
-// NewScanUpload makes the upload of a finished scan. An empty scope's
-// StandardIds become the standards the scan judged, and an empty NodeName
-// this host's name (as a task run here would record it).
-func NewScanUpload(scope store.Scope, rep *results.Report) ScanUpload {
-	if len(scope.Standards) == 0 {
-		for _, s := range rep.Standards {
-			scope.Standards = append(scope.Standards, s.ID)
-		}
-	}
-	if scope.Node == "" {
-		scope.Node, _ = os.Hostname()
-	}
-	u := ScanUpload{Scope: scope, StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt, Assets: rep.Assets,
-		Results: rep.Results, ScanFailedAssets: rep.Failures}
-	if rep.Host.ID != 0 {
-		h := rep.Host
-		u.Host = &h
-	}
-	if u.Assets == nil {
-		u.Assets = []assets.Asset{}
-	}
-	if u.Results == nil {
-		u.Results = []results.Result{}
-	}
-	if u.ScanFailedAssets == nil {
-		u.ScanFailedAssets = []results.AssetFailure{}
-	}
-	return u
-}
-
 // uploadScan records an uploaded scan as a task, exactly as a scan run
 // here is recorded.
 func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req ScanUpload
+	var req api.ScanUpload
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -93,16 +32,16 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 
 // uploadReport checks an upload against this daemon's catalog and turns
 // it into the report the store records. Each error names the field.
-func (s *Server) uploadReport(u *ScanUpload) (*results.Report, error) {
+func (s *Server) uploadReport(u *api.ScanUpload) (*results.Report, error) {
 	switch {
 	case u.Scope.Node == "":
-		return nil, errorf(MissingParameter, "Scope.NodeName is required: the host that ran the scan")
+		return nil, errorf(api.MissingParameter, "Scope.NodeName is required: the host that ran the scan")
 	case u.StartedAt.IsZero():
-		return nil, errorf(MissingParameter, "StartedAt is required (RFC 3339)")
+		return nil, errorf(api.MissingParameter, "StartedAt is required (RFC 3339)")
 	case u.FinishedAt.IsZero():
-		return nil, errorf(MissingParameter, "FinishedAt is required (RFC 3339)")
+		return nil, errorf(api.MissingParameter, "FinishedAt is required (RFC 3339)")
 	case u.FinishedAt.Before(u.StartedAt):
-		return nil, errorf(InvalidParameterValue, "FinishedAt %s is before StartedAt %s", u.FinishedAt.Format(time.RFC3339), u.StartedAt.Format(time.RFC3339))
+		return nil, errorf(api.InvalidParameterValue, "FinishedAt %s is before StartedAt %s", u.FinishedAt.Format(time.RFC3339), u.StartedAt.Format(time.RFC3339))
 	}
 	rep := &results.Report{StartedAt: u.StartedAt, FinishedAt: u.FinishedAt, Assets: u.Assets, Results: u.Results, Failures: u.ScanFailedAssets}
 	var err error
@@ -111,7 +50,7 @@ func (s *Server) uploadReport(u *ScanUpload) (*results.Report, error) {
 	}
 	if u.Host != nil {
 		if u.Host.ID == 0 || u.Host.Type != assets.Host {
-			return nil, errorf(InvalidParameterValue, "Host must be an ASSET_HOST asset with its CustomerAssetId")
+			return nil, errorf(api.InvalidParameterValue, "Host must be an ASSET_HOST asset with its CustomerAssetId")
 		}
 		rep.Host = *u.Host
 	}
@@ -127,10 +66,10 @@ func (s *Server) uploadReport(u *ScanUpload) (*results.Report, error) {
 	for i := range u.ScanFailedAssets {
 		f := &u.ScanFailedAssets[i]
 		if _, ok := byID[f.AssetID]; !ok && (u.Host == nil || f.AssetID != u.Host.ID) {
-			return nil, errorf(InvalidParameterValue, "ScanFailedAssets[%d].CustomerAssetId %d is neither in Assets nor the Host", i, f.AssetID)
+			return nil, errorf(api.InvalidParameterValue, "ScanFailedAssets[%d].CustomerAssetId %d is neither in Assets nor the Host", i, f.AssetID)
 		}
 		if f.Reason == "" {
-			return nil, errorf(MissingParameter, "ScanFailedAssets[%d].Reason is required", i)
+			return nil, errorf(api.MissingParameter, "ScanFailedAssets[%d].Reason is required", i)
 		}
 		if f.CheckTime.IsZero() {
 			f.CheckTime = u.FinishedAt
@@ -144,26 +83,26 @@ func (s *Server) uploadReport(u *ScanUpload) (*results.Report, error) {
 // them) and their standards.
 func scopeItems(cat *checks.Catalog, sc store.Scope) ([]*checks.Item, []*checks.Standard, error) {
 	if len(sc.Standards) == 0 {
-		return nil, nil, errorf(MissingParameter, "Scope.StandardIds is required: the standards the scan judged")
+		return nil, nil, errorf(api.MissingParameter, "Scope.StandardIds is required: the standards the scan judged")
 	}
 	wantStd := map[string]bool{}
 	for _, id := range sc.Standards {
 		if _, ok := cat.Standard(id); !ok {
-			return nil, nil, errorf(InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", id)
+			return nil, nil, errorf(api.InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", id)
 		}
 		wantStd[id] = true
 	}
 	wantType := map[assets.Type]bool{}
 	for _, t := range sc.Types {
 		if _, err := assetType(string(t)); err != nil {
-			return nil, nil, errorf(InvalidParameterValue, "Scope.AssetTypes: %s", err.(*APIError).Message)
+			return nil, nil, errorf(api.InvalidParameterValue, "Scope.AssetTypes: %s", err.(*api.Error).Message)
 		}
 		wantType[t] = true
 	}
 	wantItem := map[uint64]bool{}
 	for _, id := range sc.Items {
 		if _, ok := cat.Item(id); !ok {
-			return nil, nil, errorf(InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", id)
+			return nil, nil, errorf(api.InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", id)
 		}
 		wantItem[id] = true
 	}
@@ -186,7 +125,7 @@ func scopeItems(cat *checks.Catalog, sc store.Scope) ([]*checks.Item, []*checks.
 		}
 	}
 	if len(items) == 0 {
-		return nil, nil, errorf(InvalidParameterValue, "Scope selects no item of standards %v", sc.Standards)
+		return nil, nil, errorf(api.InvalidParameterValue, "Scope selects no item of standards %v", sc.Standards)
 	}
 	return items, stds, nil
 }
@@ -196,13 +135,13 @@ func uploadedAssets(list []assets.Asset) (map[uint64]assets.Type, error) {
 	byID := make(map[uint64]assets.Type, len(list))
 	for i, a := range list {
 		if a.ID == 0 {
-			return nil, errorf(MissingParameter, "Assets[%d].CustomerAssetId is required", i)
+			return nil, errorf(api.MissingParameter, "Assets[%d].CustomerAssetId is required", i)
 		}
 		if _, err := assetType(string(a.Type)); err != nil {
-			return nil, errorf(InvalidParameterValue, "Assets[%d]: %s", i, err.(*APIError).Message)
+			return nil, errorf(api.InvalidParameterValue, "Assets[%d]: %s", i, err.(*api.Error).Message)
 		}
 		if _, dup := byID[a.ID]; dup {
-			return nil, errorf(InvalidParameterValue, "Assets[%d]: CustomerAssetId %d is listed twice", i, a.ID)
+			return nil, errorf(api.InvalidParameterValue, "Assets[%d]: CustomerAssetId %d is listed twice", i, a.ID)
 		}
 		byID[a.ID] = a.Type
 	}
@@ -223,18 +162,18 @@ func checkResults(cat *checks.Catalog, items []*checks.Item, byID map[uint64]ass
 		it, ok := cat.Item(r.ItemID)
 		switch {
 		case !ok:
-			return errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d is not an item of this daemon's catalog (its standard must be loaded here too)", i, r.ItemID)
+			return errorf(api.InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d is not an item of this daemon's catalog (its standard must be loaded here too)", i, r.ItemID)
 		case !inScope[r.ItemID]:
-			return errorf(InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d (standard %s) is outside the upload's Scope", i, r.ItemID, it.Standard.ID)
+			return errorf(api.InvalidParameterValue, "Results[%d].CustomerPolicyItemId %d (standard %s) is outside the upload's Scope", i, r.ItemID, it.Standard.ID)
 		}
 		at, ok := byID[r.AssetID]
 		switch {
 		case !ok:
-			return errorf(InvalidParameterValue, "Results[%d].CustomerAssetId %d is not in Assets", i, r.AssetID)
+			return errorf(api.InvalidParameterValue, "Results[%d].CustomerAssetId %d is not in Assets", i, r.AssetID)
 		case at != it.AssetType:
-			return errorf(InvalidParameterValue, "Results[%d]: item %d judges %s, asset %d is %s", i, r.ItemID, it.AssetType, r.AssetID, at)
+			return errorf(api.InvalidParameterValue, "Results[%d]: item %d judges %s, asset %d is %s", i, r.ItemID, it.AssetType, r.AssetID, at)
 		case seen[[2]uint64{r.ItemID, r.AssetID}]:
-			return errorf(InvalidParameterValue, "Results[%d]: item %d on asset %d is listed twice", i, r.ItemID, r.AssetID)
+			return errorf(api.InvalidParameterValue, "Results[%d]: item %d on asset %d is listed twice", i, r.ItemID, r.AssetID)
 		}
 		seen[[2]uint64{r.ItemID, r.AssetID}] = true
 		if err := checkVerdict(i, r.Verdict); err != nil {
@@ -256,14 +195,14 @@ func checkVerdict(i int, v checks.Verdict) error {
 		case checks.ResultPassed, checks.ResultFailed, checks.ResultManual, checks.ResultNotApplicable:
 			return nil
 		}
-		return errorf(InvalidParameterValue, "Results[%d].CheckResult %q is not RESULT_PASSED, RESULT_FAILED, RESULT_MANUAL or RESULT_NOT_APPLICABLE", i, v.Result)
+		return errorf(api.InvalidParameterValue, "Results[%d].CheckResult %q is not RESULT_PASSED, RESULT_FAILED, RESULT_MANUAL or RESULT_NOT_APPLICABLE", i, v.Result)
 	case checks.CheckFailed:
 		if v.Result != "" {
-			return errorf(InvalidParameterValue, "Results[%d]: a CHECK_FAILED result has no CheckResult (got %q)", i, v.Result)
+			return errorf(api.InvalidParameterValue, "Results[%d]: a CHECK_FAILED result has no CheckResult (got %q)", i, v.Result)
 		}
 		return nil
 	}
-	return errorf(InvalidParameterValue, "Results[%d].CheckStatus %q is not CHECK_FINISHED or CHECK_FAILED", i, v.Status)
+	return errorf(api.InvalidParameterValue, "Results[%d].CheckStatus %q is not CHECK_FINISHED or CHECK_FAILED", i, v.Status)
 }
 
 // uploadLimit is the body limit of a request: MaxUploadBytes for an
@@ -271,14 +210,14 @@ func checkVerdict(i int, v checks.Verdict) error {
 // general limit otherwise, so that only a full-access key's uploads make
 // the daemon read a large body. The signature is checked once read.
 func (s *Server) uploadLimit(action, authorization string) (int64, string) {
-	if action != UploadAction {
+	if action != api.UploadAction {
 		return s.maxBody, "api.max_body_bytes"
 	}
-	c, err := parseAuthorization(authorization)
+	c, err := api.ParseAuthorization(authorization)
 	if err != nil {
 		return s.maxBody, "api.max_body_bytes"
 	}
-	if k, ok := s.keys[c.secretID]; !ok || k.ReadOnly {
+	if k, ok := s.keys[c.SecretID]; !ok || k.ReadOnly {
 		return s.maxBody, "api.max_body_bytes"
 	}
 	return s.maxUpload, "api.max_upload_bytes"

@@ -15,6 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/api/client"
+	"github.com/baselinehq/baseline/api/upstream"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/results"
@@ -22,8 +25,6 @@ import (
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/schedule"
 	"github.com/baselinehq/baseline/server"
-	"github.com/baselinehq/baseline/server/client"
-	"github.com/baselinehq/baseline/server/upstream"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -92,7 +93,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("shutdown_grace", "60s")
 	v.SetDefault("api.listen", "127.0.0.1:8443")
 	v.SetDefault("api.max_body_bytes", 1<<20)
-	v.SetDefault("api.max_upload_bytes", server.DefaultMaxUploadBytes)
+	v.SetDefault("api.max_upload_bytes", api.DefaultMaxUploadBytes)
 	v.SetDefault("upstream.retries", upstream.DefaultRetries)
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
 	v.SetDefault("api.rate_per_second", 20)

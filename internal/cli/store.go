@@ -16,9 +16,9 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
-	"github.com/baselinehq/baseline/server/client"
+	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/store"
-	"github.com/baselinehq/baseline/store/remote"
+	"github.com/baselinehq/baseline/api/remote"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 

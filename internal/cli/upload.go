@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
-	"github.com/baselinehq/baseline/server"
-	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -27,10 +27,10 @@ func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Op
 			scope.Assets = append(scope.Assets, a.ID)
 		}
 	}
-	id, err := c.Upload(ctx, server.NewScanUpload(scope, rep))
-	var ae *server.APIError
+	id, err := c.Upload(ctx, api.NewScanUpload(scope, rep))
+	var ae *api.Error
 	switch {
-	case errors.As(err, &ae) && ae.Code == server.ErrAlreadyScanning:
+	case errors.As(err, &ae) && ae.Code == api.ErrAlreadyScanning:
 		return store.Task{}, fmt.Errorf("%s refused the upload (%w); wait for that task to finish", g.server, err)
 	case errors.As(err, &ae):
 		return store.Task{}, fmt.Errorf("%s refused the upload: %w", g.server, err)

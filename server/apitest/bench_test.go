@@ -32,12 +32,12 @@ import (
 	"testing"
 	"time"
 
+	apiclient "github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/results"
-	apiclient "github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )

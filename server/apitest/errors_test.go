@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
-
-	"github.com/baselinehq/baseline/server"
 )
 
 // Error paths over real HTTP: the SDK where it can express the fault,
-// hand-signed requests (server.CanonicalRequest and server.Sign) where it
+// hand-signed requests (api.CanonicalRequest and api.Sign) where it
 // cannot. No Docker engine is needed: the store is empty.
 func TestErrorPaths(t *testing.T) {
 	bin := binary(t)
@@ -38,50 +37,50 @@ func TestErrorPaths(t *testing.T) {
 
 	t.Run("SDK", func(t *testing.T) {
 		params := map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}}
-		newClient(t, d.addr, fullID, "not-the-secret").fails(server.AuthFailureSignature, "DescribeComplianceTaskAssetSummary", params)
-		newClient(t, d.addr, "AKIDnobody", fullKey).fails(server.AuthFailureSecretIDNotFound, "DescribeComplianceTaskAssetSummary", params, "AKIDnobody")
+		newClient(t, d.addr, fullID, "not-the-secret").fails(api.AuthFailureSignature, "DescribeComplianceTaskAssetSummary", params)
+		newClient(t, d.addr, "AKIDnobody", fullKey).fails(api.AuthFailureSecretIDNotFound, "DescribeComplianceTaskAssetSummary", params, "AKIDnobody")
 		unsigned := newClientProfile(t, d.addr, fullID, fullKey, func(p *profile.ClientProfile) { p.UnsignedPayload = true })
-		unsigned.fails(server.AuthFailureSignature, "DescribeComplianceTaskAssetSummary", params, "unsigned")
+		unsigned.fails(api.AuthFailureSignature, "DescribeComplianceTaskAssetSummary", params, "unsigned")
 
-		full.fails(server.MissingParameter, "DescribeComplianceAssetDetailInfo", map[string]any{}, "CustomerAssetId")
-		full.fails(server.MissingParameter, "DescribeComplianceAssetDetailInfo", nil, "CustomerAssetId")
-		full.fails(server.MissingParameter, "DescribeComplianceTaskAssetSummary", map[string]any{}, "AssetTypeSet")
-		full.fails(server.InvalidParameterValue, "DescribeComplianceTaskAssetSummary", map[string]any{"AssetTypeSet": []string{"ASSET_NOPE"}}, "ASSET_NOPE")
-		full.fails(server.InvalidParameterValue, "DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Limit": 101}, "Limit")
+		full.fails(api.MissingParameter, "DescribeComplianceAssetDetailInfo", map[string]any{}, "CustomerAssetId")
+		full.fails(api.MissingParameter, "DescribeComplianceAssetDetailInfo", nil, "CustomerAssetId")
+		full.fails(api.MissingParameter, "DescribeComplianceTaskAssetSummary", map[string]any{}, "AssetTypeSet")
+		full.fails(api.InvalidParameterValue, "DescribeComplianceTaskAssetSummary", map[string]any{"AssetTypeSet": []string{"ASSET_NOPE"}}, "ASSET_NOPE")
+		full.fails(api.InvalidParameterValue, "DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Limit": 101}, "Limit")
 		full.ok("DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Limit": 100}, nil)
-		full.fails(server.InvalidParameterValue, "DescribeCompliancePolicyItemAffectedAssetList", map[string]any{"CustomerPolicyItemId": item55, "Offset": -1}, "Offset")
-		full.fails(server.InvalidAction, "DescribeNothingAtAll", map[string]any{}, "DescribeNothingAtAll")
-		full.fails(server.InvalidParameter, "DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Bogus": 1}, "Bogus")
-		full.fails(server.InvalidParameter, "DescribeComplianceAssetDetailInfo", map[string]any{"CustomerAssetId": "abc"}, "CustomerAssetId")
-		full.fails(server.MissingParameter, "DescribeComplianceWhitelistItemList", map[string]any{"Filters": []map[string]any{{"Values": []string{"x"}}}}, "Filters.Name")
-		full.fails(server.MissingParameter, "AddCompliancePolicyItemToWhitelist", map[string]any{}, "CustomerPolicyItemIdSet")
-		full.fails(server.InvalidParameterValue, "AddCompliancePolicyItemToWhitelist", map[string]any{"CustomerPolicyItemIdSet": []uint64{item55}, "ExpireTime": "tomorrow"}, "ExpireTime")
-		full.fails(server.MissingParameter, "DeleteCompliancePolicyItemFromWhitelist", map[string]any{}, "WhitelistIdSet")
-		full.fails(server.MissingParameter, "ModifyCompliancePeriodTask", map[string]any{}, "PeriodTaskId")
-		full.fails(server.InvalidParameterValue, "CreateComplianceTask", map[string]any{"PolicySetId": 1}, "PolicySetId")
+		full.fails(api.InvalidParameterValue, "DescribeCompliancePolicyItemAffectedAssetList", map[string]any{"CustomerPolicyItemId": item55, "Offset": -1}, "Offset")
+		full.fails(api.InvalidAction, "DescribeNothingAtAll", map[string]any{}, "DescribeNothingAtAll")
+		full.fails(api.InvalidParameter, "DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Bogus": 1}, "Bogus")
+		full.fails(api.InvalidParameter, "DescribeComplianceAssetDetailInfo", map[string]any{"CustomerAssetId": "abc"}, "CustomerAssetId")
+		full.fails(api.MissingParameter, "DescribeComplianceWhitelistItemList", map[string]any{"Filters": []map[string]any{{"Values": []string{"x"}}}}, "Filters.Name")
+		full.fails(api.MissingParameter, "AddCompliancePolicyItemToWhitelist", map[string]any{}, "CustomerPolicyItemIdSet")
+		full.fails(api.InvalidParameterValue, "AddCompliancePolicyItemToWhitelist", map[string]any{"CustomerPolicyItemIdSet": []uint64{item55}, "ExpireTime": "tomorrow"}, "ExpireTime")
+		full.fails(api.MissingParameter, "DeleteCompliancePolicyItemFromWhitelist", map[string]any{}, "WhitelistIdSet")
+		full.fails(api.MissingParameter, "ModifyCompliancePeriodTask", map[string]any{}, "PeriodTaskId")
+		full.fails(api.InvalidParameterValue, "CreateComplianceTask", map[string]any{"PolicySetId": 1}, "PolicySetId")
 		_, err := full.callVersion("2017-03-12", "DescribeComplianceTaskAssetSummary", params)
-		checkSDKError(t, err, server.InvalidParameterValue, "X-TC-Version 2017-03-12", "X-TC-Version")
+		checkSDKError(t, err, api.InvalidParameterValue, "X-TC-Version 2017-03-12", "X-TC-Version")
 	})
 
 	t.Run("HandSigned", func(t *testing.T) {
 		const action = "DescribeComplianceTaskAssetSummary"
-		wantRaw(t, "timestamp 10 minutes old", do(t, signed(t, d.addr, fullID, fullKey, action, now()-600, summary, summary)), server.AuthFailureSignatureExpire)
-		wantRaw(t, "timestamp 10 minutes ahead", do(t, signed(t, d.addr, fullID, fullKey, action, now()+600, summary, summary)), server.AuthFailureSignatureExpire)
+		wantRaw(t, "timestamp 10 minutes old", do(t, signed(t, d.addr, fullID, fullKey, action, now()-600, summary, summary)), api.AuthFailureSignatureExpire)
+		wantRaw(t, "timestamp 10 minutes ahead", do(t, signed(t, d.addr, fullID, fullKey, action, now()+600, summary, summary)), api.AuthFailureSignatureExpire)
 		wantRaw(t, "timestamp 4 minutes old", do(t, signed(t, d.addr, fullID, fullKey, action, now()-240, summary, summary)), "")
-		wantRaw(t, "tampered body", do(t, signed(t, d.addr, fullID, fullKey, action, now(), summary, []byte(`{"AssetTypeSet":["ASSET_HOST"]}`))), server.AuthFailureSignature)
-		wantRaw(t, "wrong secret key", do(t, signed(t, d.addr, fullID, "wrong", action, now(), summary, summary)), server.AuthFailureSignature)
-		wantRaw(t, "unknown SecretId", do(t, signed(t, d.addr, "AKIDnobody", fullKey, action, now(), summary, summary)), server.AuthFailureSecretIDNotFound)
+		wantRaw(t, "tampered body", do(t, signed(t, d.addr, fullID, fullKey, action, now(), summary, []byte(`{"AssetTypeSet":["ASSET_HOST"]}`))), api.AuthFailureSignature)
+		wantRaw(t, "wrong secret key", do(t, signed(t, d.addr, fullID, "wrong", action, now(), summary, summary)), api.AuthFailureSignature)
+		wantRaw(t, "unknown SecretId", do(t, signed(t, d.addr, "AKIDnobody", fullKey, action, now(), summary, summary)), api.AuthFailureSecretIDNotFound)
 
 		// Signed for another host than the one the request reaches.
 		port := d.addr[strings.LastIndexByte(d.addr, ':')+1:]
 		req := signed(t, "localhost:"+port, fullID, fullKey, action, now(), summary, summary)
 		req.URL.Host, req.Host = d.addr, d.addr
-		wantRaw(t, "signed for another host", do(t, req), server.AuthFailureSignature)
+		wantRaw(t, "signed for another host", do(t, req), api.AuthFailureSignature)
 
 		// Signed, then a header of the request changed: the action.
 		req = signed(t, d.addr, fullID, fullKey, action, now(), summary, summary)
 		req.Header.Set("X-TC-Timestamp", strconv.FormatInt(now()-1, 10))
-		wantRaw(t, "timestamp changed after signing", do(t, req), server.AuthFailureSignature)
+		wantRaw(t, "timestamp changed after signing", do(t, req), api.AuthFailureSignature)
 
 		req = signed(t, d.addr, fullID, fullKey, action, now(), summary, summary)
 		req.Header.Del("Authorization")
@@ -91,11 +90,11 @@ func TestErrorPaths(t *testing.T) {
 		wantRaw(t, "another scheme", do(t, req), "AuthFailure.")
 
 		req, _ = http.NewRequest(http.MethodGet, "http://"+d.addr+"/?Action="+action, nil)
-		wantRaw(t, "GET", do(t, req), server.UnsupportedProtocol)
+		wantRaw(t, "GET", do(t, req), api.UnsupportedProtocol)
 
 		big := bytes.Repeat([]byte(" "), 2<<20)
 		r := do(t, signed(t, d.addr, fullID, fullKey, action, now(), big, big))
-		wantRaw(t, "a 2 MiB body", r, server.RequestSizeLimitExceeded)
+		wantRaw(t, "a 2 MiB body", r, api.RequestSizeLimitExceeded)
 		if r.Status != http.StatusRequestEntityTooLarge {
 			t.Errorf("a 2 MiB body: HTTP %d", r.Status)
 		}

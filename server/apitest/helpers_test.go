@@ -27,9 +27,9 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testbin"
-	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -50,7 +50,7 @@ const (
 
 const (
 	service = "tcss"
-	version = server.Version
+	version = api.Version
 )
 
 func TestMain(m *testing.M) {
@@ -344,7 +344,7 @@ func (c *client) callVersion(ver, action string, params map[string]any) (json.Ra
 	}
 	var head struct {
 		RequestId string
-		Error     *server.APIError
+		Error     *api.Error
 	}
 	if err := json.Unmarshal(env.Response, &head); err != nil {
 		return nil, fmt.Errorf("%s: response: %v: %s", action, err, env.Response)
@@ -505,7 +505,7 @@ type rawResult struct {
 	Status   int
 	Response struct {
 		RequestId string
-		Error     *server.APIError
+		Error     *api.Error
 	}
 }
 
@@ -521,12 +521,12 @@ func signed(t *testing.T, addr, id, key, action string, ts int64, signBody, send
 	req.Header.Set("X-TC-Action", action)
 	req.Header.Set("X-TC-Version", version)
 	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
-	canonical := server.CanonicalRequest(http.MethodPost, "/", "",
+	canonical := api.CanonicalRequest(http.MethodPost, "/", "",
 		[][2]string{{"content-type", "application/json"}, {"host", addr}}, []string{"content-type", "host"}, signBody)
-	sig := server.Sign(key, service, ts, canonical)
+	sig := api.Sign(key, service, ts, canonical)
 	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
 	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s/%s/tc3_request, SignedHeaders=content-type;host, Signature=%s",
-		server.Algorithm, id, date, service, sig))
+		api.Algorithm, id, date, service, sig))
 	return req
 }
 

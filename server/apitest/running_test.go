@@ -10,9 +10,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/dockertest"
-	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -106,9 +106,9 @@ func TestRunningTaskConcurrencyAndRestart(t *testing.T) {
 		// Two overlapping scans in a row: the first (above) runs, the
 		// second is refused, and no task is recorded for it.
 		n0 := len(tasks(t, bin, data))
-		full.fails(server.ErrAlreadyScanning, "CreateComplianceTask", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}})
-		full.fails(server.ErrAlreadyScanning, "ScanComplianceAssets", map[string]any{"CustomerAssetIdSet": []uint64{privID}})
-		full.fails(server.ErrAlreadyScanning, "ScanComplianceAssetsByPolicyItem", map[string]any{"CustomerPolicyItemId": item55, "CustomerAssetIdSet": []uint64{privID}})
+		full.fails(api.ErrAlreadyScanning, "CreateComplianceTask", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}})
+		full.fails(api.ErrAlreadyScanning, "ScanComplianceAssets", map[string]any{"CustomerAssetIdSet": []uint64{privID}})
+		full.fails(api.ErrAlreadyScanning, "ScanComplianceAssetsByPolicyItem", map[string]any{"CustomerPolicyItemId": item55, "CustomerAssetIdSet": []uint64{privID}})
 		if n1 := len(tasks(t, bin, data)); n1 != n0 {
 			t.Errorf("refused scans recorded tasks: %d, want %d", n1, n0)
 		}

@@ -9,10 +9,10 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/dockertest"
-	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -225,7 +225,7 @@ func TestSDKEveryAction(t *testing.T) {
 		if out.ContainerDetailInfo.ContainerId != e.privRef {
 			t.Errorf("ContainerId %q, want %q", out.ContainerDetailInfo.ContainerId, e.privRef)
 		}
-		full.fails(server.ResourceNotFound, "DescribeComplianceAssetDetailInfo", map[string]any{"CustomerAssetId": 12345})
+		full.fails(api.ResourceNotFound, "DescribeComplianceAssetDetailInfo", map[string]any{"CustomerAssetId": 12345})
 	})
 
 	t.Run("DescribeComplianceAssetPolicyItemList", func(t *testing.T) {
@@ -297,7 +297,7 @@ func TestSDKEveryAction(t *testing.T) {
 			s.CheckResult != string(checks.ResultFailed) || s.FailedAssetCount < 1 {
 			t.Errorf("5.5: %+v", s)
 		}
-		full.fails(server.ResourceNotFound, "DescribeCompliancePolicyItemAffectedSummary", map[string]any{"CustomerPolicyItemId": 999999999})
+		full.fails(api.ResourceNotFound, "DescribeCompliancePolicyItemAffectedSummary", map[string]any{"CustomerPolicyItemId": 999999999})
 	})
 
 	t.Run("DescribeCompliancePolicyItemAffectedAssetList", func(t *testing.T) {
@@ -438,7 +438,7 @@ func TestSDKEveryAction(t *testing.T) {
 		e.checkIgnored(t, "item's asset set deleted", 0, base)
 
 		// Removing what is not there is an error, not a silent success.
-		full.fails(server.ResourceNotFound, "DeleteCompliancePolicyAssetSetFromWhitelist", map[string]any{"PolicyAssetSetList": []map[string]any{
+		full.fails(api.ResourceNotFound, "DeleteCompliancePolicyAssetSetFromWhitelist", map[string]any{"PolicyAssetSetList": []map[string]any{
 			{"CustomerPolicyItemId": item55, "CustomerAssetItemIdSet": []uint64{e.priv}}}})
 
 		full.ok("DeleteCompliancePolicyItemFromWhitelist", map[string]any{"WhitelistIdSet": []int64{other}}, nil)
@@ -526,9 +526,9 @@ func TestSDKEveryAction(t *testing.T) {
 			t.Errorf("the summary's PeriodRule: %+v", r)
 		}
 		// Bad rules are refused and change nothing.
-		full.fails(server.InvalidParameterValue, "ModifyCompliancePeriodTask", map[string]any{"PeriodTaskId": pt.PeriodTaskId,
+		full.fails(api.InvalidParameterValue, "ModifyCompliancePeriodTask", map[string]any{"PeriodTaskId": pt.PeriodTaskId,
 			"PeriodRule": map[string]any{"Frequency": 2, "ExecutionTime": "01:00:00", "Enable": true}}, "Frequency")
-		full.fails(server.ResourceNotFound, "ModifyCompliancePeriodTask", map[string]any{"PeriodTaskId": 999,
+		full.fails(api.ResourceNotFound, "ModifyCompliancePeriodTask", map[string]any{"PeriodTaskId": 999,
 			"PeriodRule": map[string]any{"Frequency": 1, "ExecutionTime": "01:00:00", "Enable": false}})
 		// Restore.
 		full.ok("ModifyCompliancePeriodTask", map[string]any{"PeriodTaskId": pt.PeriodTaskId,
@@ -574,9 +574,9 @@ func TestSDKEveryAction(t *testing.T) {
 			t.Errorf("%d tasks, want %d + 5", after, before)
 		}
 		// Unknown items and missing ids are refused before any task starts.
-		full.fails(server.ResourceNotFound, "ScanCompliancePolicyItems", map[string]any{"CustomerPolicyItemIdSet": []uint64{999999999}})
-		full.fails(server.MissingParameter, "ScanComplianceAssets", map[string]any{"CustomerAssetIdSet": []uint64{}}, "CustomerAssetIdSet")
-		full.fails(server.MissingParameter, "CreateComplianceTask", map[string]any{})
+		full.fails(api.ResourceNotFound, "ScanCompliancePolicyItems", map[string]any{"CustomerPolicyItemIdSet": []uint64{999999999}})
+		full.fails(api.MissingParameter, "ScanComplianceAssets", map[string]any{"CustomerAssetIdSet": []uint64{}}, "CustomerAssetIdSet")
+		full.fails(api.MissingParameter, "CreateComplianceTask", map[string]any{})
 		if after := len(tasks(t, e.bin, e.data)); after != before+5 {
 			t.Errorf("a refused scan started a task: %d tasks, want %d", after, before+5)
 		}
@@ -631,7 +631,7 @@ func TestSDKEveryAction(t *testing.T) {
 				"PeriodRule": map[string]any{"Frequency": 7, "ExecutionTime": "03:00:00", "Enable": false}}},
 			{"InitializeUserComplianceEnvironment", nil},
 		} {
-			ro.fails(server.AuthFailureUnauthorized, c.action, c.params, roID)
+			ro.fails(api.AuthFailureUnauthorized, c.action, c.params, roID)
 		}
 		time.Sleep(300 * time.Millisecond) // a task wrongly started would be recorded by now
 		if n := len(tasks(t, e.bin, e.data)); n != nTasks {

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
+	apiclient "github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
-	"github.com/baselinehq/baseline/server"
-	apiclient "github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -68,7 +68,7 @@ func nodeScope(node string) store.Scope {
 // contains each of want.
 func wantAPIError(t *testing.T, what string, err error, code string, want ...string) {
 	t.Helper()
-	var ae *server.APIError
+	var ae *api.Error
 	if !errors.As(err, &ae) {
 		t.Errorf("%s: %v, want %s", what, err, code)
 		return
@@ -107,7 +107,7 @@ func TestUploadRecordsAScanFromElsewhere(t *testing.T) {
 		rep  *results.Report
 		node assets.Asset
 	}{{good, goodNode}, {bad, badNode}} {
-		id, err := up.Upload(ctx, server.NewScanUpload(nodeScope(u.node.Name), u.rep))
+		id, err := up.Upload(ctx, api.NewScanUpload(nodeScope(u.node.Name), u.rep))
 		if err != nil {
 			t.Fatalf("uploading %s: %v", u.node.Name, err)
 		}
@@ -180,7 +180,7 @@ func TestUploadRecordsAScanFromElsewhere(t *testing.T) {
 	sdk.ok("AddCompliancePolicyAssetSetToWhitelist", map[string]any{"CustomerPolicyItemId": failedRes.ItemID,
 		"CustomerAssetItemIdSet": []uint64{badNode.ID}, "Reason": "accepted on this node"}, nil)
 	again, _ := scanNode(t, "k8s-bad")
-	id, err := up.Upload(ctx, server.NewScanUpload(nodeScope(badNode.Name), again))
+	id, err := up.Upload(ctx, api.NewScanUpload(nodeScope(badNode.Name), again))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,64 +226,64 @@ api:
 	}
 	ctx := context.Background()
 	rep, node := scanNode(t, "k8s-good")
-	fresh := func() server.ScanUpload {
-		u := server.NewScanUpload(nodeScope(node.Name), rep)
+	fresh := func() api.ScanUpload {
+		u := api.NewScanUpload(nodeScope(node.Name), rep)
 		u.Results = append([]results.Result(nil), u.Results...)
 		return u
 	}
-	upload := func(u server.ScanUpload) error {
+	upload := func(u api.ScanUpload) error {
 		_, err := full.Upload(ctx, u)
 		return err
 	}
 
 	u := fresh()
 	u.Scope.Standards = []string{"acme-k8s-9"}
-	wantAPIError(t, "unknown standard", upload(u), server.InvalidParameterValue, "Scope.StandardIds", `"acme-k8s-9"`, "catalog")
+	wantAPIError(t, "unknown standard", upload(u), api.InvalidParameterValue, "Scope.StandardIds", `"acme-k8s-9"`, "catalog")
 	u = fresh()
 	u.Results[3].ItemID = 990001
-	wantAPIError(t, "unknown item", upload(u), server.InvalidParameterValue, "Results[3].CustomerPolicyItemId", "990001", "catalog")
+	wantAPIError(t, "unknown item", upload(u), api.InvalidParameterValue, "Results[3].CustomerPolicyItemId", "990001", "catalog")
 	u = fresh()
 	u.Results[0].ItemID = 100505 // CIS Docker 5.5: known, outside the scope
-	wantAPIError(t, "item outside the scope", upload(u), server.InvalidParameterValue, "Results[0].CustomerPolicyItemId", "100505", "outside")
+	wantAPIError(t, "item outside the scope", upload(u), api.InvalidParameterValue, "Results[0].CustomerPolicyItemId", "100505", "outside")
 	u = fresh()
 	u.Results[1].AssetID = 4242
-	wantAPIError(t, "asset not uploaded", upload(u), server.InvalidParameterValue, "Results[1].CustomerAssetId", "4242", "not in Assets")
+	wantAPIError(t, "asset not uploaded", upload(u), api.InvalidParameterValue, "Results[1].CustomerAssetId", "4242", "not in Assets")
 	u = fresh()
 	u.Results[2].Status = "CHECK_DONE"
-	wantAPIError(t, "bad status", upload(u), server.InvalidParameterValue, "Results[2].CheckStatus", "CHECK_DONE")
+	wantAPIError(t, "bad status", upload(u), api.InvalidParameterValue, "Results[2].CheckStatus", "CHECK_DONE")
 	u = fresh()
 	u.Results = append(u.Results, u.Results[0])
-	wantAPIError(t, "duplicate result", upload(u), server.InvalidParameterValue, fmt.Sprintf("Results[%d]", len(u.Results)-1), "twice")
+	wantAPIError(t, "duplicate result", upload(u), api.InvalidParameterValue, fmt.Sprintf("Results[%d]", len(u.Results)-1), "twice")
 	u = fresh()
 	u.StartedAt = time.Time{}
-	wantAPIError(t, "no start", upload(u), server.MissingParameter, "StartedAt")
+	wantAPIError(t, "no start", upload(u), api.MissingParameter, "StartedAt")
 	u = fresh()
 	u.FinishedAt = time.Time{}
-	wantAPIError(t, "no end", upload(u), server.MissingParameter, "FinishedAt")
+	wantAPIError(t, "no end", upload(u), api.MissingParameter, "FinishedAt")
 	u = fresh()
 	u.Scope.Node = ""
-	wantAPIError(t, "no node", upload(u), server.MissingParameter, "Scope.NodeName")
+	wantAPIError(t, "no node", upload(u), api.MissingParameter, "Scope.NodeName")
 	u = fresh()
 	u.ScanFailedAssets = []results.AssetFailure{{AssetID: 77, Reason: "gone"}}
-	wantAPIError(t, "failure of an asset not uploaded", upload(u), server.InvalidParameterValue, "ScanFailedAssets[0].CustomerAssetId", "77")
+	wantAPIError(t, "failure of an asset not uploaded", upload(u), api.InvalidParameterValue, "ScanFailedAssets[0].CustomerAssetId", "77")
 	u = fresh()
 	u.ScanFailedAssets = []results.AssetFailure{{AssetID: node.ID}}
-	wantAPIError(t, "failure without a reason", upload(u), server.MissingParameter, "ScanFailedAssets[0].Reason")
-	err = full.Call(ctx, server.UploadAction, map[string]any{"Scope": nodeScope(node.Name), "Bogus": 1}, nil)
-	wantAPIError(t, "unknown parameter", err, server.InvalidParameter, "Bogus")
+	wantAPIError(t, "failure without a reason", upload(u), api.MissingParameter, "ScanFailedAssets[0].Reason")
+	err = full.Call(ctx, api.UploadAction, map[string]any{"Scope": nodeScope(node.Name), "Bogus": 1}, nil)
+	wantAPIError(t, "unknown parameter", err, api.InvalidParameter, "Bogus")
 	_, err = ro.Upload(ctx, fresh())
-	wantAPIError(t, "read-only key", err, server.AuthFailureUnauthorized, roID, server.UploadAction)
+	wantAPIError(t, "read-only key", err, api.AuthFailureUnauthorized, roID, api.UploadAction)
 
 	// The upload limit (2 MiB here) applies to full-access keys; a
 	// read-only key keeps the general limit (1 MiB).
-	padded := func(n int) server.ScanUpload {
+	padded := func(n int) api.ScanUpload {
 		u := fresh()
 		u.Results[0].Reason = strings.Repeat("x", n)
 		return u
 	}
-	wantAPIError(t, "3 MiB upload", upload(padded(3<<20)), server.RequestSizeLimitExceeded, "2097152", "api.max_upload_bytes")
+	wantAPIError(t, "3 MiB upload", upload(padded(3<<20)), api.RequestSizeLimitExceeded, "2097152", "api.max_upload_bytes")
 	_, err = ro.Upload(ctx, padded(3<<19))
-	wantAPIError(t, "1.5 MiB upload, read-only key", err, server.RequestSizeLimitExceeded, "1048576", "api.max_body_bytes")
+	wantAPIError(t, "1.5 MiB upload, read-only key", err, api.RequestSizeLimitExceeded, "1048576", "api.max_body_bytes")
 	if n := len(tasks(t, bin, data)); n != 0 {
 		t.Fatalf("refused uploads recorded %d tasks", n)
 	}
@@ -304,7 +304,7 @@ api:
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAPIError(t, "overlapping upload", upload(fresh()), server.ErrAlreadyScanning, fmt.Sprintf("task %d", running.ID))
+	wantAPIError(t, "overlapping upload", upload(fresh()), api.ErrAlreadyScanning, fmt.Sprintf("task %d", running.ID))
 	other := fresh()
 	other.Scope.Node = "another-node"
 	if _, err := full.Upload(ctx, other); err != nil {

@@ -11,11 +11,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
-	"github.com/baselinehq/baseline/server"
-	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -68,7 +68,7 @@ func (s *Store) Summary(ctx context.Context, types []assets.Type) ([]store.Asset
 	return out.AssetSummaryList, nil
 }
 
-func assetInfo(a server.ComplianceAssetInfo) store.AssetInfo {
+func assetInfo(a api.ComplianceAssetInfo) store.AssetInfo {
 	return store.AssetInfo{
 		Asset:  assets.Asset{ID: a.CustomerAssetId, Type: assets.Type(a.AssetType), Name: a.AssetName, NodeName: a.NodeName},
 		HostIP: a.HostIP, CheckStatus: checks.CheckStatus(a.CheckStatus), CheckResult: checks.CheckResult(a.CheckResult),
@@ -81,7 +81,7 @@ func assetInfo(a server.ComplianceAssetInfo) store.AssetInfo {
 func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
 	var out struct {
 		TotalCount    int
-		AssetInfoList []server.ComplianceAssetInfo
+		AssetInfoList []api.ComplianceAssetInfo
 	}
 	if err := s.c.Call(ctx, "DescribeComplianceAssetList", pageParams(q), &out); err != nil {
 		return nil, 0, err
@@ -97,7 +97,7 @@ func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, i
 func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 	var out struct {
 		AssetDetailInfo struct {
-			server.ComplianceAssetInfo
+			api.ComplianceAssetInfo
 			AssetStatus string
 		}
 	}
@@ -107,7 +107,7 @@ func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 	return assetInfo(out.AssetDetailInfo.ComplianceAssetInfo), nil
 }
 
-func assetItem(r server.ComplianceAssetPolicyItem) results.Row {
+func assetItem(r api.ComplianceAssetPolicyItem) results.Row {
 	return results.Row{ItemID: r.CustomerPolicyItemId, Number: r.BenchmarkNumber, Title: r.Name, Category: r.Category,
 		StandardID: r.BenchmarkStandardKey, Risk: checks.Risk(r.RiskLevel), AssetID: r.CustomerAssetId, AssetName: r.AssetName,
 		AssetType: assets.Type(r.AssetType), NodeName: r.NodeName, Status: checks.CheckStatus(r.CheckStatus),
@@ -121,7 +121,7 @@ func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) (
 	p["CustomerAssetId"] = assetID
 	var out struct {
 		TotalCount          int
-		AssetPolicyItemList []server.ComplianceAssetPolicyItem
+		AssetPolicyItemList []api.ComplianceAssetPolicyItem
 	}
 	if err := s.c.Call(ctx, "DescribeComplianceAssetPolicyItemList", p, &out); err != nil {
 		return nil, 0, err
@@ -139,7 +139,7 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 	p["CustomerPolicyItemId"] = itemID
 	var out struct {
 		TotalCount        int
-		AffectedAssetList []server.ComplianceAssetPolicyItem
+		AffectedAssetList []api.ComplianceAssetPolicyItem
 	}
 	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedAssetList", p, &out); err != nil {
 		return nil, 0, err
@@ -151,7 +151,7 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 	return list, out.TotalCount, nil
 }
 
-func itemSummary(it server.CompliancePolicyItemSummary) store.ItemSummary {
+func itemSummary(it api.CompliancePolicyItemSummary) store.ItemSummary {
 	return store.ItemSummary{ID: it.CustomerPolicyItemId, BaseID: it.BenchmarkNumber, Name: it.Name, Category: it.Category,
 		StandardID: it.BenchmarkStandardKey, StandardName: it.BenchmarkStandardName, Risk: checks.Risk(it.RiskLevel),
 		AssetType: assets.Type(it.AssetType), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
@@ -163,7 +163,7 @@ func itemSummary(it server.CompliancePolicyItemSummary) store.ItemSummary {
 func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
 	var out struct {
 		TotalCount            int
-		PolicyItemSummaryList []server.CompliancePolicyItemSummary
+		PolicyItemSummaryList []api.CompliancePolicyItemSummary
 	}
 	if err := s.c.Call(ctx, "DescribeComplianceTaskPolicyItemSummaryList", pageParams(q), &out); err != nil {
 		return nil, 0, err
@@ -178,7 +178,7 @@ func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, 
 // Item calls DescribeCompliancePolicyItemAffectedSummary.
 func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
 	var out struct {
-		PolicyItemSummary server.CompliancePolicyItemSummary
+		PolicyItemSummary api.CompliancePolicyItemSummary
 	}
 	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedSummary", map[string]any{"CustomerPolicyItemId": id}, &out); err != nil {
 		return store.ItemSummary{}, err
@@ -263,7 +263,7 @@ func (s *Store) EnsurePeriodTasks(ctx context.Context) error {
 // PeriodTasks calls DescribeCompliancePeriodTaskList.
 func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
 	var out struct {
-		PeriodTaskSet []server.PeriodTaskInfo
+		PeriodTaskSet []api.PeriodTaskInfo
 	}
 	if err := s.c.Call(ctx, "DescribeCompliancePeriodTaskList", map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (s *Store) SetPeriodTask(ctx context.Context, id int64, rule *store.PeriodR
 	}
 	if len(standards) > 0 {
 		var out struct {
-			PeriodTaskSet []server.PeriodTaskInfo
+			PeriodTaskSet []api.PeriodTaskInfo
 		}
 		if err := s.c.Call(ctx, "DescribeCompliancePeriodTaskList", map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
 			return store.PeriodTask{}, err

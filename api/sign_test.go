@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"crypto/sha256"
@@ -22,13 +22,13 @@ func TestSignatureWorkedExample(t *testing.T) {
 }
 
 func TestParseAuthorization(t *testing.T) {
-	c, err := parseAuthorization("TC3-HMAC-SHA256 Credential=AKID/2018-10-09/cvm/tc3_request, SignedHeaders=content-type;host, Signature=abc")
-	if err != nil || c.secretID != "AKID" || c.date != "2018-10-09" || c.service != "cvm" || len(c.signedHeaders) != 2 || c.signature != "abc" {
+	c, err := ParseAuthorization("TC3-HMAC-SHA256 Credential=AKID/2018-10-09/cvm/tc3_request, SignedHeaders=content-type;host, Signature=abc")
+	if err != nil || c.SecretID != "AKID" || c.Date != "2018-10-09" || c.Service != "cvm" || len(c.SignedHeaders) != 2 || c.Signature != "abc" {
 		t.Errorf("parsed %+v, %v", c, err)
 	}
 	for _, bad := range []string{"", "HMAC Credential=a/b/c/tc3_request, SignedHeaders=host, Signature=x",
 		"TC3-HMAC-SHA256 Credential=a/b/tc3_request, SignedHeaders=host, Signature=x", "TC3-HMAC-SHA256 Credential=a/b/c/tc3_request"} {
-		if _, err := parseAuthorization(bad); err == nil {
+		if _, err := ParseAuthorization(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

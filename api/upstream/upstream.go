@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/results"
-	"github.com/baselinehq/baseline/server"
-	"github.com/baselinehq/baseline/server/client"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -42,7 +42,7 @@ type Options struct {
 
 type job struct {
 	task   int64
-	upload server.ScanUpload
+	upload api.ScanUpload
 }
 
 // Forwarder uploads completed tasks to the upstream daemon.
@@ -84,7 +84,7 @@ func New(c *client.Client, opts Options) *Forwarder {
 // Forward queues a completed task for upload and returns at once (it
 // fits runner.Options.Completed).
 func (f *Forwarder) Forward(task store.Task, rep *results.Report) {
-	j := job{task: task.ID, upload: server.NewScanUpload(task.Scope, rep)}
+	j := job{task: task.ID, upload: api.NewScanUpload(task.Scope, rep)}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -158,10 +158,10 @@ func (f *Forwarder) send(j job) {
 // error); a refusal of the upload itself (a bad key, an unknown item, a
 // body too large) would be refused again.
 func retryable(err error) bool {
-	var ae *server.APIError
+	var ae *api.Error
 	if errors.As(err, &ae) {
 		switch ae.Code {
-		case server.InternalError, server.RequestLimitExceeded, server.ErrAlreadyScanning:
+		case api.InternalError, api.RequestLimitExceeded, api.ErrAlreadyScanning:
 			return true
 		}
 		return false

@@ -13,11 +13,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/baselinehq/baseline/server"
+	"github.com/baselinehq/baseline/api"
 )
-
-// Service is the service name in the credential scope.
-const Service = "tcss"
 
 // Client calls one server with one key.
 type Client struct {
@@ -42,7 +39,7 @@ func New(endpoint, secretID, secretKey string) (*Client, error) {
 }
 
 // Call sends an action with its parameters and decodes the response's
-// fields into out. An API error is returned as *server.APIError.
+// fields into out. An API error is returned as *api.Error.
 func (c *Client) Call(ctx context.Context, action string, params, out any) error {
 	if params == nil {
 		params = struct{}{}
@@ -59,14 +56,14 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 	const contentType = "application/json"
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-TC-Action", action)
-	req.Header.Set("X-TC-Version", server.Version)
+	req.Header.Set("X-TC-Version", api.Version)
 	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
-	canonical := server.CanonicalRequest(http.MethodPost, "/", "", [][2]string{{"content-type", contentType}, {"host", req.Host}},
+	canonical := api.CanonicalRequest(http.MethodPost, "/", "", [][2]string{{"content-type", contentType}, {"host", req.Host}},
 		[]string{"content-type", "host"}, body)
-	sig := server.Sign(c.secretKey, Service, ts, canonical)
+	sig := api.Sign(c.secretKey, api.Service, ts, canonical)
 	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
 	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s/%s/tc3_request, SignedHeaders=content-type;host, Signature=%s",
-		server.Algorithm, c.secretID, date, Service, sig))
+		api.Algorithm, c.secretID, date, api.Service, sig))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", action, err)
@@ -83,7 +80,7 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 		return fmt.Errorf("%s: not an API response (HTTP %d)", action, resp.StatusCode)
 	}
 	var e struct {
-		Error *server.APIError `json:"Error"`
+		Error *api.Error `json:"Error"`
 	}
 	if err := json.Unmarshal(env.Response, &e); err == nil && e.Error != nil {
 		return e.Error
@@ -99,14 +96,14 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 
 // Upload sends a finished scan (UploadComplianceScanResult) and returns
 // the id of the task the daemon recorded it as. A refusal is returned as
-// *server.APIError.
-func (c *Client) Upload(ctx context.Context, u server.ScanUpload) (int64, error) {
+// *api.Error.
+func (c *Client) Upload(ctx context.Context, u api.ScanUpload) (int64, error) {
 	var out struct{ TaskId int64 }
-	if err := c.Call(ctx, server.UploadAction, u, &out); err != nil {
+	if err := c.Call(ctx, api.UploadAction, u, &out); err != nil {
 		return 0, err
 	}
 	if out.TaskId == 0 {
-		return 0, fmt.Errorf("%s: the response names no task", server.UploadAction)
+		return 0, fmt.Errorf("%s: the response names no task", api.UploadAction)
 	}
 	return out.TaskId, nil
 }

@@ -1,0 +1,151 @@
+package api
+
+import (
+	"fmt"
+
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+)
+
+// Time is the API's time format; never checked is all zeros.
+func Time(s string) string {
+	if s == "" {
+		return "0000-00-00 00:00:00"
+	}
+	return s
+}
+
+// ComplianceAssetInfo is an asset in a list.
+type ComplianceAssetInfo struct {
+	CustomerAssetId       uint64 `json:"CustomerAssetId"`
+	AssetType             string `json:"AssetType"`
+	AssetName             string `json:"AssetName"`
+	ImageTag              string `json:"ImageTag"`
+	HostIP                string `json:"HostIP"`
+	NodeName              string `json:"NodeName"`
+	CheckStatus           string `json:"CheckStatus"`
+	PassedPolicyItemCount int    `json:"PassedPolicyItemCount"`
+	FailedPolicyItemCount int    `json:"FailedPolicyItemCount"`
+	LastCheckTime         string `json:"LastCheckTime"`
+	CheckResult           string `json:"CheckResult"`
+	InstanceId            string `json:"InstanceId"`
+	IgnoredCount          int    `json:"IgnoredPolicyItemCount"`
+}
+
+// NewAssetInfo converts an asset with its roll-up.
+func NewAssetInfo(a store.AssetInfo) ComplianceAssetInfo {
+	out := ComplianceAssetInfo{CustomerAssetId: a.ID, AssetType: string(a.Type), AssetName: a.Name, HostIP: a.HostIP, NodeName: a.NodeName,
+		CheckStatus: string(a.CheckStatus), PassedPolicyItemCount: a.PassedPolicyItemCount, FailedPolicyItemCount: a.FailedPolicyItemCount,
+		LastCheckTime: Time(a.LastCheckTime), CheckResult: string(a.CheckResult), IgnoredCount: a.IgnoredCount}
+	if a.Image != nil {
+		out.ImageTag = a.Image.Tag
+	}
+	if a.Host != nil {
+		out.InstanceId = a.Host.InstanceID
+	}
+	return out
+}
+
+// ComplianceAssetPolicyItem is one item's latest result on an asset; the
+// same shape serves ComplianceAffectedAsset.
+type ComplianceAssetPolicyItem struct {
+	CustomerPolicyItemId  uint64            `json:"CustomerPolicyItemId"`
+	BasePolicyItemId      uint64            `json:"BasePolicyItemId"`
+	BenchmarkNumber       string            `json:"BenchmarkNumber"`
+	Name                  string            `json:"Name"`
+	Category              string            `json:"Category"`
+	BenchmarkStandardId   uint64            `json:"BenchmarkStandardId"`
+	BenchmarkStandardKey  string            `json:"BenchmarkStandardKey"`
+	BenchmarkStandardName string            `json:"BenchmarkStandardName"`
+	RiskLevel             string            `json:"RiskLevel"`
+	CheckStatus           string            `json:"CheckStatus"`
+	CheckResult           string            `json:"CheckResult"`
+	WhitelistId           uint64            `json:"WhitelistId"`
+	FixSuggestion         string            `json:"FixSuggestion"`
+	LastCheckTime         string            `json:"LastCheckTime"`
+	VerifyInfo            string            `json:"VerifyInfo"`
+	Evidence              []checks.Evidence `json:"Evidence,omitempty"`
+	Reason                string            `json:"Reason,omitempty"`
+	TaskId                int64             `json:"TaskId"`
+	CustomerAssetId       uint64            `json:"CustomerAssetId"`
+	AssetName             string            `json:"AssetName"`
+	AssetType             string            `json:"AssetType"`
+	NodeName              string            `json:"NodeName"`
+}
+
+// NewAssetPolicyItem converts a result row; standardID is the standard's
+// numeric id and whitelistID the ignore-list entry that covers the row (0:
+// none).
+func NewAssetPolicyItem(r results.Row, standardID uint64, standardName string, whitelistID uint64) ComplianceAssetPolicyItem {
+	return ComplianceAssetPolicyItem{CustomerPolicyItemId: r.ItemID, BasePolicyItemId: r.ItemID, BenchmarkNumber: r.Number, Name: r.Title,
+		Category: r.Category, BenchmarkStandardId: standardID, BenchmarkStandardKey: r.StandardID, BenchmarkStandardName: standardName, RiskLevel: string(r.Risk),
+		CheckStatus: string(r.Status), CheckResult: string(r.Result), FixSuggestion: r.Remediation, LastCheckTime: Time(r.CheckedAt),
+		VerifyInfo: VerifyInfo(r), Evidence: r.Evidence, Reason: r.Reason, TaskId: r.TaskID, CustomerAssetId: r.AssetID, AssetName: r.AssetName,
+		AssetType: string(r.AssetType), NodeName: r.NodeName, WhitelistId: whitelistID}
+}
+
+// VerifyInfo renders a row's evidence as the API's one-line VerifyInfo.
+func VerifyInfo(r results.Row) string {
+	for _, e := range r.Evidence {
+		if !e.Passed {
+			return fmt.Sprintf("%s: %s %s (expected %s)", e.Source, e.Subject, e.Actual, e.Expected)
+		}
+	}
+	if len(r.Evidence) > 0 {
+		e := r.Evidence[0]
+		return fmt.Sprintf("%s: %s %s", e.Source, e.Subject, e.Actual)
+	}
+	return r.Reason
+}
+
+// CompliancePolicyItemSummary is an item with its roll-up.
+type CompliancePolicyItemSummary struct {
+	CustomerPolicyItemId  uint64 `json:"CustomerPolicyItemId"`
+	BasePolicyItemId      uint64 `json:"BasePolicyItemId"`
+	BenchmarkNumber       string `json:"BenchmarkNumber"`
+	Name                  string `json:"Name"`
+	Category              string `json:"Category"`
+	BenchmarkStandardName string `json:"BenchmarkStandardName"`
+	BenchmarkStandardId   uint64 `json:"BenchmarkStandardId"`
+	BenchmarkStandardKey  string `json:"BenchmarkStandardKey"`
+	RiskLevel             string `json:"RiskLevel"`
+	AssetType             string `json:"AssetType"`
+	LastCheckTime         string `json:"LastCheckTime"`
+	CheckStatus           string `json:"CheckStatus"`
+	CheckResult           string `json:"CheckResult"`
+	PassedAssetCount      int    `json:"PassedAssetCount"`
+	FailedAssetCount      int    `json:"FailedAssetCount"`
+	IgnoredAssetCount     int    `json:"IgnoredAssetCount"`
+	WhitelistId           uint64 `json:"WhitelistId"`
+	FixSuggestion         string `json:"FixSuggestion"`
+	Description           string `json:"Description"`
+	AuditProcedure        string `json:"AuditProcedure"`
+	IsEnable              uint64 `json:"IsEnable"`
+}
+
+// NewPolicyItemSummary converts an item with its roll-up; standardID is the
+// standard's numeric id and whitelistID the ignore-list entry of the item
+// (0: none).
+func NewPolicyItemSummary(it store.ItemSummary, standardID uint64, whitelistID uint64) CompliancePolicyItemSummary {
+	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.BaseID, Name: it.Name,
+		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: standardID, BenchmarkStandardKey: it.StandardID, RiskLevel: string(it.Risk),
+		AssetType: string(it.AssetType), LastCheckTime: Time(it.LastCheckTime), CheckStatus: string(checks.CheckFinished),
+		CheckResult: string(it.CheckResult), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
+		IgnoredAssetCount: it.IgnoredAssetCount, FixSuggestion: it.Remediation, Description: it.Description, AuditProcedure: it.Procedure, IsEnable: 1,
+		WhitelistId: whitelistID}
+	if it.LastCheckTime == "" {
+		out.CheckStatus = string(checks.CheckInit)
+	}
+	return out
+}
+
+// PeriodTaskInfo is a CompliancePeriodTask with numeric standard ids.
+type PeriodTaskInfo struct {
+	PeriodTaskId         int64            `json:"PeriodTaskId"`
+	AssetType            string           `json:"AssetType"`
+	LastTriggerTime      string           `json:"LastTriggerTime"`
+	TotalPolicyItemCount int              `json:"TotalPolicyItemCount"`
+	PeriodRule           store.PeriodRule `json:"PeriodRule"`
+	BenchmarkStandardSet []map[string]any `json:"BenchmarkStandardSet"`
+}

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"os"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+)
+
+// UploadAction is the product's extension to the spec's actions: it
+// records a scan that ran elsewhere (a node's daemon, `baseline scan
+// --server` on another host) as a finished task of this daemon.
+const UploadAction = "UploadComplianceScanResult"
+
+// DefaultMaxUploadBytes bounds an upload's body unless configured: a
+// container with its results takes about 22 KB, an image about 7 KB, so
+// this holds a host with some 2,500 containers and their images.
+const DefaultMaxUploadBytes = 64 << 20
+
+// ScanUpload is the body of UploadComplianceScanResult: one finished scan.
+// Its parts have the shapes of the scan JSON document (`baseline scan
+// --format json`): the same StartedAt, FinishedAt, Results and
+// ScanFailedAssets, and each asset as the document's Assets[].Asset. The
+// Scope is a task's scope as the store records it.
+type ScanUpload struct {
+	// Scope is what the scan covered. NodeName (the host that scanned) and
+	// StandardIds are required; AssetTypes and CustomerPolicyItemIds
+	// narrow the standards' items; CustomerAssetIds, when given, make it a
+	// partial scan (assets it did not see are not marked removed).
+	Scope      store.Scope `json:"Scope"`
+	StartedAt  time.Time   `json:"StartedAt"`
+	FinishedAt time.Time   `json:"FinishedAt"`
+	// Host is the scanned host, also when it is not itself in Assets (a
+	// container scan): its address is its containers' HostIP.
+	Host             *assets.Asset          `json:"Host,omitempty"`
+	Assets           []assets.Asset         `json:"Assets"`
+	Results          []results.Result       `json:"Results"`
+	ScanFailedAssets []results.AssetFailure `json:"ScanFailedAssets"`
+}
+
+// NewScanUpload makes the upload of a finished scan. An empty scope's
+// StandardIds become the standards the scan judged, and an empty NodeName
+// this host's name (as a task run here would record it).
+func NewScanUpload(scope store.Scope, rep *results.Report) ScanUpload {
+	if len(scope.Standards) == 0 {
+		for _, s := range rep.Standards {
+			scope.Standards = append(scope.Standards, s.ID)
+		}
+	}
+	if scope.Node == "" {
+		scope.Node, _ = os.Hostname()
+	}
+	u := ScanUpload{Scope: scope, StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt, Assets: rep.Assets,
+		Results: rep.Results, ScanFailedAssets: rep.Failures}
+	if rep.Host.ID != 0 {
+		h := rep.Host
+		u.Host = &h
+	}
+	if u.Assets == nil {
+		u.Assets = []assets.Asset{}
+	}
+	if u.Results == nil {
+		u.Results = []results.Result{}
+	}
+	if u.ScanFailedAssets == nil {
+		u.ScanFailedAssets = []results.AssetFailure{}
+	}
+	return u
+}

@@ -38,13 +38,21 @@ func (s *SliceSource) Rows(ctx context.Context, fn func(results.Row) error) erro
 // meta (tasks, time window, hosts, standards; for a past task, its summary
 // figures), a second pass streams them to the encoder.
 type storeSource struct {
-	st   store.Store
+	st   StoreReader
 	q    store.ResultQuery
 	meta Meta
 }
 
+// StoreReader is what an export reads from the store: the rows, the trend
+// and the failures, the summary and the ignore list.
+type StoreReader interface {
+	store.ExportReader
+	store.ResultReader
+	store.WhitelistStore
+}
+
 // NewStoreSource prepares an export of the store's results.
-func NewStoreSource(ctx context.Context, st store.Store, cat *checks.Catalog, q ExportQuery, version string, now time.Time) (Source, error) {
+func NewStoreSource(ctx context.Context, st StoreReader, cat *checks.Catalog, q ExportQuery, version string, now time.Time) (Source, error) {
 	rq := store.ResultQuery{TaskID: q.TaskID, AssetType: q.AssetType, ByItem: q.By == ByItemGroup}
 	if q.By == ByItemGroup {
 		rq.ItemIDs = q.IDs

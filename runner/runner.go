@@ -20,10 +20,18 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
+// Store is what the runner needs of the store: tasks and their ingest, the
+// standards switched off, and the assets a recheck names.
+type Store interface {
+	store.TaskStore
+	store.CatalogStore
+	store.ResultReader
+}
+
 // Runner starts scans as tasks on one store.
 type Runner struct {
 	cat   *checks.Catalog
-	store store.Store
+	store Store
 	// defaults are the scan options every task starts from (host root,
 	// engine address).
 	defaults scan.Options
@@ -52,7 +60,7 @@ type Options struct {
 }
 
 // New records the catalog in the store and returns a runner.
-func New(ctx context.Context, cat *checks.Catalog, st store.Store, opts Options) (*Runner, error) {
+func New(ctx context.Context, cat *checks.Catalog, st Store, opts Options) (*Runner, error) {
 	if err := st.SyncCatalog(ctx, cat); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

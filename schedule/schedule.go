@@ -129,9 +129,16 @@ type Options struct {
 	RetryAfter time.Duration
 }
 
+// Store is what the scheduler needs of the store: the period tasks, and
+// recording when one fired.
+type Store interface {
+	PeriodTasks(ctx context.Context) ([]store.PeriodTask, error)
+	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
+}
+
 // Scheduler starts the period tasks of a store when they are due.
 type Scheduler struct {
-	st         store.Store
+	st         Store
 	start      func(ctx context.Context, pt store.PeriodTask) error
 	loc        *time.Location
 	now        func() time.Time
@@ -154,7 +161,7 @@ type retry struct{ due, at time.Time }
 // scan of a period task and returns once it is started (an error wrapping
 // store.ErrAlreadyScanning when its scope is being scanned). start may be
 // nil for a scheduler that only answers NextRuns; Tick and Run then fail.
-func New(st store.Store, start func(ctx context.Context, pt store.PeriodTask) error, opts Options) *Scheduler {
+func New(st Store, start func(ctx context.Context, pt store.PeriodTask) error, opts Options) *Scheduler {
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}

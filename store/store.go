@@ -374,15 +374,19 @@ type TrendPoint struct {
 	PassRate     float64     `json:"AssetPassedRate"`
 }
 
-// Store is the compliance model's persistence.
-type Store interface {
+// CatalogStore records the loaded standards and items and which standards
+// are switched on.
+type CatalogStore interface {
 	// SyncCatalog records the loaded standards and items.
 	SyncCatalog(ctx context.Context, cat *checks.Catalog) error
 	// SetStandardEnabled switches a standard on or off.
 	SetStandardEnabled(ctx context.Context, id string, enabled bool) error
 	// DisabledStandards lists the standards switched off in the store.
 	DisabledStandards(ctx context.Context) ([]string, error)
+}
 
+// TaskStore keeps tasks and ingests their results.
+type TaskStore interface {
 	// BeginTask records a running task, or refuses with ErrAlreadyScanning
 	// when a running task's scope overlaps, in this process or another.
 	BeginTask(ctx context.Context, trigger Trigger, scope Scope) (Task, error)
@@ -396,7 +400,16 @@ type Store interface {
 	RecoverInterrupted(ctx context.Context) (int, error)
 	Task(ctx context.Context, id int64) (Task, error)
 	Tasks(ctx context.Context, q Query) ([]Task, int, error)
+	// Diff compares two finished tasks (0, 0: the last two).
+	Diff(ctx context.Context, from, to int64) (Diff, error)
+	// Prune deletes finished tasks beyond the newest keep, keeping every
+	// result that is still some pair's latest.
+	Prune(ctx context.Context, keep int) (int, error)
+}
 
+// ResultReader answers the queries on the latest results and their
+// roll-ups: per asset type, per asset, per item, and scan-failed assets.
+type ResultReader interface {
 	Summary(ctx context.Context, types []assets.Type) ([]AssetSummary, error)
 	Assets(ctx context.Context, q Query) ([]AssetInfo, int, error)
 	Asset(ctx context.Context, id uint64) (AssetInfo, error)
@@ -405,25 +418,10 @@ type Store interface {
 	Item(ctx context.Context, id uint64) (ItemSummary, error)
 	ItemAssets(ctx context.Context, itemID uint64, q Query) ([]results.Row, int, error)
 	ScanFailed(ctx context.Context, q Query) ([]ScanFailedAsset, int, error)
+}
 
-	AddWhitelist(ctx context.Context, req WhitelistRequest) ([]WhitelistEntry, error)
-	// RemoveWhitelist deletes entries by id.
-	RemoveWhitelist(ctx context.Context, ids []int64) error
-	// RemoveWhitelistAssets takes assets off item entries (the spec's
-	// removal of an item from a set of assets, or of items from an asset).
-	RemoveWhitelistAssets(ctx context.Context, items, assets []uint64) error
-	Whitelist(ctx context.Context, q Query) ([]WhitelistEntry, int, error)
-
-	// EnsurePeriodTasks creates the missing period tasks, one per asset
-	// type, with DefaultPeriodRule; existing ones are left as they are.
-	EnsurePeriodTasks(ctx context.Context) error
-	PeriodTasks(ctx context.Context) ([]PeriodTask, error)
-	// SetPeriodTask changes a period task's rule (when not nil) and
-	// switches its standards (id → on) and returns it.
-	SetPeriodTask(ctx context.Context, id int64, rule *PeriodRule, standards map[string]bool) (PeriodTask, error)
-	// MarkPeriodTriggered records when a period task last fired.
-	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
-
+// ExportReader streams what an export is built from.
+type ExportReader interface {
 	// ResultRows streams results with their evidence, in order.
 	ResultRows(ctx context.Context, q ResultQuery, fn func(results.Row) error) error
 	// Trend gives the newest finished tasks' outcomes for an asset type,
@@ -431,11 +429,41 @@ type Store interface {
 	Trend(ctx context.Context, t assets.Type, n int) ([]TrendPoint, error)
 	// TaskFailures lists a task's scan-failed assets (0: the current ones).
 	TaskFailures(ctx context.Context, taskID int64) ([]ScanFailedAsset, error)
+}
 
-	// Diff compares two finished tasks (0, 0: the last two).
-	Diff(ctx context.Context, from, to int64) (Diff, error)
-	// Prune deletes finished tasks beyond the newest keep, keeping every
-	// result that is still some pair's latest.
-	Prune(ctx context.Context, keep int) (int, error)
+// WhitelistStore keeps the ignore list.
+type WhitelistStore interface {
+	AddWhitelist(ctx context.Context, req WhitelistRequest) ([]WhitelistEntry, error)
+	// RemoveWhitelist deletes entries by id.
+	RemoveWhitelist(ctx context.Context, ids []int64) error
+	// RemoveWhitelistAssets takes assets off item entries (the spec's
+	// removal of an item from a set of assets, or of items from an asset).
+	RemoveWhitelistAssets(ctx context.Context, items, assets []uint64) error
+	Whitelist(ctx context.Context, q Query) ([]WhitelistEntry, int, error)
+}
+
+// PeriodStore keeps the period tasks' settings.
+type PeriodStore interface {
+	// EnsurePeriodTasks creates the missing period tasks, one per asset
+	// type, with DefaultPeriodRule; existing ones are left as they are.
+	EnsurePeriodTasks(ctx context.Context) error
+	PeriodTasks(ctx context.Context) ([]PeriodTask, error)
+	// SetPeriodTask changes a period task's rule (when not nil) and
+	// switches its standards (id → on) and returns it.
+	SetPeriodTask(ctx context.Context, id int64, rule *PeriodRule, standards map[string]bool) (PeriodTask, error)
+}
+
+// Store is every role: a backend that keeps the whole compliance model
+// (the embedded SQLite store). Callers take the roles they need; a
+// backend that can offer only some (the remote store) implements those.
+type Store interface {
+	CatalogStore
+	TaskStore
+	ResultReader
+	ExportReader
+	WhitelistStore
+	PeriodStore
+	// MarkPeriodTriggered records when a period task last fired.
+	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 	Close() error
 }

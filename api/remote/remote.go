@@ -1,12 +1,12 @@
 // Package remote implements the store's queries, ignore lists and period
 // tasks over the compliance API of a baseline daemon, so that one CLI
-// serves both a local store and a fleet's server. Task bookkeeping stays
-// with the daemon: those methods are not available remotely.
+// serves both a local store and a fleet's server. Task bookkeeping and
+// exports stay with the daemon: the store roles they need are not
+// implemented here.
 package remote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -19,15 +19,18 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
-// ErrNotRemote is returned by methods the API does not offer.
-var ErrNotRemote = errors.New("not available through --server: run it on the daemon's host")
-
-// Store is a store.Store backed by a daemon's API.
+// Store offers the store's roles that the API serves: results and their
+// roll-ups, the ignore list and the period tasks (and rechecks, through
+// Scan).
 type Store struct {
 	c *client.Client
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.ResultReader   = (*Store)(nil)
+	_ store.WhitelistStore = (*Store)(nil)
+	_ store.PeriodStore    = (*Store)(nil)
+)
 
 // New returns a store that calls the daemon through c.
 func New(c *client.Client) *Store { return &Store{c: c} }
@@ -59,7 +62,7 @@ func (s *Store) Summary(ctx context.Context, types []assets.Type) ([]store.Asset
 	var out struct {
 		AssetSummaryList []store.AssetSummary
 	}
-	if err := s.c.Call(ctx, "DescribeComplianceTaskAssetSummary", map[string]any{"AssetTypeSet": types}, &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeComplianceTaskAssetSummary, map[string]any{"AssetTypeSet": types}, &out); err != nil {
 		return nil, err
 	}
 	for i := range out.AssetSummaryList {
@@ -83,7 +86,7 @@ func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, i
 		TotalCount    int
 		AssetInfoList []api.ComplianceAssetInfo
 	}
-	if err := s.c.Call(ctx, "DescribeComplianceAssetList", pageParams(q), &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeComplianceAssetList, pageParams(q), &out); err != nil {
 		return nil, 0, err
 	}
 	list := make([]store.AssetInfo, 0, len(out.AssetInfoList))
@@ -101,7 +104,7 @@ func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 			AssetStatus string
 		}
 	}
-	if err := s.c.Call(ctx, "DescribeComplianceAssetDetailInfo", map[string]any{"CustomerAssetId": id}, &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeComplianceAssetDetailInfo, map[string]any{"CustomerAssetId": id}, &out); err != nil {
 		return store.AssetInfo{}, err
 	}
 	return assetInfo(out.AssetDetailInfo.ComplianceAssetInfo), nil
@@ -123,7 +126,7 @@ func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) (
 		TotalCount          int
 		AssetPolicyItemList []api.ComplianceAssetPolicyItem
 	}
-	if err := s.c.Call(ctx, "DescribeComplianceAssetPolicyItemList", p, &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeComplianceAssetPolicyItemList, p, &out); err != nil {
 		return nil, 0, err
 	}
 	list := make([]results.Row, 0, len(out.AssetPolicyItemList))
@@ -141,7 +144,7 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 		TotalCount        int
 		AffectedAssetList []api.ComplianceAssetPolicyItem
 	}
-	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedAssetList", p, &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeCompliancePolicyItemAffectedAssetList, p, &out); err != nil {
 		return nil, 0, err
 	}
 	list := make([]results.Row, 0, len(out.AffectedAssetList))
@@ -165,7 +168,7 @@ func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, 
 		TotalCount            int
 		PolicyItemSummaryList []api.CompliancePolicyItemSummary
 	}
-	if err := s.c.Call(ctx, "DescribeComplianceTaskPolicyItemSummaryList", pageParams(q), &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeComplianceTaskPolicyItemSummaryList, pageParams(q), &out); err != nil {
 		return nil, 0, err
 	}
 	list := make([]store.ItemSummary, 0, len(out.PolicyItemSummaryList))
@@ -180,7 +183,7 @@ func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) 
 	var out struct {
 		PolicyItemSummary api.CompliancePolicyItemSummary
 	}
-	if err := s.c.Call(ctx, "DescribeCompliancePolicyItemAffectedSummary", map[string]any{"CustomerPolicyItemId": id}, &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeCompliancePolicyItemAffectedSummary, map[string]any{"CustomerPolicyItemId": id}, &out); err != nil {
 		return store.ItemSummary{}, err
 	}
 	return itemSummary(out.PolicyItemSummary), nil
@@ -192,7 +195,7 @@ func (s *Store) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFail
 		TotalCount          int
 		ScanFailedAssetList []store.ScanFailedAsset
 	}
-	err := s.c.Call(ctx, "DescribeComplianceScanFailedAssetList", pageParams(q), &out)
+	err := s.c.Call(ctx, api.DescribeComplianceScanFailedAssetList, pageParams(q), &out)
 	return out.ScanFailedAssetList, out.TotalCount, err
 }
 
@@ -205,13 +208,13 @@ func (s *Store) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([
 	}
 	if req.All {
 		w["CustomerPolicyItemIdSet"] = req.Items
-		if err := s.c.Call(ctx, "AddCompliancePolicyItemToWhitelist", w, nil); err != nil {
+		if err := s.c.Call(ctx, api.AddCompliancePolicyItemToWhitelist, w, nil); err != nil {
 			return nil, err
 		}
 	} else {
 		for _, it := range req.Items {
 			w["CustomerPolicyItemId"], w["CustomerAssetItemIdSet"] = it, req.Assets
-			if err := s.c.Call(ctx, "AddCompliancePolicyAssetSetToWhitelist", w, nil); err != nil {
+			if err := s.c.Call(ctx, api.AddCompliancePolicyAssetSetToWhitelist, w, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -233,7 +236,7 @@ func (s *Store) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([
 
 // RemoveWhitelist calls DeleteCompliancePolicyItemFromWhitelist.
 func (s *Store) RemoveWhitelist(ctx context.Context, ids []int64) error {
-	return s.c.Call(ctx, "DeleteCompliancePolicyItemFromWhitelist", map[string]any{"WhitelistIdSet": ids}, nil)
+	return s.c.Call(ctx, api.DeleteCompliancePolicyItemFromWhitelist, map[string]any{"WhitelistIdSet": ids}, nil)
 }
 
 // RemoveWhitelistAssets calls DeleteCompliancePolicyAssetSetFromWhitelist.
@@ -242,7 +245,7 @@ func (s *Store) RemoveWhitelistAssets(ctx context.Context, items, assetIDs []uin
 	for _, it := range items {
 		sets = append(sets, map[string]any{"CustomerPolicyItemId": it, "CustomerAssetItemIdSet": assetIDs})
 	}
-	return s.c.Call(ctx, "DeleteCompliancePolicyAssetSetFromWhitelist", map[string]any{"PolicyAssetSetList": sets}, nil)
+	return s.c.Call(ctx, api.DeleteCompliancePolicyAssetSetFromWhitelist, map[string]any{"PolicyAssetSetList": sets}, nil)
 }
 
 // Whitelist calls DescribeComplianceWhitelistItemList.
@@ -251,13 +254,13 @@ func (s *Store) Whitelist(ctx context.Context, q store.Query) ([]store.Whitelist
 		TotalCount       int
 		WhitelistItemSet []store.WhitelistEntry
 	}
-	err := s.c.Call(ctx, "DescribeComplianceWhitelistItemList", pageParams(q), &out)
+	err := s.c.Call(ctx, api.DescribeComplianceWhitelistItemList, pageParams(q), &out)
 	return out.WhitelistItemSet, out.TotalCount, err
 }
 
 // EnsurePeriodTasks calls InitializeUserComplianceEnvironment.
 func (s *Store) EnsurePeriodTasks(ctx context.Context) error {
-	return s.c.Call(ctx, "InitializeUserComplianceEnvironment", nil, nil)
+	return s.c.Call(ctx, api.InitializeUserComplianceEnvironment, nil, nil)
 }
 
 // PeriodTasks calls DescribeCompliancePeriodTaskList.
@@ -265,7 +268,7 @@ func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
 	var out struct {
 		PeriodTaskSet []api.PeriodTaskInfo
 	}
-	if err := s.c.Call(ctx, "DescribeCompliancePeriodTaskList", map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
+	if err := s.c.Call(ctx, api.DescribeCompliancePeriodTaskList, map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
 		return nil, err
 	}
 	var list []store.PeriodTask
@@ -297,7 +300,7 @@ func (s *Store) SetPeriodTask(ctx context.Context, id int64, rule *store.PeriodR
 		var out struct {
 			PeriodTaskSet []api.PeriodTaskInfo
 		}
-		if err := s.c.Call(ctx, "DescribeCompliancePeriodTaskList", map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
+		if err := s.c.Call(ctx, api.DescribeCompliancePeriodTaskList, map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
 			return store.PeriodTask{}, err
 		}
 		nums := map[string]any{}
@@ -318,7 +321,7 @@ func (s *Store) SetPeriodTask(ctx context.Context, id int64, rule *store.PeriodR
 		}
 		p["StandardSettings"] = settings
 	}
-	if err := s.c.Call(ctx, "ModifyCompliancePeriodTask", p, nil); err != nil {
+	if err := s.c.Call(ctx, api.ModifyCompliancePeriodTask, p, nil); err != nil {
 		return store.PeriodTask{}, err
 	}
 	list, err := s.PeriodTasks(ctx)
@@ -341,80 +344,15 @@ func (s *Store) Scan(ctx context.Context, scope store.Scope) (int64, error) {
 	var err error
 	switch {
 	case len(scope.Items) == 1 && len(scope.Assets) > 0:
-		err = s.c.Call(ctx, "ScanComplianceAssetsByPolicyItem", map[string]any{"CustomerPolicyItemId": scope.Items[0], "CustomerAssetIdSet": scope.Assets}, &out)
+		err = s.c.Call(ctx, api.ScanComplianceAssetsByPolicyItem, map[string]any{"CustomerPolicyItemId": scope.Items[0], "CustomerAssetIdSet": scope.Assets}, &out)
 	case len(scope.Items) > 0 && len(scope.Assets) == 0:
-		err = s.c.Call(ctx, "ScanCompliancePolicyItems", map[string]any{"CustomerPolicyItemIdSet": scope.Items}, &out)
+		err = s.c.Call(ctx, api.ScanCompliancePolicyItems, map[string]any{"CustomerPolicyItemIdSet": scope.Items}, &out)
 	case len(scope.Assets) > 0 && len(scope.Items) == 0:
-		err = s.c.Call(ctx, "ScanComplianceAssets", map[string]any{"CustomerAssetIdSet": scope.Assets}, &out)
+		err = s.c.Call(ctx, api.ScanComplianceAssets, map[string]any{"CustomerAssetIdSet": scope.Assets}, &out)
 	case len(scope.Types) > 0 && len(scope.Items) == 0 && len(scope.Assets) == 0:
-		err = s.c.Call(ctx, "CreateComplianceTask", map[string]any{"AssetTypeSet": scope.Types}, &out)
+		err = s.c.Call(ctx, api.CreateComplianceTask, map[string]any{"AssetTypeSet": scope.Types}, &out)
 	default:
 		return 0, fmt.Errorf("%w: through --server, recheck assets, items, one item on assets, or asset types", store.ErrInvalidParameter)
 	}
 	return out.TaskId, err
 }
-
-// The rest belongs to the daemon.
-
-// SyncCatalog is not remote.
-func (s *Store) SyncCatalog(context.Context, *checks.Catalog) error { return ErrNotRemote }
-
-// SetStandardEnabled is not remote.
-func (s *Store) SetStandardEnabled(context.Context, string, bool) error { return ErrNotRemote }
-
-// DisabledStandards is not remote.
-func (s *Store) DisabledStandards(context.Context) ([]string, error) { return nil, ErrNotRemote }
-
-// BeginTask is not remote.
-func (s *Store) BeginTask(context.Context, store.Trigger, store.Scope) (store.Task, error) {
-	return store.Task{}, ErrNotRemote
-}
-
-// Progress is not remote.
-func (s *Store) Progress(context.Context, int64, int) error { return ErrNotRemote }
-
-// CompleteTask is not remote.
-func (s *Store) CompleteTask(context.Context, int64, *results.Report) error { return ErrNotRemote }
-
-// FailTask is not remote.
-func (s *Store) FailTask(context.Context, int64, string) error { return ErrNotRemote }
-
-// RecoverInterrupted is not remote.
-func (s *Store) RecoverInterrupted(context.Context) (int, error) { return 0, ErrNotRemote }
-
-// Task is not remote.
-func (s *Store) Task(context.Context, int64) (store.Task, error) { return store.Task{}, ErrNotRemote }
-
-// Tasks is not remote.
-func (s *Store) Tasks(context.Context, store.Query) ([]store.Task, int, error) {
-	return nil, 0, ErrNotRemote
-}
-
-// MarkPeriodTriggered is not remote.
-func (s *Store) MarkPeriodTriggered(context.Context, int64, time.Time) error { return ErrNotRemote }
-
-// Diff is not remote.
-func (s *Store) Diff(context.Context, int64, int64) (store.Diff, error) {
-	return store.Diff{}, ErrNotRemote
-}
-
-// Prune is not remote.
-func (s *Store) Prune(context.Context, int) (int, error) { return 0, ErrNotRemote }
-
-// ResultRows is not remote (exports go through the API's export jobs).
-func (s *Store) ResultRows(context.Context, store.ResultQuery, func(results.Row) error) error {
-	return ErrNotRemote
-}
-
-// Trend is not remote.
-func (s *Store) Trend(context.Context, assets.Type, int) ([]store.TrendPoint, error) {
-	return nil, ErrNotRemote
-}
-
-// TaskFailures is not remote.
-func (s *Store) TaskFailures(context.Context, int64) ([]store.ScanFailedAsset, error) {
-	return nil, ErrNotRemote
-}
-
-// Close does nothing.
-func (s *Store) Close() error { return nil }

@@ -22,7 +22,7 @@ func newScheduleCmd(g *globals) *cobra.Command {
 		Use:   "show",
 		Short: "Show the period tasks, their standards and next runs",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			if err := st.EnsurePeriodTasks(ctx); err != nil {
 				return err
 			}
@@ -35,8 +35,8 @@ func newScheduleCmd(g *globals) *cobra.Command {
 				return err
 			}
 			next := map[int64]time.Time{}
-			if g.server == "" { // the daemon's own clock decides remotely
-				if next, err = schedule.New(st, nil, schedule.Options{Location: loc}).NextRuns(ctx); err != nil {
+			if local, ok := st.(schedule.Store); ok && g.server == "" { // the daemon's own clock decides remotely
+				if next, err = schedule.New(local, nil, schedule.Options{Location: loc}).NextRuns(ctx); err != nil {
 					return err
 				}
 			}
@@ -93,7 +93,7 @@ func newScheduleCmd(g *globals) *cobra.Command {
   baseline schedule set --type host --standard-off baseline-docker-1.0
   baseline schedule set --type image --disable`,
 		Args: cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			t, err := assets.ParseType(typ)
 			if err != nil {
 				return fmt.Errorf("--type: %w", err)

@@ -13,12 +13,12 @@ import (
 	"github.com/jedib0t/go-pretty/v6/text"
 	"github.com/spf13/cobra"
 
+	"github.com/baselinehq/baseline/api/client"
+	"github.com/baselinehq/baseline/api/remote"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
-	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/store"
-	"github.com/baselinehq/baseline/api/remote"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
@@ -36,9 +36,21 @@ func openStore(ctx context.Context, g *globals) (*sqlite.DB, error) {
 	return db, nil
 }
 
+// queryStore is what a query command needs of a store: the roles that
+// both the local store and a daemon's API (--server) offer.
+type queryStore interface {
+	store.ResultReader
+	store.WhitelistStore
+	store.PeriodStore
+}
+
+// errNotRemote refuses, with --server, a command that only the daemon's
+// own store can answer.
+var errNotRemote = errors.New("not available through --server: run it on the daemon's host")
+
 // withStore opens the store for a query command: the local one, or a
 // remote daemon's through its API with --server.
-func withStore(g *globals, f func(ctx context.Context, st store.Store) error) func(*cobra.Command, []string) error {
+func withStore(g *globals, f func(ctx context.Context, st queryStore) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if g.server != "" {
 			rs, err := remoteStore(g)
@@ -46,6 +58,22 @@ func withStore(g *globals, f func(ctx context.Context, st store.Store) error) fu
 				return err
 			}
 			return f(cmd.Context(), rs)
+		}
+		db, err := openStore(cmd.Context(), g)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return f(cmd.Context(), db)
+	}
+}
+
+// withLocalStore opens the local store for a command on tasks, which
+// --server does not offer.
+func withLocalStore(g *globals, f func(ctx context.Context, st store.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if g.server != "" {
+			return errNotRemote
 		}
 		db, err := openStore(cmd.Context(), g)
 		if err != nil {
@@ -224,7 +252,7 @@ A recheck of a scope that is already being scanned is refused.`,
 }
 
 func scanFailedIDs(ctx context.Context, g *globals) ([]uint64, error) {
-	var db store.Store
+	var db queryStore
 	if g.server != "" {
 		rs, err := remoteStore(g)
 		if err != nil {
@@ -261,7 +289,7 @@ func newSummaryCmd(g *globals) *cobra.Command {
 		Use:   "summary",
 		Short: "Compliance summary per asset type, from the latest results",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			var ts []assets.Type
 			for _, t := range types {
 				at, err := assets.ParseType(t)
@@ -311,7 +339,7 @@ func newAssetsCmd(g *globals) *cobra.Command {
 		Short: "List assets with their passed and failed item counts",
 		Long:  "Filters: AssetType, AssetName, NodeName, HostIP, CustomerAssetId, CheckResult.",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			var at string
 			if typ != "" {
 				t, err := assets.ParseType(typ)
@@ -381,7 +409,7 @@ func newAssetCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("asset id %q is not a number", args[0])
 			}
-			return withStore(g, func(ctx context.Context, st store.Store) error {
+			return withStore(g, func(ctx context.Context, st queryStore) error {
 				a, err := st.Asset(ctx, id)
 				if err != nil {
 					return err
@@ -462,7 +490,7 @@ func newItemsCmd(g *globals) *cobra.Command {
 		Short: "List items with their passed and failed asset counts",
 		Long:  "Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name, CustomerPolicyItemId, BasePolicyItemId, CheckResult.",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			var at string
 			if typ != "" {
 				t, err := assets.ParseType(typ)
@@ -513,7 +541,7 @@ func newItemCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("item id %q is not a number", args[0])
 			}
-			return withStore(g, func(ctx context.Context, st store.Store) error {
+			return withStore(g, func(ctx context.Context, st queryStore) error {
 				it, err := st.Item(ctx, id)
 				if err != nil {
 					return err
@@ -550,7 +578,7 @@ func newFailedCmd(g *globals) *cobra.Command {
 		Short: "List the assets whose last scan failed, with the reason (recheck them with: baseline recheck --failed)",
 		Long:  "Filters: AssetType, AssetName, NodeName.",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			return runList(ctx, g, &l, nil, st.ScanFailed, func(list []store.ScanFailedAsset) {
 				t := newTable(g)
 				t.AppendHeader(table.Row{"Id", "Type", "Asset", "Node", "Reason", "Suggestion", "Checked"})
@@ -579,7 +607,7 @@ func newIgnoreCmd(g *globals) *cobra.Command {
   baseline ignore add --item ID --asset ID,ID --reason "..."         one item on a set of assets
 --expires 30d (or 12h, or 2026-12-31) makes the entry lapse by itself.`,
 		Args: cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			itemIDs, err := parseIDs("--item", items)
 			if err != nil {
 				return err
@@ -623,7 +651,7 @@ func newIgnoreCmd(g *globals) *cobra.Command {
 		Short: "Remove entries by id, or take items off assets (--item ... --asset ...)",
 	}
 	rm.RunE = func(cmd *cobra.Command, args []string) error {
-		return withStore(g, func(ctx context.Context, st store.Store) error {
+		return withStore(g, func(ctx context.Context, st queryStore) error {
 			if len(args) > 0 {
 				if len(rmItems) > 0 || len(rmAssets) > 0 {
 					return errors.New("give entry ids, or --item and --asset, not both")
@@ -669,7 +697,7 @@ func newIgnoreCmd(g *globals) *cobra.Command {
 		Short: "List the ignore list",
 		Long:  "Filters: Name (item name), StandardId, AssetType, AssetName, HostName, HostIP.",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
 			return runList(ctx, g, &l, nil, st.Whitelist, func(list []store.WhitelistEntry) { whitelistTable(g, list) })
 		}),
 	}
@@ -732,7 +760,7 @@ func newTasksCmd(g *globals) *cobra.Command {
 		Short: "List scan tasks, newest first",
 		Long:  "Filters: Trigger (manual, recheck, period, upload: a scan run elsewhere and uploaded to this daemon), CheckStatus.",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withLocalStore(g, func(ctx context.Context, st store.Store) error {
 			return runList(ctx, g, &l, nil, st.Tasks, func(list []store.Task) {
 				t := newTable(g)
 				t.AppendHeader(table.Row{"Task", "Trigger", "Scope", "Status", "Started", "Cost", "Results", "Error"})
@@ -767,7 +795,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("task ids %q, %q are not numbers", args[0], args[1])
 				}
 			}
-			return withStore(g, func(ctx context.Context, st store.Store) error {
+			return withLocalStore(g, func(ctx context.Context, st store.Store) error {
 				d, err := st.Diff(ctx, from, to)
 				if err != nil {
 					return err
@@ -806,7 +834,7 @@ func newPruneCmd(g *globals) *cobra.Command {
 		Use:   "prune",
 		Short: "Delete the results of old tasks, keeping every pair's latest result",
 		Args:  cobra.NoArgs,
-		RunE: withStore(g, func(ctx context.Context, st store.Store) error {
+		RunE: withLocalStore(g, func(ctx context.Context, st store.Store) error {
 			n, err := st.Prune(ctx, keep)
 			if err != nil {
 				return err

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/baselinehq/baseline/internal/cli"
+	"github.com/baselinehq/baseline/cmd/baseline/cli"
 )
 
 func main() {

@@ -45,7 +45,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/internal/cli"
+	"github.com/baselinehq/baseline/cmd/baseline/cli"
 	"github.com/baselinehq/baseline/internal/kubetest"
 	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/scan"

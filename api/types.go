@@ -8,6 +8,14 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
+// Page is the paging and filter part of every list request: Offset
+// (default 0), Limit (default 10, at most 100) and ComplianceFilters.
+type Page struct {
+	Offset  int            `json:"Offset"`
+	Limit   int            `json:"Limit"`
+	Filters []store.Filter `json:"Filters,omitempty"`
+}
+
 // Time is the API's time format; never checked is all zeros.
 func Time(s string) string {
 	if s == "" {

@@ -7,6 +7,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -38,13 +39,37 @@ func New(c *client.Client) *Store { return &Store{c: c} }
 // Client is the API client.
 func (s *Store) Client() *client.Client { return s.c }
 
-func pageParams(q store.Query) map[string]any {
-	p := map[string]any{"Offset": q.Offset, "Limit": q.Limit}
-	if len(q.Filters) > 0 {
-		p["Filters"] = q.Filters
-	}
-	return p
+// pageParams are a list request's paging and filters.
+func pageParams(q store.Query) api.Page {
+	return api.Page{Offset: q.Offset, Limit: q.Limit, Filters: q.Filters}
 }
+
+// list calls a list action and converts each entry of the response's list
+// named field; it returns them with the response's TotalCount.
+func list[W, T any](ctx context.Context, s *Store, action string, params any, field string, conv func(W) T) ([]T, int, error) {
+	var out map[string]json.RawMessage
+	if err := s.c.Call(ctx, action, params, &out); err != nil {
+		return nil, 0, err
+	}
+	var total int
+	var wire []W
+	if err := json.Unmarshal(out["TotalCount"], &total); err != nil {
+		return nil, 0, fmt.Errorf("%s: TotalCount: %w", action, err)
+	}
+	if raw, ok := out[field]; ok {
+		if err := json.Unmarshal(raw, &wire); err != nil {
+			return nil, 0, fmt.Errorf("%s: %s: %w", action, field, err)
+		}
+	}
+	rows := make([]T, 0, len(wire))
+	for _, w := range wire {
+		rows = append(rows, conv(w))
+	}
+	return rows, total, nil
+}
+
+// same converts nothing: the wire's entry is the store's.
+func same[T any](v T) T { return v }
 
 // localTime turns the API's "never" back into empty.
 func localTime(s string) string {
@@ -82,18 +107,7 @@ func assetInfo(a api.ComplianceAssetInfo) store.AssetInfo {
 
 // Assets calls DescribeComplianceAssetList.
 func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	var out struct {
-		TotalCount    int
-		AssetInfoList []api.ComplianceAssetInfo
-	}
-	if err := s.c.Call(ctx, api.DescribeComplianceAssetList, pageParams(q), &out); err != nil {
-		return nil, 0, err
-	}
-	list := make([]store.AssetInfo, 0, len(out.AssetInfoList))
-	for _, a := range out.AssetInfoList {
-		list = append(list, assetInfo(a))
-	}
-	return list, out.TotalCount, nil
+	return list(ctx, s, api.DescribeComplianceAssetList, pageParams(q), "AssetInfoList", assetInfo)
 }
 
 // Asset calls DescribeComplianceAssetDetailInfo.
@@ -120,38 +134,20 @@ func assetItem(r api.ComplianceAssetPolicyItem) results.Row {
 
 // AssetItems calls DescribeComplianceAssetPolicyItemList.
 func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
-	p := pageParams(q)
-	p["CustomerAssetId"] = assetID
-	var out struct {
-		TotalCount          int
-		AssetPolicyItemList []api.ComplianceAssetPolicyItem
-	}
-	if err := s.c.Call(ctx, api.DescribeComplianceAssetPolicyItemList, p, &out); err != nil {
-		return nil, 0, err
-	}
-	list := make([]results.Row, 0, len(out.AssetPolicyItemList))
-	for _, r := range out.AssetPolicyItemList {
-		list = append(list, assetItem(r))
-	}
-	return list, out.TotalCount, nil
+	params := struct {
+		api.Page
+		CustomerAssetId uint64
+	}{pageParams(q), assetID}
+	return list(ctx, s, api.DescribeComplianceAssetPolicyItemList, params, "AssetPolicyItemList", assetItem)
 }
 
 // ItemAssets calls DescribeCompliancePolicyItemAffectedAssetList.
 func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
-	p := pageParams(q)
-	p["CustomerPolicyItemId"] = itemID
-	var out struct {
-		TotalCount        int
-		AffectedAssetList []api.ComplianceAssetPolicyItem
-	}
-	if err := s.c.Call(ctx, api.DescribeCompliancePolicyItemAffectedAssetList, p, &out); err != nil {
-		return nil, 0, err
-	}
-	list := make([]results.Row, 0, len(out.AffectedAssetList))
-	for _, r := range out.AffectedAssetList {
-		list = append(list, assetItem(r))
-	}
-	return list, out.TotalCount, nil
+	params := struct {
+		api.Page
+		CustomerPolicyItemId uint64
+	}{pageParams(q), itemID}
+	return list(ctx, s, api.DescribeCompliancePolicyItemAffectedAssetList, params, "AffectedAssetList", assetItem)
 }
 
 func itemSummary(it api.CompliancePolicyItemSummary) store.ItemSummary {
@@ -164,18 +160,7 @@ func itemSummary(it api.CompliancePolicyItemSummary) store.ItemSummary {
 
 // Items calls DescribeComplianceTaskPolicyItemSummaryList.
 func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
-	var out struct {
-		TotalCount            int
-		PolicyItemSummaryList []api.CompliancePolicyItemSummary
-	}
-	if err := s.c.Call(ctx, api.DescribeComplianceTaskPolicyItemSummaryList, pageParams(q), &out); err != nil {
-		return nil, 0, err
-	}
-	list := make([]store.ItemSummary, 0, len(out.PolicyItemSummaryList))
-	for _, it := range out.PolicyItemSummaryList {
-		list = append(list, itemSummary(it))
-	}
-	return list, out.TotalCount, nil
+	return list(ctx, s, api.DescribeComplianceTaskPolicyItemSummaryList, pageParams(q), "PolicyItemSummaryList", itemSummary)
 }
 
 // Item calls DescribeCompliancePolicyItemAffectedSummary.
@@ -191,12 +176,7 @@ func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) 
 
 // ScanFailed calls DescribeComplianceScanFailedAssetList.
 func (s *Store) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
-	var out struct {
-		TotalCount          int
-		ScanFailedAssetList []store.ScanFailedAsset
-	}
-	err := s.c.Call(ctx, api.DescribeComplianceScanFailedAssetList, pageParams(q), &out)
-	return out.ScanFailedAssetList, out.TotalCount, err
+	return list(ctx, s, api.DescribeComplianceScanFailedAssetList, pageParams(q), "ScanFailedAssetList", same[store.ScanFailedAsset])
 }
 
 // AddWhitelist calls AddCompliancePolicyItemToWhitelist (every asset) or
@@ -250,12 +230,7 @@ func (s *Store) RemoveWhitelistAssets(ctx context.Context, items, assetIDs []uin
 
 // Whitelist calls DescribeComplianceWhitelistItemList.
 func (s *Store) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEntry, int, error) {
-	var out struct {
-		TotalCount       int
-		WhitelistItemSet []store.WhitelistEntry
-	}
-	err := s.c.Call(ctx, api.DescribeComplianceWhitelistItemList, pageParams(q), &out)
-	return out.WhitelistItemSet, out.TotalCount, err
+	return list(ctx, s, api.DescribeComplianceWhitelistItemList, pageParams(q), "WhitelistItemSet", same[store.WhitelistEntry])
 }
 
 // EnsurePeriodTasks calls InitializeUserComplianceEnvironment.

@@ -267,19 +267,15 @@ func scanFailedIDs(ctx context.Context, g *globals) ([]uint64, error) {
 		defer local.Close()
 		db = local
 	}
-	var ids []uint64
-	for off := 0; ; off += store.MaxLimit {
-		page, total, err := db.ScanFailed(ctx, store.Query{Offset: off, Limit: store.MaxLimit})
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range page {
-			ids = append(ids, f.AssetID)
-		}
-		if off+store.MaxLimit >= total {
-			return ids, nil
-		}
+	failed, err := store.All(ctx, db.ScanFailed)
+	if err != nil {
+		return nil, err
 	}
+	ids := make([]uint64, 0, len(failed))
+	for _, f := range failed {
+		ids = append(ids, f.AssetID)
+	}
+	return ids, nil
 }
 
 func newSummaryCmd(g *globals) *cobra.Command {

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/store"
+)
+
+func (s *Server) periodTask(p store.PeriodTask) api.PeriodTaskInfo {
+	out := api.PeriodTaskInfo{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
+		LastTriggerTime: "0000-00-00 00:00:00", BenchmarkStandardSet: []map[string]any{}}
+	if !p.LastTriggerTime.IsZero() {
+		out.LastTriggerTime = p.LastTriggerTime.UTC().Format(time.DateTime)
+	}
+	for _, st := range p.Standards {
+		out.BenchmarkStandardSet = append(out.BenchmarkStandardSet, map[string]any{"StandardId": s.ids.byID[st.StandardID], "Name": st.Name,
+			"PolicyItemCount": st.PolicyItemCount, "Enabled": st.Enabled, "Description": st.Description, "StandardKey": st.StandardID})
+	}
+	return out
+}
+
+func describePeriodTasks(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AssetType string `json:"AssetType"`
+		Offset    int    `json:"Offset"`
+		Limit     int    `json:"Limit"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	q := store.Query{Offset: req.Offset, Limit: req.Limit}
+	if err := q.Normalize(); err != nil {
+		return nil, err
+	}
+	list, err := s.store.PeriodTasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []api.PeriodTaskInfo{}
+	for _, p := range list {
+		if req.AssetType == "" || string(p.AssetType) == req.AssetType {
+			out = append(out, s.periodTask(p))
+		}
+	}
+	total := len(out)
+	out = store.Slice(out, q)
+	return map[string]any{"TotalCount": total, "PeriodTaskSet": out}, nil
+}
+
+func modifyPeriodTask(s *Server, ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		PeriodTaskId     int64             `json:"PeriodTaskId"`
+		PeriodRule       *store.PeriodRule `json:"PeriodRule"`
+		StandardSettings []struct {
+			StandardId uint64 `json:"StandardId"`
+			Enable     bool   `json:"Enable"`
+		} `json:"StandardSettings"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.PeriodTaskId == 0 {
+		return nil, errorf(api.MissingParameter, "PeriodTaskId is required")
+	}
+	var switches map[string]bool
+	for _, st := range req.StandardSettings {
+		id, ok := s.ids.byNum[st.StandardId]
+		if !ok {
+			return nil, errorf(api.InvalidParameterValue, "StandardSettings.StandardId %d is not a known standard", st.StandardId)
+		}
+		if switches == nil {
+			switches = map[string]bool{}
+		}
+		switches[id] = st.Enable
+	}
+	if _, err := s.store.SetPeriodTask(ctx, req.PeriodTaskId, req.PeriodRule, switches); err != nil {
+		return nil, err
+	}
+	s.changed()
+	return struct{}{}, nil
+}

@@ -136,7 +136,7 @@ type CompliancePolicyItemSummary struct {
 // standard's numeric id and whitelistID the ignore-list entry of the item
 // (0: none).
 func NewPolicyItemSummary(it store.ItemSummary, standardID uint64, whitelistID uint64) CompliancePolicyItemSummary {
-	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.BaseID, Name: it.Name,
+	out := CompliancePolicyItemSummary{CustomerPolicyItemId: it.ID, BasePolicyItemId: it.ID, BenchmarkNumber: it.Number, Name: it.Name,
 		Category: it.Category, BenchmarkStandardName: it.StandardName, BenchmarkStandardId: standardID, BenchmarkStandardKey: it.StandardID, RiskLevel: string(it.Risk),
 		AssetType: string(it.AssetType), LastCheckTime: Time(it.LastCheckTime), CheckStatus: string(checks.CheckFinished),
 		CheckResult: string(it.CheckResult), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,

@@ -49,7 +49,7 @@ type StandardInfo struct {
 // ItemInfo is a check item with its per-item roll-up.
 type ItemInfo struct {
 	ID           uint64      `json:"CustomerPolicyItemId"`
-	BaseID       string      `json:"BasePolicyItemId"`
+	Number       string      `json:"BasePolicyItemId"`
 	Name         string      `json:"Name"`
 	Category     string      `json:"ItemType"`
 	StandardID   string      `json:"StandardId"`
@@ -82,7 +82,7 @@ func NewDocument(rep *results.Report, version string) Document {
 	for _, ir := range sum.Items {
 		it := ir.Item
 		doc.Items = append(doc.Items, ItemInfo{
-			ID: it.ID, BaseID: it.Number, Name: it.Title, Category: it.Category, StandardID: it.Standard.ID,
+			ID: it.ID, Number: it.Number, Name: it.Title, Category: it.Category, StandardID: it.Standard.ID,
 			StandardName: it.Standard.Name, AssetType: it.AssetType, Risk: it.Risk, Automated: it.Automated,
 			Scored: it.Scored, Level: it.Level, Description: it.Description, Procedure: it.Procedure,
 			Remediation: it.Remediation, References: it.References, Counts: ir.Counts,

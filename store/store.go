@@ -211,7 +211,7 @@ type AssetInfo struct {
 // ItemSummary is an item with its roll-up (CompliancePolicyItemSummary).
 type ItemSummary struct {
 	ID                 uint64      `json:"CustomerPolicyItemId"`
-	BaseID             string      `json:"BasePolicyItemId"`
+	Number             string      `json:"BasePolicyItemId"`
 	Name               string      `json:"Name"`
 	Category           string      `json:"Category"`
 	StandardID         string      `json:"BenchmarkStandardId"`
@@ -281,7 +281,7 @@ type WhitelistRequest struct {
 // Change is one (item, asset) pair whose verdict changed between two tasks.
 type Change struct {
 	ItemID    uint64             `json:"CustomerPolicyItemId"`
-	BaseID    string             `json:"BasePolicyItemId"`
+	Number    string             `json:"BasePolicyItemId"`
 	Name      string             `json:"Name"`
 	AssetID   uint64             `json:"CustomerAssetId"`
 	AssetName string             `json:"AssetName"`

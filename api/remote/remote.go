@@ -151,7 +151,7 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 }
 
 func itemSummary(it api.CompliancePolicyItemSummary) store.ItemSummary {
-	return store.ItemSummary{ID: it.CustomerPolicyItemId, BaseID: it.BenchmarkNumber, Name: it.Name, Category: it.Category,
+	return store.ItemSummary{ID: it.CustomerPolicyItemId, Number: it.BenchmarkNumber, Name: it.Name, Category: it.Category,
 		StandardID: it.BenchmarkStandardKey, StandardName: it.BenchmarkStandardName, Risk: checks.Risk(it.RiskLevel),
 		AssetType: assets.Type(it.AssetType), PassedAssetCount: it.PassedAssetCount, FailedAssetCount: it.FailedAssetCount,
 		IgnoredAssetCount: it.IgnoredAssetCount, CheckResult: checks.CheckResult(it.CheckResult), LastCheckTime: localTime(it.LastCheckTime),

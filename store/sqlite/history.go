@@ -46,7 +46,7 @@ func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 	for rows.Next() {
 		var c store.Change
 		var before, after int
-		if err := rows.Scan(&c.ItemID, &c.BaseID, &c.Name, &c.AssetID, &c.AssetName, &before, &after); err != nil {
+		if err := rows.Scan(&c.ItemID, &c.Number, &c.Name, &c.AssetID, &c.AssetName, &before, &after); err != nil {
 			return d, err
 		}
 		c.Before, c.After = resultOf(before), resultOf(after)

@@ -357,7 +357,7 @@ func scanItems(rows *sql.Rows, err error) ([]store.ItemSummary, error) {
 		var it store.ItemSummary
 		var risk, at string
 		var last int64
-		if err := rows.Scan(&it.ID, &it.BaseID, &it.Name, &it.Category, &it.StandardID, &it.StandardName, &risk, &at, &it.Automated, &it.Scored,
+		if err := rows.Scan(&it.ID, &it.Number, &it.Name, &it.Category, &it.StandardID, &it.StandardName, &risk, &at, &it.Automated, &it.Scored,
 			&it.PassedAssetCount, &it.FailedAssetCount, &it.IgnoredAssetCount, &it.ManualAssetCount, &it.NotApplicableCount, &it.CheckFailedCount,
 			&last, &it.Whitelisted, &it.Description, &it.Procedure, &it.Remediation); err != nil {
 			return nil, err

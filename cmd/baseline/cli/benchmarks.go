@@ -48,6 +48,11 @@ func newBenchmarksCmd(g *globals) *cobra.Command {
 		Use:   "benchmarks",
 		Short: "List, show and validate benchmark standards",
 	}
+	cmd.AddCommand(newBenchmarksListCmd(g), newBenchmarksShowCmd(g), newBenchmarksValidateCmd(g))
+	return cmd
+}
+
+func newBenchmarksListCmd(g *globals) *cobra.Command {
 	var format string
 	list := &cobra.Command{
 		Use:   "list",
@@ -95,7 +100,10 @@ func newBenchmarksCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	return list
+}
 
+func newBenchmarksShowCmd(g *globals) *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show STANDARD|ITEM-ID",
 		Short: "Show a standard's items, or one item in full",
@@ -131,6 +139,10 @@ func newBenchmarksCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	return show
+}
+
+func newBenchmarksValidateCmd(g *globals) *cobra.Command {
 	validate := &cobra.Command{
 		Use:   "validate DIR...",
 		Short: "Load benchmark directories and report every problem as file:line",
@@ -161,8 +173,7 @@ func newBenchmarksCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, show, validate)
-	return cmd
+	return validate
 }
 
 func showItem(g *globals, it *checks.Item) {

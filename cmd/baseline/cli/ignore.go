@@ -16,6 +16,11 @@ import (
 
 func newIgnoreCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "ignore", Short: "Ignore lists: results stay recorded but never count as failures"}
+	cmd.AddCommand(newIgnoreAddCmd(g), newIgnoreRmCmd(g), newIgnoreLsCmd(g))
+	return cmd
+}
+
+func newIgnoreAddCmd(g *globals) *cobra.Command {
 	var items, assetIDs []string
 	var all bool
 	var reason, by, expires, format string
@@ -64,7 +69,10 @@ func newIgnoreCmd(g *globals) *cobra.Command {
 	add.Flags().StringVar(&by, "by", currentUser(), "who waives them")
 	add.Flags().StringVar(&expires, "expires", "", "when the entry lapses: a duration (30d, 12h) or a date (2026-12-31)")
 	add.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	return add
+}
 
+func newIgnoreRmCmd(g *globals) *cobra.Command {
 	var rmItems, rmAssets []string
 	rm := &cobra.Command{
 		Use:   "rm [ENTRY-ID...]",
@@ -110,7 +118,10 @@ func newIgnoreCmd(g *globals) *cobra.Command {
 	}
 	rm.Flags().StringSliceVar(&rmItems, "item", nil, "items")
 	rm.Flags().StringSliceVar(&rmAssets, "asset", nil, "assets")
+	return rm
+}
 
+func newIgnoreLsCmd(g *globals) *cobra.Command {
 	var l listFlags
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -122,8 +133,7 @@ func newIgnoreCmd(g *globals) *cobra.Command {
 		}),
 	}
 	l.register(ls)
-	cmd.AddCommand(add, rm, ls)
-	return cmd
+	return ls
 }
 
 func currentUser() string {

@@ -231,7 +231,7 @@ func newItemsCmd(g *globals) *cobra.Command {
 				t := newTable(g)
 				t.AppendHeader(table.Row{"Id", "Standard", "No.", "Title", "Asset type", "Risk", "Passed", "Failed", "Ignored", "Manual", "N/A", "Check failed"})
 				for _, it := range list {
-					t.AppendRow(table.Row{it.ID, it.StandardID, it.BaseID, truncate(it.Name, 60), it.AssetType.Short(), it.Risk.Short(),
+					t.AppendRow(table.Row{it.ID, it.StandardID, it.Number, truncate(it.Name, 60), it.AssetType.Short(), it.Risk.Short(),
 						it.PassedAssetCount, it.FailedAssetCount, it.IgnoredAssetCount, it.ManualAssetCount, it.NotApplicableCount, it.CheckFailedCount})
 				}
 				t.Render()
@@ -277,7 +277,7 @@ func newItemCmd(g *globals) *cobra.Command {
 					return writeJSON(g.stdout, map[string]any{"Item": it, "TotalCount": total, "List": nonNil(list)})
 				}
 				fmt.Fprintf(g.stdout, "%d  %s %s  %s\nrisk %s; %d passed, %d failed, %d ignored\nRemediation: %s\n",
-					it.ID, it.StandardID, it.BaseID, it.Name, it.Risk.Short(), it.PassedAssetCount, it.FailedAssetCount, it.IgnoredAssetCount, it.Remediation)
+					it.ID, it.StandardID, it.Number, it.Name, it.Risk.Short(), it.PassedAssetCount, it.FailedAssetCount, it.IgnoredAssetCount, it.Remediation)
 				resultTable(g, list, true)
 				pageFooter(g, q, len(list), total)
 				return nil

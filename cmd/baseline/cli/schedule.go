@@ -17,6 +17,11 @@ import (
 
 func newScheduleCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "schedule", Short: "Period tasks: one per asset type, every 1, 3 or 7 days at a time of day"}
+	cmd.AddCommand(newScheduleShowCmd(g), newScheduleSetCmd(g))
+	return cmd
+}
+
+func newScheduleShowCmd(g *globals) *cobra.Command {
 	var format, tz string
 	show := &cobra.Command{
 		Use:   "show",
@@ -81,7 +86,10 @@ func newScheduleCmd(g *globals) *cobra.Command {
 	}
 	show.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	show.Flags().StringVar(&tz, "timezone", "Local", "time zone of the execution times")
+	return show
+}
 
+func newScheduleSetCmd(g *globals) *cobra.Command {
 	var typ, at string
 	var every int
 	var enable, disable bool
@@ -155,8 +163,7 @@ func newScheduleCmd(g *globals) *cobra.Command {
 	set.Flags().StringSliceVar(&on, "standard-on", nil, "standards to run")
 	set.Flags().StringSliceVar(&off, "standard-off", nil, "standards not to run")
 	_ = set.MarkFlagRequired("type")
-	cmd.AddCommand(show, set)
-	return cmd
+	return set
 }
 
 func fmtTime(t time.Time, loc *time.Location) string {

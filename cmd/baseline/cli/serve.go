@@ -206,6 +206,52 @@ func newLogger(g *globals, level, format string) (*slog.Logger, error) {
 }
 
 // serve runs the daemon until ctx ends.
+// upstreamForwarder forwards each completed task to the configured upstream
+// daemon, if any; stop sends what is still pending, for at most 10 s.
+func upstreamForwarder(c *serveConfig, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
+	u := c.Upstream
+	if u.Server == "" {
+		return nil, func() {}, nil
+	}
+	uc, err := client.New(u.Server, u.SecretID, u.SecretKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstream: %w", err)
+	}
+	fwd := upstream.New(uc, upstream.Options{Retries: u.Retries, Backoff: u.Backoff, Logger: log})
+	return fwd.Forward, func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		fwd.Close(fctx)
+		cancel()
+	}, nil
+}
+
+// startAPI listens on the API's address and serves h there, over TLS when
+// configured; it returns the server and its URL, and sends a serving error
+// to errc.
+func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", c.API.Listen)
+	if err != nil {
+		return nil, "", fmt.Errorf("api.listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		var err error
+		if c.API.TLSCert != "" {
+			err = httpSrv.ServeTLS(ln, c.API.TLSCert, c.API.TLSKey)
+		} else {
+			err = httpSrv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("api: %w", err)
+		}
+	}()
+	scheme := "http"
+	if c.API.TLSCert != "" {
+		scheme = "https"
+	}
+	return httpSrv, scheme + "://" + ln.Addr().String(), nil
+}
+
 func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	log, err := newLogger(g, c.LogLevel, c.LogFormat)
 	if err != nil {
@@ -228,23 +274,13 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err := db.EnsurePeriodTasks(ctx); err != nil {
 		return err
 	}
-	var completed func(store.Task, *results.Report)
-	if u := c.Upstream; u.Server != "" {
-		uc, err := client.New(u.Server, u.SecretID, u.SecretKey)
-		if err != nil {
-			return fmt.Errorf("upstream: %w", err)
-		}
-		fwd := upstream.New(uc, upstream.Options{Retries: u.Retries, Backoff: u.Backoff, Logger: log})
-		completed = fwd.Forward
-		// Last, once the runner is done: the tasks that just finished are
-		// sent if the upstream answers soon; the local store has them
-		// either way.
-		defer func() {
-			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			fwd.Close(fctx)
-			cancel()
-		}()
+	completed, stopForwarding, err := upstreamForwarder(c, log)
+	if err != nil {
+		return err
 	}
+	// Last, once the runner is done: the tasks that just finished are sent
+	// if the upstream answers soon; the local store has them either way.
+	defer stopForwarding()
 	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log, Completed: completed,
 		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
 			Kube: kube.Options{Kubeconfig: c.Kubernetes.Kubeconfig, Context: c.Kubernetes.Context, Name: c.Kubernetes.ClusterName}}})
@@ -262,23 +298,11 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.API.Listen)
-	if err != nil {
-		return fmt.Errorf("api.listen: %w", err)
-	}
-	httpSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 2)
-	go func() {
-		var err error
-		if c.API.TLSCert != "" {
-			err = httpSrv.ServeTLS(ln, c.API.TLSCert, c.API.TLSKey)
-		} else {
-			err = httpSrv.Serve(ln)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("api: %w", err)
-		}
-	}()
+	httpSrv, addr, err := startAPI(c, api, errc)
+	if err != nil {
+		return err
+	}
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go func() {
@@ -286,13 +310,9 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 			errc <- fmt.Errorf("scheduler: %w", err)
 		}
 	}()
-	scheme := "http"
-	if c.API.TLSCert != "" {
-		scheme = "https"
-	}
-	log.Info("serving", "api", scheme+"://"+ln.Addr().String(), "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
+	log.Info("serving", "api", addr, "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
 		"upstream", c.Upstream.Server)
-	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s://%s\n", scheme, ln.Addr())
+	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s\n", addr)
 
 	select {
 	case <-ctx.Done():

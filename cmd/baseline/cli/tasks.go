@@ -75,7 +75,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 					t.SetTitle(sec.title)
 					t.AppendHeader(table.Row{"Asset", "Item", "No.", "Title", "Before", "After"})
 					for _, c := range sec.list {
-						t.AppendRow(table.Row{truncate(c.AssetName, 40), c.ItemID, c.BaseID, truncate(c.Name, 50),
+						t.AppendRow(table.Row{truncate(c.AssetName, 40), c.ItemID, c.Number, truncate(c.Name, 50),
 							strings.TrimPrefix(string(c.Before), "RESULT_"), strings.TrimPrefix(string(c.After), "RESULT_")})
 					}
 					t.Render()

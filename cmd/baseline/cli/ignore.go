@@ -45,7 +45,7 @@ func newIgnoreAddCmd(g *globals) *cobra.Command {
 				return errors.New("give either --all or --asset")
 			}
 			if strings.TrimSpace(reason) == "" {
-				return errors.New("--reason is required: auditors see why a result was waived")
+				return errors.New("--reason is required: auditors see why a result was ignored")
 			}
 			exp, err := parseExpiry(expires, time.Now())
 			if err != nil {
@@ -65,8 +65,8 @@ func newIgnoreAddCmd(g *globals) *cobra.Command {
 	add.Flags().StringSliceVar(&items, "item", nil, "items (CustomerPolicyItemId)")
 	add.Flags().StringSliceVar(&assetIDs, "asset", nil, "assets (CustomerAssetId)")
 	add.Flags().BoolVar(&all, "all", false, "on every asset")
-	add.Flags().StringVar(&reason, "reason", "", "why the results are waived (required)")
-	add.Flags().StringVar(&by, "by", currentUser(), "who waives them")
+	add.Flags().StringVar(&reason, "reason", "", "why the results are ignored (required)")
+	add.Flags().StringVar(&by, "by", currentUser(), "who ignores them")
 	add.Flags().StringVar(&expires, "expires", "", "when the entry lapses: a duration (30d, 12h) or a date (2026-12-31)")
 	add.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return add

@@ -53,18 +53,7 @@ func compileStandard(d *standardDef, loc locator, origin string) (*Standard, []P
 
 // compileItem validates one item and compiles its source and tests.
 func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, []Problem) {
-	var problems []Problem
-	bad := func(field string, format string, args ...any) {
-		line := loc.line()
-		if field != "" {
-			line = loc.line(strings.Split(field, ".")[0])
-		}
-		label := d.Number
-		if label == "" {
-			label = fmt.Sprintf("#%d", d.ID)
-		}
-		problems = append(problems, loc.problem(line, "item %s: %s", label, fmt.Sprintf(format, args...)))
-	}
+	ip := &itemProblems{d: d, loc: loc}
 	it := &Item{
 		ID: d.ID, Number: strings.TrimSpace(d.Number), Title: strings.TrimSpace(d.Title),
 		Category: firstNonEmpty(d.Category, file.Category), Level: d.Level,
@@ -73,34 +62,83 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 		Default: strings.TrimSpace(d.Default), References: d.References, Standard: std,
 		Pos: Position{loc.file, loc.line()},
 	}
+	checkItemRequired(it, d, ip)
+	compileItemKind(it, d, file, std, ip)
+	srcBad := compileItemSource(it, d, ip)
+	compileItemTests(it, d, srcBad, ip)
+	for i := range d.OnlyIf {
+		c, ps := compileCondition(&d.OnlyIf[i], it, loc.at("only_if", i), fmt.Sprintf("item %s: only_if[%d]", it.Number, i))
+		ip.list = append(ip.list, ps...)
+		if c != nil {
+			it.OnlyIf = append(it.OnlyIf, c)
+		}
+	}
+	if it.Target == TargetNode && it.Source != nil && it.Source.Kind == SourceKube {
+		ip.bad("target", "target: a kube source reads the cluster; the item's target must be cluster")
+	}
+	if len(ip.list) > 0 {
+		return nil, ip.list
+	}
+	return it, nil
+}
+
+// itemProblems gathers the problems of one item, each labelled with the
+// item's number (or id) at the line of the field at fault.
+type itemProblems struct {
+	d    *itemDef
+	loc  locator
+	list []Problem
+}
+
+// bad records a problem with field (a dotted path whose first part is
+// located; empty for the item itself).
+func (p *itemProblems) bad(field string, format string, args ...any) {
+	line := p.loc.line()
+	if field != "" {
+		line = p.loc.line(strings.Split(field, ".")[0])
+	}
+	label := p.d.Number
+	if label == "" {
+		label = fmt.Sprintf("#%d", p.d.ID)
+	}
+	p.list = append(p.list, p.loc.problem(line, "item %s: %s", label, fmt.Sprintf(format, args...)))
+}
+
+// checkItemRequired reports the item's missing required fields.
+func checkItemRequired(it *Item, d *itemDef, ip *itemProblems) {
 	if d.ID == 0 {
-		bad("id", "id is required (a positive number, unique across all standards)")
+		ip.bad("id", "id is required (a positive number, unique across all standards)")
 	}
 	if it.Number == "" {
-		bad("number", "number is required (the recommendation number, e.g. 5.5)")
+		ip.bad("number", "number is required (the recommendation number, e.g. 5.5)")
 	}
 	if it.Title == "" {
-		bad("title", "title is required")
+		ip.bad("title", "title is required")
 	}
 	if it.Category == "" {
-		bad("category", "category is required (on the item or as the file's default)")
+		ip.bad("category", "category is required (on the item or as the file's default)")
 	}
+}
+
+// compileItemKind sets what kind of item it is: asset type, target, risk,
+// assessment, scoring and level.
+func compileItemKind(it *Item, d *itemDef, file *fileDef, std *Standard, ip *itemProblems) {
 	at := firstNonEmpty(d.AssetType, file.AssetType)
 	if t, err := assets.ParseType(at); err != nil {
-		bad("asset_type", "asset_type: %v", err)
+		ip.bad("asset_type", "asset_type: %v", err)
 	} else {
 		it.AssetType = t
 		if std != nil && !std.Covers(t) {
-			bad("asset_type", "asset_type %s is not among the standard's asset_types", t.Short())
+			ip.bad("asset_type", "asset_type %s is not among the standard's asset_types", t.Short())
 		}
 	}
 	if tg, err := itemTarget(d, file, it.AssetType); err != nil {
-		bad("target", "target: %v", err)
+		ip.bad("target", "target: %v", err)
 	} else {
 		it.Target = tg
 	}
 	if r, err := ParseRisk(d.Risk); err != nil {
-		bad("risk", "risk: %v", err)
+		ip.bad("risk", "risk: %v", err)
 	} else {
 		it.Risk = r
 	}
@@ -109,64 +147,58 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 		it.Automated = true
 	case "manual":
 	default:
-		bad("assessment", "assessment: %q is not automated or manual", d.Assessment)
+		ip.bad("assessment", "assessment: %q is not automated or manual", d.Assessment)
 	}
 	it.Scored = it.Automated
 	if d.Scored != nil {
 		it.Scored = *d.Scored
 	}
 	if d.Level < 0 || d.Level > 2 {
-		bad("level", "level: %d is not 1 or 2", d.Level)
+		ip.bad("level", "level: %d is not 1 or 2", d.Level)
 	}
 	if d.Engines != "" {
-		bad("engines", "engines: use only_if with op semver on an item; engines belongs to the standard")
+		ip.bad("engines", "engines: use only_if with op semver on an item; engines belongs to the standard")
 	}
+}
 
-	// The audit source.
-	srcBad := false
+// compileItemSource compiles the audit source (a source, or an audit shell
+// command); it reports whether a given source failed to compile.
+func compileItemSource(it *Item, d *itemDef, ip *itemProblems) (srcBad bool) {
 	switch {
 	case d.Source != nil && d.Audit != "":
-		bad("audit", "give either source or audit, not both")
+		ip.bad("audit", "give either source or audit, not both")
 	case d.Source != nil:
 		src, err := compileSource(d.Source, it.AssetType)
 		if err != nil {
-			bad("source", "source: %v", err)
+			ip.bad("source", "source: %v", err)
 			srcBad = true
 		}
 		it.Source = src
 	case d.Audit != "":
 		it.Source = &Source{Kind: SourceShell, Shell: d.Audit, Format: FormatText}
 		if it.AssetType != assets.Host && it.AssetType != assets.K8s {
-			bad("audit", "audit: a shell command can only check host or k8s items")
+			ip.bad("audit", "audit: a shell command can only check host or k8s items")
 		}
 	}
+	return srcBad
+}
+
+// compileItemTests compiles the tests and checks that source, tests and
+// assessment go together.
+func compileItemTests(it *Item, d *itemDef, srcBad bool, ip *itemProblems) {
 	if d.Tests != nil {
-		ts, ps := compileTests(d.Tests, loc.at("tests"), "item "+it.Number+": tests")
-		problems = append(problems, ps...)
+		ts, ps := compileTests(d.Tests, ip.loc.at("tests"), "item "+it.Number+": tests")
+		ip.list = append(ip.list, ps...)
 		it.Tests = ts
 		if it.Source == nil && !srcBad {
-			bad("tests", "tests need a source or an audit command")
+			ip.bad("tests", "tests need a source or an audit command")
 		}
 	} else if it.Source != nil {
-		bad("source", "a source needs tests to judge it")
+		ip.bad("source", "a source needs tests to judge it")
 	}
 	if it.Automated && it.Source == nil && !srcBad {
-		bad("assessment", "an automated item needs a source (or audit) and tests")
+		ip.bad("assessment", "an automated item needs a source (or audit) and tests")
 	}
-	for i := range d.OnlyIf {
-		c, ps := compileCondition(&d.OnlyIf[i], it, loc.at("only_if", i), fmt.Sprintf("item %s: only_if[%d]", it.Number, i))
-		problems = append(problems, ps...)
-		if c != nil {
-			it.OnlyIf = append(it.OnlyIf, c)
-		}
-	}
-	if it.Target == TargetNode && it.Source != nil && it.Source.Kind == SourceKube {
-		bad("target", "target: a kube source reads the cluster; the item's target must be cluster")
-	}
-	if len(problems) > 0 {
-		return nil, problems
-	}
-	return it, nil
 }
 
 // itemTarget is a k8s item's target: given, else cluster for a kube

@@ -6,6 +6,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -68,7 +69,7 @@ type Options struct {
 }
 
 // ErrNothingSelected is returned when the selection matches no item.
-var ErrNothingSelected = fmt.Errorf("no item matches the selection")
+var ErrNothingSelected = checks.ErrNothingSelected
 
 // Run scans this host.
 func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Report, error) {
@@ -231,48 +232,22 @@ func partialFailures(rep *results.Report, now time.Time) []results.AssetFailure 
 	return out
 }
 
-// selectItems applies the standard, type and item selections.
+// selectItems applies the standard, type and item selections; an unknown
+// standard, type or item is named with its command-line flag.
 func selectItems(cat *checks.Catalog, opts Options) ([]*checks.Item, []*checks.Standard, error) {
-	wantStd := map[string]bool{}
-	for _, s := range opts.Standards {
-		if _, ok := cat.Standard(s); !ok {
-			return nil, nil, fmt.Errorf("--standard: no standard %q", s)
-		}
-		wantStd[s] = true
+	items, stds, err := cat.Select(checks.Selection{Types: opts.Types, Standards: opts.Standards, Items: opts.Items})
+	var unknownStd *checks.UnknownStandardError
+	var unknownType *checks.UnknownTypeError
+	var unknownItem *checks.UnknownItemError
+	switch {
+	case errors.As(err, &unknownStd):
+		return nil, nil, fmt.Errorf("--standard: %w", err)
+	case errors.As(err, &unknownType):
+		return nil, nil, fmt.Errorf("--type: %w", err)
+	case errors.As(err, &unknownItem):
+		return nil, nil, fmt.Errorf("--item: %w", err)
 	}
-	wantType := map[assets.Type]bool{}
-	for _, t := range opts.Types {
-		wantType[t] = true
-	}
-	wantItem := map[uint64]bool{}
-	for _, id := range opts.Items {
-		if _, ok := cat.Item(id); !ok {
-			return nil, nil, fmt.Errorf("--item: no item with id %d", id)
-		}
-		wantItem[id] = true
-	}
-	var items []*checks.Item
-	var stds []*checks.Standard
-	for _, s := range cat.Standards {
-		if len(wantStd) > 0 && !wantStd[s.ID] || len(wantStd) == 0 && !s.Enabled {
-			continue
-		}
-		n := 0
-		for _, it := range s.Items {
-			if len(wantType) > 0 && !wantType[it.AssetType] || len(wantItem) > 0 && !wantItem[it.ID] {
-				continue
-			}
-			items = append(items, it)
-			n++
-		}
-		if n > 0 {
-			stds = append(stds, s)
-		}
-	}
-	if len(items) == 0 {
-		return nil, nil, ErrNothingSelected
-	}
-	return items, stds, nil
+	return items, stds, err
 }
 
 // target is an asset with its facts, or the reason it could not be read.

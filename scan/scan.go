@@ -6,9 +6,9 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +17,6 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/assets/hostfs"
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
@@ -68,7 +67,7 @@ type Options struct {
 }
 
 // ErrNothingSelected is returned when the selection matches no item.
-var ErrNothingSelected = fmt.Errorf("no item matches the selection")
+var ErrNothingSelected = checks.ErrNothingSelected
 
 // Run scans this host.
 func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Report, error) {
@@ -78,11 +77,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log = log.With("component", "scan")
+	log := logger(opts).With("component", "scan")
 
 	rep := &results.Report{StartedAt: opts.Now()}
 	items, stds, err := selectItems(cat, opts)
@@ -96,49 +91,17 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	}
 
 	hc := &hostContext{root: hostfs.New(opts.HostRoot)}
-	dockerItems := need[assets.Host] || need[assets.Container] || need[assets.Image]
-	if !opts.NoDocker && dockerItems {
-		hc.engine, hc.engineErr = docker.Connect(opts.DockerHost)
-		if hc.engineErr == nil {
-			defer hc.engine.Close()
-			hc.daemon, hc.engineErr = hc.engine.Daemon(ctx)
-		}
-		if hc.engineErr != nil {
-			log.Warn("docker engine unavailable", "err", hc.engineErr)
-		}
-	} else if opts.NoDocker {
-		hc.engineErr = fmt.Errorf("disabled by --no-docker")
-	} else {
-		hc.engineErr = fmt.Errorf("not needed: no selected item reads the Docker engine")
+	hc.connectEngine(ctx, opts, need[assets.Host] || need[assets.Container] || need[assets.Image], log)
+	if hc.engine != nil {
+		defer hc.engine.Close()
 	}
 
 	d := &discovery{hc: hc, now: opts.Now, workers: opts.Workers}
 	host := d.host()
 	rep.Host = host
-	engineVersion := ""
-	if hc.daemon != nil {
-		engineVersion = hc.daemon.Version
-	}
-	targets := []target{{asset: host, facts: &assetFacts{host: hc}, version: engineVersion}}
-	if need[assets.Container] || need[assets.Image] {
-		targets = append(targets, d.engineAssets(ctx, host, need[assets.Container], need[assets.Image])...)
-	}
-	if need[assets.K8s] {
-		var kd *kubeDiscovery
-		if needTarget(items, checks.TargetCluster) {
-			var cluster *target
-			if cluster, kd = d.kubeCluster(ctx, opts); cluster != nil {
-				targets = append(targets, *cluster)
-			}
-		}
-		if needTarget(items, checks.TargetNode) {
-			if node := d.kubeNode(host, opts, kd); node != nil {
-				targets = append(targets, *node)
-			}
-		}
-		if kd != nil && kd.client != nil {
-			defer func() { rep.KubeCalls, rep.KubeCallsByOp = kd.client.Calls() }()
-		}
+	targets, kd := d.targets(ctx, host, items, need, opts)
+	if kd != nil && kd.client != nil {
+		defer func() { rep.KubeCalls, rep.KubeCallsByOp = kd.client.Calls() }()
 	}
 	if len(opts.Assets) > 0 {
 		targets = filterTargets(targets, opts.Assets)
@@ -146,18 +109,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 			return nil, fmt.Errorf("no asset matches %s", strings.Join(opts.Assets, ", "))
 		}
 	}
-	for _, t := range targets {
-		if t.asset.Type == assets.Host && !need[assets.Host] && d.failure == "" {
-			continue // the host was only the way to its containers and images
-		}
-		rep.Assets = append(rep.Assets, t.asset)
-		if t.failure != "" {
-			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: t.asset.ID, Reason: t.failure, Suggestion: t.suggestion, CheckTime: opts.Now()})
-		}
-	}
-	if d.failure != "" {
-		rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: host.ID, Reason: d.failure, Suggestion: d.suggestion, CheckTime: opts.Now()})
-	}
+	rep.Assets, rep.Failures = d.reported(targets, host, need[assets.Host])
 
 	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
 	rep.Standards, rep.Items = judgedStandards(rep)
@@ -231,48 +183,22 @@ func partialFailures(rep *results.Report, now time.Time) []results.AssetFailure 
 	return out
 }
 
-// selectItems applies the standard, type and item selections.
+// selectItems applies the standard, type and item selections; an unknown
+// standard, type or item is named with its command-line flag.
 func selectItems(cat *checks.Catalog, opts Options) ([]*checks.Item, []*checks.Standard, error) {
-	wantStd := map[string]bool{}
-	for _, s := range opts.Standards {
-		if _, ok := cat.Standard(s); !ok {
-			return nil, nil, fmt.Errorf("--standard: no standard %q", s)
-		}
-		wantStd[s] = true
+	items, stds, err := cat.Select(checks.Selection{Types: opts.Types, Standards: opts.Standards, Items: opts.Items})
+	var unknownStd *checks.UnknownStandardError
+	var unknownType *checks.UnknownTypeError
+	var unknownItem *checks.UnknownItemError
+	switch {
+	case errors.As(err, &unknownStd):
+		return nil, nil, fmt.Errorf("--standard: %w", err)
+	case errors.As(err, &unknownType):
+		return nil, nil, fmt.Errorf("--type: %w", err)
+	case errors.As(err, &unknownItem):
+		return nil, nil, fmt.Errorf("--item: %w", err)
 	}
-	wantType := map[assets.Type]bool{}
-	for _, t := range opts.Types {
-		wantType[t] = true
-	}
-	wantItem := map[uint64]bool{}
-	for _, id := range opts.Items {
-		if _, ok := cat.Item(id); !ok {
-			return nil, nil, fmt.Errorf("--item: no item with id %d", id)
-		}
-		wantItem[id] = true
-	}
-	var items []*checks.Item
-	var stds []*checks.Standard
-	for _, s := range cat.Standards {
-		if len(wantStd) > 0 && !wantStd[s.ID] || len(wantStd) == 0 && !s.Enabled {
-			continue
-		}
-		n := 0
-		for _, it := range s.Items {
-			if len(wantType) > 0 && !wantType[it.AssetType] || len(wantItem) > 0 && !wantItem[it.ID] {
-				continue
-			}
-			items = append(items, it)
-			n++
-		}
-		if n > 0 {
-			stds = append(stds, s)
-		}
-	}
-	if len(items) == 0 {
-		return nil, nil, ErrNothingSelected
-	}
-	return items, stds, nil
+	return items, stds, err
 }
 
 // target is an asset with its facts, or the reason it could not be read.
@@ -406,178 +332,4 @@ func judge(ctx context.Context, it *checks.Item, t target, forced bool) checks.V
 		}
 	}
 	return it.Evaluate(ctx, t.facts)
-}
-
-// discovery finds the assets of this host.
-type discovery struct {
-	hc      *hostContext
-	now     func() time.Time
-	workers int
-	// failure is set when the engine's assets could not be listed.
-	failure, suggestion string
-}
-
-// host describes this host. Its id derives from the machine id, falling
-// back to the engine's id and the host name.
-func (d *discovery) host() assets.Asset {
-	hc := d.hc
-	name := ""
-	if data, err := hc.root.ReadFile("/etc/hostname"); err == nil {
-		name = strings.TrimSpace(string(data))
-	}
-	if name == "" && hc.daemon != nil {
-		name = hc.daemon.Name
-	}
-	if name == "" {
-		name, _ = os.Hostname()
-	}
-	key := ""
-	if data, err := hc.root.ReadFile("/etc/machine-id"); err == nil {
-		key = strings.TrimSpace(string(data))
-	}
-	if key == "" && hc.daemon != nil {
-		key = hc.daemon.ID
-	}
-	if key == "" {
-		key = name
-	}
-	det := &assets.HostDetails{HostName: name, HostIP: hostIP(), InstanceID: key}
-	if hc.daemon != nil {
-		det.DockerVersion, det.ContainerdVersion = hc.daemon.Version, hc.daemon.ContainerdVersion
-	}
-	return assets.Asset{ID: assets.StableID(assets.Host, key), Type: assets.Host, Name: name, Ref: key, NodeName: name, Host: det}
-}
-
-// engineAssets lists and inspects containers and images, once each.
-func (d *discovery) engineAssets(ctx context.Context, host assets.Asset, wantContainers, wantImages bool) []target {
-	hc := d.hc
-	cs, ims, err := hc.lists(ctx)
-	if err != nil {
-		d.failure = "could not list containers and images: " + err.Error()
-		d.suggestion = "check that the Docker engine runs and that baseline can reach its socket (DOCKER_HOST, --docker-host)"
-		return nil
-	}
-	var refs []func() target
-	if wantContainers {
-		for _, c := range cs {
-			refs = append(refs, func() target { return d.container(ctx, host, c) })
-		}
-	}
-	if wantImages {
-		for _, im := range ims {
-			refs = append(refs, func() target { return d.image(ctx, host, im) })
-		}
-	}
-	out := make([]target, len(refs))
-	sem := make(chan struct{}, d.workers)
-	var wg sync.WaitGroup
-	for i, f := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i] = f()
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-func (d *discovery) container(ctx context.Context, host assets.Asset, c docker.ContainerRef) target {
-	name := strings.TrimPrefix(firstOr(c.Names, c.ID[:12]), "/")
-	a := assets.Asset{
-		ID: assets.StableID(assets.Container, host.Ref, c.ID), Type: assets.Container, Name: name, Ref: c.ID, NodeName: host.Name,
-		Container: &assets.ContainerDetails{ContainerID: c.ID, Name: name, ImageName: c.Image, State: runState(c.State)},
-	}
-	doc, err := d.hc.engine.InspectContainer(ctx, c.ID)
-	if err != nil {
-		return target{asset: a, failure: err.Error(), suggestion: "the container may have been removed during the scan; rescan it"}
-	}
-	if s, ok := dig(doc, "State", "Status").(string); ok {
-		a.Container.State = runState(s)
-	}
-	if created, ok := doc["Created"].(string); ok {
-		a.Container.CreateTime, _ = time.Parse(time.RFC3339Nano, created)
-	}
-	if labels, ok := dig(doc, "Config", "Labels").(map[string]any); ok {
-		a.Container.PodName, _ = labels["io.kubernetes.pod.name"].(string)
-	}
-	env := maskEnv(doc)
-	return target{asset: a, facts: &assetFacts{host: d.hc, ref: c.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
-}
-
-func (d *discovery) image(ctx context.Context, host assets.Asset, im docker.ImageRef) target {
-	name := "<none>"
-	repo, tag := "<none>", "<none>"
-	for _, t := range im.RepoTags {
-		if t != "<none>:<none>" {
-			name = t
-			if i := strings.LastIndex(t, ":"); i > 0 && !strings.Contains(t[i:], "/") {
-				repo, tag = t[:i], t[i+1:]
-			} else {
-				repo = t
-			}
-			break
-		}
-	}
-	if name == "<none>" {
-		name = strings.TrimPrefix(im.ID, "sha256:")[:12]
-	}
-	a := assets.Asset{
-		ID: assets.StableID(assets.Image, host.Ref, im.ID), Type: assets.Image, Name: name, Ref: im.ID, NodeName: host.Name,
-		Image: &assets.ImageDetails{ImageID: im.ID, Name: name, Tag: tag, Repository: repo},
-	}
-	doc, err := d.hc.engine.InspectImage(ctx, im.ID)
-	if err != nil {
-		return target{asset: a, failure: err.Error(), suggestion: "the image may have been removed during the scan; rescan it"}
-	}
-	env := maskEnv(doc)
-	return target{asset: a, facts: &assetFacts{host: d.hc, ref: im.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
-}
-
-// maskEnv returns the document's Config.Env as a map and replaces the
-// values in the document itself, so that evidence never shows them.
-func maskEnv(doc map[string]any) map[string]string {
-	env := map[string]string{}
-	cfg, _ := doc["Config"].(map[string]any)
-	list, _ := cfg["Env"].([]any)
-	for i, e := range list {
-		s, _ := e.(string)
-		k, v, _ := strings.Cut(s, "=")
-		env[k] = v
-		list[i] = k + "=<masked>"
-	}
-	return env
-}
-
-func runState(s string) assets.RunState {
-	switch s {
-	case "running":
-		return assets.StateNormal
-	case "paused":
-		return assets.StatePaused
-	case "exited", "created":
-		return assets.StateStopped
-	}
-	return assets.StateAbnormal
-}
-
-func dig(doc map[string]any, keys ...string) any {
-	var cur any = doc
-	for _, k := range keys {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[k]
-	}
-	return cur
-}
-
-func firstOr(list []string, def string) string {
-	if len(list) > 0 {
-		return list[0]
-	}
-	return def
 }

@@ -1,0 +1,210 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/cmdline"
+)
+
+// commandTimeout bounds one audit command.
+const commandTimeout = 30 * time.Second
+
+func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, error) {
+	name := src.Name
+	procs, err := h.root.FindProcesses(name)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	if len(procs) == 0 {
+		return one(checks.Subject{Name: "process " + name, Doc: map[string]any{"running": false}, Flags: map[string][]string{},
+			Missing: "no " + name + " process is running"}), nil
+	}
+	var obs checks.Observation
+	for _, p := range procs {
+		flags := cmdline.ParseFlags(p.Args)
+		fdoc := map[string]any{}
+		for k, v := range flags {
+			fdoc[k] = anyList(v)
+		}
+		doc := map[string]any{"running": true, "pid": p.PID, "exe": p.Exe, "cmdline": strings.Join(append([]string{p.Exe}, p.Args...), " "), "flags": fdoc}
+		subj := checks.Subject{Name: fmt.Sprintf("process %s (pid %d)", name, p.PID), Doc: doc, Flags: flags}
+		if src.ConfigFlag != "" {
+			notVisible, err := h.processConfig(&subj, src, flags)
+			if err != nil {
+				return checks.Observation{}, err
+			}
+			if notVisible != "" {
+				// Its values could come from a file we cannot read: judge
+				// nothing rather than judge the flags alone.
+				return checks.Observation{Empty: notVisible}, nil
+			}
+		}
+		obs.Subjects = append(obs.Subjects, subj)
+	}
+	return obs, nil
+}
+
+// processConfig reads the configuration file that the process's
+// ConfigFlag names (the file it was started with, never a default path)
+// into the subject's document under "config", with the file's metadata
+// under "config_file".
+// It returns why the file cannot be read when the flag names one that is
+// not on the node (a file inside the component's container).
+func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, flags map[string][]string) (string, error) {
+	doc := subj.Doc.(map[string]any)
+	vals := flags[src.ConfigFlag]
+	if len(vals) == 0 || vals[len(vals)-1] == "" {
+		subj.Name += " (no " + src.ConfigFlag + ")"
+		return "", nil
+	}
+	p := vals[len(vals)-1]
+	fs, err := h.fileSubject(p, src.Format)
+	if err != nil {
+		return "", err
+	}
+	if fs.Missing != "" {
+		return fmt.Sprintf("%s's %s file %s is not visible on this node (%s)", src.Name, src.ConfigFlag, p, fs.Missing), nil
+	}
+	fdoc := fs.Doc.(map[string]any)
+	if c, ok := fdoc["content"]; ok {
+		doc["config"] = c
+		delete(fdoc, "content")
+	}
+	doc["config_file"] = fdoc
+	subj.Name += " with " + src.ConfigFlag + " " + p
+	return "", nil
+}
+
+// observeShell runs a shell audit with kube-bench's semantics: standard
+// output and error are judged together, and a command that exits non-zero
+// could not be carried out (the check fails with its output as the
+// reason). The audit_env command's output becomes the subject's
+// environment, the audit_config command's its document; a configuration
+// command that finds no file is ignored when the audit printed something.
+func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, error) {
+	var env string
+	if src.EnvShell != "" {
+		out, err := runShell(ctx, src.EnvShell)
+		if err != nil {
+			return checks.Observation{}, err
+		}
+		env = out
+	}
+	out, err := runShell(ctx, src.Shell)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	subj := checks.Subject{Name: src.Shell, Text: out}
+	if env != "" {
+		subj.Env, subj.Masked = checks.ParseEnv(env), true
+	}
+	if src.ConfigShell != "" {
+		cfg, err := runShell(ctx, src.ConfigShell)
+		var ae *auditError
+		switch {
+		case errors.As(err, &ae) && ae.notFound() && (out != "" || env != ""):
+		case err != nil:
+			return checks.Observation{}, err
+		case strings.TrimSpace(cfg) != "":
+			if doc, perr := parseContent([]byte(cfg), checks.FormatYAML); perr == nil {
+				subj.Doc = doc
+			}
+		}
+	}
+	return one(subj), nil
+}
+
+// runShell runs benchmark text (never asset data) with /bin/sh and returns
+// its standard output and error together.
+func runShell(ctx context.Context, script string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh")
+	killGroupOnCancel(cmd)
+	cmd.Stdin = strings.NewReader(script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("stopped (limit %s): %w", commandTimeout, ctx.Err())
+		}
+		return out.String(), &auditError{script: script, output: out.String(), err: err}
+	}
+	return out.String(), nil
+}
+
+// auditError is a shell audit that could not run: its exit status (or
+// why it was stopped) and its output.
+type auditError struct {
+	script, output string
+	err            error
+}
+
+func (e *auditError) Error() string {
+	return fmt.Sprintf("audit %q: %v; output: %q", e.script, e.err, strings.TrimSpace(e.output))
+}
+
+func (e *auditError) Unwrap() error { return e.err }
+
+// notFound reports whether a configuration command found no file: exit
+// status 127 or "No such file or directory" in its output (kube-bench's
+// rule for audit_config).
+func (e *auditError) notFound() bool {
+	var ee *exec.ExitError
+	return errors.As(e.err, &ee) && ee.ExitCode() == 127 || strings.Contains(e.output, "No such file or directory")
+}
+
+// killGroupOnCancel runs the command in a process group of its own and,
+// when its context ends, kills the whole group (a pipeline's children
+// too), then stops waiting for its output shortly after.
+func killGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+}
+
+// runCommand runs an audit command from a benchmark file. Its argv comes
+// only from benchmark text, never from asset data.
+func runCommand(ctx context.Context, argv []string, format checks.Format, label string) (checks.Observation, error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	killGroupOnCancel(cmd)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return checks.Observation{}, fmt.Errorf("%s: stopped (limit %s): %w", label, commandTimeout, ctx.Err())
+		}
+		var ee *exec.ExitError
+		// A non-zero exit with output is still an answer (grep finding
+		// nothing, a config printer that warns); no output is a failure.
+		if !errors.As(err, &ee) || stdout.Len() == 0 {
+			msg := strings.TrimSpace(stderr.String())
+			if msg == "" {
+				msg = err.Error()
+			}
+			if errors.As(err, &ee) && stdout.Len() == 0 && stderr.Len() == 0 {
+				return one(checks.Subject{Name: label, Text: ""}), nil
+			}
+			return checks.Observation{}, fmt.Errorf("%s: %s", label, msg)
+		}
+	}
+	s := checks.Subject{Name: label, Text: stdout.String()}
+	if format == checks.FormatJSON || format == checks.FormatYAML || format == checks.FormatKV {
+		doc, err := parseContent(stdout.Bytes(), format)
+		if err != nil {
+			return checks.Observation{}, fmt.Errorf("%s: %w", label, err)
+		}
+		s.Doc = doc
+	}
+	return one(s), nil
+}

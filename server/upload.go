@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/baselinehq/baseline/api"
@@ -79,55 +80,30 @@ func (s *Server) uploadReport(u *api.ScanUpload) (*results.Report, error) {
 }
 
 // scopeItems checks the scope's standards, types and items against the
-// catalog and returns the items the scan selected (as scan.Run selects
-// them) and their standards.
+// catalog and returns the items the scan selected (the catalog's selection,
+// as scan.Run makes it) and their standards, each refusal naming the field.
 func scopeItems(cat *checks.Catalog, sc store.Scope) ([]*checks.Item, []*checks.Standard, error) {
 	if len(sc.Standards) == 0 {
 		return nil, nil, errorf(api.MissingParameter, "Scope.StandardIds is required: the standards the scan judged")
 	}
-	wantStd := map[string]bool{}
-	for _, id := range sc.Standards {
-		if _, ok := cat.Standard(id); !ok {
-			return nil, nil, errorf(api.InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", id)
-		}
-		wantStd[id] = true
-	}
-	wantType := map[assets.Type]bool{}
-	for _, t := range sc.Types {
-		if _, err := assetType(string(t)); err != nil {
-			return nil, nil, errorf(api.InvalidParameterValue, "Scope.AssetTypes: %s", err.(*api.Error).Message)
-		}
-		wantType[t] = true
-	}
-	wantItem := map[uint64]bool{}
-	for _, id := range sc.Items {
-		if _, ok := cat.Item(id); !ok {
-			return nil, nil, errorf(api.InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", id)
-		}
-		wantItem[id] = true
-	}
-	var items []*checks.Item
-	var stds []*checks.Standard
-	for _, st := range cat.Standards {
-		if !wantStd[st.ID] {
-			continue
-		}
-		n := 0
-		for _, it := range st.Items {
-			if len(wantType) > 0 && !wantType[it.AssetType] || len(wantItem) > 0 && !wantItem[it.ID] {
-				continue
-			}
-			items = append(items, it)
-			n++
-		}
-		if n > 0 {
-			stds = append(stds, st)
-		}
-	}
-	if len(items) == 0 {
+	items, stds, err := cat.Select(checks.Selection{Types: sc.Types, Standards: sc.Standards, Items: sc.Items})
+	var unknownStd *checks.UnknownStandardError
+	var unknownType *checks.UnknownTypeError
+	var unknownItem *checks.UnknownItemError
+	switch {
+	case err == nil:
+		return items, stds, nil
+	case errors.As(err, &unknownStd):
+		return nil, nil, errorf(api.InvalidParameterValue, "Scope.StandardIds: standard %q is not in this daemon's catalog (load its benchmark here too)", unknownStd.ID)
+	case errors.As(err, &unknownType):
+		_, typeErr := assetType(string(unknownType.Type))
+		return nil, nil, errorf(api.InvalidParameterValue, "Scope.AssetTypes: %s", typeErr.(*api.Error).Message)
+	case errors.As(err, &unknownItem):
+		return nil, nil, errorf(api.InvalidParameterValue, "Scope.CustomerPolicyItemIds: item %d is not in this daemon's catalog", unknownItem.ID)
+	case errors.Is(err, checks.ErrNothingSelected):
 		return nil, nil, errorf(api.InvalidParameterValue, "Scope selects no item of standards %v", sc.Standards)
 	}
-	return items, stds, nil
+	return nil, nil, err
 }
 
 // uploadedAssets checks the assets and maps their ids to their types.

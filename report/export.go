@@ -239,7 +239,7 @@ func Export(ctx context.Context, enc Encoder, w io.Writer, src Source, progress 
 	return enc.Encode(ctx, w, ps, NewIntegrity(w))
 }
 
-// xlsxVerifier checks an XLSX export (see export_xlsx.go).
+// xlsxVerifier checks an XLSX export (see xlsx_digest.go).
 var xlsxVerifier func(data []byte) (results, content string, ok bool, err error)
 
 // Verify checks any export: XLSX by its cells, every text format by its

@@ -1,20 +1,17 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
-	"github.com/baselinehq/baseline/store"
 )
 
 // SARIFEncoder writes the export as a SARIF 2.1.0 log
@@ -379,108 +376,4 @@ func sarifLevel(r checks.Risk) string {
 		return "note"
 	}
 	return "warning"
-}
-
-// The helpers below are shared by the SARIF and JUnit encoders.
-
-// findingRuleID names an item across formats: "<StandardId>/<BenchmarkNumber>".
-func findingRuleID(r results.Row) string { return r.StandardID + "/" + r.Number }
-
-// findingAssetKey names an asset uniquely: "<AssetType>/<name>/<id>".
-func findingAssetKey(r results.Row) string {
-	return string(r.AssetType) + "/" + r.AssetName + "/" + strconv.FormatUint(r.AssetID, 10)
-}
-
-// findingEvidence renders evidence one observation a line:
-// "SOURCE SUBJECT = ACTUAL (expected EXPECTED)". With failedOnly, only the
-// observations that failed (all of them if none is marked failed).
-func findingEvidence(ev []checks.Evidence, failedOnly bool) []string {
-	if failedOnly {
-		var failed []checks.Evidence
-		for _, e := range ev {
-			if !e.Passed {
-				failed = append(failed, e)
-			}
-		}
-		if len(failed) > 0 {
-			ev = failed
-		}
-	}
-	out := make([]string, 0, len(ev))
-	for _, e := range ev {
-		s := e.Source
-		if e.Subject != "" {
-			s += " " + e.Subject
-		}
-		s += " = " + e.Actual
-		if e.Expected != "" {
-			s += " (expected " + e.Expected + ")"
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// findingWaivers finds the waiver behind an ignored row: by item, then by
-// asset unless the waiver covers every asset; a waiver in force is
-// preferred to a lapsed one.
-type findingWaivers map[uint64][]store.WhitelistEntry
-
-func newFindingWaivers(ws []store.WhitelistEntry) findingWaivers {
-	fw := findingWaivers{}
-	for _, w := range ws {
-		fw[w.ItemID] = append(fw[w.ItemID], w)
-	}
-	return fw
-}
-
-func (fw findingWaivers) find(r results.Row) *findingWaiver {
-	var lapsed *findingWaiver
-	for i := range fw[r.ItemID] {
-		w := &fw[r.ItemID][i]
-		covers := w.AllAssets
-		for _, id := range w.AssetIDs {
-			covers = covers || id == r.AssetID
-		}
-		switch {
-		case !covers:
-		case !w.Lapsed:
-			return (*findingWaiver)(w)
-		case lapsed == nil:
-			lapsed = (*findingWaiver)(w)
-		}
-	}
-	return lapsed
-}
-
-type findingWaiver store.WhitelistEntry
-
-// reason is the waiver's reason, or a placeholder when the row is ignored
-// but its waiver is not among the export's (nil) or has no reason.
-func (w *findingWaiver) reason() string {
-	switch {
-	case w == nil:
-		return "the waiver is not in the export"
-	case w.Reason == "":
-		return "no reason given"
-	}
-	return w.Reason
-}
-
-// findingOut buffers an export's output in front of the integrity's
-// writer. A bufio.Writer's first error sticks and Flush returns it, so the
-// writes drop theirs.
-type findingOut struct{ *bufio.Writer }
-
-func newFindingOut(w io.Writer) findingOut { return findingOut{bufio.NewWriterSize(w, 64<<10)} }
-
-func (o findingOut) str(s string) { _, _ = o.WriteString(s) }
-func (o findingOut) raw(p []byte) { _, _ = o.Write(p) }
-func (o findingOut) char(c byte)  { _ = o.WriteByte(c) }
-
-func sarifOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -54,7 +54,7 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	var (
 		open       bool
 		key        uint64
-		group, all htmlTally
+		group, all outcomeTally
 		rows       int
 	)
 	endGroup := func() error {
@@ -67,21 +67,17 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
 		rows++
-		k := r.AssetID
-		if byItem {
-			k = r.ItemID
-		}
-		if !open || k != key {
+		if k := groupKey(r, byItem); !open || k != key {
 			if err := endGroup(); err != nil {
 				return err
 			}
-			open, key, group = true, k, htmlTally{}
+			open, key, group = true, k, outcomeTally{}
 			if err := htmlTemplate.ExecuteTemplate(out, "groupStart", htmlGroup{ByItem: byItem, Row: &r}); err != nil {
 				return err
 			}
 		}
 		o := r.Outcome()
-		i := htmlOutcomeIndex(o)
+		i := outcomeSlot(o)
 		group[i]++
 		all[i]++
 		out.row(&r, o, i, byItem)
@@ -114,40 +110,6 @@ type htmlGroup struct {
 	*results.Row
 }
 
-// htmlOutcomes lists Row.Outcome's words in the order a tally shows them.
-var htmlOutcomes = []string{"PASSED", "FAILED", "IGNORED", "MANUAL", "NOT_APPLICABLE", "CHECK_FAILED"}
-
-// htmlTally counts rows by outcome; the last slot counts anything else.
-type htmlTally [7]int
-
-// htmlOutcomeIndex is o's slot in an htmlTally.
-func htmlOutcomeIndex(o string) int {
-	for i, w := range htmlOutcomes {
-		if w == o {
-			return i
-		}
-	}
-	return len(htmlOutcomes)
-}
-
-func (t htmlTally) String() string {
-	var parts []string
-	for i, n := range t {
-		if n == 0 {
-			continue
-		}
-		name := "other"
-		if i < len(htmlOutcomes) {
-			name = htmlOutcomes[i]
-		}
-		parts = append(parts, fmt.Sprintf("%d %s", n, name))
-	}
-	if len(parts) == 0 {
-		return "no results"
-	}
-	return strings.Join(parts, " · ")
-}
-
 // row writes one result as a table row, one line of compact markup: at
 // 1.5 million rows, html/template's reflection would cost tens of seconds,
 // so the markup is written here and every text is escaped with
@@ -155,11 +117,11 @@ func (t htmlTally) String() string {
 // grouping: with its id and node) or the item (asset grouping: with its
 // standard, risk and id), the check time and the task; the outcome; the reason; the evidence; and, grouped by asset,
 // the remediation of a failed row (grouped by item, the group shows it).
-// oi is the outcome's slot in htmlOutcomes: the class is one of a fixed list.
+// oi is the outcome's slot in outcomeWords: the class is one of a fixed list.
 func (g *htmlGuard) row(r *results.Row, outcome string, oi int, byItem bool) {
 	class := "OTHER"
-	if oi < len(htmlOutcomes) {
-		class = htmlOutcomes[oi]
+	if oi < len(outcomeWords) {
+		class = outcomeWords[oi]
 	}
 	g.str("\n<tr class=")
 	g.str(class)
@@ -272,8 +234,8 @@ func newHTMLView(m Meta) htmlView {
 
 func newHTMLCover(m Meta) htmlCover {
 	c := htmlCover{Grouping: "by asset", AssetType: "all asset types", IDs: "everything in scope",
-		Tool: strings.TrimSpace(m.Tool.Name + " " + m.Tool.Version), Hosts: htmlOrNone(strings.Join(m.Hosts, ", ")),
-		From: htmlOrDash(FormatTime(m.From)), To: htmlOrDash(FormatTime(m.To)), GeneratedAt: FormatTime(m.GeneratedAt),
+		Tool: toolName(m.Tool), Hosts: orDefault(strings.Join(m.Hosts, ", "), "none"),
+		From: orDefault(FormatTime(m.From), htmlDash), To: orDefault(FormatTime(m.To), htmlDash), GeneratedAt: FormatTime(m.GeneratedAt),
 		Schema: m.SchemaVersion, Standards: m.Standards, ResultCount: m.ResultCount}
 	noun := "assets"
 	if m.By == ByItemGroup {
@@ -283,34 +245,15 @@ func newHTMLCover(m Meta) htmlCover {
 		c.AssetType = m.AssetType.Short()
 	}
 	if len(m.IDs) > 0 {
-		ids := make([]string, len(m.IDs))
-		for i, id := range m.IDs {
-			ids[i] = Itoa(id)
-		}
-		c.IDs = noun + " " + strings.Join(ids, ", ")
+		c.IDs = noun + " " + joinIDs(m.IDs)
 	}
-	tasks := make([]string, len(m.TaskIDs))
-	for i, id := range m.TaskIDs {
-		tasks[i] = strconv.FormatInt(id, 10)
-	}
-	c.Tasks = htmlOrNone(strings.Join(tasks, ", "))
+	c.Tasks = orDefault(joinTaskIDs(m.TaskIDs), "none")
 	c.Scope = c.AssetType + ", " + c.IDs + ", " + c.Grouping
 	return c
 }
 
-func htmlOrNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-func htmlOrDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
+// htmlDash stands for a value that is missing.
+const htmlDash = "—"
 
 // htmlSummaryFigures are the summary table's rows, each a figure of
 // store.AssetSummary shown exactly as it is.
@@ -333,7 +276,7 @@ var htmlSummaryFigures = []struct {
 	{"ignored-items", "Ignored items", func(s store.AssetSummary) string { return strconv.Itoa(s.IgnoredPolicyItemCount) }},
 	{"total-items", "Items in all", func(s store.AssetSummary) string { return strconv.Itoa(s.TotalPolicyItemCount) }},
 	{"hosts", "Hosts", func(s store.AssetSummary) string { return strconv.Itoa(s.DetectHostCount) }},
-	{"last-check", "Last check", func(s store.AssetSummary) string { return htmlOrDash(s.LastCheckTime) }},
+	{"last-check", "Last check", func(s store.AssetSummary) string { return orDefault(s.LastCheckTime, htmlDash) }},
 	{"cost", "Check time", func(s store.AssetSummary) string { return strconv.FormatFloat(s.CheckCostTime, 'f', -1, 64) + " s" }},
 }
 
@@ -352,7 +295,7 @@ func htmlWaivers(ws []store.WhitelistEntry) []htmlWaiver {
 	out := make([]htmlWaiver, 0, len(ws))
 	for _, w := range ws {
 		v := htmlWaiver{ID: w.ID, ItemID: w.ItemID, Item: w.ItemName, Standard: w.StandardName, AssetType: w.AssetType.Short(),
-			Reason: w.Reason, By: w.CreatedBy, Added: htmlOrDash(w.InsertTime), Updated: htmlOrDash(w.UpdateTime), Expires: w.ExpiresAt,
+			Reason: w.Reason, By: w.CreatedBy, Added: orDefault(w.InsertTime, htmlDash), Updated: orDefault(w.UpdateTime, htmlDash), Expires: w.ExpiresAt,
 			Lapsed: w.Lapsed, Status: "in force"}
 		if v.Standard == "" {
 			v.Standard = w.StandardID
@@ -363,11 +306,7 @@ func htmlWaivers(ws []store.WhitelistEntry) []htmlWaiver {
 		case w.AllAssets:
 			v.Assets = "all assets"
 		case len(w.AssetIDs) > 0:
-			ids := make([]string, len(w.AssetIDs))
-			for i, id := range w.AssetIDs {
-				ids[i] = Itoa(id)
-			}
-			v.Assets = strings.Join(ids, ", ")
+			v.Assets = joinIDs(w.AssetIDs)
 		default:
 			v.Assets = fmt.Sprintf("%d assets", w.AssetCount)
 		}

@@ -78,7 +78,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 
 	bw := newFindingOut(in.Writer())
 	bw.str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"")
-	junitEscape(bw, sarifOr(m.Tool.Name, "baseline"))
+	junitEscape(bw, orDefault(m.Tool.Name, "baseline"))
 	bw.str("\">\n")
 
 	var s junitSuite
@@ -89,10 +89,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	}
 	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
-		key := r.AssetID
-		if byItem {
-			key = r.ItemID
-		}
+		key := groupKey(r, byItem)
 		if !s.open || key != s.key {
 			flush()
 			s.open, s.key, s.first = true, key, r
@@ -107,13 +104,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	}
 	flush()
 	bw.str("</testsuites>\n")
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("junit export: %w", err)
-	}
-	if _, err := in.Finish(w, junitTrailer); err != nil {
-		return fmt.Errorf("junit export: %w", err)
-	}
-	return nil
+	return finishText(w, in, bw, junitTrailer, "junit export")
 }
 
 // junitKeys returns a row's suite key and label and its testcase name.

@@ -204,15 +204,15 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	enc.SetEscapeHTML(false)
 	emit := func(v any) error {
 		buf.Reset()
-		if err := enc.Encode(v); err != nil {
+		if err := encodeLine(enc, &buf, v); err != nil {
 			return err
 		}
-		bw.raw(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		bw.raw(buf.Bytes())
 		return nil
 	}
 
 	bw.str(`{"$schema":"` + sarifSchema + `","version":"` + sarifVersion + `","runs":[{"tool":{"driver":{"name":`)
-	if err := emit(sarifOr(m.Tool.Name, "baseline")); err != nil {
+	if err := emit(orDefault(m.Tool.Name, "baseline")); err != nil {
 		return fmt.Errorf("sarif export: %w", err)
 	}
 	if m.Tool.Version != "" {
@@ -267,7 +267,7 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 
 	bw.str(`],"properties":`)
 	buf.Reset()
-	meta := sarifRunMeta{SchemaVersion: sarifOr(m.SchemaVersion, ExportSchemaVersion), GeneratedAt: FormatTime(m.GeneratedAt), By: m.By,
+	meta := sarifRunMeta{SchemaVersion: orDefault(m.SchemaVersion, ExportSchemaVersion), GeneratedAt: FormatTime(m.GeneratedAt), By: m.By,
 		AssetType: m.AssetType, IDs: m.IDs, TaskIDs: nonNil(m.TaskIDs), From: FormatTime(m.From), To: FormatTime(m.To),
 		Standards: nonNil(m.Standards), Hosts: nonNil(m.Hosts), ResultCount: n}
 	if err := enc.Encode(meta); err != nil {
@@ -276,13 +276,7 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	// The meta object without its closing brace: the integrity follows.
 	bw.raw(bytes.TrimSuffix(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("}")))
 	bw.char(',')
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("sarif export: %w", err)
-	}
-	if _, err := in.Finish(w, sarifTrailer); err != nil {
-		return fmt.Errorf("sarif export: %w", err)
-	}
-	return nil
+	return finishText(w, in, bw, sarifTrailer, "sarif export")
 }
 
 func newSARIFRule(r results.Row, standards []StandardInfo) *sarifRule {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -149,7 +148,7 @@ func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	if err := writeXLSXSummary(f, m, rows, in.ResultsDigest(), ch, bold); err != nil {
 		return err
 	}
-	tool := strings.TrimSpace(m.Tool.Name + " " + m.Tool.Version)
+	tool := toolName(m.Tool)
 	if err := f.SetDocProps(&excelize.DocProperties{Creator: tool, LastModifiedBy: tool, Title: "Compliance export",
 		Created: FormatTime(m.GeneratedAt), Modified: FormatTime(m.GeneratedAt)}); err != nil {
 		return err

@@ -5,14 +5,13 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
 // This file holds what the SARIF and JUnit encoders share: how an item and
-// an asset are named, evidence as text, the waiver behind an ignored row,
-// and the buffered output.
+// an asset are named, the waiver behind an ignored row, and the buffered
+// output (their evidence text is in evidence.go).
 
 // findingRuleID names an item across formats: "<StandardId>/<BenchmarkNumber>".
 func findingRuleID(r results.Row) string { return r.StandardID + "/" + r.Number }
@@ -20,36 +19,6 @@ func findingRuleID(r results.Row) string { return r.StandardID + "/" + r.Number 
 // findingAssetKey names an asset uniquely: "<AssetType>/<name>/<id>".
 func findingAssetKey(r results.Row) string {
 	return string(r.AssetType) + "/" + r.AssetName + "/" + strconv.FormatUint(r.AssetID, 10)
-}
-
-// findingEvidence renders evidence one observation a line:
-// "SOURCE SUBJECT = ACTUAL (expected EXPECTED)". With failedOnly, only the
-// observations that failed (all of them if none is marked failed).
-func findingEvidence(ev []checks.Evidence, failedOnly bool) []string {
-	if failedOnly {
-		var failed []checks.Evidence
-		for _, e := range ev {
-			if !e.Passed {
-				failed = append(failed, e)
-			}
-		}
-		if len(failed) > 0 {
-			ev = failed
-		}
-	}
-	out := make([]string, 0, len(ev))
-	for _, e := range ev {
-		s := e.Source
-		if e.Subject != "" {
-			s += " " + e.Subject
-		}
-		s += " = " + e.Actual
-		if e.Expected != "" {
-			s += " (expected " + e.Expected + ")"
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 // findingWaivers finds the waiver behind an ignored row: by item, then by
@@ -108,10 +77,3 @@ func newFindingOut(w io.Writer) findingOut { return findingOut{bufio.NewWriterSi
 func (o findingOut) str(s string) { _, _ = o.WriteString(s) }
 func (o findingOut) raw(p []byte) { _, _ = o.Write(p) }
 func (o findingOut) char(c byte)  { _ = o.WriteByte(c) }
-
-func sarifOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

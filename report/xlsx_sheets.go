@@ -32,108 +32,100 @@ func xlsxEvidenceRow(r results.Row) []any {
 		r.StandardID, r.Number, r.Title, r.Risk.Short(), r.Outcome(), r.Reason, evidenceText(r), r.Remediation}
 }
 
-// Outcome counts, in the Items and Assets sheets' column order.
-const (
-	xlsxPassed = iota
-	xlsxFailed
-	xlsxIgnored
-	xlsxManual
-	xlsxNotApplicable
-	xlsxCheckFailed
-	xlsxOutcomes
-)
-
-func xlsxOutcome(r results.Row) int {
-	switch r.Outcome() {
-	case "PASSED":
-		return xlsxPassed
-	case "FAILED":
-		return xlsxFailed
-	case "IGNORED":
-		return xlsxIgnored
-	case "MANUAL":
-		return xlsxManual
-	case "NOT_APPLICABLE":
-		return xlsxNotApplicable
-	case "CHECK_FAILED":
-		return xlsxCheckFailed
-	}
-	return -1
-}
-
-type xlsxItem struct {
-	row    results.Row // the first row seen: the item's fields
-	counts [xlsxOutcomes]int
-}
-
-type xlsxAsset struct {
-	row    results.Row
-	counts [xlsxOutcomes]int
-}
-
-// xlsxAggregate tallies the rows per item and per asset, in the order they
-// are first seen.
+// xlsxAggregate tallies the rows by outcome per item and per asset, in
+// the order they are first seen.
 type xlsxAggregate struct {
-	items     map[uint64]*xlsxItem
-	itemOrder []uint64
-	assets    map[uint64]*xlsxAsset
-	order     []uint64
+	items, assets xlsxTallies
 }
 
 func newXLSXAggregate() *xlsxAggregate {
-	return &xlsxAggregate{items: map[uint64]*xlsxItem{}, assets: map[uint64]*xlsxAsset{}}
+	return &xlsxAggregate{items: newXLSXTallies(), assets: newXLSXTallies()}
 }
 
 func (a *xlsxAggregate) add(r results.Row) {
-	o := xlsxOutcome(r)
-	it := a.items[r.ItemID]
-	if it == nil {
-		it = &xlsxItem{row: results.Row{ItemID: r.ItemID, Number: r.Number, Title: r.Title, Category: r.Category, StandardID: r.StandardID,
-			Risk: r.Risk, AssetType: r.AssetType, Remediation: r.Remediation}}
-		a.items[r.ItemID] = it
-		a.itemOrder = append(a.itemOrder, r.ItemID)
-	}
-	as := a.assets[r.AssetID]
-	if as == nil {
-		as = &xlsxAsset{row: results.Row{AssetID: r.AssetID, AssetType: r.AssetType, AssetName: r.AssetName, NodeName: r.NodeName}}
-		a.assets[r.AssetID] = as
-		a.order = append(a.order, r.AssetID)
-	}
-	if o >= 0 {
-		it.counts[o]++
-		as.counts[o]++
-	}
+	o := outcomeSlot(r.Outcome())
+	a.items.add(r.ItemID, r, o, xlsxItemFields)
+	a.assets.add(r.AssetID, r, o, xlsxAssetFields)
+}
+
+// xlsxItemFields keeps the fields of a row that the Items sheet shows.
+func xlsxItemFields(r results.Row) results.Row {
+	return results.Row{ItemID: r.ItemID, Number: r.Number, Title: r.Title, Category: r.Category, StandardID: r.StandardID,
+		Risk: r.Risk, AssetType: r.AssetType, Remediation: r.Remediation}
+}
+
+// xlsxAssetFields keeps the fields of a row that the Assets sheet shows.
+func xlsxAssetFields(r results.Row) results.Row {
+	return results.Row{AssetID: r.AssetID, AssetType: r.AssetType, AssetName: r.AssetName, NodeName: r.NodeName}
 }
 
 func (a *xlsxAggregate) itemRows() [][]any {
-	out := make([][]any, 0, len(a.itemOrder))
-	for _, id := range a.itemOrder {
-		it := a.items[id]
-		r, c := it.row, it.counts
-		out = append(out, []any{Itoa(r.ItemID), r.StandardID, r.Number, r.Title, r.Category, r.AssetType.Short(), r.Risk.Short(),
-			c[xlsxPassed], c[xlsxFailed], c[xlsxIgnored], c[xlsxManual], c[xlsxNotApplicable], c[xlsxCheckFailed], r.Remediation})
+	out := make([][]any, 0, len(a.items.order))
+	for _, id := range a.items.order {
+		t := a.items.byKey[id]
+		r := t.row
+		row := []any{Itoa(r.ItemID), r.StandardID, r.Number, r.Title, r.Category, r.AssetType.Short(), r.Risk.Short()}
+		out = append(out, append(append(row, t.counts.xlsxCells()...), r.Remediation))
 	}
 	return out
 }
 
 func (a *xlsxAggregate) assetRows() [][]any {
-	out := make([][]any, 0, len(a.order))
-	for _, id := range a.order {
-		as := a.assets[id]
-		r, c := as.row, as.counts
+	out := make([][]any, 0, len(a.assets.order))
+	for _, id := range a.assets.order {
+		t := a.assets.byKey[id]
+		r, c := t.row, t.counts
 		// The store's rules: scan-failed when a check could not be carried
 		// out, failed when a result that is not waived failed.
 		result := "PASSED"
 		switch {
-		case c[xlsxCheckFailed] > 0:
+		case c[outcomeCheckFailed] > 0:
 			result = "SCAN_FAILED"
-		case c[xlsxFailed] > 0:
+		case c[outcomeFailed] > 0:
 			result = "FAILED"
 		}
-		out = append(out, []any{Itoa(r.AssetID), r.AssetType.Short(), r.AssetName, r.NodeName,
-			c[xlsxPassed], c[xlsxFailed], c[xlsxIgnored], c[xlsxManual], c[xlsxNotApplicable], c[xlsxCheckFailed], result})
+		row := []any{Itoa(r.AssetID), r.AssetType.Short(), r.AssetName, r.NodeName}
+		out = append(out, append(append(row, c.xlsxCells()...), result))
 	}
 	return out
+}
+
+// xlsxTallies counts rows by outcome per key (an item's id, an asset's),
+// keeping the keys in the order they are first seen.
+type xlsxTallies struct {
+	byKey map[uint64]*xlsxTally
+	order []uint64
+}
+
+// xlsxTally is one key's counts, with the fields of its first row that its
+// sheet shows.
+type xlsxTally struct {
+	row    results.Row
+	counts outcomeTally
+}
+
+func newXLSXTallies() xlsxTallies { return xlsxTallies{byKey: map[uint64]*xlsxTally{}} }
+
+// add counts r, whose outcome slot is o, under key; fields picks what to
+// keep of the key's first row.
+func (t *xlsxTallies) add(key uint64, r results.Row, o int, fields func(results.Row) results.Row) {
+	e := t.byKey[key]
+	if e == nil {
+		e = &xlsxTally{row: fields(r)}
+		t.byKey[key] = e
+		t.order = append(t.order, key)
+	}
+	e.counts[o]++
+}
+
+// xlsxCells are the tally's count columns on the Items and Assets sheets:
+// one per outcome word, in outcomeWords' order.
+func (t outcomeTally) xlsxCells() []any {
+	cells := make([]any, len(outcomeWords))
+	for i := range outcomeWords {
+		cells[i] = t[i]
+	}
+	return cells
 }
 
 func xlsxWaiverRows(ws []store.WhitelistEntry) [][]any {
@@ -147,16 +139,12 @@ func xlsxWaiverRows(ws []store.WhitelistEntry) [][]any {
 			}
 			scope = n
 		}
-		ids := make([]string, len(w.AssetIDs))
-		for i, id := range w.AssetIDs {
-			ids[i] = Itoa(id)
-		}
 		lapsed := "no"
 		if w.Lapsed {
 			lapsed = "yes"
 		}
 		out = append(out, []any{strconv.FormatInt(w.ID, 10), Itoa(w.ItemID), w.ItemName, w.StandardID, w.AssetType.Short(), scope,
-			strings.Join(ids, ", "), w.Reason, w.CreatedBy, w.InsertTime, w.UpdateTime, w.ExpiresAt, lapsed})
+			joinIDs(w.AssetIDs), w.Reason, w.CreatedBy, w.InsertTime, w.UpdateTime, w.ExpiresAt, lapsed})
 	}
 	return out
 }
@@ -164,20 +152,6 @@ func xlsxWaiverRows(ws []store.WhitelistEntry) [][]any {
 // writeXLSXSummary writes the Summary sheet, last: its content digest
 // covers every sheet, itself included with the digest zeroed.
 func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest string, ch *xlsxContentHash, bold int) error {
-	scope := func(s string) string {
-		if s == "" {
-			return "all"
-		}
-		return s
-	}
-	ids := make([]string, len(m.IDs))
-	for i, id := range m.IDs {
-		ids[i] = Itoa(id)
-	}
-	tasks := make([]string, len(m.TaskIDs))
-	for i, id := range m.TaskIDs {
-		tasks[i] = strconv.FormatInt(id, 10)
-	}
 	stds := make([]string, len(m.Standards))
 	for i, s := range m.Standards {
 		stds[i] = s.ID + ": " + s.Name
@@ -186,13 +160,13 @@ func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest strin
 		}
 	}
 	rows := [][]any{
-		{"Tool", strings.TrimSpace(m.Tool.Name + " " + m.Tool.Version)},
+		{"Tool", toolName(m.Tool)},
 		{"Schema version", m.SchemaVersion},
 		{"Generated at", FormatTime(m.GeneratedAt)},
 		{"Grouped by", string(m.By)},
-		{"Asset type", scope(m.AssetType.Short())},
-		{"Limited to ids", scope(strings.Join(ids, ", "))},
-		{"Task ids", strings.Join(tasks, ", ")},
+		{"Asset type", orDefault(m.AssetType.Short(), "all")},
+		{"Limited to ids", orDefault(joinIDs(m.IDs), "all")},
+		{"Task ids", joinTaskIDs(m.TaskIDs)},
 		{"Checked from", FormatTime(m.From)},
 		{"Checked to", FormatTime(m.To)},
 		{"Hosts", strings.Join(m.Hosts, ", ")},

@@ -152,27 +152,7 @@ func (g *htmlGuard) row(r *results.Row, outcome string, oi int, byItem bool) {
 	g.str("<td>")
 	g.text(r.Reason)
 	g.str("<td>")
-	if len(r.Evidence) > 0 {
-		g.str("<ul>")
-		for _, e := range r.Evidence {
-			if e.Passed {
-				g.str("<li class=y>✓ ")
-			} else {
-				g.str("<li class=n>✗ ")
-			}
-			g.text(e.Source)
-			if e.Subject != "" {
-				g.str(" <code>")
-				g.text(e.Subject)
-				g.str("</code>")
-			}
-			g.str(": <code>")
-			g.text(e.Actual)
-			g.str("</code>; expected ")
-			g.text(e.Expected)
-		}
-		g.str("</ul>")
-	}
+	g.evidence(r.Evidence)
 	if !byItem && r.Result == checks.ResultFailed && r.Status != checks.CheckFailed && r.Remediation != "" {
 		g.str("<p class=fix><b>Remediation:</b> ")
 		g.text(r.Remediation)
@@ -180,6 +160,33 @@ func (g *htmlGuard) row(r *results.Row, outcome string, oi int, byItem bool) {
 	if len(g.buf) >= htmlGuardChunk {
 		g.flush(false)
 	}
+}
+
+// evidence writes a row's observations as a list, each marked passed (✓)
+// or failed (✗); nothing when there are none.
+func (g *htmlGuard) evidence(ev []checks.Evidence) {
+	if len(ev) == 0 {
+		return
+	}
+	g.str("<ul>")
+	for _, e := range ev {
+		if e.Passed {
+			g.str("<li class=y>✓ ")
+		} else {
+			g.str("<li class=n>✗ ")
+		}
+		g.text(e.Source)
+		if e.Subject != "" {
+			g.str(" <code>")
+			g.text(e.Subject)
+			g.str("</code>")
+		}
+		g.str(": <code>")
+		g.text(e.Actual)
+		g.str("</code>; expected ")
+		g.text(e.Expected)
+	}
+	g.str("</ul>")
 }
 
 // htmlView is what the "head" template shows: the cover, the summary

@@ -172,17 +172,37 @@ type sarifRunMeta struct {
 // Encode implements Encoder; see SARIFEncoder for the two passes.
 func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integrity) error {
 	m := src.Meta()
+	byItem, rules, err := sarifRules(ctx, src, m.Standards)
+	if err != nil {
+		return err
+	}
+	sw := newSARIFWriter(in.Writer())
+	if err := sw.writeDriver(m.Tool, rules); err != nil {
+		return err
+	}
+	n, err := sw.writeResults(ctx, src, in, byItem, newFindingWaivers(m.Waivers))
+	if err != nil {
+		return err
+	}
+	if err := sw.writeRunProperties(m, n); err != nil {
+		return err
+	}
+	return finishText(w, in, sw, sarifTrailer, "sarif export")
+}
 
-	// First pass: the distinct items, nothing else.
+// sarifRules is the first pass: it reads the distinct items, nothing else.
+// It returns their rules by item id, and in the order tool.driver lists
+// them (by item id), with their index and unique ids set.
+func sarifRules(ctx context.Context, src Source, standards []StandardInfo) (map[uint64]*sarifRule, []*sarifRule, error) {
 	byItem := map[uint64]*sarifRule{}
 	err := src.Rows(ctx, func(r results.Row) error {
 		if _, ok := byItem[r.ItemID]; !ok {
-			byItem[r.ItemID] = newSARIFRule(r, m.Standards)
+			byItem[r.ItemID] = newSARIFRule(r, standards)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rules := make([]*sarifRule, 0, len(byItem))
 	for _, rule := range byItem {
@@ -197,86 +217,115 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 		}
 		used[rule.ID] = true
 	}
+	return byItem, rules, nil
+}
 
-	bw := newFindingOut(in.Writer())
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	emit := func(v any) error {
-		buf.Reset()
-		if err := encodeLine(enc, &buf, v); err != nil {
-			return err
-		}
-		bw.raw(buf.Bytes())
-		return nil
+// sarifWriter writes the log: its fixed markup as it is, and every value
+// (a name, a rule, a result, the run's properties) with one reused JSON
+// encoder, without HTML escaping and without the encoder's newline.
+type sarifWriter struct {
+	findingOut
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newSARIFWriter(w io.Writer) *sarifWriter {
+	s := &sarifWriter{findingOut: newFindingOut(w)}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
+
+// emit writes v's JSON.
+func (s *sarifWriter) emit(v any) error {
+	s.buf.Reset()
+	if err := encodeLine(s.enc, &s.buf, v); err != nil {
+		return err
 	}
+	s.raw(s.buf.Bytes())
+	return nil
+}
 
-	bw.str(`{"$schema":"` + sarifSchema + `","version":"` + sarifVersion + `","runs":[{"tool":{"driver":{"name":`)
-	if err := emit(orDefault(m.Tool.Name, "baseline")); err != nil {
+// element starts the i-th element of an array that holds one a line.
+func (s *sarifWriter) element(i int) {
+	if i > 0 {
+		s.char(',')
+	}
+	s.char('\n')
+}
+
+// endArray ends the line of an array's last element, if it has any.
+func (s *sarifWriter) endArray(n int) {
+	if n > 0 {
+		s.char('\n')
+	}
+}
+
+// writeDriver writes the log's start, up to the results: the tool and its rules.
+func (s *sarifWriter) writeDriver(tool Tool, rules []*sarifRule) error {
+	s.str(`{"$schema":"` + sarifSchema + `","version":"` + sarifVersion + `","runs":[{"tool":{"driver":{"name":`)
+	if err := s.emit(orDefault(tool.Name, "baseline")); err != nil {
 		return fmt.Errorf("sarif export: %w", err)
 	}
-	if m.Tool.Version != "" {
-		bw.str(`,"version":`)
-		if err := emit(m.Tool.Version); err != nil {
+	if tool.Version != "" {
+		s.str(`,"version":`)
+		if err := s.emit(tool.Version); err != nil {
 			return fmt.Errorf("sarif export: %w", err)
 		}
 	}
-	bw.str(`,"rules":[`)
+	s.str(`,"rules":[`)
 	for i, rule := range rules {
-		if i > 0 {
-			bw.char(',')
-		}
-		bw.char('\n')
-		if err := emit(rule); err != nil {
+		s.element(i)
+		if err := s.emit(rule); err != nil {
 			return fmt.Errorf("sarif export: rule %s: %w", rule.ID, err)
 		}
 	}
-	if len(rules) > 0 {
-		bw.char('\n')
-	}
-	bw.str(`]}},"results":[`)
+	s.endArray(len(rules))
+	s.str(`]}},"results":[`)
+	return nil
+}
 
-	// Second pass: the results.
-	waivers := newFindingWaivers(m.Waivers)
+// writeResults is the second pass: it writes the results and returns how many.
+func (s *sarifWriter) writeResults(ctx context.Context, src Source, in *Integrity, byItem map[uint64]*sarifRule, waivers findingWaivers) (int, error) {
 	res := sarifResult{Locations: make([]sarifLocation, 1)}
 	res.Locations[0].LogicalLocations = make([]sarifLogicalLocation, 1)
 	n := 0
-	err = src.Rows(ctx, func(r results.Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		rule, ok := byItem[r.ItemID]
 		if !ok {
 			return fmt.Errorf("sarif export: item %d (%s) was not among the rules read first: the results changed during the export; export again", r.ItemID, findingRuleID(r))
 		}
 		in.AddRow(r)
 		fillSARIFResult(&res, r, rule, waivers)
-		if n > 0 {
-			bw.char(',')
-		}
-		bw.char('\n')
-		if err := emit(&res); err != nil {
+		s.element(n)
+		if err := s.emit(&res); err != nil {
 			return fmt.Errorf("sarif export: row %d (item %d, asset %d): %w", n+1, r.ItemID, r.AssetID, err)
 		}
 		n++
 		return nil
 	})
 	if err != nil {
-		return err
+		return n, err
 	}
-	if n > 0 {
-		bw.char('\n')
-	}
+	s.endArray(n)
+	return n, nil
+}
 
-	bw.str(`],"properties":`)
-	buf.Reset()
+// writeRunProperties writes the run's properties but their last member, the
+// integrity, which the trailer holds; n is the number of results.
+func (s *sarifWriter) writeRunProperties(m Meta, n int) error {
+	s.str(`],"properties":`)
 	meta := sarifRunMeta{SchemaVersion: orDefault(m.SchemaVersion, ExportSchemaVersion), GeneratedAt: FormatTime(m.GeneratedAt), By: m.By,
 		AssetType: m.AssetType, IDs: m.IDs, TaskIDs: nonNil(m.TaskIDs), From: FormatTime(m.From), To: FormatTime(m.To),
 		Standards: nonNil(m.Standards), Hosts: nonNil(m.Hosts), ResultCount: n}
-	if err := enc.Encode(meta); err != nil {
+	s.buf.Reset()
+	if err := encodeLine(s.enc, &s.buf, meta); err != nil {
 		return fmt.Errorf("sarif export: meta: %w", err)
 	}
 	// The meta object without its closing brace: the integrity follows.
-	bw.raw(bytes.TrimSuffix(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("}")))
-	bw.char(',')
-	return finishText(w, in, bw, sarifTrailer, "sarif export")
+	s.raw(bytes.TrimSuffix(s.buf.Bytes(), []byte("}")))
+	s.char(',')
+	return nil
 }
 
 func newSARIFRule(r results.Row, standards []StandardInfo) *sarifRule {
@@ -337,6 +386,13 @@ func fillSARIFResult(res *sarifResult, r results.Row, rule *sarifRule, waivers f
 	default:
 		res.Kind, what = "informational", "no result ("+string(r.Status)+")"
 	}
+	res.Message.Text = sarifMessage(r, what, failedOnly)
+}
+
+// sarifMessage is a result's message: "TITLE: WHAT: REASON." (the reason
+// alone when it starts with what), then the evidence (only the
+// observations that failed, with failedOnly).
+func sarifMessage(r results.Row, what string, failedOnly bool) string {
 	var sb strings.Builder
 	sb.WriteString(r.Title)
 	sb.WriteString(": ")
@@ -358,7 +414,7 @@ func fillSARIFResult(res *sarifResult, r results.Row, rule *sarifRule, waivers f
 		sb.WriteString(strings.Join(ev, "; "))
 		sb.WriteByte('.')
 	}
-	res.Message.Text = sb.String()
+	return sb.String()
 }
 
 // sarifLevel maps a risk to a SARIF level.

@@ -9,6 +9,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
 )
 
 // XLSXEncoder writes the export as an Excel workbook for auditors. Its
@@ -82,43 +83,70 @@ func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	// Close removes the temporary files; an export already written does
 	// not fail for one left behind.
 	defer func() { _ = f.Close() }()
-	// Workbook order: Summary, Items, Assets, the evidence sheets (added
-	// as the rows come), Waivers. Summary, Items and Assets are written
-	// last, into the sheets made here.
-	if err := f.SetSheetName("Sheet1", xlsxSummary); err != nil {
-		return err
-	}
-	for _, name := range []string{xlsxItems, xlsxAssets} {
-		if _, err := f.NewSheet(name); err != nil {
-			return err
-		}
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	bold, err := xlsxStartBook(f)
 	if err != nil {
 		return err
 	}
 	ch := newXLSXContentHash()
+	agg, rows, err := xlsxWriteEvidence(ctx, f, src, in, ch, bold)
+	if err != nil {
+		return err
+	}
+	if err := xlsxWriteTables(f, agg, m.Waivers, ch, bold); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := writeXLSXSummary(f, m, rows, in.ResultsDigest(), ch, bold); err != nil {
+		return err
+	}
+	return xlsxWriteZip(w, f, m)
+}
+
+// xlsxStartBook makes the workbook's first sheets and returns the bold
+// style of its headers and labels. Workbook order: Summary, Items, Assets,
+// the evidence sheets (added as the rows come), Waivers. Summary, Items
+// and Assets are written last, into the sheets made here.
+func xlsxStartBook(f *excelize.File) (bold int, err error) {
+	if err := f.SetSheetName("Sheet1", xlsxSummary); err != nil {
+		return 0, err
+	}
+	for _, name := range []string{xlsxItems, xlsxAssets} {
+		if _, err := f.NewSheet(name); err != nil {
+			return 0, err
+		}
+	}
+	return f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+}
+
+// xlsxWriteEvidence reads the rows: it writes the evidence sheets and
+// returns the rows' tallies for the Items and Assets sheets, and their
+// number.
+func xlsxWriteEvidence(ctx context.Context, f *excelize.File, src Source, in *Integrity, ch *xlsxContentHash, bold int) (*xlsxAggregate, int, error) {
 	agg := newXLSXAggregate()
 	ev := &xlsxEvidenceWriter{f: f, ch: ch, bold: bold}
 	rows := 0
-	err = src.Rows(ctx, func(r results.Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
 		agg.add(r)
 		rows++
 		return ev.add(xlsxEvidenceRow(r))
 	})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	if err := ev.close(); err != nil {
-		return err
-	}
+	return agg, rows, ev.close()
+}
+
+// xlsxWriteTables adds the Waivers sheet, then writes the Items, Assets
+// and Waivers sheets. The content digest covers the sheets in
+// xlsxHashOrder: the evidence sheets (hashed as they were written), then
+// Items, Assets, Waivers, then Summary.
+func xlsxWriteTables(f *excelize.File, agg *xlsxAggregate, waivers []store.WhitelistEntry, ch *xlsxContentHash, bold int) error {
 	if _, err := f.NewSheet(xlsxWaivers); err != nil {
 		return err
 	}
-	// The content digest covers the sheets in xlsxHashOrder: the evidence
-	// sheets (hashed above, as they were written), then Items, Assets,
-	// Waivers, then Summary.
 	tables := []struct {
 		name   string
 		header []string
@@ -126,7 +154,7 @@ func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	}{
 		{xlsxItems, xlsxItemsHeader, agg.itemRows()},
 		{xlsxAssets, xlsxAssetsHeader, agg.assetRows()},
-		{xlsxWaivers, xlsxWaiversHeader, xlsxWaiverRows(m.Waivers)},
+		{xlsxWaivers, xlsxWaiversHeader, xlsxWaiverRows(waivers)},
 	}
 	for _, t := range tables {
 		sw, err := newXLSXSheetWriter(f, t.name, t.header, len(t.rows)+1, ch, bold)
@@ -142,12 +170,11 @@ func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 			return err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := writeXLSXSummary(f, m, rows, in.ResultsDigest(), ch, bold); err != nil {
-		return err
-	}
+	return nil
+}
+
+// xlsxWriteZip sets the workbook's properties and writes it to w.
+func xlsxWriteZip(w io.Writer, f *excelize.File, m Meta) error {
 	tool := toolName(m.Tool)
 	if err := f.SetDocProps(&excelize.DocProperties{Creator: tool, LastModifiedBy: tool, Title: "Compliance export",
 		Created: FormatTime(m.GeneratedAt), Modified: FormatTime(m.GeneratedAt)}); err != nil {

@@ -174,19 +174,49 @@ func htmlTrendChart(points []TrendPoint) htmlTrend {
 		return c
 	}
 	// The tasks in the order they finished; each asset type in report order.
-	type task struct {
-		id   int64
-		done string
-		at   int64
+	ax := c.axis(htmlTrendTasks(points))
+	types := htmlTrendTypes(points)
+	every := (len(ax.tasks) + 11) / 12 // at most 12 labels
+	for i, t := range ax.tasks {
+		if i%every == 0 || i == len(ax.tasks)-1 {
+			c.Ticks = append(c.Ticks, htmlTaskTick{X: ax.xs[i], Task: t.id, Date: htmlShortDate(t.done)})
+		}
 	}
+	for _, v := range []float64{0, 25, 50, 75, 100} {
+		y := c.yOf(v)
+		c.Grid = append(c.Grid, htmlTick{Y: y, TextY: y + 4, Label: htmlPercent(v)})
+	}
+	cells := make([][]string, len(ax.tasks))
+	for i := range cells {
+		cells[i] = make([]string, len(types))
+		for j := range cells[i] {
+			cells[i][j] = "—"
+		}
+	}
+	for j, t := range types {
+		c.addType(t, points, ax, cells, j)
+	}
+	for i, t := range ax.tasks {
+		c.Rows = append(c.Rows, htmlTrendRow{Task: t.id, Finished: t.done, Cells: cells[i]})
+	}
+	return c
+}
+
+// htmlTrendTask is a task on the trend chart's x axis.
+type htmlTrendTask struct {
+	id   int64
+	done string
+	at   int64
+}
+
+// htmlTrendTasks lists the points' tasks in the order they finished.
+func htmlTrendTasks(points []TrendPoint) []htmlTrendTask {
 	seen := map[int64]bool{}
-	var tasks []task
-	typesSeen := map[assets.Type]bool{}
+	var tasks []htmlTrendTask
 	for _, p := range points {
-		typesSeen[p.AssetType] = true
 		if !seen[p.TaskID] {
 			seen[p.TaskID] = true
-			tasks = append(tasks, task{id: p.TaskID, done: FormatTime(p.FinishedAt), at: p.FinishedAt.UnixNano()})
+			tasks = append(tasks, htmlTrendTask{id: p.TaskID, done: FormatTime(p.FinishedAt), at: p.FinishedAt.UnixNano()})
 		}
 	}
 	sort.Slice(tasks, func(i, j int) bool {
@@ -195,6 +225,16 @@ func htmlTrendChart(points []TrendPoint) htmlTrend {
 		}
 		return tasks[i].id < tasks[j].id
 	})
+	return tasks
+}
+
+// htmlTrendTypes lists the points' asset types in report order (assets.Types),
+// then any other by name.
+func htmlTrendTypes(points []TrendPoint) []assets.Type {
+	typesSeen := map[assets.Type]bool{}
+	for _, p := range points {
+		typesSeen[p.AssetType] = true
+	}
 	var types []assets.Type
 	for _, t := range assets.Types {
 		if typesSeen[t] {
@@ -207,64 +247,56 @@ func htmlTrendChart(points []TrendPoint) htmlTrend {
 		extra = append(extra, t)
 	}
 	sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
-	types = append(types, extra...)
+	return append(types, extra...)
+}
 
-	index := map[int64]int{}
-	xs := make([]float64, len(tasks))
+// htmlTrendAxis is the trend chart's x axis: the tasks, where each is
+// drawn, and each task id's position in tasks.
+type htmlTrendAxis struct {
+	tasks []htmlTrendTask
+	xs    []float64
+	index map[int64]int
+}
+
+func (c htmlTrend) axis(tasks []htmlTrendTask) htmlTrendAxis {
+	ax := htmlTrendAxis{tasks: tasks, xs: make([]float64, len(tasks)), index: map[int64]int{}}
 	for i, t := range tasks {
-		index[t.id] = i
-		xs[i] = (c.X0 + c.X1) / 2
+		ax.index[t.id] = i
+		ax.xs[i] = (c.X0 + c.X1) / 2
 		if len(tasks) > 1 {
-			xs[i] = htmlRound1(c.X0 + 16 + (c.X1-c.X0-32)*float64(i)/float64(len(tasks)-1))
+			ax.xs[i] = htmlRound1(c.X0 + 16 + (c.X1-c.X0-32)*float64(i)/float64(len(tasks)-1))
 		}
 	}
-	every := (len(tasks) + 11) / 12 // at most 12 labels
-	for i, t := range tasks {
-		if i%every == 0 || i == len(tasks)-1 {
-			c.Ticks = append(c.Ticks, htmlTaskTick{X: xs[i], Task: t.id, Date: htmlShortDate(t.done)})
+	return ax
+}
+
+// addType draws asset type t's line and points, and fills in its column j
+// of the table's cells (one row per task).
+func (c *htmlTrend) addType(t assets.Type, points []TrendPoint, ax htmlTrendAxis, cells [][]string, j int) {
+	byTask := map[int]TrendPoint{}
+	for _, p := range points {
+		if p.AssetType == t {
+			byTask[ax.index[p.TaskID]] = p
 		}
 	}
-	for _, v := range []float64{0, 25, 50, 75, 100} {
-		y := c.yOf(v)
-		c.Grid = append(c.Grid, htmlTick{Y: y, TextY: y + 4, Label: htmlPercent(v)})
-	}
-	cells := make([][]string, len(tasks))
-	for i := range cells {
-		cells[i] = make([]string, len(types))
-		for j := range cells[i] {
-			cells[i][j] = "—"
+	var pts []string
+	for i := range ax.tasks {
+		p, ok := byTask[i]
+		if !ok {
+			continue
 		}
+		x, y := ax.xs[i], c.yOf(p.PassRate)
+		pts = append(pts, strconv.FormatFloat(x, 'f', -1, 64)+","+strconv.FormatFloat(y, 'f', -1, 64))
+		text := htmlPercent(p.PassRate)
+		c.Points = append(c.Points, htmlPoint{X: x, Y: y, Value: p.PassRate, Task: p.TaskID, Key: t.Short(), Label: t.Short(),
+			Color: htmlTypeColor(t), Date: ax.tasks[i].done, Text: text})
+		cells[i][j] = fmt.Sprintf("%s (%d / %d)", text, p.Passed, p.Failed)
 	}
-	for j, t := range types {
-		byTask := map[int]TrendPoint{}
-		for _, p := range points {
-			if p.AssetType == t {
-				byTask[index[p.TaskID]] = p
-			}
-		}
-		var pts []string
-		for i := range tasks {
-			p, ok := byTask[i]
-			if !ok {
-				continue
-			}
-			y := c.yOf(p.PassRate)
-			pts = append(pts, strconv.FormatFloat(xs[i], 'f', -1, 64)+","+strconv.FormatFloat(y, 'f', -1, 64))
-			text := htmlPercent(p.PassRate)
-			c.Points = append(c.Points, htmlPoint{X: xs[i], Y: y, Value: p.PassRate, Task: p.TaskID, Key: t.Short(), Label: t.Short(),
-				Color: htmlTypeColor(t), Date: tasks[i].done, Text: text})
-			cells[i][j] = fmt.Sprintf("%s (%d / %d)", text, p.Passed, p.Failed)
-		}
-		line := htmlLine{Label: t.Short(), Color: htmlTypeColor(t)}
-		if len(pts) > 1 {
-			line.Polyline = strings.Join(pts, " ")
-		}
-		c.Lines = append(c.Lines, line)
+	line := htmlLine{Label: t.Short(), Color: htmlTypeColor(t)}
+	if len(pts) > 1 {
+		line.Polyline = strings.Join(pts, " ")
 	}
-	for i, t := range tasks {
-		c.Rows = append(c.Rows, htmlTrendRow{Task: t.id, Finished: t.done, Cells: cells[i]})
-	}
-	return c
+	c.Lines = append(c.Lines, line)
 }
 
 func (c htmlTrend) yOf(rate float64) float64 {

@@ -152,6 +152,31 @@ func xlsxWaiverRows(ws []store.WhitelistEntry) [][]any {
 // writeXLSXSummary writes the Summary sheet, last: its content digest
 // covers every sheet, itself included with the digest zeroed.
 func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest string, ch *xlsxContentHash, bold int) error {
+	sum := newXLSXSummarySheet(m, results, resultsDigest)
+	widths := make([]int, len(xlsxSummaryHeader))
+	ch.startSheet(xlsxSummary)
+	for _, r := range sum.rows {
+		xlsxNormalize(r)
+		ch.row(r)
+		xlsxMeasure(widths, r)
+	}
+	// The digest cell held zeros when it was hashed.
+	sum.rows[sum.digestRow][1] = ContentMarker + ch.sum()
+	return sum.write(f, widths, bold)
+}
+
+// xlsxSummarySheet is the Summary sheet's rows: a block of labelled values
+// (what was exported), the table of figures per asset type, and the two
+// digests. headerRow and lastTableRow are the table's first and last row
+// numbers (from 1), digestRow the content digest's index in rows.
+type xlsxSummarySheet struct {
+	rows                               [][]any
+	headerRow, lastTableRow, digestRow int
+}
+
+// newXLSXSummarySheet lays out the Summary sheet, its content digest
+// zeroed.
+func newXLSXSummarySheet(m Meta, results int, resultsDigest string) xlsxSummarySheet {
 	stds := make([]string, len(m.Standards))
 	for i, s := range m.Standards {
 		stds[i] = s.ID + ": " + s.Name
@@ -191,34 +216,28 @@ func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest strin
 	rows = append(rows, []any{},
 		[]any{"Results digest", ResultsMarker + resultsDigest},
 		[]any{"Content digest", ContentMarker + zeroDigest})
-	digestRow := len(rows) - 1
+	return xlsxSummarySheet{rows: rows, headerRow: headerRow, lastTableRow: lastTableRow, digestRow: len(rows) - 1}
+}
 
-	widths := make([]int, len(xlsxSummaryHeader))
-	ch.startSheet(xlsxSummary)
-	for _, r := range rows {
-		xlsxNormalize(r)
-		ch.row(r)
-		xlsxMeasure(widths, r)
-	}
-	// The digest cell held zeros when it was hashed.
-	rows[digestRow][1] = ContentMarker + ch.sum()
-
-	used, err := excelize.CoordinatesToCellName(len(xlsxSummaryHeader), len(rows))
+// write streams the sheet's rows, the table's header and the labels in
+// bold, with an autofilter on the table.
+func (s xlsxSummarySheet) write(f *excelize.File, widths []int, bold int) error {
+	used, err := excelize.CoordinatesToCellName(len(xlsxSummaryHeader), len(s.rows))
 	if err != nil {
 		return err
 	}
-	sw, err := xlsxStream(f, xlsxSummary, widths, headerRow, "A1:"+used)
+	sw, err := xlsxStream(f, xlsxSummary, widths, s.headerRow, "A1:"+used)
 	if err != nil {
 		return err
 	}
-	for i, r := range rows {
+	for i, r := range s.rows {
 		var opts []excelize.RowOpts
-		if i+1 == headerRow {
+		if i+1 == s.headerRow {
 			opts = append(opts, excelize.RowOpts{StyleID: bold})
 		} else if len(r) > 1 {
 			// The header block's and the digests' labels.
-			if s, ok := r[0].(string); ok && (i+1 < headerRow || i > lastTableRow) {
-				r[0] = excelize.Cell{StyleID: bold, Value: s}
+			if v, ok := r[0].(string); ok && (i+1 < s.headerRow || i > s.lastTableRow) {
+				r[0] = excelize.Cell{StyleID: bold, Value: v}
 			}
 		}
 		if err := sw.SetRow("A"+strconv.Itoa(i+1), r, opts...); err != nil {
@@ -229,7 +248,7 @@ func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest strin
 	if err != nil {
 		return err
 	}
-	if err := f.AutoFilter(xlsxSummary, fmt.Sprintf("A%d:%s%d", headerRow, last, lastTableRow), nil); err != nil {
+	if err := f.AutoFilter(xlsxSummary, fmt.Sprintf("A%d:%s%d", s.headerRow, last, s.lastTableRow), nil); err != nil {
 		return err
 	}
 	return sw.Flush()

@@ -211,6 +211,58 @@ func FormatTime(t time.Time) string {
 // Itoa is strconv.FormatUint for ids in cells.
 func Itoa(id uint64) string { return strconv.FormatUint(id, 10) }
 
+// joinIDs lists ids (assets, items) as "1, 2, 3".
+func joinIDs(ids []uint64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = Itoa(id)
+	}
+	return strings.Join(s, ", ")
+}
+
+// joinTaskIDs lists task ids as "1, 2, 3".
+func joinTaskIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ", ")
+}
+
+// toolName is the tool as the exports name it: "baseline 1.2.0".
+func toolName(t Tool) string { return strings.TrimSpace(t.Name + " " + t.Version) }
+
+// orDefault is s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// groupKey is the key of the group a row belongs to in an export grouped
+// by item (byItem) or by asset: the rows come grouped, and a group ends
+// where the key changes.
+func groupKey(r results.Row, byItem bool) uint64 {
+	if byItem {
+		return r.ItemID
+	}
+	return r.AssetID
+}
+
+// finishText ends a text export: it flushes out, the buffer in front of
+// Integrity.Writer, then writes the trailer (see Integrity.Finish) to w.
+// Errors are prefixed with what ("json export").
+func finishText(w io.Writer, in *Integrity, out interface{ Flush() error }, trailer, what string) error {
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if _, err := in.Finish(w, trailer); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // progressSource counts rows as an encoder reads them.
 type progressSource struct {
 	Source
@@ -239,7 +291,7 @@ func Export(ctx context.Context, enc Encoder, w io.Writer, src Source, progress 
 	return enc.Encode(ctx, w, ps, NewIntegrity(w))
 }
 
-// xlsxVerifier checks an XLSX export (see export_xlsx.go).
+// xlsxVerifier checks an XLSX export (see xlsx_digest.go).
 var xlsxVerifier func(data []byte) (results, content string, ok bool, err error)
 
 // Verify checks any export: XLSX by its cells, every text format by its

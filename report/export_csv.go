@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/baselinehq/baseline/results"
 )
@@ -103,47 +102,4 @@ func csvRecord(record []string, r results.Row) {
 		r.StandardID, Itoa(r.ItemID), r.Number, r.Title, r.Category, string(r.Risk),
 		string(r.Status), string(r.Result), r.Outcome(), strconv.FormatBool(r.Ignored), r.Reason, evidenceText(r), r.Remediation,
 	})
-}
-
-// evidenceText is a row's evidence in one cell: the observations that
-// failed, or all of them when none failed, each as
-// "subject: actual (expected ...)" (the source stands in for a missing
-// subject), separated by " | ".
-func evidenceText(r results.Row) string {
-	failed := false
-	for _, e := range r.Evidence {
-		if !e.Passed {
-			failed = true
-			break
-		}
-	}
-	size := 0
-	for _, e := range r.Evidence {
-		if !failed || !e.Passed {
-			size += len(" | ") + max(len(e.Subject), len(e.Source)) + len(": ") + len(e.Actual) + len(" (expected )") + len(e.Expected)
-		}
-	}
-	var sb strings.Builder
-	sb.Grow(size)
-	for _, e := range r.Evidence {
-		if failed && e.Passed {
-			continue
-		}
-		if sb.Len() > 0 {
-			sb.WriteString(" | ")
-		}
-		subject := e.Subject
-		if subject == "" {
-			subject = e.Source
-		}
-		sb.WriteString(subject)
-		sb.WriteString(": ")
-		sb.WriteString(e.Actual)
-		if e.Expected != "" {
-			sb.WriteString(" (expected ")
-			sb.WriteString(e.Expected)
-			sb.WriteString(")")
-		}
-	}
-	return sb.String()
 }

@@ -102,13 +102,7 @@ func (JSONEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	if _, err := bw.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("json export: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("json export: %w", err)
-	}
-	if _, err := in.Finish(w, jsonTrailer); err != nil {
-		return fmt.Errorf("json export: %w", err)
-	}
-	return nil
+	return finishText(w, in, bw, jsonTrailer, "json export")
 }
 
 // JSONRow is a result row as the JSON export writes it (report/schema/Row).

@@ -78,7 +78,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 
 	bw := newFindingOut(in.Writer())
 	bw.str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"")
-	junitEscape(bw, sarifOr(m.Tool.Name, "baseline"))
+	junitEscape(bw, orDefault(m.Tool.Name, "baseline"))
 	bw.str("\">\n")
 
 	var s junitSuite
@@ -89,10 +89,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	}
 	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
-		key := r.AssetID
-		if byItem {
-			key = r.ItemID
-		}
+		key := groupKey(r, byItem)
 		if !s.open || key != s.key {
 			flush()
 			s.open, s.key, s.first = true, key, r
@@ -107,13 +104,7 @@ func (JUnitEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 	}
 	flush()
 	bw.str("</testsuites>\n")
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("junit export: %w", err)
-	}
-	if _, err := in.Finish(w, junitTrailer); err != nil {
-		return fmt.Errorf("junit export: %w", err)
-	}
-	return nil
+	return finishText(w, in, bw, junitTrailer, "junit export")
 }
 
 // junitKeys returns a row's suite key and label and its testcase name.
@@ -137,81 +128,92 @@ func junitWriteCase(s *junitSuite, r results.Row, byItem bool, waivers findingWa
 	b.WriteString("\" name=\"")
 	junitEscape(b, name)
 	b.WriteString("\"")
-
-	var elem, message, typ string
-	var body []string
-	switch r.Outcome() {
-	case "PASSED":
+	c := junitCaseResult(r, waivers)
+	switch c.elem {
+	case "":
 		b.WriteString("/>\n")
 		return
-	case "FAILED":
+	case "failure":
 		s.failures++
-		elem, typ = "failure", string(r.Risk)
-		failed := findingEvidence(r.Evidence, true)
-		message = strings.Join(failed, "; ")
-		if message == "" {
-			message = "failed"
-		}
-		body = failed
-		if r.Reason != "" {
-			body = append(body, "reason: "+r.Reason)
-		}
-		if r.Remediation != "" {
-			body = append(body, "remediation: "+r.Remediation)
-		}
-	case "CHECK_FAILED":
+	case "error":
 		s.errors++
-		elem, typ, message = "error", "CHECK_FAILED", r.Reason
-		if message == "" {
-			message = "the check could not be carried out"
-		}
-	case "IGNORED":
-		s.skipped++
-		elem, message = "skipped", "waived: "+waivers.find(r).reason()
-		body = findingEvidence(r.Evidence, true)
-	case "MANUAL":
-		s.skipped++
-		elem, message = "skipped", "manual review"
-		if r.Reason != "" {
-			body = append(body, r.Reason)
-		}
-		body = append(body, findingEvidence(r.Evidence, false)...)
-	case "NOT_APPLICABLE":
-		s.skipped++
-		elem, message = "skipped", "not applicable"
-		if r.Reason != "" {
-			message += ": " + r.Reason
-		}
-		body = findingEvidence(r.Evidence, false)
 	default:
 		s.skipped++
-		elem, message = "skipped", "no result ("+string(r.Status)+")"
 	}
-	b.WriteString(">\n      <")
-	b.WriteString(elem)
+	b.WriteString(">\n")
+	c.write(b)
+	b.WriteString("    </testcase>\n")
+}
+
+// junitResult is what a testcase holds besides its names: a <failure>,
+// <error> or <skipped> element (elem; none for a passed row) with its
+// message, its type (optional) and its text, one line of body each.
+type junitResult struct {
+	elem, message, typ string
+	body               []string
+}
+
+// junitCaseResult is a row's result as its testcase shows it.
+func junitCaseResult(r results.Row, waivers findingWaivers) junitResult {
+	var c junitResult
+	switch r.Outcome() {
+	case "PASSED":
+	case "FAILED":
+		failed := findingEvidence(r.Evidence, true)
+		c = junitResult{elem: "failure", typ: string(r.Risk), message: orDefault(strings.Join(failed, "; "), "failed"), body: failed}
+		if r.Reason != "" {
+			c.body = append(c.body, "reason: "+r.Reason)
+		}
+		if r.Remediation != "" {
+			c.body = append(c.body, "remediation: "+r.Remediation)
+		}
+	case "CHECK_FAILED":
+		c = junitResult{elem: "error", typ: "CHECK_FAILED", message: orDefault(r.Reason, "the check could not be carried out")}
+	case "IGNORED":
+		c = junitResult{elem: "skipped", message: "waived: " + waivers.find(r).reason(), body: findingEvidence(r.Evidence, true)}
+	case "MANUAL":
+		c = junitResult{elem: "skipped", message: "manual review"}
+		if r.Reason != "" {
+			c.body = append(c.body, r.Reason)
+		}
+		c.body = append(c.body, findingEvidence(r.Evidence, false)...)
+	case "NOT_APPLICABLE":
+		c = junitResult{elem: "skipped", message: "not applicable", body: findingEvidence(r.Evidence, false)}
+		if r.Reason != "" {
+			c.message += ": " + r.Reason
+		}
+	default:
+		c = junitResult{elem: "skipped", message: "no result (" + string(r.Status) + ")"}
+	}
+	return c
+}
+
+// write encodes the result's element, indented inside its testcase.
+func (c junitResult) write(b *bytes.Buffer) {
+	b.WriteString("      <")
+	b.WriteString(c.elem)
 	b.WriteString(" message=\"")
-	junitEscape(b, message)
+	junitEscape(b, c.message)
 	b.WriteString("\"")
-	if typ != "" {
+	if c.typ != "" {
 		b.WriteString(" type=\"")
-		junitEscape(b, typ)
+		junitEscape(b, c.typ)
 		b.WriteString("\"")
 	}
-	if len(body) == 0 {
+	if len(c.body) == 0 {
 		b.WriteString("/>\n")
-	} else {
-		b.WriteString(">")
-		for i, line := range body {
-			if i > 0 {
-				b.WriteByte('\n')
-			}
-			junitEscapeText(b, line)
-		}
-		b.WriteString("</")
-		b.WriteString(elem)
-		b.WriteString(">\n")
+		return
 	}
-	b.WriteString("    </testcase>\n")
+	b.WriteString(">")
+	for i, line := range c.body {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		junitEscapeText(b, line)
+	}
+	b.WriteString("</")
+	b.WriteString(c.elem)
+	b.WriteString(">\n")
 }
 
 // junitWriteSuite writes the buffered suite with its counts.

@@ -1,20 +1,17 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
-	"github.com/baselinehq/baseline/store"
 )
 
 // SARIFEncoder writes the export as a SARIF 2.1.0 log
@@ -175,17 +172,37 @@ type sarifRunMeta struct {
 // Encode implements Encoder; see SARIFEncoder for the two passes.
 func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integrity) error {
 	m := src.Meta()
+	byItem, rules, err := sarifRules(ctx, src, m.Standards)
+	if err != nil {
+		return err
+	}
+	sw := newSARIFWriter(in.Writer())
+	if err := sw.writeDriver(m.Tool, rules); err != nil {
+		return err
+	}
+	n, err := sw.writeResults(ctx, src, in, byItem, newFindingWaivers(m.Waivers))
+	if err != nil {
+		return err
+	}
+	if err := sw.writeRunProperties(m, n); err != nil {
+		return err
+	}
+	return finishText(w, in, sw, sarifTrailer, "sarif export")
+}
 
-	// First pass: the distinct items, nothing else.
+// sarifRules is the first pass: it reads the distinct items, nothing else.
+// It returns their rules by item id, and in the order tool.driver lists
+// them (by item id), with their index and unique ids set.
+func sarifRules(ctx context.Context, src Source, standards []StandardInfo) (map[uint64]*sarifRule, []*sarifRule, error) {
 	byItem := map[uint64]*sarifRule{}
 	err := src.Rows(ctx, func(r results.Row) error {
 		if _, ok := byItem[r.ItemID]; !ok {
-			byItem[r.ItemID] = newSARIFRule(r, m.Standards)
+			byItem[r.ItemID] = newSARIFRule(r, standards)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rules := make([]*sarifRule, 0, len(byItem))
 	for _, rule := range byItem {
@@ -200,91 +217,114 @@ func (SARIFEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Int
 		}
 		used[rule.ID] = true
 	}
+	return byItem, rules, nil
+}
 
-	bw := newFindingOut(in.Writer())
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	emit := func(v any) error {
-		buf.Reset()
-		if err := enc.Encode(v); err != nil {
-			return err
-		}
-		bw.raw(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-		return nil
+// sarifWriter writes the log: its fixed markup as it is, and every value
+// (a name, a rule, a result, the run's properties) with one reused JSON
+// encoder, without HTML escaping and without the encoder's newline.
+type sarifWriter struct {
+	findingOut
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newSARIFWriter(w io.Writer) *sarifWriter {
+	s := &sarifWriter{findingOut: newFindingOut(w)}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
+
+// emit writes v's JSON.
+func (s *sarifWriter) emit(v any) error {
+	s.buf.Reset()
+	if err := encodeLine(s.enc, &s.buf, v); err != nil {
+		return err
 	}
+	s.raw(s.buf.Bytes())
+	return nil
+}
 
-	bw.str(`{"$schema":"` + sarifSchema + `","version":"` + sarifVersion + `","runs":[{"tool":{"driver":{"name":`)
-	if err := emit(sarifOr(m.Tool.Name, "baseline")); err != nil {
+// element starts the i-th element of an array that holds one a line.
+func (s *sarifWriter) element(i int) {
+	if i > 0 {
+		s.char(',')
+	}
+	s.char('\n')
+}
+
+// endArray ends the line of an array's last element, if it has any.
+func (s *sarifWriter) endArray(n int) {
+	if n > 0 {
+		s.char('\n')
+	}
+}
+
+// writeDriver writes the log's start, up to the results: the tool and its rules.
+func (s *sarifWriter) writeDriver(tool Tool, rules []*sarifRule) error {
+	s.str(`{"$schema":"` + sarifSchema + `","version":"` + sarifVersion + `","runs":[{"tool":{"driver":{"name":`)
+	if err := s.emit(orDefault(tool.Name, "baseline")); err != nil {
 		return fmt.Errorf("sarif export: %w", err)
 	}
-	if m.Tool.Version != "" {
-		bw.str(`,"version":`)
-		if err := emit(m.Tool.Version); err != nil {
+	if tool.Version != "" {
+		s.str(`,"version":`)
+		if err := s.emit(tool.Version); err != nil {
 			return fmt.Errorf("sarif export: %w", err)
 		}
 	}
-	bw.str(`,"rules":[`)
+	s.str(`,"rules":[`)
 	for i, rule := range rules {
-		if i > 0 {
-			bw.char(',')
-		}
-		bw.char('\n')
-		if err := emit(rule); err != nil {
+		s.element(i)
+		if err := s.emit(rule); err != nil {
 			return fmt.Errorf("sarif export: rule %s: %w", rule.ID, err)
 		}
 	}
-	if len(rules) > 0 {
-		bw.char('\n')
-	}
-	bw.str(`]}},"results":[`)
+	s.endArray(len(rules))
+	s.str(`]}},"results":[`)
+	return nil
+}
 
-	// Second pass: the results.
-	waivers := newFindingWaivers(m.Waivers)
+// writeResults is the second pass: it writes the results and returns how many.
+func (s *sarifWriter) writeResults(ctx context.Context, src Source, in *Integrity, byItem map[uint64]*sarifRule, waivers findingWaivers) (int, error) {
 	res := sarifResult{Locations: make([]sarifLocation, 1)}
 	res.Locations[0].LogicalLocations = make([]sarifLogicalLocation, 1)
 	n := 0
-	err = src.Rows(ctx, func(r results.Row) error {
+	err := src.Rows(ctx, func(r results.Row) error {
 		rule, ok := byItem[r.ItemID]
 		if !ok {
 			return fmt.Errorf("sarif export: item %d (%s) was not among the rules read first: the results changed during the export; export again", r.ItemID, findingRuleID(r))
 		}
 		in.AddRow(r)
 		fillSARIFResult(&res, r, rule, waivers)
-		if n > 0 {
-			bw.char(',')
-		}
-		bw.char('\n')
-		if err := emit(&res); err != nil {
+		s.element(n)
+		if err := s.emit(&res); err != nil {
 			return fmt.Errorf("sarif export: row %d (item %d, asset %d): %w", n+1, r.ItemID, r.AssetID, err)
 		}
 		n++
 		return nil
 	})
 	if err != nil {
-		return err
+		return n, err
 	}
-	if n > 0 {
-		bw.char('\n')
-	}
+	s.endArray(n)
+	return n, nil
+}
 
-	bw.str(`],"properties":`)
-	buf.Reset()
-	meta := sarifRunMeta{SchemaVersion: sarifOr(m.SchemaVersion, ExportSchemaVersion), GeneratedAt: FormatTime(m.GeneratedAt), By: m.By,
+// writeRunProperties writes the run's properties but their last member, the
+// integrity, which the trailer holds; n is the number of results.
+func (s *sarifWriter) writeRunProperties(m Meta, n int) error {
+	s.str(`],"properties":`)
+	meta := sarifRunMeta{SchemaVersion: orDefault(m.SchemaVersion, ExportSchemaVersion), GeneratedAt: FormatTime(m.GeneratedAt), By: m.By,
 		AssetType: m.AssetType, IDs: m.IDs, TaskIDs: nonNil(m.TaskIDs), From: FormatTime(m.From), To: FormatTime(m.To),
 		Standards: nonNil(m.Standards), Hosts: nonNil(m.Hosts), ResultCount: n}
-	if err := enc.Encode(meta); err != nil {
+	s.buf.Reset()
+	if err := encodeLine(s.enc, &s.buf, meta); err != nil {
 		return fmt.Errorf("sarif export: meta: %w", err)
 	}
 	// The meta object without its closing brace: the integrity follows.
-	bw.raw(bytes.TrimSuffix(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("}")))
-	bw.char(',')
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("sarif export: %w", err)
-	}
-	if _, err := in.Finish(w, sarifTrailer); err != nil {
-		return fmt.Errorf("sarif export: %w", err)
-	}
+	s.raw(bytes.TrimSuffix(s.buf.Bytes(), []byte("}")))
+	s.char(',')
 	return nil
 }
 
@@ -346,6 +386,13 @@ func fillSARIFResult(res *sarifResult, r results.Row, rule *sarifRule, waivers f
 	default:
 		res.Kind, what = "informational", "no result ("+string(r.Status)+")"
 	}
+	res.Message.Text = sarifMessage(r, what, failedOnly)
+}
+
+// sarifMessage is a result's message: "TITLE: WHAT: REASON." (the reason
+// alone when it starts with what), then the evidence (only the
+// observations that failed, with failedOnly).
+func sarifMessage(r results.Row, what string, failedOnly bool) string {
 	var sb strings.Builder
 	sb.WriteString(r.Title)
 	sb.WriteString(": ")
@@ -367,7 +414,7 @@ func fillSARIFResult(res *sarifResult, r results.Row, rule *sarifRule, waivers f
 		sb.WriteString(strings.Join(ev, "; "))
 		sb.WriteByte('.')
 	}
-	res.Message.Text = sb.String()
+	return sb.String()
 }
 
 // sarifLevel maps a risk to a SARIF level.
@@ -379,108 +426,4 @@ func sarifLevel(r checks.Risk) string {
 		return "note"
 	}
 	return "warning"
-}
-
-// The helpers below are shared by the SARIF and JUnit encoders.
-
-// findingRuleID names an item across formats: "<StandardId>/<BenchmarkNumber>".
-func findingRuleID(r results.Row) string { return r.StandardID + "/" + r.Number }
-
-// findingAssetKey names an asset uniquely: "<AssetType>/<name>/<id>".
-func findingAssetKey(r results.Row) string {
-	return string(r.AssetType) + "/" + r.AssetName + "/" + strconv.FormatUint(r.AssetID, 10)
-}
-
-// findingEvidence renders evidence one observation a line:
-// "SOURCE SUBJECT = ACTUAL (expected EXPECTED)". With failedOnly, only the
-// observations that failed (all of them if none is marked failed).
-func findingEvidence(ev []checks.Evidence, failedOnly bool) []string {
-	if failedOnly {
-		var failed []checks.Evidence
-		for _, e := range ev {
-			if !e.Passed {
-				failed = append(failed, e)
-			}
-		}
-		if len(failed) > 0 {
-			ev = failed
-		}
-	}
-	out := make([]string, 0, len(ev))
-	for _, e := range ev {
-		s := e.Source
-		if e.Subject != "" {
-			s += " " + e.Subject
-		}
-		s += " = " + e.Actual
-		if e.Expected != "" {
-			s += " (expected " + e.Expected + ")"
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// findingWaivers finds the waiver behind an ignored row: by item, then by
-// asset unless the waiver covers every asset; a waiver in force is
-// preferred to a lapsed one.
-type findingWaivers map[uint64][]store.WhitelistEntry
-
-func newFindingWaivers(ws []store.WhitelistEntry) findingWaivers {
-	fw := findingWaivers{}
-	for _, w := range ws {
-		fw[w.ItemID] = append(fw[w.ItemID], w)
-	}
-	return fw
-}
-
-func (fw findingWaivers) find(r results.Row) *findingWaiver {
-	var lapsed *findingWaiver
-	for i := range fw[r.ItemID] {
-		w := &fw[r.ItemID][i]
-		covers := w.AllAssets
-		for _, id := range w.AssetIDs {
-			covers = covers || id == r.AssetID
-		}
-		switch {
-		case !covers:
-		case !w.Lapsed:
-			return (*findingWaiver)(w)
-		case lapsed == nil:
-			lapsed = (*findingWaiver)(w)
-		}
-	}
-	return lapsed
-}
-
-type findingWaiver store.WhitelistEntry
-
-// reason is the waiver's reason, or a placeholder when the row is ignored
-// but its waiver is not among the export's (nil) or has no reason.
-func (w *findingWaiver) reason() string {
-	switch {
-	case w == nil:
-		return "the waiver is not in the export"
-	case w.Reason == "":
-		return "no reason given"
-	}
-	return w.Reason
-}
-
-// findingOut buffers an export's output in front of the integrity's
-// writer. A bufio.Writer's first error sticks and Flush returns it, so the
-// writes drop theirs.
-type findingOut struct{ *bufio.Writer }
-
-func newFindingOut(w io.Writer) findingOut { return findingOut{bufio.NewWriterSize(w, 64<<10)} }
-
-func (o findingOut) str(s string) { _, _ = o.WriteString(s) }
-func (o findingOut) raw(p []byte) { _, _ = o.Write(p) }
-func (o findingOut) char(c byte)  { _ = o.WriteByte(c) }
-
-func sarifOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

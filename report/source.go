@@ -61,6 +61,28 @@ func NewStoreSource(ctx context.Context, st StoreReader, cat *checks.Catalog, q 
 	}
 	m := Meta{SchemaVersion: ExportSchemaVersion, Tool: Tool{Name: "baseline", Version: version}, GeneratedAt: now.UTC(),
 		By: q.By, AssetType: q.AssetType, IDs: q.IDs}
+	acc, err := scanStoreRows(ctx, st, rq, cat, &m)
+	if err != nil {
+		return nil, err
+	}
+	if m.Summary, err = storeSummary(ctx, st, q, acc); err != nil {
+		return nil, err
+	}
+	if m.Trend, err = storeTrend(ctx, st, m.Summary); err != nil {
+		return nil, err
+	}
+	if m.Waivers, err = storeWaivers(ctx, st, q.AssetType); err != nil {
+		return nil, err
+	}
+	m.TaskIDs, m.Hosts, m.Standards, m.Summary = nonNil(m.TaskIDs), nonNil(m.Hosts), nonNil(m.Standards), nonNil(m.Summary)
+	m.Trend, m.Waivers = nonNil(m.Trend), nonNil(m.Waivers)
+	return &storeSource{st: st, q: rq, meta: m}, nil
+}
+
+// scanStoreRows is the first pass: it counts the rows and fills in m's
+// tasks, time window, hosts and standards, and returns the rows'
+// accumulated figures.
+func scanStoreRows(ctx context.Context, st store.Store, rq store.ResultQuery, cat *checks.Catalog, m *Meta) (*accumulator, error) {
 	acc := newAccumulator()
 	tasks, hosts, stds := map[int64]bool{}, map[string]bool{}, map[string]bool{}
 	first := rq
@@ -95,49 +117,60 @@ func NewStoreSource(ctx context.Context, st StoreReader, cat *checks.Catalog, q 
 			m.Standards = append(m.Standards, StandardInfo{ID: s.ID, Name: s.Name, Version: s.Version, Description: s.Description, ItemCount: len(s.Items)})
 		}
 	}
+	return acc, nil
+}
+
+// storeSummary is the export's summary figures per asset type.
+func storeSummary(ctx context.Context, st store.Store, q ExportQuery, acc *accumulator) ([]store.AssetSummary, error) {
 	types := assets.Types
 	if q.AssetType != "" {
 		types = []assets.Type{q.AssetType}
 	}
 	if q.TaskID == 0 && len(q.IDs) == 0 {
 		// The latest results of everything: exactly what `baseline summary` shows.
-		if m.Summary, err = st.Summary(ctx, types); err != nil {
-			return nil, err
-		}
-	} else {
-		failures, err := st.TaskFailures(ctx, q.TaskID)
-		if err != nil {
-			return nil, err
-		}
-		m.Summary = acc.summary(types, failures)
+		return st.Summary(ctx, types)
 	}
-	for _, s := range m.Summary {
+	failures, err := st.TaskFailures(ctx, q.TaskID)
+	if err != nil {
+		return nil, err
+	}
+	return acc.summary(types, failures), nil
+}
+
+// storeTrend is the pass-rate trend of each asset type in the summary.
+func storeTrend(ctx context.Context, st store.Store, summary []store.AssetSummary) ([]TrendPoint, error) {
+	var out []TrendPoint
+	for _, s := range summary {
 		trend, err := st.Trend(ctx, s.AssetType, 10)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range trend {
-			m.Trend = append(m.Trend, TrendPoint{TaskID: p.TaskID, FinishedAt: p.FinishedAt, AssetType: p.AssetType, PassRate: p.PassRate,
+			out = append(out, TrendPoint{TaskID: p.TaskID, FinishedAt: p.FinishedAt, AssetType: p.AssetType, PassRate: p.PassRate,
 				Failed: p.FailedAssets, Passed: p.AssetCount - p.FailedAssets})
 		}
 	}
+	return out, nil
+}
+
+// storeWaivers is the whitelist, every page of it, limited to an asset
+// type unless assetType is empty.
+func storeWaivers(ctx context.Context, st store.Store, assetType assets.Type) ([]store.WhitelistEntry, error) {
+	var out []store.WhitelistEntry
 	for off := 0; ; off += store.MaxLimit {
 		page, total, err := st.Whitelist(ctx, store.Query{Offset: off, Limit: store.MaxLimit})
 		if err != nil {
 			return nil, err
 		}
 		for _, w := range page {
-			if q.AssetType == "" || w.AssetType == q.AssetType {
-				m.Waivers = append(m.Waivers, w)
+			if assetType == "" || w.AssetType == assetType {
+				out = append(out, w)
 			}
 		}
 		if off+store.MaxLimit >= total {
-			break
+			return out, nil
 		}
 	}
-	m.TaskIDs, m.Hosts, m.Standards, m.Summary = nonNil(m.TaskIDs), nonNil(m.Hosts), nonNil(m.Standards), nonNil(m.Summary)
-	m.Trend, m.Waivers = nonNil(m.Trend), nonNil(m.Waivers)
-	return &storeSource{st: st, q: rq, meta: m}, nil
 }
 
 // Meta implements Source.

@@ -75,11 +75,26 @@ type Summary struct {
 // Summarize computes the roll-ups. An asset whose scan failed counts in the
 // pass rate's denominator: pass rate = compliant assets / all assets.
 func Summarize(rep *results.Report) Summary {
-	var s Summary
-	failedAsset := map[uint64]bool{}
-	for _, f := range rep.Failures {
-		failedAsset[f.AssetID] = true
+	s := rollUp(rep)
+	types := s.assetVerdicts(rep.Failures)
+	typeItemResults(types, rep)
+	items := map[uint64]*checks.Item{}
+	for _, it := range rep.Items {
+		items[it.ID] = it
 	}
+	for _, t := range assets.Types {
+		if ts := types[t]; ts != nil {
+			ts.finish(items)
+			s.Types = append(s.Types, *ts)
+		}
+	}
+	return s
+}
+
+// rollUp counts the results per asset (in rep.Sorted's order), per item and
+// in all.
+func rollUp(rep *results.Report) Summary {
+	var s Summary
 	assetIdx := map[uint64]int{}
 	for _, a := range rep.Sorted() {
 		assetIdx[a.ID] = len(s.Assets)
@@ -99,6 +114,16 @@ func Summarize(rep *results.Report) Summary {
 			s.Items[i].add(r.Verdict)
 		}
 	}
+	return s
+}
+
+// assetVerdicts sets each asset's result and scan failure (failures are
+// the assets whose scan failed), and counts the assets per type.
+func (s *Summary) assetVerdicts(failures []results.AssetFailure) map[assets.Type]*TypeSummary {
+	failedAsset := map[uint64]bool{}
+	for _, f := range failures {
+		failedAsset[f.AssetID] = true
+	}
 	types := map[assets.Type]*TypeSummary{}
 	for i := range s.Assets {
 		ar := &s.Assets[i]
@@ -115,10 +140,7 @@ func Summarize(rep *results.Report) Summary {
 		}
 		ts := types[ar.Asset.Type]
 		if ts == nil {
-			ts = &TypeSummary{AssetType: ar.Asset.Type, FailedByRisk: map[checks.Risk]int{}, itemFailed: map[uint64]bool{}, itemPassed: map[uint64]bool{}}
-			for _, r := range checks.Risks {
-				ts.FailedByRisk[r] = 0
-			}
+			ts = newTypeSummary(ar.Asset.Type)
 			types[ar.Asset.Type] = ts
 		}
 		ts.AssetCount++
@@ -131,10 +153,20 @@ func Summarize(rep *results.Report) Summary {
 			ts.PassedAssetCount++
 		}
 	}
-	items := map[uint64]*checks.Item{}
-	for _, it := range rep.Items {
-		items[it.ID] = it
+	return types
+}
+
+func newTypeSummary(t assets.Type) *TypeSummary {
+	ts := &TypeSummary{AssetType: t, FailedByRisk: map[checks.Risk]int{}, itemFailed: map[uint64]bool{}, itemPassed: map[uint64]bool{}}
+	for _, r := range checks.Risks {
+		ts.FailedByRisk[r] = 0
 	}
+	return ts
+}
+
+// typeItemResults counts the results per asset type, and notes which items
+// passed and failed on the type's assets.
+func typeItemResults(types map[assets.Type]*TypeSummary, rep *results.Report) {
 	assetType := map[uint64]assets.Type{}
 	for _, a := range rep.Assets {
 		assetType[a.ID] = a.Type
@@ -152,27 +184,24 @@ func Summarize(rep *results.Report) Summary {
 			ts.itemPassed[r.ItemID] = true
 		}
 	}
-	for _, t := range assets.Types {
-		ts := types[t]
-		if ts == nil {
-			continue
+}
+
+// finish counts the type's passed and failed items (failed by risk, from
+// items) and its pass rate.
+func (ts *TypeSummary) finish(items map[uint64]*checks.Item) {
+	// An item failed for the type when it failed on any asset; it passed
+	// when it passed somewhere and failed nowhere.
+	for id := range ts.itemFailed {
+		ts.FailedItemCount++
+		if it := items[id]; it != nil {
+			ts.FailedByRisk[it.Risk]++
 		}
-		// An item failed for the type when it failed on any asset; it passed
-		// when it passed somewhere and failed nowhere.
-		for id := range ts.itemFailed {
-			ts.FailedItemCount++
-			if it := items[id]; it != nil {
-				ts.FailedByRisk[it.Risk]++
-			}
-		}
-		for id := range ts.itemPassed {
-			if !ts.itemFailed[id] {
-				ts.PassedItemCount++
-			}
-		}
-		ts.AssetPassRate = results.Fraction(t, results.Tally{PassedAssets: ts.PassedAssetCount, Assets: ts.AssetCount,
-			PassedItems: ts.PassedItemCount, FailedItems: ts.FailedItemCount})
-		s.Types = append(s.Types, *ts)
 	}
-	return s
+	for id := range ts.itemPassed {
+		if !ts.itemFailed[id] {
+			ts.PassedItemCount++
+		}
+	}
+	ts.AssetPassRate = results.Fraction(ts.AssetType, results.Tally{PassedAssets: ts.PassedAssetCount, Assets: ts.AssetCount,
+		PassedItems: ts.PassedItemCount, FailedItems: ts.FailedItemCount})
 }

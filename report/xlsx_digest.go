@@ -1,0 +1,232 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+func init() {
+	xlsxVerifier = func(data []byte) (string, string, bool, error) {
+		return VerifyXLSX(bytes.NewReader(data), int64(len(data)))
+	}
+}
+
+// xlsxContentHash computes the content digest of a workbook: a SHA-256
+// over every sheet in xlsxHashOrder, each rendered as
+//
+//	"\f" sheet-name "\n"
+//	then per row, from the first to the last that holds a value:
+//	the row's cell values (raw, as excelize reads them; empty cells in
+//	between as ""; none after the last value) joined by "\t", then "\n"
+//
+// where in names and values "\" "\t" "\n" "\r" "\f" are written as
+// "\\" "\t" "\n" "\r" "\f" (backslash escapes), and the content digest
+// cell counts as "baseline-content-sha256=" and 64 zeros. That cell is the
+// Summary sheet's last cell in column B that holds
+// "baseline-content-sha256=" and 64 hex digits (the last, so that a
+// digest-like value elsewhere, a host name say, cannot stand in for it).
+type xlsxContentHash struct {
+	h     hash.Hash
+	buf   []byte
+	empty int // empty rows not yet hashed: dropped if no row follows
+}
+
+func newXLSXContentHash() *xlsxContentHash { return &xlsxContentHash{h: sha256.New()} }
+
+func (c *xlsxContentHash) startSheet(name string) {
+	c.empty = 0
+	c.buf = append(c.buf[:0], '\f')
+	c.buf = xlsxEscape(c.buf, name)
+	c.h.Write(append(c.buf, '\n'))
+}
+
+// row hashes a row of normalized values.
+func (c *xlsxContentHash) row(r []any) {
+	n := len(r)
+	for n > 0 && xlsxCanon(r[n-1]) == "" {
+		n--
+	}
+	c.line(n, func(i int) string { return xlsxCanon(r[i]) })
+}
+
+// strings hashes a row read back.
+func (c *xlsxContentHash) strings(r []string) {
+	n := len(r)
+	for n > 0 && r[n-1] == "" {
+		n--
+	}
+	c.line(n, func(i int) string { return r[i] })
+}
+
+func (c *xlsxContentHash) line(n int, value func(int) string) {
+	if n == 0 {
+		c.empty++
+		return
+	}
+	c.buf = c.buf[:0]
+	for ; c.empty > 0; c.empty-- {
+		c.buf = append(c.buf, '\n')
+	}
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			c.buf = append(c.buf, '\t')
+		}
+		c.buf = xlsxEscape(c.buf, value(i))
+	}
+	c.h.Write(append(c.buf, '\n'))
+}
+
+func (c *xlsxContentHash) sum() string { return hex.EncodeToString(c.h.Sum(nil)) }
+
+func xlsxEscape(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; b {
+		case '\\':
+			buf = append(buf, '\\', '\\')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\f':
+			buf = append(buf, '\\', 'f')
+		default:
+			buf = append(buf, b)
+		}
+	}
+	return buf
+}
+
+// xlsxContentDigest reports whether a cell holds a content digest, and
+// which.
+func xlsxContentDigest(v string) (string, bool) {
+	d, ok := strings.CutPrefix(v, ContentMarker)
+	if !ok || len(d) != 64 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(d); err != nil {
+		return "", false
+	}
+	return d, true
+}
+
+// xlsxHashOrder is the order in which the content digest covers a
+// workbook's sheets: the evidence sheets ("Evidence", "Evidence 2", ...),
+// then every other sheet but Summary, each group in the workbook's order,
+// then Summary, which holds the digest. (Evidence comes first because it
+// is streamed before the Items and Assets sheets can be known.)
+func xlsxHashOrder(sheets []string) ([]string, error) {
+	var evidence, rest []string
+	summary := false
+	for _, s := range sheets {
+		switch {
+		case s == xlsxSummary:
+			summary = true
+		case xlsxIsEvidence(s):
+			evidence = append(evidence, s)
+		default:
+			rest = append(rest, s)
+		}
+	}
+	if !summary {
+		return nil, fmt.Errorf("no %s sheet: not a baseline XLSX export", xlsxSummary)
+	}
+	return append(append(evidence, rest...), xlsxSummary), nil
+}
+
+func xlsxIsEvidence(name string) bool {
+	if name == xlsxEvidence {
+		return true
+	}
+	n, ok := strings.CutPrefix(name, xlsxEvidence+" ")
+	if !ok || n == "" {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// VerifyXLSX checks an XLSX export of size bytes read from r: it reopens
+// the workbook, recomputes the content digest from the cell values (see
+// xlsxContentHash: the sheets in a fixed order, the content digest cell
+// zeroed) and compares it with the one the Summary sheet holds. It returns
+// the results and content digests written in the workbook; ok is false
+// when the content digest does not match (a value was changed, added or
+// removed, a sheet renamed, added or removed). The check is on values,
+// not bytes: a workbook saved again with its values unchanged still
+// verifies. err is set when r is not a workbook or has no content digest.
+// The workbook is read into memory (sheets past 16 MB go to temporary
+// files).
+func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, err error) {
+	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size))
+	if err != nil {
+		return "", "", false, fmt.Errorf("not an XLSX workbook: %w", err)
+	}
+	defer func() { _ = f.Close() }() // temporary files only
+
+	order, err := xlsxHashOrder(f.GetSheetList())
+	if err != nil {
+		return "", "", false, err
+	}
+	ch := newXLSXContentHash()
+	raw := excelize.Options{RawCellValue: true}
+	var summary [][]string // hashed last, once the digest cell is known
+	for _, name := range order {
+		rows, err := f.Rows(name)
+		if err != nil {
+			return "", "", false, err
+		}
+		ch.startSheet(name)
+		for rows.Next() {
+			cells, err := rows.Columns(raw)
+			if err != nil {
+				_ = rows.Close()
+				return "", "", false, fmt.Errorf("sheet %s: %w", name, err)
+			}
+			if name == xlsxSummary {
+				summary = append(summary, cells)
+				continue
+			}
+			ch.strings(cells)
+		}
+		if err := rows.Close(); err != nil {
+			return "", "", false, fmt.Errorf("sheet %s: %w", name, err)
+		}
+	}
+	digestRow := -1
+	for i := len(summary) - 1; i >= 0 && (digestRow < 0 || results == ""); i-- {
+		if len(summary[i]) < 2 {
+			continue
+		}
+		if d, ok := xlsxContentDigest(summary[i][1]); ok && digestRow < 0 {
+			digestRow, content = i, d
+		} else if d, ok := strings.CutPrefix(summary[i][1], ResultsMarker); ok && results == "" {
+			results = d
+		}
+	}
+	if digestRow < 0 {
+		return results, "", false, fmt.Errorf("no %s cell on the %s sheet: not a baseline export, or the digest was removed",
+			strings.TrimSuffix(ContentMarker, "="), xlsxSummary)
+	}
+	for i, cells := range summary {
+		if i == digestRow {
+			cells = slices.Clone(cells)
+			cells[1] = ContentMarker + zeroDigest
+		}
+		ch.strings(cells)
+	}
+	return results, content, ch.sum() == content, nil
+}

@@ -71,7 +71,7 @@ func NewStoreSource(ctx context.Context, st StoreReader, cat *checks.Catalog, q 
 	if m.Trend, err = storeTrend(ctx, st, m.Summary); err != nil {
 		return nil, err
 	}
-	if m.Waivers, err = storeWaivers(ctx, st, q.AssetType); err != nil {
+	if m.Waivers, err = storeWhitelist(ctx, st, q.AssetType); err != nil {
 		return nil, err
 	}
 	m.TaskIDs, m.Hosts, m.Standards, m.Summary = nonNil(m.TaskIDs), nonNil(m.Hosts), nonNil(m.Standards), nonNil(m.Summary)
@@ -82,7 +82,7 @@ func NewStoreSource(ctx context.Context, st StoreReader, cat *checks.Catalog, q 
 // scanStoreRows is the first pass: it counts the rows and fills in m's
 // tasks, time window, hosts and standards, and returns the rows'
 // accumulated figures.
-func scanStoreRows(ctx context.Context, st store.Store, rq store.ResultQuery, cat *checks.Catalog, m *Meta) (*accumulator, error) {
+func scanStoreRows(ctx context.Context, st store.ExportReader, rq store.ResultQuery, cat *checks.Catalog, m *Meta) (*accumulator, error) {
 	acc := newAccumulator()
 	tasks, hosts, stds := map[int64]bool{}, map[string]bool{}, map[string]bool{}
 	first := rq
@@ -121,7 +121,7 @@ func scanStoreRows(ctx context.Context, st store.Store, rq store.ResultQuery, ca
 }
 
 // storeSummary is the export's summary figures per asset type.
-func storeSummary(ctx context.Context, st store.Store, q ExportQuery, acc *accumulator) ([]store.AssetSummary, error) {
+func storeSummary(ctx context.Context, st StoreReader, q ExportQuery, acc *accumulator) ([]store.AssetSummary, error) {
 	types := assets.Types
 	if q.AssetType != "" {
 		types = []assets.Type{q.AssetType}
@@ -138,7 +138,7 @@ func storeSummary(ctx context.Context, st store.Store, q ExportQuery, acc *accum
 }
 
 // storeTrend is the pass-rate trend of each asset type in the summary.
-func storeTrend(ctx context.Context, st store.Store, summary []store.AssetSummary) ([]TrendPoint, error) {
+func storeTrend(ctx context.Context, st store.ExportReader, summary []store.AssetSummary) ([]TrendPoint, error) {
 	var out []TrendPoint
 	for _, s := range summary {
 		trend, err := st.Trend(ctx, s.AssetType, 10)
@@ -155,7 +155,7 @@ func storeTrend(ctx context.Context, st store.Store, summary []store.AssetSummar
 
 // storeWaivers is the whitelist, every page of it, limited to an asset
 // type unless assetType is empty.
-func storeWaivers(ctx context.Context, st store.Store, assetType assets.Type) ([]store.WhitelistEntry, error) {
+func storeWhitelist(ctx context.Context, st store.WhitelistStore, assetType assets.Type) ([]store.WhitelistEntry, error) {
 	var out []store.WhitelistEntry
 	for off := 0; ; off += store.MaxLimit {
 		page, total, err := st.Whitelist(ctx, store.Query{Offset: off, Limit: store.MaxLimit})

@@ -37,7 +37,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestValidateReportsFileAndLineAndExits3(t *testing.T) {
-	code, _, stderr := run(t, "benchmarks", "validate", "../../testdata/benchmarks/broken")
+	code, _, stderr := run(t, "benchmarks", "validate", "../../../testdata/benchmarks/broken")
 	if code != ExitInvalid {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitInvalid, stderr)
 	}
@@ -54,7 +54,7 @@ func TestValidateReportsFileAndLineAndExits3(t *testing.T) {
 
 func TestScanWithBrokenBenchmarksScansNothing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, _, stderr := run(t, "scan", "--benchmarks", "../../testdata/benchmarks/broken", "--no-docker", "-o", out)
+	code, _, stderr := run(t, "scan", "--benchmarks", "../../../testdata/benchmarks/broken", "--no-docker", "-o", out)
 	if code != ExitInvalid || !strings.Contains(stderr, "daemon.yaml:9:") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
@@ -64,7 +64,7 @@ func TestScanWithBrokenBenchmarksScansNothing(t *testing.T) {
 }
 
 func TestValidateAcceptsAUserStandard(t *testing.T) {
-	code, stdout, stderr := run(t, "benchmarks", "validate", "../../testdata/benchmarks/custom")
+	code, stdout, stderr := run(t, "benchmarks", "validate", "../../../testdata/benchmarks/custom")
 	if code != ExitOK || !strings.Contains(stdout, "standard acme-docker-1: 2 items OK") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -75,7 +75,7 @@ func TestValidateAcceptsAUserStandard(t *testing.T) {
 func TestScanUserStandardOnFixtureHost(t *testing.T) {
 	root := testhost.Tree(t, "loose")
 	out := filepath.Join(t.TempDir(), "report.json")
-	args := []string{"scan", "--benchmarks", "../../testdata/benchmarks/custom", "--standard", "acme-docker-1",
+	args := []string{"scan", "--benchmarks", "../../../testdata/benchmarks/custom", "--standard", "acme-docker-1",
 		"--host-root", root, "--no-docker", "--format", "json", "-o", out}
 	code, _, stderr := run(t, args...)
 	if code != ExitOK {

@@ -30,7 +30,7 @@ func TestKubernetesFromTheCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &cliEnv{t: t}
-	common := []string{"--kubeconfig", s.Kubeconfig, "--benchmarks", "../../testdata/benchmarks/kube-test", "--host-root", t.TempDir()}
+	common := []string{"--kubeconfig", s.Kubeconfig, "--benchmarks", "../../../testdata/benchmarks/kube-test", "--host-root", t.TempDir()}
 	e.ok(append([]string{"scan", "--type", "k8s", "--standard", "kube-test", "--progress", "never", "--no-docker"}, common...)...)
 
 	var sums []store.AssetSummary

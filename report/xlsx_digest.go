@@ -1,8 +1,10 @@
 package report
 
 import (
-	"bytes"
+	"archive/zip"
+	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -12,12 +14,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 )
-
-func init() {
-	xlsxVerifier = func(data []byte) (string, string, bool, error) {
-		return VerifyXLSX(bytes.NewReader(data), int64(len(data)))
-	}
-}
 
 // xlsxContentHash computes the content digest of a workbook: a SHA-256
 // over every sheet in xlsxHashOrder, each rendered as
@@ -171,6 +167,9 @@ func xlsxIsEvidence(name string) bool {
 // The workbook is read into memory (sheets past 16 MB go to temporary
 // files).
 func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, err error) {
+	if err := xlsxPartsIntact(r, size); err != nil {
+		return "", "", false, err
+	}
 	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size))
 	if err != nil {
 		return "", "", false, fmt.Errorf("not an XLSX workbook: %w", err)
@@ -229,4 +228,97 @@ func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, er
 		ch.strings(cells)
 	}
 	return results, content, ch.sum() == content, nil
+}
+
+// xlsxPartsIntact checks the workbook's archive byte for byte, beyond the
+// cells that the content digest covers: every part is read to its end (an
+// edit of its stored bytes fails its checksum), each part's local header
+// and data descriptor must agree with its central directory entry, and the
+// parts must follow one another with nothing between them.
+func xlsxPartsIntact(r io.ReaderAt, size int64) error {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return fmt.Errorf("not an XLSX workbook: %w", err)
+	}
+	type span struct{ start, end int64 }
+	spans := make([]span, 0, len(zr.File))
+	for _, part := range zr.File {
+		if err := readPart(part); err != nil {
+			return err
+		}
+		start, end, err := localRecord(r, part)
+		if err != nil {
+			return fmt.Errorf("XLSX part %s: %w", part.Name, err)
+		}
+		spans = append(spans, span{start, end})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	next := int64(0)
+	for _, s := range spans {
+		if s.start != next {
+			return fmt.Errorf("XLSX archive: unexpected bytes at offset %d", next)
+		}
+		next = s.end
+	}
+	return nil
+}
+
+// readPart reads a part to its end, which checks its CRC-32.
+func readPart(part *zip.File) error {
+	rc, err := part.Open()
+	if err != nil {
+		return fmt.Errorf("XLSX part %s: %w", part.Name, err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("XLSX part %s: %w", part.Name, err)
+	}
+	return nil
+}
+
+// localRecord finds a part's local header, checks it and its data
+// descriptor against the central directory, and returns where the part's
+// record starts and ends.
+func localRecord(r io.ReaderAt, part *zip.File) (start, end int64, err error) {
+	data, err := part.DataOffset()
+	if err != nil {
+		return 0, 0, err
+	}
+	const fixed = 30
+	n := int64(len(part.Name))
+	for extra := int64(0); extra <= 0xffff && data-fixed-n-extra >= 0; extra++ {
+		start = data - fixed - n - extra
+		hdr := make([]byte, fixed+n)
+		if _, err := r.ReadAt(hdr, start); err != nil {
+			return 0, 0, err
+		}
+		le := binary.LittleEndian
+		if le.Uint32(hdr) != 0x04034b50 || int64(le.Uint16(hdr[26:])) != n || int64(le.Uint16(hdr[28:])) != extra {
+			continue
+		}
+		if le.Uint16(hdr[4:]) != part.ReaderVersion || le.Uint16(hdr[6:]) != part.Flags || le.Uint16(hdr[8:]) != part.Method ||
+			le.Uint16(hdr[10:]) != part.ModifiedTime || le.Uint16(hdr[12:]) != part.ModifiedDate || string(hdr[fixed:]) != part.Name {
+			return 0, 0, fmt.Errorf("local header differs from the central directory")
+		}
+		end = data + int64(part.CompressedSize64)
+		if part.Flags&0x8 == 0 {
+			if le.Uint32(hdr[14:]) != part.CRC32 || uint64(le.Uint32(hdr[18:])) != part.CompressedSize64 || uint64(le.Uint32(hdr[22:])) != part.UncompressedSize64 {
+				return 0, 0, fmt.Errorf("local header differs from the central directory")
+			}
+			return start, end, nil
+		}
+		if le.Uint32(hdr[14:]) != 0 || le.Uint32(hdr[18:]) != 0 || le.Uint32(hdr[22:]) != 0 {
+			return 0, 0, fmt.Errorf("local header differs from the central directory")
+		}
+		desc := make([]byte, 16)
+		if _, err := r.ReadAt(desc, end); err != nil {
+			return 0, 0, err
+		}
+		if le.Uint32(desc) != 0x08074b50 || le.Uint32(desc[4:]) != part.CRC32 ||
+			uint64(le.Uint32(desc[8:])) != part.CompressedSize64 || uint64(le.Uint32(desc[12:])) != part.UncompressedSize64 {
+			return 0, 0, fmt.Errorf("data descriptor differs from the central directory")
+		}
+		return start, end + 16, nil
+	}
+	return 0, 0, fmt.Errorf("no local header")
 }

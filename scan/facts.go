@@ -49,6 +49,9 @@ type hostContext struct {
 	netErr   error
 
 	cache sync.Map // source key → *cachedObs
+
+	// audit is the environment of shell audits (KUBECONFIG).
+	audit *auditEnv
 }
 
 type cachedObs struct {
@@ -163,7 +166,11 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		})
 	case checks.SourceShell:
 		return h.memo("shell\x00"+src.Shell+"\x00"+src.ConfigShell+"\x00"+src.EnvShell, func() (checks.Observation, error) {
-			return observeShell(ctx, src)
+			env, err := h.audit.environ()
+			if err != nil {
+				return checks.Observation{}, err
+			}
+			return observeShell(ctx, src, env)
 		})
 	}
 	return checks.Observation{}, fmt.Errorf("source kind %s is not supported here", src.Kind)
@@ -489,16 +496,16 @@ func parseContent(data []byte, format checks.Format) (any, error) {
 // reason). The audit_env command's output becomes the subject's
 // environment, the audit_config command's its document; a configuration
 // command that finds no file is ignored when the audit printed something.
-func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, error) {
+func observeShell(ctx context.Context, src *checks.Source, environ []string) (checks.Observation, error) {
 	var env string
 	if src.EnvShell != "" {
-		out, err := runShell(ctx, src.EnvShell)
+		out, err := runShell(ctx, src.EnvShell, environ)
 		if err != nil {
 			return checks.Observation{}, err
 		}
 		env = out
 	}
-	out, err := runShell(ctx, src.Shell)
+	out, err := runShell(ctx, src.Shell, environ)
 	if err != nil {
 		return checks.Observation{}, err
 	}
@@ -507,7 +514,7 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 		subj.Env, subj.Masked = checks.ParseEnv(env), true
 	}
 	if src.ConfigShell != "" {
-		cfg, err := runShell(ctx, src.ConfigShell)
+		cfg, err := runShell(ctx, src.ConfigShell, environ)
 		var ae *auditError
 		switch {
 		case errors.As(err, &ae) && ae.notFound() && (out != "" || env != ""):
@@ -522,13 +529,15 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 	return one(subj), nil
 }
 
-// runShell runs benchmark text (never asset data) with /bin/sh and returns
-// its standard output and error together.
-func runShell(ctx context.Context, script string) (string, error) {
+// runShell runs benchmark text (never asset data) with /bin/sh in the
+// environment env (nil: this process's) and returns its standard output
+// and error together.
+func runShell(ctx context.Context, script string, env []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh")
 	killGroupOnCancel(cmd)
+	cmd.Env = env
 	cmd.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -130,7 +130,8 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*Report, error
 		need[it.AssetType] = true
 	}
 
-	hc := &hostContext{root: hostfs.New(opts.HostRoot)}
+	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts)}
+	defer hc.audit.close()
 	dockerItems := need[assets.Host] || need[assets.Container] || need[assets.Image]
 	if !opts.NoDocker && dockerItems {
 		hc.engine, hc.engineErr = docker.Connect(opts.DockerHost)

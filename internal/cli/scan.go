@@ -50,7 +50,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
-	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node)")
+	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node; kubectl in a benchmark audit is given no cluster)")
 	fl.BoolVar(&f.expectNode, "expect-node", false, "this host is a Kubernetes node: finding no component in its process table is a scan failure, not an empty scan")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
 	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task, in the store or with --server on the daemon (print only)")

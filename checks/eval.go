@@ -105,11 +105,18 @@ func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
 		v.Reason = "manual review required; evidence collected"
 	case ok:
 		v.Result = ResultPassed
+	case it.ReviewOnFail:
+		v.Result = ResultManual
+		v.Reason = ReviewReason
 	default:
 		v.Result = ResultFailed
 	}
 	return v
 }
+
+// ReviewReason is the reason of a review verdict (ReviewOnFail): the
+// evidence holds the tests that failed.
+const ReviewReason = "review required: the recommendation is not scored and its tests failed (see the evidence)"
 
 // evaluate runs the tests on every subject; all subjects must pass.
 func (ts *Tests) evaluate(src *Source, obs Observation) (bool, []Evidence, error) {

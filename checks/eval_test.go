@@ -175,6 +175,35 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// ReviewOnFail: failing tests are a review, with the failing test as
+// evidence; passing tests pass; an audit that could not run is still a
+// failed check.
+func TestReviewOnFail(t *testing.T) {
+	it := compileOne(t, "host", `
+    assessment: automated
+    audit: "cat /etc/x"
+    tests: {test_items: [{flag: --x, compare: {op: eq, value: "1"}}]}`)
+	it.ReviewOnFail = true
+	text := func(s string) fakeFacts { return fakeFacts{SourceShell: Observation{Subjects: []Subject{{Text: s}}}} }
+	v := it.Evaluate(context.Background(), text("--x=2"))
+	if v.Status != CheckFinished || v.Result != ResultManual || v.Reason != ReviewReason {
+		t.Fatalf("failing tests: %+v, want a review", v)
+	}
+	if len(v.Evidence) != 1 || v.Evidence[0].Passed || v.Evidence[0].Actual != "2" {
+		t.Errorf("evidence %+v, want the failing test with the value found", v.Evidence)
+	}
+	if v := it.Evaluate(context.Background(), text("--x=1")); v.Result != ResultPassed {
+		t.Errorf("passing tests: %+v, want passed", v)
+	}
+	if v := it.Evaluate(context.Background(), fakeFacts{}); v.Status != CheckFailed {
+		t.Errorf("no audit output: %+v, want a failed check", v)
+	}
+	it.ReviewOnFail = false
+	if v := it.Evaluate(context.Background(), text("--x=2")); v.Result != ResultFailed {
+		t.Errorf("without ReviewOnFail: %+v, want failed", v)
+	}
+}
+
 func TestEvidenceMasksEnvironmentValues(t *testing.T) {
 	it := compileOne(t, "container", `
     assessment: automated

@@ -104,6 +104,10 @@ type Item struct {
 	Source *Source
 	OnlyIf []*Condition
 	Tests  *Tests
+	// ReviewOnFail makes failing tests a review rather than a failure:
+	// RESULT_MANUAL with the failing tests as evidence (kube-bench's WARN
+	// for an unscored check). Passing tests still pass.
+	ReviewOnFail bool
 }
 
 // SourceKind names an audit source.

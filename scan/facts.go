@@ -37,6 +37,9 @@ type hostContext struct {
 	netErr   error
 
 	cache sync.Map // source key → *cachedObs
+
+	// audit is the environment of shell audits (KUBECONFIG).
+	audit *auditEnv
 }
 
 type cachedObs struct {
@@ -151,7 +154,11 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		})
 	case checks.SourceShell:
 		return h.memo("shell\x00"+src.Shell+"\x00"+src.ConfigShell+"\x00"+src.EnvShell, func() (checks.Observation, error) {
-			return observeShell(ctx, src)
+			env, err := h.audit.environ()
+			if err != nil {
+				return checks.Observation{}, err
+			}
+			return observeShell(ctx, src, env)
 		})
 	}
 	return checks.Observation{}, fmt.Errorf("source kind %s is not supported here", src.Kind)

@@ -89,16 +89,16 @@ func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, fl
 // reason). The audit_env command's output becomes the subject's
 // environment, the audit_config command's its document; a configuration
 // command that finds no file is ignored when the audit printed something.
-func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, error) {
+func observeShell(ctx context.Context, src *checks.Source, environ []string) (checks.Observation, error) {
 	var env string
 	if src.EnvShell != "" {
-		out, err := runShell(ctx, src.EnvShell)
+		out, err := runShell(ctx, src.EnvShell, environ)
 		if err != nil {
 			return checks.Observation{}, err
 		}
 		env = out
 	}
-	out, err := runShell(ctx, src.Shell)
+	out, err := runShell(ctx, src.Shell, environ)
 	if err != nil {
 		return checks.Observation{}, err
 	}
@@ -107,7 +107,7 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 		subj.Env, subj.Masked = checks.ParseEnv(env), true
 	}
 	if src.ConfigShell != "" {
-		cfg, err := runShell(ctx, src.ConfigShell)
+		cfg, err := runShell(ctx, src.ConfigShell, environ)
 		var ae *auditError
 		switch {
 		case errors.As(err, &ae) && ae.notFound() && (out != "" || env != ""):
@@ -122,13 +122,15 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 	return one(subj), nil
 }
 
-// runShell runs benchmark text (never asset data) with /bin/sh and returns
-// its standard output and error together.
-func runShell(ctx context.Context, script string) (string, error) {
+// runShell runs benchmark text (never asset data) with /bin/sh in the
+// environment env (nil: this process's) and returns its standard output
+// and error together.
+func runShell(ctx context.Context, script string, env []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh")
 	killGroupOnCancel(cmd)
+	cmd.Env = env
 	cmd.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -90,7 +90,8 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 		need[it.AssetType] = true
 	}
 
-	hc := &hostContext{root: hostfs.New(opts.HostRoot)}
+	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts)}
+	defer hc.audit.close()
 	hc.connectEngine(ctx, opts, need[assets.Host] || need[assets.Container] || need[assets.Image], log)
 	if hc.engine != nil {
 		defer hc.engine.Close()

@@ -56,7 +56,7 @@ func TestShellAuditStoppedWithItsChildren(t *testing.T) {
 	pidfile := filepath.Join(dir, "pgid")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := runShell(ctx, "echo $$ > "+pidfile+"; sleep 60 | cat")
+	_, err := runShell(ctx, "echo $$ > "+pidfile+"; sleep 60 | cat", nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}

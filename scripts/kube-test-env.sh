@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts a real Kubernetes API server for tests, on loopback only: Debian's
 # etcd-server and a kube-apiserver built from the k8s.io/kubernetes module
-# (tools/kube-apiserver; no binary is downloaded). The build takes several
-# minutes and is cached in $BASELINE_CACHE (default ~/.cache/baseline).
+# (tools/kube-apiserver; no binary is downloaded), with the kubectl of the
+# same version for the tests whose benchmark audits run it
+# (tools/kube-apiserver/kubectl). The builds take several minutes (kubectl
+# a minute or two more: it shares most of the build) and are cached in
+# $BASELINE_CACHE (default ~/.cache/baseline).
 #
-#   scripts/kube-test-env.sh build       # install etcd-server, build kube-apiserver (cached)
+#   scripts/kube-test-env.sh build       # install etcd-server, build kube-apiserver and kubectl (cached)
 #   scripts/kube-test-env.sh start DIR   # start etcd and the API server; DIR/kubeconfig
 #   scripts/kube-test-env.sh stop DIR
 #
@@ -18,6 +21,7 @@ cache=${BASELINE_CACHE:-$HOME/.cache/baseline}
 version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' tools/kube-apiserver/go.mod)
 minor=$(echo "$version" | cut -d. -f2)
 bin="$cache/kube-apiserver-$version"
+kubectl="$cache/kubectl-$version"
 
 case "$cmd" in
 stop)
@@ -37,11 +41,16 @@ if ! command -v etcd >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then echo "kube-test-env: install etcd-server" >&2; exit 1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null
 fi
+ldflags="-X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
 if [ ! -x "$bin" ]; then
   mkdir -p "$cache"
   echo "kube-test-env: building kube-apiserver $version (several minutes, cached in $cache)"
-  ldflags="-X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   (cd tools/kube-apiserver && go build -ldflags "$ldflags" -o "$bin.tmp" . && mv "$bin.tmp" "$bin")
+fi
+if [ ! -x "$kubectl" ]; then
+  mkdir -p "$cache"
+  echo "kube-test-env: building kubectl $version (about two minutes, cached in $cache)"
+  (cd tools/kube-apiserver && go build -ldflags "$ldflags" -o "$kubectl.tmp" ./kubectl && mv "$kubectl.tmp" "$kubectl")
 fi
 
 [ "$cmd" = build ] && exit 0

@@ -3,9 +3,10 @@
 # docker.io, started by hand when no service manager runs it), the
 # local test images built from Debian's busybox-static without any registry,
 # and Debian's chromium with the Liberation fonts for the browser test of
-# the HTML export (report/htmltest); Debian's etcd-server and a
-# kube-apiserver built from source (scripts/kube-test-env.sh build: about
-# six minutes the first time, then cached) for the Kubernetes tests.
+# the HTML export (report/htmltest); Debian's etcd-server, and a
+# kube-apiserver and kubectl built from source (scripts/kube-test-env.sh
+# build: about six minutes the first time, kubectl a minute or two more,
+# then cached) for the Kubernetes tests.
 # Installs packages only when they are missing and we are root.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -79,6 +79,37 @@ func Configured(o Options) bool {
 	return err == nil
 }
 
+// KubeconfigFiles returns the kubeconfig files a client made with these
+// options reads, as absolute paths in kubectl's order of precedence (what
+// KUBECONFIG must hold for kubectl to read the same): the named file, else
+// the existing files of $KUBECONFIG, else ~/.kube/config when it exists.
+// None means that no file is in play: the client uses the pod's service
+// account, or there is no cluster at all. A named file that does not exist
+// is an error, as it is for the client.
+func KubeconfigFiles(o Options) ([]string, error) {
+	var files []string
+	if o.Kubeconfig != "" {
+		if _, err := os.Stat(o.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		files = []string{o.Kubeconfig}
+	} else {
+		for _, f := range clientcmd.NewDefaultClientConfigLoadingRules().Precedence {
+			if _, err := os.Stat(f); f != "" && err == nil {
+				files = append(files, f)
+			}
+		}
+	}
+	for i, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig %s: %w", f, err)
+		}
+		files[i] = abs
+	}
+	return files, nil
+}
+
 // Client reads one cluster. Objects are listed once per resource and kept
 // for the scan.
 type Client struct {

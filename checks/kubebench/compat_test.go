@@ -27,10 +27,14 @@ import (
 	"github.com/aquasecurity/kube-bench/check"
 	kbcmd "github.com/aquasecurity/kube-bench/cmd"
 	"github.com/spf13/viper"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
 	"github.com/baselinehq/baseline/internal/testbin"
@@ -118,17 +122,27 @@ func kubeBenchDir(t *testing.T) string {
 	return dir
 }
 
-// Verdict categories shared by both engines.
+// Verdict categories shared by both engines (benchmarks/KUBE-BENCH.md,
+// "Verdicts").
 const (
 	vPass   = "pass"   // kube-bench PASS; RESULT_PASSED
-	vFail   = "fail"   // kube-bench FAIL, or WARN for an unscored check that failed; RESULT_FAILED
+	vFail   = "fail"   // kube-bench FAIL, or (strict mapping) WARN for an unscored check whose tests failed; RESULT_FAILED
+	vReview = "review" // kube-bench WARN for an unscored check whose tests failed; RESULT_MANUAL for review, the failing tests as evidence
 	vManual = "manual" // kube-bench WARN for a manual check or one without tests; RESULT_MANUAL
 	vSkip   = "skip"   // kube-bench INFO (type skip); RESULT_NOT_APPLICABLE
 	vError  = "error"  // kube-bench FAIL or WARN with the reason that an audit failed; CHECK_FAILED
 )
 
-// kubeBenchVerdict reads kube-bench's state and reason.
-func kubeBenchVerdict(c *check.Check) string {
+// mappings are the two ways of reporting kube-bench's WARN for an
+// unscored check whose tests failed: for review (the default) or as a
+// failure (strict).
+var mappings = []struct {
+	name   string
+	strict bool
+}{{"review", false}, {"strict", true}}
+
+// kubeBenchVerdict reads kube-bench's state and reason, after the mapping.
+func kubeBenchVerdict(c *check.Check, strict bool) string {
 	switch {
 	case c.State == check.INFO:
 		return vSkip
@@ -143,6 +157,8 @@ func kubeBenchVerdict(c *check.Check) string {
 		return vError
 	case c.State == check.PASS:
 		return vPass
+	case c.State == check.WARN && !c.Scored && !strict:
+		return vReview
 	}
 	return vFail
 }
@@ -155,6 +171,8 @@ func ourVerdict(v checks.Verdict) string {
 		return vPass
 	case v.Result == checks.ResultFailed:
 		return vFail
+	case v.Result == checks.ResultManual && v.Reason == checks.ReviewReason:
+		return vReview
 	case v.Result == checks.ResultManual:
 		return vManual
 	case v.Result == checks.ResultNotApplicable:
@@ -173,9 +191,14 @@ type kubeBenchRun struct {
 // command does: the configuration read with viper (the version's
 // config.yaml merged in), each file's variables substituted, then its
 // controls run by kube-bench's runner with its filter (scored and
-// unscored checks).
-func runKubeBench(t *testing.T, cfgDir, version string, targets []string) []kubeBenchRun {
+// unscored checks). kube-bench has no kubeconfig option: its audits'
+// kubectl reads KUBECONFIG, set to kubeconfig for the run.
+func runKubeBench(t *testing.T, cfgDir, version string, targets []string, kubeconfig string) []kubeBenchRun {
 	t.Helper()
+	if err := os.Setenv("KUBECONFIG", kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Unsetenv("KUBECONFIG")
 	v := viper.New()
 	v.SetConfigFile(filepath.Join(cfgDir, "config.yaml"))
 	if err := v.ReadInConfig(); err != nil {
@@ -418,23 +441,67 @@ func waitAlone(t *testing.T, mine string, limit time.Duration) {
 }
 
 // difference is a documented difference: what kube-bench reports, what
-// we report (see benchmarks/KUBE-BENCH.md).
+// we report (see benchmarks/KUBE-BENCH.md), under the default mapping;
+// under the strict one a review is a failure.
 type difference struct{ kubeBench, ours, why string }
+
+// under returns the difference's verdicts under a mapping.
+func (d difference) under(strict bool) (kubeBench, ours string) {
+	if !strict {
+		return d.kubeBench, d.ours
+	}
+	fail := func(v string) string {
+		if v == vReview {
+			return vFail
+		}
+		return v
+	}
+	return fail(d.kubeBench), fail(d.ours)
+}
 
 // row is one check's verdicts by both engines.
 type row struct {
 	target, id, kubeBench, ours, reason string
+	itemID                              uint64
+}
+
+// twoContexts writes a kubeconfig whose current context names a cluster
+// that refuses connections and whose context "chosen" is the test API
+// server's: only a scan that gives its audits the chosen context reaches
+// the server.
+func twoContexts(t *testing.T, srv *kubetest.Server, dir string) string {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(srv.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chosen := *cfg.Contexts[cfg.CurrentContext]
+	other := chosen
+	other.Cluster = "elsewhere"
+	cfg.Clusters["elsewhere"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	cfg.Contexts["chosen"], cfg.Contexts["elsewhere"] = &chosen, &other
+	cfg.CurrentContext = "elsewhere"
+	p := filepath.Join(dir, "two-contexts.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestCompatibility runs kube-bench's cfg/cis-1.12 (master, controlplane,
 // etcd, node, policies) and the constructed cases of testdata/cases
-// through both engines on one set of processes.
+// through both engines on one set of processes, under both mappings of
+// an unscored check whose tests fail. The policies' kubectl audits reach
+// the test API server: kube-bench's through KUBECONFIG, ours through the
+// scan's kubeconfig and context alone (no KUBECONFIG, no ~/.kube/config).
 func TestCompatibility(t *testing.T) {
 	apiserverBin := kubetest.Require(t)
+	kubetest.RequireKubectl(t)
 	if isolate(t) {
 		return
 	}
 	kb := kubeBenchDir(t)
+	baseline := testbin.Path(t)
 
 	dir := t.TempDir()
 	bin, files, kdir := filepath.Join(dir, "bin"), filepath.Join(dir, "files"), filepath.Join(dir, "kube")
@@ -495,7 +562,6 @@ resources:
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	t.Setenv("KUBECONFIG", srv.Kubeconfig) // for the policies' kubectl
 	// A binding of cluster-admin under another name, which 5.1.1 is
 	// about.
 	_, err = srv.Client().RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{
@@ -506,6 +572,30 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Pods for the policies' pod checks (no kubelet runs them): one that
+	// keeps to the recommendations, one privileged on the host's network.
+	if err := srv.Namespace("shop"); err != nil {
+		t.Fatal(err)
+	}
+	no, yes := false, true
+	for _, p := range []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.PodSpec{AutomountServiceAccountToken: &no,
+			Containers: []corev1.Container{{Name: "web", Image: "busybox", SecurityContext: &corev1.SecurityContext{Privileged: &no, AllowPrivilegeEscalation: &no}}}}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "debug"}, Spec: corev1.PodSpec{HostNetwork: true,
+			Containers: []corev1.Container{{Name: "debug", Image: "busybox", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}}}},
+	} {
+		if _, err := srv.Client().CoreV1().Pods("shop").Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The scan names the cluster by its kubeconfig and context only, as
+	// on a node where nothing else does: no KUBECONFIG, no ~/.kube/config
+	// (kube-bench's run sets KUBECONFIG for itself).
+	kubeconfig := twoContexts(t, srv, dir)
+	kubeOpts := kube.Options{Kubeconfig: kubeconfig, Context: "chosen"}
+	t.Setenv("KUBECONFIG", "")
+	os.Unsetenv("KUBECONFIG")
+	t.Setenv("HOME", t.TempDir())
 
 	// Stand-ins for the other components: their flags are what the
 	// audits read. The controller manager gives --bind-address its value
@@ -530,12 +620,15 @@ resources:
 		{"cis-1.12", filepath.Join(kb, "cfg"), "cis-1.12", []string{"master", "controlplane", "etcd", "node", "policies"}, cis112Differences},
 		{"cases", filepath.Join("testdata", "cases"), "cases-1.0", []string{"master", "controlplane", "etcd"}, caseDifferences},
 	}
+	// cis112 keeps scan.Run's verdicts of cis-1.12 by mapping, for the
+	// command line below.
+	cis112 := map[bool]map[uint64]string{}
 	for _, run := range runs {
 		t.Run(run.name, func(t *testing.T) {
-			var rows []row
+			var rows map[bool][]row
 			for attempt := 1; ; attempt++ {
 				waitAlone(t, dir, 5*time.Minute)
-				rows = compareOnce(t, run.cfgDir, run.version, run.targets)
+				rows = compareOnce(t, run.cfgDir, run.version, run.targets, srv.Kubeconfig, kubeOpts)
 				if len(foreignComponents(t, dir)) == 0 {
 					break
 				}
@@ -543,14 +636,62 @@ resources:
 					t.Fatal("other Kubernetes components kept starting during the comparison")
 				}
 			}
-			same, documented := assertDifferences(t, rows, run.diffs)
-			t.Logf("%s: %d checks compared, %d identical verdicts, %d documented differences", run.version, len(rows), same, documented)
+			for _, m := range mappings {
+				same, documented := assertDifferences(t, m.name, rows[m.strict], run.diffs, m.strict)
+				reviews := 0
+				for _, r := range rows[m.strict] {
+					if r.ours == vReview {
+						reviews++
+					}
+				}
+				t.Logf("%s, %s mapping: %d checks compared, %d identical verdicts, %d documented differences, %d reviews", run.version, m.name, len(rows[m.strict]), same, documented, reviews)
+				if run.name == "cis-1.12" {
+					cis112[m.strict] = map[uint64]string{}
+					for _, r := range rows[m.strict] {
+						cis112[m.strict][r.itemID] = r.ours
+					}
+				}
+			}
 		})
 	}
 
 	// The command line: scan --kube-bench-cfg judges the directory's
-	// standard alone, with the verdicts of scan.Run.
+	// standard alone, with the verdicts of scan.Run; the cluster and the
+	// mapping come from flags or from the configuration file.
 	t.Run("cli", func(t *testing.T) {
+		scanJSON := func(t *testing.T, args ...string) (report.Document, time.Duration) {
+			t.Helper()
+			args = append([]string{"--data-dir", t.TempDir(), "scan", "--no-store", "--no-docker", "--format", "json", "--progress", "never"}, args...)
+			start := time.Now()
+			out, err := exec.Command(baseline, args...).Output()
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("baseline %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			var doc report.Document
+			if err := json.Unmarshal(out, &doc); err != nil {
+				t.Fatal(err)
+			}
+			return doc, took
+		}
+		same := func(t *testing.T, doc report.Document, stdID string, want map[uint64]string) {
+			t.Helper()
+			if len(doc.Standards) != 1 || doc.Standards[0].ID != stdID {
+				t.Fatalf("standards %+v, want %s alone", doc.Standards, stdID)
+			}
+			if len(doc.Results) != len(want) {
+				t.Fatalf("%d results from the command, %d from scan.Run", len(doc.Results), len(want))
+			}
+			for _, r := range doc.Results {
+				if got := ourVerdict(r.Verdict); got != want[r.ItemID] {
+					t.Errorf("item %d: the command reports %s, scan.Run %s (%s)", r.ItemID, got, want[r.ItemID], r.Reason)
+				}
+				if strings.Contains(r.Reason, "stopped (limit") {
+					t.Errorf("item %d: an audit waited for its time limit: %s", r.ItemID, r.Reason)
+				}
+			}
+		}
+
 		cfg := filepath.Join("testdata", "cases")
 		std, err := Load(Options{Dir: cfg, Version: "cases-1.0"})
 		if err != nil {
@@ -568,49 +709,55 @@ resources:
 		for _, r := range rep.Results {
 			want[r.ItemID] = ourVerdict(r.Verdict)
 		}
-		cmd := exec.Command(testbin.Path(t), "--data-dir", t.TempDir(), "scan", "--kube-bench-cfg", cfg,
-			"--kube-bench-version", "1.37", "--no-store", "--no-docker", "--no-kube", "--format", "json", "--progress", "never")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("baseline scan: %v\n%s", err, out)
+		if len(want) != len(std.Items) {
+			t.Fatalf("%d results from scan.Run, %d items", len(want), len(std.Items))
 		}
-		var doc report.Document
-		if err := json.Unmarshal(out, &doc); err != nil {
+		doc, _ := scanJSON(t, "--kube-bench-cfg", cfg, "--kube-bench-version", "1.37", "--no-kube")
+		same(t, doc, "kube-bench-cases-1.0", want)
+
+		// kube-bench's cis-1.12 with the policies' kubectl: the cluster by
+		// --kubeconfig and --kube-context (the default mapping), then by
+		// the configuration file with kube_bench.strict.
+		if len(cis112) != 2 {
+			t.Fatal("no verdicts of cis-1.12 to compare with")
+		}
+		doc, took := scanJSON(t, "--kube-bench-cfg", filepath.Join(kb, "cfg"), "--kube-bench-version", "cis-1.12", "--kubeconfig", kubeconfig, "--kube-context", "chosen")
+		same(t, doc, "kube-bench-cis-1.12", cis112[false])
+		t.Logf("scan --kube-bench-cfg cis-1.12 --kubeconfig --kube-context, no KUBECONFIG: %s", took.Round(10*time.Millisecond))
+		conf := filepath.Join(t.TempDir(), "config.yaml")
+		text := fmt.Sprintf("kubernetes:\n  kubeconfig: %q\n  context: chosen\nkube_bench:\n  strict: true\n", kubeconfig)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if len(doc.Standards) != 1 || doc.Standards[0].ID != "kube-bench-cases-1.0" {
-			t.Fatalf("standards %+v, want kube-bench-cases-1.0 alone", doc.Standards)
-		}
-		if len(doc.Results) != len(want) || len(want) != len(std.Items) {
-			t.Fatalf("%d results from the command, %d from scan.Run, %d items", len(doc.Results), len(want), len(std.Items))
-		}
-		for _, r := range doc.Results {
-			if got := ourVerdict(r.Verdict); got != want[r.ItemID] {
-				t.Errorf("item %d: the command reports %s, scan.Run %s", r.ItemID, got, want[r.ItemID])
-			}
-		}
+		doc, took = scanJSON(t, "--config", conf, "--kube-bench-cfg", filepath.Join(kb, "cfg"), "--kube-bench-version", "cis-1.12")
+		same(t, doc, "kube-bench-cis-1.12", cis112[true])
+		t.Logf("the same from the configuration file, strict: %s", took.Round(10*time.Millisecond))
 	})
 }
 
 // assertDifferences checks that the verdicts are the same except the
 // documented differences, each exactly as documented.
-func assertDifferences(t *testing.T, rows []row, diffs map[string]difference) (same, documented int) {
+func assertDifferences(t *testing.T, mapping string, rows []row, diffs map[string]difference, strict bool) (same, documented int) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, r := range rows {
 		key := r.target + " " + r.id
 		d, listed := diffs[key]
+		kb, ours := d.under(strict)
 		switch {
 		case r.kubeBench == r.ours && !listed:
 			same++
 		case r.kubeBench == r.ours:
-			t.Errorf("%s: both report %s, but a difference is documented (%s): update benchmarks/KUBE-BENCH.md and the list", key, r.ours, d.why)
+			t.Errorf("%s mapping, %s: both report %s, but a difference is documented (%s): update benchmarks/KUBE-BENCH.md and the list", mapping, key, r.ours, d.why)
 		case !listed:
-			t.Errorf("%s: kube-bench %s, we %s (%s): an undocumented difference", key, r.kubeBench, r.ours, r.reason)
-		case d.kubeBench != r.kubeBench || d.ours != r.ours:
-			t.Errorf("%s: kube-bench %s, we %s; documented: kube-bench %s, we %s (%s)", key, r.kubeBench, r.ours, d.kubeBench, d.ours, d.why)
+			t.Errorf("%s mapping, %s: kube-bench %s, we %s (%s): an undocumented difference", mapping, key, r.kubeBench, r.ours, r.reason)
+		case kb != r.kubeBench || ours != r.ours:
+			t.Errorf("%s mapping, %s: kube-bench %s, we %s; documented: kube-bench %s, we %s (%s)", mapping, key, r.kubeBench, r.ours, kb, ours, d.why)
 		default:
 			documented++
+		}
+		if strings.Contains(r.reason, "stopped (limit") {
+			t.Errorf("%s mapping, %s: an audit waited for its time limit (%s)", mapping, key, r.reason)
 		}
 		seen[key] = true
 	}
@@ -622,83 +769,105 @@ func assertDifferences(t *testing.T, rows []row, diffs map[string]difference) (s
 	return same, documented
 }
 
-// compareOnce runs both engines and pairs their verdicts.
-func compareOnce(t *testing.T, cfgDir, version string, targets []string) []row {
+// compareOnce runs kube-bench once (its kubectl given kubeconfig through
+// KUBECONFIG) and ours under each mapping (the cluster given by
+// kubeOpts), and pairs their verdicts, by mapping.
+func compareOnce(t *testing.T, cfgDir, version string, targets []string, kubeconfig string, kubeOpts kube.Options) map[bool][]row {
 	t.Helper()
-	std, err := Load(Options{Dir: cfgDir, Version: version, Targets: targets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := map[uint64]*checks.Item{}
-	for _, it := range std.Items {
-		ours[it.ID] = it
-	}
-	runs := runKubeBench(t, cfgDir, version, targets)
-
-	cat := &checks.Catalog{}
-	if err := cat.Add(std); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := scan.Run(context.Background(), cat, scan.Options{NoDocker: true, NoKube: true, HostRoot: "/", Standards: []string{std.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var node *assets.Asset
-	for i := range rep.Assets {
-		if rep.Assets[i].Type == assets.K8s {
-			node = &rep.Assets[i]
+	start := time.Now()
+	runs := runKubeBench(t, cfgDir, version, targets, kubeconfig)
+	t.Logf("kube-bench: %s", time.Since(start).Round(10*time.Millisecond))
+	out := map[bool][]row{}
+	for _, m := range mappings {
+		std, err := Load(Options{Dir: cfgDir, Version: version, Targets: targets, Strict: m.strict})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if node == nil {
-		t.Fatal("the scan found no Kubernetes node on this host")
-	}
-	verdicts := map[uint64]checks.Verdict{}
-	for _, r := range rep.Results {
-		if r.AssetID == node.ID {
-			verdicts[r.ItemID] = r.Verdict
+		ours := map[uint64]*checks.Item{}
+		for _, it := range std.Items {
+			ours[it.ID] = it
 		}
-	}
-
-	var rows []row
-	for _, run := range runs {
-		c := run.check
-		id := ItemID(std.ID, run.target, c.ID)
-		it, ok := ours[id]
-		if !ok {
-			t.Errorf("%s %s: not loaded", run.target, c.ID)
-			continue
+		cat := &checks.Catalog{}
+		if err := cat.Add(std); err != nil {
+			t.Fatal(err)
 		}
-		// The same commands, with the same substitutions.
-		if it.Source != nil && (it.Source.Shell != c.Audit || it.Source.ConfigShell != c.AuditConfig) {
-			t.Errorf("%s %s: audit\n%q, %q\nkube-bench runs\n%q, %q", run.target, c.ID, it.Source.Shell, it.Source.ConfigShell, c.Audit, c.AuditConfig)
+		start := time.Now()
+		rep, err := scan.Run(context.Background(), cat, scan.Options{NoDocker: true, Kube: kubeOpts, HostRoot: "/", Standards: []string{std.ID}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		v, ok := verdicts[id]
-		if !ok {
-			t.Errorf("%s %s: no result", run.target, c.ID)
-			continue
-		}
-		r := row{target: run.target, id: c.ID, kubeBench: kubeBenchVerdict(c), ours: ourVerdict(v)}
-		r.reason = fmt.Sprintf("kube-bench %s %q actual %q; ours %s %q", c.State, clip(c.Reason), clip(c.ActualValue), v.Result, clip(v.Reason))
-		for i, e := range v.Evidence {
-			if i == 3 {
-				r.reason += fmt.Sprintf(" [%d more]", len(v.Evidence)-i)
-				break
+		t.Logf("ours, %s mapping: %s", m.name, time.Since(start).Round(10*time.Millisecond))
+		var node *assets.Asset
+		for i := range rep.Assets {
+			if rep.Assets[i].Type == assets.K8s {
+				node = &rep.Assets[i]
 			}
-			r.reason += fmt.Sprintf(" [%s: %q vs %s]", e.Subject, clip(e.Actual), e.Expected)
 		}
-		rows = append(rows, r)
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].target < rows[j].target })
-	if testing.Verbose() {
-		for _, r := range rows {
-			mark := " "
-			if r.kubeBench != r.ours {
-				mark = "≠"
+		if node == nil {
+			t.Fatal("the scan found no Kubernetes node on this host")
+		}
+		verdicts := map[uint64]checks.Verdict{}
+		for _, r := range rep.Results {
+			if r.AssetID == node.ID {
+				verdicts[r.ItemID] = r.Verdict
 			}
-			t.Logf("%s %-12s %-7s kube-bench %-6s ours %-6s %s", mark, r.target, r.id, r.kubeBench, r.ours, r.reason)
+		}
+
+		var rows []row
+		for _, run := range runs {
+			c := run.check
+			id := ItemID(std.ID, run.target, c.ID)
+			it, ok := ours[id]
+			if !ok {
+				t.Errorf("%s %s: not loaded", run.target, c.ID)
+				continue
+			}
+			// The same commands, with the same substitutions.
+			if it.Source != nil && (it.Source.Shell != c.Audit || it.Source.ConfigShell != c.AuditConfig) {
+				t.Errorf("%s %s: audit\n%q, %q\nkube-bench runs\n%q, %q", run.target, c.ID, it.Source.Shell, it.Source.ConfigShell, c.Audit, c.AuditConfig)
+			}
+			v, ok := verdicts[id]
+			if !ok {
+				t.Errorf("%s %s: no result", run.target, c.ID)
+				continue
+			}
+			r := row{target: run.target, id: c.ID, kubeBench: kubeBenchVerdict(c, m.strict), ours: ourVerdict(v), itemID: id}
+			r.reason = fmt.Sprintf("kube-bench %s %q actual %q; ours %s %q", c.State, clip(c.Reason), clip(c.ActualValue), v.Result, clip(v.Reason))
+			for i, e := range v.Evidence {
+				if i == 3 {
+					r.reason += fmt.Sprintf(" [%d more]", len(v.Evidence)-i)
+					break
+				}
+				r.reason += fmt.Sprintf(" [%s: %q vs %s]", e.Subject, clip(e.Actual), e.Expected)
+			}
+			if r.ours == vReview && (len(v.Evidence) == 0 || allPassed(v.Evidence)) {
+				t.Errorf("%s %s: a review without the failing tests as evidence: %s", run.target, c.ID, r.reason)
+			}
+			rows = append(rows, r)
+		}
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].target < rows[j].target })
+		if testing.Verbose() {
+			for _, r := range rows {
+				mark := " "
+				if r.kubeBench != r.ours {
+					mark = "≠"
+				}
+				t.Logf("%s %-6s %-12s %-7s kube-bench %-6s ours %-6s %s", mark, m.name, r.target, r.id, r.kubeBench, r.ours, r.reason)
+			}
+		}
+		out[m.strict] = rows
+	}
+	return out
+}
+
+// allPassed reports whether every piece of evidence passed.
+func allPassed(ev []checks.Evidence) bool {
+	for _, e := range ev {
+		if !e.Passed {
+			return false
 		}
 	}
-	return rows
+	return true
 }
 
 // clip shortens a text for the test's log.

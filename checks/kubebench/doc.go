@@ -11,7 +11,9 @@
 // Each check becomes an item whose source is the check's audit (and
 // audit_config) with the variables substituted, and whose tests are the
 // check's tests converted to ours. Item ids are IDBase plus a hash of the
-// standard, the target and the check's id.
+// standard, the target and the check's id. An unscored check whose tests
+// fail is a review (checks.Item.ReviewOnFail), as kube-bench's WARN, unless
+// Options.Strict reports it as failed.
 //
 // benchmarks/KUBE-BENCH.md lists where the verdicts differ from kube-bench's
 // and why; compat_test.go runs both engines on the same processes and

@@ -41,6 +41,11 @@ type Options struct {
 	// HostRoot.
 	Host     Host
 	HostRoot string
+	// Strict reports an unscored check whose tests fail as failed
+	// (RESULT_FAILED). By default it is a review (RESULT_MANUAL with the
+	// failing tests as evidence), as kube-bench's WARN says: a
+	// recommendation to review by hand, never a failure.
+	Strict bool
 }
 
 // ItemID returns the id of a check of a kube-bench standard: a hash of
@@ -107,7 +112,7 @@ func Load(opts Options) (*checks.Standard, error) {
 	}
 	std := &checks.Standard{
 		ID: StandardPrefix + version, Name: "kube-bench " + version, Version: version,
-		Description: fmt.Sprintf("kube-bench's %s benchmark from %s, run unchanged: its audit commands with its variables resolved on this host, judged as kube-bench judges them.", version, dir),
+		Description: fmt.Sprintf("kube-bench's %s benchmark from %s, run unchanged: its audit commands with its variables resolved on this host, judged as kube-bench judges them. %s", version, dir, unscoredMapping(opts.Strict)),
 		AssetTypes:  []assets.Type{assets.K8s}, Enabled: true, Origin: dir,
 	}
 	type loaded struct {
@@ -134,6 +139,8 @@ func Load(opts Options) (*checks.Standard, error) {
 				continue
 			}
 			ids[it.ID] = it
+			// kube-bench's WARN for an unscored check whose tests fail.
+			it.ReviewOnFail = it.Automated && !it.Scored && !opts.Strict
 			std.Items = append(std.Items, it)
 		}
 	}
@@ -144,6 +151,14 @@ func Load(opts Options) (*checks.Standard, error) {
 		return nil, fmt.Errorf("%s: no checks", vdir)
 	}
 	return std, nil
+}
+
+// unscoredMapping says how an unscored check whose tests fail is reported.
+func unscoredMapping(strict bool) string {
+	if strict {
+		return "An unscored check whose tests fail is reported as failed (strict mapping)."
+	}
+	return "An unscored check whose tests fail is reported for review (kube-bench's WARN), with the failing tests as evidence."
 }
 
 // Versions lists the benchmark versions of a kube-bench directory: its

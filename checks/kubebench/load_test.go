@@ -187,6 +187,44 @@ func TestLoadSubstitutesAsKubeBench(t *testing.T) {
 	}
 }
 
+// An unscored check whose tests fail is a review by default (kube-bench's
+// WARN) and a failure with Strict; a scored one fails either way, and a
+// manual one stays manual.
+func TestUnscoredFailureIsAReview(t *testing.T) {
+	dir := writeDir(t, map[string]string{"config.yaml": testConfig, "bench-2.0/master.yaml": testMaster})
+	host := fakeHost{procs: []Process{proc("kube-apiserver", "kube-apiserver", "--profiling=true")}}
+	failing := fakeFacts{checks.Subject{Text: "--profiling=true --x=1\nroot:wheel\npermissions=755"}}
+	for _, strict := range []bool{false, true} {
+		std, err := Load(Options{Dir: dir, Version: "bench-2.0", Host: host, Strict: strict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]checks.CheckResult{"1.1.1": checks.ResultFailed, "1.1.2": checks.ResultFailed, "1.1.3": checks.ResultManual, "1.1.4": checks.ResultManual}
+		if strict {
+			want["1.1.3"] = checks.ResultFailed
+		}
+		for _, it := range std.Items {
+			w, ok := want[it.Number]
+			if !ok {
+				continue
+			}
+			if it.ReviewOnFail != (it.Number == "1.1.3" && !strict) {
+				t.Errorf("strict %v, %s: ReviewOnFail %v", strict, it.Number, it.ReviewOnFail)
+			}
+			v := it.Evaluate(context.Background(), failing)
+			if v.Result != w {
+				t.Errorf("strict %v, %s: %s (%s), want %s", strict, it.Number, v.Result, v.Reason, w)
+			}
+			if it.Number == "1.1.3" && !strict && (v.Reason != checks.ReviewReason || len(v.Evidence) == 0 || v.Evidence[0].Passed) {
+				t.Errorf("1.1.3 review: reason %q, evidence %+v; want the failing tests", v.Reason, v.Evidence)
+			}
+		}
+		if !strings.Contains(std.Description, map[bool]string{false: "for review", true: "strict"}[strict]) {
+			t.Errorf("strict %v: description %q does not say how unscored failures are reported", strict, std.Description)
+		}
+	}
+}
+
 func TestConvertedTestsJudgeAsKubeBench(t *testing.T) {
 	dir := writeDir(t, map[string]string{"config.yaml": testConfig, "bench-2.0/master.yaml": testMaster})
 	std, err := Load(Options{Dir: dir, Version: "bench-2.0", Host: fakeHost{procs: []Process{proc("kube-apiserver", "kube-apiserver")}}})

@@ -2,7 +2,8 @@
 // etcd and a kube-apiserver built from the k8s.io/kubernetes module by
 // scripts/kube-test-env.sh (tools/kube-apiserver), each on free loopback
 // ports in a private directory. The administrator authenticates with a
-// client certificate signed by a CA made for the run.
+// client certificate signed by a CA made for the run. The kubectl of the
+// same version, built beside it, serves tests whose audits run kubectl.
 package kubetest
 
 import (
@@ -56,7 +57,20 @@ type Server struct {
 // builds: $BASELINE_KUBE_APISERVER, or the cached build of the version
 // tools/kube-apiserver/go.mod requires.
 func Binary() (string, error) {
-	if p := os.Getenv("BASELINE_KUBE_APISERVER"); p != "" {
+	return cached("kube-apiserver", "BASELINE_KUBE_APISERVER")
+}
+
+// KubectlBinary returns the kubectl that scripts/kube-test-env.sh builds
+// beside the API server (tools/kube-apiserver/kubectl): $BASELINE_KUBECTL,
+// or the cached build of the same version.
+func KubectlBinary() (string, error) {
+	return cached("kubectl", "BASELINE_KUBECTL")
+}
+
+// cached returns a binary built by scripts/kube-test-env.sh: the one the
+// environment variable names, or NAME-VERSION in the cache.
+func cached(name, env string) (string, error) {
+	if p := os.Getenv(env); p != "" {
 		return p, nil
 	}
 	cache := os.Getenv("BASELINE_CACHE")
@@ -71,9 +85,9 @@ func Binary() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(cache, "kube-apiserver-"+v)
+	p := filepath.Join(cache, name+"-"+v)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("kube-apiserver %s is not built (run scripts/kube-test-env.sh build): %w", v, err)
+		return "", fmt.Errorf("%s %s is not built (run scripts/kube-test-env.sh build): %w", name, v, err)
 	}
 	return p, nil
 }
@@ -113,6 +127,28 @@ func Require(tb testing.TB) string {
 	}
 	tb.Skipf("kubetest: %v (skipped outside CI; make test builds it)", err)
 	return ""
+}
+
+// RequireKubectl puts the built kubectl first in PATH for the rest of the
+// test, as `kubectl` (benchmark audits call it by that name), and returns
+// its path; without it the test ends as Require ends it: it fails in CI
+// and skips elsewhere with the reason.
+func RequireKubectl(t *testing.T) string {
+	t.Helper()
+	bin, err := KubectlBinary()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("kubetest: %v", err)
+		}
+		t.Skipf("kubetest: %v (skipped outside CI; make test builds it)", err)
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "kubectl")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return link
 }
 
 // Start starts etcd and kube-apiserver in dir. flags override or add to

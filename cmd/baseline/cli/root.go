@@ -111,8 +111,9 @@ func newRoot(g *globals) *cobra.Command {
 	return root
 }
 
-// applyConfigFile lets the configuration file set the data directory and
-// the host root of every command, below the environment and the flags.
+// applyConfigFile lets the configuration file set the data directory, the
+// host root and the cluster of every command (and scan's kube_bench.strict),
+// below the environment and the flags.
 func applyConfigFile(cmd *cobra.Command, g *globals) error {
 	file := g.config
 	if file == "" {
@@ -143,6 +144,13 @@ func applyConfigFile(cmd *cobra.Command, g *globals) error {
 	set("kube-context", "BASELINE_KUBE_CONTEXT", "kubernetes.context", &g.kube.Context)
 	set("cluster-name", "BASELINE_CLUSTER_NAME", "kubernetes.cluster_name", &g.kube.Name)
 	set("node-name", "BASELINE_NODE_NAME", "kubernetes.node_name", &g.nodeName)
+	// scan --kube-bench-strict, below its environment variable (read by
+	// the command).
+	if f := cmd.Flags().Lookup(kubeBenchStrictFlag); f != nil && !f.Changed && os.Getenv(kubeBenchStrictEnv) == "" && v.IsSet("kube_bench.strict") {
+		if err := f.Value.Set(v.GetString("kube_bench.strict")); err != nil {
+			return fmt.Errorf("--config %s: kube_bench.strict: %w", file, err)
+		}
+	}
 	return nil
 }
 

@@ -51,7 +51,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
-	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node)")
+	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node; kubectl in a benchmark audit is given no cluster)")
 	fl.BoolVar(&f.expectNode, "expect-node", false, "this host is a Kubernetes node: finding no component in its process table is a scan failure, not an empty scan")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
 	fl.BoolVar(&f.noStore, "no-store", false, "do not record the task, in the store or with --server on the daemon (print only)")
@@ -80,8 +80,9 @@ type scanFlags struct {
 	standards []string
 	assets    []string
 	items     []string
-	// kubeBenchCfg and kubeBenchVersion: see addKubeBench.
+	// kubeBenchCfg, kubeBenchVersion and kubeBenchStrict: see addKubeBench.
 	kubeBenchCfg, kubeBenchVersion string
+	kubeBenchStrict                bool
 }
 
 func newScanCmd(g *globals) *cobra.Command {
@@ -121,6 +122,7 @@ failed to load.`,
 	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
 	fl.StringVar(&f.kubeBenchCfg, "kube-bench-cfg", "", "run a kube-bench benchmark directory (its config.yaml and version directories) as a standard, unchanged; the scan judges only it unless --standard names others")
 	fl.StringVar(&f.kubeBenchVersion, "kube-bench-version", "", "with --kube-bench-cfg: the benchmark version (cis-1.12) or a Kubernetes version mapped by its version_mapping (1.34); default: the cluster's version")
+	fl.BoolVar(&f.kubeBenchStrict, kubeBenchStrictFlag, false, "with --kube-bench-cfg: report an unscored check whose tests fail as failed, not for review as kube-bench's WARN (env "+kubeBenchStrictEnv+", configuration kube_bench.strict)")
 	f.register(cmd)
 	return cmd
 }
@@ -301,6 +303,13 @@ func writeOutput(stdout io.Writer, path string, data []byte) error {
 
 // ---- kube-bench (checks/kubebench) ----
 
+// --kube-bench-strict, its environment variable; the configuration's key
+// is kube_bench.strict (applyConfigFile).
+const (
+	kubeBenchStrictFlag = "kube-bench-strict"
+	kubeBenchStrictEnv  = "BASELINE_KUBE_BENCH_STRICT"
+)
+
 // addKubeBench loads the kube-bench directory of --kube-bench-cfg, its
 // variables resolved on this host, as a standard of this run; without
 // --standard the scan judges only it.
@@ -309,14 +318,24 @@ func (f *scanFlags) addKubeBench(cmd *cobra.Command, g *globals, opts *scan.Opti
 		if f.kubeBenchVersion != "" {
 			return fmt.Errorf("--kube-bench-version: give --kube-bench-cfg too")
 		}
+		if cmd.Flags().Changed(kubeBenchStrictFlag) {
+			return fmt.Errorf("--%s: give --kube-bench-cfg too", kubeBenchStrictFlag)
+		}
 		return nil
+	}
+	strict := f.kubeBenchStrict
+	if e := os.Getenv(kubeBenchStrictEnv); e != "" && !cmd.Flags().Changed(kubeBenchStrictFlag) {
+		var err error
+		if strict, err = strconv.ParseBool(e); err != nil {
+			return fmt.Errorf("%s: %q is not true or false", kubeBenchStrictEnv, e)
+		}
 	}
 	if g.server != "" && !f.noStore {
 		// The daemon judges an upload against its own catalog, which has
 		// no kube-bench directory: refuse before scanning.
 		return fmt.Errorf("--kube-bench-cfg cannot be uploaded with --server (the daemon does not load kube-bench directories); add --no-store to print only")
 	}
-	o := kubebench.Options{Dir: f.kubeBenchCfg, Version: f.kubeBenchVersion, HostRoot: g.hostRoot}
+	o := kubebench.Options{Dir: f.kubeBenchCfg, Version: f.kubeBenchVersion, HostRoot: g.hostRoot, Strict: strict}
 	if v := strings.TrimPrefix(o.Version, "v"); v != "" && v[0] >= '0' && v[0] <= '9' {
 		o.Version, o.KubeVersion = "", v // a Kubernetes version
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -29,7 +30,7 @@ var actions = map[string]handler{
 	api.ScanComplianceAssets:                          scanAssets,
 	api.ScanComplianceAssetsByPolicyItem:              scanAssetsByItem,
 	api.ScanCompliancePolicyItems:                     scanItems,
-	api.ScanComplianceScanFailedAssets:                scanFailedAssets,
+	api.ScanComplianceScanFailedAssets:                scanAssets,
 	api.AddCompliancePolicyItemToWhitelist:            addItemToWhitelist,
 	api.AddComplianceAssetPolicySetToWhitelist:        addAssetItemsToWhitelist,
 	api.AddCompliancePolicyAssetSetToWhitelist:        addItemAssetsToWhitelist,
@@ -97,6 +98,28 @@ func (t typedPage) query() (store.Query, error) {
 		return store.Query{}, err
 	}
 	return t.page.query(tf)
+}
+
+// listPage answers a list action filtered by an AssetTypeSet: one page read
+// with fetch, each row converted, under key with the list's TotalCount.
+func listPage[T, W any](ctx context.Context, body []byte, fetch store.Fetch[T], key string, conv func(T) W) (any, error) {
+	var req typedPage
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	q, err := req.query()
+	if err != nil {
+		return nil, err
+	}
+	rows, total, err := fetch(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]W, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, conv(r))
+	}
+	return map[string]any{"TotalCount": total, key: out}, nil
 }
 
 // typeFilter turns an AssetTypeSet into a filter, checking each value.

@@ -93,23 +93,7 @@ func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
 }
 
 func describeAssets(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req typedPage
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	q, err := req.query()
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.Assets(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.ComplianceAssetInfo, 0, len(list))
-	for _, a := range list {
-		out = append(out, api.NewAssetInfo(a))
-	}
-	return map[string]any{"TotalCount": total, "AssetInfoList": out}, nil
+	return listPage(ctx, body, s.store.Assets, "AssetInfoList", api.NewAssetInfo)
 }
 
 func describeAssetDetail(s *Server, ctx context.Context, body []byte) (any, error) {
@@ -290,26 +274,14 @@ func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error
 	return map[string]any{"TotalCount": total, "AffectedAssetList": out}, nil
 }
 
+// scanFailed is a ComplianceScanFailedAsset as listed.
+type scanFailed struct {
+	store.ScanFailedAsset
+	CheckStatus string `json:"CheckStatus"`
+}
+
 func describeScanFailed(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req typedPage
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	q, err := req.query()
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.store.ScanFailed(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	type failed struct {
-		store.ScanFailedAsset
-		CheckStatus string `json:"CheckStatus"`
-	}
-	out := make([]failed, 0, len(list))
-	for _, f := range list {
-		out = append(out, failed{ScanFailedAsset: f, CheckStatus: string(checks.CheckFailed)})
-	}
-	return map[string]any{"TotalCount": total, "ScanFailedAssetList": out}, nil
+	return listPage(ctx, body, s.store.ScanFailed, "ScanFailedAssetList", func(f store.ScanFailedAsset) scanFailed {
+		return scanFailed{ScanFailedAsset: f, CheckStatus: string(checks.CheckFailed)}
+	})
 }

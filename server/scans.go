@@ -83,6 +83,9 @@ func requireIDs(name string, ids []uint64) error {
 	return nil
 }
 
+// scanAssets rechecks the assets given (ScanComplianceAssets), also when
+// they are the scan-failed ones (ScanComplianceScanFailedAssets: the same
+// request and the same task).
 func scanAssets(s *Server, ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		CustomerAssetIdSet []uint64 `json:"CustomerAssetIdSet"`
@@ -134,18 +137,4 @@ func scanItems(s *Server, ctx context.Context, body []byte) (any, error) {
 		}
 	}
 	return s.start(ctx, store.TriggerRecheck, store.Scope{Items: req.CustomerPolicyItemIdSet})
-}
-
-func scanFailedAssets(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerAssetIdSet []uint64 `json:"CustomerAssetIdSet"`
-		AssetType          string   `json:"AssetType"`
-	}
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	if err := requireIDs("CustomerAssetIdSet", req.CustomerAssetIdSet); err != nil {
-		return nil, err
-	}
-	return s.start(ctx, store.TriggerRecheck, store.Scope{Assets: req.CustomerAssetIdSet})
 }

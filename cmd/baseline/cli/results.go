@@ -137,39 +137,69 @@ func newAssetCmd(g *globals) *cobra.Command {
 		Short: "Show one asset and its items' latest results with evidence",
 		Long:  "Filters: CheckResult, CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 10, 64)
-			if err != nil {
-				return fmt.Errorf("asset id %q is not a number", args[0])
-			}
-			return withStore(g, func(ctx context.Context, st queryStore) error {
-				a, err := st.Asset(ctx, id)
-				if err != nil {
-					return err
-				}
-				q, err := l.query(exact("CheckResult", resultName(result)), exact("RiskLevel", riskName(risk)))
-				if err != nil {
-					return err
-				}
-				list, total, err := st.AssetItems(ctx, id, q)
-				if err != nil {
-					return err
-				}
-				if l.format == "json" {
-					return writeJSON(g.stdout, map[string]any{"Asset": a, "TotalCount": total, "List": nonNil(list)})
-				}
+		RunE: runDetail(g, &l, detail[store.AssetInfo]{
+			kind: "asset", byAsset: false,
+			head: func(ctx context.Context, st queryStore, id uint64) (store.AssetInfo, error) { return st.Asset(ctx, id) },
+			rows: func(st queryStore) rowsOf { return st.AssetItems },
+			filters: func() []store.Filter {
+				return []store.Filter{exact("CheckResult", resultName(result)), exact("RiskLevel", riskName(risk))}
+			},
+			print: func(a store.AssetInfo) {
 				fmt.Fprintf(g.stdout, "%s %s (%d) on %s: %s, %d passed, %d failed, %d ignored, last check %s\n",
 					a.Type.Short(), a.Name, a.ID, a.NodeName, assetResult(a), a.PassedPolicyItemCount, a.FailedPolicyItemCount, a.IgnoredCount, a.LastCheckTime)
-				resultTable(g, list, false)
-				pageFooter(g, q, len(list), total)
-				return nil
-			})(cmd, args)
-		},
+			},
+		}),
 	}
 	l.register(cmd)
 	cmd.Flags().StringVar(&result, "result", "", "passed, failed, manual or not_applicable")
 	cmd.Flags().StringVar(&risk, "risk", "", "risk level: critical, high, medium, low, notice")
 	return cmd
+}
+
+// rowsOf reads one page of the results of one asset or one item.
+type rowsOf func(ctx context.Context, id uint64, q store.Query) ([]results.Row, int, error)
+
+// detail is a command that shows one asset or item (its head) and a page
+// of its results.
+type detail[H any] struct {
+	kind    string // "asset" or "item"
+	byAsset bool   // the results name their asset (an item's) or their item
+	head    func(ctx context.Context, st queryStore, id uint64) (H, error)
+	rows    func(st queryStore) rowsOf
+	filters func() []store.Filter
+	print   func(H)
+}
+
+// runDetail runs a detail command on its one argument, the id.
+func runDetail[H any](g *globals, l *listFlags, d detail[H]) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		id, err := strconv.ParseUint(args[0], 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s id %q is not a number", d.kind, args[0])
+		}
+		return withStore(g, func(ctx context.Context, st queryStore) error {
+			h, err := d.head(ctx, st, id)
+			if err != nil {
+				return err
+			}
+			q, err := l.query(d.filters()...)
+			if err != nil {
+				return err
+			}
+			list, total, err := d.rows(st)(ctx, id, q)
+			if err != nil {
+				return err
+			}
+			if l.format == "json" {
+				key := strings.ToUpper(d.kind[:1]) + d.kind[1:]
+				return writeJSON(g.stdout, map[string]any{key: h, "TotalCount": total, "List": nonNil(list)})
+			}
+			d.print(h)
+			resultTable(g, list, d.byAsset)
+			pageFooter(g, q, len(list), total)
+			return nil
+		})(cmd, args)
+	}
 }
 
 // resultTable lists results with their evidence; byAsset names the asset
@@ -255,34 +285,20 @@ func newItemCmd(g *globals) *cobra.Command {
 		Short: "Show one item and the assets it affects",
 		Long:  "Filters: NodeName, CheckResult, AssetName, AssetType, Ignored.",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseUint(args[0], 10, 64)
-			if err != nil {
-				return fmt.Errorf("item id %q is not a number", args[0])
-			}
-			return withStore(g, func(ctx context.Context, st queryStore) error {
-				it, err := st.Item(ctx, id)
-				if err != nil {
-					return err
-				}
-				q, err := l.query(exact("NodeName", node), exact("CheckResult", resultName(result)))
-				if err != nil {
-					return err
-				}
-				list, total, err := st.ItemAssets(ctx, id, q)
-				if err != nil {
-					return err
-				}
-				if l.format == "json" {
-					return writeJSON(g.stdout, map[string]any{"Item": it, "TotalCount": total, "List": nonNil(list)})
-				}
+		RunE: runDetail(g, &l, detail[store.ItemSummary]{
+			kind: "item", byAsset: true,
+			head: func(ctx context.Context, st queryStore, id uint64) (store.ItemSummary, error) {
+				return st.Item(ctx, id)
+			},
+			rows: func(st queryStore) rowsOf { return st.ItemAssets },
+			filters: func() []store.Filter {
+				return []store.Filter{exact("NodeName", node), exact("CheckResult", resultName(result))}
+			},
+			print: func(it store.ItemSummary) {
 				fmt.Fprintf(g.stdout, "%d  %s %s  %s\nrisk %s; %d passed, %d failed, %d ignored\nRemediation: %s\n",
 					it.ID, it.StandardID, it.Number, it.Name, it.Risk.Short(), it.PassedAssetCount, it.FailedAssetCount, it.IgnoredAssetCount, it.Remediation)
-				resultTable(g, list, true)
-				pageFooter(g, q, len(list), total)
-				return nil
-			})(cmd, args)
-		},
+			},
+		}),
 	}
 	l.register(cmd)
 	cmd.Flags().StringVar(&node, "node", "", "node name")

@@ -48,10 +48,12 @@ func images() []string {
 const Label = "io.baselinehq.test"
 
 // Engine returns a client of the local engine, with the test images built
-// from their current recipes. Without an engine, the test fails in CI and
-// is skipped elsewhere, with a message saying how to start one.
+// from their current recipes. In a unit run (testhost.UnitRun) the test is
+// skipped without looking for an engine; without one, the test fails in CI
+// and is skipped elsewhere, with a message saying how to start one.
 func Engine(t testing.TB) *client.Client {
 	t.Helper()
+	testhost.Needs(t, "a Docker engine")
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -59,10 +61,7 @@ func Engine(t testing.TB) *client.Client {
 		_, err = cli.Ping(ctx)
 	}
 	if err != nil {
-		if testhost.InCI() {
-			t.Fatalf("no Docker engine (CI must start one): %v", err)
-		}
-		t.Skipf("no Docker engine, skipping (start dockerd to run this test): %v", err)
+		testhost.Missing(t, fmt.Sprintf("no Docker engine: %v", err), "start dockerd, or run make test-env as root")
 	}
 	t.Cleanup(func() { cli.Close() })
 	ensureImages(t, cli)

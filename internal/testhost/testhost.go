@@ -1,8 +1,8 @@
 // Package testhost is the shared test harness: fixture host trees
 // (this file), the verdicts of a scan indexed by item number with the
 // assertions a case states (verdicts.go), and the rule for a test whose
-// component (Docker, a browser, a Kubernetes API server, root) is missing
-// (components.go).
+// component (Docker, a browser, a Kubernetes API server, root) is missing,
+// and unit runs that skip them all (components.go).
 //
 // Tree copies testdata/hosts/NAME to a temporary directory and applies the
 // file modes and owners listed in its _modes file, which git cannot store.

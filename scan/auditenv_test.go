@@ -16,6 +16,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
+	"github.com/baselinehq/baseline/internal/testhost"
 )
 
 // twoClusters writes a kubeconfig whose current context is a cluster that
@@ -191,7 +192,7 @@ func TestKubectlAuditsReachTheScansCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return resultOf(t, rep, 9300001, rep.Host.ID), time.Since(start)
+		return testhost.Result(t, rep, 9300001, rep.Host.ID), time.Since(start)
 	}
 	if v, d := run(Options{Kube: kube.Options{Kubeconfig: kc, Context: "chosen"}}); v.Result != checks.ResultPassed {
 		t.Fatalf("--kubeconfig with --kube-context chosen: %+v after %s, want passed", v, d)

@@ -12,6 +12,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/results"
 )
 
@@ -21,7 +22,7 @@ func scanEngine(t *testing.T, opts Options) *results.Report {
 	if opts.Standards == nil {
 		opts.Standards = []string{"cis-docker-1.6.0"}
 	}
-	rep, err := Run(context.Background(), builtin(t), opts)
+	rep, err := Run(context.Background(), testhost.Builtin(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestOneInspectPerAsset(t *testing.T) {
 // those that export images (counted apart).
 func itemsNotReadingImageFiles(t *testing.T) []uint64 {
 	var ids []uint64
-	for _, it := range builtin(t).Items() {
+	for _, it := range testhost.Builtin(t).Items() {
 		if it.Standard.ID != "cis-docker-1.6.0" || it.AssetType == assets.Host {
 			continue
 		}

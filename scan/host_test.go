@@ -7,80 +7,41 @@ import (
 	"testing/fstest"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testhost"
 )
-
-func builtin(t testing.TB) *checks.Catalog {
-	t.Helper()
-	cat, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
-	if err != nil {
-		t.Fatalf("built-in benchmarks: %v", err)
-	}
-	return cat
-}
 
 // verdicts scans a fixture host without an engine and returns the verdict
 // of each CIS Docker host item by number.
 func verdicts(t *testing.T, host string) map[string]checks.Verdict {
 	t.Helper()
 	root := testhost.Tree(t, host)
-	rep, err := Run(context.Background(), builtin(t), Options{
+	rep, err := Run(context.Background(), testhost.Builtin(t), Options{
 		HostRoot: root, NoDocker: true, Types: []assets.Type{assets.Host}, Standards: []string{"cis-docker-1.6.0"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.Host || rep.Assets[0].Name != host {
+	a := testhost.OnlyAsset(t, rep, assets.Host)
+	if a.Name != host {
 		t.Fatalf("assets = %+v, want the one host %q", rep.Assets, host)
 	}
-	byID := map[uint64]string{}
-	for _, it := range rep.Items {
-		byID[it.ID] = it.Number
-	}
-	out := map[string]checks.Verdict{}
-	for _, r := range rep.Results {
-		out[byID[r.ItemID]] = r.Verdict
-	}
-	return out
+	return testhost.Verdicts(t, rep, a.ID)
 }
 
-type want struct {
-	number string
-	status checks.CheckStatus
-	result checks.CheckResult
-	reason string // a part of the reason, when it matters
-}
+// The verdicts a fixture host case wants, by item number.
+var pass, fail, na, manual = testhost.Pass, testhost.Fail, testhost.NA, testhost.Manual
 
-func pass(n string) want    { return want{n, checks.CheckFinished, checks.ResultPassed, ""} }
-func fail(n string) want    { return want{n, checks.CheckFinished, checks.ResultFailed, ""} }
-func na(n, why string) want { return want{n, checks.CheckFinished, checks.ResultNotApplicable, why} }
-func manual(n string) want  { return want{n, checks.CheckFinished, checks.ResultManual, ""} }
-func noEngine(n string) want {
-	return want{n, checks.CheckFailed, "", "docker engine unavailable"}
-}
-
-func assertVerdicts(t *testing.T, got map[string]checks.Verdict, wants []want) {
-	t.Helper()
-	for _, w := range wants {
-		v, ok := got[w.number]
-		if !ok {
-			t.Errorf("%s: no result", w.number)
-			continue
-		}
-		if v.Status != w.status || v.Result != w.result || !strings.Contains(v.Reason, w.reason) {
-			t.Errorf("%s: got %s/%s %q, want %s/%s %q; evidence %+v", w.number, v.Status, v.Result, v.Reason, w.status, w.result, w.reason, v.Evidence)
-		}
-	}
-}
+// noEngine wants item n not checked for want of an engine (the scan runs
+// without one).
+func noEngine(n string) testhost.Want { return testhost.CheckFailed(n, "docker engine unavailable") }
 
 // The hardened host's dockerd runs with --config-file naming hardened.json;
 // the default daemon.json beside it is a decoy with insecure values that a
 // checker reading the wrong file would judge.
 func TestHardenedHostFixture(t *testing.T) {
 	got := verdicts(t, "hardened")
-	assertVerdicts(t, got, []want{
+	testhost.AssertVerdicts(t, got, []testhost.Want{
 		noEngine("1.1.1"), manual("1.1.2"),
 		pass("1.1.3"), pass("1.1.4"), pass("1.1.5"), pass("1.1.6"), pass("1.1.7"),
 		na("1.1.8", "containerd.sock"), pass("1.1.9"), pass("1.1.10"), pass("1.1.11"),
@@ -96,7 +57,7 @@ func TestHardenedHostFixture(t *testing.T) {
 
 func TestLooseHostFixture(t *testing.T) {
 	got := verdicts(t, "loose")
-	assertVerdicts(t, got, []want{
+	testhost.AssertVerdicts(t, got, []testhost.Want{
 		fail("1.1.3"), na("1.1.4", "/run/containerd"),
 		fail("2.2"), fail("2.3"), fail("2.4"), fail("2.7"), fail("2.11"), fail("2.12"), fail("2.16"),
 		fail("3.1"), fail("3.2"), na("3.3", "docker.socket"), pass("3.5"), fail("3.6"),

@@ -21,6 +21,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/results"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkClusterScan(b *testing.B) {
 	populateBenchCluster(b, s)
 	b.Logf("created %d namespaces, %d pods, %d cluster roles in %s", benchNamespaces, benchPods, benchClusterRoles, time.Since(start).Round(time.Millisecond))
 
-	cat := builtin(b)
+	cat := testhost.Builtin(b)
 	items := policyItems(b, cat)
 	var ids []uint64
 	for _, it := range items {

@@ -17,6 +17,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/results"
 )
 
@@ -54,15 +55,10 @@ func scanPolicies(t testing.TB, s *kubetest.Server, cat *checks.Catalog, items m
 	if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.K8s || len(rep.Failures) != 0 {
 		t.Fatalf("assets %+v, failures %+v: want the cluster only, read without failure", rep.Assets, rep.Failures)
 	}
-	byID := map[uint64]checks.Verdict{}
-	for _, r := range rep.Results {
-		if r.AssetID == rep.Assets[0].ID {
-			byID[r.ItemID] = r.Verdict
-		}
-	}
+	got := testhost.Verdicts(t, rep, rep.Assets[0].ID)
 	out := map[string]checks.Verdict{}
-	for num, it := range items {
-		v, ok := byID[it.ID]
+	for num := range items {
+		v, ok := got[num]
 		if !ok {
 			t.Fatalf("no result for %s on the cluster", num)
 		}
@@ -205,7 +201,7 @@ func (o objects) bindings(bs ...*rbacv1.ClusterRoleBinding) {
 //     an excluded one.
 func TestClusterPolicies(t *testing.T) {
 	s := kubetest.StartT(t, nil)
-	cat := builtin(t)
+	cat := testhost.Builtin(t)
 	items := policyItems(t, cat)
 	o := objects{t: t, s: s, cs: s.Client()}
 

@@ -47,27 +47,24 @@ func cisK8sNodeItems(t *testing.T, cat *checks.Catalog, prefixes ...string) []*c
 func scanK8sNode(t *testing.T, cat *checks.Catalog, root string, items []*checks.Item) (assets.Asset, map[string]checks.Verdict) {
 	t.Helper()
 	ids := make([]uint64, len(items))
-	number := map[uint64]string{}
 	for i, it := range items {
 		ids[i] = it.ID
-		number[it.ID] = it.Number
 	}
 	rep, err := Run(context.Background(), cat, Options{HostRoot: root, NoDocker: true, NoKube: true,
 		Types: []assets.Type{assets.K8s}, Standards: []string{cisK8s}, Items: ids})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.K8s || rep.Assets[0].Cluster == nil {
+	node := testhost.OnlyAsset(t, rep, assets.K8s)
+	if node.Cluster == nil {
 		t.Fatalf("assets = %+v, want one ASSET_K8S node", rep.Assets)
 	}
-	node := rep.Assets[0]
-	out := map[string]checks.Verdict{}
 	for _, r := range rep.Results {
 		if r.AssetID != node.ID {
-			t.Fatalf("result of item %s on asset %d, not on the node %d", number[r.ItemID], r.AssetID, node.ID)
+			t.Fatalf("result of item %d on asset %d, not on the node %d", r.ItemID, r.AssetID, node.ID)
 		}
-		out[number[r.ItemID]] = r.Verdict
 	}
+	out := testhost.Verdicts(t, rep, node.ID)
 	if len(out) != len(items) {
 		t.Fatalf("%d results for %d items", len(out), len(items))
 	}
@@ -122,7 +119,7 @@ var allComponents = []string{"etcd", "kube-apiserver", "kube-controller-manager"
 // as the benchmark asks, every automated item of sections 1-4 passes, and
 // no manual item is passed or failed.
 func TestCISKubernetesNodeGood(t *testing.T) {
-	cat := builtin(t)
+	cat := testhost.Builtin(t)
 	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
 	node, got := scanK8sNode(t, cat, testhost.Tree(t, "k8s-good"), items)
 	comps := slices.Clone(node.Cluster.Components)
@@ -158,7 +155,7 @@ func TestCISKubernetesNodeGood(t *testing.T) {
 // sections 1-4 wrong, every one fails; files at kubeadm's default paths
 // that are compliant are decoys, since the running processes name others.
 func TestCISKubernetesNodeBad(t *testing.T) {
-	cat := builtin(t)
+	cat := testhost.Builtin(t)
 	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
 	_, got := scanK8sNode(t, cat, testhost.Tree(t, "k8s-bad"), items)
 	if n := assertAutomated(t, items, got, checks.ResultFailed); n != 65 {
@@ -211,7 +208,7 @@ func TestCISKubernetesNodeBad(t *testing.T) {
 // items do not apply, each with its reason, and the worker items are
 // judged as on any node.
 func TestCISKubernetesWorkerNode(t *testing.T) {
-	cat := builtin(t)
+	cat := testhost.Builtin(t)
 	root := testhost.Tree(t, "k8s-good")
 	for _, p := range []string{"proc/1101", "proc/1102", "proc/1103", "proc/1104", "etc/kubernetes/manifests", "etc/kubernetes/admin.conf",
 		"etc/kubernetes/super-admin.conf", "etc/kubernetes/scheduler.conf", "etc/kubernetes/controller-manager.conf",
@@ -307,7 +304,7 @@ func liveAPIServerVerdicts(t *testing.T, cat *checks.Catalog, items []*checks.It
 // a service account key), so those items pass there too.
 func TestCISKubernetesAPIServerLive(t *testing.T) {
 	bin := kubetest.Require(t)
-	cat := builtin(t)
+	cat := testhost.Builtin(t)
 	items := cisK8sNodeItems(t, cat, "1.2.")
 	for _, c := range []struct {
 		name  string
@@ -390,7 +387,7 @@ func TestCISKubernetesAPIServerLive(t *testing.T) {
 // that file is not on the node (kube-proxy in a container), the item does
 // not apply rather than pass on a value it could not read.
 func TestCISKubernetesKubeProxyMetrics(t *testing.T) {
-	cat := builtin(t)
+	cat := testhost.Builtin(t)
 	items := cisK8sNodeItems(t, cat, "4.3.1")
 	for _, c := range []struct {
 		name   string

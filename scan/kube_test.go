@@ -18,7 +18,6 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
 	"github.com/baselinehq/baseline/internal/testhost"
-	"github.com/baselinehq/baseline/results"
 )
 
 func kubeCatalog(t *testing.T, engines string) *checks.Catalog {
@@ -41,17 +40,6 @@ func pod(ns, name string, privileged, hostNet bool) *corev1.Pod {
 		HostNetwork: hostNet,
 		Containers: []corev1.Container{{Name: "c", Image: "busybox",
 			SecurityContext: &corev1.SecurityContext{Privileged: &privileged}}}}}
-}
-
-func resultOf(t *testing.T, rep *results.Report, itemID, assetID uint64) checks.Verdict {
-	t.Helper()
-	for _, r := range rep.Results {
-		if r.ItemID == itemID && r.AssetID == assetID {
-			return r.Verdict
-		}
-	}
-	t.Fatalf("no result for item %d on asset %d", itemID, assetID)
-	return checks.Verdict{}
 }
 
 func failingObjects(v checks.Verdict) []string {
@@ -134,18 +122,18 @@ func TestClusterScan(t *testing.T) {
 		t.Fatalf("failures: %+v", rep.Failures)
 	}
 
-	priv := resultOf(t, rep, 9100001, cluster.ID)
+	priv := testhost.Result(t, rep, 9100001, cluster.ID)
 	if priv.Result != checks.ResultFailed || fmt.Sprint(failingObjects(priv)) != "[pod team-a/root-shell]" {
 		t.Fatalf("item 1: %s, failing %v, want failed naming only team-a/root-shell (kube-system excluded)\n%+v", priv.Result, failingObjects(priv), priv.Evidence)
 	}
 	if priv.Evidence[0].Actual != "2 of 3 pods pass" {
 		t.Fatalf("item 1 summary = %q", priv.Evidence[0].Actual)
 	}
-	hostNet := resultOf(t, rep, 9100002, cluster.ID)
+	hostNet := testhost.Result(t, rep, 9100002, cluster.ID)
 	if got := fmt.Sprint(failingObjects(hostNet)); hostNet.Result != checks.ResultFailed || got != "[pod kube-system/proxy pod team-b/netdebug]" {
 		t.Fatalf("item 2: %s, failing %s", hostNet.Result, got)
 	}
-	sas := resultOf(t, rep, 9100003, cluster.ID)
+	sas := testhost.Result(t, rep, 9100003, cluster.ID)
 	if got := fmt.Sprint(failingObjects(sas)); sas.Result != checks.ResultFailed || got != "[serviceaccount team-b/sa-0007]" || sas.Evidence[0].Actual != "1099 of 1100 serviceaccounts pass" {
 		t.Fatalf("item 3: %s, failing %s, summary %q", sas.Result, got, sas.Evidence[0].Actual)
 	}
@@ -177,7 +165,7 @@ func TestClusterVersionRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := resultOf(t, rep, 9100002, rep.Assets[0].ID)
+	v := testhost.Result(t, rep, 9100002, rep.Assets[0].ID)
 	if v.Result != checks.ResultNotApplicable || !strings.Contains(v.Reason, "outside kube-test's range >= 1.99") {
 		t.Fatalf("verdict = %+v, want not applicable for the version", v)
 	}
@@ -185,7 +173,7 @@ func TestClusterVersionRange(t *testing.T) {
 	if rep, err = Run(context.Background(), cat, opts); err != nil {
 		t.Fatal(err)
 	}
-	if v := resultOf(t, rep, 9100002, rep.Assets[0].ID); v.Result != checks.ResultNotApplicable || v.Reason != "the cluster has no pods" {
+	if v := testhost.Result(t, rep, 9100002, rep.Assets[0].ID); v.Result != checks.ResultNotApplicable || v.Reason != "the cluster has no pods" {
 		t.Fatalf("forced verdict = %+v, want judged (and not applicable: no pods)", v)
 	}
 }
@@ -220,7 +208,7 @@ current-context: gone
 	if cluster == nil || node == nil {
 		t.Fatalf("assets = %+v, want the cluster gone and this node", rep.Assets)
 	}
-	if v := resultOf(t, rep, 9100001, cluster.ID); v.Status != checks.CheckFailed || !strings.Contains(v.Reason, "127.0.0.1:1") {
+	if v := testhost.Result(t, rep, 9100001, cluster.ID); v.Status != checks.CheckFailed || !strings.Contains(v.Reason, "127.0.0.1:1") {
 		t.Fatalf("cluster verdict = %+v, want check failed naming the server", v)
 	}
 	found := false
@@ -230,7 +218,7 @@ current-context: gone
 	if !found {
 		t.Fatalf("failures = %+v, want the cluster with a suggestion", rep.Failures)
 	}
-	if v := resultOf(t, rep, 9100004, node.ID); v.Result != checks.ResultPassed {
+	if v := testhost.Result(t, rep, 9100004, node.ID); v.Result != checks.ResultPassed {
 		t.Fatalf("node verdict = %+v, want passed from the kubelet's flag", v)
 	}
 	if node.NodeName != "hardened" || node.Cluster == nil || fmt.Sprint(node.Cluster.Components) != "[kubelet]" {
@@ -266,7 +254,7 @@ func TestNodeKubeletConfig(t *testing.T) {
 			if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.K8s {
 				t.Fatalf("assets = %+v, want the node", rep.Assets)
 			}
-			v := resultOf(t, rep, 9100004, rep.Assets[0].ID)
+			v := testhost.Result(t, rep, 9100004, rep.Assets[0].ID)
 			if v.Result != c.result {
 				t.Fatalf("verdict = %+v, want %s", v, c.result)
 			}
@@ -316,7 +304,7 @@ func TestExpectedNodeWithoutComponents(t *testing.T) {
 	if !strings.Contains(f.Reason, "no Kubernetes component") || !strings.Contains(f.Suggestion, "/proc") {
 		t.Fatalf("failure = %+v", f)
 	}
-	if v := resultOf(t, rep, 9100004, rep.Assets[0].ID); v.Status != checks.CheckFailed {
+	if v := testhost.Result(t, rep, 9100004, rep.Assets[0].ID); v.Status != checks.CheckFailed {
 		t.Fatalf("node item = %+v, want check failed", v)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
 )
 
 const shellStandard = `standard: {id: sh, name: Shell audits, version: "1", asset_types: [host]}
@@ -38,13 +39,13 @@ func TestShellAuditSemantics(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := rep.Host.ID
-	if v := resultOf(t, rep, 9200001, host); v.Result != checks.ResultPassed {
+	if v := testhost.Result(t, rep, 9200001, host); v.Result != checks.ResultPassed {
 		t.Errorf("stderr: %+v, want passed", v)
 	}
-	if v := resultOf(t, rep, 9200002, host); v.Status != checks.CheckFailed || !strings.Contains(v.Reason, "exit status 3") || !strings.Contains(v.Reason, "--x=1") {
+	if v := testhost.Result(t, rep, 9200002, host); v.Status != checks.CheckFailed || !strings.Contains(v.Reason, "exit status 3") || !strings.Contains(v.Reason, "--x=1") {
 		t.Errorf("non-zero exit: %+v, want check failed with the status and the output", v)
 	}
-	if v := resultOf(t, rep, 9200003, host); v.Result != checks.ResultFailed || v.Evidence[0].Actual != "644" {
+	if v := testhost.Result(t, rep, 9200003, host); v.Result != checks.ResultFailed || v.Evidence[0].Actual != "644" {
 		t.Errorf("word: %+v, want failed on 644", v)
 	}
 }

@@ -46,6 +46,8 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 
-bash testdata/docker/build-images.sh 2>/dev/null >/dev/null
+# Rebuilds only the images whose recipe (testdata/docker/images/NAME)
+# changed; errors show.
+bash testdata/docker/build-images.sh | sed -n 's/^built /test-env: built /p'
 bash scripts/kube-test-env.sh build
 echo "test-env: Docker $(docker version --format '{{.Server.Version}}') ready with the test images"

@@ -1,6 +1,7 @@
 // Package dockertest gives tests a real Docker engine and the local test
-// images (built by testdata/docker/build-images.sh, no registry needed),
-// and creates containers that are removed when the test ends.
+// images (built from their recipes in testdata/docker/images by
+// testdata/docker/build-images.sh, no registry needed), and creates
+// containers that are removed when the test ends.
 package dockertest
 
 import (
@@ -10,10 +11,12 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,16 +26,34 @@ import (
 	"github.com/baselinehq/baseline/internal/testhost"
 )
 
-// Images are the local test images.
-var Images = []string{"baseline-test/base:1", "baseline-test/hardened:1", "baseline-test/add:1", "baseline-test/setuid:1"}
+// Images are the local test images, one per recipe directory
+// testdata/docker/images/NAME, each tagged baseline-test/NAME:1.
+var Images = images()
+
+func images() []string {
+	entries, err := os.ReadDir(filepath.Join(repoRoot(), "testdata", "docker", "images"))
+	if err != nil {
+		panic(fmt.Sprintf("dockertest: the test image recipes: %v", err))
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, "baseline-test/"+e.Name()+":1")
+		}
+	}
+	return out
+}
 
 // Label marks every container a test creates.
 const Label = "io.baselinehq.test"
 
-// Engine returns a client of the local engine. Without one, the test fails
-// in CI and is skipped elsewhere, with a message saying how to start one.
+// Engine returns a client of the local engine, with the test images built
+// from their current recipes. In a unit run (testhost.UnitRun) the test is
+// skipped without looking for an engine; without one, the test fails in CI
+// and is skipped elsewhere, with a message saying how to start one.
 func Engine(t testing.TB) *client.Client {
 	t.Helper()
+	testhost.Needs(t, "a Docker engine")
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -40,27 +61,35 @@ func Engine(t testing.TB) *client.Client {
 		_, err = cli.Ping(ctx)
 	}
 	if err != nil {
-		if testhost.InCI() {
-			t.Fatalf("no Docker engine (CI must start one): %v", err)
-		}
-		t.Skipf("no Docker engine, skipping (start dockerd to run this test): %v", err)
+		testhost.Missing(t, fmt.Sprintf("no Docker engine: %v", err), "start dockerd, or run make test-env as root")
 	}
 	t.Cleanup(func() { cli.Close() })
 	ensureImages(t, cli)
 	return cli
 }
 
-// ensureImages builds the test images when one is missing.
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// ensureImages runs the build script once per test process: it builds the
+// images whose recipe changed since their last build (their tag is a
+// hash of the recipe) and reuses the others.
 func ensureImages(t testing.TB, cli *client.Client) {
 	t.Helper()
+	script := filepath.Join(repoRoot(), "testdata", "docker", "build-images.sh")
+	buildOnce.Do(func() {
+		if out, err := exec.Command("bash", script).CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building test images with %s: %v\n%s", script, err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
 	for _, ref := range Images {
 		if _, err := cli.ImageInspect(context.Background(), ref); err != nil {
-			script := filepath.Join(repoRoot(), "testdata", "docker", "build-images.sh")
-			out, berr := exec.Command("bash", script).CombinedOutput()
-			if berr != nil {
-				t.Fatalf("building test images with %s: %v\n%s", script, berr, out)
-			}
-			return
+			t.Fatalf("test image %s after %s: %v", ref, script, err)
 		}
 	}
 }

@@ -34,6 +34,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/baselinehq/baseline/internal/testhost"
 )
 
 // Server is a running API server.
@@ -111,10 +113,13 @@ func Version() (string, error) {
 	return "", fmt.Errorf("%s: no k8s.io/kubernetes requirement", gomod)
 }
 
-// Require returns the binary, or ends the test: it fails in CI (where
-// .ci/run builds it) and skips elsewhere with the reason.
+// Require returns the binary, or ends the test: it skips in a unit run
+// (testhost.UnitRun) without looking; when the binary or etcd is missing,
+// it fails in CI (where .ci/run builds it) and skips elsewhere with the
+// reason.
 func Require(tb testing.TB) string {
 	tb.Helper()
+	testhost.Needs(tb, "a Kubernetes API server")
 	bin, err := Binary()
 	if err == nil {
 		if _, err = exec.LookPath("etcd"); err == nil {
@@ -122,10 +127,7 @@ func Require(tb testing.TB) string {
 		}
 		err = fmt.Errorf("etcd is not installed (apt-get install etcd-server): %w", err)
 	}
-	if os.Getenv("CI") != "" {
-		tb.Fatalf("kubetest: %v", err)
-	}
-	tb.Skipf("kubetest: %v (skipped outside CI; make test builds it)", err)
+	testhost.Missing(tb, "kubetest: "+err.Error(), "make test builds it")
 	return ""
 }
 

@@ -1,7 +1,11 @@
-// Package testhost builds fixture host trees for tests: it copies
-// testdata/hosts/NAME to a temporary directory and applies the file modes
-// and owners listed in its _modes file, which git cannot store.
+// Package testhost is the shared test harness: fixture host trees
+// (this file), the verdicts of a scan indexed by item number with the
+// assertions a case states (verdicts.go), and the rule for a test whose
+// component (Docker, a browser, a Kubernetes API server, root) is missing,
+// and unit runs that skip them all (components.go).
 //
+// Tree copies testdata/hosts/NAME to a temporary directory and applies the
+// file modes and owners listed in its _modes file, which git cannot store.
 // A _modes line is `PATH MODE [UID:GID]`, PATH relative to the tree root,
 // MODE in octal; `#` starts a comment.
 package testhost
@@ -131,20 +135,4 @@ func specialBits(mode uint64) os.FileMode {
 		m |= os.ModeSticky
 	}
 	return m
-}
-
-// InCI reports whether the tests run in CI (CI=true), where a missing
-// component is a failure, never a skip.
-func InCI() bool { return os.Getenv("CI") != "" && os.Getenv("CI") != "false" }
-
-// RequireRoot fails in CI and skips elsewhere when not running as root.
-func RequireRoot(t testing.TB, why string) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if InCI() {
-		t.Fatalf("%s: tests must run as root in CI", why)
-	}
-	t.Skipf("%s: run as root to include this test", why)
 }

@@ -25,24 +25,24 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/report"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
 // chromiumPath finds Debian's chromium, or skips the test; under CI a
-// missing browser fails instead, so that CI never passes without it.
+// missing browser fails instead, so that CI never passes without it. A
+// unit run (testhost.UnitRun) skips it without looking.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
+	testhost.Needs(t, "a browser (chromium)")
 	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
 		if path, err := exec.LookPath(p); err == nil {
 			return path
 		}
 	}
-	if ci := os.Getenv("CI"); ci != "" && ci != "false" {
-		t.Fatal("chromium is not installed, and CI is set: scripts/test-env.sh installs it (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed: install it (as root: apt-get install chromium) to run the browser test of the HTML export")
+	testhost.Missing(t, "chromium is not installed", "scripts/test-env.sh installs it; as root: apt-get install chromium")
 	return ""
 }
 

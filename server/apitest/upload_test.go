@@ -13,7 +13,6 @@ import (
 	"github.com/baselinehq/baseline/api"
 	apiclient "github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/results"
@@ -29,19 +28,16 @@ const cisK8s = "cis-kubernetes-1.12"
 // node's daemon does, and returns the report and its one node asset.
 func scanNode(t *testing.T, fixture string) (*results.Report, assets.Asset) {
 	t.Helper()
-	cat, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := scan.Run(context.Background(), cat, scan.Options{HostRoot: testhost.Tree(t, fixture), NoDocker: true, NoKube: true,
+	rep, err := scan.Run(context.Background(), testhost.Builtin(t), scan.Options{HostRoot: testhost.Tree(t, fixture), NoDocker: true, NoKube: true,
 		Types: []assets.Type{assets.K8s}, Standards: []string{cisK8s}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Assets) != 1 || rep.Assets[0].Type != assets.K8s || len(rep.Results) == 0 {
-		t.Fatalf("%s: assets %+v, %d results: want one node with results", fixture, rep.Assets, len(rep.Results))
+	node := testhost.OnlyAsset(t, rep, assets.K8s)
+	if len(rep.Results) == 0 {
+		t.Fatalf("%s: no results: want one node with results", fixture)
 	}
-	return rep, rep.Assets[0]
+	return rep, node
 }
 
 // counts tallies a report's finished results on an asset.

@@ -114,6 +114,11 @@ func TestForwardingToAnUpstreamDaemon(t *testing.T) {
 	if second.ResultCount != recheck.ResultCount || !slices.Equal(second.Scope.Assets, []uint64{node.CustomerAssetId}) {
 		t.Errorf("upstream task %+v, want the recheck %+v scoped to asset %d", second, recheck, node.CustomerAssetId)
 	}
+	// The downstream logs a forwarding once the upstream has answered it:
+	// the upload can be on the upstream a moment before.
+	waitFor(t, "the second forwarding in the downstream's log", func() bool {
+		return strings.Count(down.stderr.String(), `msg="task forwarded"`) >= 2
+	})
 	if n := strings.Count(down.stderr.String(), `msg="task forwarded"`); n != 2 {
 		t.Errorf("the downstream logged %d forwarded tasks, want 2:\n%s", n, down.stderr)
 	}

@@ -52,6 +52,11 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
+	@# Below the runner, nothing links the Docker or Kubernetes clients (the
+	@# checks' JSON paths use client-go's standalone jsonpath package only).
+	@bad=$$($(GO) list -deps ./results/... ./store/... ./report/... ./api/... | grep -E '^(github.com/docker/|k8s.io/client-go/)' | \
+		grep -vxE 'k8s.io/client-go/(util/jsonpath|third_party/forked/golang/template)'); \
+	if [ -n "$$bad" ]; then echo "these layers link a Docker or Kubernetes client package:"; echo "$$bad"; exit 1; fi
 	@lint=$$(command -v golangci-lint || echo $$($(GO) env GOPATH)/bin/golangci-lint); \
 	if [ -x "$$lint" ]; then $$lint run ./...; \
 	elif [ -n "$$CI" ]; then echo "golangci-lint is missing (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION))"; exit 1; \

@@ -24,7 +24,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadServeConfig(serve, g, "../../deploy/config.example.yaml")
+	c, err := loadServeConfig(serve, g, "../../../deploy/config.example.yaml")
 	if err != nil {
 		t.Fatalf("deploy/config.example.yaml: %v", err)
 	}
@@ -44,7 +44,7 @@ func TestUpstreamConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadServeConfig(serve, g, "../../deploy/config.example.yaml")
+	c, err := loadServeConfig(serve, g, "../../../deploy/config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func TestScanUploadsToADaemon(t *testing.T) {
 	if code != ExitError || !strings.Contains(stderr, "refused the upload") || !strings.Contains(stderr, "AuthFailure.UnauthorizedOperation") {
 		t.Errorf("upload with the read-only key: exit %d: %s", code, stderr)
 	}
-	code, _, stderr = run(t, append(full, "scan", "--benchmarks", "../../testdata/benchmarks/custom", "--standard", "acme-docker-1",
+	code, _, stderr = run(t, append(full, "scan", "--benchmarks", "../../../testdata/benchmarks/custom", "--standard", "acme-docker-1",
 		"--no-docker", "--progress", "never")...)
 	if code != ExitError || !strings.Contains(stderr, `standard "acme-docker-1" is not in this daemon's catalog`) {
 		t.Errorf("upload of a standard the daemon lacks: exit %d: %s", code, stderr)

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 
 	"github.com/baselinehq/baseline/api"
@@ -99,7 +100,8 @@ func (t typedPage) query() (store.Query, error) {
 	return t.page.query(tf)
 }
 
-// typeFilter turns an AssetTypeSet into a filter, checking each value.
+// typeFilter turns an AssetTypeSet into a filter, checking each value and
+// keeping each type once.
 func typeFilter(set []string) (store.Filter, error) {
 	f := store.Filter{Name: "AssetType", ExactMatch: true}
 	for _, v := range set {
@@ -107,7 +109,9 @@ func typeFilter(set []string) (store.Filter, error) {
 		if err != nil {
 			return f, err
 		}
-		f.Values = append(f.Values, string(t))
+		if !slices.Contains(f.Values, string(t)) {
+			f.Values = append(f.Values, string(t))
+		}
 	}
 	return f, nil
 }

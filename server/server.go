@@ -129,7 +129,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	start := time.Now()
 	action := r.Header.Get("X-TC-Action")
-	resp, apiErr := s.handle(r, action)
+	resp, apiErr := s.guarded(r, action, reqID)
 	body := map[string]any{}
 	if apiErr != nil {
 		body["Error"] = apiErr
@@ -218,7 +218,8 @@ func (s *Server) limiter(id string) *rate.Limiter {
 }
 
 // decode reads an action's parameters strictly: an unknown parameter is
-// an error that names it.
+// an error that names it, anything after the JSON object is refused, and
+// so is an id that the store cannot hold (see checkIDRange).
 func decode(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -232,7 +233,10 @@ func decode(body []byte, v any) error {
 		}
 		return errorf(api.InvalidParameter, "the request body is not valid JSON: %v", err)
 	}
-	return nil
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorf(api.InvalidParameter, "the request body goes on after its JSON object (at byte %d): send one object", dec.InputOffset())
+	}
+	return checkIDRange(v)
 }
 
 func newRequestID() string {

@@ -113,6 +113,9 @@ func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
 // scan failures and roll-ups, and marks the task finished, all in one
 // transaction. A process killed before the commit leaves nothing of it.
 func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
+	if err := checkReportIDs(rep); err != nil {
+		return err
+	}
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
@@ -320,6 +323,30 @@ func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *
 	_, err := tx.ExecContext(ctx, `DELETE FROM asset_failures WHERE asset_id IN (SELECT id FROM temp.ok_assets)
 		AND asset_id NOT IN (SELECT asset_id FROM asset_rollup WHERE check_failed > 0)`)
 	return err
+}
+
+// checkReportIDs refuses a report naming an id that SQLite cannot hold.
+func checkReportIDs(rep *results.Report) error {
+	if err := store.CheckIDs("CustomerAssetId", append(touchedAssets(rep), rep.Host.ID)...); err != nil {
+		return err
+	}
+	if err := store.CheckIDs("CustomerPolicyItemId", touchedItems(rep)...); err != nil {
+		return err
+	}
+	for _, r := range rep.Results {
+		if err := store.CheckIDs("result's CustomerAssetId", r.AssetID); err != nil {
+			return err
+		}
+		if err := store.CheckIDs("result's CustomerPolicyItemId", r.ItemID); err != nil {
+			return err
+		}
+	}
+	for _, f := range rep.Failures {
+		if err := store.CheckIDs("scan failure's CustomerAssetId", f.AssetID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func touchedAssets(rep *results.Report) []uint64 {

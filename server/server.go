@@ -81,6 +81,9 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 		if _, dup := s.keys[k.SecretID]; dup {
 			return nil, fmt.Errorf("api key %d: secret_id %q is listed twice", i+1, k.SecretID)
 		}
+		if err := checkUploadScope(k); err != nil {
+			return nil, fmt.Errorf("api key %d (%s): %w", i+1, k.SecretID, err)
+		}
 		s.keys[k.SecretID] = k
 	}
 	if len(s.keys) == 0 {

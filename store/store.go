@@ -25,6 +25,9 @@ var (
 	ErrNotFound = errors.New("ResourceNotFound")
 	// ErrInvalidParameter marks a bad filter, limit or argument.
 	ErrInvalidParameter = errors.New("InvalidParameterValue")
+	// ErrForbidden refuses a write that its author may not make: an
+	// upload rewriting an asset recorded for another node.
+	ErrForbidden = errors.New("AuthFailure.UnauthorizedOperation")
 )
 
 // Trigger says what started a task.
@@ -516,6 +519,21 @@ type PeriodStore interface {
 	SetPeriodTask(ctx context.Context, id int64, rule *PeriodRule, standards map[string]bool) (PeriodTask, error)
 }
 
+// UploadStore holds uploads to their node: the node an upload key that
+// the configuration does not bind was bound to by its first upload, and
+// the node each asset was last recorded for (the NodeName of the scope of
+// the task that recorded it). CompleteTask refuses, with ErrForbidden, an
+// upload task carrying an asset last recorded for another node.
+type UploadStore interface {
+	// BindUploadKey binds the key to node unless it is bound already and
+	// returns the node it is bound to.
+	BindUploadKey(ctx context.Context, secretID, node string) (string, error)
+	// AssetNodes gives, for each listed asset the store holds, the node it
+	// was last recorded for; assets unknown, or recorded before the store
+	// kept nodes, are absent.
+	AssetNodes(ctx context.Context, ids []uint64) (map[uint64]string, error)
+}
+
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.
@@ -526,6 +544,7 @@ type Store interface {
 	ExportReader
 	WhitelistStore
 	PeriodStore
+	UploadStore
 	// MarkPeriodTriggered records when a period task last fired.
 	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 	Close() error

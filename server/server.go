@@ -15,8 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +44,8 @@ type Options struct {
 	// PeriodChanged is told when a period task changes (the scheduler
 	// reloads).
 	PeriodChanged func()
-	// ExportDir keeps export files (default: a temporary directory).
+	// ExportDir keeps export files (default: a new temporary directory);
+	// the files in it when the server starts are removed.
 	ExportDir string
 }
 
@@ -111,12 +110,12 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	if s.changed == nil {
 		s.changed = func() {}
 	}
-	if opts.ExportDir == "" {
-		opts.ExportDir = filepath.Join(os.TempDir(), "baseline-exports")
-	}
-	s.exports = &exports{dir: opts.ExportDir, jobs: map[string]*exportJob{}}
 	s.log = s.log.With("component", "api")
-	var err error
+	dir, err := openExportDir(opts.ExportDir, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.exports = &exports{dir: dir, jobs: map[string]*exportJob{}}
 	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
 		return nil, err
 	}

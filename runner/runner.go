@@ -169,7 +169,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 		scope.Assets = r.resolveAssets(ctx, opts.Assets)
 	}
 	if scope.Node == "" {
-		scope.Node, _ = os.Hostname()
+		scope.Node = NodeName(opts.NodeName)
 	}
 	task, err := r.store.BeginTask(ctx, req.Trigger, scope)
 	if err != nil {
@@ -244,6 +244,21 @@ func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.
 		return task, err
 	}
 	return r.store.Task(bg, task.ID)
+}
+
+// NodeName names this host in a task's scope: configured (the daemon's
+// kubernetes.node_name, --node-name) when set, then NODE_NAME (a
+// Kubernetes pod's node), then the host name. A node's uploads are held to
+// that name, so it must outlive the pod or container the daemon runs in.
+func NodeName(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if n := os.Getenv("NODE_NAME"); n != "" {
+		return n
+	}
+	n, _ := os.Hostname()
+	return n
 }
 
 // enabledStandards lists the catalog's enabled standards minus those

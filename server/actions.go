@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 
 	"github.com/baselinehq/baseline/api"
@@ -122,7 +123,8 @@ func listPage[T, W any](ctx context.Context, body []byte, fetch store.Fetch[T], 
 	return map[string]any{"TotalCount": total, key: out}, nil
 }
 
-// typeFilter turns an AssetTypeSet into a filter, checking each value.
+// typeFilter turns an AssetTypeSet into a filter, checking each value and
+// keeping each type once.
 func typeFilter(set []string) (store.Filter, error) {
 	f := store.Filter{Name: "AssetType", ExactMatch: true}
 	for _, v := range set {
@@ -130,7 +132,9 @@ func typeFilter(set []string) (store.Filter, error) {
 		if err != nil {
 			return f, err
 		}
-		f.Values = append(f.Values, string(t))
+		if !slices.Contains(f.Values, string(t)) {
+			f.Values = append(f.Values, string(t))
+		}
 	}
 	return f, nil
 }

@@ -11,10 +11,14 @@ import (
 )
 
 // Key is an API key pair. A read-only key may call Describe actions only.
+// Nodes and UploadAnyNode say which nodes a full-access key may upload
+// scans of (see uploadNode).
 type Key struct {
-	SecretID  string `mapstructure:"secret_id" json:"secret_id"`
-	SecretKey string `mapstructure:"secret_key" json:"secret_key"`
-	ReadOnly  bool   `mapstructure:"read_only" json:"read_only"`
+	SecretID      string   `mapstructure:"secret_id" json:"secret_id"`
+	SecretKey     string   `mapstructure:"secret_key" json:"secret_key"`
+	ReadOnly      bool     `mapstructure:"read_only" json:"read_only"`
+	Nodes         []string `mapstructure:"nodes" json:"nodes,omitempty"`
+	UploadAnyNode bool     `mapstructure:"upload_any_node" json:"upload_any_node,omitempty"`
 }
 
 // verify checks a request's signature and timestamp and returns its key.

@@ -30,6 +30,8 @@ func apiError(err error) *api.Error {
 		return &api.Error{Code: api.ResourceNotFound, Message: message(err, store.ErrNotFound)}
 	case errors.Is(err, store.ErrInvalidParameter):
 		return &api.Error{Code: api.InvalidParameterValue, Message: message(err, store.ErrInvalidParameter)}
+	case errors.Is(err, store.ErrForbidden):
+		return &api.Error{Code: api.AuthFailureUnauthorized, Message: message(err, store.ErrForbidden)}
 	}
 	return &api.Error{Code: api.InternalError, Message: err.Error()}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,8 +27,9 @@ const (
 	exportFailure = "FAILURE"
 )
 
-// downloadTTL is how long a download link stays valid; exportTTL how long
-// a finished export is kept.
+// downloadTTL is how long a download link stays valid, never beyond its
+// export; exportTTL how long a finished export is kept (its file is then
+// removed, and so are the files a previous process left).
 const (
 	downloadTTL = time.Hour
 	exportTTL   = 24 * time.Hour
@@ -47,6 +49,17 @@ type exportJob struct {
 	path     string
 	failure  string
 	finished time.Time
+}
+
+// expires is when a finished job is pruned, in Unix seconds (as links
+// carry it); 0 while it runs.
+func (j *exportJob) expires() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.status == exportRunning {
+		return 0
+	}
+	return j.finished.Add(exportTTL).Unix()
 }
 
 func (j *exportJob) snapshot() (status string, progress float64, failure string) {
@@ -93,6 +106,45 @@ func (e *exports) prune(now time.Time) {
 			delete(e.jobs, id)
 		}
 	}
+}
+
+// openExportDir makes the exports directory (0700; a warning when an
+// existing one is open to others) and removes what a previous process
+// left in it: its jobs are gone with it, so their files would be neither
+// served nor pruned. Without a directory, a new private one is made.
+func openExportDir(dir string, log *slog.Logger) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", "baseline-exports-")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("exports directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("exports directory: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		log.Warn("exports directory is open to other users; consider chmod 700", "dir", dir, "mode", fmt.Sprintf("%#o", perm))
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("exports directory: %w", err)
+	}
+	removed := 0
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			log.Warn("could not remove an export left by a previous process", "file", filepath.Join(dir, e.Name()), "err", err)
+			continue
+		}
+		removed++
+	}
+	if removed > 0 {
+		log.Info("removed exports left by a previous process", "dir", dir, "files", removed)
+	}
+	return dir, nil
 }
 
 func createExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
@@ -151,6 +203,8 @@ func createExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
 		job.mu.Lock()
 		defer job.mu.Unlock()
 		job.finished = s.now()
+		// Pruned once expired, even if no request comes to prune it.
+		time.AfterFunc(exportTTL+time.Minute, func() { s.exports.prune(s.now()) })
 		if err != nil {
 			job.status, job.failure = exportFailure, err.Error()
 			s.log.Warn("export failed", "job", job.id, "err", err)
@@ -209,6 +263,7 @@ func describeExportJob(s *Server, ctx context.Context, body []byte) (any, error)
 	if req.JobId == "" {
 		return nil, errorf(api.MissingParameter, "JobId is required")
 	}
+	s.exports.prune(s.now())
 	job, ok := s.exports.get(req.JobId)
 	if !ok {
 		return nil, errorf(api.ResourceNotFound, "JobId %q is not a known export job (finished exports are kept %s)", req.JobId, exportTTL)
@@ -222,17 +277,20 @@ func describeExportJob(s *Server, ctx context.Context, body []byte) (any, error)
 	return out, nil
 }
 
-// downloadURL is a link that expires, signed with the key that created the
-// job: GET /exports/JOB.EXT?SecretId=..&Expires=..&Signature=..
+// downloadURL is a link that expires (in downloadTTL, or with the export
+// if sooner), signed with the key that created the job:
+// GET /exports/JOB.EXT?SecretId=..&Expires=..&Signature=..
 func (s *Server) downloadURL(base string, job *exportJob) string {
-	expires := s.now().Add(downloadTTL).Unix()
+	expires := min(s.now().Add(downloadTTL).Unix(), job.expires())
 	key := s.keys[job.secretID]
 	v := url.Values{"SecretId": {job.secretID}, "Expires": {strconv.FormatInt(expires, 10)}, "Signature": {api.DownloadSignature(key.SecretKey, job.id, expires)}}
 	return base + "/exports/" + job.id + job.ext + "?" + v.Encode()
 }
 
-// serveDownload serves a finished export to the holder of a valid link.
+// serveDownload serves a finished export to the holder of a valid link
+// that expires no later than the export.
 func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
+	s.exports.prune(s.now())
 	name := strings.TrimPrefix(r.URL.Path, "/exports/")
 	id := strings.TrimSuffix(name, filepath.Ext(name))
 	job, ok := s.exports.get(id)
@@ -258,6 +316,10 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 	status, _, _ := job.snapshot()
 	if status != exportSuccess {
 		fail(http.StatusConflict, "the export is not ready")
+		return
+	}
+	if until := job.expires(); expires > until {
+		fail(http.StatusForbidden, fmt.Sprintf("the link outlives the export, which is kept until %s; ask DescribeExportJobResult for a link", time.Unix(until, 0).UTC().Format(time.DateTime)))
 		return
 	}
 	job.mu.Lock()

@@ -15,8 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +44,8 @@ type Options struct {
 	// PeriodChanged is told when a period task changes (the scheduler
 	// reloads).
 	PeriodChanged func()
-	// ExportDir keeps export files (default: a temporary directory).
+	// ExportDir keeps export files (default: a new temporary directory);
+	// the files in it when the server starts are removed.
 	ExportDir string
 }
 
@@ -81,6 +80,9 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 		if _, dup := s.keys[k.SecretID]; dup {
 			return nil, fmt.Errorf("api key %d: secret_id %q is listed twice", i+1, k.SecretID)
 		}
+		if err := checkUploadScope(k); err != nil {
+			return nil, fmt.Errorf("api key %d (%s): %w", i+1, k.SecretID, err)
+		}
 		s.keys[k.SecretID] = k
 	}
 	if len(s.keys) == 0 {
@@ -108,12 +110,12 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	if s.changed == nil {
 		s.changed = func() {}
 	}
-	if opts.ExportDir == "" {
-		opts.ExportDir = filepath.Join(os.TempDir(), "baseline-exports")
-	}
-	s.exports = &exports{dir: opts.ExportDir, jobs: map[string]*exportJob{}}
 	s.log = s.log.With("component", "api")
-	var err error
+	dir, err := openExportDir(opts.ExportDir, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.exports = &exports{dir: dir, jobs: map[string]*exportJob{}}
 	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
 		return nil, err
 	}
@@ -129,7 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	start := time.Now()
 	action := r.Header.Get("X-TC-Action")
-	resp, apiErr := s.handle(r, action)
+	resp, apiErr := s.guarded(r, action, reqID)
 	body := map[string]any{}
 	if apiErr != nil {
 		body["Error"] = apiErr
@@ -218,7 +220,8 @@ func (s *Server) limiter(id string) *rate.Limiter {
 }
 
 // decode reads an action's parameters strictly: an unknown parameter is
-// an error that names it.
+// an error that names it, anything after the JSON object is refused, and
+// so is an id that the store cannot hold (see checkIDRange).
 func decode(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -232,7 +235,10 @@ func decode(body []byte, v any) error {
 		}
 		return errorf(api.InvalidParameter, "the request body is not valid JSON: %v", err)
 	}
-	return nil
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorf(api.InvalidParameter, "the request body goes on after its JSON object (at byte %d): send one object", dec.InputOffset())
+	}
+	return checkIDRange(v)
 }
 
 func newRequestID() string {

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/baselinehq/baseline/api"
@@ -23,12 +25,92 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, _ := ctx.Value(keyContext{}).(Key)
+	if err := s.uploadNode(ctx, key, req.Scope.Node); err != nil {
+		return nil, err
+	}
+	if err := s.checkAssetNodes(ctx, &req); err != nil {
+		return nil, err
+	}
 	task, err := s.runner.Record(ctx, store.TriggerUpload, req.Scope, rep)
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("upload recorded", "task", task.ID, "node", req.Scope.Node, "assets", len(rep.Assets), "results", len(rep.Results))
 	return map[string]any{"TaskId": task.ID, "ResultCount": task.ResultCount}, nil
+}
+
+// checkUploadScope checks a key's upload options: a key lists the nodes it
+// may upload scans of, or may upload any node's, or neither; a read-only
+// key uploads nothing.
+func checkUploadScope(k Key) error {
+	switch {
+	case k.ReadOnly && (len(k.Nodes) > 0 || k.UploadAnyNode):
+		return errors.New("nodes and upload_any_node apply to full-access keys: a read-only key uploads nothing")
+	case len(k.Nodes) > 0 && k.UploadAnyNode:
+		return errors.New("nodes and upload_any_node exclude each other")
+	case slices.Contains(k.Nodes, ""):
+		return errors.New("nodes: a node name is empty")
+	}
+	return nil
+}
+
+// uploadNode checks that key may upload a scan of node (Scope.NodeName):
+// a key with upload_any_node may upload any node's (a daemon that
+// forwards other hosts' scans, an operator's key); a key with nodes, the
+// listed nodes'; any other key, the node of its first upload only, which
+// the store records (a node's daemon or `baseline scan --server` on one
+// host, each with its own key).
+func (s *Server) uploadNode(ctx context.Context, key Key, node string) error {
+	switch {
+	case key.UploadAnyNode:
+		return nil
+	case len(key.Nodes) > 0:
+		if slices.Contains(key.Nodes, node) {
+			return nil
+		}
+		return errorf(api.AuthFailureUnauthorized, "SecretId %s may upload scans of node %s only (its nodes in api.keys), not of Scope.NodeName %q",
+			key.SecretID, strings.Join(key.Nodes, ", "), node)
+	}
+	bound, err := s.store.BindUploadKey(ctx, key.SecretID, node)
+	if err != nil {
+		return err
+	}
+	if bound != node {
+		return errorf(api.AuthFailureUnauthorized, "SecretId %s uploads scans of node %q, the node of its first upload, not of Scope.NodeName %q (list the key's nodes in api.keys to change it)",
+			key.SecretID, bound, node)
+	}
+	return nil
+}
+
+// checkAssetNodes refuses an upload that carries an asset, or names a
+// host, last recorded for another node than its Scope.NodeName: a node's
+// results are never rewritten by another node's upload, whatever its key.
+func (s *Server) checkAssetNodes(ctx context.Context, u *api.ScanUpload) error {
+	ids := make([]uint64, 0, len(u.Assets)+1)
+	for _, a := range u.Assets {
+		ids = append(ids, a.ID)
+	}
+	if u.Host != nil {
+		ids = append(ids, u.Host.ID)
+	}
+	nodes, err := s.store.AssetNodes(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, a := range u.Assets {
+		if n, ok := nodes[a.ID]; ok && n != u.Scope.Node {
+			return errorf(api.AuthFailureUnauthorized, "Assets[%d]: asset %d (%s) is recorded for node %q; an upload for node %q may not rewrite it",
+				i, a.ID, a.Name, n, u.Scope.Node)
+		}
+	}
+	if u.Host != nil {
+		if n, ok := nodes[u.Host.ID]; ok && n != u.Scope.Node {
+			return errorf(api.AuthFailureUnauthorized, "Host: asset %d (%s) is recorded for node %q; an upload for node %q may not name it",
+				u.Host.ID, u.Host.Name, n, u.Scope.Node)
+		}
+	}
+	return nil
 }
 
 // uploadReport checks an upload against this daemon's catalog and turns

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ var (
 	ErrNotFound = errors.New("ResourceNotFound")
 	// ErrInvalidParameter marks a bad filter, limit or argument.
 	ErrInvalidParameter = errors.New("InvalidParameterValue")
+	// ErrForbidden refuses a write that its author may not make: an
+	// upload rewriting an asset recorded for another node.
+	ErrForbidden = errors.New("AuthFailure.UnauthorizedOperation")
 )
 
 // Trigger says what started a task.
@@ -148,18 +152,80 @@ type Query struct {
 const (
 	DefaultLimit = 10
 	MaxLimit     = 100
+	// MaxOffset bounds Offset: far beyond any list the store holds, and
+	// small enough that Offset+Limit never overflows.
+	MaxOffset = 1_000_000_000
 )
 
-// Normalize applies the defaults and checks the bounds.
+// Filter limits: a query carries at most MaxFilters filters, each with at
+// most MaxFilterValues values of at most MaxFilterValueBytes bytes, and a
+// name of at most MaxFilterNameBytes bytes. They keep every query the
+// store builds far below SQLite's limits (an expression tree 1,000 deep,
+// 32,766 parameters) and refuse NUL, which SQLite's LIKE reads as the end
+// of the pattern (so a substring filter of "\x00" would match every row).
+const (
+	MaxFilters          = 20
+	MaxFilterValues     = 100
+	MaxFilterValueBytes = 256
+	MaxFilterNameBytes  = 64
+)
+
+// MaxID is the largest id the store holds: SQLite's integers are signed
+// 64-bit, so a CustomerAssetId or CustomerPolicyItemId above it cannot
+// name anything stored.
+const MaxID = math.MaxInt64
+
+// CheckIDs refuses, with ErrInvalidParameter naming what (the parameter
+// or the kind of id), an id above MaxID.
+func CheckIDs(what string, ids ...uint64) error {
+	for _, id := range ids {
+		if id > MaxID {
+			return fmt.Errorf("%w: %s %d is out of range (ids are at most %d)", ErrInvalidParameter, what, id, uint64(MaxID))
+		}
+	}
+	return nil
+}
+
+// Normalize applies the defaults and checks the bounds: the paging and
+// the filters (see MaxFilters), each refusal naming the parameter.
 func (q *Query) Normalize() error {
-	if q.Offset < 0 {
-		return fmt.Errorf("%w: Offset must not be negative (got %d)", ErrInvalidParameter, q.Offset)
+	if q.Offset < 0 || q.Offset > MaxOffset {
+		return fmt.Errorf("%w: Offset must be between 0 and %d (got %d)", ErrInvalidParameter, MaxOffset, q.Offset)
 	}
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
 	}
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return fmt.Errorf("%w: Limit must be between 1 and %d (got %d)", ErrInvalidParameter, MaxLimit, q.Limit)
+	}
+	if len(q.Filters) > MaxFilters {
+		return fmt.Errorf("%w: Filters: at most %d filters (got %d)", ErrInvalidParameter, MaxFilters, len(q.Filters))
+	}
+	for i, f := range q.Filters {
+		if err := f.check(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check bounds one filter's name and values.
+func (f Filter) check(i int) error {
+	switch {
+	case len(f.Name) > MaxFilterNameBytes:
+		return fmt.Errorf("%w: Filters[%d].Name: at most %d bytes (got %d)", ErrInvalidParameter, i, MaxFilterNameBytes, len(f.Name))
+	case strings.ContainsRune(f.Name, 0):
+		return fmt.Errorf("%w: Filters[%d].Name contains a NUL character", ErrInvalidParameter, i)
+	case len(f.Values) > MaxFilterValues:
+		return fmt.Errorf("%w: Filters[%d] %q: at most %d values (got %d)", ErrInvalidParameter, i, f.Name, MaxFilterValues, len(f.Values))
+	}
+	for j, v := range f.Values {
+		switch {
+		case len(v) > MaxFilterValueBytes:
+			return fmt.Errorf("%w: Filters[%d] %q: Values[%d]: at most %d bytes (got %d)", ErrInvalidParameter, i, f.Name, j, MaxFilterValueBytes, len(v))
+		case strings.ContainsRune(v, 0):
+			return fmt.Errorf("%w: Filters[%d] %q: Values[%d] contains a NUL character", ErrInvalidParameter, i, f.Name, j)
+		}
 	}
 	return nil
 }
@@ -453,6 +519,21 @@ type PeriodStore interface {
 	SetPeriodTask(ctx context.Context, id int64, rule *PeriodRule, standards map[string]bool) (PeriodTask, error)
 }
 
+// UploadStore holds uploads to their node: the node an upload key that
+// the configuration does not bind was bound to by its first upload, and
+// the node each asset was last recorded for (the NodeName of the scope of
+// the task that recorded it). CompleteTask refuses, with ErrForbidden, an
+// upload task carrying an asset last recorded for another node.
+type UploadStore interface {
+	// BindUploadKey binds the key to node unless it is bound already and
+	// returns the node it is bound to.
+	BindUploadKey(ctx context.Context, secretID, node string) (string, error)
+	// AssetNodes gives, for each listed asset the store holds, the node it
+	// was last recorded for; assets unknown, or recorded before the store
+	// kept nodes, are absent.
+	AssetNodes(ctx context.Context, ids []uint64) (map[uint64]string, error)
+}
+
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.
@@ -463,6 +544,7 @@ type Store interface {
 	ExportReader
 	WhitelistStore
 	PeriodStore
+	UploadStore
 	// MarkPeriodTriggered records when a period task last fired.
 	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 	Close() error

@@ -33,12 +33,16 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
-// The two keys of every daemon's configuration.
+// The keys of every daemon's configuration: a full-access key (which
+// uploads scans of the node of its first upload only), a read-only key,
+// and a full-access key that may upload scans of any node.
 const (
 	fullID  = "AKIDapitestFullAccess"
 	fullKey = "full-access-secret-0123456789abcdef"
 	roID    = "AKIDapitestReadOnly"
 	roKey   = "read-only-secret-fedcba9876543210"
+	anyID   = "AKIDapitestAnyNode"
+	anyKey  = "any-node-secret-00112233445566778899"
 )
 
 // Item ids used below (CIS Docker 1.6.0).
@@ -198,8 +202,9 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-// writeConfig writes the daemon's YAML configuration: a full key and a
-// read-only key, a rate limit the tests never reach, a short grace.
+// writeConfig writes the daemon's YAML configuration: a full key, a
+// read-only key and a full key for any node's uploads, a rate limit the
+// tests never reach, a short grace.
 func writeConfig(t *testing.T) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`log_level: info
@@ -215,7 +220,10 @@ api:
     - secret_id: %s
       secret_key: %s
       read_only: true
-`, fullID, fullKey, roID, roKey)
+    - secret_id: %s
+      secret_key: %s
+      upload_any_node: true
+`, fullID, fullKey, roID, roKey, anyID, anyKey)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

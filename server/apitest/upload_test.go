@@ -56,6 +56,27 @@ func counts(rep *results.Report, asset uint64) (passed, failed int) {
 	return passed, failed
 }
 
+// onNode moves an upload to another node: its scope, and its one asset
+// under another id, with its results and failures.
+func onNode(u api.ScanUpload, name string, id uint64) api.ScanUpload {
+	old := u.Assets[0].ID
+	u.Scope.Node = name
+	u.Assets = []assets.Asset{u.Assets[0]}
+	u.Assets[0].ID, u.Assets[0].NodeName, u.Assets[0].Name = id, name, name
+	u.Host = nil
+	u.Results = append([]results.Result(nil), u.Results...)
+	for i := range u.Results {
+		if u.Results[i].AssetID == old {
+			u.Results[i].AssetID = id
+		}
+	}
+	u.ScanFailedAssets = append([]results.AssetFailure(nil), u.ScanFailedAssets...)
+	for i := range u.ScanFailedAssets {
+		u.ScanFailedAssets[i].AssetID = id
+	}
+	return u
+}
+
 func nodeScope(node string) store.Scope {
 	return store.Scope{Types: []assets.Type{assets.K8s}, Standards: []string{cisK8s}, Node: node}
 }
@@ -85,12 +106,13 @@ func wantAPIError(t *testing.T, what string, err error, code string, want ...str
 // the upload trigger, the node's scope and the scan's times; the daemon's
 // API (the SDK) then lists both nodes with the uploaded counts, sums them
 // in the summary and shows the evidence; an item ignored on a node is
-// ignored in the next upload of it.
+// ignored in the next upload of it. (The uploads go with a key that may
+// upload scans of any node.)
 func TestUploadRecordsAScanFromElsewhere(t *testing.T) {
 	bin, data := binary(t), t.TempDir()
 	d := startDaemon(t, bin, data)
 	sdk := newClient(t, d.addr, fullID, fullKey)
-	up, err := apiclient.New("http://"+d.addr, fullID, fullKey)
+	up, err := apiclient.New("http://"+d.addr, anyID, anyKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +228,7 @@ api:
   rate_per_second: 1000
   burst: 1000
   keys:
-    - {secret_id: %s, secret_key: %s}
+    - {secret_id: %s, secret_key: %s, upload_any_node: true}
     - {secret_id: %s, secret_key: %s, read_only: true}
 `, fullID, fullKey, roID, roKey)), 0o600); err != nil {
 		t.Fatal(err)
@@ -301,8 +323,7 @@ api:
 		t.Fatal(err)
 	}
 	wantAPIError(t, "overlapping upload", upload(fresh()), api.ErrAlreadyScanning, fmt.Sprintf("task %d", running.ID))
-	other := fresh()
-	other.Scope.Node = "another-node"
+	other := onNode(fresh(), "another-node", node.ID+1)
 	if _, err := full.Upload(ctx, other); err != nil {
 		t.Errorf("an upload of another node while %s is being scanned: %v", node.Name, err)
 	}

@@ -113,6 +113,9 @@ func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
 // scan failures and roll-ups, and marks the task finished, all in one
 // transaction. A process killed before the commit leaves nothing of it.
 func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
+	if err := checkReportIDs(rep); err != nil {
+		return err
+	}
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
@@ -127,8 +130,8 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 
 func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report) error {
 	var status int
-	var scopeJSON string
-	if err := tx.QueryRowContext(ctx, "SELECT status, scope FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON); err != nil {
+	var scopeJSON, trigger string
+	if err := tx.QueryRowContext(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON, &trigger); err != nil {
 		return notFound(err, fmt.Sprintf("task %d", taskID))
 	}
 	if status != stRunning {
@@ -136,12 +139,18 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	}
 	var scope store.Scope
 	_ = json.Unmarshal([]byte(scopeJSON), &scope)
+	upload := store.Trigger(trigger) == store.TriggerUpload
+	if upload {
+		if err := checkUploadNodes(ctx, tx, scope.Node, rep); err != nil {
+			return err
+		}
+	}
 	now := unix(s.now())
-	if err := s.upsertAssets(ctx, tx, rep, now); err != nil {
+	if err := s.upsertAssets(ctx, tx, rep, scope.Node, now); err != nil {
 		return err
 	}
 	if scope.Full() {
-		if err := markRemoved(ctx, tx, rep, now); err != nil {
+		if err := markRemoved(ctx, tx, rep, upload, scope.Node, now); err != nil {
 			return err
 		}
 	}
@@ -163,10 +172,12 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	return err
 }
 
-func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, now int64) error {
-	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen) VALUES ",
+// upsertAssets records the report's assets as last recorded for node (the
+// task's scope's NodeName).
+func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, node string, now int64) error {
+	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES ",
 		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
-		details=excluded.details, last_seen=excluded.last_seen, removed_at=0`, 9)
+		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`, 10)
 	hostIP := ""
 	if rep.Host.Host != nil {
 		hostIP = rep.Host.Host.HostIP
@@ -181,7 +192,7 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 		if err != nil {
 			return err
 		}
-		if err := b.add(a.ID, string(a.Type), a.Name, a.Ref, a.NodeName, hostIP, string(details), now, now); err != nil {
+		if err := b.add(a.ID, string(a.Type), a.Name, a.Ref, a.NodeName, hostIP, string(details), now, now, node); err != nil {
 			return err
 		}
 	}
@@ -190,7 +201,9 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 
 // markRemoved marks as removed the assets of the scanned types on this
 // node that a full scan no longer found (a deleted container or image).
-func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, now int64) error {
+// An upload (upload true) removes only assets last recorded for its own
+// scope's node (or before nodes were kept), whatever host it names.
+func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, upload bool, scopeNode string, now int64) error {
 	node := rep.Host.Name
 	types := map[assets.Type]bool{}
 	for _, it := range rep.Items {
@@ -207,12 +220,16 @@ func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, now int64
 	if err := fillTemp(ctx, tx, "seen_assets", touchedAssets(rep)); err != nil {
 		return err
 	}
+	owner, args := "", []any{}
+	if upload {
+		owner, args = " AND scope_node IN ('', ?)", []any{scopeNode}
+	}
 	for t := range types {
 		if t == assets.Host {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
-			AND id NOT IN (SELECT id FROM temp.seen_assets)`, now, string(t), node); err != nil {
+			AND id NOT IN (SELECT id FROM temp.seen_assets)`+owner, append([]any{now, string(t), node}, args...)...); err != nil {
 			return err
 		}
 	}
@@ -320,6 +337,30 @@ func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *
 	_, err := tx.ExecContext(ctx, `DELETE FROM asset_failures WHERE asset_id IN (SELECT id FROM temp.ok_assets)
 		AND asset_id NOT IN (SELECT asset_id FROM asset_rollup WHERE check_failed > 0)`)
 	return err
+}
+
+// checkReportIDs refuses a report naming an id that SQLite cannot hold.
+func checkReportIDs(rep *results.Report) error {
+	if err := store.CheckIDs("CustomerAssetId", append(touchedAssets(rep), rep.Host.ID)...); err != nil {
+		return err
+	}
+	if err := store.CheckIDs("CustomerPolicyItemId", touchedItems(rep)...); err != nil {
+		return err
+	}
+	for _, r := range rep.Results {
+		if err := store.CheckIDs("result's CustomerAssetId", r.AssetID); err != nil {
+			return err
+		}
+		if err := store.CheckIDs("result's CustomerPolicyItemId", r.ItemID); err != nil {
+			return err
+		}
+	}
+	for _, f := range rep.Failures {
+		if err := store.CheckIDs("scan failure's CustomerAssetId", f.AssetID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func touchedAssets(rep *results.Report) []uint64 {

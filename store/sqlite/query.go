@@ -164,6 +164,9 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 
 // Asset returns one asset (current or removed) with its roll-up.
 func (s *DB) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
+	if err := store.CheckIDs("CustomerAssetId", id); err != nil {
+		return store.AssetInfo{}, err
+	}
 	if err := s.lapse(ctx); err != nil {
 		return store.AssetInfo{}, err
 	}
@@ -233,6 +236,9 @@ var resultColumns = map[string]column{
 // AssetItems lists one asset's latest item results. Filters: CheckResult,
 // CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.
 func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
+	if err := store.CheckIDs("CustomerAssetId", assetID); err != nil {
+		return nil, 0, err
+	}
 	return s.results(ctx, "l.asset_id = ?", assetID, "i.standard_id, i.id", q)
 }
 
@@ -240,6 +246,9 @@ func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]r
 // affected assets). Filters: NodeName, CheckResult, AssetName, AssetType,
 // Ignored, ClusterName.
 func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
+	if err := store.CheckIDs("CustomerPolicyItemId", itemID); err != nil {
+		return nil, 0, err
+	}
 	return s.results(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
 }
 
@@ -334,6 +343,9 @@ func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int
 
 // Item returns one item with its roll-up.
 func (s *DB) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
+	if err := store.CheckIDs("CustomerPolicyItemId", id); err != nil {
+		return store.ItemSummary{}, err
+	}
 	if err := s.lapse(ctx); err != nil {
 		return store.ItemSummary{}, err
 	}

@@ -187,6 +187,18 @@ CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at)
 CREATE INDEX assets_current ON assets(removed_at, type, name);
 CREATE INDEX assets_nodes ON assets(type, removed_at, node_name);
 `,
+	// 5: uploads are held to their node. scope_node is the node each asset
+	// was last recorded for (the NodeName of its task's scope; empty for
+	// assets recorded before); upload_keys binds an upload key that the
+	// configuration does not bind to the node of its first upload.
+	`
+ALTER TABLE assets ADD COLUMN scope_node TEXT NOT NULL DEFAULT '';
+CREATE TABLE upload_keys (
+	secret_id TEXT PRIMARY KEY,
+	node_name TEXT NOT NULL,
+	bound_at  INTEGER NOT NULL
+);
+`,
 }
 
 // rollupColumns aggregates latest rows; the current-asset condition is

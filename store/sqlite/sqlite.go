@@ -48,16 +48,69 @@ type Options struct {
 }
 
 // Open opens (creating if needed) the store in dir and migrates its schema.
+// A directory it creates is readable by its owner only (0700); an existing
+// one that others may read is used as it is, with a warning in the log.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := PrivateDir(dir, logger(opts)); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
 	return OpenFile(ctx, path, opts)
 }
 
-// OpenFile opens the store in one database file.
+// PrivateDir creates dir, with its missing parents, readable by its owner
+// only (0700). An existing directory keeps its permissions; when others
+// may read or enter it, a warning says so.
+func PrivateDir(dir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		log.Warn("directory is open to other users; baseline's files in it are 0600, but consider chmod 700", "dir", dir, "mode", fmt.Sprintf("%#o", perm))
+	}
+	return nil
+}
+
+// createPrivate creates the database file readable and writable by its
+// owner only (0600) when it does not exist, so that SQLite, which gives
+// its -wal and -shm files the database's permissions, creates those 0600
+// too. An existing file keeps its permissions, with a warning when others
+// may read it.
+func createPrivate(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, os.ErrExist):
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		log.Warn("store file is open to other users; consider chmod 600", "file", path, "mode", fmt.Sprintf("%#o", perm))
+	}
+	return nil
+}
+
+func logger(opts Options) *slog.Logger {
+	if opts.Logger != nil {
+		return opts.Logger.With("component", "store")
+	}
+	return slog.Default().With("component", "store")
+}
+
+// OpenFile opens the store in one database file, creating it 0600.
 func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
+	log := logger(opts)
+	if err := createPrivate(path, log); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	// Every connection gets the same settings. Writers take the write lock
 	// when their transaction begins (immediate) and wait up to a minute for
 	// another writer (a fleet-size ingest takes seconds); readers never
@@ -72,14 +125,10 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	// Several connections so that API reads run side by side; SQLite
 	// serializes the writers.
 	db.SetMaxOpenConns(readers)
-	s := &DB{db: db, path: path, now: opts.Now, log: opts.Logger, pid: os.Getpid(), alive: processAlive}
+	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	s.log = s.log.With("component", "store")
 	s.host, _ = os.Hostname()
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

@@ -88,6 +88,12 @@ func (s *DB) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([]st
 	if !req.All && len(req.Assets) == 0 {
 		return nil, fmt.Errorf("%w: give assets, or ignore the items on all assets", store.ErrInvalidParameter)
 	}
+	if err := store.CheckIDs("CustomerPolicyItemId", req.Items...); err != nil {
+		return nil, err
+	}
+	if err := store.CheckIDs("CustomerAssetId", req.Assets...); err != nil {
+		return nil, err
+	}
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(s.now()) {
 		return nil, fmt.Errorf("%w: expiry %s is not in the future", store.ErrInvalidParameter, req.ExpiresAt.Format("2006-01-02 15:04:05"))
 	}
@@ -172,6 +178,12 @@ func (s *DB) RemoveWhitelist(ctx context.Context, ids []int64) error {
 func (s *DB) RemoveWhitelistAssets(ctx context.Context, items, assetIDs []uint64) error {
 	if len(items) == 0 || len(assetIDs) == 0 {
 		return fmt.Errorf("%w: give items and assets", store.ErrInvalidParameter)
+	}
+	if err := store.CheckIDs("CustomerPolicyItemId", items...); err != nil {
+		return err
+	}
+	if err := store.CheckIDs("CustomerAssetId", assetIDs...); err != nil {
+		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		removed := 0

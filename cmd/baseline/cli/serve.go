@@ -145,9 +145,8 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 			*p.dst = p.val
 		}
 	}
-	// A single key may come from the environment alone.
-	if id, key := os.Getenv("BASELINE_API_SECRET_ID"), os.Getenv("BASELINE_API_SECRET_KEY"); id != "" && key != "" {
-		c.API.Keys = append(c.API.Keys, server.Key{SecretID: id, SecretKey: key, ReadOnly: os.Getenv("BASELINE_API_READ_ONLY") == "true"})
+	if k, ok := envKey(); ok {
+		c.API.Keys = append(c.API.Keys, k)
 	}
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
 		return nil, errors.New("api.tls_cert and api.tls_key go together")
@@ -164,6 +163,24 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 		}
 	}
 	return &c, nil
+}
+
+// envKey is the single key that may come from the environment alone
+// (BASELINE_API_SECRET_ID, BASELINE_API_SECRET_KEY), with its options
+// (BASELINE_API_READ_ONLY, BASELINE_API_NODES, BASELINE_API_UPLOAD_ANY_NODE).
+func envKey() (server.Key, bool) {
+	id, key := os.Getenv("BASELINE_API_SECRET_ID"), os.Getenv("BASELINE_API_SECRET_KEY")
+	if id == "" || key == "" {
+		return server.Key{}, false
+	}
+	k := server.Key{SecretID: id, SecretKey: key, ReadOnly: os.Getenv("BASELINE_API_READ_ONLY") == "true",
+		UploadAnyNode: os.Getenv("BASELINE_API_UPLOAD_ANY_NODE") == "true"}
+	for n := range strings.SplitSeq(os.Getenv("BASELINE_API_NODES"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			k.Nodes = append(k.Nodes, n)
+		}
+	}
+	return k, true
 }
 
 func newServeCmd(g *globals) *cobra.Command {

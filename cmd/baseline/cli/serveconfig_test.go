@@ -79,3 +79,41 @@ func TestUpstreamConfiguration(t *testing.T) {
 		t.Errorf("an upstream address without a scheme: %v", err)
 	}
 }
+
+// A key's upload scope: nodes (a list) or upload_any_node, from the file,
+// and for the key of the environment from BASELINE_API_NODES and
+// BASELINE_API_UPLOAD_ANY_NODE.
+func TestKeyUploadScopeConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "keys.yaml")
+	if err := os.WriteFile(cfg, []byte(`api:
+  keys:
+    - {secret_id: AKIDnode1, secret_key: s1, nodes: [node-1]}
+    - {secret_id: AKIDcentral, secret_key: s2, upload_any_node: true}
+    - {secret_id: AKIDfirst, secret_key: s3}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BASELINE_API_SECRET_ID", "AKIDenv")
+	t.Setenv("BASELINE_API_SECRET_KEY", "s4")
+	t.Setenv("BASELINE_API_NODES", "node-2, node-3")
+	c, err := loadServeConfig(serve, g, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := c.API.Keys
+	if len(keys) != 4 || strings.Join(keys[0].Nodes, ",") != "node-1" || keys[0].UploadAnyNode || !keys[1].UploadAnyNode || len(keys[1].Nodes) != 0 ||
+		len(keys[2].Nodes) != 0 || keys[2].UploadAnyNode || strings.Join(keys[3].Nodes, ",") != "node-2,node-3" {
+		t.Errorf("keys = %+v", keys)
+	}
+	t.Setenv("BASELINE_API_NODES", "")
+	t.Setenv("BASELINE_API_UPLOAD_ANY_NODE", "true")
+	if c, err = loadServeConfig(serve, g, cfg); err != nil || !c.API.Keys[3].UploadAnyNode {
+		t.Errorf("the environment's key with BASELINE_API_UPLOAD_ANY_NODE: %+v, %v", c.API.Keys, err)
+	}
+}

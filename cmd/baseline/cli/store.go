@@ -121,7 +121,7 @@ func (l *listFlags) query(extra ...store.Filter) (store.Query, error) {
 		}
 	}
 	if err := q.Normalize(); err != nil {
-		return q, fmt.Errorf("--limit/--offset: %w", err)
+		return q, fmt.Errorf("--offset, --limit or --filter: %w", err)
 	}
 	return q, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
 	"github.com/baselinehq/baseline/store"
 )
@@ -21,6 +22,9 @@ func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Op
 	c, err := client.New(g.server, g.secretID, g.secretKey)
 	if err != nil {
 		return store.Task{}, fmt.Errorf("--server: %w (set --secret-id and --secret-key, or BASELINE_SECRET_ID and BASELINE_SECRET_KEY)", err)
+	}
+	if scope.Node == "" {
+		scope.Node = runner.NodeName(g.nodeName) // as the daemon on this host names its tasks
 	}
 	if len(opts.Assets) > 0 && len(scope.Assets) == 0 {
 		for _, a := range rep.Assets {

@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The store is created readable by its owner only: the data directory
+// (and the parents it creates) 0700, the database and its -wal and -shm
+// files 0600, whatever the umask lets through. An existing directory
+// open to others is left as it is, with a warning in the log.
+func TestStoreFilesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "parent", "data")
+	db, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f := &fixture{db: db, cat: testCatalog(t), clock: &clock{}}
+	if err := db.SyncCatalog(ctx, f.cat); err != nil {
+		t.Fatal(err)
+	}
+	f.standard(t) // writes through the write-ahead log
+	mode := func(path string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	for path, want := range map[string]os.FileMode{
+		filepath.Dir(dir):                   0o700,
+		dir:                                 0o700,
+		filepath.Join(dir, FileName):        0o600,
+		filepath.Join(dir, FileName+"-wal"): 0o600,
+		filepath.Join(dir, FileName+"-shm"): 0o600,
+	} {
+		if got := mode(path); got != want {
+			t.Errorf("%s: mode %#o, want %#o", filepath.Base(path), got, want)
+		}
+	}
+
+	open := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	db2, err := Open(ctx, open, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
+	if got := mode(open); got != 0o755 {
+		t.Errorf("an existing directory was changed to %#o", got)
+	}
+	if got := mode(filepath.Join(open, FileName)); got != 0o600 {
+		t.Errorf("the store in an open directory: mode %#o, want 0600", got)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "dir="+open) || !strings.Contains(logs.String(), "mode=0755") {
+		t.Errorf("no warning about the open directory:\n%s", logs.String())
+	}
+}

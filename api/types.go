@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
@@ -150,10 +151,114 @@ func NewPolicyItemSummary(it store.ItemSummary, standardID uint64, whitelistID u
 
 // PeriodTaskInfo is a CompliancePeriodTask with numeric standard ids.
 type PeriodTaskInfo struct {
-	PeriodTaskId         int64            `json:"PeriodTaskId"`
-	AssetType            string           `json:"AssetType"`
-	LastTriggerTime      string           `json:"LastTriggerTime"`
-	TotalPolicyItemCount int              `json:"TotalPolicyItemCount"`
-	PeriodRule           store.PeriodRule `json:"PeriodRule"`
-	BenchmarkStandardSet []map[string]any `json:"BenchmarkStandardSet"`
+	PeriodTaskId         int64                         `json:"PeriodTaskId"`
+	AssetType            string                        `json:"AssetType"`
+	LastTriggerTime      string                        `json:"LastTriggerTime"`
+	TotalPolicyItemCount int                           `json:"TotalPolicyItemCount"`
+	PeriodRule           store.PeriodRule              `json:"PeriodRule"`
+	BenchmarkStandardSet []ComplianceBenchmarkStandard `json:"BenchmarkStandardSet"`
+}
+
+// ComplianceBenchmarkStandard is a standard of a period task: StandardId
+// is its numeric id, StandardKey its own.
+type ComplianceBenchmarkStandard struct {
+	Description     string `json:"Description"`
+	Enabled         bool   `json:"Enabled"`
+	Name            string `json:"Name"`
+	PolicyItemCount int    `json:"PolicyItemCount"`
+	StandardId      uint64 `json:"StandardId"`
+	StandardKey     string `json:"StandardKey"`
+}
+
+// ComplianceAssetSummary is the roll-up of an asset type, with the rule
+// of its period task when it has one.
+type ComplianceAssetSummary struct {
+	store.AssetSummary
+	PeriodRule *store.PeriodRule `json:"PeriodRule,omitempty"`
+}
+
+// ComplianceScanFailedAsset is an asset whose last scan failed, as listed.
+type ComplianceScanFailedAsset struct {
+	store.ScanFailedAsset
+	CheckStatus string `json:"CheckStatus"`
+}
+
+// ComplianceWhitelistItem is an ignore-list entry, with its standard's
+// numeric id (StandardId; the entry's BenchmarkStandardId is the
+// standard's own) and the spec's name of its asset count.
+type ComplianceWhitelistItem struct {
+	store.WhitelistEntry
+	StandardNum        uint64 `json:"StandardId"`
+	AffectedAssetCount int    `json:"AffectedAssetCount"`
+}
+
+// ComplianceAssetDetailInfo is an asset as DescribeComplianceAssetDetailInfo
+// gives it: AssetStatus is a container's run state, AssetCreateTime its
+// creation time (both empty for the other types).
+type ComplianceAssetDetailInfo struct {
+	AssetCreateTime       string `json:"AssetCreateTime"`
+	AssetName             string `json:"AssetName"`
+	AssetStatus           string `json:"AssetStatus"`
+	AssetType             string `json:"AssetType"`
+	CheckResult           string `json:"CheckResult"`
+	CheckStatus           string `json:"CheckStatus"`
+	CustomerAssetId       uint64 `json:"CustomerAssetId"`
+	FailedPolicyItemCount int    `json:"FailedPolicyItemCount"`
+	HostIP                string `json:"HostIP"`
+	HostName              string `json:"HostName"`
+	LastCheckTime         string `json:"LastCheckTime"`
+	NodeName              string `json:"NodeName"`
+	PassedPolicyItemCount int    `json:"PassedPolicyItemCount"`
+}
+
+// ComplianceContainerDetailInfo are a container's details.
+type ComplianceContainerDetailInfo struct {
+	ContainerId string `json:"ContainerId"`
+	PodName     string `json:"PodName"`
+}
+
+// ComplianceHostDetailInfo are a host's details.
+type ComplianceHostDetailInfo struct {
+	ContainerdVersion string `json:"ContainerdVersion"`
+	DockerVersion     string `json:"DockerVersion"`
+	K8SVersion        string `json:"K8SVersion"`
+}
+
+// ComplianceImageDetailInfo are an image's details.
+type ComplianceImageDetailInfo struct {
+	ImageId    string `json:"ImageId"`
+	ImageName  string `json:"ImageName"`
+	ImageTag   string `json:"ImageTag"`
+	Repository string `json:"Repository"`
+}
+
+// ComplianceK8SDetailInfo are a Kubernetes asset's details.
+type ComplianceK8SDetailInfo struct {
+	ClusterName    string `json:"ClusterName"`
+	ClusterVersion string `json:"ClusterVersion"`
+}
+
+// NewAssetDetail converts an asset with its roll-up, and the details of
+// its type.
+func NewAssetDetail(a store.AssetInfo) DescribeComplianceAssetDetailInfoResponse {
+	out := DescribeComplianceAssetDetailInfoResponse{AssetDetailInfo: ComplianceAssetDetailInfo{
+		CustomerAssetId: a.ID, AssetType: string(a.Type), AssetName: a.Name, NodeName: a.NodeName, HostName: a.NodeName,
+		HostIP: a.HostIP, CheckStatus: string(a.CheckStatus), PassedPolicyItemCount: a.PassedPolicyItemCount,
+		FailedPolicyItemCount: a.FailedPolicyItemCount, LastCheckTime: Time(a.LastCheckTime), CheckResult: string(a.CheckResult),
+	}}
+	switch {
+	case a.Container != nil:
+		out.AssetDetailInfo.AssetStatus = string(a.Container.State)
+		if !a.Container.CreateTime.IsZero() {
+			out.AssetDetailInfo.AssetCreateTime = a.Container.CreateTime.UTC().Format(time.DateTime)
+		}
+		out.ContainerDetailInfo = &ComplianceContainerDetailInfo{ContainerId: a.Container.ContainerID, PodName: a.Container.PodName}
+	case a.Image != nil:
+		out.ImageDetailInfo = &ComplianceImageDetailInfo{ImageId: a.Image.ImageID, ImageName: a.Image.Name, ImageTag: a.Image.Tag, Repository: a.Image.Repository}
+	case a.Host != nil:
+		out.HostDetailInfo = &ComplianceHostDetailInfo{DockerVersion: a.Host.DockerVersion, K8SVersion: a.Host.K8sVersion, ContainerdVersion: a.Host.ContainerdVersion}
+	case a.Cluster != nil:
+		out.K8SDetailInfo = &ComplianceK8SDetailInfo{ClusterName: a.Cluster.ClusterName, ClusterVersion: a.Cluster.Version}
+	}
+	return out
 }

@@ -40,6 +40,17 @@ type ScanUpload struct {
 	ScanFailedAssets []results.AssetFailure `json:"ScanFailedAssets"`
 }
 
+// UploadComplianceScanResultRequest is the request of UploadAction: a
+// ScanUpload.
+type UploadComplianceScanResultRequest = ScanUpload
+
+// UploadComplianceScanResultResponse names the task the upload was
+// recorded as, and the number of results it recorded.
+type UploadComplianceScanResultResponse struct {
+	ResultCount int   `json:"ResultCount"`
+	TaskId      int64 `json:"TaskId"`
+}
+
 // NewScanUpload makes the upload of a finished scan. An empty scope's
 // StandardIds become the standards the scan judged, and an empty NodeName
 // this host's name (as a task run here would record it).

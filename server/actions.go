@@ -64,11 +64,9 @@ func newStandardIDs(cat *checks.Catalog) (standardIDs, error) {
 	return ids, nil
 }
 
-// page is the paging and filter part of a list request, with the query it
-// makes.
-type page struct{ api.Page }
-
-func (p page) query(extra ...store.Filter) (store.Query, error) {
+// pageQuery makes the store query of a list request's paging and
+// filters, with the extra filters that are not empty.
+func pageQuery(p api.Page, extra ...store.Filter) (store.Query, error) {
 	q := store.Query{Offset: p.Offset, Limit: p.Limit, Filters: append([]store.Filter{}, p.Filters...)}
 	for _, f := range extra {
 		if len(f.Values) > 0 { // an empty AssetTypeSet means every type
@@ -86,41 +84,32 @@ func (p page) query(extra ...store.Filter) (store.Query, error) {
 	return q, q.Normalize()
 }
 
-// typedPage is a list request filtered by an AssetTypeSet.
-type typedPage struct {
-	AssetTypeSet []string `json:"AssetTypeSet"`
-	page
-}
-
-// query checks the asset types and builds the store query.
-func (t typedPage) query() (store.Query, error) {
-	tf, err := typeFilter(t.AssetTypeSet)
+// typedQuery makes the store query of a list request filtered by an
+// AssetTypeSet, checking the asset types.
+func typedQuery(set []string, p api.Page) (store.Query, error) {
+	tf, err := typeFilter(set)
 	if err != nil {
 		return store.Query{}, err
 	}
-	return t.page.query(tf)
+	return pageQuery(p, tf)
 }
 
-// listPage answers a list action filtered by an AssetTypeSet: one page read
-// with fetch, each row converted, under key with the list's TotalCount.
-func listPage[T, W any](ctx context.Context, body []byte, fetch store.Fetch[T], key string, conv func(T) W) (any, error) {
-	var req typedPage
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	q, err := req.query()
+// listPage reads one page of a list filtered by an AssetTypeSet with
+// fetch, each row converted, and the list's TotalCount.
+func listPage[T, W any](ctx context.Context, set []string, p api.Page, fetch store.Fetch[T], conv func(T) W) ([]W, int, error) {
+	q, err := typedQuery(set, p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rows, total, err := fetch(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]W, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, conv(r))
 	}
-	return map[string]any{"TotalCount": total, key: out}, nil
+	return out, total, nil
 }
 
 // typeFilter turns an AssetTypeSet into a filter, checking each value and

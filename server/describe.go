@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/assets"
@@ -29,7 +28,7 @@ func (s *Server) itemSummary(it store.ItemSummary, wl whitelistIDs) api.Complian
 }
 
 func initialize(s *Server, ctx context.Context, body []byte) (any, error) {
-	if err := decode(body, &struct{}{}); err != nil {
+	if err := decode(body, &api.InitializeUserComplianceEnvironmentRequest{}); err != nil {
 		return nil, err
 	}
 	if err := s.store.SyncCatalog(ctx, s.runner.Catalog()); err != nil {
@@ -39,13 +38,11 @@ func initialize(s *Server, ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	s.changed()
-	return struct{}{}, nil
+	return api.InitializeUserComplianceEnvironmentResponse{}, nil
 }
 
 func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetTypeSet []string `json:"AssetTypeSet"`
-	}
+	var req api.DescribeComplianceTaskAssetSummaryRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -76,31 +73,32 @@ func describeSummary(s *Server, ctx context.Context, body []byte) (any, error) {
 	for _, p := range periods {
 		rules[p.AssetType] = p.Rule
 	}
-	type summary struct {
-		store.AssetSummary
-		PeriodRule *store.PeriodRule `json:"PeriodRule,omitempty"`
-	}
-	list := []summary{}
+	list := []api.ComplianceAssetSummary{}
 	for _, sum := range sums {
 		sum.LastCheckTime = api.Time(sum.LastCheckTime)
-		row := summary{AssetSummary: sum}
+		row := api.ComplianceAssetSummary{AssetSummary: sum}
 		if r, ok := rules[sum.AssetType]; ok {
 			row.PeriodRule = &r
 		}
 		list = append(list, row)
 	}
-	return map[string]any{"Status": status, "AssetSummaryList": list}, nil
+	return api.DescribeComplianceTaskAssetSummaryResponse{AssetSummaryList: list, Status: status}, nil
 }
 
 func describeAssets(s *Server, ctx context.Context, body []byte) (any, error) {
-	return listPage(ctx, body, s.store.Assets, "AssetInfoList", api.NewAssetInfo)
+	var req api.DescribeComplianceAssetListRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	list, total, err := listPage(ctx, req.AssetTypeSet, req.Page, s.store.Assets, api.NewAssetInfo)
+	if err != nil {
+		return nil, err
+	}
+	return api.DescribeComplianceAssetListResponse{AssetInfoList: list, TotalCount: total}, nil
 }
 
 func describeAssetDetail(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerAssetId uint64 `json:"CustomerAssetId"`
-		AssetType       string `json:"AssetType"`
-	}
+	var req api.DescribeComplianceAssetDetailInfoRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -111,36 +109,11 @@ func describeAssetDetail(s *Server, ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	detail := map[string]any{
-		"CustomerAssetId": a.ID, "AssetType": a.Type, "AssetName": a.Name, "NodeName": a.NodeName, "HostName": a.NodeName,
-		"HostIP": a.HostIP, "CheckStatus": a.CheckStatus, "PassedPolicyItemCount": a.PassedPolicyItemCount,
-		"FailedPolicyItemCount": a.FailedPolicyItemCount, "LastCheckTime": api.Time(a.LastCheckTime), "CheckResult": a.CheckResult,
-		"AssetStatus": "", "AssetCreateTime": "",
-	}
-	out := map[string]any{"AssetDetailInfo": detail}
-	switch {
-	case a.Container != nil:
-		detail["AssetStatus"] = a.Container.State
-		if !a.Container.CreateTime.IsZero() {
-			detail["AssetCreateTime"] = a.Container.CreateTime.UTC().Format(time.DateTime)
-		}
-		out["ContainerDetailInfo"] = map[string]any{"ContainerId": a.Container.ContainerID, "PodName": a.Container.PodName}
-	case a.Image != nil:
-		out["ImageDetailInfo"] = map[string]any{"ImageId": a.Image.ImageID, "ImageName": a.Image.Name, "ImageTag": a.Image.Tag, "Repository": a.Image.Repository}
-	case a.Host != nil:
-		out["HostDetailInfo"] = map[string]any{"DockerVersion": a.Host.DockerVersion, "K8SVersion": a.Host.K8sVersion, "ContainerdVersion": a.Host.ContainerdVersion}
-	case a.Cluster != nil:
-		out["K8SDetailInfo"] = map[string]any{"ClusterName": a.Cluster.ClusterName, "ClusterVersion": a.Cluster.Version}
-	}
-	return out, nil
+	return api.NewAssetDetail(a), nil
 }
 
 func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerAssetId uint64 `json:"CustomerAssetId"`
-		AssetType       string `json:"AssetType"`
-		page
-	}
+	var req api.DescribeComplianceAssetPolicyItemListRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -151,7 +124,7 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 	if req.Filters, err = s.translateStandardFilter(req.Filters); err != nil {
 		return nil, err
 	}
-	q, err := req.query()
+	q, err := pageQuery(req.Page)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +136,7 @@ func describeAssetItems(s *Server, ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"TotalCount": total, "AssetPolicyItemList": out}, nil
+	return api.DescribeComplianceAssetPolicyItemListResponse{AssetPolicyItemList: out, TotalCount: total}, nil
 }
 
 // assetItems converts a page of results, with the ids of the whitelist
@@ -181,10 +154,7 @@ func (s *Server) assetItems(ctx context.Context, list []results.Row) ([]api.Comp
 }
 
 func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetType string `json:"AssetType"`
-		page
-	}
+	var req api.DescribeComplianceTaskPolicyItemSummaryListRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -200,7 +170,7 @@ func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
 	if req.Filters, err = s.translateStandardFilter(req.Filters); err != nil {
 		return nil, err
 	}
-	q, err := req.query(extra...)
+	q, err := pageQuery(req.Page, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -224,13 +194,11 @@ func describeItems(s *Server, ctx context.Context, body []byte) (any, error) {
 	if len(tasks) > 0 {
 		taskID = tasks[0].ID
 	}
-	return map[string]any{"TaskId": taskID, "TotalCount": total, "PolicyItemSummaryList": out}, nil
+	return api.DescribeComplianceTaskPolicyItemSummaryListResponse{PolicyItemSummaryList: out, TaskId: taskID, TotalCount: total}, nil
 }
 
 func describeItemSummary(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerPolicyItemId uint64 `json:"CustomerPolicyItemId"`
-	}
+	var req api.DescribeCompliancePolicyItemAffectedSummaryRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -245,21 +213,18 @@ func describeItemSummary(s *Server, ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"PolicyItemSummary": s.itemSummary(it, wl)}, nil
+	return api.DescribeCompliancePolicyItemAffectedSummaryResponse{PolicyItemSummary: s.itemSummary(it, wl)}, nil
 }
 
 func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerPolicyItemId uint64 `json:"CustomerPolicyItemId"`
-		page
-	}
+	var req api.DescribeCompliancePolicyItemAffectedAssetListRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
 	if req.CustomerPolicyItemId == 0 {
 		return nil, errorf(api.MissingParameter, "CustomerPolicyItemId is required")
 	}
-	q, err := req.query()
+	q, err := pageQuery(req.Page)
 	if err != nil {
 		return nil, err
 	}
@@ -271,17 +236,19 @@ func describeItemAssets(s *Server, ctx context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"TotalCount": total, "AffectedAssetList": out}, nil
-}
-
-// scanFailed is a ComplianceScanFailedAsset as listed.
-type scanFailed struct {
-	store.ScanFailedAsset
-	CheckStatus string `json:"CheckStatus"`
+	return api.DescribeCompliancePolicyItemAffectedAssetListResponse{AffectedAssetList: out, TotalCount: total}, nil
 }
 
 func describeScanFailed(s *Server, ctx context.Context, body []byte) (any, error) {
-	return listPage(ctx, body, s.store.ScanFailed, "ScanFailedAssetList", func(f store.ScanFailedAsset) scanFailed {
-		return scanFailed{ScanFailedAsset: f, CheckStatus: string(checks.CheckFailed)}
+	var req api.DescribeComplianceScanFailedAssetListRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	list, total, err := listPage(ctx, req.AssetTypeSet, req.Page, s.store.ScanFailed, func(f store.ScanFailedAsset) api.ComplianceScanFailedAsset {
+		return api.ComplianceScanFailedAsset{ScanFailedAsset: f, CheckStatus: string(checks.CheckFailed)}
 	})
+	if err != nil {
+		return nil, err
+	}
+	return api.DescribeComplianceScanFailedAssetListResponse{ScanFailedAssetList: list, TotalCount: total}, nil
 }

@@ -148,15 +148,7 @@ func openExportDir(dir string, log *slog.Logger) (string, error) {
 }
 
 func createExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetType     string   `json:"AssetType"`
-		ExportByAsset *bool    `json:"ExportByAsset"`
-		ExportAll     *bool    `json:"ExportAll"`
-		IdList        []uint64 `json:"IdList"`
-		Filters       []any    `json:"Filters"`
-		Format        string   `json:"Format"`
-		TaskId        int64    `json:"TaskId"`
-	}
+	var req api.CreateExportComplianceStatusListJobRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -212,7 +204,7 @@ func createExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
 		}
 		job.status = exportSuccess
 	}()
-	return map[string]any{"JobId": job.id}, nil
+	return api.CreateExportComplianceStatusListJobResponse{JobId: job.id}, nil
 }
 
 // runExport writes the export to the exports directory, whole or not at all.
@@ -254,9 +246,7 @@ func (s *Server) runExport(ctx context.Context, job *exportJob, enc report.Encod
 }
 
 func describeExportJob(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		JobId string `json:"JobId"`
-	}
+	var req api.DescribeExportJobResultRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -269,10 +259,10 @@ func describeExportJob(s *Server, ctx context.Context, body []byte) (any, error)
 		return nil, errorf(api.ResourceNotFound, "JobId %q is not a known export job (finished exports are kept %s)", req.JobId, exportTTL)
 	}
 	status, progress, failure := job.snapshot()
-	out := map[string]any{"ExportStatus": status, "ExportProgress": progress, "DownloadURL": "", "FailureMsg": failure}
+	out := api.DescribeExportJobResultResponse{ExportStatus: status, ExportProgress: progress, FailureMsg: failure}
 	if status == exportSuccess {
 		base, _ := ctx.Value(baseURLContext{}).(string)
-		out["DownloadURL"] = s.downloadURL(base, job)
+		out.DownloadURL = s.downloadURL(base, job)
 	}
 	return out, nil
 }

@@ -10,23 +10,19 @@ import (
 
 func (s *Server) periodTask(p store.PeriodTask) api.PeriodTaskInfo {
 	out := api.PeriodTaskInfo{PeriodTaskId: p.ID, AssetType: string(p.AssetType), TotalPolicyItemCount: p.TotalPolicyItemCount, PeriodRule: p.Rule,
-		LastTriggerTime: "0000-00-00 00:00:00", BenchmarkStandardSet: []map[string]any{}}
+		LastTriggerTime: "0000-00-00 00:00:00", BenchmarkStandardSet: []api.ComplianceBenchmarkStandard{}}
 	if !p.LastTriggerTime.IsZero() {
 		out.LastTriggerTime = p.LastTriggerTime.UTC().Format(time.DateTime)
 	}
 	for _, st := range p.Standards {
-		out.BenchmarkStandardSet = append(out.BenchmarkStandardSet, map[string]any{"StandardId": s.ids.byID[st.StandardID], "Name": st.Name,
-			"PolicyItemCount": st.PolicyItemCount, "Enabled": st.Enabled, "Description": st.Description, "StandardKey": st.StandardID})
+		out.BenchmarkStandardSet = append(out.BenchmarkStandardSet, api.ComplianceBenchmarkStandard{StandardId: s.ids.byID[st.StandardID], Name: st.Name,
+			PolicyItemCount: st.PolicyItemCount, Enabled: st.Enabled, Description: st.Description, StandardKey: st.StandardID})
 	}
 	return out
 }
 
 func describePeriodTasks(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetType string `json:"AssetType"`
-		Offset    int    `json:"Offset"`
-		Limit     int    `json:"Limit"`
-	}
+	var req api.DescribeCompliancePeriodTaskListRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -46,18 +42,11 @@ func describePeriodTasks(s *Server, ctx context.Context, body []byte) (any, erro
 	}
 	total := len(out)
 	out = store.Slice(out, q)
-	return map[string]any{"TotalCount": total, "PeriodTaskSet": out}, nil
+	return api.DescribeCompliancePeriodTaskListResponse{PeriodTaskSet: out, TotalCount: total}, nil
 }
 
 func modifyPeriodTask(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		PeriodTaskId     int64             `json:"PeriodTaskId"`
-		PeriodRule       *store.PeriodRule `json:"PeriodRule"`
-		StandardSettings []struct {
-			StandardId uint64 `json:"StandardId"`
-			Enable     bool   `json:"Enable"`
-		} `json:"StandardSettings"`
-	}
+	var req api.ModifyCompliancePeriodTaskRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -79,5 +68,5 @@ func modifyPeriodTask(s *Server, ctx context.Context, body []byte) (any, error) 
 		return nil, err
 	}
 	s.changed()
-	return struct{}{}, nil
+	return api.ModifyCompliancePeriodTaskResponse{}, nil
 }

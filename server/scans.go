@@ -10,24 +10,21 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
-func (s *Server) start(ctx context.Context, trigger store.Trigger, scope store.Scope) (any, error) {
+// start starts a task of the scope and returns its id.
+func (s *Server) start(ctx context.Context, trigger store.Trigger, scope store.Scope) (int64, error) {
 	sel := scan.Options{Types: scope.Types, Standards: scope.Standards, Items: scope.Items}
 	for _, id := range scope.Assets {
 		sel.Assets = append(sel.Assets, strconv.FormatUint(id, 10))
 	}
 	task, err := s.runner.Start(ctx, runner.Request{Trigger: trigger, Scope: scope, Select: sel})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return map[string]any{"TaskId": task.ID}, nil
+	return task.ID, nil
 }
 
 func createTask(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetTypeSet []string `json:"AssetTypeSet"`
-		PolicySetId  uint64   `json:"PolicySetId"`
-		PeriodTaskId int64    `json:"PeriodTaskId"`
-	}
+	var req api.CreateComplianceTaskRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -73,7 +70,11 @@ func createTask(s *Server, ctx context.Context, body []byte) (any, error) {
 	if len(scope.Types) == 0 && len(scope.Standards) == 0 {
 		return nil, errorf(api.MissingParameter, "give AssetTypeSet, PolicySetId or PeriodTaskId")
 	}
-	return s.start(ctx, trigger, scope)
+	id, err := s.start(ctx, trigger, scope)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateComplianceTaskResponse{TaskId: id}, nil
 }
 
 func requireIDs(name string, ids []uint64) error {
@@ -87,25 +88,22 @@ func requireIDs(name string, ids []uint64) error {
 // they are the scan-failed ones (ScanComplianceScanFailedAssets: the same
 // request and the same task).
 func scanAssets(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerAssetIdSet []uint64 `json:"CustomerAssetIdSet"`
-		AssetType          string   `json:"AssetType"`
-	}
+	var req api.ScanComplianceAssetsRequest // also api.ScanComplianceScanFailedAssetsRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
 	if err := requireIDs("CustomerAssetIdSet", req.CustomerAssetIdSet); err != nil {
 		return nil, err
 	}
-	return s.start(ctx, store.TriggerRecheck, store.Scope{Assets: req.CustomerAssetIdSet})
+	id, err := s.start(ctx, store.TriggerRecheck, store.Scope{Assets: req.CustomerAssetIdSet})
+	if err != nil {
+		return nil, err
+	}
+	return api.ScanComplianceAssetsResponse{TaskId: id}, nil
 }
 
 func scanAssetsByItem(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerPolicyItemId uint64   `json:"CustomerPolicyItemId"`
-		CustomerAssetIdSet   []uint64 `json:"CustomerAssetIdSet"`
-		AssetType            string   `json:"AssetType"`
-	}
+	var req api.ScanComplianceAssetsByPolicyItemRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -118,13 +116,15 @@ func scanAssetsByItem(s *Server, ctx context.Context, body []byte) (any, error) 
 	if _, err := s.store.Item(ctx, req.CustomerPolicyItemId); err != nil {
 		return nil, err
 	}
-	return s.start(ctx, store.TriggerRecheck, store.Scope{Items: []uint64{req.CustomerPolicyItemId}, Assets: req.CustomerAssetIdSet})
+	id, err := s.start(ctx, store.TriggerRecheck, store.Scope{Items: []uint64{req.CustomerPolicyItemId}, Assets: req.CustomerAssetIdSet})
+	if err != nil {
+		return nil, err
+	}
+	return api.ScanComplianceAssetsByPolicyItemResponse{TaskId: id}, nil
 }
 
 func scanItems(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
-	}
+	var req api.ScanCompliancePolicyItemsRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -136,5 +136,9 @@ func scanItems(s *Server, ctx context.Context, body []byte) (any, error) {
 			return nil, errorf(api.ResourceNotFound, "CustomerPolicyItemIdSet: item %d is not known", id)
 		}
 	}
-	return s.start(ctx, store.TriggerRecheck, store.Scope{Items: req.CustomerPolicyItemIdSet})
+	id, err := s.start(ctx, store.TriggerRecheck, store.Scope{Items: req.CustomerPolicyItemIdSet})
+	if err != nil {
+		return nil, err
+	}
+	return api.ScanCompliancePolicyItemsResponse{TaskId: id}, nil
 }

@@ -17,7 +17,7 @@ import (
 // uploadScan records an uploaded scan as a task, exactly as a scan run
 // here is recorded.
 func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req api.ScanUpload
+	var req api.UploadComplianceScanResultRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	s.log.Info("upload recorded", "task", task.ID, "node", req.Scope.Node, "assets", len(rep.Assets), "results", len(rep.Results))
-	return map[string]any{"TaskId": task.ID, "ResultCount": task.ResultCount}, nil
+	return api.UploadComplianceScanResultResponse{ResultCount: task.ResultCount, TaskId: task.ID}, nil
 }
 
 // checkUploadScope checks a key's upload options: a key lists the nodes it

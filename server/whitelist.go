@@ -65,15 +65,11 @@ func (wl whitelistIDs) ofItem(item uint64) uint64 {
 }
 
 func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		By    string `json:"By"`
-		Order string `json:"Order"`
-		typedPage
-	}
+	var req api.DescribeComplianceWhitelistItemListRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	q, err := req.query()
+	q, err := typedQuery(req.AssetTypeSet, req.Page)
 	if err != nil {
 		return nil, err
 	}
@@ -95,30 +91,19 @@ func describeWhitelist(s *Server, ctx context.Context, body []byte) (any, error)
 			}
 		}
 	}
-	type entry struct {
-		store.WhitelistEntry
-		StandardIdNum      uint64 `json:"StandardId"`
-		AffectedAssetCount int    `json:"AffectedAssetCount"`
-	}
-	out := make([]entry, 0, len(list))
+	out := make([]api.ComplianceWhitelistItem, 0, len(list))
 	for _, e := range list {
-		out = append(out, entry{WhitelistEntry: e, StandardIdNum: s.ids.byID[e.StandardID], AffectedAssetCount: e.AssetCount})
+		out = append(out, api.ComplianceWhitelistItem{WhitelistEntry: e, StandardNum: s.ids.byID[e.StandardID], AffectedAssetCount: e.AssetCount})
 	}
 	if req.Order == "asc" {
 		sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	}
-	return map[string]any{"TotalCount": total, "WhitelistItemSet": out}, nil
+	return api.DescribeComplianceWhitelistItemListResponse{TotalCount: total, WhitelistItemSet: out}, nil
 }
 
-// whitelistParams holds the optional fields this server adds to the spec's
-// whitelist requests: why, by whom, until when.
-type whitelistParams struct {
-	Reason     string `json:"Reason"`
-	Operator   string `json:"Operator"`
-	ExpireTime string `json:"ExpireTime"`
-}
-
-func (w whitelistParams) request(items, assetIDs []uint64, all bool) (store.WhitelistRequest, error) {
+// whitelistRequest makes the store's request of the items on the assets
+// (all: on every asset) with a whitelist request's options.
+func whitelistRequest(w api.WhitelistOptions, items, assetIDs []uint64, all bool) (store.WhitelistRequest, error) {
 	req := store.WhitelistRequest{Items: items, Assets: assetIDs, All: all, Reason: w.Reason, CreatedBy: w.Operator}
 	if req.CreatedBy == "" {
 		req.CreatedBy = "api"
@@ -134,33 +119,23 @@ func (w whitelistParams) request(items, assetIDs []uint64, all bool) (store.Whit
 }
 
 func addItemToWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
-		whitelistParams
-	}
+	var req api.AddCompliancePolicyItemToWhitelistRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
 	if err := requireIDs("CustomerPolicyItemIdSet", req.CustomerPolicyItemIdSet); err != nil {
 		return nil, err
 	}
-	wr, err := req.request(req.CustomerPolicyItemIdSet, nil, true)
+	wr, err := whitelistRequest(req.WhitelistOptions, req.CustomerPolicyItemIdSet, nil, true)
 	if err != nil {
 		return nil, err
 	}
 	_, err = s.store.AddWhitelist(ctx, wr)
-	return struct{}{}, err
+	return api.AddCompliancePolicyItemToWhitelistResponse{}, err
 }
 
 func addAssetItemsToWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetPolicySetList []struct {
-			CustomerAssetItemId     uint64   `json:"CustomerAssetItemId"`
-			CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
-		} `json:"AssetPolicySetList"`
-		AssetType string `json:"AssetType"`
-		whitelistParams
-	}
+	var req api.AddComplianceAssetPolicySetToWhitelistRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -183,7 +158,7 @@ func addAssetItemsToWhitelist(s *Server, ctx context.Context, body []byte) (any,
 				}
 			}
 		}
-		wr, err := req.request(items, []uint64{set.CustomerAssetItemId}, false)
+		wr, err := whitelistRequest(req.WhitelistOptions, items, []uint64{set.CustomerAssetItemId}, false)
 		if err != nil {
 			return nil, err
 		}
@@ -191,40 +166,34 @@ func addAssetItemsToWhitelist(s *Server, ctx context.Context, body []byte) (any,
 			return nil, err
 		}
 	}
-	return struct{}{}, nil
+	return api.AddComplianceAssetPolicySetToWhitelistResponse{}, nil
 }
 
 func addItemAssetsToWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		CustomerPolicyItemId   uint64   `json:"CustomerPolicyItemId"`
-		CustomerAssetItemIdSet []uint64 `json:"CustomerAssetItemIdSet"`
-		whitelistParams
-	}
+	var req api.AddCompliancePolicyAssetSetToWhitelistRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
 	if req.CustomerPolicyItemId == 0 {
 		return nil, errorf(api.MissingParameter, "CustomerPolicyItemId is required")
 	}
-	wr, err := req.request([]uint64{req.CustomerPolicyItemId}, req.CustomerAssetItemIdSet, len(req.CustomerAssetItemIdSet) == 0)
+	wr, err := whitelistRequest(req.WhitelistOptions, []uint64{req.CustomerPolicyItemId}, req.CustomerAssetItemIdSet, len(req.CustomerAssetItemIdSet) == 0)
 	if err != nil {
 		return nil, err
 	}
 	_, err = s.store.AddWhitelist(ctx, wr)
-	return struct{}{}, err
+	return api.AddCompliancePolicyAssetSetToWhitelistResponse{}, err
 }
 
 func deleteWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		WhitelistIdSet []int64 `json:"WhitelistIdSet"`
-	}
+	var req api.DeleteCompliancePolicyItemFromWhitelistRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
 	if len(req.WhitelistIdSet) == 0 {
 		return nil, errorf(api.MissingParameter, "WhitelistIdSet is required")
 	}
-	return struct{}{}, s.store.RemoveWhitelist(ctx, req.WhitelistIdSet)
+	return api.DeleteCompliancePolicyItemFromWhitelistResponse{}, s.store.RemoveWhitelist(ctx, req.WhitelistIdSet)
 }
 
 // entriesFor lists every entry of the whitelist.
@@ -233,11 +202,7 @@ func (s *Server) entriesFor(ctx context.Context) ([]store.WhitelistEntry, error)
 }
 
 func deleteAssetItemsFromWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		AssetItemId             uint64   `json:"AssetItemId"`
-		CustomerPolicyItemIdSet []uint64 `json:"CustomerPolicyItemIdSet"`
-		AssetType               string   `json:"AssetType"`
-	}
+	var req api.DeleteComplianceAssetPolicySetFromWhitelistRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -258,16 +223,11 @@ func deleteAssetItemsFromWhitelist(s *Server, ctx context.Context, body []byte) 
 			}
 		}
 	}
-	return struct{}{}, s.store.RemoveWhitelistAssets(ctx, items, []uint64{req.AssetItemId})
+	return api.DeleteComplianceAssetPolicySetFromWhitelistResponse{}, s.store.RemoveWhitelistAssets(ctx, items, []uint64{req.AssetItemId})
 }
 
 func deleteItemAssetsFromWhitelist(s *Server, ctx context.Context, body []byte) (any, error) {
-	var req struct {
-		PolicyAssetSetList []struct {
-			CustomerPolicyItemId   uint64   `json:"CustomerPolicyItemId"`
-			CustomerAssetItemIdSet []uint64 `json:"CustomerAssetItemIdSet"`
-		} `json:"PolicyAssetSetList"`
-	}
+	var req api.DeleteCompliancePolicyAssetSetFromWhitelistRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
@@ -301,5 +261,5 @@ func deleteItemAssetsFromWhitelist(s *Server, ctx context.Context, body []byte) 
 			return nil, err
 		}
 	}
-	return struct{}{}, nil
+	return api.DeleteCompliancePolicyAssetSetFromWhitelistResponse{}, nil
 }

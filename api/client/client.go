@@ -98,7 +98,7 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 // the id of the task the daemon recorded it as. A refusal is returned as
 // *api.Error.
 func (c *Client) Upload(ctx context.Context, u api.ScanUpload) (int64, error) {
-	var out struct{ TaskId int64 }
+	var out api.UploadComplianceScanResultResponse
 	if err := c.Call(ctx, api.UploadAction, u, &out); err != nil {
 		return 0, err
 	}

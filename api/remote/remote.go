@@ -7,7 +7,6 @@ package remote
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -39,37 +38,19 @@ func New(c *client.Client) *Store { return &Store{c: c} }
 // Client is the API client.
 func (s *Store) Client() *client.Client { return s.c }
 
-// pageParams are a list request's paging and filters.
-func pageParams(q store.Query) api.Page {
+// page is a list request's paging and filters.
+func page(q store.Query) api.Page {
 	return api.Page{Offset: q.Offset, Limit: q.Limit, Filters: q.Filters}
 }
 
-// list calls a list action and converts each entry of the response's list
-// named field; it returns them with the response's TotalCount.
-func list[W, T any](ctx context.Context, s *Store, action string, params any, field string, conv func(W) T) ([]T, int, error) {
-	var out map[string]json.RawMessage
-	if err := s.c.Call(ctx, action, params, &out); err != nil {
-		return nil, 0, err
+// rows converts the entries of a list response.
+func rows[W, T any](list []W, conv func(W) T) []T {
+	out := make([]T, 0, len(list))
+	for _, w := range list {
+		out = append(out, conv(w))
 	}
-	var total int
-	var wire []W
-	if err := json.Unmarshal(out["TotalCount"], &total); err != nil {
-		return nil, 0, fmt.Errorf("%s: TotalCount: %w", action, err)
-	}
-	if raw, ok := out[field]; ok {
-		if err := json.Unmarshal(raw, &wire); err != nil {
-			return nil, 0, fmt.Errorf("%s: %s: %w", action, field, err)
-		}
-	}
-	rows := make([]T, 0, len(wire))
-	for _, w := range wire {
-		rows = append(rows, conv(w))
-	}
-	return rows, total, nil
+	return out
 }
-
-// same converts nothing: the wire's entry is the store's.
-func same[T any](v T) T { return v }
 
 // localTime turns the API's "never" back into empty.
 func localTime(s string) string {
@@ -84,16 +65,18 @@ func (s *Store) Summary(ctx context.Context, types []assets.Type) ([]store.Asset
 	if len(types) == 0 {
 		types = assets.Types
 	}
-	var out struct {
-		AssetSummaryList []store.AssetSummary
+	req := api.DescribeComplianceTaskAssetSummaryRequest{AssetTypeSet: make([]string, 0, len(types))}
+	for _, t := range types {
+		req.AssetTypeSet = append(req.AssetTypeSet, string(t))
 	}
-	if err := s.c.Call(ctx, api.DescribeComplianceTaskAssetSummary, map[string]any{"AssetTypeSet": types}, &out); err != nil {
+	var out api.DescribeComplianceTaskAssetSummaryResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceTaskAssetSummary, req, &out); err != nil {
 		return nil, err
 	}
-	for i := range out.AssetSummaryList {
-		out.AssetSummaryList[i].LastCheckTime = localTime(out.AssetSummaryList[i].LastCheckTime)
-	}
-	return out.AssetSummaryList, nil
+	return rows(out.AssetSummaryList, func(sum api.ComplianceAssetSummary) store.AssetSummary {
+		sum.LastCheckTime = localTime(sum.LastCheckTime)
+		return sum.AssetSummary
+	}), nil
 }
 
 func assetInfo(a api.ComplianceAssetInfo) store.AssetInfo {
@@ -107,21 +90,23 @@ func assetInfo(a api.ComplianceAssetInfo) store.AssetInfo {
 
 // Assets calls DescribeComplianceAssetList.
 func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	return list(ctx, s, api.DescribeComplianceAssetList, pageParams(q), "AssetInfoList", assetInfo)
+	var out api.DescribeComplianceAssetListResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceAssetList, api.DescribeComplianceAssetListRequest{Page: page(q)}, &out); err != nil {
+		return nil, 0, err
+	}
+	return rows(out.AssetInfoList, assetInfo), out.TotalCount, nil
 }
 
 // Asset calls DescribeComplianceAssetDetailInfo.
 func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
-	var out struct {
-		AssetDetailInfo struct {
-			api.ComplianceAssetInfo
-			AssetStatus string
-		}
-	}
-	if err := s.c.Call(ctx, api.DescribeComplianceAssetDetailInfo, map[string]any{"CustomerAssetId": id}, &out); err != nil {
+	var out api.DescribeComplianceAssetDetailInfoResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceAssetDetailInfo, api.DescribeComplianceAssetDetailInfoRequest{CustomerAssetId: id}, &out); err != nil {
 		return store.AssetInfo{}, err
 	}
-	return assetInfo(out.AssetDetailInfo.ComplianceAssetInfo), nil
+	d := out.AssetDetailInfo
+	return assetInfo(api.ComplianceAssetInfo{CustomerAssetId: d.CustomerAssetId, AssetType: d.AssetType, AssetName: d.AssetName,
+		HostIP: d.HostIP, NodeName: d.NodeName, CheckStatus: d.CheckStatus, PassedPolicyItemCount: d.PassedPolicyItemCount,
+		FailedPolicyItemCount: d.FailedPolicyItemCount, LastCheckTime: d.LastCheckTime, CheckResult: d.CheckResult}), nil
 }
 
 func assetItem(r api.ComplianceAssetPolicyItem) results.Row {
@@ -134,20 +119,22 @@ func assetItem(r api.ComplianceAssetPolicyItem) results.Row {
 
 // AssetItems calls DescribeComplianceAssetPolicyItemList.
 func (s *Store) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
-	params := struct {
-		api.Page
-		CustomerAssetId uint64
-	}{pageParams(q), assetID}
-	return list(ctx, s, api.DescribeComplianceAssetPolicyItemList, params, "AssetPolicyItemList", assetItem)
+	req := api.DescribeComplianceAssetPolicyItemListRequest{CustomerAssetId: assetID, Page: page(q)}
+	var out api.DescribeComplianceAssetPolicyItemListResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceAssetPolicyItemList, req, &out); err != nil {
+		return nil, 0, err
+	}
+	return rows(out.AssetPolicyItemList, assetItem), out.TotalCount, nil
 }
 
 // ItemAssets calls DescribeCompliancePolicyItemAffectedAssetList.
 func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
-	params := struct {
-		api.Page
-		CustomerPolicyItemId uint64
-	}{pageParams(q), itemID}
-	return list(ctx, s, api.DescribeCompliancePolicyItemAffectedAssetList, params, "AffectedAssetList", assetItem)
+	req := api.DescribeCompliancePolicyItemAffectedAssetListRequest{CustomerPolicyItemId: itemID, Page: page(q)}
+	var out api.DescribeCompliancePolicyItemAffectedAssetListResponse
+	if err := s.c.Call(ctx, api.DescribeCompliancePolicyItemAffectedAssetList, req, &out); err != nil {
+		return nil, 0, err
+	}
+	return rows(out.AffectedAssetList, assetItem), out.TotalCount, nil
 }
 
 func itemSummary(it api.CompliancePolicyItemSummary) store.ItemSummary {
@@ -160,15 +147,17 @@ func itemSummary(it api.CompliancePolicyItemSummary) store.ItemSummary {
 
 // Items calls DescribeComplianceTaskPolicyItemSummaryList.
 func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
-	return list(ctx, s, api.DescribeComplianceTaskPolicyItemSummaryList, pageParams(q), "PolicyItemSummaryList", itemSummary)
+	var out api.DescribeComplianceTaskPolicyItemSummaryListResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceTaskPolicyItemSummaryList, api.DescribeComplianceTaskPolicyItemSummaryListRequest{Page: page(q)}, &out); err != nil {
+		return nil, 0, err
+	}
+	return rows(out.PolicyItemSummaryList, itemSummary), out.TotalCount, nil
 }
 
 // Item calls DescribeCompliancePolicyItemAffectedSummary.
 func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
-	var out struct {
-		PolicyItemSummary api.CompliancePolicyItemSummary
-	}
-	if err := s.c.Call(ctx, api.DescribeCompliancePolicyItemAffectedSummary, map[string]any{"CustomerPolicyItemId": id}, &out); err != nil {
+	var out api.DescribeCompliancePolicyItemAffectedSummaryResponse
+	if err := s.c.Call(ctx, api.DescribeCompliancePolicyItemAffectedSummary, api.DescribeCompliancePolicyItemAffectedSummaryRequest{CustomerPolicyItemId: id}, &out); err != nil {
 		return store.ItemSummary{}, err
 	}
 	return itemSummary(out.PolicyItemSummary), nil
@@ -176,25 +165,29 @@ func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) 
 
 // ScanFailed calls DescribeComplianceScanFailedAssetList.
 func (s *Store) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
-	return list(ctx, s, api.DescribeComplianceScanFailedAssetList, pageParams(q), "ScanFailedAssetList", same[store.ScanFailedAsset])
+	var out api.DescribeComplianceScanFailedAssetListResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceScanFailedAssetList, api.DescribeComplianceScanFailedAssetListRequest{Page: page(q)}, &out); err != nil {
+		return nil, 0, err
+	}
+	return rows(out.ScanFailedAssetList, func(f api.ComplianceScanFailedAsset) store.ScanFailedAsset { return f.ScanFailedAsset }), out.TotalCount, nil
 }
 
 // AddWhitelist calls AddCompliancePolicyItemToWhitelist (every asset) or
 // AddCompliancePolicyAssetSetToWhitelist (per item, on the assets).
 func (s *Store) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([]store.WhitelistEntry, error) {
-	w := map[string]any{"Reason": req.Reason, "Operator": req.CreatedBy}
+	opts := api.WhitelistOptions{Reason: req.Reason, Operator: req.CreatedBy}
 	if !req.ExpiresAt.IsZero() {
-		w["ExpireTime"] = req.ExpiresAt.UTC().Format(time.DateTime)
+		opts.ExpireTime = req.ExpiresAt.UTC().Format(time.DateTime)
 	}
 	if req.All {
-		w["CustomerPolicyItemIdSet"] = req.Items
-		if err := s.c.Call(ctx, api.AddCompliancePolicyItemToWhitelist, w, nil); err != nil {
+		add := api.AddCompliancePolicyItemToWhitelistRequest{CustomerPolicyItemIdSet: req.Items, WhitelistOptions: opts}
+		if err := s.c.Call(ctx, api.AddCompliancePolicyItemToWhitelist, add, &api.AddCompliancePolicyItemToWhitelistResponse{}); err != nil {
 			return nil, err
 		}
 	} else {
 		for _, it := range req.Items {
-			w["CustomerPolicyItemId"], w["CustomerAssetItemIdSet"] = it, req.Assets
-			if err := s.c.Call(ctx, api.AddCompliancePolicyAssetSetToWhitelist, w, nil); err != nil {
+			add := api.AddCompliancePolicyAssetSetToWhitelistRequest{CustomerPolicyItemId: it, CustomerAssetItemIdSet: req.Assets, WhitelistOptions: opts}
+			if err := s.c.Call(ctx, api.AddCompliancePolicyAssetSetToWhitelist, add, &api.AddCompliancePolicyAssetSetToWhitelistResponse{}); err != nil {
 				return nil, err
 			}
 		}
@@ -216,48 +209,57 @@ func (s *Store) AddWhitelist(ctx context.Context, req store.WhitelistRequest) ([
 
 // RemoveWhitelist calls DeleteCompliancePolicyItemFromWhitelist.
 func (s *Store) RemoveWhitelist(ctx context.Context, ids []int64) error {
-	return s.c.Call(ctx, api.DeleteCompliancePolicyItemFromWhitelist, map[string]any{"WhitelistIdSet": ids}, nil)
+	return s.c.Call(ctx, api.DeleteCompliancePolicyItemFromWhitelist, api.DeleteCompliancePolicyItemFromWhitelistRequest{WhitelistIdSet: ids},
+		&api.DeleteCompliancePolicyItemFromWhitelistResponse{})
 }
 
 // RemoveWhitelistAssets calls DeleteCompliancePolicyAssetSetFromWhitelist.
 func (s *Store) RemoveWhitelistAssets(ctx context.Context, items, assetIDs []uint64) error {
-	var sets []map[string]any
+	var req api.DeleteCompliancePolicyAssetSetFromWhitelistRequest
 	for _, it := range items {
-		sets = append(sets, map[string]any{"CustomerPolicyItemId": it, "CustomerAssetItemIdSet": assetIDs})
+		req.PolicyAssetSetList = append(req.PolicyAssetSetList, api.CompliancePolicyAssetSetItem{CustomerPolicyItemId: it, CustomerAssetItemIdSet: assetIDs})
 	}
-	return s.c.Call(ctx, api.DeleteCompliancePolicyAssetSetFromWhitelist, map[string]any{"PolicyAssetSetList": sets}, nil)
+	return s.c.Call(ctx, api.DeleteCompliancePolicyAssetSetFromWhitelist, req, &api.DeleteCompliancePolicyAssetSetFromWhitelistResponse{})
 }
 
 // Whitelist calls DescribeComplianceWhitelistItemList.
 func (s *Store) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEntry, int, error) {
-	return list(ctx, s, api.DescribeComplianceWhitelistItemList, pageParams(q), "WhitelistItemSet", same[store.WhitelistEntry])
+	var out api.DescribeComplianceWhitelistItemListResponse
+	if err := s.c.Call(ctx, api.DescribeComplianceWhitelistItemList, api.DescribeComplianceWhitelistItemListRequest{Page: page(q)}, &out); err != nil {
+		return nil, 0, err
+	}
+	return rows(out.WhitelistItemSet, func(e api.ComplianceWhitelistItem) store.WhitelistEntry { return e.WhitelistEntry }), out.TotalCount, nil
 }
 
 // EnsurePeriodTasks calls InitializeUserComplianceEnvironment.
 func (s *Store) EnsurePeriodTasks(ctx context.Context) error {
-	return s.c.Call(ctx, api.InitializeUserComplianceEnvironment, nil, nil)
+	return s.c.Call(ctx, api.InitializeUserComplianceEnvironment, api.InitializeUserComplianceEnvironmentRequest{},
+		&api.InitializeUserComplianceEnvironmentResponse{})
+}
+
+// periodTasks calls DescribeCompliancePeriodTaskList for every period task.
+func (s *Store) periodTasks(ctx context.Context) ([]api.PeriodTaskInfo, error) {
+	var out api.DescribeCompliancePeriodTaskListResponse
+	if err := s.c.Call(ctx, api.DescribeCompliancePeriodTaskList, api.DescribeCompliancePeriodTaskListRequest{Limit: store.MaxLimit}, &out); err != nil {
+		return nil, err
+	}
+	return out.PeriodTaskSet, nil
 }
 
 // PeriodTasks calls DescribeCompliancePeriodTaskList.
 func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
-	var out struct {
-		PeriodTaskSet []api.PeriodTaskInfo
-	}
-	if err := s.c.Call(ctx, api.DescribeCompliancePeriodTaskList, map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
+	infos, err := s.periodTasks(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var list []store.PeriodTask
-	for _, p := range out.PeriodTaskSet {
+	for _, p := range infos {
 		pt := store.PeriodTask{ID: p.PeriodTaskId, AssetType: assets.Type(p.AssetType), Rule: p.PeriodRule, TotalPolicyItemCount: p.TotalPolicyItemCount}
 		if t, err := time.Parse(time.DateTime, p.LastTriggerTime); err == nil {
 			pt.LastTriggerTime = t
 		}
 		for _, st := range p.BenchmarkStandardSet {
-			key, _ := st["StandardKey"].(string)
-			name, _ := st["Name"].(string)
-			on, _ := st["Enabled"].(bool)
-			n, _ := st["PolicyItemCount"].(float64)
-			pt.Standards = append(pt.Standards, store.StandardSetting{StandardID: key, Name: name, Enabled: on, PolicyItemCount: int(n)})
+			pt.Standards = append(pt.Standards, store.StandardSetting{StandardID: st.StandardKey, Name: st.Name, Enabled: st.Enabled, PolicyItemCount: st.PolicyItemCount})
 		}
 		list = append(list, pt)
 	}
@@ -267,36 +269,27 @@ func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
 // SetPeriodTask calls ModifyCompliancePeriodTask; standards are given by
 // their string ids and sent as the numeric ids the daemon lists.
 func (s *Store) SetPeriodTask(ctx context.Context, id int64, rule *store.PeriodRule, standards map[string]bool) (store.PeriodTask, error) {
-	p := map[string]any{"PeriodTaskId": id}
-	if rule != nil {
-		p["PeriodRule"] = rule
-	}
+	req := api.ModifyCompliancePeriodTaskRequest{PeriodTaskId: id, PeriodRule: rule}
 	if len(standards) > 0 {
-		var out struct {
-			PeriodTaskSet []api.PeriodTaskInfo
-		}
-		if err := s.c.Call(ctx, api.DescribeCompliancePeriodTaskList, map[string]any{"Limit": store.MaxLimit}, &out); err != nil {
+		infos, err := s.periodTasks(ctx)
+		if err != nil {
 			return store.PeriodTask{}, err
 		}
-		nums := map[string]any{}
-		for _, pt := range out.PeriodTaskSet {
+		nums := map[string]uint64{}
+		for _, pt := range infos {
 			for _, st := range pt.BenchmarkStandardSet {
-				if key, ok := st["StandardKey"].(string); ok {
-					nums[key] = st["StandardId"]
-				}
+				nums[st.StandardKey] = st.StandardId
 			}
 		}
-		var settings []map[string]any
 		for key, on := range standards {
 			n, ok := nums[key]
 			if !ok {
 				return store.PeriodTask{}, fmt.Errorf("%w: standard %q", store.ErrNotFound, key)
 			}
-			settings = append(settings, map[string]any{"StandardId": n, "Enable": on})
+			req.StandardSettings = append(req.StandardSettings, api.ComplianceBenchmarkStandardEnable{StandardId: n, Enable: on})
 		}
-		p["StandardSettings"] = settings
 	}
-	if err := s.c.Call(ctx, api.ModifyCompliancePeriodTask, p, nil); err != nil {
+	if err := s.c.Call(ctx, api.ModifyCompliancePeriodTask, req, &api.ModifyCompliancePeriodTaskResponse{}); err != nil {
 		return store.PeriodTask{}, err
 	}
 	list, err := s.PeriodTasks(ctx)
@@ -315,19 +308,28 @@ func (s *Store) SetPeriodTask(ctx context.Context, id int64, rule *store.PeriodR
 // assets (ScanComplianceAssets, ScanCompliancePolicyItems,
 // ScanComplianceAssetsByPolicyItem), or asset types (CreateComplianceTask).
 func (s *Store) Scan(ctx context.Context, scope store.Scope) (int64, error) {
-	var out struct{ TaskId int64 }
-	var err error
 	switch {
 	case len(scope.Items) == 1 && len(scope.Assets) > 0:
-		err = s.c.Call(ctx, api.ScanComplianceAssetsByPolicyItem, map[string]any{"CustomerPolicyItemId": scope.Items[0], "CustomerAssetIdSet": scope.Assets}, &out)
+		var out api.ScanComplianceAssetsByPolicyItemResponse
+		req := api.ScanComplianceAssetsByPolicyItemRequest{CustomerPolicyItemId: scope.Items[0], CustomerAssetIdSet: scope.Assets}
+		err := s.c.Call(ctx, api.ScanComplianceAssetsByPolicyItem, req, &out)
+		return out.TaskId, err
 	case len(scope.Items) > 0 && len(scope.Assets) == 0:
-		err = s.c.Call(ctx, api.ScanCompliancePolicyItems, map[string]any{"CustomerPolicyItemIdSet": scope.Items}, &out)
+		var out api.ScanCompliancePolicyItemsResponse
+		err := s.c.Call(ctx, api.ScanCompliancePolicyItems, api.ScanCompliancePolicyItemsRequest{CustomerPolicyItemIdSet: scope.Items}, &out)
+		return out.TaskId, err
 	case len(scope.Assets) > 0 && len(scope.Items) == 0:
-		err = s.c.Call(ctx, api.ScanComplianceAssets, map[string]any{"CustomerAssetIdSet": scope.Assets}, &out)
+		var out api.ScanComplianceAssetsResponse
+		err := s.c.Call(ctx, api.ScanComplianceAssets, api.ScanComplianceAssetsRequest{CustomerAssetIdSet: scope.Assets}, &out)
+		return out.TaskId, err
 	case len(scope.Types) > 0 && len(scope.Items) == 0 && len(scope.Assets) == 0:
-		err = s.c.Call(ctx, api.CreateComplianceTask, map[string]any{"AssetTypeSet": scope.Types}, &out)
-	default:
-		return 0, fmt.Errorf("%w: through --server, recheck assets, items, one item on assets, or asset types", store.ErrInvalidParameter)
+		req := api.CreateComplianceTaskRequest{AssetTypeSet: make([]string, 0, len(scope.Types))}
+		for _, t := range scope.Types {
+			req.AssetTypeSet = append(req.AssetTypeSet, string(t))
+		}
+		var out api.CreateComplianceTaskResponse
+		err := s.c.Call(ctx, api.CreateComplianceTask, req, &out)
+		return out.TaskId, err
 	}
-	return out.TaskId, err
+	return 0, fmt.Errorf("%w: through --server, recheck assets, items, one item on assets, or asset types", store.ErrInvalidParameter)
 }

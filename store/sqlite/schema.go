@@ -187,6 +187,17 @@ CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at)
 CREATE INDEX assets_current ON assets(removed_at, type, name);
 CREATE INDEX assets_nodes ON assets(type, removed_at, node_name);
 `,
+	// 5: the first use of each accepted API request's signature, while it
+	// could be replayed (store.ReplayGuard), pruned by its expiry.
+	`
+CREATE TABLE signatures (
+	signature  TEXT PRIMARY KEY,
+	action     TEXT NOT NULL,
+	used_at    INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX signatures_expiry ON signatures(expires_at);
+`,
 }
 
 // rollupColumns aggregates latest rows; the current-asset condition is

@@ -199,7 +199,8 @@ func freePort(t *testing.T) int {
 }
 
 // writeConfig writes the daemon's YAML configuration: a full key and a
-// read-only key, a rate limit the tests never reach, a short grace.
+// read-only key, rate limits (of requests and of failed authentications)
+// the tests never reach, a short grace.
 func writeConfig(t *testing.T) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`log_level: info
@@ -208,6 +209,8 @@ shutdown_grace: 10s
 api:
   rate_per_second: 1000
   burst: 1000
+  auth_failures_per_second: 1000
+  auth_failure_burst: 1000
   keys:
     - secret_id: %s
       secret_key: %s
@@ -228,10 +231,16 @@ api:
 // exit 0 (unless the test killed it).
 func startDaemon(t *testing.T, bin, data string, extra ...string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, bin, data, nil, extra...)
+}
+
+// startDaemonEnv is startDaemon with env added to the daemon's environment.
+func startDaemonEnv(t *testing.T, bin, data string, env []string, extra ...string) *daemon {
+	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	args := append([]string{"serve", "--config", writeConfig(t), "--listen", addr, "--data-dir", data}, extra...)
 	d := &daemon{t: t, addr: addr, data: data, cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	d.cmd.Env = cleanEnv()
+	d.cmd.Env = append(cleanEnv(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

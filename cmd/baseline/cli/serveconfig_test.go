@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/baselinehq/baseline/server"
 )
 
 // The example configuration loads as it is, and its kubernetes section
@@ -24,7 +26,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadServeConfig(serve, g, "../../deploy/config.example.yaml")
+	c, err := loadServeConfig(serve, g, "../../../deploy/config.example.yaml")
 	if err != nil {
 		t.Fatalf("deploy/config.example.yaml: %v", err)
 	}
@@ -44,7 +46,7 @@ func TestUpstreamConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadServeConfig(serve, g, "../../deploy/config.example.yaml")
+	c, err := loadServeConfig(serve, g, "../../../deploy/config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +79,41 @@ func TestUpstreamConfiguration(t *testing.T) {
 	t.Setenv("BASELINE_UPSTREAM_SERVER", "baseline-api:8443")
 	if _, err := loadServeConfig(serve, g, empty); err == nil || !strings.Contains(err.Error(), "upstream") || !strings.Contains(err.Error(), "baseline-api:8443") {
 		t.Errorf("an upstream address without a scheme: %v", err)
+	}
+}
+
+// The authentication settings: the example's values are the defaults, and
+// each comes from its BASELINE_API_* variable too.
+func TestAPIAuthConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(empty, []byte("log_level: info\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"../../../deploy/config.example.yaml", empty} {
+		c, err := loadServeConfig(serve, g, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := c.API; a.AuthFailuresPerSecond != 1 || a.AuthFailureBurst != 20 || a.RequireSignedAction || a.MaxSpooledBodies != server.DefaultMaxSpooledBodies {
+			t.Errorf("%s: auth_failures_per_second %v, auth_failure_burst %d, require_signed_action %v, max_spooled_bodies %d; want 1, 20, false, %d",
+				file, a.AuthFailuresPerSecond, a.AuthFailureBurst, a.RequireSignedAction, a.MaxSpooledBodies, server.DefaultMaxSpooledBodies)
+		}
+	}
+	t.Setenv("BASELINE_API_REQUIRE_SIGNED_ACTION", "true")
+	t.Setenv("BASELINE_API_AUTH_FAILURES_PER_SECOND", "0.5")
+	t.Setenv("BASELINE_API_AUTH_FAILURE_BURST", "5")
+	t.Setenv("BASELINE_API_MAX_SPOOLED_BODIES", "2")
+	c, err := loadServeConfig(serve, g, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.API; !a.RequireSignedAction || a.AuthFailuresPerSecond != 0.5 || a.AuthFailureBurst != 5 || a.MaxSpooledBodies != 2 {
+		t.Errorf("from the environment: %+v", a)
 	}
 }

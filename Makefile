@@ -35,7 +35,8 @@ images:
 # time, peak RSS, Engine API calls); the store at fleet size (10,000
 # assets x 150 items: ingest, summary, paged lists, whitelist); the API on
 # that data set (latency percentiles, throughput, idle footprint); exports;
-# a cluster scan over 5,000 pods, 500 cluster roles and 200 namespaces.
+# a cluster scan over 5,000 pods, 500 cluster roles and 200 namespaces;
+# then the API's request authentication fuzzed for 20 seconds.
 bench: test-env build
 	BASELINE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/bench/
 	$(GO) test -run '^$$' -bench 'IngestFleet' -benchtime 1x -timeout 30m ./store/sqlite/
@@ -43,6 +44,7 @@ bench: test-env build
 	$(GO) test -run '^$$' -bench 'APIFleet' -benchtime 200x -timeout 30m ./server/apitest/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/
 	$(GO) test -run '^$$' -bench 'ClusterScan' -benchtime 3x -timeout 30m ./scan/
+	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime 20s ./server/
 
 # golangci-lint holds the shape: the layer order (depguard), duplicates
 # (dupl), function size (funlen), doc comments (revive). In CI it must be

@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +38,24 @@ type Options struct {
 	// below MaxBodyBytes).
 	MaxUploadBytes int64
 	// RatePerSecond and Burst limit each key (default 20/s, burst 40).
+	// Requests naming a key whose signature fails count too.
 	RatePerSecond float64
 	Burst         int
+	// AuthFailuresPerSecond and AuthFailureBurst limit the failed
+	// authentications of each client address (default 1/s, burst 20):
+	// beyond them, its requests are refused unread (and unlogged) until
+	// the budget refills.
+	AuthFailuresPerSecond float64
+	AuthFailureBurst      int
+	// RequireSignedAction refuses requests that do not sign X-TC-Action
+	// (the SDK's common client signs content-type and host only).
+	RequireSignedAction bool
+	// MaxSpooledBodies bounds the bodies longer than 64 KiB received at
+	// once before their signature is checked (default
+	// DefaultMaxSpooledBodies); SpoolDir keeps them meanwhile, in unlinked
+	// files (default: a temporary directory).
+	MaxSpooledBodies int
+	SpoolDir         string
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -64,6 +82,12 @@ type Server struct {
 	changed   func()
 	ids       standardIDs
 	exports   *exports
+
+	requireSignedAction bool
+	failures            *failureThrottle
+	replays             *replayCache
+	spools              chan struct{}
+	spoolDir            string
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -116,13 +140,40 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.exports = &exports{dir: dir, jobs: map[string]*exportJob{}}
+	s.setAuthDefaults(opts)
 	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// ServeHTTP answers one API request, or serves an export download.
+// setAuthDefaults sets what authentication needs: the failure throttle,
+// the replay cache over the store, the spool of long bodies.
+func (s *Server) setAuthDefaults(opts Options) {
+	s.requireSignedAction = opts.RequireSignedAction
+	failRate, failBurst := rate.Limit(opts.AuthFailuresPerSecond), opts.AuthFailureBurst
+	if failRate <= 0 {
+		failRate = 1
+	}
+	if failBurst <= 0 {
+		failBurst = 20
+	}
+	s.failures = newFailureThrottle(failRate, failBurst)
+	s.replays = newReplayCache(s.store, s.log)
+	if opts.MaxSpooledBodies <= 0 {
+		opts.MaxSpooledBodies = DefaultMaxSpooledBodies
+	}
+	s.spools = make(chan struct{}, opts.MaxSpooledBodies)
+	s.spoolDir = opts.SpoolDir
+	if s.spoolDir == "" {
+		s.spoolDir = filepath.Join(os.TempDir(), "baseline-spool")
+	}
+}
+
+// ServeHTTP answers one API request, or serves an export download. A
+// client address that failed authentication too often is refused before
+// anything of its request is read, and only the first refusal is logged;
+// every logged field taken from the request is clipped.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/exports/") {
 		s.serveDownload(w, r)
@@ -130,8 +181,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := newRequestID()
 	start := time.Now()
+	client := clientAddr(r)
+	if ok, first := s.failures.allow(client); !ok {
+		if first {
+			s.log.Warn("throttling a client after failed authentications: its requests are refused unread, and unlogged, until its budget refills",
+				"client", client, "request_id", reqID)
+		}
+		w.Header().Set("Connection", "close")
+		s.reply(w, reqID, nil, errorf(api.RequestLimitExceeded, "too many failed authentications from %s: retry later", client))
+		return
+	}
 	action := r.Header.Get("X-TC-Action")
-	resp, apiErr := s.guarded(r, action, reqID)
+	resp, apiErr := s.guarded(r, action, reqID, client)
+	s.reply(w, reqID, resp, apiErr)
+	attrs := []any{"action", api.Clip(action, clipLen), "client", client, "request_id", reqID, "ms", time.Since(start).Milliseconds()}
+	if apiErr != nil {
+		attrs = append(attrs, "error", apiErr.Code)
+	}
+	s.log.Info("request", attrs...)
+}
+
+// reply writes the response envelope.
+func (s *Server) reply(w http.ResponseWriter, reqID string, resp any, apiErr *api.Error) {
 	body := map[string]any{}
 	if apiErr != nil {
 		body["Error"] = apiErr
@@ -152,30 +223,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"Response": body})
-	attrs := []any{"action", action, "request_id", reqID, "ms", time.Since(start).Milliseconds()}
-	if apiErr != nil {
-		attrs = append(attrs, "error", apiErr.Code)
-	}
-	s.log.Info("request", attrs...)
 }
 
-func (s *Server) handle(r *http.Request, action string) (any, *api.Error) {
+// handle authenticates a request and runs its action. A failed
+// authentication counts against the client's address and the key it
+// names; a signature already used is refused (replayCache).
+func (s *Server) handle(r *http.Request, action, client string) (any, *api.Error) {
 	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
-		return nil, errorf(api.UnsupportedProtocol, "only POST / is served (got %s %s)", r.Method, r.URL.Path)
+		return nil, errorf(api.UnsupportedProtocol, "only POST / is served (got %s %s)", api.Clip(r.Method, clipLen), api.Clip(r.URL.Path, clipLen))
 	}
-	limit, limitKey := s.uploadLimit(action, r.Header.Get("Authorization"))
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errorf(api.RequestSizeLimitExceeded, "the request body exceeds %d bytes, the daemon's %s", limit, limitKey)
-		}
-		return nil, errorf(api.InvalidParameter, "reading the request body: %v", err)
-	}
-	key, apiErr := s.verify(r, body)
+	auth, claimed, apiErr := s.authenticate(r, action)
 	if apiErr != nil {
+		if apiErr.Code != api.RequestLimitExceeded {
+			s.authFailed(client, claimed)
+		}
 		return nil, apiErr
 	}
+	key, body := auth.key, auth.body
 	if !s.limiter(key.SecretID).Allow() {
 		return nil, errorf(api.RequestLimitExceeded, "more than %.0f requests per second for SecretId %s", float64(s.rate), key.SecretID)
 	}
@@ -183,14 +247,19 @@ func (s *Server) handle(r *http.Request, action string) (any, *api.Error) {
 		return nil, errorf(api.MissingParameter, "X-TC-Action header is missing")
 	}
 	if v := r.Header.Get("X-TC-Version"); v != api.Version {
-		return nil, errorf(api.InvalidParameterValue, "X-TC-Version %q is not supported (want %s)", v, api.Version)
+		return nil, errorf(api.InvalidParameterValue, "X-TC-Version %q is not supported (want %s)", api.Clip(v, clipLen), api.Version)
 	}
 	a, ok := actions[action]
 	if !ok {
-		return nil, errorf(api.InvalidAction, "action %q is not known", action)
+		return nil, errorf(api.InvalidAction, "action %q is not known", api.Clip(action, clipLen))
 	}
 	if key.ReadOnly && !strings.HasPrefix(action, "Describe") {
 		return nil, errorf(api.AuthFailureUnauthorized, "SecretId %s is read-only: %s changes state", key.SecretID, action)
+	}
+	use := store.SignatureUse{Signature: auth.signature, Action: action, At: s.now(), Until: time.Unix(auth.ts, 0).Add(api.MaxSkew + time.Second)}
+	if apiErr := s.replays.check(r.Context(), use, auth.unique); apiErr != nil {
+		s.failures.fail(client)
+		return nil, apiErr
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -206,6 +275,15 @@ func (s *Server) handle(r *http.Request, action string) (any, *api.Error) {
 		return nil, apiError(err)
 	}
 	return resp, nil
+}
+
+// authFailed counts a failed authentication against the client's address
+// and the key it named (when configured).
+func (s *Server) authFailed(client, claimed string) {
+	s.failures.fail(client)
+	if claimed != "" {
+		s.limiter(claimed).Allow()
+	}
 }
 
 func (s *Server) limiter(id string) *rate.Limiter {

@@ -36,7 +36,7 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("upload recorded", "task", task.ID, "node", req.Scope.Node, "assets", len(rep.Assets), "results", len(rep.Results))
+	s.log.Info("upload recorded", "task", task.ID, "node", api.Clip(req.Scope.Node, clipLen), "assets", len(rep.Assets), "results", len(rep.Results))
 	return api.UploadComplianceScanResultResponse{ResultCount: task.ResultCount, TaskId: task.ID}, nil
 }
 
@@ -263,19 +263,13 @@ func checkVerdict(i int, v checks.Verdict) error {
 	return errorf(api.InvalidParameterValue, "Results[%d].CheckStatus %q is not CHECK_FINISHED or CHECK_FAILED", i, v.Status)
 }
 
-// uploadLimit is the body limit of a request: MaxUploadBytes for an
-// upload signed (by its own account) with a key that may write, the
-// general limit otherwise, so that only a full-access key's uploads make
-// the daemon read a large body. The signature is checked once read.
-func (s *Server) uploadLimit(action, authorization string) (int64, string) {
-	if action != api.UploadAction {
-		return s.maxBody, "api.max_body_bytes"
-	}
-	c, err := api.ParseAuthorization(authorization)
-	if err != nil {
-		return s.maxBody, "api.max_body_bytes"
-	}
-	if k, ok := s.keys[c.SecretID]; !ok || k.ReadOnly {
+// uploadLimit is the body limit of a request naming key (its signature
+// not yet checked): MaxUploadBytes for an upload with a key that may
+// write, the general limit otherwise. Beyond inMemoryBody the body is
+// spooled to a file while it is hashed (readBody), so a large limit costs
+// disk for a moment, not memory, until the signature holds.
+func (s *Server) uploadLimit(action string, key Key) (int64, string) {
+	if action != api.UploadAction || key.ReadOnly {
 		return s.maxBody, "api.max_body_bytes"
 	}
 	return s.maxUpload, "api.max_upload_bytes"

@@ -534,6 +534,27 @@ type UploadStore interface {
 	AssetNodes(ctx context.Context, ids []uint64) (map[uint64]string, error)
 }
 
+// SignatureUse is a use of an API request's signature.
+type SignatureUse struct {
+	// Signature is the request's TC3-HMAC-SHA256 signature (hex).
+	Signature string
+	// Action is the X-TC-Action it was accepted for.
+	Action string
+	// At is when it was accepted; Until is when its timestamp leaves the
+	// accepted window, after which the signature cannot be presented again.
+	At, Until time.Time
+}
+
+// ReplayGuard remembers the signatures of accepted API requests while they
+// could be presented again, so that every daemon serving the store can
+// refuse a captured request replayed to it.
+type ReplayGuard interface {
+	// UseSignature records u as its signature's first use, unless the
+	// signature is already recorded: then it returns that first use and
+	// seen true. Expired records are pruned along the way.
+	UseSignature(ctx context.Context, u SignatureUse) (first SignatureUse, seen bool, err error)
+}
+
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.
@@ -545,6 +566,7 @@ type Store interface {
 	WhitelistStore
 	PeriodStore
 	UploadStore
+	ReplayGuard
 	// MarkPeriodTriggered records when a period task last fired.
 	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 	Close() error

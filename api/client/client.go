@@ -5,12 +5,15 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/baselinehq/baseline/api"
@@ -52,18 +55,9 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 	if err != nil {
 		return err
 	}
-	ts := c.now().Unix()
-	const contentType = "application/json"
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("X-TC-Action", action)
-	req.Header.Set("X-TC-Version", api.Version)
-	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
-	canonical := api.CanonicalRequest(http.MethodPost, "/", "", [][2]string{{"content-type", contentType}, {"host", req.Host}},
-		[]string{"content-type", "host"}, body)
-	sig := api.Sign(c.secretKey, api.Service, ts, canonical)
-	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
-	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s/%s/tc3_request, SignedHeaders=content-type;host, Signature=%s",
-		api.Algorithm, c.secretID, date, api.Service, sig))
+	if err := c.sign(req, action, body); err != nil {
+		return err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", action, err)
@@ -91,6 +85,42 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 	if err := json.Unmarshal(env.Response, out); err != nil {
 		return fmt.Errorf("%s: decoding the response: %w", action, err)
 	}
+	return nil
+}
+
+// signedHeaders are the headers the client signs (sorted): beside the
+// content type and the host (all the spec requires), the action, so that
+// a request cannot be re-pointed at another action; a random nonce
+// (api.NonceHeader), so that the server accepts each request exactly once
+// and two identical calls in the same second (the timestamp's resolution)
+// still carry different signatures; and the timestamp.
+var signedHeaders = []string{"content-type", "host", "x-tc-action", api.NonceHeader, "x-tc-timestamp"}
+
+// sign sets the request's API headers and signs it.
+func (c *Client) sign(req *http.Request, action string, body []byte) error {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return err
+	}
+	ts := c.now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-TC-Action", action)
+	req.Header.Set("X-TC-Version", api.Version)
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set(api.NonceHeader, hex.EncodeToString(nonce[:]))
+	headers := make([][2]string, len(signedHeaders))
+	for i, h := range signedHeaders {
+		v := req.Header.Get(h)
+		if h == "host" {
+			v = req.Host
+		}
+		headers[i] = [2]string{h, v}
+	}
+	canonical := api.CanonicalRequest(http.MethodPost, "/", "", headers, signedHeaders, body)
+	sig := api.Sign(c.secretKey, api.Service, ts, canonical)
+	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
+	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s/%s/tc3_request, SignedHeaders=%s, Signature=%s",
+		api.Algorithm, c.secretID, date, api.Service, strings.Join(signedHeaders, ";"), sig))
 	return nil
 }
 

@@ -203,8 +203,9 @@ func freePort(t *testing.T) int {
 }
 
 // writeConfig writes the daemon's YAML configuration: a full key, a
-// read-only key and a full key for any node's uploads, a rate limit the
-// tests never reach, a short grace.
+// read-only key and a full key for any node's uploads, rate limits (of
+// requests and of failed authentications) the tests never reach, a short
+// grace.
 func writeConfig(t *testing.T) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`log_level: info
@@ -213,6 +214,8 @@ shutdown_grace: 10s
 api:
   rate_per_second: 1000
   burst: 1000
+  auth_failures_per_second: 1000
+  auth_failure_burst: 1000
   keys:
     - secret_id: %s
       secret_key: %s
@@ -236,10 +239,16 @@ api:
 // exit 0 (unless the test killed it).
 func startDaemon(t *testing.T, bin, data string, extra ...string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, bin, data, nil, extra...)
+}
+
+// startDaemonEnv is startDaemon with env added to the daemon's environment.
+func startDaemonEnv(t *testing.T, bin, data string, env []string, extra ...string) *daemon {
+	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	args := append([]string{"serve", "--config", writeConfig(t), "--listen", addr, "--data-dir", data}, extra...)
 	d := &daemon{t: t, addr: addr, data: data, cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	d.cmd.Env = cleanEnv()
+	d.cmd.Env = append(cleanEnv(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

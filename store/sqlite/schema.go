@@ -199,6 +199,17 @@ CREATE TABLE upload_keys (
 	bound_at  INTEGER NOT NULL
 );
 `,
+	// 6: the first use of each accepted API request's signature, while it
+	// could be replayed (store.ReplayGuard), pruned by its expiry.
+	`
+CREATE TABLE signatures (
+	signature  TEXT PRIMARY KEY,
+	action     TEXT NOT NULL,
+	used_at    INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX signatures_expiry ON signatures(expires_at);
+`,
 }
 
 // rollupColumns aggregates latest rows; the current-asset condition is

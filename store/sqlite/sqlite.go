@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver
@@ -36,6 +37,9 @@ type DB struct {
 	host string
 	// alive tells whether a task owner process still runs.
 	alive func(host string, pid int) bool
+	// signaturesPruned is when expired request signatures were last
+	// deleted (unix ms).
+	signaturesPruned atomic.Int64
 }
 
 var _ store.Store = (*DB)(nil)

@@ -58,10 +58,20 @@ type serveConfig struct {
 		TLSKey       string `mapstructure:"tls_key"`
 		MaxBodyBytes int64  `mapstructure:"max_body_bytes"`
 		// MaxUploadBytes bounds an UploadComplianceScanResult's body.
-		MaxUploadBytes int64        `mapstructure:"max_upload_bytes"`
-		RatePerSecond  float64      `mapstructure:"rate_per_second"`
-		Burst          int          `mapstructure:"burst"`
-		Keys           []server.Key `mapstructure:"keys"`
+		MaxUploadBytes int64   `mapstructure:"max_upload_bytes"`
+		RatePerSecond  float64 `mapstructure:"rate_per_second"`
+		Burst          int     `mapstructure:"burst"`
+		// AuthFailuresPerSecond and AuthFailureBurst limit each client
+		// address's failed authentications.
+		AuthFailuresPerSecond float64 `mapstructure:"auth_failures_per_second"`
+		AuthFailureBurst      int     `mapstructure:"auth_failure_burst"`
+		// RequireSignedAction refuses requests that do not sign
+		// X-TC-Action.
+		RequireSignedAction bool `mapstructure:"require_signed_action"`
+		// MaxSpooledBodies bounds the long bodies received at once before
+		// their signature is checked.
+		MaxSpooledBodies int          `mapstructure:"max_spooled_bodies"`
+		Keys             []server.Key `mapstructure:"keys"`
 	} `mapstructure:"api"`
 	// Upstream, when Server is set, is the daemon each completed task is
 	// also uploaded to (see package server/upstream).
@@ -91,13 +101,9 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("keep_tasks", 100)
 	v.SetDefault("timezone", "Local")
 	v.SetDefault("shutdown_grace", "60s")
-	v.SetDefault("api.listen", "127.0.0.1:8443")
-	v.SetDefault("api.max_body_bytes", 1<<20)
-	v.SetDefault("api.max_upload_bytes", api.DefaultMaxUploadBytes)
+	setAPIDefaults(v)
 	v.SetDefault("upstream.retries", upstream.DefaultRetries)
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
-	v.SetDefault("api.rate_per_second", 20)
-	v.SetDefault("api.burst", 40)
 	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
 		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key"} {
 		v.SetDefault(k, "")
@@ -181,6 +187,20 @@ func envKey() (server.Key, bool) {
 		}
 	}
 	return k, true
+}
+
+// setAPIDefaults sets the defaults of the api section (every key needs one
+// for its BASELINE_API_* variable to be read).
+func setAPIDefaults(v *viper.Viper) {
+	v.SetDefault("api.listen", "127.0.0.1:8443")
+	v.SetDefault("api.max_body_bytes", 1<<20)
+	v.SetDefault("api.max_upload_bytes", api.DefaultMaxUploadBytes)
+	v.SetDefault("api.rate_per_second", 20)
+	v.SetDefault("api.burst", 40)
+	v.SetDefault("api.auth_failures_per_second", 1)
+	v.SetDefault("api.auth_failure_burst", 20)
+	v.SetDefault("api.require_signed_action", false)
+	v.SetDefault("api.max_spooled_bodies", server.DefaultMaxSpooledBodies)
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -311,7 +331,9 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		return err
 	}, schedule.Options{Location: loc, Logger: log})
 	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, MaxUploadBytes: c.API.MaxUploadBytes, RatePerSecond: c.API.RatePerSecond,
-		Burst: c.API.Burst, Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports")})
+		Burst: c.API.Burst, AuthFailuresPerSecond: c.API.AuthFailuresPerSecond, AuthFailureBurst: c.API.AuthFailureBurst,
+		RequireSignedAction: c.API.RequireSignedAction, MaxSpooledBodies: c.API.MaxSpooledBodies, SpoolDir: filepath.Join(c.DataDir, "spool"),
+		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports")})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/baselinehq/baseline/server"
 )
 
 // The example configuration loads as it is, and its kubernetes section
@@ -115,5 +117,41 @@ func TestKeyUploadScopeConfiguration(t *testing.T) {
 	t.Setenv("BASELINE_API_UPLOAD_ANY_NODE", "true")
 	if c, err = loadServeConfig(serve, g, cfg); err != nil || !c.API.Keys[3].UploadAnyNode {
 		t.Errorf("the environment's key with BASELINE_API_UPLOAD_ANY_NODE: %+v, %v", c.API.Keys, err)
+	}
+}
+
+// The authentication settings: the example's values are the defaults, and
+// each comes from its BASELINE_API_* variable too.
+func TestAPIAuthConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(empty, []byte("log_level: info\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"../../../deploy/config.example.yaml", empty} {
+		c, err := loadServeConfig(serve, g, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := c.API; a.AuthFailuresPerSecond != 1 || a.AuthFailureBurst != 20 || a.RequireSignedAction || a.MaxSpooledBodies != server.DefaultMaxSpooledBodies {
+			t.Errorf("%s: auth_failures_per_second %v, auth_failure_burst %d, require_signed_action %v, max_spooled_bodies %d; want 1, 20, false, %d",
+				file, a.AuthFailuresPerSecond, a.AuthFailureBurst, a.RequireSignedAction, a.MaxSpooledBodies, server.DefaultMaxSpooledBodies)
+		}
+	}
+	t.Setenv("BASELINE_API_REQUIRE_SIGNED_ACTION", "true")
+	t.Setenv("BASELINE_API_AUTH_FAILURES_PER_SECOND", "0.5")
+	t.Setenv("BASELINE_API_AUTH_FAILURE_BURST", "5")
+	t.Setenv("BASELINE_API_MAX_SPOOLED_BODIES", "2")
+	c, err := loadServeConfig(serve, g, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.API; !a.RequireSignedAction || a.AuthFailuresPerSecond != 0.5 || a.AuthFailureBurst != 5 || a.MaxSpooledBodies != 2 {
+		t.Errorf("from the environment: %+v", a)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -177,23 +178,74 @@ func (r *Root) ReadFile(path string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Glob returns the host paths matching a pattern, sorted.
+// Glob returns the host paths matching a pattern, sorted. The pattern is
+// read as a path inside the root: ".." at the root stays at the root, and
+// each directory it lists is resolved inside the root (a symbolic link to a
+// directory outside it lists that name inside the root, as every other
+// read does), so no name outside the root is ever returned.
 func (r *Root) Glob(pattern string) ([]string, error) {
-	real := filepath.Join(r.dir, pattern)
-	matches, err := filepath.Glob(real)
-	if err != nil {
+	if _, err := path.Match(pattern, ""); err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(matches))
-	for _, m := range matches {
-		rel, err := filepath.Rel(r.dir, m)
-		if err != nil {
+	clean := path.Clean("/" + filepath.ToSlash(pattern))
+	cands := []string{"/"}
+	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
+		if comp == "" {
 			continue
 		}
-		out = append(out, "/"+filepath.ToSlash(rel))
+		var next []string
+		for _, dir := range cands {
+			if !hasMeta(comp) {
+				next = append(next, path.Join(dir, comp))
+				continue
+			}
+			names, err := r.readDirNames(dir)
+			if err != nil {
+				continue // not a directory, or gone: no match below it
+			}
+			for _, n := range names {
+				if ok, _ := path.Match(comp, n); ok {
+					next = append(next, path.Join(dir, n))
+				}
+			}
+		}
+		cands = next
+	}
+	out := make([]string, 0, len(cands))
+	for _, c := range cands {
+		if r.lexists(c) {
+			out = append(out, c)
+		}
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
+
+// readDirNames lists a directory of the root, resolved inside the root.
+func (r *Root) readDirNames(dir string) ([]string, error) {
+	real, err := r.Resolve(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// lexists reports whether a path of the root exists, its last element
+// not followed when it is a symbolic link (as filepath.Glob matches).
+func (r *Root) lexists(p string) bool {
+	parent, err := r.Resolve(path.Dir(p))
+	if err != nil {
+		return false
+	}
+	_, err = os.Lstat(filepath.Join(parent, path.Base(p)))
+	return err == nil
 }
 
 func (r *Root) loadTables() {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/baselinehq/baseline/internal/testhost"
@@ -114,5 +115,55 @@ func TestReadFileBoundsSize(t *testing.T) {
 	}
 	if _, err := New(dir).ReadFile("/big"); err == nil {
 		t.Error("reading a file over MaxFileSize succeeded")
+	}
+}
+
+// A glob lists names inside the root only: ".." at the root stays at the
+// root, and a symbolic link to a directory resolves inside the root, as
+// every other path does; no name of a file outside the root is returned.
+func TestGlobStaysInsideTheRoot(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "root")
+	outside := filepath.Join(parent, "outside")
+	for _, d := range []string{filepath.Join(dir, "etc", "app"), outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(dir, "etc", "app", "inside.conf"), filepath.Join(outside, "outside-name.conf")} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../../outside", filepath.Join(dir, "etc", "rel")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "etc", "abs")); err != nil {
+		t.Fatal(err)
+	}
+	root := New(dir)
+	for pattern, want := range map[string][]string{
+		"/../outside/*": nil,
+		strings.Repeat("/..", 30) + outside + "/*": nil,
+		"/etc/rel/*":         nil,
+		"/etc/abs/*":         nil,
+		"/etc/*/*.conf":      {"/etc/app/inside.conf"},
+		"/etc/../etc/app/*":  {"/etc/app/inside.conf"},
+		"/../etc/app/in*":    {"/etc/app/inside.conf"},
+		"/etc/app/inside.co": nil,
+	} {
+		got, err := root.Glob(pattern)
+		if err != nil {
+			t.Errorf("Glob(%s): %v", pattern, err)
+			continue
+		}
+		for _, g := range got {
+			if strings.Contains(g, "outside") || strings.Contains(g, "..") {
+				t.Errorf("Glob(%s) = %v: a name outside the root", pattern, got)
+			}
+		}
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("Glob(%s) = %v, want %v", pattern, got, want)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, er
 		doc := map[string]any{"running": true, "pid": p.PID, "exe": p.Exe, "cmdline": strings.Join(append([]string{p.Exe}, p.Args...), " "), "flags": fdoc}
 		subj := checks.Subject{Name: fmt.Sprintf("process %s (pid %d)", name, p.PID), Doc: doc, Flags: flags}
 		if src.ConfigFlag != "" {
-			notVisible, err := h.processConfig(&subj, src, flags)
+			notVisible, err := h.processConfig(&subj, src, p.PID, flags)
 			if err != nil {
 				return checks.Observation{}, err
 			}
@@ -55,10 +55,12 @@ func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, er
 // processConfig reads the configuration file that the process's
 // ConfigFlag names (the file it was started with, never a default path)
 // into the subject's document under "config", with the file's metadata
-// under "config_file".
-// It returns why the file cannot be read when the flag names one that is
-// not on the node (a file inside the component's container).
-func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, flags map[string][]string) (string, error) {
+// under "config_file". The file is read as the process sees it, in its own
+// root: a component in a container has its file read there, and no
+// process can make the scanner read a host file it cannot see itself.
+// It returns why the file cannot be judged when the process's root has no
+// such file.
+func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, pid int, flags map[string][]string) (string, error) {
 	doc := subj.Doc.(map[string]any)
 	vals := flags[src.ConfigFlag]
 	if len(vals) == 0 || vals[len(vals)-1] == "" {
@@ -66,12 +68,16 @@ func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, fl
 		return "", nil
 	}
 	p := vals[len(vals)-1]
-	fs, err := h.fileSubject(p, src.Format)
+	fsys, err := h.root.ProcessRoot(pid)
+	if err != nil {
+		return "", fmt.Errorf("%s (pid %d) names %s with %s: %w", src.Name, pid, p, src.ConfigFlag, err)
+	}
+	fs, err := fileSubject(located{fsys, p}, src.Format)
 	if err != nil {
 		return "", err
 	}
 	if fs.Missing != "" {
-		return fmt.Sprintf("%s's %s file %s is not visible on this node (%s)", src.Name, src.ConfigFlag, p, fs.Missing), nil
+		return fmt.Sprintf("%s's %s file %s is not visible to it (%s)", src.Name, src.ConfigFlag, p, fs.Missing), nil
 	}
 	fdoc := fs.Doc.(map[string]any)
 	if c, ok := fdoc["content"]; ok {
@@ -79,7 +85,7 @@ func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, fl
 		delete(fdoc, "content")
 	}
 	doc["config_file"] = fdoc
-	subj.Name += " with " + src.ConfigFlag + " " + p
+	subj.Name += " with " + src.ConfigFlag + " " + p + seenBy(fsys)
 	return "", nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -147,4 +148,24 @@ func RequireRoot(t testing.TB, why string) {
 		t.Fatalf("%s: tests must run as root in CI", why)
 	}
 	t.Skipf("%s: run as root to include this test", why)
+}
+
+// FakeProcess builds testdata/fakeproc, a static program that ignores its
+// arguments and runs until stopped, and returns its path. Copied or
+// started under any name (kubelet, etcd), it is a process of that name in
+// the process table.
+func FakeProcess(t testing.TB) string {
+	t.Helper()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	src := filepath.Join(Dir(), "..", "fakeproc", "main.go")
+	out := filepath.Join(t.TempDir(), "fakeproc")
+	cmd := exec.Command(goBin, "build", "-o", out, src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", src, err, b)
+	}
+	return out
 }

@@ -99,6 +99,11 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 	var env string
 	if src.EnvShell != "" {
 		out, err := runShell(ctx, src.EnvShell)
+		var ae *auditError
+		if errors.As(err, &ae) {
+			// Its output is an environment: never shown.
+			return checks.Observation{}, fmt.Errorf("audit_env %q: %w (its output is an environment, not shown)", src.EnvShell, ae.err)
+		}
 		if err != nil {
 			return checks.Observation{}, err
 		}

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -141,9 +140,13 @@ func runShell(ctx context.Context, script string) (string, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh")
 	killGroupOnCancel(cmd)
 	cmd.Stdin = strings.NewReader(script)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	out := &boundedOutput{max: maxAuditOutput, stop: cancel}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	if out.over {
+		return "", &auditError{script: script, output: out.String(), err: errOutputLimit}
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("stopped (limit %s): %w", commandTimeout, ctx.Err())
 		}
@@ -160,7 +163,7 @@ type auditError struct {
 }
 
 func (e *auditError) Error() string {
-	return fmt.Sprintf("audit %q: %v; output: %q", e.script, e.err, strings.TrimSpace(e.output))
+	return fmt.Sprintf("audit %q: %v; output: %q", e.script, e.err, excerpt(strings.TrimSpace(e.output)))
 }
 
 func (e *auditError) Unwrap() error { return e.err }
@@ -169,6 +172,9 @@ func (e *auditError) Unwrap() error { return e.err }
 // status 127 or "No such file or directory" in its output (kube-bench's
 // rule for audit_config).
 func (e *auditError) notFound() bool {
+	if errors.Is(e.err, errOutputLimit) {
+		return false
+	}
 	var ee *exec.ExitError
 	return errors.As(e.err, &ee) && ee.ExitCode() == 127 || strings.Contains(e.output, "No such file or directory")
 }
@@ -189,9 +195,14 @@ func runCommand(ctx context.Context, argv []string, format checks.Format, label 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	killGroupOnCancel(cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	stdout := &boundedOutput{max: maxAuditOutput, stop: cancel}
+	stderr := &boundedOutput{max: maxAuditOutput, stop: cancel}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	if stdout.over || stderr.over {
+		return checks.Observation{}, fmt.Errorf("%s: %w", label, errOutputLimit)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return checks.Observation{}, fmt.Errorf("%s: stopped (limit %s): %w", label, commandTimeout, ctx.Err())
 		}
@@ -199,7 +210,7 @@ func runCommand(ctx context.Context, argv []string, format checks.Format, label 
 		// A non-zero exit with output is still an answer (grep finding
 		// nothing, a config printer that warns); no output is a failure.
 		if !errors.As(err, &ee) || stdout.Len() == 0 {
-			msg := strings.TrimSpace(stderr.String())
+			msg := excerpt(strings.TrimSpace(stderr.String()))
 			if msg == "" {
 				msg = err.Error()
 			}

@@ -56,9 +56,9 @@ func (r *Root) ProcessRoot(pid int) (*Root, error) {
 func (r *Root) PID() int { return r.pid }
 
 // Close releases the process roots opened under this root.
-func (r *Root) Close() error {
+func (r *Root) Close() {
 	if r.host != nil {
-		return nil
+		return
 	}
 	r.rootsMu.Lock()
 	defer r.rootsMu.Unlock()
@@ -68,7 +68,6 @@ func (r *Root) Close() error {
 		}
 		delete(r.roots, pid)
 	}
-	return nil
 }
 
 func (r *Root) openProcessRoot(pid int) (*Root, error) {

@@ -156,13 +156,9 @@ func RequireRoot(t testing.TB, why string) {
 // the process table.
 func FakeProcess(t testing.TB) string {
 	t.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
 	src := filepath.Join(Dir(), "..", "fakeproc", "main.go")
 	out := filepath.Join(t.TempDir(), "fakeproc")
-	cmd := exec.Command(goBin, "build", "-o", out, src)
+	cmd := exec.Command("go", "build", "-o", out, src)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", src, err, b)

@@ -137,8 +137,7 @@ func observeShell(ctx context.Context, src *checks.Source) (checks.Observation, 
 func runShell(ctx context.Context, script string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh")
-	killGroupOnCancel(cmd)
+	cmd := auditCommand(ctx, []string{"/bin/sh"}, true)
 	cmd.Stdin = strings.NewReader(script)
 	out := &boundedOutput{max: maxAuditOutput, stop: cancel}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -179,22 +178,49 @@ func (e *auditError) notFound() bool {
 	return errors.As(e.err, &ee) && ee.ExitCode() == 127 || strings.Contains(e.output, "No such file or directory")
 }
 
-// killGroupOnCancel runs the command in a process group of its own and,
-// when its context ends, kills the whole group (a pipeline's children
-// too), then stops waiting for its output shortly after.
-func killGroupOnCancel(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+// auditCommand makes the command that runs an audit's argv (benchmark
+// text only, never asset data). The audit runs in a process group of its
+// own; when its context ends the whole group is killed (a pipeline's
+// children too), and the scan stops waiting for its output shortly after.
+//
+// The audit also dies with this process, however this process ends (a
+// daemon killed with SIGKILL has no chance to clean up), through a
+// parent-death signal. That signal only reaches a direct child, and a
+// shell audit's own children (a pipeline) would outlive it: a shell runs
+// under a small /bin/sh (withGroup) that the kernel sends SIGTERM when this
+// process dies and that then kills its whole group. A command (one
+// program, its argv never shown to a shell) is the direct child itself,
+// killed outright.
+//
+// The parent-death signal comes when the thread that started the child
+// ends; Go ends a thread only when a goroutine locked to it exits, which
+// nothing that runs audits does.
+func auditCommand(ctx context.Context, argv []string, withGroup bool) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if withGroup {
+		// argv (here /bin/sh, the script on its standard input) is an
+		// argument of the wrapper, never shell text.
+		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", dieWithParent, "audit"}, argv...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
+	return cmd
 }
+
+// dieWithParent runs "$@" in the background, with the shell's standard
+// input (an asynchronous command's would be /dev/null), and waits for it,
+// exiting with its status; SIGTERM (the parent-death signal) interrupts the
+// wait and kills the process group.
+const dieWithParent = `trap 'kill -KILL 0' TERM; exec 3<&0; "$@" <&3 3<&- & wait $!`
 
 // runCommand runs an audit command from a benchmark file. Its argv comes
 // only from benchmark text, never from asset data.
 func runCommand(ctx context.Context, argv []string, format checks.Format, label string) (checks.Observation, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	killGroupOnCancel(cmd)
+	cmd := auditCommand(ctx, argv, false)
 	stdout := &boundedOutput{max: maxAuditOutput, stop: cancel}
 	stderr := &boundedOutput{max: maxAuditOutput, stop: cancel}
 	cmd.Stdout, cmd.Stderr = stdout, stderr

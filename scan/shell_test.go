@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -56,7 +55,8 @@ func TestShellAuditStoppedWithItsChildren(t *testing.T) {
 	pidfile := filepath.Join(dir, "pgid")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := runShell(ctx, "echo $$ > "+pidfile+"; sleep 60 | cat")
+	// The audit's process group: field 5 of the shell's /proc/PID/stat.
+	_, err := runShell(ctx, "cut -d' ' -f5 /proc/$$/stat > "+pidfile+"; sleep 60 | cat")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}
@@ -65,17 +65,33 @@ func TestShellAuditStoppedWithItsChildren(t *testing.T) {
 		t.Fatal(rerr)
 	}
 	pgid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	// The group's processes are gone once reaped; a surviving sleep would
-	// stay for a minute.
-	for i := 0; ; i++ {
-		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
-			return
-		}
-		if i == 100 {
-			t.Fatalf("process group %d still has processes", pgid)
+	if pgid <= 1 || pgid == os.Getpid() {
+		t.Fatalf("process group %q: not the audit's own", data)
+	}
+	// No process of the group runs on (a killed one may wait a while as a
+	// zombie for its new parent to reap it); a surviving sleep would stay
+	// for a minute.
+	for i := 0; groupRuns(pgid); i++ {
+		if i == 200 {
+			t.Fatalf("process group %d still has running processes", pgid)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// groupRuns reports whether a process of the group runs (not a zombie).
+func groupRuns(pgid int) bool {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, state, pgrp, _, ok := procStat(pid); ok && pgrp == pgid && state != "Z" && state != "X" {
+			return true
+		}
+	}
+	return false
 }
 
 const floodStandard = `standard: {id: flood, name: Audit output, version: "1", asset_types: [host]}

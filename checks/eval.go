@@ -2,8 +2,10 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -199,13 +201,13 @@ func (t *Test) evaluate(s *Subject) (bool, []Evidence, error) {
 }
 
 func (t *Test) evaluateOne(s *Subject) (bool, []Evidence, error) {
-	vals, found, err := t.find(s)
+	vals, found, fromEnv, err := t.locate(s)
 	ev := Evidence{Source: s.Name, Subject: t.Subject()}
 	if err != nil {
 		ev.Actual = "error: " + err.Error()
 		return false, []Evidence{ev}, err
 	}
-	ev.Actual = t.describeActual(s, vals, found)
+	ev.Actual = t.describeActual(s, vals, found, fromEnv)
 	if !t.Set {
 		ev.Expected = fmt.Sprintf("'%s' is not set", t.Subject())
 		ev.Passed = !found
@@ -222,6 +224,9 @@ func (t *Test) evaluateOne(s *Subject) (bool, []Evidence, error) {
 	ev.Expected = t.Compare.Expect(t.Subject())
 	ok, err := t.compareAll(vals)
 	if err != nil {
+		if ev.Actual == maskedActual {
+			err = maskValues(err, vals) // "value \"secret\" is not a number"
+		}
 		ev.Actual += " (" + err.Error() + ")"
 		return false, []Evidence{ev}, err
 	}
@@ -245,15 +250,33 @@ func (t *Test) compareAll(vals []string) (bool, error) {
 	return !t.Compare.Any, nil
 }
 
-func (t *Test) describeActual(s *Subject, vals []string, found bool) string {
+// maskedActual is the evidence of a value found in an environment.
+const maskedActual = "set (value masked)"
+
+// maskValues removes masked values from a comparison's error.
+func maskValues(err error, vals []string) error {
+	msg := err.Error()
+	for _, v := range vals {
+		if v != "" {
+			msg = strings.ReplaceAll(msg, strconv.Quote(v), "(masked)")
+			msg = strings.ReplaceAll(msg, v, "(masked)")
+		}
+	}
+	return errors.New(msg)
+}
+
+// describeActual says what a test found. A value found in an environment
+// is never shown, wherever the environment came from (a container's, a
+// process's environment printed by an audit): environments hold secrets.
+func (t *Test) describeActual(s *Subject, vals []string, found, fromEnv bool) string {
 	if !found {
 		if s.Missing != "" {
 			return "not set (" + s.Missing + ")"
 		}
 		return "not set"
 	}
-	if t.Env != "" && s.Masked {
-		return "set (value masked)"
+	if fromEnv || t.Env != "" && s.Masked {
+		return maskedActual
 	}
 	if len(vals) == 1 {
 		return vals[0]
@@ -264,15 +287,21 @@ func (t *Test) describeActual(s *Subject, vals []string, found bool) string {
 // find locates the test's values in the subject; found is false when the
 // flag, path or variable is absent or empty.
 func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
+	vals, found, _, err = t.locate(s)
+	return vals, found, err
+}
+
+// locate is find, saying also whether the values came from an environment.
+func (t *Test) locate(s *Subject) (vals []string, found, fromEnv bool, err error) {
 	// Locators given together are tried in order: the flag (a process's
 	// flag overrides its configuration file), the path in the
 	// configuration document, then the environment (kube-bench's order).
 	if t.Flag != "" {
 		if v, ok := t.findFlag(s); ok {
-			return v, true, nil
+			return v, true, false, nil
 		}
 		if t.Path == nil && t.Env == "" {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
 	}
 	if t.Path != nil {
@@ -281,17 +310,17 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 			// A path alone may read a text output as a document.
 			if strings.TrimSpace(s.Text) != "" {
 				if doc, err = parseDocument(s.Text); err != nil {
-					return nil, false, err
+					return nil, false, false, err
 				}
 			}
 		}
 		if doc != nil {
 			if vals, err = t.Path.Find(doc); err != nil || len(vals) > 0 {
-				return vals, len(vals) > 0, err
+				return vals, len(vals) > 0, false, err
 			}
 		}
 		if t.Env == "" {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
 	}
 	if t.Env != "" {
@@ -301,16 +330,16 @@ func (t *Test) find(s *Subject) (vals []string, found bool, err error) {
 		}
 		v, ok := env[t.Env]
 		if !ok {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
-		return []string{v}, true, nil
+		return []string{v}, true, true, nil
 	}
 	// No locator: the whole text output is the value.
 	out := strings.TrimSpace(s.Text)
 	if out == "" {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
-	return []string{out}, true, nil
+	return []string{out}, true, false, nil
 }
 
 // findFlag finds a flag: a command-line flag (--name) by its whole name in

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -216,6 +217,34 @@ func TestEvidenceMasksEnvironmentValues(t *testing.T) {
 	for _, e := range v.Evidence {
 		if strings.Contains(e.Actual, "hunter2") {
 			t.Fatalf("evidence leaks the value: %+v", e)
+		}
+	}
+}
+
+// A value found in an environment is masked in evidence wherever the
+// environment came from: a shell audit printing a process's environment
+// (its text read as KEY=value lines) as much as a container's.
+func TestEvidenceMasksEnvironmentReadFromText(t *testing.T) {
+	for _, c := range []struct {
+		op    string
+		multi bool
+		want  CheckStatus
+	}{{"eq", false, CheckFinished}, {"eq", true, CheckFinished}, {"gt", false, CheckFailed}} {
+		it := compileOne(t, "host", fmt.Sprintf(`
+    assessment: automated
+    audit: "cat /proc/1/environ | tr '\\0' '\\n'"
+    tests: {test_items: [{env: DB_PASSWORD, compare: {op: %s, value: "1"}, use_multiple_values: %v}]}`, c.op, c.multi))
+		v := it.Evaluate(context.Background(), fakeFacts{SourceShell: Observation{Subjects: []Subject{{Text: "PATH=/bin\nDB_PASSWORD=hunter2\n"}}}})
+		if v.Status != c.want || c.want == CheckFinished && v.Result != ResultFailed {
+			t.Fatalf("%s multi %v: %+v, want %s (failed)", c.op, c.multi, v, c.want)
+		}
+		if strings.Contains(v.Reason, "hunter2") {
+			t.Errorf("%s multi %v: reason leaks the value: %q", c.op, c.multi, v.Reason)
+		}
+		for _, e := range v.Evidence {
+			if strings.Contains(e.Actual, "hunter2") || strings.Contains(e.Actual, "/bin") {
+				t.Errorf("%s multi %v: evidence leaks the value: %+v", c.op, c.multi, e)
+			}
 		}
 	}
 }

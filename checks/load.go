@@ -116,9 +116,12 @@ func loadStandard(tree Tree, files []string) (*Standard, []Problem) {
 	numbers := map[string]Position{}
 	for i, f := range files {
 		name := path.Join(tree.Origin, f)
-		data, err := fs.ReadFile(tree.FS, f)
+		data, err := readLimited(tree.FS, f)
 		if err != nil {
 			problems = append(problems, Problem{Position{name, 0}, err.Error()})
+			if i == 0 {
+				return nil, problems
+			}
 			continue
 		}
 		def, root, ps := parseFile(name, data)
@@ -160,6 +163,16 @@ func loadStandard(tree Tree, files []string) (*Standard, []Problem) {
 	return std, nil
 }
 
+// readLimited reads a definition file, no further than MaxFileSize.
+func readLimited(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	return ReadLimited(f)
+}
+
 var typeNames = strings.NewReplacer(
 	"checks.fileDef", "file", "checks.standardDef", "standard", "checks.itemDef", "item",
 	"checks.sourceDef", "source", "checks.conditionDef", "only_if condition",
@@ -172,6 +185,9 @@ func parseFile(name string, data []byte) (*fileDef, *yaml.Node, []Problem) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, nil, yamlProblems(name, err)
+	}
+	if CountNodes(&root, MaxNodes) > MaxNodes {
+		return nil, nil, []Problem{TooManyNodes(name)}
 	}
 	var def fileDef
 	dec := yaml.NewDecoder(bytes.NewReader(data))

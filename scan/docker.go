@@ -118,21 +118,6 @@ func (d *discovery) image(ctx context.Context, host assets.Asset, im docker.Imag
 	return target{asset: a, facts: &assetFacts{host: d.hc, ref: im.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
 }
 
-// maskEnv returns the document's Config.Env as a map and replaces the
-// values in the document itself, so that evidence never shows them.
-func maskEnv(doc map[string]any) map[string]string {
-	env := map[string]string{}
-	cfg, _ := doc["Config"].(map[string]any)
-	list, _ := cfg["Env"].([]any)
-	for i, e := range list {
-		s, _ := e.(string)
-		k, v, _ := strings.Cut(s, "=")
-		env[k] = v
-		list[i] = k + "=<masked>"
-	}
-	return env
-}
-
 func runState(s string) assets.RunState {
 	switch s {
 	case "running":

@@ -213,6 +213,9 @@ func (f *assetFacts) observeHistory(ctx context.Context) (checks.Observation, er
 	}
 	lines := make([]string, 0, len(hist))
 	for _, h := range hist {
+		if by, ok := h["CreatedBy"].(string); ok {
+			h["CreatedBy"] = maskBuildStep(by)
+		}
 		lines = append(lines, fmt.Sprint(h["CreatedBy"]))
 	}
 	return one(checks.Subject{Name: "image history", Doc: map[string]any{"history": anyList(hist)}, Text: strings.Join(lines, "\n")}), nil

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +36,7 @@ func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, er
 		doc := map[string]any{"running": true, "pid": p.PID, "exe": p.Exe, "cmdline": strings.Join(append([]string{p.Exe}, p.Args...), " "), "flags": fdoc}
 		subj := checks.Subject{Name: fmt.Sprintf("process %s (pid %d)", name, p.PID), Doc: doc, Flags: flags}
 		if src.ConfigFlag != "" {
-			notVisible, err := h.processConfig(&subj, src, flags)
+			notVisible, err := h.processConfig(&subj, src, p.PID, flags)
 			if err != nil {
 				return checks.Observation{}, err
 			}
@@ -55,10 +54,12 @@ func (h *hostContext) observeProcess(src *checks.Source) (checks.Observation, er
 // processConfig reads the configuration file that the process's
 // ConfigFlag names (the file it was started with, never a default path)
 // into the subject's document under "config", with the file's metadata
-// under "config_file".
-// It returns why the file cannot be read when the flag names one that is
-// not on the node (a file inside the component's container).
-func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, flags map[string][]string) (string, error) {
+// under "config_file". The file is read as the process sees it, in its own
+// root: a component in a container has its file read there, and no
+// process can make the scanner read a host file it cannot see itself.
+// It returns why the file cannot be judged when the process's root has no
+// such file.
+func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, pid int, flags map[string][]string) (string, error) {
 	doc := subj.Doc.(map[string]any)
 	vals := flags[src.ConfigFlag]
 	if len(vals) == 0 || vals[len(vals)-1] == "" {
@@ -66,12 +67,16 @@ func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, fl
 		return "", nil
 	}
 	p := vals[len(vals)-1]
-	fs, err := h.fileSubject(p, src.Format)
+	fsys, err := h.root.ProcessRoot(pid)
+	if err != nil {
+		return "", fmt.Errorf("%s (pid %d) names %s with %s: %w", src.Name, pid, p, src.ConfigFlag, err)
+	}
+	fs, err := fileSubject(located{fsys, p}, src.Format)
 	if err != nil {
 		return "", err
 	}
 	if fs.Missing != "" {
-		return fmt.Sprintf("%s's %s file %s is not visible on this node (%s)", src.Name, src.ConfigFlag, p, fs.Missing), nil
+		return fmt.Sprintf("%s's %s file %s is not visible to it (%s)", src.Name, src.ConfigFlag, p, fs.Missing), nil
 	}
 	fdoc := fs.Doc.(map[string]any)
 	if c, ok := fdoc["content"]; ok {
@@ -79,7 +84,7 @@ func (h *hostContext) processConfig(subj *checks.Subject, src *checks.Source, fl
 		delete(fdoc, "content")
 	}
 	doc["config_file"] = fdoc
-	subj.Name += " with " + src.ConfigFlag + " " + p
+	subj.Name += " with " + src.ConfigFlag + " " + p + seenBy(fsys)
 	return "", nil
 }
 
@@ -93,6 +98,11 @@ func observeShell(ctx context.Context, src *checks.Source, environ []string) (ch
 	var env string
 	if src.EnvShell != "" {
 		out, err := runShell(ctx, src.EnvShell, environ)
+		var ae *auditError
+		if errors.As(err, &ae) {
+			// Its output is an environment: never shown.
+			return checks.Observation{}, fmt.Errorf("audit_env %q: %w (its output is an environment, not shown)", src.EnvShell, ae.err)
+		}
 		if err != nil {
 			return checks.Observation{}, err
 		}
@@ -128,13 +138,16 @@ func observeShell(ctx context.Context, src *checks.Source, environ []string) (ch
 func runShell(ctx context.Context, script string, env []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh")
-	killGroupOnCancel(cmd)
+	cmd := auditCommand(ctx, []string{"/bin/sh"}, true)
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(script)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	out := &boundedOutput{max: maxAuditOutput, stop: cancel}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	if out.over {
+		return "", &auditError{script: script, output: out.String(), err: errOutputLimit}
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("stopped (limit %s): %w", commandTimeout, ctx.Err())
 		}
@@ -151,7 +164,7 @@ type auditError struct {
 }
 
 func (e *auditError) Error() string {
-	return fmt.Sprintf("audit %q: %v; output: %q", e.script, e.err, strings.TrimSpace(e.output))
+	return fmt.Sprintf("audit %q: %v; output: %q", e.script, e.err, excerpt(strings.TrimSpace(e.output)))
 }
 
 func (e *auditError) Unwrap() error { return e.err }
@@ -160,29 +173,64 @@ func (e *auditError) Unwrap() error { return e.err }
 // status 127 or "No such file or directory" in its output (kube-bench's
 // rule for audit_config).
 func (e *auditError) notFound() bool {
+	if errors.Is(e.err, errOutputLimit) {
+		return false
+	}
 	var ee *exec.ExitError
 	return errors.As(e.err, &ee) && ee.ExitCode() == 127 || strings.Contains(e.output, "No such file or directory")
 }
 
-// killGroupOnCancel runs the command in a process group of its own and,
-// when its context ends, kills the whole group (a pipeline's children
-// too), then stops waiting for its output shortly after.
-func killGroupOnCancel(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+// auditCommand makes the command that runs an audit's argv (benchmark
+// text only, never asset data). The audit runs in a process group of its
+// own; when its context ends the whole group is killed (a pipeline's
+// children too), and the scan stops waiting for its output shortly after.
+//
+// The audit also dies with this process, however this process ends (a
+// daemon killed with SIGKILL has no chance to clean up), through a
+// parent-death signal. That signal only reaches a direct child, and a
+// shell audit's own children (a pipeline) would outlive it: a shell runs
+// under a small /bin/sh (withGroup) that the kernel sends SIGTERM when this
+// process dies and that then kills its whole group. A command (one
+// program, its argv never shown to a shell) is the direct child itself,
+// killed outright.
+//
+// The parent-death signal comes when the thread that started the child
+// ends; Go ends a thread only when a goroutine locked to it exits, which
+// nothing that runs audits does.
+func auditCommand(ctx context.Context, argv []string, withGroup bool) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if withGroup {
+		// argv (here /bin/sh, the script on its standard input) is an
+		// argument of the wrapper, never shell text.
+		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", dieWithParent, "audit"}, argv...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
+	return cmd
 }
+
+// dieWithParent runs "$@" in the background, with the shell's standard
+// input (an asynchronous command's would be /dev/null), and waits for it,
+// exiting with its status; SIGTERM (the parent-death signal) interrupts the
+// wait and kills the process group.
+const dieWithParent = `trap 'kill -KILL 0' TERM; exec 3<&0; "$@" <&3 3<&- & wait $!`
 
 // runCommand runs an audit command from a benchmark file. Its argv comes
 // only from benchmark text, never from asset data.
 func runCommand(ctx context.Context, argv []string, format checks.Format, label string) (checks.Observation, error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	killGroupOnCancel(cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	cmd := auditCommand(ctx, argv, false)
+	stdout := &boundedOutput{max: maxAuditOutput, stop: cancel}
+	stderr := &boundedOutput{max: maxAuditOutput, stop: cancel}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	if stdout.over || stderr.over {
+		return checks.Observation{}, fmt.Errorf("%s: %w", label, errOutputLimit)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return checks.Observation{}, fmt.Errorf("%s: stopped (limit %s): %w", label, commandTimeout, ctx.Err())
 		}
@@ -190,7 +238,7 @@ func runCommand(ctx context.Context, argv []string, format checks.Format, label 
 		// A non-zero exit with output is still an answer (grep finding
 		// nothing, a config printer that warns); no output is a failure.
 		if !errors.As(err, &ee) || stdout.Len() == 0 {
-			msg := strings.TrimSpace(stderr.String())
+			msg := excerpt(strings.TrimSpace(stderr.String()))
 			if msg == "" {
 				msg = err.Error()
 			}

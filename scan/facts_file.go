@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/baselinehq/baseline/assets/hostfs"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/cmdline"
 	"github.com/baselinehq/baseline/internal/jsondoc"
@@ -14,12 +15,35 @@ import (
 
 var varRef = regexp.MustCompile(`\$\{(daemon_config|daemon_info|process)\.([^}]+)\}`)
 
+// located is a path and the file system it is read in: the host's root,
+// or the root of the process whose flag named it.
+type located struct {
+	fsys *hostfs.Root
+	path string
+}
+
 // expand replaces ${daemon_config.KEY}, ${daemon_info.Key} and
 // ${process.NAME.FLAG} (the value of a flag of the running process NAME,
 // e.g. ${process.kubelet.--config}) in a path. missing names the first
 // variable that is not set.
-func (h *hostContext) expand(p string) (out string, missing string, err error) {
-	out = varRef.ReplaceAllStringFunc(p, func(m string) string {
+//
+// A path that a process named (its flag, or dockerd's configuration) is
+// read as that process sees it, in its own root: fsys is that root, else
+// the host's. A process in a container thus never makes the scanner read a
+// host file the container cannot see.
+func (h *hostContext) expand(p string) (out located, missing string, err error) {
+	out.fsys = h.root
+	named := func(fsys *hostfs.Root) {
+		if fsys == h.root || err != nil {
+			return
+		}
+		if out.fsys != h.root && out.fsys != fsys {
+			err = fmt.Errorf("%s names files of two processes (pids %d and %d)", p, out.fsys.PID(), fsys.PID())
+			return
+		}
+		out.fsys = fsys
+	}
+	out.path = varRef.ReplaceAllStringFunc(p, func(m string) string {
 		sm := varRef.FindStringSubmatch(m)
 		var doc map[string]any
 		switch sm[1] {
@@ -30,6 +54,9 @@ func (h *hostContext) expand(p string) (out string, missing string, err error) {
 				return ""
 			}
 			doc = dc.Doc
+			if v, _ := doc[sm[2]].(string); v != "" {
+				named(dc.Root)
+			}
 		case "daemon_info":
 			if aerr := h.engineAvailable(); aerr != nil {
 				err = aerr
@@ -45,8 +72,14 @@ func (h *hostContext) expand(p string) (out string, missing string, err error) {
 			}
 			doc = map[string]any{}
 			if len(procs) > 0 {
-				if vals := cmdline.ParseFlags(procs[0].Args)[flag]; len(vals) > 0 {
+				if vals := cmdline.ParseFlags(procs[0].Args)[flag]; len(vals) > 0 && vals[len(vals)-1] != "" {
 					doc[sm[2]] = vals[len(vals)-1]
+					fsys, rerr := h.root.ProcessRoot(procs[0].PID)
+					if rerr != nil {
+						err = fmt.Errorf("%s (pid %d) names %s: %w", name, procs[0].PID, vals[len(vals)-1], rerr)
+						return ""
+					}
+					named(fsys)
 				}
 			}
 		}
@@ -63,7 +96,8 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 	h := f.host
 	key := fmt.Sprintf("file\x00%s\x00%v\x00%s", strings.Join(src.Paths, "\x00"), src.Glob, src.Format)
 	return h.memo(key, func() (checks.Observation, error) {
-		var paths, unset []string
+		var paths []located
+		var unset []string
 		for _, p := range src.Paths {
 			exp, missing, err := h.expand(p)
 			if err != nil {
@@ -79,11 +113,13 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 				return checks.Observation{Empty: missing + " is not set"}, nil
 			}
 			if src.Glob {
-				matches, err := h.root.Glob(exp)
+				matches, err := exp.fsys.Glob(exp.path)
 				if err != nil {
-					return checks.Observation{}, fmt.Errorf("glob %s: %w", exp, err)
+					return checks.Observation{}, fmt.Errorf("glob %s: %w", exp.path, err)
 				}
-				paths = append(paths, matches...)
+				for _, m := range matches {
+					paths = append(paths, located{exp.fsys, m})
+				}
 				continue
 			}
 			paths = append(paths, exp)
@@ -92,7 +128,7 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 		case checks.CombineEach:
 			var obs checks.Observation
 			for _, p := range paths {
-				s, err := h.fileSubject(p, src.Format)
+				s, err := fileSubject(p, src.Format)
 				if err != nil {
 					return checks.Observation{}, err
 				}
@@ -106,54 +142,66 @@ func (f *assetFacts) observeFile(src *checks.Source) (checks.Observation, error)
 			if len(paths) == 0 {
 				return checks.Observation{Empty: strings.Join(unset, ", ") + " is not set"}, nil
 			}
-			for _, p := range paths {
-				fi, err := h.root.Stat(p)
+			names := make([]string, len(paths))
+			for i, p := range paths {
+				fi, err := p.fsys.Stat(p.path)
 				if err != nil {
 					return checks.Observation{}, err
 				}
 				if fi.Exists {
-					s, err := h.fileSubject(p, src.Format)
+					s, err := fileSubject(p, src.Format)
 					if err != nil {
 						return checks.Observation{}, err
 					}
 					return one(s), nil
 				}
+				names[i] = p.path + seenBy(p.fsys)
 			}
-			return one(checks.Subject{Name: "file " + paths[0], Doc: map[string]any{"path": paths[0], "exists": false},
-				Missing: "no such file: " + strings.Join(paths, ", ")}), nil
+			return one(checks.Subject{Name: "file " + names[0], Doc: map[string]any{"path": paths[0].path, "exists": false},
+				Missing: "no such file: " + strings.Join(names, ", ")}), nil
 		}
 	})
 }
 
+// seenBy says in whose root a path was read: nothing for the host's, else
+// the process's.
+func seenBy(fsys *hostfs.Root) string {
+	if fsys.PID() == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (as pid %d sees it)", fsys.PID())
+}
+
 // fileSubject describes one file: its metadata and, per format, content.
-func (h *hostContext) fileSubject(p string, format checks.Format) (checks.Subject, error) {
-	fi, err := h.root.Stat(p)
+func fileSubject(l located, format checks.Format) (checks.Subject, error) {
+	p, fsys := l.path, l.fsys
+	fi, err := fsys.Stat(p)
 	if err != nil {
 		return checks.Subject{}, err
 	}
 	doc := map[string]any{"path": p, "exists": fi.Exists}
-	s := checks.Subject{Name: "file " + p, Doc: doc}
+	s := checks.Subject{Name: "file " + p + seenBy(fsys), Doc: doc}
 	if !fi.Exists {
-		s.Missing = "no such file: " + p
+		s.Missing = "no such file: " + p + seenBy(fsys)
 		return s, nil
 	}
 	doc["type"] = fi.Type
 	doc["mode"] = fi.ModeString()
 	doc["owner"], doc["group"] = fi.Owner, fi.Group
 	doc["uid"], doc["gid"] = fi.UID, fi.GID
-	if h.root.MountsKnown() == nil {
+	if fsys.MountsKnown() == nil {
 		doc["mountpoint"] = fi.MountPoint
 	}
 	if format == checks.FormatNone || format == "" || fi.Type != "file" {
 		return s, nil
 	}
-	data, err := h.root.ReadFile(p)
+	data, err := fsys.ReadFile(p)
 	if err != nil {
 		return s, err
 	}
 	content, err := parseContent(data, format)
 	if err != nil {
-		return s, fmt.Errorf("file %s: %w", p, err)
+		return s, fmt.Errorf("file %s%s: %w", p, seenBy(fsys), err)
 	}
 	doc["content"] = content
 	s.Text = string(data)

@@ -15,6 +15,7 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/kubetest"
 	"github.com/baselinehq/baseline/internal/testhost"
+	"github.com/baselinehq/baseline/results"
 )
 
 const cisK8s = "cis-kubernetes-1.12"
@@ -46,6 +47,13 @@ func cisK8sNodeItems(t *testing.T, cat *checks.Catalog, prefixes ...string) []*c
 // node asset and the verdict of each item on it, by number.
 func scanK8sNode(t *testing.T, cat *checks.Catalog, root string, items []*checks.Item) (assets.Asset, map[string]checks.Verdict) {
 	t.Helper()
+	rep, got := scanK8sNodeReport(t, cat, root, items)
+	return rep.Assets[0], got
+}
+
+// scanK8sNodeReport is scanK8sNode with the whole report.
+func scanK8sNodeReport(t *testing.T, cat *checks.Catalog, root string, items []*checks.Item) (*results.Report, map[string]checks.Verdict) {
+	t.Helper()
 	ids := make([]uint64, len(items))
 	for i, it := range items {
 		ids[i] = it.ID
@@ -68,7 +76,7 @@ func scanK8sNode(t *testing.T, cat *checks.Catalog, root string, items []*checks
 	if len(out) != len(items) {
 		t.Fatalf("%d results for %d items", len(out), len(items))
 	}
-	return node, out
+	return rep, out
 }
 
 // assertAutomated asserts the result of every automated item.
@@ -383,36 +391,59 @@ func TestCISKubernetesAPIServerLive(t *testing.T) {
 }
 
 // TestCISKubernetesKubeProxyMetrics: 4.3.1 reads kube-proxy's flag, else
-// the file its --config names, and passes on the default (loopback); when
-// that file is not on the node (kube-proxy in a container), the item does
-// not apply rather than pass on a value it could not read.
+// the file its --config names, and passes on the default (loopback). The
+// file is read as kube-proxy sees it: in its container when it runs in one
+// (a kubeadm DaemonSet), where the node's file at the same path is a
+// decoy; when kube-proxy's own root has no such file, the item does not
+// apply rather than pass on a value it could not read.
 func TestCISKubernetesKubeProxyMetrics(t *testing.T) {
 	cat := testhost.Builtin(t)
 	items := cisK8sNodeItems(t, cat, "4.3.1")
+	const ctr = "/var/lib/containers/kube-proxy/rootfs"
 	for _, c := range []struct {
-		name   string
-		args   []string
-		remove bool
-		result checks.CheckResult
-		reason string
+		name string
+		args []string
+		// inContainer runs kube-proxy in a container whose file says
+		// loopback, while the node's file at the same path says all
+		// interfaces.
+		inContainer bool
+		remove      bool
+		result      checks.CheckResult
+		reason      string
 	}{
-		{"config file on loopback", []string{"--config=/var/lib/kube-proxy/config.conf"}, false, checks.ResultPassed, ""},
-		{"config file not on the node", []string{"--config=/var/lib/kube-proxy/config.conf"}, true, checks.ResultNotApplicable, "not visible on this node"},
-		{"flag on all interfaces", []string{"--metrics-bind-address=0.0.0.0:10249"}, false, checks.ResultFailed, ""},
-		{"flag on IPv6 loopback", []string{"--metrics-bind-address=[::1]:10249"}, false, checks.ResultPassed, ""},
-		{"default", nil, false, checks.ResultPassed, ""},
+		{"config file on loopback", []string{"--config=/var/lib/kube-proxy/config.conf"}, false, false, checks.ResultPassed, ""},
+		{"config file in its container", []string{"--config=/var/lib/kube-proxy/config.conf"}, true, false, checks.ResultPassed, ""},
+		{"config file not visible to it", []string{"--config=/var/lib/kube-proxy/config.conf"}, false, true, checks.ResultNotApplicable, "is not visible to it"},
+		{"flag on all interfaces", []string{"--metrics-bind-address=0.0.0.0:10249"}, false, false, checks.ResultFailed, ""},
+		{"flag on IPv6 loopback", []string{"--metrics-bind-address=[::1]:10249"}, false, false, checks.ResultPassed, ""},
+		{"default", nil, false, false, checks.ResultPassed, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := testhost.Tree(t, "k8s-good")
-			writeProc(t, root, 1301, append([]string{"/usr/local/bin/kube-proxy"}, c.args...)...)
+			argv := append([]string{"/usr/local/bin/kube-proxy"}, c.args...)
+			if c.inContainer {
+				data, err := os.ReadFile(filepath.Join(root, "var/lib/kube-proxy/config.conf"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, root, ctr+"/var/lib/kube-proxy/config.conf", string(data))
+				writeFile(t, root, "/var/lib/kube-proxy/config.conf", "metricsBindAddress: 0.0.0.0:10249\n")
+				writeProcIn(t, root, 1301, ctr, argv...)
+			} else {
+				writeProc(t, root, 1301, argv...)
+			}
 			if c.remove {
 				if err := os.Remove(filepath.Join(root, "var/lib/kube-proxy/config.conf")); err != nil {
 					t.Fatal(err)
 				}
 			}
 			_, got := scanK8sNode(t, cat, root, items)
-			if v := got["4.3.1"]; v.Status != checks.CheckFinished || v.Result != c.result || !strings.Contains(v.Reason, c.reason) {
+			v := got["4.3.1"]
+			if v.Status != checks.CheckFinished || v.Result != c.result || !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("4.3.1: got %s/%s %q, want %s %q; evidence %+v", v.Status, v.Result, v.Reason, c.result, c.reason, v.Evidence)
+			}
+			if c.inContainer && !strings.Contains(evidenceSources(v), "(as pid 1301 sees it)") {
+				t.Errorf("4.3.1: evidence from %q, want kube-proxy's own file", evidenceSources(v))
 			}
 		})
 	}

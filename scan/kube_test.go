@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -237,9 +238,9 @@ func TestNodeKubeletConfig(t *testing.T) {
 		{"config says no", []string{"--config=/srv/kubelet/config.yaml"}, checks.ResultPassed},
 		{"flag overrides config", []string{"--config=/srv/kubelet/config.yaml", "--anonymous-auth=true"}, checks.ResultFailed},
 		{"default path is not read", []string{"--config=/srv/kubelet/other.yaml"}, checks.ResultFailed},
-		// A file inside the component's container: neither pass nor fail
-		// on the flags alone.
-		{"config not on the node", []string{"--config=/inside/the/container.yaml", "--anonymous-auth=false"}, checks.ResultNotApplicable},
+		// A file that is not in the kubelet's own root: neither pass nor
+		// fail on the flags alone.
+		{"config not visible to it", []string{"--config=/inside/the/container.yaml", "--anonymous-auth=false"}, checks.ResultNotApplicable},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := testhost.Tree(t, "hardened")
@@ -258,16 +259,33 @@ func TestNodeKubeletConfig(t *testing.T) {
 			if v.Result != c.result {
 				t.Fatalf("verdict = %+v, want %s", v, c.result)
 			}
-			if c.result == checks.ResultNotApplicable && !strings.Contains(v.Reason, "kubelet's --config file /inside/the/container.yaml is not visible on this node") {
+			if c.result == checks.ResultNotApplicable && !strings.Contains(v.Reason, "kubelet's --config file /inside/the/container.yaml is not visible to it") {
 				t.Fatalf("reason = %q", v.Reason)
 			}
 		})
 	}
 }
 
+// writeProc adds a process to a fixture host tree: its command line, and
+// its root directory (a link to the host's "/", as for a process that runs
+// on the host itself).
 func writeProc(t *testing.T, root string, pid int, argv ...string) {
 	t.Helper()
+	writeProcIn(t, root, pid, "/", argv...)
+}
+
+// writeProcIn adds a process whose root directory is procRoot, a directory
+// of the host tree (a container's root file system).
+func writeProcIn(t *testing.T, root string, pid int, procRoot string, argv ...string) {
+	t.Helper()
 	writeFile(t, root, fmt.Sprintf("/proc/%d/cmdline", pid), strings.Join(argv, "\x00")+"\x00")
+	link := filepath.Join(root, "proc", strconv.Itoa(pid), "root")
+	if err := os.Remove(link); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(procRoot, link); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func writeFile(t *testing.T, root, p, content string) {

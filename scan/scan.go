@@ -92,6 +92,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 
 	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts)}
 	defer hc.audit.close()
+	defer hc.root.Close()
 	hc.connectEngine(ctx, opts, need[assets.Host] || need[assets.Container] || need[assets.Image], log)
 	if hc.engine != nil {
 		defer hc.engine.Close()

@@ -33,6 +33,11 @@ type DaemonConfig struct {
 	// ProcessErr says why the process table could not be read, if so: the
 	// configuration then comes from the default file alone.
 	ProcessErr error
+	// Root is the file system dockerd sees (its own root, when it runs in
+	// a container), where its configuration file and the files its flags
+	// and configuration name (tlscacert, ...) are read; the host root
+	// when no dockerd is visible.
+	Root *hostfs.Root
 }
 
 // flagKeys maps dockerd flags to their daemon.json keys where they differ.
@@ -58,9 +63,11 @@ var listKeys = map[string]bool{
 }
 
 // ReadDaemonConfig finds the dockerd process under the host root and reads
-// its effective configuration.
+// its effective configuration, from its configuration file as dockerd sees
+// it (in its own root: a dockerd in a container cannot make the scanner
+// read a host file).
 func ReadDaemonConfig(root *hostfs.Root) (*DaemonConfig, error) {
-	dc := &DaemonConfig{Doc: map[string]any{}, File: DefaultConfigFile}
+	dc := &DaemonConfig{Doc: map[string]any{}, File: DefaultConfigFile, Root: root}
 	procs, err := root.FindProcesses("dockerd")
 	dc.ProcessErr = err
 	if len(procs) > 0 {
@@ -70,8 +77,11 @@ func ReadDaemonConfig(root *hostfs.Root) (*DaemonConfig, error) {
 		if f := lastFlag(dc.Flags, "--config-file"); f != "" {
 			dc.File = f
 		}
+		if dc.Root, err = root.ProcessRoot(p.PID); err != nil {
+			return nil, fmt.Errorf("dockerd (pid %d): %w", p.PID, err)
+		}
 	}
-	data, err := root.ReadFile(dc.File)
+	data, err := dc.Root.ReadFile(dc.File)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:

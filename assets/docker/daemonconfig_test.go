@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -66,5 +68,39 @@ func TestPathShape(t *testing.T) {
 		if got := pathShape(in); got != want {
 			t.Errorf("pathShape(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// A dockerd in a container has its configuration read in its own root: a
+// --config-file flag naming a host file reads the container's file of that
+// name, never the host's.
+func TestDaemonConfigReadAsDockerdSeesIt(t *testing.T) {
+	dir := testhost.Tree(t, "hardened")
+	for p, content := range map[string]string{
+		"etc/docker/hardened.json":     `{"icc": true, "log-level": "host-decoy"}`,
+		"ctr/etc/docker/hardened.json": `{"icc": false, "log-level": "warn"}`,
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "proc/4242/root")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/ctr", link); err != nil {
+		t.Fatal(err)
+	}
+	root := hostfs.New(dir)
+	defer root.Close()
+	dc, err := ReadDaemonConfig(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dc.Doc["log-level"] != "warn" || dc.Doc["icc"] != false || dc.Root == root || dc.Root.PID() != 4242 {
+		t.Errorf("doc = %v (root of pid %d); want the container's hardened.json", dc.Doc, dc.Root.PID())
 	}
 }

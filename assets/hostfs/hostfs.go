@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -66,8 +67,20 @@ func (p Process) Name() string { return filepath.Base(p.Exe) }
 
 // Root reads under one host root. It caches the user and group tables, the
 // mount table and the process table: one read per scan.
+//
+// A Root may also be the file system one process sees (ProcessRoot): its
+// root directory, every path resolved inside it.
 type Root struct {
 	dir string
+	// proc, for a process's root, is that directory, opened once; every
+	// path resolves inside it. pid is the process and host the root it was
+	// found under. All are zero for a host root.
+	proc *os.File
+	pid  int
+	host *Root
+
+	rootsMu sync.Mutex
+	roots   map[int]processRoot // process roots by pid, for a host root
 
 	once   sync.Once
 	users  map[int]string
@@ -88,12 +101,17 @@ func New(dir string) *Root {
 	return &Root{dir: filepath.Clean(dir)}
 }
 
-// Dir is the host root directory.
+// Dir is the host root directory (for a process's root, its /proc/PID/root
+// under the host root).
 func (r *Root) Dir() string { return r.dir }
 
 // Resolve maps a host path to a path on this machine, following symlinks
-// inside the root so that a link never escapes it.
+// inside the root so that a link never escapes it. A process's root has no
+// such path: it is only read through its open directory.
 func (r *Root) Resolve(path string) (string, error) {
+	if r.proc != nil {
+		return "", fmt.Errorf("%s: the root of pid %d is read through its directory, not by path", path, r.pid)
+	}
 	if r.dir == "/" {
 		return filepath.Clean(path), nil
 	}
@@ -103,11 +121,7 @@ func (r *Root) Resolve(path string) (string, error) {
 // Stat describes a path; a missing path gives Exists false and no error.
 func (r *Root) Stat(path string) (FileInfo, error) {
 	fi := FileInfo{Path: path}
-	real, err := r.Resolve(path)
-	if err != nil {
-		return fi, err
-	}
-	st, err := os.Stat(real)
+	st, err := r.stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fi, nil
 	}
@@ -156,13 +170,21 @@ func nameOr(names map[int]string, id int) string {
 	return strconv.Itoa(id)
 }
 
-// ReadFile reads at most MaxFileSize bytes of a host file.
-func (r *Root) ReadFile(path string) ([]byte, error) {
+func (r *Root) stat(path string) (fs.FileInfo, error) {
+	if r.proc != nil {
+		return r.procStat(path)
+	}
 	real, err := r.Resolve(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(real)
+	return os.Stat(real)
+}
+
+// ReadFile reads at most MaxFileSize bytes of a host file. In a process's
+// root it reads regular files only.
+func (r *Root) ReadFile(path string) ([]byte, error) {
+	f, err := r.open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -177,29 +199,106 @@ func (r *Root) ReadFile(path string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Glob returns the host paths matching a pattern, sorted.
+// Glob returns the host paths matching a pattern, sorted. The pattern is
+// read as a path inside the root: ".." at the root stays at the root, and
+// each directory it lists is resolved inside the root (a symbolic link to a
+// directory outside it lists that name inside the root, as every other
+// read does), so no name outside the root is ever returned.
 func (r *Root) Glob(pattern string) ([]string, error) {
-	real := filepath.Join(r.dir, pattern)
-	matches, err := filepath.Glob(real)
-	if err != nil {
+	if _, err := path.Match(pattern, ""); err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(matches))
-	for _, m := range matches {
-		rel, err := filepath.Rel(r.dir, m)
-		if err != nil {
+	clean := path.Clean("/" + filepath.ToSlash(pattern))
+	cands := []string{"/"}
+	for _, comp := range strings.Split(strings.TrimPrefix(clean, "/"), "/") {
+		if comp == "" {
 			continue
 		}
-		out = append(out, "/"+filepath.ToSlash(rel))
+		var next []string
+		for _, dir := range cands {
+			if !hasMeta(comp) {
+				next = append(next, path.Join(dir, comp))
+				continue
+			}
+			names, err := r.readDirNames(dir)
+			if err != nil {
+				continue // not a directory, or gone: no match below it
+			}
+			for _, n := range names {
+				if ok, _ := path.Match(comp, n); ok {
+					next = append(next, path.Join(dir, n))
+				}
+			}
+		}
+		cands = next
+	}
+	out := make([]string, 0, len(cands))
+	for _, c := range cands {
+		if r.lexists(c) {
+			out = append(out, c)
+		}
 	}
 	sort.Strings(out)
 	return out, nil
 }
 
+func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
+
+func (r *Root) open(path string) (*os.File, error) {
+	if r.proc != nil {
+		return r.procOpen(path)
+	}
+	real, err := r.Resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(real)
+}
+
+// readDirNames lists a directory of the root, resolved inside the root.
+func (r *Root) readDirNames(dir string) ([]string, error) {
+	if r.proc != nil {
+		return r.procReadDirNames(dir)
+	}
+	real, err := r.Resolve(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// lexists reports whether a path of the root exists, its last element
+// not followed when it is a symbolic link (as filepath.Glob matches).
+func (r *Root) lexists(p string) bool {
+	if r.proc != nil {
+		return r.procLexists(p)
+	}
+	parent, err := r.Resolve(path.Dir(p))
+	if err != nil {
+		return false
+	}
+	_, err = os.Lstat(filepath.Join(parent, path.Base(p)))
+	return err == nil
+}
+
+// loadTables reads the user and group tables and the mount table. A
+// process's root names owners with its host's tables (a container's own
+// /etc/passwd could call any uid root), and its mount points are those of
+// the process's own mount table.
 func (r *Root) loadTables() {
 	r.once.Do(func() {
-		r.users = r.readIDTable("/etc/passwd")
-		r.groups = r.readIDTable("/etc/group")
+		if r.host != nil {
+			r.host.loadTables()
+			r.users, r.groups = r.host.users, r.host.groups
+		} else {
+			r.users = r.readIDTable("/etc/passwd")
+			r.groups = r.readIDTable("/etc/group")
+		}
 		r.mounts, r.mntErr = r.readMounts()
 	})
 }
@@ -226,10 +325,15 @@ func (r *Root) readIDTable(path string) map[int]string {
 }
 
 // readMounts reads the host's mount table: /proc/1/mountinfo under the
-// host root (the host's init), or this process's own table on "/".
+// host root (the host's init), or this process's own table on "/". For a
+// process's root, it is that process's table, whose mount points are
+// paths as the process sees them.
 func (r *Root) readMounts() (map[string]bool, error) {
 	path := filepath.Join(r.dir, "proc/1/mountinfo")
-	if r.dir == "/" {
+	switch {
+	case r.host != nil:
+		path = filepath.Join(r.host.dir, "proc", strconv.Itoa(r.pid), "mountinfo")
+	case r.dir == "/":
 		path = "/proc/self/mountinfo"
 	}
 	data, err := os.ReadFile(path)
@@ -267,8 +371,12 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// Processes returns the process table, read once.
+// Processes returns the process table, read once (a process's root gives
+// its host's).
 func (r *Root) Processes() ([]Process, error) {
+	if r.host != nil {
+		return r.host.Processes()
+	}
 	r.procOnce.Do(func() { r.procs, r.procErr = r.readProcesses() })
 	return r.procs, r.procErr
 }

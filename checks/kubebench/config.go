@@ -2,7 +2,6 @@ package kubebench
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -38,9 +37,9 @@ type cnode struct {
 }
 
 func readConfig(path string) (*cnode, []checks.Problem) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, []checks.Problem{{Pos: checks.Position{File: path}, Msg: err.Error()}}
+	data, ps := checks.ReadFileLimited(path)
+	if ps != nil {
+		return nil, ps
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -50,7 +49,13 @@ func readConfig(path string) (*cnode, []checks.Problem) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return empty, nil
 	}
-	n := convert(path, doc.Content[0])
+	// Aliases are expanded as the values are read: the budget counts
+	// them expanded, so that a few nested aliases cannot make billions.
+	budget := checks.MaxNodes
+	n := convert(path, doc.Content[0], &budget)
+	if budget < 0 {
+		return nil, []checks.Problem{checks.TooManyNodes(path)}
+	}
 	if n.isNull() {
 		return empty, nil // only comments
 	}
@@ -60,15 +65,20 @@ func readConfig(path string) (*cnode, []checks.Problem) {
 	return n, nil
 }
 
-func convert(file string, n *yaml.Node) *cnode {
+// convert reads a value, its aliases expanded; each value read spends one
+// of budget, and once it is spent (below zero) nothing more is read.
+func convert(file string, n *yaml.Node, budget *int) *cnode {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	c := &cnode{pos: checks.Position{File: file, Line: n.Line}, kind: n.Kind, value: n.Value}
+	if *budget--; *budget < 0 {
+		return c
+	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for _, e := range n.Content {
-			c.list = append(c.list, convert(file, e))
+			c.list = append(c.list, convert(file, e, budget))
 		}
 	case yaml.MappingNode:
 		c.fields = map[string]*cnode{}
@@ -77,7 +87,7 @@ func convert(file string, n *yaml.Node) *cnode {
 			if _, ok := c.fields[k]; !ok {
 				c.keys = append(c.keys, k)
 			}
-			c.fields[k] = convert(file, n.Content[i+1])
+			c.fields[k] = convert(file, n.Content[i+1], budget)
 		}
 	}
 	return c

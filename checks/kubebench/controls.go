@@ -75,6 +75,9 @@ func parseControls(name string, data []byte) (*controlsDef, *yaml.Node, []checks
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, nil, yamlProblems(name, err)
 	}
+	if checks.CountNodes(&root, checks.MaxNodes) > checks.MaxNodes {
+		return nil, nil, []checks.Problem{checks.TooManyNodes(name)}
+	}
 	var def controlsDef
 	if err := root.Decode(&def); err != nil {
 		return nil, nil, yamlProblems(name, err)

@@ -233,9 +233,9 @@ func (c *config) targetFiles(version, vdir string, want []string) ([]target, err
 // loadTarget resolves the variables of one target file and compiles its
 // checks.
 func loadTarget(cfg *config, std *checks.Standard, t target, host Host, procs []Process) (string, []*checks.Item, []checks.Problem) {
-	data, err := os.ReadFile(t.file)
-	if err != nil {
-		return "", nil, []checks.Problem{{Pos: checks.Position{File: t.file}, Msg: err.Error()}}
+	data, ps := checks.ReadFileLimited(t.file)
+	if ps != nil {
+		return "", nil, ps
 	}
 	comps, sec := cfg.components(t.nodeType)
 	if sec == nil {

@@ -5,6 +5,8 @@
 package dockertest
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -13,9 +15,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,3 +168,50 @@ func Proxy(t testing.TB, cli *client.Client, fault Fault) string {
 
 // InspectPath matches container and image inspect requests.
 var InspectPath = regexp.MustCompile(`^/v[0-9.]+/(containers|images)/[^/]+/json$`)
+
+// File is a file to copy into a container.
+type File struct {
+	Path string
+	Mode int64
+	Data []byte
+}
+
+// CopyFiles copies files into a container (created or running), making
+// their directories.
+func CopyFiles(t testing.TB, cli *client.Client, id string, files []File) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, f := range files {
+		name := strings.TrimPrefix(f.Path, "/")
+		for d := path.Dir(name); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	sorted := make([]string, 0, len(dirs))
+	for d := range dirs {
+		sorted = append(sorted, d)
+	}
+	sort.Strings(sorted)
+	for _, d := range sorted {
+		if err := tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		hdr := &tar.Header{Name: strings.TrimPrefix(f.Path, "/"), Typeflag: tar.TypeReg, Mode: f.Mode, Size: int64(len(f.Data))}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.CopyToContainer(context.Background(), id, "/", &buf, container.CopyToContainerOptions{}); err != nil {
+		t.Fatalf("copy into container %s: %v", id, err)
+	}
+}

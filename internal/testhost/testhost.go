@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -135,4 +136,20 @@ func specialBits(mode uint64) os.FileMode {
 		m |= os.ModeSticky
 	}
 	return m
+}
+
+// FakeProcess builds testdata/fakeproc, a static program that ignores its
+// arguments and runs until stopped, and returns its path. Copied or
+// started under any name (kubelet, etcd), it is a process of that name in
+// the process table.
+func FakeProcess(t testing.TB) string {
+	t.Helper()
+	src := filepath.Join(Dir(), "..", "fakeproc", "main.go")
+	out := filepath.Join(t.TempDir(), "fakeproc")
+	cmd := exec.Command("go", "build", "-o", out, src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", src, err, b)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/baselinehq/baseline/results"
 )
@@ -98,8 +99,24 @@ func (CSVEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integ
 // csvRecord fills record (len(CSVColumns)) with r's cells.
 func csvRecord(record []string, r results.Row) {
 	copy(record, []string{
-		strconv.FormatInt(r.TaskID, 10), r.CheckedAt, string(r.AssetType), Itoa(r.AssetID), r.AssetName, r.NodeName,
-		r.StandardID, Itoa(r.ItemID), r.Number, r.Title, r.Category, string(r.Risk),
-		string(r.Status), string(r.Result), r.Outcome(), strconv.FormatBool(r.Ignored), r.Reason, evidenceText(r), r.Remediation,
+		strconv.FormatInt(r.TaskID, 10), r.CheckedAt, string(r.AssetType), Itoa(r.AssetID), inert(r.AssetName), inert(r.NodeName),
+		inert(r.StandardID), Itoa(r.ItemID), inert(r.Number), inert(r.Title), inert(r.Category), string(r.Risk),
+		string(r.Status), string(r.Result), r.Outcome(), strconv.FormatBool(r.Ignored), inert(r.Reason), inert(evidenceText(r)), inert(r.Remediation),
 	})
+}
+
+// formulaStarts are the first characters that make a spreadsheet read a
+// field as a formula.
+const formulaStarts = "=+-@\t\r"
+
+// inert keeps a text field from being read as a formula by a spreadsheet
+// that opens the CSV: a field starting with "=", "+", "-", "@", a tab or a
+// carriage return (an asset's name, a container's label in the evidence:
+// anyone's text) gets a leading apostrophe, which spreadsheets show as
+// text and do not evaluate.
+func inert(s string) string {
+	if s != "" && strings.IndexByte(formulaStarts, s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }

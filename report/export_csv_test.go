@@ -149,3 +149,34 @@ func TestExportCSVEmpty(t *testing.T) {
 }
 
 func BenchmarkExportCSVLarge(b *testing.B) { benchExportStream(b, report.CSVEncoder{}) }
+
+// Text that a spreadsheet would evaluate (an asset named "=cmd|...", a
+// node "+1", evidence starting with "-", a reason "@SUM") is written
+// inert, with a leading apostrophe; the other columns are as they were.
+func TestExportCSVFormulasInert(t *testing.T) {
+	src := exportFixture()
+	r := &src.R[4]
+	r.AssetName, r.NodeName, r.Reason = `=cmd|' /C calc'!A0`, "+1+1", "@SUM(1,1)"
+	r.Title, r.Remediation = "\tTAB", "\rCR"
+	r.Evidence[0].Subject = "-2+3"
+	out, _ := exportTo(t, report.CSVEncoder{}, src)
+	rec := readExportCSV(t, out)[1+4]
+	col := map[string]int{}
+	for i, c := range report.CSVColumns {
+		col[c] = i
+	}
+	for c, want := range map[string]string{"AssetName": `'=cmd|' /C calc'!A0`, "NodeName": "'+1+1", "Reason": "'@SUM(1,1)",
+		"Name": "'\tTAB", "FixSuggestion": "'\rCR"} {
+		if got := rec[col[c]]; got != want {
+			t.Errorf("%s = %q, want %q", c, got, want)
+		}
+	}
+	if ev := rec[col["Evidence"]]; !strings.HasPrefix(ev, "'-2+3") {
+		t.Errorf("Evidence = %q, want it to start with '-2+3", ev)
+	}
+	for i, v := range rec {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			t.Errorf("%s starts with %q: a spreadsheet would evaluate it", report.CSVColumns[i], v[0])
+		}
+	}
+}

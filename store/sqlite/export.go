@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
@@ -64,19 +63,9 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r results.Row
-		var risk, at, evidence string
-		var status, result int
-		var checked int64
-		if err := rows.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
-			&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
+		r, err := scanRow(rows)
+		if err != nil {
 			return err
-		}
-		r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
-		r.Status, r.Result = statusOf(status), resultOf(result)
-		r.CheckedAt = apiTime(checked)
-		if evidence != "" {
-			_ = json.Unmarshal([]byte(evidence), &r.Evidence)
 		}
 		if err := fn(r); err != nil {
 			return err

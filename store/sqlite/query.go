@@ -276,23 +276,34 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	defer rows.Close()
 	var out []results.Row
 	for rows.Next() {
-		var r results.Row
-		var risk, at, evidence string
-		var status, result int
-		var checked int64
-		if err := rows.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
-			&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
+		r, err := scanRow(rows)
+		if err != nil {
 			return nil, 0, err
-		}
-		r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
-		r.Status, r.Result = statusOf(status), resultOf(result)
-		r.CheckedAt = apiTime(checked)
-		if evidence != "" {
-			_ = json.Unmarshal([]byte(evidence), &r.Evidence)
 		}
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
+}
+
+// scanRow reads a result row: item id, number, title, category, standard,
+// risk; asset id, name, type, node; status, result, ignored, reason,
+// evidence (JSON), check time, task, remediation.
+func scanRow(rows *sql.Rows) (results.Row, error) {
+	var r results.Row
+	var risk, at, evidence string
+	var status, result int
+	var checked int64
+	if err := rows.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
+		&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
+		return r, err
+	}
+	r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
+	r.Status, r.Result = statusOf(status), resultOf(result)
+	r.CheckedAt = apiTime(checked)
+	if evidence != "" {
+		_ = json.Unmarshal([]byte(evidence), &r.Evidence)
+	}
+	return r, nil
 }
 
 const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated, i.scored,

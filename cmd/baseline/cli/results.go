@@ -64,6 +64,18 @@ func newSummaryCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// typeFlag reads --type: an asset type's name, or empty for every type.
+func typeFlag(typ string) (string, error) {
+	if typ == "" {
+		return "", nil
+	}
+	t, err := assets.ParseType(typ)
+	if err != nil {
+		return "", fmt.Errorf("--type: %w", err)
+	}
+	return string(t), nil
+}
+
 func newAssetsCmd(g *globals) *cobra.Command {
 	var l listFlags
 	var typ, result, node string
@@ -73,13 +85,9 @@ func newAssetsCmd(g *globals) *cobra.Command {
 		Long:  "Filters: AssetType, AssetName, NodeName, HostIP, CustomerAssetId, CheckResult.",
 		Args:  cobra.NoArgs,
 		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
-			var at string
-			if typ != "" {
-				t, err := assets.ParseType(typ)
-				if err != nil {
-					return fmt.Errorf("--type: %w", err)
-				}
-				at = string(t)
+			at, err := typeFlag(typ)
+			if err != nil {
+				return err
 			}
 			extra := []store.Filter{exact("AssetType", at), exact("CheckResult", resultName(result)), exact("NodeName", node)}
 			return runList(ctx, g, &l, extra, st.Assets, func(list []store.AssetInfo) {
@@ -247,13 +255,9 @@ func newItemsCmd(g *globals) *cobra.Command {
 		Long:  "Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name, CustomerPolicyItemId, BasePolicyItemId, CheckResult.",
 		Args:  cobra.NoArgs,
 		RunE: withStore(g, func(ctx context.Context, st queryStore) error {
-			var at string
-			if typ != "" {
-				t, err := assets.ParseType(typ)
-				if err != nil {
-					return fmt.Errorf("--type: %w", err)
-				}
-				at = string(t)
+			at, err := typeFlag(typ)
+			if err != nil {
+				return err
 			}
 			extra := []store.Filter{exact("StandardId", standard), exact("RiskLevel", riskName(risk)), exact("AssetType", at),
 				exact("CheckResult", resultName(result)), {Name: "ItemType", Values: nonEmpty(category)}}

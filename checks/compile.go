@@ -26,7 +26,10 @@ func compileStandard(d *standardDef, loc locator, origin string) (*Standard, []P
 	need(d.Name, "name")
 	need(d.Version, "version")
 	s := &Standard{ID: d.ID, Name: d.Name, Version: d.Version, Description: strings.TrimSpace(d.Description),
-		Enabled: d.Enabled == nil || *d.Enabled, Origin: origin, EnginesText: d.Engines}
+		Enabled: d.Enabled == nil || *d.Enabled, Origin: origin, EnginesText: d.Engines, WordingRequired: d.Wording == "required"}
+	if d.Wording != "" && d.Wording != "required" {
+		problems = append(problems, loc.problem(loc.line("standard", "wording"), "standard.wording: %q is not required (or absent)", d.Wording))
+	}
 	if len(d.AssetTypes) == 0 {
 		problems = append(problems, loc.problem(loc.line("standard"), "standard.asset_types is required"))
 	}
@@ -60,7 +63,8 @@ func compileItem(d *itemDef, file *fileDef, std *Standard, loc locator) (*Item, 
 		Description: strings.TrimSpace(d.Description), Rationale: strings.TrimSpace(d.Rationale),
 		Procedure: strings.TrimSpace(d.Procedure), Remediation: strings.TrimSpace(d.Remediation),
 		Default: strings.TrimSpace(d.Default), References: d.References, Standard: std,
-		Pos: Position{loc.file, loc.line()},
+		Finding: strings.TrimSpace(d.Finding),
+		Pos:     Position{loc.file, loc.line()},
 	}
 	checkItemRequired(it, d, ip)
 	compileItemKind(it, d, file, std, ip)
@@ -198,6 +202,27 @@ func compileItemTests(it *Item, d *itemDef, srcBad bool, ip *itemProblems) {
 	}
 	if it.Automated && it.Source == nil && !srcBad {
 		ip.bad("assessment", "an automated item needs a source (or audit) and tests")
+	}
+	checkWording(it, d, ip)
+}
+
+// checkWording requires, in a standard whose wording is required, every
+// automated item's finding and each of its tests' label and expectation.
+func checkWording(it *Item, d *itemDef, ip *itemProblems) {
+	if !it.Standard.WordingRequired || !it.Automated {
+		return
+	}
+	if it.Finding == "" {
+		ip.bad("", "finding is required: say in words what a failure means (the standard's wording is required)")
+	}
+	if d.Tests == nil {
+		return
+	}
+	for i, t := range d.Tests.TestItems {
+		if strings.TrimSpace(t.Label) == "" || strings.TrimSpace(t.Expect) == "" {
+			ip.list = append(ip.list, ip.loc.problem(ip.loc.line("tests", "test_items", i), "item %s: tests: test_items[%d]: label and expect are required: say in words what the test reads and what it should be (the standard's wording is required)",
+				it.Number, i))
+		}
 	}
 }
 
@@ -418,7 +443,11 @@ func compileTests(d *testsDef, loc locator, label string) (*Tests, []Problem) {
 
 // compileTest compiles one test; on error it names the offending field.
 func compileTest(d *testItemDef) (*Test, string, error) {
-	t := &Test{Flag: d.Flag, Env: d.Env, Set: true, Multi: d.UseMultipleValues}
+	t := &Test{Flag: d.Flag, Env: d.Env, Set: true, Multi: d.UseMultipleValues,
+		Label: strings.TrimSpace(d.Label), Expect: strings.TrimSpace(d.Expect)}
+	if (t.Label == "") != (t.Expect == "") {
+		return nil, "label", fmt.Errorf("label and expect go together: give both or neither")
+	}
 	// Locators given together are tried in order: the flag when the
 	// process sets it, the configuration file's value, the environment
 	// (kube-bench's semantics).

@@ -28,6 +28,10 @@ type standardDef struct {
 	// the standard applies to, e.g. ">= 20.10".
 	Engines string `yaml:"engines"`
 	Enabled *bool  `yaml:"enabled"`
+	// Wording "required" makes every automated item of the standard say
+	// its finding, and each of its tests its label and expectation, in
+	// words (the shipped standards do).
+	Wording string `yaml:"wording"`
 }
 
 // itemDef is one check item (one recommendation of a standard).
@@ -49,6 +53,9 @@ type itemDef struct {
 	Default     string   `yaml:"default_value"`
 	References  []string `yaml:"references"`
 	Engines     string   `yaml:"engines"`
+	// Finding says in words what a failure means, e.g. "the container runs
+	// as root".
+	Finding string `yaml:"finding"`
 
 	// Source is the typed audit source; Audit is a shell command string
 	// (kube-bench compatibility). At most one of them is set.
@@ -102,6 +109,10 @@ type testItemDef struct {
 	// UseMultipleValues evaluates each line of a text output on its own
 	// (kube-bench semantics); all must pass.
 	UseMultipleValues bool `yaml:"use_multiple_values"`
+	// Label names in words the value the test reads ("the user"); Expect
+	// says in words what it should be ("a non-root user").
+	Label  string `yaml:"label"`
+	Expect string `yaml:"expect"`
 }
 
 // compareDef is a comparison operator and its operand.

@@ -200,7 +200,19 @@ func (t *Test) evaluate(s *Subject) (bool, []Evidence, error) {
 	return t.evaluateOne(s)
 }
 
+// evaluateOne judges one subject; a test with a label also says it in
+// words.
 func (t *Test) evaluateOne(s *Subject) (bool, []Evidence, error) {
+	ok, ev, err := t.judge(s)
+	if t.Label != "" {
+		for i := range ev {
+			ev[i].Text = t.Label + " is " + ev[i].Actual + " (expected " + t.Expect + ")"
+		}
+	}
+	return ok, ev, err
+}
+
+func (t *Test) judge(s *Subject) (bool, []Evidence, error) {
 	vals, found, fromEnv, err := t.locate(s)
 	ev := Evidence{Source: s.Name, Subject: t.Subject()}
 	if err != nil {

@@ -63,7 +63,10 @@ type Standard struct {
 	Enabled     bool
 	// Origin says where the standard came from: "builtin" or a directory.
 	Origin string
-	Items  []*Item
+	// WordingRequired says every automated item has its finding, and each
+	// of its tests its label and expectation, in words.
+	WordingRequired bool
+	Items           []*Item
 }
 
 // Covers reports whether the standard has items for the asset type.
@@ -97,8 +100,10 @@ type Item struct {
 	Remediation string
 	Default     string
 	References  []string
-	Standard    *Standard
-	Pos         Position
+	// Finding says in words what a failure means (empty: none given).
+	Finding  string
+	Standard *Standard
+	Pos      Position
 
 	// Source is nil for a manual item that collects no evidence.
 	Source *Source
@@ -266,6 +271,9 @@ type Test struct {
 	Set     bool
 	Compare *Compare
 	Multi   bool
+	// Label and Expect say in words what the test reads and what it
+	// should be (empty: none given).
+	Label, Expect string
 }
 
 // Subject names what the test reads: the flag, path or variable, in the

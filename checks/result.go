@@ -33,6 +33,9 @@ type Evidence struct {
 	Actual   string `json:"Actual"`
 	Expected string `json:"Expected"`
 	Passed   bool   `json:"Passed"`
+	// Text says the same in words, when the item's test has a label:
+	// "the user is root (expected a non-root user)".
+	Text string `json:"Text,omitempty"`
 }
 
 // Verdict is the outcome of evaluating one item on one asset.

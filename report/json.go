@@ -51,6 +51,7 @@ type ItemInfo struct {
 	ID           uint64      `json:"CustomerPolicyItemId"`
 	Number       string      `json:"BasePolicyItemId"`
 	Name         string      `json:"Name"`
+	Finding      string      `json:"Finding,omitempty"`
 	Category     string      `json:"ItemType"`
 	StandardID   string      `json:"StandardId"`
 	StandardName string      `json:"StandardName"`
@@ -82,7 +83,7 @@ func NewDocument(rep *results.Report, version string) Document {
 	for _, ir := range sum.Items {
 		it := ir.Item
 		doc.Items = append(doc.Items, ItemInfo{
-			ID: it.ID, Number: it.Number, Name: it.Title, Category: it.Category, StandardID: it.Standard.ID,
+			ID: it.ID, Number: it.Number, Name: it.Title, Finding: it.Finding, Category: it.Category, StandardID: it.Standard.ID,
 			StandardName: it.Standard.Name, AssetType: it.AssetType, Risk: it.Risk, Automated: it.Automated,
 			Scored: it.Scored, Level: it.Level, Description: it.Description, Procedure: it.Procedure,
 			Remediation: it.Remediation, References: it.References, Counts: ir.Counts,

@@ -17,16 +17,45 @@ type View string
 
 // Table views.
 const (
+	// BySummary lists the failed items, each with its assets, its finding in
+	// words and its fix, then the checks that could not be carried out
+	// grouped by reason, then the summary per asset type: a screenful.
+	BySummary View = "summary"
+	// ByAsset lists every asset with its counts and every finding with its
+	// evidence.
 	ByAsset View = "asset"
-	ByItem  View = "item"
+	// ByItem lists every item with its counts and every finding with its
+	// evidence.
+	ByItem View = "item"
 )
 
-// WriteTable writes the report as terminal tables: the assets or the items
-// with their counts, the failed checks with their evidence, and the
-// summary per asset type with the pass rate.
+// TableOptions say how a table report is written.
+type TableOptions struct {
+	View View
+	// Color colours the summary view's risks and statuses with ANSI
+	// escape sequences (for a terminal).
+	Color bool
+	// Width is the summary view's line width (0: 100 columns).
+	Width int
+}
+
+// WriteTable writes the report as terminal tables in a view, without
+// colour, at the default width; see WriteTableWith.
 func WriteTable(w io.Writer, rep *results.Report, view View) error {
+	return WriteTableWith(w, rep, TableOptions{View: view})
+}
+
+// WriteTableWith writes the report as terminal tables. The summary view
+// is described at BySummary; the asset and item views list the assets or the
+// items with their counts, the failed checks with their evidence, and the
+// summary per asset type with the pass rate.
+func WriteTableWith(w io.Writer, rep *results.Report, opts TableOptions) error {
+	if opts.View == BySummary {
+		writeSummaryView(w, rep, opts)
+		return nil
+	}
 	sum := Summarize(rep)
-	switch view {
+	switch opts.View {
 	case ByItem:
 		itemTable(w, sum)
 	default:

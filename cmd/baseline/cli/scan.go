@@ -30,6 +30,7 @@ import (
 type runFlags struct {
 	format     string
 	by         string
+	details    bool
 	output     string
 	exitCode   bool
 	noDocker   bool
@@ -46,7 +47,8 @@ type runFlags struct {
 func (f *runFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "table", "output format: table, json, or an export format: csv, xlsx, html, sarif, junit")
-	fl.StringVar(&f.by, "by", "asset", "table view: asset or item")
+	fl.StringVar(&f.by, "by", string(report.BySummary), "table view: summary (the failed items, the checks that could not be carried out, the summary), asset or item (every finding with its evidence)")
+	fl.BoolVar(&f.details, "details", false, "table view: every asset and every finding with its evidence (same as --by asset)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (written whole or not at all)")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
@@ -65,8 +67,16 @@ func (f *runFlags) check() error {
 			return fmt.Errorf("--format: %q is not table, json, csv, xlsx, html, sarif or junit", f.format)
 		}
 	}
-	if f.by != string(report.ByAsset) && f.by != string(report.ByItem) {
-		return fmt.Errorf("--by: %q is not asset or item", f.by)
+	switch report.View(f.by) {
+	case report.BySummary, report.ByAsset, report.ByItem:
+	default:
+		return fmt.Errorf("--by: %q is not summary, asset or item", f.by)
+	}
+	if f.details {
+		if f.by == string(report.ByItem) {
+			return fmt.Errorf("--details is --by asset; give one of --details and --by item")
+		}
+		f.by = string(report.ByAsset)
 	}
 	if f.keepTasks < 1 {
 		return fmt.Errorf("--keep-tasks: must be at least 1 (got %d)", f.keepTasks)
@@ -215,7 +225,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	case "json":
 		err = report.WriteJSON(&buf, rep, version.String())
 	case "table":
-		err = report.WriteTable(&buf, rep, report.View(f.by))
+		err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
 		if !f.noStore {
 			fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
 		}
@@ -236,6 +246,25 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		return withCode(ExitFindings, nil)
 	}
 	return nil
+}
+
+// tableOptions colours the table and fits it to the width of a terminal
+// that it is written to, unless NO_COLOR is set (to any value).
+func tableOptions(stdout io.Writer, f *runFlags) report.TableOptions {
+	opts := report.TableOptions{View: report.View(f.by)}
+	if f.output != "" && f.output != "-" {
+		return opts
+	}
+	out, ok := stdout.(*os.File)
+	if !ok || !term.IsTerminal(int(out.Fd())) {
+		return opts
+	}
+	if w, _, err := term.GetSize(int(out.Fd())); err == nil && w > 0 {
+		opts.Width = w
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	opts.Color = !noColor
+	return opts
 }
 
 // progressFunc draws a progress bar on a terminal.

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,5 +59,40 @@ func TestScanDefaultViewIsASummary(t *testing.T) {
 	}
 	if code, _, stderr := run(t, append(args, "--details", "--by", "item")...); code != ExitError {
 		t.Errorf("--details --by item: exit %d, %s", code, stderr)
+	}
+}
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files of testdata/")
+
+// The fixture hosts' default tables, with the shipped wording: each failing
+// item says its finding and what was read in words (the scan's duration is
+// the only value that changes from run to run).
+func TestFixtureHostTablesGolden(t *testing.T) {
+	duration := regexp.MustCompile(`(Summary: [^│]*, )\d+\.\d+s`)
+	for _, host := range []string{"loose", "hardened"} {
+		t.Run(host, func(t *testing.T) {
+			root := testhost.Tree(t, host)
+			code, out, stderr := run(t, "scan", "--host-root", root, "--no-docker", "--type", "host", "--no-store", "--progress", "never")
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			got := duration.ReplaceAllString(out, "${1}0.00s")
+			path := filepath.Join("testdata", "table_"+host+".golden")
+			if *updateGolden {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("the %s host's table differs from %s:\n%s", host, path, got)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testhost"
 )
 
 // scanJSON runs `baseline scan --format json` with extra arguments and
@@ -221,6 +222,41 @@ func TestSection5VerdictsOnRealEngine(t *testing.T) {
 	}
 	if len(got) != len(names) {
 		t.Errorf("scanned %d containers, want %d", len(got), len(names))
+	}
+	assertDeviationFindings(t, ids, names)
+}
+
+// assertDeviationFindings checks the default table of the section 5
+// containers: each deviation's failing item is listed with the container,
+// its finding in words and what was read in words.
+func assertDeviationFindings(t *testing.T, ids []string, names map[string]deviation) {
+	t.Helper()
+	cat := testhost.Builtin(t)
+	code, out, stderr := run(t, append([]string{"scan", "--type", "container", "--standard", "cis-docker-1.6.0", "--no-store", "--progress", "never"}, assetArgs(ids)...)...)
+	if code != ExitOK {
+		t.Fatalf("scan: exit %d: %s", code, stderr)
+	}
+	for name, d := range names {
+		for _, n := range d.fails {
+			var finding string
+			for _, it := range cat.Items() {
+				if it.Standard.ID == "cis-docker-1.6.0" && it.Number == n {
+					finding = it.Finding
+				}
+			}
+			i := strings.Index(out, " "+n+" ")
+			if finding == "" || i < 0 {
+				t.Errorf("%s: item %s (finding %q) not in the table:\n%s", name, n, finding, out)
+				continue
+			}
+			block := out[i:]
+			if j := strings.Index(block, "\nFAILED "); j > 0 {
+				block = block[:j]
+			}
+			if !strings.Contains(block, name) || !strings.Contains(block, finding+": ") {
+				t.Errorf("%s: item %s's entry lacks the container, its finding %q or the evidence in words:\n%s", name, n, finding, block)
+			}
+		}
 	}
 }
 

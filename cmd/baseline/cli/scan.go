@@ -45,7 +45,7 @@ type runFlags struct {
 
 func (f *runFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "table", "output format: table, json, or an export format: csv, xlsx, html, sarif, junit")
+	fl.StringVar(&f.format, "format", "table", "output format: table, json, or an export format: csv, xlsx, html, sarif, junit, pdf")
 	fl.StringVar(&f.by, "by", "asset", "table view: asset or item")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (written whole or not at all)")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
@@ -62,7 +62,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 func (f *runFlags) check() error {
 	if f.format != "table" && f.format != "json" {
 		if _, err := report.EncoderFor(f.format); err != nil || f.format == "json" {
-			return fmt.Errorf("--format: %q is not table, json, csv, xlsx, html, sarif or junit", f.format)
+			return fmt.Errorf("--format: %q is not table, json, csv, xlsx, html, sarif, junit or pdf", f.format)
 		}
 	}
 	if f.by != string(report.ByAsset) && f.by != string(report.ByItem) {

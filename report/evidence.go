@@ -80,3 +80,28 @@ func anyFailed(ev []checks.Evidence) bool {
 	}
 	return false
 }
+
+// evidenceLines is a row's evidence one observation a line, for people:
+// the observations that failed (all of them when none failed), each in
+// its plain-language Text when it has one, else as
+// "subject: actual (expected ...)" (the source stands in for a missing
+// subject).
+func evidenceLines(r results.Row) []string {
+	failed := anyFailed(r.Evidence)
+	out := make([]string, 0, len(r.Evidence))
+	for _, e := range r.Evidence {
+		if failed && e.Passed {
+			continue
+		}
+		if e.Text != "" {
+			out = append(out, e.Text)
+			continue
+		}
+		s := orDefault(e.Subject, e.Source) + ": " + e.Actual
+		if e.Expected != "" {
+			s += " (expected " + e.Expected + ")"
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -186,7 +186,7 @@ type ExportQuery struct {
 // Encoders lists the export formats, in one explicit list.
 func Encoders() []Encoder { return encoders }
 
-var encoders = []Encoder{XLSXEncoder{}, CSVEncoder{}, JSONEncoder{}, HTMLEncoder{}, SARIFEncoder{}, JUnitEncoder{}}
+var encoders = []Encoder{XLSXEncoder{}, CSVEncoder{}, JSONEncoder{}, HTMLEncoder{}, SARIFEncoder{}, JUnitEncoder{}, PDFEncoder{}}
 
 // EncoderFor returns the encoder of a format.
 func EncoderFor(format string) (Encoder, error) {

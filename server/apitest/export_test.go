@@ -26,7 +26,7 @@ func TestExportJobThroughTheSDK(t *testing.T) {
 	d := startDaemon(t, bin, data)
 	c := newClient(t, d.addr, fullID, fullKey)
 
-	for _, format := range []string{"xlsx", "csv", "json", "html", "sarif", "junit"} {
+	for _, format := range []string{"xlsx", "csv", "json", "html", "sarif", "junit", "pdf"} {
 		var created struct{ JobId string }
 		c.ok("CreateExportComplianceStatusListJob", map[string]any{"AssetType": "ASSET_CONTAINER", "ExportByAsset": true, "ExportAll": true, "Format": format}, &created)
 		if created.JobId == "" {
@@ -66,7 +66,7 @@ func TestExportJobThroughTheSDK(t *testing.T) {
 	}
 	c.fails("MissingParameter", "CreateExportComplianceStatusListJob", map[string]any{"AssetType": "ASSET_CONTAINER", "ExportAll": true}, "ExportByAsset")
 	c.fails("MissingParameter", "CreateExportComplianceStatusListJob", map[string]any{"AssetType": "ASSET_CONTAINER", "ExportByAsset": true, "ExportAll": false}, "IdList")
-	c.fails("InvalidParameterValue", "CreateExportComplianceStatusListJob", map[string]any{"AssetType": "ASSET_CONTAINER", "ExportByAsset": true, "ExportAll": true, "Format": "pdf"}, "Format")
+	c.fails("InvalidParameterValue", "CreateExportComplianceStatusListJob", map[string]any{"AssetType": "ASSET_CONTAINER", "ExportByAsset": true, "ExportAll": true, "Format": "docx"}, "Format")
 	c.fails("ResourceNotFound", "DescribeExportJobResult", map[string]any{"JobId": "nope"}, "nope")
 	ro := newClient(t, d.addr, roID, roKey)
 	ro.fails("AuthFailure.UnauthorizedOperation", "CreateExportComplianceStatusListJob", map[string]any{"AssetType": "ASSET_CONTAINER", "ExportByAsset": true, "ExportAll": true})

@@ -20,7 +20,7 @@ func newReportCmd(g *globals) *cobra.Command {
 	var task int64
 	export := &cobra.Command{
 		Use:   "export",
-		Short: "Export results by asset or by item: xlsx, csv, json, html, sarif, junit",
+		Short: "Export results by asset or by item: xlsx, csv, json, html, sarif, junit, pdf",
 		Long: `Export the latest results (or one task's, with --task) by asset or by item,
 for one asset type or all, for all assets/items or the given ids. Every export
 carries a SHA-256 digest of the results it was built from and of its own
@@ -79,7 +79,7 @@ content; baseline report verify FILE checks that nobody edited it.`,
 	fl.StringVar(&typ, "type", "", "asset type (default: all)")
 	fl.StringSliceVar(&ids, "ids", nil, "only these asset ids (--by asset) or item ids (--by item)")
 	fl.Int64Var(&task, "task", 0, "export this task's results (default: the latest results)")
-	fl.StringVar(&format, "format", "xlsx", "xlsx, csv, json, html, sarif or junit")
+	fl.StringVar(&format, "format", "xlsx", "xlsx, csv, json, html, sarif, junit or pdf")
 	fl.StringVarP(&output, "output", "o", "", "file to write (default baseline-report.EXT); written whole or not at all")
 
 	verify := &cobra.Command{

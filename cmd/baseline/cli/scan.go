@@ -46,7 +46,7 @@ type runFlags struct {
 
 func (f *runFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "table", "output format: table, json, or an export format: csv, xlsx, html, sarif, junit")
+	fl.StringVar(&f.format, "format", "table", "output format: table, json, or an export format: csv, xlsx, html, sarif, junit, pdf")
 	fl.StringVar(&f.by, "by", string(report.BySummary), "table view: summary (the failed items, the checks that could not be carried out, the summary), asset or item (every finding with its evidence)")
 	fl.BoolVar(&f.details, "details", false, "table view: every asset and every finding with its evidence (same as --by asset)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (written whole or not at all)")
@@ -64,7 +64,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 func (f *runFlags) check() error {
 	if f.format != "table" && f.format != "json" {
 		if _, err := report.EncoderFor(f.format); err != nil || f.format == "json" {
-			return fmt.Errorf("--format: %q is not table, json, csv, xlsx, html, sarif or junit", f.format)
+			return fmt.Errorf("--format: %q is not table, json, csv, xlsx, html, sarif, junit or pdf", f.format)
 		}
 	}
 	switch report.View(f.by) {

@@ -94,6 +94,7 @@ type Integrity struct {
 	content hash.Hash
 	out     io.Writer
 	rows    int
+	signer  *Signer
 }
 
 // Markers that carry the digests in every format.
@@ -108,6 +109,12 @@ const (
 func NewIntegrity(w io.Writer) *Integrity {
 	in := &Integrity{results: sha256.New(), content: sha256.New()}
 	in.out = io.MultiWriter(w, in.content)
+	return in
+}
+
+// Sign makes the export signed by s (nil: unsigned) and returns in.
+func (in *Integrity) Sign(s *Signer) *Integrity {
+	in.signer = s
 	return in
 }
 
@@ -133,44 +140,78 @@ func (in *Integrity) ResultsDigest() string { return hex.EncodeToString(in.resul
 // (not Writer, which would hash them twice): trailer is a template in which
 // every {content} becomes the content digest and every {results} the
 // results digest. The content digest covers everything written, with
-// {content} counted as 64 zeros.
+// {content} counted as 64 zeros. A signed export's {content} is followed
+// by " baseline-signature-ed25519=BASE64 baseline-signer-sha256=HEX", the
+// signature counted as 88 zeros.
 func (in *Integrity) Finish(w io.Writer, trailer string) (content string, err error) {
-	withResults := strings.ReplaceAll(trailer, "{results}", ResultsMarker+in.ResultsDigest())
-	zeroed := strings.ReplaceAll(withResults, "{content}", ContentMarker+zeroDigest)
+	results := in.ResultsDigest()
+	withResults := strings.ReplaceAll(trailer, "{results}", ResultsMarker+results)
+	zeroed := strings.ReplaceAll(withResults, "{content}", in.contentField(zeroDigest, zeroSignature))
 	in.content.Write([]byte(zeroed))
 	content = hex.EncodeToString(in.content.Sum(nil))
-	_, err = io.WriteString(w, strings.ReplaceAll(withResults, "{content}", ContentMarker+content))
+	sig := ""
+	if in.signer != nil {
+		sig = in.signer.sign(results, content)
+	}
+	_, err = io.WriteString(w, strings.ReplaceAll(withResults, "{content}", in.contentField(content, sig)))
 	return content, err
 }
 
+// contentField is the content digest and, when signed, the signature and
+// the signer's fingerprint.
+func (in *Integrity) contentField(content, sig string) string {
+	if in.signer == nil {
+		return ContentMarker + content
+	}
+	return ContentMarker + content + " " + SignatureMarker + sig + " " + SignerMarker + in.signer.Fingerprint()
+}
+
 // VerifyContent checks a text export: the content digest recomputed with
-// every content digest zeroed must equal the one written. The digest has no
-// secret: it shows that a file was not edited after it was written (by
-// accident or by a tool), not that it came from a given daemon; keep the
-// results digest to compare with the store.
+// every content digest zeroed (and the signature, if any) must equal the
+// one written. The digest has no secret: it shows that a file was not
+// edited after it was written (by accident or by a tool), not that it came
+// from a given daemon (see VerifyExport and Verification.CheckSignature);
+// keep the results digest to compare with the store.
 func VerifyContent(data []byte) (results, content string, ok bool, err error) {
+	v, err := verifyText(data)
+	return v.Results, v.Content, v.Intact, err
+}
+
+func verifyText(data []byte) (v Verification, err error) {
 	s := string(data)
 	// The digests are in the trailer, the last bytes: read the last
 	// occurrence, so that a marker planted in a name cannot stand in.
 	i := strings.LastIndex(s, ContentMarker)
 	if i < 0 {
-		return "", "", false, fmt.Errorf("no %s marker: not a baseline export, or the marker was removed", strings.TrimSuffix(ContentMarker, "="))
+		return v, fmt.Errorf("no %s marker: not a baseline export, or the marker was removed", strings.TrimSuffix(ContentMarker, "="))
 	}
-	content = s[i+len(ContentMarker):]
+	content := s[i+len(ContentMarker):]
 	if len(content) < 64 {
-		return "", "", false, fmt.Errorf("truncated content digest")
+		return v, fmt.Errorf("truncated content digest")
 	}
-	content = content[:64]
+	v.Content = content[:64]
 	if j := strings.LastIndex(s, ResultsMarker); j >= 0 && len(s) >= j+len(ResultsMarker)+64 {
-		results = s[j+len(ResultsMarker) : j+len(ResultsMarker)+64]
+		v.Results = s[j+len(ResultsMarker) : j+len(ResultsMarker)+64]
 	}
-	zeroed := strings.ReplaceAll(s, ContentMarker+content, ContentMarker+zeroDigest)
+	// The signature, if any, follows the content digest.
+	zeroed := s
+	if k := strings.LastIndex(s, SignatureMarker); k > i {
+		if v.Signature = signatureAt(s, k); v.Signature != "" {
+			at := k + len(SignatureMarker)
+			zeroed = s[:at] + zeroSignature + s[at+signatureLen:]
+			if j := strings.LastIndex(s, SignerMarker); j > k {
+				v.Signer = signerAt(s, j)
+			}
+		}
+	}
+	zeroed = strings.ReplaceAll(zeroed, ContentMarker+v.Content, ContentMarker+zeroDigest)
 	sum := sha256.Sum256([]byte(zeroed))
 	// Every occurrence must carry the same digest.
-	if strings.Count(s, ContentMarker) != strings.Count(s, ContentMarker+content) {
-		return results, content, false, nil
+	if strings.Count(s, ContentMarker) != strings.Count(s, ContentMarker+v.Content) {
+		return v, nil
 	}
-	return results, content, hex.EncodeToString(sum[:]) == content, nil
+	v.Intact = hex.EncodeToString(sum[:]) == v.Content
+	return v, nil
 }
 
 // ExportQuery says what to export.
@@ -285,18 +326,26 @@ func (p *progressSource) Rows(ctx context.Context, fn func(results.Row) error) e
 	})
 }
 
-// Export writes src to w with the encoder, reporting progress (rows done
-// out of the meta's result count) when progress is set.
-func Export(ctx context.Context, enc Encoder, w io.Writer, src Source, progress func(done, total int)) error {
+// Export writes src to w with the encoder, signed by signer unless it is
+// nil, reporting progress (rows done out of the meta's result count) when
+// progress is set.
+func Export(ctx context.Context, enc Encoder, w io.Writer, src Source, signer *Signer, progress func(done, total int)) error {
 	ps := &progressSource{Source: src, total: src.Meta().ResultCount, progress: progress}
-	return enc.Encode(ctx, w, ps, NewIntegrity(w))
+	return enc.Encode(ctx, w, ps, NewIntegrity(w).Sign(signer))
 }
 
 // Verify checks any export: XLSX by its cells, every text format by its
 // bytes.
 func Verify(data []byte) (results, content string, ok bool, err error) {
+	v, err := VerifyExport(data)
+	return v.Results, v.Content, v.Intact, err
+}
+
+// VerifyExport checks any export's digests and reads its signature, if any
+// (Verification.CheckSignature proves it).
+func VerifyExport(data []byte) (Verification, error) {
 	if len(data) > 4 && string(data[:4]) == "PK\x03\x04" {
-		return VerifyXLSX(bytes.NewReader(data), int64(len(data)))
+		return verifyXLSXCells(bytes.NewReader(data), int64(len(data)))
 	}
-	return VerifyContent(data)
+	return verifyText(data)
 }

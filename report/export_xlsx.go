@@ -49,11 +49,13 @@ import (
 //
 // Integrity: a zip is binary, so the text-marker scheme of the other
 // formats is applied to the cell values rather than to the bytes. The
-// Summary sheet's last two rows hold, in column B,
+// Summary sheet's last rows hold, in column B,
 // "baseline-results-sha256=HEX" (the results digest,
 // Integrity.ResultsDigest) and "baseline-content-sha256=HEX" (the content
-// digest over every sheet's values, see xlsxContentHash and VerifyXLSX).
-// Integrity.Writer and Integrity.Finish are not used.
+// digest over every sheet's values, see xlsxContentHash and VerifyXLSX);
+// a signed workbook adds two rows after them, "baseline-signature-ed25519=
+// BASE64" (counted as 88 zeros by the content digest) and
+// "baseline-signer-sha256=HEX". Integrity.Writer and Integrity.Finish are not used.
 type XLSXEncoder struct{}
 
 // Format implements Encoder.
@@ -98,7 +100,7 @@ func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeXLSXSummary(f, m, rows, in.ResultsDigest(), ch, bold); err != nil {
+	if err := writeXLSXSummary(f, m, rows, in.ResultsDigest(), in.signer, ch, bold); err != nil {
 		return err
 	}
 	return xlsxWriteZip(w, f, m)

@@ -167,18 +167,23 @@ func xlsxIsEvidence(name string) bool {
 // The workbook is read into memory (sheets past 16 MB go to temporary
 // files).
 func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, err error) {
+	v, err := verifyXLSXCells(r, size)
+	return v.Results, v.Content, v.Intact, err
+}
+
+func verifyXLSXCells(r io.ReaderAt, size int64) (v Verification, err error) {
 	if err := xlsxPartsIntact(r, size); err != nil {
-		return "", "", false, err
+		return v, err
 	}
 	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size))
 	if err != nil {
-		return "", "", false, fmt.Errorf("not an XLSX workbook: %w", err)
+		return v, fmt.Errorf("not an XLSX workbook: %w", err)
 	}
 	defer func() { _ = f.Close() }() // temporary files only
 
 	order, err := xlsxHashOrder(f.GetSheetList())
 	if err != nil {
-		return "", "", false, err
+		return v, err
 	}
 	ch := newXLSXContentHash()
 	raw := excelize.Options{RawCellValue: true}
@@ -186,14 +191,14 @@ func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, er
 	for _, name := range order {
 		rows, err := f.Rows(name)
 		if err != nil {
-			return "", "", false, err
+			return v, err
 		}
 		ch.startSheet(name)
 		for rows.Next() {
 			cells, err := rows.Columns(raw)
 			if err != nil {
 				_ = rows.Close()
-				return "", "", false, fmt.Errorf("sheet %s: %w", name, err)
+				return v, fmt.Errorf("sheet %s: %w", name, err)
 			}
 			if name == xlsxSummary {
 				summary = append(summary, cells)
@@ -202,32 +207,53 @@ func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, er
 			ch.strings(cells)
 		}
 		if err := rows.Close(); err != nil {
-			return "", "", false, fmt.Errorf("sheet %s: %w", name, err)
+			return v, fmt.Errorf("sheet %s: %w", name, err)
 		}
 	}
-	digestRow := -1
-	for i := len(summary) - 1; i >= 0 && (digestRow < 0 || results == ""); i-- {
-		if len(summary[i]) < 2 {
-			continue
-		}
-		if d, ok := xlsxContentDigest(summary[i][1]); ok && digestRow < 0 {
-			digestRow, content = i, d
-		} else if d, ok := strings.CutPrefix(summary[i][1], ResultsMarker); ok && results == "" {
-			results = d
-		}
-	}
+	v, digestRow, sigRow := xlsxSummaryDigests(summary)
 	if digestRow < 0 {
-		return results, "", false, fmt.Errorf("no %s cell on the %s sheet: not a baseline export, or the digest was removed",
+		return v, fmt.Errorf("no %s cell on the %s sheet: not a baseline export, or the digest was removed",
 			strings.TrimSuffix(ContentMarker, "="), xlsxSummary)
 	}
 	for i, cells := range summary {
-		if i == digestRow {
+		switch i {
+		case digestRow:
 			cells = slices.Clone(cells)
 			cells[1] = ContentMarker + zeroDigest
+		case sigRow:
+			cells = slices.Clone(cells)
+			cells[1] = SignatureMarker + zeroSignature
 		}
 		ch.strings(cells)
 	}
-	return results, content, ch.sum() == content, nil
+	v.Intact = ch.sum() == v.Content
+	return v, nil
+}
+
+// xlsxSummaryDigests reads the Summary sheet's digests, from its last rows
+// up (column B): the content digest (digestRow, -1 when there is none),
+// the results digest above it, and, below it, the signature (sigRow, -1
+// when unsigned) and the signer's fingerprint.
+func xlsxSummaryDigests(summary [][]string) (v Verification, digestRow, sigRow int) {
+	digestRow, sigRow = -1, -1
+	for i := len(summary) - 1; i >= 0 && (digestRow < 0 || v.Results == ""); i-- {
+		if len(summary[i]) < 2 {
+			continue
+		}
+		cell := summary[i][1]
+		if d, ok := xlsxContentDigest(cell); ok && digestRow < 0 {
+			digestRow, v.Content = i, d
+		} else if d, ok := strings.CutPrefix(cell, ResultsMarker); ok && digestRow >= 0 && v.Results == "" {
+			v.Results = d
+		} else if digestRow >= 0 {
+			continue
+		} else if sig := signatureAt(cell, 0); sig != "" && strings.HasPrefix(cell, SignatureMarker) && sigRow < 0 {
+			sigRow, v.Signature = i, sig
+		} else if strings.HasPrefix(cell, SignerMarker) && v.Signer == "" {
+			v.Signer = signerAt(cell, 0)
+		}
+	}
+	return v, digestRow, sigRow
 }
 
 // xlsxPartsIntact checks the workbook's archive byte for byte, beyond the

@@ -151,8 +151,9 @@ func xlsxWaiverRows(ws []store.WhitelistEntry) [][]any {
 
 // writeXLSXSummary writes the Summary sheet, last: its content digest
 // covers every sheet, itself included with the digest zeroed.
-func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest string, ch *xlsxContentHash, bold int) error {
-	sum := newXLSXSummarySheet(m, results, resultsDigest)
+// When signed, the signature cell held zeros too.
+func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest string, signer *Signer, ch *xlsxContentHash, bold int) error {
+	sum := newXLSXSummarySheet(m, results, resultsDigest, signer)
 	widths := make([]int, len(xlsxSummaryHeader))
 	ch.startSheet(xlsxSummary)
 	for _, r := range sum.rows {
@@ -161,7 +162,11 @@ func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest strin
 		xlsxMeasure(widths, r)
 	}
 	// The digest cell held zeros when it was hashed.
-	sum.rows[sum.digestRow][1] = ContentMarker + ch.sum()
+	content := ch.sum()
+	sum.rows[sum.digestRow][1] = ContentMarker + content
+	if signer != nil {
+		sum.rows[sum.digestRow+1][1] = SignatureMarker + signer.sign(resultsDigest, content)
+	}
 	return sum.write(f, widths, bold)
 }
 
@@ -175,8 +180,9 @@ type xlsxSummarySheet struct {
 }
 
 // newXLSXSummarySheet lays out the Summary sheet, its content digest
-// zeroed.
-func newXLSXSummarySheet(m Meta, results int, resultsDigest string) xlsxSummarySheet {
+// zeroed; when signed, the signature (zeroed) and the signer's fingerprint
+// follow the content digest.
+func newXLSXSummarySheet(m Meta, results int, resultsDigest string, signer *Signer) xlsxSummarySheet {
 	stds := make([]string, len(m.Standards))
 	for i, s := range m.Standards {
 		stds[i] = s.ID + ": " + s.Name
@@ -216,7 +222,11 @@ func newXLSXSummarySheet(m Meta, results int, resultsDigest string) xlsxSummaryS
 	rows = append(rows, []any{},
 		[]any{"Results digest", ResultsMarker + resultsDigest},
 		[]any{"Content digest", ContentMarker + zeroDigest})
-	return xlsxSummarySheet{rows: rows, headerRow: headerRow, lastTableRow: lastTableRow, digestRow: len(rows) - 1}
+	digestRow := len(rows) - 1
+	if signer != nil {
+		rows = append(rows, []any{"Signature", SignatureMarker + zeroSignature}, []any{"Signer", SignerMarker + signer.Fingerprint()})
+	}
+	return xlsxSummarySheet{rows: rows, headerRow: headerRow, lastTableRow: lastTableRow, digestRow: digestRow}
 }
 
 // write streams the sheet's rows, the table's header and the labels in

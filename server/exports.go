@@ -81,6 +81,8 @@ type exports struct {
 	mu   sync.Mutex
 	jobs map[string]*exportJob
 	wg   sync.WaitGroup
+	// signer signs every export (nil: unsigned).
+	signer *report.Signer
 }
 
 func (e *exports) get(id string) (*exportJob, bool) {
@@ -225,7 +227,7 @@ func (s *Server) runExport(ctx context.Context, job *exportJob, enc report.Encod
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	err = report.Export(ctx, enc, tmp, src, func(done, total int) {
+	err = report.Export(ctx, enc, tmp, src, s.exports.signer, func(done, total int) {
 		job.mu.Lock()
 		job.done = done
 		job.mu.Unlock()

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/report"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/store"
 )
@@ -65,6 +66,8 @@ type Options struct {
 	// ExportDir keeps export files (default: a new temporary directory);
 	// the files in it when the server starts are removed.
 	ExportDir string
+	// Signer signs every export (nil: exports are not signed).
+	Signer *report.Signer
 }
 
 // Server is the compliance API over a store and a runner.
@@ -139,7 +142,7 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.exports = &exports{dir: dir, jobs: map[string]*exportJob{}}
+	s.exports = &exports{dir: dir, jobs: map[string]*exportJob{}, signer: opts.Signer}
 	s.setAuthDefaults(opts)
 	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package apitest
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,9 @@ import (
 )
 
 // The export job through the official SDK's client: RUNNING then SUCCESS
-// with a download link that the daemon serves, whose file verifies; a
+// with a download link that the daemon serves, whose file verifies and is
+// signed with the daemon's key (DATA_DIR/signing.key, mode 0600, whose
+// public key baseline report key prints); a
 // link with a forged signature is refused; a bad request is FAILURE or an
 // error naming the parameter.
 func TestExportJobThroughTheSDK(t *testing.T) {
@@ -25,6 +29,13 @@ func TestExportJobThroughTheSDK(t *testing.T) {
 	scanOnce(t, bin, data)
 	d := startDaemon(t, bin, data)
 	c := newClient(t, d.addr, fullID, fullKey)
+	if st, err := os.Stat(filepath.Join(data, "signing.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the daemon's signing key: %v, %v; want DATA_DIR/signing.key, mode 0600", st, err)
+	}
+	pub, err := report.ParsePublicKey(runBin(t, bin, "report", "key", "--data-dir", data))
+	if err != nil {
+		t.Fatalf("report key: %v", err)
+	}
 
 	for _, format := range []string{"xlsx", "csv", "json", "html", "sarif", "junit", "pdf"} {
 		var created struct{ JobId string }
@@ -56,8 +67,10 @@ func TestExportJobThroughTheSDK(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: download: HTTP %d %s", format, resp.StatusCode, body)
 		}
-		if _, _, ok, err := report.Verify(body); err != nil || !ok {
+		if v, err := report.VerifyExport(body); err != nil || !v.Intact {
 			t.Errorf("%s: the downloaded export does not verify: %v", format, err)
+		} else if err := v.CheckSignature(pub); err != nil {
+			t.Errorf("%s: the downloaded export's signature, with the daemon's public key: %v", format, err)
 		}
 		forged := strings.Replace(res.DownloadURL, "Signature=", "Signature=00", 1)
 		if resp, err := http.Get(forged); err != nil || resp.StatusCode != http.StatusForbidden {

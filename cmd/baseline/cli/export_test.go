@@ -11,12 +11,16 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
-// Every format exports a real scan, verifies intact, and fails
-// verification after a one-byte edit; the JSON export's summary figures
-// equal `baseline summary`.
+// Every format exports a real scan, verifies intact and signed with the
+// key `report key` prints (and with no other key), and fails verification
+// after a one-byte edit; the JSON export's summary figures equal
+// `baseline summary`.
 func TestExportEveryFormatOfARealScan(t *testing.T) {
 	e := setupCLIEnv(t)
 	dir := t.TempDir()
+	pubFile, otherFile := filepath.Join(dir, "baseline.pub"), filepath.Join(dir, "other.pub")
+	writePublicKey(t, pubFile, e.ok("report", "key"))
+	writePublicKey(t, otherFile, string(otherPublicKey(t)))
 	for _, enc := range report.Encoders() {
 		for _, by := range []string{"asset", "item"} {
 			path := filepath.Join(dir, by+enc.Ext())
@@ -24,8 +28,14 @@ func TestExportEveryFormatOfARealScan(t *testing.T) {
 			if !strings.Contains(out, "Exported") {
 				t.Errorf("%s by %s: %q", enc.Format(), by, out)
 			}
-			if out := e.ok("report", "verify", path); !strings.Contains(out, "intact") {
+			if out := e.ok("report", "verify", path); !strings.Contains(out, "intact") || !strings.Contains(out, "signed by: sha256 ") {
 				t.Errorf("%s by %s: verify said %q", enc.Format(), by, out)
+			}
+			if out := e.ok("report", "verify", "--key", pubFile, path); !strings.Contains(out, "signature: valid") {
+				t.Errorf("%s by %s: verify --key said %q", enc.Format(), by, out)
+			}
+			if code, _, stderr := run(t, "report", "verify", "--key", otherFile, path); code != ExitError || !strings.Contains(stderr, "SIGNED BY ANOTHER KEY") {
+				t.Errorf("%s by %s: verify with another key: exit %d, %s", enc.Format(), by, code, stderr)
 			}
 			data, err := os.ReadFile(path)
 			if err != nil {
@@ -39,6 +49,9 @@ func TestExportEveryFormatOfARealScan(t *testing.T) {
 			}
 			if code, _, stderr := run(t, "report", "verify", path); code == ExitOK {
 				t.Errorf("%s by %s: an edited export verified (%s)", enc.Format(), by, stderr)
+			}
+			if code, _, stderr := run(t, "report", "verify", "--key", pubFile, path); code != ExitError {
+				t.Errorf("%s by %s: an edited export verified with --key (%s)", enc.Format(), by, stderr)
 			}
 		}
 	}

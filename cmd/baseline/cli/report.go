@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,7 +25,9 @@ func newReportCmd(g *globals) *cobra.Command {
 		Long: `Export the latest results (or one task's, with --task) by asset or by item,
 for one asset type or all, for all assets/items or the given ids. Every export
 carries a SHA-256 digest of the results it was built from and of its own
-content; baseline report verify FILE checks that nobody edited it.`,
+content, and is signed with the signing key (see baseline report key);
+baseline report verify FILE checks that nobody edited it, and
+baseline report verify --key PUBLIC.pem FILE that it was signed with that key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			enc, err := report.EncoderFor(format)
@@ -65,8 +68,12 @@ content; baseline report verify FILE checks that nobody edited it.`,
 			if src.Meta().ResultCount == 0 {
 				return fmt.Errorf("nothing to export: no result matches (run baseline scan first)")
 			}
+			signer, err := loadSigner(g.signingKey, g.dataDir)
+			if err != nil {
+				return err
+			}
 			err = writeFileAtomic(output, func(f *os.File) error {
-				return report.Export(ctx, enc, f, src, progressFunc(g, "auto"))
+				return report.Export(ctx, enc, f, src, signer, progressFunc(g, "auto"))
 			})
 			if err == nil {
 				fmt.Fprintf(g.stdout, "Exported %d results to %s.\n", src.Meta().ResultCount, output)
@@ -82,28 +89,63 @@ content; baseline report verify FILE checks that nobody edited it.`,
 	fl.StringVar(&format, "format", "xlsx", "xlsx, csv, json, html, sarif, junit or pdf")
 	fl.StringVarP(&output, "output", "o", "", "file to write (default baseline-report.EXT); written whole or not at all")
 
+	cmd.AddCommand(export, newReportVerifyCmd(g), newReportKeyCmd(g))
+	return cmd
+}
+
+func newReportVerifyCmd(g *globals) *cobra.Command {
+	var keyFile string
 	verify := &cobra.Command{
 		Use:   "verify FILE",
-		Short: "Check an export's content digest: exit 0 when intact, 1 when edited",
-		Args:  cobra.ExactArgs(1),
+		Short: "Check an export's content digest (and with --key its signature): exit 0 when intact, 1 when not",
+		Long: `Check an export's content digest: exit 0 when intact, 1 when edited. The
+signer's fingerprint that the export names is printed, which proves nothing
+by itself. With --key PUBLIC.pem (the output of baseline report key on the
+machine that exported it), also prove where it came from: exit 0 only when
+the export is intact and its signature verifies with that key; 1 when it is
+unsigned, signed by another key, or edited.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var pub ed25519.PublicKey
+			if keyFile != "" {
+				pemData, err := os.ReadFile(keyFile)
+				if err != nil {
+					return fmt.Errorf("--key: %w", err)
+				}
+				if pub, err = report.ParsePublicKey(pemData); err != nil {
+					return fmt.Errorf("--key %s: %w", keyFile, err)
+				}
+			}
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
 			}
-			results, content, ok, err := report.Verify(data)
+			v, err := report.VerifyExport(data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			if !ok {
-				return fmt.Errorf("%s: EDITED: the content does not match its digest %s", args[0], content)
+			if !v.Intact {
+				return fmt.Errorf("%s: EDITED: the content does not match its digest %s", args[0], v.Content)
 			}
-			fmt.Fprintf(g.stdout, "%s: intact\ncontent sha256: %s\nresults sha256: %s\n", args[0], content, results)
+			if pub != nil {
+				if err := v.CheckSignature(pub); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+			}
+			fmt.Fprintf(g.stdout, "%s: intact\ncontent sha256: %s\nresults sha256: %s\n", args[0], v.Content, v.Results)
+			switch {
+			case pub != nil:
+				fmt.Fprintf(g.stdout, "signature: valid, by the key %s (%s)\n", keyFile, v.Signer)
+			case v.Signed():
+				fmt.Fprintf(g.stdout, "signed by: sha256 %s (not checked: give the signer's public key with --key)\n", v.Signer)
+			default:
+				fmt.Fprintln(g.stdout, "signature: none")
+			}
 			return nil
 		},
 	}
-	cmd.AddCommand(export, verify)
-	return cmd
+	verify.Flags().StringVar(&keyFile, "key", "", "public key (PEM) that must have signed the export")
+	return verify
 }
 
 // writeFileAtomic streams into a temporary file beside path and renames

@@ -51,8 +51,11 @@ type globals struct {
 	// kube reaches the Kubernetes cluster; nodeName names this host in it.
 	kube     kube.Options
 	nodeName string
-	stdout   io.Writer
-	stderr   io.Writer
+	// signingKey is the file of the key that signs exports (default: the
+	// data directory's signing.key).
+	signingKey string
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // Run executes the command line and returns the process exit code.
@@ -104,6 +107,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.kube.Context, "kube-context", envOr("BASELINE_KUBE_CONTEXT", ""), "kubeconfig context (default: the current one; env BASELINE_KUBE_CONTEXT)")
 	pf.StringVar(&g.kube.Name, "cluster-name", envOr("BASELINE_CLUSTER_NAME", ""), "the cluster's name in reports (default: the kubeconfig's cluster name; env BASELINE_CLUSTER_NAME)")
 	pf.StringVar(&g.nodeName, "node-name", envOr("BASELINE_NODE_NAME", ""), "this host's Kubernetes node name (default: NODE_NAME, then the host name; env BASELINE_NODE_NAME)")
+	pf.StringVar(&g.signingKey, "signing-key", envOr("BASELINE_SIGNING_KEY", ""), "Ed25519 key (PEM PKCS#8) that signs exports (default: DATA_DIR/signing.key, generated on first use; env BASELINE_SIGNING_KEY)")
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
 		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),
@@ -144,6 +148,7 @@ func applyConfigFile(cmd *cobra.Command, g *globals) error {
 	set("kube-context", "BASELINE_KUBE_CONTEXT", "kubernetes.context", &g.kube.Context)
 	set("cluster-name", "BASELINE_CLUSTER_NAME", "kubernetes.cluster_name", &g.kube.Name)
 	set("node-name", "BASELINE_NODE_NAME", "kubernetes.node_name", &g.nodeName)
+	set("signing-key", "BASELINE_SIGNING_KEY", "signing_key", &g.signingKey)
 	// scan --kube-bench-strict, below its environment variable (read by
 	// the command).
 	if f := cmd.Flags().Lookup(kubeBenchStrictFlag); f != nil && !f.Changed && os.Getenv(kubeBenchStrictEnv) == "" && v.IsSet("kube_bench.strict") {

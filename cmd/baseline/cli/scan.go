@@ -42,6 +42,8 @@ type runFlags struct {
 	keepTasks  int
 	// extra are standards loaded for this run only (scan --kube-bench-cfg).
 	extra []*checks.Standard
+	// signer signs an export format's output (set by execScan).
+	signer *report.Signer
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -82,6 +84,15 @@ func (f *runFlags) check() error {
 		return fmt.Errorf("--keep-tasks: must be at least 1 (got %d)", f.keepTasks)
 	}
 	return nil
+}
+
+// loadSigner loads the signing key when the output is an export format
+// (before the scan, so that a bad key fails at once).
+func (f *runFlags) loadSigner(g *globals) (err error) {
+	if f.format != "table" && f.format != "json" {
+		f.signer, err = loadSigner(g.signingKey, g.dataDir)
+	}
+	return err
 }
 
 type scanFlags struct {
@@ -177,6 +188,9 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if err := f.check(); err != nil {
 		return err
 	}
+	if err := f.loadSigner(g); err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	cat, err := loadCatalog(g)
 	if err != nil {
@@ -231,7 +245,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		}
 	default: // an export format, with its integrity digests
 		enc, _ := report.EncoderFor(f.format)
-		err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), nil)
+		err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), f.signer, nil)
 	}
 	if err != nil {
 		return err

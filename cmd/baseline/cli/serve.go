@@ -34,6 +34,8 @@ type serveConfig struct {
 	DataDir    string `mapstructure:"data_dir"`
 	HostRoot   string `mapstructure:"host_root"`
 	DockerHost string `mapstructure:"docker_host"`
+	// SigningKey signs exports (default: DataDir's signing.key).
+	SigningKey string `mapstructure:"signing_key"`
 	Kubernetes struct {
 		Kubeconfig  string `mapstructure:"kubeconfig"`
 		Context     string `mapstructure:"context"`
@@ -105,7 +107,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("upstream.retries", upstream.DefaultRetries)
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
 	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
-		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key"} {
+		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key"} {
 		v.SetDefault(k, "")
 	}
 	switch {
@@ -127,7 +129,8 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	}
 	flags := map[string]string{"data-dir": "data_dir", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
 		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks",
-		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name"}
+		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name",
+		"signing-key": "signing_key"}
 	for flag, key := range flags {
 		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
 			v.Set(key, f.Value.String())
@@ -311,6 +314,10 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err := db.EnsurePeriodTasks(ctx); err != nil {
 		return err
 	}
+	signer, err := loadSigner(c.SigningKey, c.DataDir)
+	if err != nil {
+		return err
+	}
 	completed, stopForwarding, err := upstreamForwarder(c, log)
 	if err != nil {
 		return err
@@ -333,7 +340,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, MaxUploadBytes: c.API.MaxUploadBytes, RatePerSecond: c.API.RatePerSecond,
 		Burst: c.API.Burst, AuthFailuresPerSecond: c.API.AuthFailuresPerSecond, AuthFailureBurst: c.API.AuthFailureBurst,
 		RequireSignedAction: c.API.RequireSignedAction, MaxSpooledBodies: c.API.MaxSpooledBodies, SpoolDir: filepath.Join(c.DataDir, "spool"),
-		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports")})
+		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer})
 	if err != nil {
 		return err
 	}

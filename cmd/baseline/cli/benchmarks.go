@@ -144,11 +144,26 @@ func newBenchmarksShowCmd(g *globals) *cobra.Command {
 
 func newBenchmarksValidateCmd(g *globals) *cobra.Command {
 	validate := &cobra.Command{
-		Use:   "validate DIR...",
-		Short: "Load benchmark directories and report every problem as file:line",
-		Args:  cobra.MinimumNArgs(1),
+		Use:   "validate [DIR...]",
+		Short: "Load benchmark directories (without one: the built-in standards) and report every problem as file:line",
+		Long: `Load benchmark directories and report every problem as file:line.
+Without a directory, the built-in standards are validated. A directory that
+holds a built-in standard (its id), as a copy of benchmarks/ being edited,
+is validated in place of it; other standards are also checked against the
+built-in ones (ids used twice).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			trees := []checks.Tree{{FS: benchmarks.FS(), Origin: benchmarks.Origin}}
+			builtin := checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin}
+			if len(args) == 0 {
+				cat, err := checks.Load(builtin)
+				if err != nil {
+					return withCode(ExitInvalid, err)
+				}
+				for _, s := range cat.Standards {
+					fmt.Fprintf(g.stdout, "%s: standard %s: %d items OK\n", s.Origin, s.ID, len(s.Items))
+				}
+				return nil
+			}
+			var trees []checks.Tree
 			for _, dir := range args {
 				tree, err := dirTree(dir)
 				if err != nil {
@@ -160,20 +175,36 @@ func newBenchmarksValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return withCode(ExitInvalid, err)
 			}
-			n := 0
-			for _, s := range cat.Standards {
-				if s.Origin != benchmarks.Origin {
-					fmt.Fprintf(g.stdout, "%s: standard %s: %d items OK\n", s.Origin, s.ID, len(s.Items))
-					n++
+			if len(cat.Standards) == 0 {
+				return withCode(ExitInvalid, fmt.Errorf("no standard found in %s (a standard is a directory with %s)", strings.Join(args, ", "), checks.StandardFile))
+			}
+			if !replacesBuiltin(cat) {
+				if _, err := checks.Load(append([]checks.Tree{builtin}, trees...)...); err != nil {
+					return withCode(ExitInvalid, err)
 				}
 			}
-			if n == 0 {
-				return withCode(ExitInvalid, fmt.Errorf("no standard found in %s (a standard is a directory with %s)", strings.Join(args, ", "), checks.StandardFile))
+			for _, s := range cat.Standards {
+				fmt.Fprintf(g.stdout, "%s: standard %s: %d items OK\n", s.Origin, s.ID, len(s.Items))
 			}
 			return nil
 		},
 	}
 	return validate
+}
+
+// replacesBuiltin reports whether a loaded catalog holds a standard of the
+// built-in ones (a copy of benchmarks/ being edited).
+func replacesBuiltin(cat *checks.Catalog) bool {
+	builtin, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
+	if err != nil {
+		return false
+	}
+	for _, s := range cat.Standards {
+		if _, ok := builtin.Standard(s.ID); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func showItem(g *globals, it *checks.Item) {

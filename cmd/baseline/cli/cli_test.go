@@ -150,3 +150,39 @@ func TestConfigFileSetsTheDataDir(t *testing.T) {
 		t.Errorf("the configured host root was not scanned:\n%s", out.String())
 	}
 }
+
+// benchmarks validate checks the shipped standards (without a directory,
+// or a copy of benchmarks/ being edited): an automated item whose finding
+// was removed fails with its file and line.
+func TestValidateShippedStandardsAndTheirWording(t *testing.T) {
+	if code, out, stderr := run(t, "benchmarks", "validate"); code != ExitOK || !strings.Contains(out, "standard cis-docker-1.6.0") {
+		t.Fatalf("validate the built-in standards: exit %d\n%s%s", code, out, stderr)
+	}
+	shipped := "../../../benchmarks/cis-docker-1.6.0"
+	if code, out, stderr := run(t, "benchmarks", "validate", shipped); code != ExitOK || !strings.Contains(out, "117 items OK") {
+		t.Fatalf("validate %s: exit %d\n%s%s", shipped, code, out, stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "cis-docker-1.6.0")
+	if err := os.CopyFS(dir, os.DirFS(shipped)); err != nil {
+		t.Fatal(err)
+	}
+	runtime := filepath.Join(dir, "5-runtime.yaml")
+	data, err := os.ReadFile(runtime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "    finding:") {
+			lines = append(lines[:i], lines[i+1:]...)
+			break
+		}
+	}
+	if err := os.WriteFile(runtime, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "benchmarks", "validate", dir)
+	if code != ExitInvalid || !strings.Contains(stderr, "5-runtime.yaml:") || !strings.Contains(stderr, "finding is required") {
+		t.Errorf("an item without its finding: exit %d, %s", code, stderr)
+	}
+}

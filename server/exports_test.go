@@ -15,6 +15,7 @@ import (
 
 	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store/sqlite"
@@ -134,7 +135,7 @@ func TestExportsOfAPreviousProcessRemovedAtStart(t *testing.T) {
 	}
 	defer db.Close()
 	cat := &checks.Catalog{}
-	if err := cat.Add(goldenReport().Standards...); err != nil {
+	if err := cat.Add(testhost.GoldenReport().Standards...); err != nil {
 		t.Fatal(err)
 	}
 	r, err := runner.New(ctx, cat, db, runner.Options{})

@@ -24,11 +24,8 @@ import (
 	"time"
 
 	"github.com/baselinehq/baseline/api"
-	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
-	"github.com/baselinehq/baseline/store/sqlite"
 )
 
 // testClock is the server's clock: the wall clock plus an offset the test
@@ -81,28 +78,7 @@ type testAPI struct {
 // newTestAPI serves goldenReport's store, wrapped by wrap when not nil.
 func newTestAPI(t *testing.T, wrap func(store.Store) store.Store) *testAPI {
 	t.Helper()
-	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{Now: func() time.Time { return goldenNow }, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.EnsurePeriodTasks(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rep := goldenReport()
-	cat := &checks.Catalog{}
-	if err := cat.Add(rep.Standards...); err != nil {
-		t.Fatal(err)
-	}
-	r, err := runner.New(ctx, cat, db, runner.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Record(ctx, store.TriggerManual, store.Scope{}, rep); err != nil {
-		t.Fatal(err)
-	}
+	db, r := goldenStore(t)
 	var st store.Store = db
 	if wrap != nil {
 		st = wrap(db)

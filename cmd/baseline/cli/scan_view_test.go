@@ -2,8 +2,6 @@ package cli
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,22 +75,7 @@ func TestFixtureHostTablesGolden(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			got := duration.ReplaceAllString(out, "${1}0.00s")
-			path := filepath.Join("testdata", "table_"+host+".golden")
-			if *updateGolden {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to write it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("the %s host's table differs from %s:\n%s", host, path, got)
-			}
+			testhost.Golden(t, "table_"+host+".golden", []byte(got), *updateGolden, func(want, got []byte) string { return string(got) })
 		})
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
+	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
@@ -157,6 +159,11 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 		opts.Workers = r.defaults.Workers
 	}
 	opts.Logger = r.log
+	if opts.ImageFiles == nil {
+		if c, ok := r.store.(store.ImageFilesCache); ok {
+			opts.ImageFiles = imageFilesCache{c}
+		}
+	}
 	if len(opts.Standards) == 0 {
 		std, err := r.enabledStandards(ctx)
 		if err != nil {
@@ -303,4 +310,19 @@ func (r *Runner) resolveAssets(ctx context.Context, sel []string) []uint64 {
 		}
 	}
 	return ids
+}
+
+// imageFilesCache gives a scan the store's image files cache.
+type imageFilesCache struct{ c store.ImageFilesCache }
+
+func (c imageFilesCache) Get(ctx context.Context, imageID string) (docker.SpecialFiles, time.Time, bool, error) {
+	f, ok, err := c.c.ImageFiles(ctx, imageID)
+	if err != nil || !ok {
+		return docker.SpecialFiles{}, time.Time{}, false, err
+	}
+	return docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid}, f.ReadAt, true, nil
+}
+
+func (c imageFilesCache) Put(ctx context.Context, imageID string, files docker.SpecialFiles, readAt time.Time) error {
+	return c.c.PutImageFiles(ctx, imageID, store.ImageFiles{Setuid: files.Setuid, Setgid: files.Setgid, ReadAt: readAt})
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/assets/hostfs"
@@ -40,6 +42,22 @@ type hostContext struct {
 
 	// audit is the environment of shell audits (KUBECONFIG).
 	audit *auditEnv
+
+	// imageFiles, when set, keeps images' setuid and setgid files by image
+	// id across scans; exportFiles replaces the engine's export in tests.
+	imageFiles  ImageFilesCache
+	exportFiles func(ctx context.Context, id string) (docker.SpecialFiles, error)
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// ImageFilesCache keeps the setuid and setgid files of images across scans,
+// by the image's full id (sha256:…, a digest of its content: the files of
+// an id never change), so that a scan exports only the images it has not
+// read before. Get returns when the files were read.
+type ImageFilesCache interface {
+	Get(ctx context.Context, imageID string) (files docker.SpecialFiles, readAt time.Time, ok bool, err error)
+	Put(ctx context.Context, imageID string, files docker.SpecialFiles, readAt time.Time) error
 }
 
 type cachedObs struct {
@@ -221,13 +239,49 @@ func (f *assetFacts) observeHistory(ctx context.Context) (checks.Observation, er
 	return one(checks.Subject{Name: "image history", Doc: map[string]any{"history": anyList(hist)}, Text: strings.Join(lines, "\n")}), nil
 }
 
+// observeImageFiles lists the image's setuid and setgid files: from the
+// image files cache when it holds the image's id, else by exporting the
+// image (then recorded in the cache). A cache failure is logged and the
+// image is exported as without a cache.
 func (f *assetFacts) observeImageFiles(ctx context.Context) (checks.Observation, error) {
-	if err := f.host.engineAvailable(); err != nil {
-		return checks.Observation{}, err
+	h, id := f.host, f.ref
+	// Only a full content id names the same content on every scan.
+	cached := h.imageFiles != nil && strings.HasPrefix(id, "sha256:")
+	if cached {
+		sf, at, ok, err := h.imageFiles.Get(ctx, id)
+		switch {
+		case err != nil:
+			h.log.Warn("image files cache unreadable; exporting the image", "image", id, "err", err)
+		case ok:
+			name := "image file system (cached from " + id + " at " + at.UTC().Format(time.RFC3339) + ")"
+			return imageFilesObservation(name, sf), nil
+		}
 	}
-	sf, err := f.host.engine.ImageSpecialFiles(ctx, f.ref)
+	readAt := h.now()
+	sf, err := h.exportImageFiles(ctx, id)
 	if err != nil {
 		return checks.Observation{}, err
 	}
-	return one(checks.Subject{Name: "image file system", Doc: map[string]any{"setuid": anyList(sf.Setuid), "setgid": anyList(sf.Setgid)}}), nil
+	if cached {
+		if err := h.imageFiles.Put(ctx, id, sf, readAt); err != nil {
+			h.log.Warn("image files cache not updated", "image", id, "err", err)
+		}
+	}
+	return imageFilesObservation("image file system", sf), nil
+}
+
+// exportImageFiles exports the image through the engine (or the test's
+// exporter) and lists its setuid and setgid files.
+func (h *hostContext) exportImageFiles(ctx context.Context, id string) (docker.SpecialFiles, error) {
+	if h.exportFiles != nil {
+		return h.exportFiles(ctx, id)
+	}
+	if err := h.engineAvailable(); err != nil {
+		return docker.SpecialFiles{}, err
+	}
+	return h.engine.ImageSpecialFiles(ctx, id)
+}
+
+func imageFilesObservation(name string, sf docker.SpecialFiles) checks.Observation {
+	return one(checks.Subject{Name: name, Doc: map[string]any{"setuid": anyList(sf.Setuid), "setgid": anyList(sf.Setgid)}})
 }

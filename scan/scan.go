@@ -64,6 +64,10 @@ type Options struct {
 	// Progress, when set, is told how many checks are done out of total.
 	Progress func(done, total int)
 	Logger   *slog.Logger
+	// ImageFiles, when set, keeps images' setuid and setgid files by image
+	// id across scans: an image already read is not exported again. Nil
+	// exports every image checked.
+	ImageFiles ImageFilesCache
 }
 
 // ErrNothingSelected is returned when the selection matches no item.
@@ -90,7 +94,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 		need[it.AssetType] = true
 	}
 
-	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts)}
+	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts), imageFiles: opts.ImageFiles, now: opts.Now, log: log}
 	defer hc.audit.close()
 	defer hc.root.Close()
 	hc.connectEngine(ctx, opts, need[assets.Host] || need[assets.Container] || need[assets.Image], log)

@@ -555,6 +555,28 @@ type ReplayGuard interface {
 	UseSignature(ctx context.Context, u SignatureUse) (first SignatureUse, seen bool, err error)
 }
 
+// ImageFiles are the setuid and setgid files of one image's file system,
+// as read from the image at ReadAt.
+type ImageFiles struct {
+	Setuid []string `json:"setuid"`
+	Setgid []string `json:"setgid"`
+	// ReadAt is when the image was exported and its files listed.
+	ReadAt time.Time `json:"-"`
+}
+
+// ImageFilesCache keeps the setuid and setgid files of each image by its
+// full id (sha256:…, a digest of its content, never a name or tag): an
+// image's content cannot change under the same id, so a scan need not
+// export an image it listed before. Entries not used for a while are
+// pruned, and their number is bounded.
+type ImageFilesCache interface {
+	// ImageFiles returns the files recorded for the image id, and ok false
+	// when none are.
+	ImageFiles(ctx context.Context, imageID string) (files ImageFiles, ok bool, err error)
+	// PutImageFiles records the files read from the image id.
+	PutImageFiles(ctx context.Context, imageID string, files ImageFiles) error
+}
+
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.
@@ -567,6 +589,7 @@ type Store interface {
 	PeriodStore
 	UploadStore
 	ReplayGuard
+	ImageFilesCache
 	// MarkPeriodTriggered records when a period task last fired.
 	MarkPeriodTriggered(ctx context.Context, id int64, at time.Time) error
 	Close() error

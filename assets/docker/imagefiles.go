@@ -31,7 +31,7 @@ type layerIndex struct {
 	opaques   []string         // directories whose lower content is hidden
 }
 
-// ImageSpecialFiles exports the image (GET /images/{id}/get, a read-only
+// ImageSpecialFiles exports the image (GET /images/get?names={id}, a read-only
 // stream) and lists its setuid and setgid files. Only file headers are
 // read; contents are skipped.
 func (e *Engine) ImageSpecialFiles(ctx context.Context, id string) (SpecialFiles, error) {

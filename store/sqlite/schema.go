@@ -210,6 +210,19 @@ CREATE TABLE signatures (
 ) WITHOUT ROWID;
 CREATE INDEX signatures_expiry ON signatures(expires_at);
 `,
+	// 7: the setuid and setgid files of each image by its full id
+	// (store.ImageFilesCache): files is their JSON, read_at when the image
+	// was exported, used_at when the entry was last read or written (the
+	// least recently used are pruned).
+	`
+CREATE TABLE image_files (
+	image_id TEXT PRIMARY KEY,
+	files    TEXT NOT NULL,
+	read_at  INTEGER NOT NULL,
+	used_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX image_files_used ON image_files(used_at);
+`,
 }
 
 // rollupColumns aggregates latest rows; the current-asset condition is

@@ -1,0 +1,102 @@
+package runner_test
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testhost"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/runner"
+	"github.com/baselinehq/baseline/scan"
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/sqlite"
+)
+
+// exportOp is the engine call that exports an image (docker save).
+const exportOp = "GET /images/get"
+
+// Two scans of an image through the runner with a real store: the first
+// exports the image once and caches its files by the image's id; the
+// second exports nothing and judges the same from the cache, with evidence
+// naming the id the lists were cached from.
+func TestImageFilesCachedAcrossScans(t *testing.T) {
+	dockertest.Engine(t)
+	ctx := context.Background()
+	cat := testhost.Builtin(t)
+	var item *checks.Item
+	for _, it := range cat.Items() {
+		if it.Standard.ID == "cis-docker-1.6.0" && it.Number == "4.8" {
+			item = it
+		}
+	}
+	if item == nil || item.Source == nil || item.Source.Kind != checks.SourceImageFiles {
+		t.Fatalf("CIS Docker 4.8 = %+v, want an item reading the image's files", item)
+	}
+	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := runner.New(ctx, cat, db, runner.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() (results.Result, string, map[string]int) {
+		t.Helper()
+		_, rep, err := r.Run(ctx, runner.Request{Trigger: store.TriggerManual,
+			Select: scan.Options{Types: []assets.Type{assets.Image}, Standards: []string{"cis-docker-1.6.0"},
+				Items: []uint64{item.ID}, Assets: []string{"baseline-test/setuid:1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Assets) != 1 || len(rep.Results) != 1 {
+			t.Fatalf("assets %+v, results %+v; want the image judged on 4.8", rep.Assets, rep.Results)
+		}
+		return rep.Results[0], rep.Assets[0].Ref, rep.EngineCallsByOp
+	}
+
+	first, ref, calls := run()
+	if calls[exportOp] != 1 {
+		t.Errorf("first scan: %d exports (%v), want 1", calls[exportOp], calls)
+	}
+	if !strings.HasPrefix(ref, "sha256:") {
+		t.Fatalf("image ref %q is not its id", ref)
+	}
+	cached, ok, err := db.ImageFiles(ctx, ref)
+	if err != nil || !ok || len(cached.Setuid) == 0 {
+		t.Fatalf("cache after the first scan: %+v, %v, %v; want the image's setuid files under its id", cached, ok, err)
+	}
+
+	second, _, calls := run()
+	if calls[exportOp] != 0 {
+		t.Errorf("second scan: %d exports (%v), want none", calls[exportOp], calls)
+	}
+	if first.Status != checks.CheckFinished || first.Result != checks.ResultFailed || second.Status != first.Status || second.Result != first.Result {
+		t.Errorf("verdicts: first %v/%v, second %v/%v; want failed both times", first.Status, first.Result, second.Status, second.Result)
+	}
+	actual := func(r results.Result) []string {
+		var out []string
+		for _, e := range r.Evidence {
+			out = append(out, e.Actual)
+		}
+		return out
+	}
+	if !reflect.DeepEqual(actual(first), actual(second)) || len(actual(first)) == 0 {
+		t.Errorf("evidence: first %v, second %v; want the same setuid list", actual(first), actual(second))
+	}
+	for _, e := range second.Evidence {
+		if !strings.Contains(e.Source, "cached from "+ref+" at ") {
+			t.Errorf("second scan's evidence source %q does not name the id it was cached from", e.Source)
+		}
+	}
+	again, _, _ := db.ImageFiles(ctx, ref)
+	if !reflect.DeepEqual(again.Setuid, cached.Setuid) || !again.ReadAt.Equal(cached.ReadAt) {
+		t.Errorf("cache after the second scan: %+v, want %+v unchanged", again, cached)
+	}
+}

@@ -258,14 +258,8 @@ func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.
 // Kubernetes pod's node), then the host name. A node's uploads are held to
 // that name, so it must outlive the pod or container the daemon runs in.
 func NodeName(configured string) string {
-	if configured != "" {
-		return configured
-	}
-	if n := os.Getenv("NODE_NAME"); n != "" {
-		return n
-	}
-	n, _ := os.Hostname()
-	return n
+	host, _ := os.Hostname()
+	return scan.NodeName(configured, host)
 }
 
 // enabledStandards lists the catalog's enabled standards minus those

@@ -92,6 +92,19 @@ func logger(opts Options) *slog.Logger {
 // kubeNode describes this host as a node of the cluster. It returns nil
 // when no Kubernetes component runs on it, unless a node is expected: then
 // the node is a target that failed, with the reason.
+// NodeName names a host as a Kubernetes node and in a task's scope: the
+// configured name (--node-name, kubernetes.node_name) when set, then
+// NODE_NAME (a pod's node), then the host's own name.
+func NodeName(configured, hostName string) string {
+	if configured != "" {
+		return configured
+	}
+	if n := os.Getenv("NODE_NAME"); n != "" {
+		return n
+	}
+	return hostName
+}
+
 func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery) *target {
 	comps, err := d.hc.nodeComponents()
 	if len(comps) == 0 && !opts.ExpectNode {
@@ -100,13 +113,7 @@ func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery)
 		}
 		return nil
 	}
-	node := opts.NodeName
-	if node == "" {
-		node = os.Getenv("NODE_NAME")
-	}
-	if node == "" {
-		node = host.Name
-	}
+	node := NodeName(opts.NodeName, host.Name)
 	cluster := opts.Kube.Name
 	version := ""
 	if kd != nil && kd.infoErr == nil {

@@ -89,9 +89,6 @@ func logger(opts Options) *slog.Logger {
 	return slog.Default()
 }
 
-// kubeNode describes this host as a node of the cluster. It returns nil
-// when no Kubernetes component runs on it, unless a node is expected: then
-// the node is a target that failed, with the reason.
 // NodeName names a host as a Kubernetes node and in a task's scope: the
 // configured name (--node-name, kubernetes.node_name) when set, then
 // NODE_NAME (a pod's node), then the host's own name.
@@ -105,6 +102,9 @@ func NodeName(configured, hostName string) string {
 	return hostName
 }
 
+// kubeNode describes this host as a node of the cluster. It returns nil
+// when no Kubernetes component runs on it, unless a node is expected: then
+// the node is a target that failed, with the reason.
 func (d *discovery) kubeNode(host assets.Asset, opts Options, kd *kubeDiscovery) *target {
 	comps, err := d.hc.nodeComponents()
 	if len(comps) == 0 && !opts.ExpectNode {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,6 +187,11 @@ func TestDerivedStandards(t *testing.T) {
 		}
 		if got := itemFiles(t, d.to); strings.Join(got, " ") != strings.Join(sources, " ") {
 			t.Errorf("%s holds %v, want exactly the files of %s: %v", d.to, got, d.from, sources)
+		}
+		for _, c := range d.changes {
+			if !slices.Contains(sources, c.file) {
+				t.Errorf("the change of %q names %s, which is not a file of %s", c.old, c.file, d.from)
+			}
 		}
 	}
 }

@@ -75,6 +75,12 @@ type serveConfig struct {
 		MaxSpooledBodies int          `mapstructure:"max_spooled_bodies"`
 		Keys             []server.Key `mapstructure:"keys"`
 	} `mapstructure:"api"`
+	// Metrics configure /metrics: served without an API key when Public;
+	// failed asset counts for the TopItems items failing on most assets.
+	Metrics struct {
+		Public   bool `mapstructure:"public"`
+		TopItems int  `mapstructure:"top_items"`
+	} `mapstructure:"metrics"`
 	// Upstream, when Server is set, is the daemon each completed task is
 	// also uploaded to (see package server/upstream).
 	Upstream struct {
@@ -89,6 +95,10 @@ type serveConfig struct {
 		OutboxSize int `mapstructure:"outbox_size"`
 	} `mapstructure:"upstream"`
 }
+
+// maxMetricsTopItems bounds metrics.top_items, and so the label sets of
+// baseline_item_failed_assets.
+const maxMetricsTopItems = 1000
 
 // DefaultConfigFiles are read, when present, unless --config names one.
 var DefaultConfigFiles = []string{"/etc/baseline/config.yaml"}
@@ -108,6 +118,8 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("timezone", "Local")
 	v.SetDefault("shutdown_grace", "60s")
 	setAPIDefaults(v)
+	v.SetDefault("metrics.public", false)
+	v.SetDefault("metrics.top_items", server.DefaultMetricsTopItems)
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
 	v.SetDefault("upstream.max_backoff", upstream.DefaultMaxBackoff)
 	v.SetDefault("upstream.outbox_size", upstream.DefaultOutboxSize)
@@ -164,6 +176,9 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	}
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
 		return nil, errors.New("api.tls_cert and api.tls_key go together")
+	}
+	if c.Metrics.TopItems < 1 || c.Metrics.TopItems > maxMetricsTopItems {
+		return nil, fmt.Errorf("metrics.top_items: must be between 1 and %d (got %d)", maxMetricsTopItems, c.Metrics.TopItems)
 	}
 	if c.KeepTasks < 1 {
 		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
@@ -351,7 +366,8 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, MaxUploadBytes: c.API.MaxUploadBytes, RatePerSecond: c.API.RatePerSecond,
 		Burst: c.API.Burst, AuthFailuresPerSecond: c.API.AuthFailuresPerSecond, AuthFailureBurst: c.API.AuthFailureBurst,
 		RequireSignedAction: c.API.RequireSignedAction, MaxSpooledBodies: c.API.MaxSpooledBodies, SpoolDir: filepath.Join(c.DataDir, "spool"),
-		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer})
+		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer,
+		Metrics: server.MetricsOptions{Public: c.Metrics.Public, TopItems: c.Metrics.TopItems}})
 	if err != nil {
 		return err
 	}

@@ -221,9 +221,9 @@ func (c *collector) summaries(ctx context.Context, ch chan<- prometheus.Metric) 
 			checks.RiskMedium: s.FailedMediumRiskPolicyItemCount, checks.RiskLow: s.FailedLowRiskPolicyItemCount, checks.RiskNotice: s.NoticePolicyItemCount} {
 			gauge(ch, descFailedItems, float64(n), t, string(risk))
 		}
+		gauge(ch, descLastCost, s.CheckCostTime, t)
 		if last, err := time.Parse(time.DateTime, s.LastCheckTime); err == nil {
 			gauge(ch, descLastCheck, float64(last.Unix()), t)
-			gauge(ch, descLastCost, s.CheckCostTime, t)
 		}
 	}
 	return nil

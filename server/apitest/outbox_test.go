@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/baselinehq/baseline/api"
+	apiclient "github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -142,5 +145,46 @@ func TestRetryAfterALostAcknowledgementIsNotRecordedTwice(t *testing.T) {
 	}
 	if n := len(tasks(t, bin, centralData)); n != 1 {
 		t.Errorf("the central daemon holds %d tasks, want the one upload", n)
+	}
+}
+
+// The same upload sent twice with one idempotency key through the
+// project's client: the second answer names the first's task, marked
+// already applied, and the daemon holds one task. The same key from
+// another node is that node's own; a key that is not printable ASCII is
+// refused naming the parameter.
+func TestIdempotentUploadThroughTheClient(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	d := startDaemon(t, bin, data)
+	c, err := apiclient.New("http://"+d.addr, anyID, anyKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	upload := func(node, key string) (api.UploadComplianceScanResultResponse, error) {
+		u := api.NewScanUpload(store.Scope{Node: node}, testhost.GoldenReport())
+		u.IdempotencyKey = key
+		var out api.UploadComplianceScanResultResponse
+		err := c.Call(ctx, api.UploadAction, u, &out)
+		return out, err
+	}
+	first, err := upload("node-a", "node-a/0123456789abcdef/7")
+	if err != nil || first.TaskId == 0 || first.AlreadyApplied {
+		t.Fatalf("first upload: %+v, %v", first, err)
+	}
+	again, err := upload("node-a", "node-a/0123456789abcdef/7")
+	if err != nil || again.TaskId != first.TaskId || again.ResultCount != first.ResultCount || !again.AlreadyApplied {
+		t.Errorf("the same upload again: %+v, %v; want task %d already applied", again, err, first.TaskId)
+	}
+	if n := len(tasks(t, bin, data)); n != 1 {
+		t.Errorf("the daemon holds %d tasks after one upload sent twice", n)
+	}
+	var ae *api.Error
+	if _, err := upload("node-a", "bad key\x01"); !errors.As(err, &ae) || ae.Code != api.InvalidParameterValue || !strings.Contains(ae.Message, "IdempotencyKey") {
+		t.Errorf("a key with a space and a control character: %v", err)
+	}
+	if _, err := upload("node-a", strings.Repeat("k", api.MaxIdempotencyKeyBytes+1)); !errors.As(err, &ae) || !strings.Contains(ae.Message, "IdempotencyKey") {
+		t.Errorf("a key too long: %v", err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // scrape GETs a daemon's /metrics (with basic authentication when id is
 // set) and returns the status and each series' value by name and labels.
-func scrape(t *testing.T, addr, id, key string) (int, map[string]float64) {
+func scrape(t testing.TB, addr, id, key string) (int, map[string]float64) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {

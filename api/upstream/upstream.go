@@ -230,8 +230,10 @@ func (f *Forwarder) send(e store.OutboxEntry) {
 	}
 }
 
+// storeErr logs a failed outbox update and waits a moment; an entry gone
+// meanwhile (pushed out of a full outbox) is no failure.
 func (f *Forwarder) storeErr(err error) {
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		f.log.Error("updating the outbox", "err", err.Error())
 		f.sleep(f.opts.Backoff, false)
 	}

@@ -188,3 +188,27 @@ func TestIdempotentUploadThroughTheClient(t *testing.T) {
 		t.Errorf("a key too long: %v", err)
 	}
 }
+
+// A bounded outbox (upstream.outbox_size 2) with its upstream down: the
+// third task pushes the oldest out, unsent, with a warning naming it, and
+// counts it as dropped; the two newest wait.
+func TestAFullOutboxDropsTheOldest(t *testing.T) {
+	bin := binary(t)
+	data := t.TempDir()
+	closed := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) // nothing listens there
+	d := startDaemonEnv(t, bin, data, []string{"BASELINE_UPSTREAM_OUTBOX_SIZE=2"}, "--config", nodeDaemonConfig(t, "k8s-good", closed, fullID, fullKey))
+	c := newClient(t, d.addr, fullID, fullKey)
+	var ran []int64
+	for range 3 {
+		var started struct{ TaskId int64 }
+		c.ok("CreateComplianceTask", map[string]any{"AssetTypeSet": []string{"ASSET_K8S"}}, &started)
+		ran = append(ran, waitFinished(t, bin, data, started.TaskId).ID)
+	}
+	d.stop(t)
+	if s := outboxStats(t, data); s.Depth != 2 || s.Dropped != 1 {
+		t.Errorf("outbox %+v, want the 2 newest tasks waiting and 1 dropped", s)
+	}
+	if !strings.Contains(d.stderr.String(), `msg="outbox full: the oldest task is dropped unsent" component=upstream upstream=`+closed+` task=`+strconv.FormatInt(ran[0], 10)) {
+		t.Errorf("no warning names the dropped task %d:\n%s", ran[0], d.stderr)
+	}
+}

@@ -82,7 +82,7 @@ func checkIdempotencyKey(key string) error {
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] <= ' ' || key[i] > '~' {
-			return errorf(api.InvalidParameterValue, "IdempotencyKey: byte %d is not a printable ASCII character", i)
+			return errorf(api.InvalidParameterValue, "IdempotencyKey: byte %d is a space or not printable ASCII", i)
 		}
 	}
 	return nil

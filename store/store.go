@@ -666,6 +666,8 @@ type HealthChecker interface {
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.
+// OutboxStore and HealthChecker are outside it: callers find them on a
+// Store by a type assertion, and do without where a backend lacks them.
 type Store interface {
 	CatalogStore
 	TaskStore

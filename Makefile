@@ -41,6 +41,7 @@ bench: test-env build
 	BASELINE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/bench/
 	$(GO) test -run '^$$' -bench 'IngestFleet' -benchtime 1x -timeout 30m ./store/sqlite/
 	$(GO) test -run '^$$' -bench '(Summary|ItemsPage|ItemAssetsPage|AssetsPage|Whitelist.*)Fleet' -benchtime 20x -timeout 30m ./store/sqlite/
+	$(GO) test -run '^$$' -bench 'Outbox' -benchtime 300x -timeout 30m ./store/sqlite/
 	$(GO) test -run '^$$' -bench 'APIFleet' -benchtime 200x -timeout 30m ./server/apitest/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/
 	$(GO) test -run '^$$' -bench 'ClusterScan' -benchtime 3x -timeout 30m ./scan/

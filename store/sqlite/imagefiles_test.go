@@ -119,7 +119,7 @@ func TestMigrationToImageFilesCache(t *testing.T) {
 	}
 	defer up.Close()
 	var v, sigs int
-	if err := up.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != SchemaVersion || v != 7 {
+	if err := up.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != SchemaVersion {
 		t.Fatalf("version %d, want %d (%v)", v, SchemaVersion, err)
 	}
 	if err := up.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM signatures").Scan(&sigs); err != nil || sigs != 1 {

@@ -223,6 +223,37 @@ CREATE TABLE image_files (
 ) WITHOUT ROWID;
 CREATE INDEX image_files_used ON image_files(used_at);
 `,
+	// 8: exactly-once delivery to an upstream daemon (store.OutboxStore).
+	// meta holds the store's random id (part of idempotency keys) and the
+	// count of outbox entries dropped unsent; outbox the completed tasks
+	// waiting for upload, oldest first; applied_uploads the idempotency
+	// keys of the uploads recorded, with what they were recorded as.
+	`
+CREATE TABLE meta (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta(name, value) VALUES ('store_id', lower(hex(randomblob(16)))), ('outbox_dropped', '0');
+CREATE TABLE outbox (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	task_id      INTEGER NOT NULL,
+	upload_key   TEXT NOT NULL UNIQUE,
+	payload      BLOB NOT NULL,
+	enqueued_at  INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	next_attempt INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE applied_uploads (
+	node_name    TEXT NOT NULL,
+	upload_key   TEXT NOT NULL,
+	task_id      INTEGER NOT NULL,
+	result_count INTEGER NOT NULL,
+	applied_at   INTEGER NOT NULL,
+	PRIMARY KEY (node_name, upload_key)
+) WITHOUT ROWID;
+CREATE INDEX applied_uploads_age ON applied_uploads(applied_at);
+`,
 }
 
 // rollupColumns aggregates latest rows; the current-asset condition is

@@ -75,16 +75,30 @@ type serveConfig struct {
 		MaxSpooledBodies int          `mapstructure:"max_spooled_bodies"`
 		Keys             []server.Key `mapstructure:"keys"`
 	} `mapstructure:"api"`
+	// Metrics configure /metrics: served without an API key when Public;
+	// failed asset counts for the TopItems items failing on most assets.
+	Metrics struct {
+		Public   bool `mapstructure:"public"`
+		TopItems int  `mapstructure:"top_items"`
+	} `mapstructure:"metrics"`
 	// Upstream, when Server is set, is the daemon each completed task is
 	// also uploaded to (see package server/upstream).
 	Upstream struct {
-		Server    string        `mapstructure:"server"`
-		SecretID  string        `mapstructure:"secret_id"`
-		SecretKey string        `mapstructure:"secret_key"`
-		Retries   int           `mapstructure:"retries"`
-		Backoff   time.Duration `mapstructure:"backoff"`
+		Server    string `mapstructure:"server"`
+		SecretID  string `mapstructure:"secret_id"`
+		SecretKey string `mapstructure:"secret_key"`
+		// Backoff is the wait after a failed upload, doubled after each
+		// next failure up to MaxBackoff.
+		Backoff    time.Duration `mapstructure:"backoff"`
+		MaxBackoff time.Duration `mapstructure:"max_backoff"`
+		// OutboxSize bounds the tasks waiting for upload in the store.
+		OutboxSize int `mapstructure:"outbox_size"`
 	} `mapstructure:"upstream"`
 }
+
+// maxMetricsTopItems bounds metrics.top_items, and so the label sets of
+// baseline_item_failed_assets.
+const maxMetricsTopItems = 1000
 
 // DefaultConfigFiles are read, when present, unless --config names one.
 var DefaultConfigFiles = []string{"/etc/baseline/config.yaml"}
@@ -104,8 +118,11 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("timezone", "Local")
 	v.SetDefault("shutdown_grace", "60s")
 	setAPIDefaults(v)
-	v.SetDefault("upstream.retries", upstream.DefaultRetries)
+	v.SetDefault("metrics.public", false)
+	v.SetDefault("metrics.top_items", server.DefaultMetricsTopItems)
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
+	v.SetDefault("upstream.max_backoff", upstream.DefaultMaxBackoff)
+	v.SetDefault("upstream.outbox_size", upstream.DefaultOutboxSize)
 	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
 		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key"} {
 		v.SetDefault(k, "")
@@ -160,6 +177,9 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
 		return nil, errors.New("api.tls_cert and api.tls_key go together")
 	}
+	if c.Metrics.TopItems < 1 || c.Metrics.TopItems > maxMetricsTopItems {
+		return nil, fmt.Errorf("metrics.top_items: must be between 1 and %d (got %d)", maxMetricsTopItems, c.Metrics.TopItems)
+	}
 	if c.KeepTasks < 1 {
 		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
 	}
@@ -167,8 +187,9 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 		if _, err := client.New(u.Server, u.SecretID, u.SecretKey); err != nil {
 			return nil, fmt.Errorf("upstream: %w (set upstream.secret_id and upstream.secret_key, or BASELINE_UPSTREAM_SECRET_ID and BASELINE_UPSTREAM_SECRET_KEY)", err)
 		}
-		if u.Retries < 0 || u.Backoff <= 0 {
-			return nil, fmt.Errorf("upstream: retries must not be negative and backoff must be positive (got %d, %s)", u.Retries, u.Backoff)
+		if u.Backoff <= 0 || u.MaxBackoff < u.Backoff || u.OutboxSize < 1 {
+			return nil, fmt.Errorf("upstream: backoff must be positive, max_backoff at least backoff and outbox_size at least 1 (got %s, %s, %d)",
+				u.Backoff, u.MaxBackoff, u.OutboxSize)
 		}
 	}
 	return &c, nil
@@ -245,10 +266,11 @@ func newLogger(g *globals, level, format string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
 }
 
-// serve runs the daemon until ctx ends.
 // upstreamForwarder forwards each completed task to the configured upstream
-// daemon, if any; stop sends what is still pending, for at most 10 s.
-func upstreamForwarder(c *serveConfig, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
+// daemon, if any, through the store's outbox; stop lets an upload under
+// way finish for at most 10 s (what is not acknowledged stays in the
+// outbox for the next start).
+func upstreamForwarder(ctx context.Context, c *serveConfig, st store.OutboxStore, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
 	u := c.Upstream
 	if u.Server == "" {
 		return nil, func() {}, nil
@@ -257,7 +279,10 @@ func upstreamForwarder(c *serveConfig, log *slog.Logger) (completed func(store.T
 	if err != nil {
 		return nil, nil, fmt.Errorf("upstream: %w", err)
 	}
-	fwd := upstream.New(uc, upstream.Options{Retries: u.Retries, Backoff: u.Backoff, Logger: log})
+	fwd, err := upstream.New(ctx, uc, st, upstream.Options{Backoff: u.Backoff, MaxBackoff: u.MaxBackoff, OutboxSize: u.OutboxSize, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstream: %w", err)
+	}
 	return fwd.Forward, func() {
 		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		fwd.Close(fctx)
@@ -292,6 +317,7 @@ func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, 
 	return httpSrv, scheme + "://" + ln.Addr().String(), nil
 }
 
+// serve runs the daemon until ctx ends.
 func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	log, err := newLogger(g, c.LogLevel, c.LogFormat)
 	if err != nil {
@@ -318,12 +344,12 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	completed, stopForwarding, err := upstreamForwarder(c, log)
+	completed, stopForwarding, err := upstreamForwarder(ctx, c, db, log)
 	if err != nil {
 		return err
 	}
-	// Last, once the runner is done: the tasks that just finished are sent
-	// if the upstream answers soon; the local store has them either way.
+	// Last, once the runner is done: the tasks that just finished are in
+	// the outbox, and the upload under way may finish.
 	defer stopForwarding()
 	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log, Completed: completed,
 		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
@@ -340,7 +366,8 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, MaxUploadBytes: c.API.MaxUploadBytes, RatePerSecond: c.API.RatePerSecond,
 		Burst: c.API.Burst, AuthFailuresPerSecond: c.API.AuthFailuresPerSecond, AuthFailureBurst: c.API.AuthFailureBurst,
 		RequireSignedAction: c.API.RequireSignedAction, MaxSpooledBodies: c.API.MaxSpooledBodies, SpoolDir: filepath.Join(c.DataDir, "spool"),
-		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer})
+		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer,
+		Metrics: server.MetricsOptions{Public: c.Metrics.Public, TopItems: c.Metrics.TopItems}})
 	if err != nil {
 		return err
 	}

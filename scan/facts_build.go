@@ -53,7 +53,7 @@ const opts = `(?:\s+-\S+)*\s+`
 // updateCommand refreshes a package index (or, for yum and dnf, updates
 // from it); installCommand installs or upgrades from it.
 var (
-	updateCommand = regexp.MustCompile(`\b(?:(?:apt-get|apt|aptitude)` + opts + `update|apk` + opts + `update|(?:yum|dnf|microdnf|tdnf)` + opts + `(?:update|makecache|check-update)|zypper` + opts + `(?:refresh|ref)|pacman\s+-Sy)\b`)
+	updateCommand  = regexp.MustCompile(`\b(?:(?:apt-get|apt|aptitude)` + opts + `update|apk` + opts + `update|(?:yum|dnf|microdnf|tdnf)` + opts + `(?:update|makecache|check-update)|zypper` + opts + `(?:refresh|ref)|pacman\s+-Sy)\b`)
 	installCommand = regexp.MustCompile(`\b(?:(?:apt-get|apt|aptitude)` + opts + `(?:install|upgrade|dist-upgrade|full-upgrade|build-dep)|apk` + opts + `(?:add|upgrade)|(?:yum|dnf|microdnf|tdnf)` + opts + `(?:install|upgrade|groupinstall|reinstall|localinstall|distro-sync)|zypper` + opts + `(?:install|in|update|up|dist-upgrade|dup|patch)|pacman\s+-S[a-z]*u)\b`)
 )
 
@@ -109,14 +109,14 @@ func credentialName(name string) bool {
 
 // secretValue matches values in the shape of well-known credentials.
 var secretValue = regexp.MustCompile(strings.Join([]string{
-	`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                          // AWS access key id
+	`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                                  // AWS access key id
 	`\bgh[pousr]_[A-Za-z0-9]{36,}`, `\bgithub_pat_[A-Za-z0-9_]{22,}`, // GitHub tokens
-	`\bglpat-[A-Za-z0-9_-]{20,}`,                              // GitLab token
-	`\bxox[abposr]-[A-Za-z0-9-]{10,}`,                         // Slack token
-	`\bAIza[0-9A-Za-z_-]{35}`,                                 // Google API key
-	`\b[sr]k_live_[0-9A-Za-z]{20,}`,                           // Stripe key
+	`\bglpat-[A-Za-z0-9_-]{20,}`,                                         // GitLab token
+	`\bxox[abposr]-[A-Za-z0-9-]{10,}`,                                    // Slack token
+	`\bAIza[0-9A-Za-z_-]{35}`,                                            // Google API key
+	`\b[sr]k_live_[0-9A-Za-z]{20,}`,                                      // Stripe key
 	`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`, // JWT
-	`-----BEGIN[A-Z ]*PRIVATE KEY-----`,                       // PEM private key
+	`-----BEGIN[A-Z ]*PRIVATE KEY-----`,                                  // PEM private key
 }, "|"))
 
 // urlCredentials matches a password in a URL (scheme://user:password@).

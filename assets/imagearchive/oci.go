@@ -186,9 +186,9 @@ type ociImage struct {
 	layers    []v1.Descriptor
 }
 
-func (o *ociImage) RawConfigFile() ([]byte, error)     { return o.config, nil }
+func (o *ociImage) RawConfigFile() ([]byte, error)      { return o.config, nil }
 func (o *ociImage) MediaType() (types.MediaType, error) { return o.mediaType, nil }
-func (o *ociImage) RawManifest() ([]byte, error)       { return o.manifest, nil }
+func (o *ociImage) RawManifest() ([]byte, error)        { return o.manifest, nil }
 
 func (o *ociImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	for _, l := range o.layers {

@@ -122,9 +122,13 @@ var secretValue = regexp.MustCompile(strings.Join([]string{
 // urlCredentials matches a password in a URL (scheme://user:password@).
 var urlCredentials = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)([^/\s@]+)@`)
 
-// assignment matches NAME=VALUE and --name=VALUE / --name VALUE within a
-// command; a value that starts with $ refers to a variable.
-var assignment = regexp.MustCompile(`(?:^|[\s;&|'"(])(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)(=|\s+)([^\s;&|'"$][^\s;&|'"]*)`)
+// assignment matches NAME=VALUE within a command, and option a
+// --name=VALUE or --name VALUE; a value that starts with $ refers to a
+// variable.
+var (
+	assignment = regexp.MustCompile(`(?:^|[\s;&|'"(])([A-Za-z_][A-Za-z0-9_.]*)=([^\s;&|'"$][^\s;&|'"]*)`)
+	option     = regexp.MustCompile(`(?:^|[\s;&|'"(])(--?[A-Za-z][A-Za-z0-9_.-]*)(?:=|\s+)([^\s;&|'"$-][^\s;&|'"]*)`)
+)
 
 // secretLooking reports whether a text holds a literal credential: a
 // value in a known shape, a password in a URL, or a value given to a
@@ -133,13 +137,11 @@ func secretLooking(s string) bool {
 	if secretValue.MatchString(s) || urlCredentials.MatchString(s) {
 		return true
 	}
-	for _, m := range assignment.FindAllStringSubmatch(s, -1) {
-		name, sep := strings.TrimLeft(m[1], "-"), m[2]
-		if sep != "=" && !strings.HasPrefix(m[1], "-") {
-			continue // "NAME VALUE" is only an option with its value
-		}
-		if credentialName(name) && m[3] != masked {
-			return true
+	for _, re := range []*regexp.Regexp{assignment, option} {
+		for _, m := range re.FindAllStringSubmatch(s, -1) {
+			if credentialName(strings.TrimLeft(m[1], "-")) && m[2] != masked {
+				return true
+			}
 		}
 	}
 	return false
@@ -149,14 +151,16 @@ func secretLooking(s string) bool {
 func maskSecrets(s string) string {
 	s = secretValue.ReplaceAllString(s, masked)
 	s = urlCredentials.ReplaceAllString(s, "${1}"+masked+"@")
-	return assignment.ReplaceAllStringFunc(s, func(m string) string {
-		sub := assignment.FindStringSubmatch(m)
-		name := strings.TrimLeft(sub[1], "-")
-		if (sub[2] == "=" || strings.HasPrefix(sub[1], "-")) && credentialName(name) {
-			return strings.TrimSuffix(m, sub[3]) + masked
-		}
-		return m
-	})
+	for _, re := range []*regexp.Regexp{assignment, option} {
+		s = re.ReplaceAllStringFunc(s, func(m string) string {
+			sub := re.FindStringSubmatch(m)
+			if credentialName(strings.TrimLeft(sub[1], "-")) {
+				return strings.TrimSuffix(m, sub[2]) + masked
+			}
+			return m
+		})
+	}
+	return s
 }
 
 // secretsObservation lists the secrets an image carries: credential-like

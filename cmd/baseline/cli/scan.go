@@ -127,8 +127,8 @@ touched, and a refused upload exits 1 with the daemon's error.
 
 Exit codes: 0 done (and, with --exit-code, no scored item failed); 1 the scan
 could not run (or the same scope is already being scanned); 2 with
---exit-code, at least one scored item failed; 3 a benchmark definition
-failed to load.`,
+--exit-code, at least one scored item failed (or an image of --image-archive
+or --oci-layout could not be read); 3 a benchmark definition failed to load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(f.imageArchives)+len(f.ociLayouts) > 0 && len(f.types) == 0 {
@@ -268,7 +268,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if g.server != "" && !f.noStore && f.format != "table" {
 		fmt.Fprintf(g.stderr, "baseline: recorded as task %d (%s)%s\n", task.ID, trigger, onServer(g))
 	}
-	if f.exitCode && scoredFailure(rep) {
+	if f.exitCode && (scoredFailure(rep) || unreadImage(opts, rep)) {
 		return withCode(ExitFindings, nil)
 	}
 	return nil
@@ -313,6 +313,13 @@ func progressFunc(g *globals, mode string) func(done, total int) {
 }
 
 // scoredFailure reports whether a scored item failed on some asset.
+// unreadImage reports whether an image of --image-archive or
+// --oci-layout could not be read: a gate on images must not pass an image
+// it did not judge.
+func unreadImage(opts scan.Options, rep *results.Report) bool {
+	return len(opts.ImageArchives)+len(opts.OCILayouts) > 0 && len(rep.Failures) > 0
+}
+
 func scoredFailure(rep *results.Report) bool {
 	scored := map[uint64]bool{}
 	for _, it := range rep.Items {

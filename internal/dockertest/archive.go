@@ -40,10 +40,14 @@ func Save(t testing.TB, cli *client.Client, file string, refs ...string) {
 
 // OCILayout writes an OCI image layout at dir holding the tagged images of
 // a `docker save` archive, made with go-containerregistry (its layers
-// gzip-compressed), each named by its tag (org.opencontainers.image.ref.name).
+// gzip-compressed), each named by its tag (org.opencontainers.image.ref.name);
+// a layout already at dir gets the images added.
 func OCILayout(t testing.TB, archive, dir string, tags ...string) {
 	t.Helper()
-	p, err := layout.Write(dir, empty.Index)
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		p, err = layout.Write(dir, empty.Index)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

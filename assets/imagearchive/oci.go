@@ -64,9 +64,11 @@ func readBlob(b blobs, h v1.Hash, max int64, what string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	v := newVerifying(rc, h, 0)
-	defer v.Close()
-	return readBounded(v, max, what+" "+short(h.String()))
+	raw, err := readBounded(newVerifying(rc, h, 0), max, what+" "+short(h.String()))
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	return raw, err
 }
 
 // ociImages reads every image an OCI layout's index.json leads to,

@@ -28,10 +28,12 @@ type Files struct {
 }
 
 // Bounds on what one image may hold, so that a hostile archive cannot
-// exhaust memory: entries across all its layers, and a path's length.
+// exhaust memory: entries across all its layers, a path's length, and the
+// length of all its paths together (what the index holds).
 const (
-	MaxEntries = 2_000_000
-	MaxPath    = 4096
+	MaxEntries   = 1_000_000
+	MaxPath      = 4096
+	MaxPathBytes = 128 << 20
 )
 
 // peekSize is how much of a small file is read to recognise a private key;
@@ -57,13 +59,14 @@ type Layer struct {
 // Reader indexes the layers of one image, counting entries against
 // MaxEntries across them.
 type Reader struct {
-	entries int
-	peek    []byte
+	entries   int
+	pathBytes int
+	peek      []byte
 }
 
 // ErrTooManyEntries is an image whose layers hold more than MaxEntries
 // entries.
-var ErrTooManyEntries = fmt.Errorf("the image's layers hold more than %d entries, the limit", MaxEntries)
+var ErrTooManyEntries = fmt.Errorf("the image's layers hold more than %d entries or %d bytes of names, the limits", MaxEntries, MaxPathBytes)
 
 // Index reads one layer's tar stream to its end.
 func (rd *Reader) Index(r io.Reader) (*Layer, error) {
@@ -85,6 +88,9 @@ func (rd *Reader) Index(r io.Reader) (*Layer, error) {
 		}
 		if len(hdr.Name) > MaxPath {
 			return nil, fmt.Errorf("layer: an entry's name is longer than %d bytes", MaxPath)
+		}
+		if rd.pathBytes += len(hdr.Name); rd.pathBytes > MaxPathBytes {
+			return nil, ErrTooManyEntries
 		}
 		p := "/" + strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
 		dir, base := path.Split(p)

@@ -136,12 +136,13 @@ func (w *ociWalk) index(raw []byte, name string, depth int) error {
 }
 
 func (w *ociWalk) image(d v1.Descriptor, ref string) Image {
-	im := Image{Source: w.source + " (manifest " + short(d.Digest.String()) + ")"}
+	im := Image{Source: w.source + " (manifest " + short(d.Digest.String())}
+	if d.Platform != nil && d.Platform.OS != "" {
+		im.Source += ", " + d.Platform.String()
+	}
+	im.Source += ")"
 	if ref != "" {
 		im.Tags = []string{ref}
-		if d.Platform != nil && d.Platform.OS != "" {
-			im.Tags = []string{ref + " (" + d.Platform.String() + ")"}
-		}
 	}
 	core, err := w.core(d)
 	if err != nil {

@@ -36,7 +36,7 @@ func archiveTypes(opts Options) error {
 // archiveTargets reads every archive and layout, in the order given: one
 // target per image, a scan-failed one for an image (or a whole source)
 // that cannot be read, with the reason; the others go on.
-func (d *discovery) archiveTargets(host assets.Asset, opts Options) []target {
+func (d *discovery) archiveTargets(ctx context.Context, host assets.Asset, opts Options) []target {
 	var out []target
 	read := func(src string, images []imagearchive.Image, err error) {
 		if err != nil {
@@ -49,11 +49,11 @@ func (d *discovery) archiveTargets(host assets.Asset, opts Options) []target {
 		}
 	}
 	for _, f := range opts.ImageArchives {
-		images, err := imagearchive.ReadArchive(f)
+		images, err := imagearchive.ReadArchive(ctx, f)
 		read(f, images, err)
 	}
 	for _, dir := range opts.OCILayouts {
-		images, err := imagearchive.ReadLayout(dir)
+		images, err := imagearchive.ReadLayout(ctx, dir)
 		read(dir, images, err)
 	}
 	return out

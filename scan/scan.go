@@ -119,7 +119,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	var targets []target
 	var kd *kubeDiscovery
 	if archiveScan(opts) {
-		targets = d.archiveTargets(host, opts)
+		targets = d.archiveTargets(ctx, host, opts)
 	} else {
 		targets, kd = d.targets(ctx, host, items, need, opts)
 	}

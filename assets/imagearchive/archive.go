@@ -10,6 +10,7 @@ package imagearchive
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -60,7 +61,7 @@ type Image struct {
 
 // ReadArchive reads every image of a `docker save` tarball or an OCI image
 // archive. An error means the file itself could not be read as either.
-func ReadArchive(file string) ([]Image, error) {
+func ReadArchive(ctx context.Context, file string) ([]Image, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
@@ -79,15 +80,15 @@ func ReadArchive(file string) ([]Image, error) {
 	}
 	switch {
 	case idx.has("manifest.json"):
-		return dockerArchive(file, f, st.Size(), idx)
+		return dockerArchive(ctx, file, f, st.Size(), idx)
 	case idx.has("index.json"):
-		return ociImages(file, &tarBlobs{f: f, idx: idx})
+		return ociImages(ctx, file, &tarBlobs{f: f, idx: idx})
 	}
 	return nil, fmt.Errorf("%s: neither a docker save archive (manifest.json) nor an OCI image archive (index.json)", file)
 }
 
 // ReadLayout reads every image of an OCI image layout directory.
-func ReadLayout(dir string) ([]Image, error) {
+func ReadLayout(ctx context.Context, dir string) ([]Image, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -95,7 +96,7 @@ func ReadLayout(dir string) ([]Image, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s: not a directory", dir)
 	}
-	return ociImages(dir, dirBlobs(dir))
+	return ociImages(ctx, dir, dirBlobs(dir))
 }
 
 // entry is a member of an archive: where its data starts and its size.
@@ -204,7 +205,7 @@ func readBounded(r io.Reader, max int64, what string) ([]byte, error) {
 
 // readLayers reads each layer's uncompressed stream to its end, checking
 // it against the layer's diff id, and flattens the file system.
-func readLayers(img v1.Image) (imagefs.Files, error) {
+func readLayers(ctx context.Context, img v1.Image) (imagefs.Files, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return imagefs.Files{}, fmt.Errorf("layers: %w", err)
@@ -212,7 +213,7 @@ func readLayers(img v1.Image) (imagefs.Files, error) {
 	var rd imagefs.Reader
 	indexed := make([]*imagefs.Layer, 0, len(layers))
 	for i, l := range layers {
-		li, err := readLayer(&rd, l)
+		li, err := readLayer(ctx, &rd, l)
 		if err != nil {
 			return imagefs.Files{}, fmt.Errorf("layer %d of %d: %w", i+1, len(layers), err)
 		}
@@ -221,7 +222,7 @@ func readLayers(img v1.Image) (imagefs.Files, error) {
 	return imagefs.Flatten(indexed), nil
 }
 
-func readLayer(rd *imagefs.Reader, l v1.Layer) (*imagefs.Layer, error) {
+func readLayer(ctx context.Context, rd *imagefs.Reader, l v1.Layer) (*imagefs.Layer, error) {
 	want, err := l.DiffID()
 	if err != nil {
 		return nil, err
@@ -231,7 +232,7 @@ func readLayer(rd *imagefs.Reader, l v1.Layer) (*imagefs.Layer, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	tee := io.TeeReader(rc, h)
+	tee := io.TeeReader(ctxReader{ctx, rc}, h)
 	li, err := rd.Index(tee)
 	if err == nil {
 		_, err = io.Copy(io.Discard, tee) // the padding after the end marker
@@ -246,6 +247,19 @@ func readLayer(rd *imagefs.Reader, l v1.Layer) (*imagefs.Layer, error) {
 		return nil, fmt.Errorf("its content (%s) does not match its digest %s: the archive is corrupted or was altered", short(got), short(want.String()))
 	}
 	return li, nil
+}
+
+// ctxReader stops reading when the scan is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // verifying checks a blob against its digest and size as it is read; the

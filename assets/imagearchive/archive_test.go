@@ -43,15 +43,15 @@ func TestArchivesAndLayoutsOfTestImages(t *testing.T) {
 	ociTar := filepath.Join(dir, "oci.tar")
 	dockertest.TarDir(t, lay, ociTar)
 
-	fromSave, err := ReadArchive(saved)
+	fromSave, err := ReadArchive(context.Background(), saved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromLayout, err := ReadLayout(lay)
+	fromLayout, err := ReadLayout(context.Background(), lay)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromOCITar, err := ReadArchive(ociTar)
+	fromOCITar, err := ReadArchive(context.Background(), ociTar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestCorruptedLayerRefused(t *testing.T) {
 	dockertest.Save(t, cli, saved, "baseline-test/hardened:1")
 	bad := filepath.Join(dir, "bad.tar")
 	dockertest.Corrupt(t, saved, bad, []byte("hello\n"), []byte("jello\n"))
-	images, err := ReadArchive(bad)
+	images, err := ReadArchive(context.Background(), bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestCorruptedLayerRefused(t *testing.T) {
 	if !flipped {
 		t.Fatal("no compressed layer in the layout")
 	}
-	images, err = ReadLayout(lay)
+	images, err = ReadLayout(context.Background(), lay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,14 +139,14 @@ func TestHostileInputsRefused(t *testing.T) {
 	if err := os.WriteFile(gz, []byte{0x1f, 0x8b, 8, 0, 0, 0}, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadArchive(gz); err == nil || !strings.Contains(err.Error(), "decompress it first") {
+	if _, err := ReadArchive(context.Background(), gz); err == nil || !strings.Contains(err.Error(), "decompress it first") {
 		t.Errorf("gzip archive: %v", err)
 	}
 	junk := filepath.Join(dir, "junk.tar")
 	if err := os.WriteFile(junk, []byte(strings.Repeat("x", 2048)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadArchive(junk); err == nil {
+	if _, err := ReadArchive(context.Background(), junk); err == nil {
 		t.Error("a file that is no tar archive was read")
 	}
 	// A layout whose index.json is a symbolic link to a file outside it.
@@ -157,10 +157,10 @@ func TestHostileInputsRefused(t *testing.T) {
 	if err := os.Symlink("/etc/hostname", filepath.Join(lay, "index.json")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadLayout(lay); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := ReadLayout(context.Background(), lay); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("symlinked index.json: %v", err)
 	}
-	if _, err := ReadLayout(filepath.Join(dir, "missing")); err == nil {
+	if _, err := ReadLayout(context.Background(), filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing layout was read")
 	}
 }

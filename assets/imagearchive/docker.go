@@ -1,6 +1,7 @@
 package imagearchive
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -21,7 +22,7 @@ type saveEntry struct {
 // dockerArchive reads the images of a `docker save` archive with
 // go-containerregistry's tarball reader, after checking the sizes of what
 // it reads whole (manifest.json, the configurations).
-func dockerArchive(file string, f *os.File, size int64, idx tarIndex) ([]Image, error) {
+func dockerArchive(ctx context.Context, file string, f *os.File, size int64, idx tarIndex) ([]Image, error) {
 	sec, err := idx.section(f, "manifest.json")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
@@ -47,13 +48,13 @@ func dockerArchive(file string, f *os.File, size int64, idx tarIndex) ([]Image, 
 		if len(entries) == 1 {
 			im.Source = file
 		}
-		im.ID, im.Config, im.Files, im.Err = dockerImage(f, idx, entries, e, opener)
+		im.ID, im.Config, im.Files, im.Err = dockerImage(ctx, f, idx, entries, e, opener)
 		out = append(out, im)
 	}
 	return out, nil
 }
 
-func dockerImage(f *os.File, idx tarIndex, all []saveEntry, e saveEntry, opener tarball.Opener) (string, map[string]any, imagefs.Files, error) {
+func dockerImage(ctx context.Context, f *os.File, idx tarIndex, all []saveEntry, e saveEntry, opener tarball.Opener) (string, map[string]any, imagefs.Files, error) {
 	cfg, err := idx.resolve(e.Config)
 	if err != nil {
 		return "", nil, imagefs.Files{}, fmt.Errorf("configuration: %w", err)
@@ -76,5 +77,5 @@ func dockerImage(f *os.File, idx tarIndex, all []saveEntry, e saveEntry, opener 
 	if err != nil {
 		return "", nil, imagefs.Files{}, err
 	}
-	return readImage(img)
+	return readImage(ctx, img)
 }

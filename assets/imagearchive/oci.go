@@ -1,6 +1,7 @@
 package imagearchive
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -73,7 +74,7 @@ func readBlob(b blobs, h v1.Hash, max int64, what string) ([]byte, error) {
 
 // ociImages reads every image an OCI layout's index.json leads to,
 // through nested indexes.
-func ociImages(source string, b blobs) ([]Image, error) {
+func ociImages(ctx context.Context, source string, b blobs) ([]Image, error) {
 	rc, _, err := b.open("index.json")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
@@ -83,7 +84,7 @@ func ociImages(source string, b blobs) ([]Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
-	w := &ociWalk{source: source, b: b}
+	w := &ociWalk{ctx: ctx, source: source, b: b}
 	if err := w.index(raw, "", 0); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
@@ -94,6 +95,7 @@ func ociImages(source string, b blobs) ([]Image, error) {
 }
 
 type ociWalk struct {
+	ctx    context.Context
 	source string
 	b      blobs
 	out    []Image
@@ -154,7 +156,7 @@ func (w *ociWalk) image(d v1.Descriptor, ref string) Image {
 		im.Err = err
 		return im
 	}
-	im.ID, im.Config, im.Files, im.Err = readImage(img)
+	im.ID, im.Config, im.Files, im.Err = readImage(w.ctx, img)
 	return im
 }
 
@@ -222,7 +224,7 @@ func (l *ociLayer) Compressed() (io.ReadCloser, error) {
 }
 
 // readImage reads an image's id, configuration and file system.
-func readImage(img v1.Image) (string, map[string]any, imagefs.Files, error) {
+func readImage(ctx context.Context, img v1.Image) (string, map[string]any, imagefs.Files, error) {
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return "", nil, imagefs.Files{}, fmt.Errorf("configuration: %w", err)
@@ -235,7 +237,7 @@ func readImage(img v1.Image) (string, map[string]any, imagefs.Files, error) {
 	if err != nil {
 		return id.String(), nil, imagefs.Files{}, err
 	}
-	files, err := readLayers(img)
+	files, err := readLayers(ctx, img)
 	if err != nil {
 		return id.String(), doc, imagefs.Files{}, err
 	}

@@ -1,10 +1,13 @@
 package scan
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/baselinehq/baseline/assets/imagearchive"
 	"github.com/baselinehq/baseline/assets/imagefs"
+	"github.com/baselinehq/baseline/checks"
 )
 
 func history(steps ...string) []map[string]any {
@@ -122,5 +125,18 @@ func TestIsSSHD(t *testing.T) {
 		if got := isSSHD(cmd); got != want {
 			t.Errorf("%q: %v, want %v", cmd, got, want)
 		}
+	}
+}
+
+// An archived image has no engine: its engine sources are empty, saying
+// so, so that an automated item reading them is not applicable.
+func TestArchivedImageHasNoEngine(t *testing.T) {
+	f := &archiveFacts{image: imagearchive.Image{Source: "app.tar"}}
+	obs, err := f.Observe(context.Background(), &checks.Source{Kind: checks.SourceDaemonInfo})
+	if err != nil || len(obs.Subjects) != 0 || !strings.Contains(obs.Empty, "without a Docker engine") || !strings.Contains(obs.Empty, "app.tar") {
+		t.Errorf("daemon_info of an archived image: %+v, %v", obs, err)
+	}
+	if _, err := f.Observe(context.Background(), &checks.Source{Kind: checks.SourceContainer}); err == nil {
+		t.Error("a container source was served for an archived image")
 	}
 }

@@ -1,6 +1,8 @@
 package imagearchive
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -162,5 +164,64 @@ func TestHostileInputsRefused(t *testing.T) {
 	}
 	if _, err := ReadLayout(context.Background(), filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing layout was read")
+	}
+}
+
+type member struct {
+	name, link string
+	data       []byte
+}
+
+func writeTar(t *testing.T, file string, members ...member) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range members {
+		hdr := &tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}
+		if m.link != "" {
+			hdr = &tar.Header{Name: m.name, Linkname: m.link, Typeflag: tar.TypeSymlink}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(m.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// What is read whole is bounded, and links inside an archive are followed
+// only within it and only so far: a hostile archive gets a reason, not
+// the scanner's memory.
+func TestArchiveBounds(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big-manifest.tar")
+	writeTar(t, big, member{name: "manifest.json", data: bytes.Repeat([]byte(" "), maxManifest+1)})
+	if _, err := ReadArchive(context.Background(), big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("an oversized manifest.json: %v", err)
+	}
+	manifest := []byte(`[{"Config":"cfg.json","RepoTags":["a/b:1"],"Layers":["l/layer.tar"]}]`)
+	bigCfg := filepath.Join(dir, "big-config.tar")
+	writeTar(t, bigCfg, member{name: "manifest.json", data: manifest}, member{name: "cfg.json", data: bytes.Repeat([]byte(" "), maxConfig+1)})
+	images, err := ReadArchive(context.Background(), bigCfg)
+	if err != nil || len(images) != 1 || images[0].Err == nil || !strings.Contains(images[0].Err.Error(), "larger than") {
+		t.Errorf("an oversized configuration: %+v, %v", images, err)
+	}
+	loop := filepath.Join(dir, "loop.tar")
+	writeTar(t, loop, member{name: "manifest.json", data: manifest}, member{name: "cfg.json", link: "x.json"}, member{name: "x.json", link: "cfg.json"})
+	images, err = ReadArchive(context.Background(), loop)
+	if err != nil || len(images) != 1 || images[0].Err == nil || !strings.Contains(images[0].Err.Error(), "links") {
+		t.Errorf("a link loop: %+v, %v", images, err)
+	}
+	none := filepath.Join(dir, "none.tar")
+	writeTar(t, none, member{name: "hello.txt", data: []byte("hi")})
+	if _, err := ReadArchive(context.Background(), none); err == nil || !strings.Contains(err.Error(), "neither") {
+		t.Errorf("a tar that is no image archive: %v", err)
 	}
 }

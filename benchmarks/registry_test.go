@@ -175,8 +175,9 @@ var dockerDeviations = map[string]string{
 	"1.1.2": "manual: whether a docker group member is trusted is a judgement; the group is attached as evidence",
 	"4.5":   "manual: content trust is a client environment setting that no host source shows",
 	"4.8":   "automated: setuid/setgid files are read exactly from the image's final file system",
+	"4.7":   "automated: update instructions alone are read from the image history's RUN steps (left to review when no step is recorded)",
 	"4.9":   "automated: ADD instructions are read exactly from the image history",
-	"5.7":   "manual: checking for sshd needs exec into each container, which a read-only checker never does",
+	"4.10":  "automated: secrets are looked for where image linters look: the configured environment, the history's steps and the layers' files",
 	"5.23":  "manual: the engine keeps no record of past docker exec commands",
 }
 

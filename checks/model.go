@@ -131,9 +131,15 @@ const (
 	SourceImage        SourceKind = "image"
 	SourceImageHistory SourceKind = "image_history"
 	SourceImageFiles   SourceKind = "image_files"
-	SourceCommand      SourceKind = "command"
-	SourceShell        SourceKind = "shell"
-	SourceKube         SourceKind = "kube"
+	// SourceImageUpdates and SourceImageSecrets are facts derived from an
+	// image's history, configuration and layers (CIS Docker 4.7, 4.10).
+	SourceImageUpdates SourceKind = "image_updates"
+	SourceImageSecrets SourceKind = "image_secrets"
+	// SourceContainerProcesses is a running container's process list.
+	SourceContainerProcesses SourceKind = "container_processes"
+	SourceCommand            SourceKind = "command"
+	SourceShell              SourceKind = "shell"
+	SourceKube               SourceKind = "kube"
 )
 
 // KubeResources are the resources a kube source can list.
@@ -153,20 +159,23 @@ const (
 
 // sourceKinds maps each kind to the asset types whose facts can serve it.
 var sourceKinds = map[SourceKind][]assets.Type{
-	SourceFile:         {assets.Host, assets.K8s},
-	SourceProcess:      {assets.Host, assets.K8s},
-	SourceDaemonInfo:   {assets.Host, assets.Container, assets.Image},
-	SourceDaemonConfig: {assets.Host, assets.Container, assets.Image},
-	SourceContainer:    {assets.Container},
-	SourceContainers:   {assets.Host},
-	SourceImages:       {assets.Host},
-	SourceNetworks:     {assets.Host},
-	SourceImage:        {assets.Image},
-	SourceImageHistory: {assets.Image},
-	SourceImageFiles:   {assets.Image},
-	SourceCommand:      {assets.Host, assets.K8s},
-	SourceShell:        {assets.Host, assets.K8s},
-	SourceKube:         {assets.K8s},
+	SourceFile:               {assets.Host, assets.K8s},
+	SourceProcess:            {assets.Host, assets.K8s},
+	SourceDaemonInfo:         {assets.Host, assets.Container, assets.Image},
+	SourceDaemonConfig:       {assets.Host, assets.Container, assets.Image},
+	SourceContainer:          {assets.Container},
+	SourceContainers:         {assets.Host},
+	SourceImages:             {assets.Host},
+	SourceNetworks:           {assets.Host},
+	SourceImage:              {assets.Image},
+	SourceImageHistory:       {assets.Image},
+	SourceImageFiles:         {assets.Image},
+	SourceImageUpdates:       {assets.Image},
+	SourceImageSecrets:       {assets.Image},
+	SourceContainerProcesses: {assets.Container},
+	SourceCommand:            {assets.Host, assets.K8s},
+	SourceShell:              {assets.Host, assets.K8s},
+	SourceKube:               {assets.K8s},
 }
 
 // Combine says how a file source with several paths yields subjects.

@@ -334,12 +334,14 @@ type imageFilesCache struct{ c store.ImageFilesCache }
 
 func (c imageFilesCache) Get(ctx context.Context, imageID string) (docker.SpecialFiles, time.Time, bool, error) {
 	f, ok, err := c.c.ImageFiles(ctx, imageID)
-	if err != nil || !ok {
+	if err != nil || !ok || f.Secrets == nil {
+		// An entry without secret-looking files predates their reading:
+		// the image is read again.
 		return docker.SpecialFiles{}, time.Time{}, false, err
 	}
-	return docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid}, f.ReadAt, true, nil
+	return docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid, Secrets: f.Secrets}, f.ReadAt, true, nil
 }
 
 func (c imageFilesCache) Put(ctx context.Context, imageID string, files docker.SpecialFiles, readAt time.Time) error {
-	return c.c.PutImageFiles(ctx, imageID, store.ImageFiles{Setuid: files.Setuid, Setgid: files.Setgid, ReadAt: readAt})
+	return c.c.PutImageFiles(ctx, imageID, store.ImageFiles{Setuid: files.Setuid, Setgid: files.Setgid, Secrets: files.Secrets, ReadAt: readAt})
 }

@@ -68,6 +68,11 @@ type Options struct {
 	// id across scans: an image already read is not exported again. Nil
 	// exports every image checked.
 	ImageFiles ImageFilesCache
+	// ImageArchives (docker save tarballs, OCI image archives) and
+	// OCILayouts (OCI image layout directories) are judged instead of this
+	// host: their images, by the image items, without a Docker engine.
+	ImageArchives []string
+	OCILayouts    []string
 }
 
 // ErrNothingSelected is returned when the selection matches no item.
@@ -84,6 +89,12 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	log := logger(opts).With("component", "scan")
 
 	rep := &results.Report{StartedAt: opts.Now()}
+	if archiveScan(opts) {
+		if err := archiveTypes(opts); err != nil {
+			return nil, err
+		}
+		opts.Types = []assets.Type{assets.Image}
+	}
 	items, stds, err := selectItems(cat, opts)
 	if err != nil {
 		return nil, err
@@ -97,7 +108,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts), imageFiles: opts.ImageFiles, now: opts.Now, log: log}
 	defer hc.audit.close()
 	defer hc.root.Close()
-	hc.connectEngine(ctx, opts, need[assets.Host] || need[assets.Container] || need[assets.Image], log)
+	hc.connectEngine(ctx, opts, !archiveScan(opts) && (need[assets.Host] || need[assets.Container] || need[assets.Image]), log)
 	if hc.engine != nil {
 		defer hc.engine.Close()
 	}
@@ -105,7 +116,13 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	d := &discovery{hc: hc, now: opts.Now, workers: opts.Workers}
 	host := d.host()
 	rep.Host = host
-	targets, kd := d.targets(ctx, host, items, need, opts)
+	var targets []target
+	var kd *kubeDiscovery
+	if archiveScan(opts) {
+		targets = d.archiveTargets(ctx, host, opts)
+	} else {
+		targets, kd = d.targets(ctx, host, items, need, opts)
+	}
 	if kd != nil && kd.client != nil {
 		defer func() { rep.KubeCalls, rep.KubeCallsByOp = kd.client.Calls() }()
 	}

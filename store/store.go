@@ -556,10 +556,13 @@ type ReplayGuard interface {
 }
 
 // ImageFiles are the setuid and setgid files of one image's file system,
-// as read from the image at ReadAt.
+// and its secret-looking files, as read from the image at ReadAt.
 type ImageFiles struct {
 	Setuid []string `json:"setuid"`
 	Setgid []string `json:"setgid"`
+	// Secrets is nil in an entry recorded before secret-looking files were
+	// read: such an entry does not say whether the image has any.
+	Secrets []string `json:"secrets"`
 	// ReadAt is when the image was exported and its files listed.
 	ReadAt time.Time `json:"-"`
 }

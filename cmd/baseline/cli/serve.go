@@ -20,6 +20,7 @@ import (
 	"github.com/baselinehq/baseline/api/upstream"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/console"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
@@ -344,8 +345,12 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
+	con, err := console.New(console.Options{API: api, Store: db, Catalog: cat, Logger: log})
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 2)
-	httpSrv, addr, err := startAPI(c, api, errc)
+	httpSrv, addr, err := startAPI(c, console.Handler(con, api), errc)
 	if err != nil {
 		return err
 	}
@@ -358,7 +363,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	}()
 	log.Info("serving", "api", addr, "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
 		"upstream", c.Upstream.Server)
-	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s\n", addr)
+	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s and the console on %s/console/\n", addr, addr)
 
 	select {
 	case <-ctx.Done():

@@ -148,14 +148,14 @@ func (c *Console) routes() {
 }
 
 // securityHeaders forbid anything but the console's own files, framing,
-// type sniffing, referrers (a download link carries a SecretId) and
+// type sniffing, referrers to other sites (a download link carries a SecretId) and
 // caching of pages.
 func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 }

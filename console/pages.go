@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -74,7 +75,7 @@ func (c *Console) trend(ctx context.Context, t assets.Type) ([]trendWindow, erro
 				}
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, 30-0.3*p.PassRate))
 			}
-			w.Mean = results.PercentOf(int(sum*100), len(in)*100)
+			w.Mean = math.Round(100*sum/float64(len(in))) / 100
 			w.Points = strings.Join(pts, " ")
 		}
 		out = append(out, w)

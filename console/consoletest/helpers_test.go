@@ -310,7 +310,7 @@ func (b *browser) screenshots(dir, name string) {
 	b.t.Helper()
 	for _, w := range []int64{390, 1280} {
 		b.do(chromedp.EmulateViewport(w, 900))
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			b.t.Fatal(err)
 		}

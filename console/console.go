@@ -73,6 +73,7 @@ type Console struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
+	trends   *trends
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	static   http.Handler
@@ -96,6 +97,7 @@ func New(opts Options) (*Console, error) {
 		ttl = DefaultSessionTTL
 	}
 	c.sessions = newSessions(ttl, c.now)
+	c.trends = newTrends(c.store, c.now)
 	var err error
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -44,47 +43,11 @@ func newCard(s store.AssetSummary) card {
 	return card{Type: s.AssetType, Sum: s, Passed: passed, Total: total, Rate: results.PercentOf(passed, total)}
 }
 
-// trend is the type's pass rate over the finished tasks of the last 7 and
-// 30 days.
-func (c *Console) trend(ctx context.Context, t assets.Type) ([]trendWindow, error) {
-	points, err := c.store.Trend(ctx, t, 500)
-	if err != nil {
-		return nil, err
-	}
-	now := c.now()
-	var out []trendWindow
-	for _, days := range []int{7, 30} {
-		w := trendWindow{Days: days}
-		since := now.AddDate(0, 0, -days)
-		var in []store.TrendPoint
-		for _, p := range points {
-			if !p.FinishedAt.Before(since) {
-				in = append(in, p)
-			}
-		}
-		w.Tasks = len(in)
-		if len(in) > 0 {
-			w.First, w.Last = in[0].PassRate, in[len(in)-1].PassRate
-			sum := 0.0
-			var pts []string
-			for i, p := range in {
-				sum += p.PassRate
-				x := 50.0
-				if len(in) > 1 {
-					x = 100 * float64(i) / float64(len(in)-1)
-				}
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, 30-0.3*p.PassRate))
-			}
-			w.Mean = math.Round(100*sum/float64(len(in))) / 100
-			w.Points = strings.Join(pts, " ")
-		}
-		out = append(out, w)
-	}
-	return out, nil
-}
-
 type overviewData struct {
-	Cards      []card
+	Cards []card
+	// TrendReady: the trend of every finished task is known (it is
+	// computed in the background).
+	TrendReady bool
 	Failed     []store.ScanFailedAsset
 	FailedIDs  []uint64
 	FailedMore int
@@ -101,12 +64,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, o *session) {
 		return
 	}
 	var d overviewData
+	c.trends.kick()
 	for _, s := range sums {
 		cd := newCard(s)
-		if cd.Trend, err = c.trend(ctx, s.AssetType); err != nil {
-			c.readErr(w, r, o, err)
-			return
-		}
+		cd.Trend, d.TrendReady = c.trends.windows(s.AssetType)
 		d.Cards = append(d.Cards, cd)
 	}
 	failed, total, err := c.store.ScanFailed(ctx, store.Query{Limit: store.MaxLimit})

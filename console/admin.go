@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ type settingsData struct {
 	Types   []assets.Type
 	Type    string
 	Q       string
+	Host    string
 	Entries []store.WhitelistEntry
 	Pager   pager
 	Back    string
@@ -28,7 +30,7 @@ func (settingsData) title() string { return "Baseline settings" }
 // gives the StandardIds its writes take) and the ignore list.
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, o *session) {
 	q := r.URL.Query()
-	d := settingsData{Types: assets.Types, Q: strings.TrimSpace(q.Get("q")), Back: r.URL.RequestURI()}
+	d := settingsData{Types: assets.Types, Q: strings.TrimSpace(q.Get("q")), Host: strings.TrimSpace(q.Get("host")), Back: r.URL.RequestURI()}
 	var filters []store.Filter
 	if v := q.Get("type"); v != "" {
 		t, err := typeParam(v)
@@ -41,6 +43,13 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, o *session) {
 	}
 	if d.Q != "" {
 		filters = append(filters, store.Filter{Name: "Name", Values: []string{d.Q}})
+	}
+	if d.Host != "" { // a host name, or an IP address
+		name := "HostName"
+		if net.ParseIP(d.Host) != nil || strings.Trim(d.Host, "0123456789.:abcdefABCDEF") == "" && strings.ContainsAny(d.Host, ".:") {
+			name = "HostIP"
+		}
+		filters = append(filters, store.Filter{Name: name, Values: []string{d.Host}})
 	}
 	resp, err := c.api.Call(r.Context(), o.key, api.DescribeCompliancePeriodTaskList, api.DescribeCompliancePeriodTaskListRequest{AssetType: d.Type, Limit: store.MaxLimit})
 	if err != nil {

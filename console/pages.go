@@ -316,6 +316,7 @@ func idParam(r *http.Request) (uint64, error) {
 type assetData struct {
 	Asset  store.AssetInfo
 	Show   string
+	Q      string
 	Rows   []results.Row
 	Pager  pager
 	Failed *store.ScanFailedAsset
@@ -331,7 +332,7 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, o *session) 
 		c.readErr(w, r, o, err)
 		return
 	}
-	d := assetData{Back: r.URL.RequestURI()}
+	d := assetData{Back: r.URL.RequestURI(), Q: strings.TrimSpace(r.URL.Query().Get("q"))}
 	if d.Asset, err = c.store.Asset(ctx, id); err != nil {
 		c.readErr(w, r, o, err)
 		return
@@ -339,6 +340,13 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, o *session) 
 	var filters []store.Filter
 	if d.Show, filters, err = resultFilter(r.URL.Query().Get("result")); err == nil {
 		d.Pager, err = newPager(r.URL.Query(), 50)
+	}
+	switch {
+	case d.Q == "":
+	case strings.Trim(d.Q, "0123456789") == "":
+		filters = append(filters, store.Filter{Name: "CustomerPolicyItemId", Values: []string{d.Q}, ExactMatch: true})
+	default:
+		filters = append(filters, store.Filter{Name: "Name", Values: []string{d.Q}})
 	}
 	if err != nil {
 		c.readErr(w, r, o, err)
@@ -366,6 +374,7 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, o *session) 
 type itemData struct {
 	Item  store.ItemSummary
 	Show  string
+	Node  string
 	Rows  []results.Row
 	Pager pager
 	Back  string
@@ -380,7 +389,7 @@ func (c *Console) itemPage(w http.ResponseWriter, r *http.Request, o *session) {
 		c.readErr(w, r, o, err)
 		return
 	}
-	d := itemData{Back: r.URL.RequestURI()}
+	d := itemData{Back: r.URL.RequestURI(), Node: strings.TrimSpace(r.URL.Query().Get("node"))}
 	if d.Item, err = c.store.Item(ctx, id); err != nil {
 		c.readErr(w, r, o, err)
 		return
@@ -388,6 +397,9 @@ func (c *Console) itemPage(w http.ResponseWriter, r *http.Request, o *session) {
 	var filters []store.Filter
 	if d.Show, filters, err = resultFilter(r.URL.Query().Get("result")); err == nil {
 		d.Pager, err = newPager(r.URL.Query(), 50)
+	}
+	if d.Node != "" {
+		filters = append(filters, store.Filter{Name: "NodeName", Values: []string{d.Node}})
 	}
 	if err != nil {
 		c.readErr(w, r, o, err)

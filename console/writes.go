@@ -48,8 +48,9 @@ func (c *Console) recheck(w http.ResponseWriter, r *http.Request, o *session) {
 	switch {
 	case f.Get("failed") != "":
 		action, params = api.ScanComplianceScanFailedAssets, api.ScanComplianceScanFailedAssetsRequest{CustomerAssetIdSet: assetIDs}
-	case len(items) == 1 && len(assetIDs) > 0:
-		action, params = api.ScanComplianceAssetsByPolicyItem, api.ScanComplianceAssetsByPolicyItemRequest{CustomerPolicyItemId: items[0], CustomerAssetIdSet: assetIDs}
+	case len(items) > 0 && len(assetIDs) > 0:
+		c.recheckItemsOn(w, r, o, items, assetIDs)
+		return
 	case len(assetIDs) > 0:
 		action, params = api.ScanComplianceAssets, api.ScanComplianceAssetsRequest{CustomerAssetIdSet: assetIDs}
 	case len(items) > 0:
@@ -70,6 +71,30 @@ func (c *Console) recheck(w http.ResponseWriter, r *http.Request, o *session) {
 		return
 	}
 	http.Redirect(w, r, prefix+"tasks?task="+strconv.FormatInt(taskOf(resp), 10), http.StatusSeeOther)
+}
+
+// maxItemTasks bounds the tasks one recheck of ticked items on assets
+// starts (one per item, as the API's ScanComplianceAssetsByPolicyItem).
+const maxItemTasks = 20
+
+// recheckItemsOn rechecks each ticked item on the listed assets: one task
+// per item (tasks of different items do not overlap).
+func (c *Console) recheckItemsOn(w http.ResponseWriter, r *http.Request, o *session, items, assetIDs []uint64) {
+	if len(items) > maxItemTasks {
+		c.fail(w, r, o, http.StatusBadRequest, fmt.Sprintf("item: tick at most %d items to recheck on an asset (or recheck the whole asset)", maxItemTasks))
+		return
+	}
+	var first int64
+	for _, it := range items {
+		resp, ok := c.call(w, r, o, api.ScanComplianceAssetsByPolicyItem, api.ScanComplianceAssetsByPolicyItemRequest{CustomerPolicyItemId: it, CustomerAssetIdSet: assetIDs})
+		if !ok {
+			return
+		}
+		if first == 0 {
+			first = taskOf(resp)
+		}
+	}
+	http.Redirect(w, r, prefix+"tasks?task="+strconv.FormatInt(first, 10), http.StatusSeeOther)
 }
 
 // expiry reads the "expires" field: a number of days from now, or empty

@@ -1,6 +1,7 @@
 package consoletest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/baselinehq/baseline/internal/dockertest"
@@ -63,6 +68,7 @@ func TestConsole(t *testing.T) {
 		{"recheck shows its task", recheck},
 		{"period dialog", period},
 		{"export verifies", export},
+		{"times in the browser's zone", zone},
 		{"screenshots", screenshots},
 	}
 	for _, s := range steps {
@@ -451,6 +457,36 @@ func export(t *testing.T, f *fixture) {
 	resp.Body.Close()
 	if string(raw) != body {
 		t.Error("the link downloads another file than the page fetched")
+	}
+}
+
+// zone: times are shown in the browser's time zone, which every page
+// names; the UTC time stays in the element's title.
+func zone(t *testing.T, f *fixture) {
+	f.b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+		return err
+	}))
+	defer f.b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{})
+		return err
+	}))
+	f.b.open(f.base, "/console/tasks")
+	if z := eval[string](f.b, `document.getElementById("zone").textContent`); z != "Asia/Tokyo" {
+		t.Errorf("the page names the zone %q, want Asia/Tokyo", z)
+	}
+	type shown struct{ Text, Title, DateTime string }
+	got := eval[shown](f.b, `(e => ({Text: e.textContent, Title: e.title, DateTime: e.getAttribute("datetime")}))(document.querySelector("time[datetime]"))`)
+	utc, err := time.Parse(time.RFC3339, got.DateTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokyo := utc.In(time.FixedZone("JST", 9*3600))
+	if !strings.Contains(got.Text, tokyo.Format("15:04:05")) || !strings.Contains(got.Text, "GMT+9") {
+		t.Errorf("the time %s shows as %q, want %s in GMT+9", got.DateTime, got.Text, tokyo.Format("15:04:05"))
+	}
+	if got.Title != utc.Format(time.DateTime)+" UTC" {
+		t.Errorf("the time's title is %q, want the UTC time", got.Title)
 	}
 }
 

@@ -19,6 +19,7 @@ type settingsData struct {
 	Type    string
 	Q       string
 	Host    string
+	Zone    string
 	Entries []store.WhitelistEntry
 	Pager   pager
 	Back    string
@@ -30,7 +31,7 @@ func (settingsData) title() string { return "Baseline settings" }
 // gives the StandardIds its writes take) and the ignore list.
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, o *session) {
 	q := r.URL.Query()
-	d := settingsData{Types: assets.Types, Q: strings.TrimSpace(q.Get("q")), Host: strings.TrimSpace(q.Get("host")), Back: r.URL.RequestURI()}
+	d := settingsData{Types: assets.Types, Q: strings.TrimSpace(q.Get("q")), Host: strings.TrimSpace(q.Get("host")), Back: r.URL.RequestURI(), Zone: c.loc.String()}
 	var filters []store.Filter
 	if v := q.Get("type"); v != "" {
 		t, err := typeParam(v)

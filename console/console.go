@@ -63,6 +63,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Location is the period tasks' time zone, as the scheduler's
+	// (default UTC): the settings page names it.
+	Location *time.Location
 }
 
 // Console is the console's HTTP handler, to be mounted at /console/.
@@ -72,6 +75,7 @@ type Console struct {
 	cat      *checks.Catalog
 	log      *slog.Logger
 	now      func() time.Time
+	loc      *time.Location
 	sessions *sessions
 	trends   *trends
 	pages    map[string]*template.Template
@@ -91,6 +95,9 @@ func New(opts Options) (*Console, error) {
 	c.log = c.log.With("component", "console")
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.loc = opts.Location; c.loc == nil {
+		c.loc = time.UTC
 	}
 	ttl := opts.SessionTTL
 	if ttl <= 0 {

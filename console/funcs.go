@@ -17,7 +17,7 @@ var typeLabels = map[assets.Type]string{assets.Host: "Docker hosts", assets.Cont
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
-	"label":  func(t assets.Type) string { return typeLabels[t] },
+	"label":  func(t any) string { return typeLabels[assets.Type(fmt.Sprint(t))] },
 	"short":  func(t assets.Type) string { return t.Short() },
 	"risk":   func(r checks.Risk) string { return r.Short() },
 	"pct":    func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + "%" },

@@ -345,7 +345,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	con, err := console.New(console.Options{API: api, Store: db, Catalog: cat, Logger: log})
+	con, err := console.New(console.Options{API: api, Store: db, Catalog: cat, Logger: log, Location: loc})
 	if err != nil {
 		return err
 	}

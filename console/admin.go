@@ -59,7 +59,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, o *session) {
 	}
 	d.Periods = resp.(api.DescribeCompliancePeriodTaskListResponse).PeriodTaskSet
 	if d.Pager, err = newPager(q, 50); err != nil {
-		c.readErr(w, r, o, fmt.Errorf("%w: %v", store.ErrInvalidParameter, err))
+		c.readErr(w, r, o, err)
 		return
 	}
 	entries, total, err := c.store.Whitelist(r.Context(), store.Query{Offset: d.Pager.offset(), Limit: d.Pager.Per, Filters: filters})
@@ -103,7 +103,7 @@ func (c *Console) tasks(w http.ResponseWriter, r *http.Request, o *session) {
 		}
 	}
 	if d.Pager, err = newPager(q, 20); err != nil {
-		c.readErr(w, r, o, fmt.Errorf("%w: %v", store.ErrInvalidParameter, err))
+		c.readErr(w, r, o, err)
 		return
 	}
 	list, total, err := c.store.Tasks(r.Context(), store.Query{Offset: d.Pager.offset(), Limit: d.Pager.Per})

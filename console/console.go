@@ -337,7 +337,11 @@ func (c *Console) readErr(w http.ResponseWriter, r *http.Request, o *session, er
 	default:
 		c.log.Error("reading the store", "path", r.URL.Path, "err", err)
 	}
-	c.fail(w, r, o, status, err.Error())
+	msg := err.Error()
+	for _, sentinel := range []error{store.ErrInvalidParameter, store.ErrNotFound} {
+		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+	}
+	c.fail(w, r, o, status, msg)
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {

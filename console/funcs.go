@@ -10,6 +10,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/store"
 )
 
 // typeLabels name the asset types as the pages do.
@@ -94,14 +95,14 @@ func newPager(q url.Values, defPer int) (pager, error) {
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1_000_000 {
-			return p, fmt.Errorf("parameter page: a number from 1 (got %q)", v)
+			return p, fmt.Errorf("%w: page: a number from 1 (got %q)", store.ErrInvalidParameter, v)
 		}
 		p.Page = n
 	}
 	if v := q.Get("per"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return p, fmt.Errorf("parameter per: a number from 1 to 100 (got %q)", v)
+			return p, fmt.Errorf("%w: per: a number from 1 to 100 (got %q)", store.ErrInvalidParameter, v)
 		}
 		p.Per = n
 	}

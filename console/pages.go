@@ -216,7 +216,7 @@ func (c *Console) typePage(w http.ResponseWriter, r *http.Request, o *session) {
 		tab.Pager, err = newPager(r.URL.Query(), 50)
 	}
 	if err != nil {
-		c.readErr(w, r, o, fmt.Errorf("%w: %v", store.ErrInvalidParameter, strings.TrimPrefix(err.Error(), store.ErrInvalidParameter.Error()+": ")))
+		c.readErr(w, r, o, err)
 		return
 	}
 	rows, total, err := c.store.Items(ctx, store.Query{Offset: tab.Pager.offset(), Limit: tab.Pager.Per, Filters: filters})
@@ -274,7 +274,7 @@ func (c *Console) assetList(w http.ResponseWriter, r *http.Request, o *session) 
 		return
 	}
 	if d.Pager, err = newPager(q, 50); err != nil {
-		c.readErr(w, r, o, fmt.Errorf("%w: %v", store.ErrInvalidParameter, err))
+		c.readErr(w, r, o, err)
 		return
 	}
 	rows, total, err := c.store.Assets(r.Context(), store.Query{Offset: d.Pager.offset(), Limit: d.Pager.Per, Filters: filters})
@@ -333,10 +333,6 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, o *session) 
 		return
 	}
 	d := assetData{Back: r.URL.RequestURI(), Q: strings.TrimSpace(r.URL.Query().Get("q"))}
-	if d.Asset, err = c.store.Asset(ctx, id); err != nil {
-		c.readErr(w, r, o, err)
-		return
-	}
 	var filters []store.Filter
 	if d.Show, filters, err = resultFilter(r.URL.Query().Get("result")); err == nil {
 		d.Pager, err = newPager(r.URL.Query(), 50)
@@ -349,6 +345,10 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, o *session) 
 		filters = append(filters, store.Filter{Name: "Name", Values: []string{d.Q}})
 	}
 	if err != nil {
+		c.readErr(w, r, o, err)
+		return
+	}
+	if d.Asset, err = c.store.Asset(ctx, id); err != nil {
 		c.readErr(w, r, o, err)
 		return
 	}
@@ -390,10 +390,6 @@ func (c *Console) itemPage(w http.ResponseWriter, r *http.Request, o *session) {
 		return
 	}
 	d := itemData{Back: r.URL.RequestURI(), Node: strings.TrimSpace(r.URL.Query().Get("node"))}
-	if d.Item, err = c.store.Item(ctx, id); err != nil {
-		c.readErr(w, r, o, err)
-		return
-	}
 	var filters []store.Filter
 	if d.Show, filters, err = resultFilter(r.URL.Query().Get("result")); err == nil {
 		d.Pager, err = newPager(r.URL.Query(), 50)
@@ -402,6 +398,10 @@ func (c *Console) itemPage(w http.ResponseWriter, r *http.Request, o *session) {
 		filters = append(filters, store.Filter{Name: "NodeName", Values: []string{d.Node}})
 	}
 	if err != nil {
+		c.readErr(w, r, o, err)
+		return
+	}
+	if d.Item, err = c.store.Item(ctx, id); err != nil {
 		c.readErr(w, r, o, err)
 		return
 	}

@@ -243,3 +243,36 @@ func with(v url.Values, k, val string) url.Values {
 	out.Set(k, val)
 	return out
 }
+
+func TestBadParametersNamed(t *testing.T) {
+	_, h := newConsole(t)
+	full := loginAs(t, h, "AKIDfull", "full-secret")
+	for path, want := range map[string]string{
+		"/console/type/nope":                     "type",
+		"/console/type/container?risk=RISK_X":    "risk",
+		"/console/type/container?result=maybe":   "result",
+		"/console/type/container?page=0":         "page",
+		"/console/type/container?per=1000":       "per",
+		"/console/item/abc":                      "id",
+		"/console/item/99999999999999999999":     "id",
+		"/console/asset/1?result=sometimes":      "result",
+		"/console/tasks?from=1&to=x":             "from and to",
+		"/console/assets?type=container&page=-1": "page",
+		"/console/asset/1?page=0":                "page",
+		"/console/item/100505?per=0":             "per",
+		"/console/settings?page=x":               "page",
+	} {
+		resp := send(h, http.MethodGet, path, nil, full, nil)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, want 400 naming %q\n%.300s", path, resp.StatusCode, want, body)
+		}
+	}
+	if got := send(h, http.MethodGet, "/console/item/123456", nil, full, nil).StatusCode; got != http.StatusNotFound {
+		t.Errorf("an unknown item: %d, want 404", got)
+	}
+	big := url.Values{"csrf": {"x"}, "reason": {strings.Repeat("a", maxFormBytes)}}
+	if got := send(h, http.MethodPost, "/console/ignore", big, full, nil).StatusCode; got != http.StatusBadRequest {
+		t.Errorf("a form over %d bytes: %d, want 400", maxFormBytes, got)
+	}
+}

@@ -310,6 +310,9 @@ func (b *browser) screenshots(dir, name string) {
 	b.t.Helper()
 	for _, w := range []int64{390, 1280} {
 		b.do(chromedp.EmulateViewport(w, 900))
+		if got := eval[int64](b, `document.documentElement.scrollWidth`); got > w {
+			b.t.Errorf("%s is %d px wide in a %d px window: it scrolls sideways", name, got, w)
+		}
 		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			b.t.Fatal(err)

@@ -127,6 +127,17 @@ func Handler(c *Console, apiHandler http.Handler) http.Handler {
 	return mux
 }
 
+// Only serves the console on a listener of its own: /console/, and the
+// export downloads (/exports/, signed links) that its export page gives;
+// "/" leads to the console, anything else is not found.
+func Only(c *Console, apiHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(prefix, c)
+	mux.Handle("GET /exports/", apiHandler)
+	mux.Handle("GET /{$}", http.RedirectHandler(prefix, http.StatusSeeOther))
+	return mux
+}
+
 func (c *Console) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+prefix+"login", c.loginPage)

@@ -32,6 +32,7 @@ const item55 = "100505"
 // fixture is the daemon, its store and the browser every step shares.
 type fixture struct {
 	bin, data, base, shots string
+	consoleBase            string // console.listen
 	log                    *syncBuffer
 	b                      *browser
 	priv                   string // the privileged container's name
@@ -44,7 +45,7 @@ func setup(t *testing.T) *fixture {
 	dockertest.Create(t, cli, f.priv, &container.Config{Image: "baseline-test/base:1", Cmd: []string{"sleep", "60"}},
 		&container.HostConfig{Privileged: true})
 	run(t, f.bin, "scan", "--data-dir", f.data, "--progress", "never", "--no-kube", "--format", "json", "-o", filepath.Join(t.TempDir(), "scan.json"))
-	f.base, f.log = daemon(t, f.bin, f.data)
+	f.base, f.consoleBase, f.log = daemon(t, f.bin, f.data)
 	f.b = newBrowser(t, exe)
 	return f
 }
@@ -59,6 +60,7 @@ func TestConsole(t *testing.T) {
 		fn   func(*testing.T, *fixture)
 	}{
 		{"security headers", securityHeaders},
+		{"own listener", ownListener},
 		{"wrong key refused and counted", wrongKey},
 		{"read-only key", readOnly},
 		{"rings equal the summary", rings},
@@ -114,6 +116,36 @@ func securityHeaders(t *testing.T, f *fixture) {
 				t.Errorf("%s: %s = %q, want %q", path, k, h.Get(k), v)
 			}
 		}
+	}
+}
+
+// ownListener: console.listen serves the console and export downloads,
+// not the API.
+func ownListener(t *testing.T, f *fixture) {
+	c := from127("127.0.0.1")
+	resp, err := c.Get(f.consoleBase + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("console.listen /console/login: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	resp, err = c.Get(f.consoleBase + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
+		t.Errorf("console.listen /: %d to %q, want a redirect to the console", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = c.Post(f.consoleBase+"/", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("console.listen answers the API: POST / %d", resp.StatusCode)
 	}
 }
 

@@ -102,19 +102,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// daemon starts `baseline serve` on a free loopback port with both keys;
+// daemon starts `baseline serve` on a free loopback port with both keys,
+// and the console on another too (console.listen);
 // each client address may fail authentication 3 times, refilled once a
 // minute. It is stopped with SIGTERM at cleanup.
-func daemon(t *testing.T, bin, data string) (base string, log *syncBuffer) {
+func daemon(t *testing.T, bin, data string) (base, consoleBase string, log *syncBuffer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr, consoleAddr := free(), free()
 	cfg := fmt.Sprintf(`log_format: text
 shutdown_grace: 10s
+console:
+  listen: %s
 api:
   auth_failures_per_second: 0.0166
   auth_failure_burst: 3
@@ -124,7 +130,7 @@ api:
     - secret_id: %s
       secret_key: %s
       read_only: true
-`, fullID, fullKey, roID, roKey)
+`, consoleAddr, fullID, fullKey, roID, roKey)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -151,7 +157,7 @@ api:
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			conn.Close()
-			return "http://" + addr, log
+			return "http://" + addr, "http://" + consoleAddr, log
 		}
 		select {
 		case <-exited:

@@ -358,6 +358,11 @@ func ignoreAndRestore(t *testing.T, f *fixture) {
 		t.Fatalf("page: %d failed, %d ignored; summary: %d, %d", failed0, ignored0, s0.FailedPolicyItemCount, s0.IgnoredPolicyItemCount)
 	}
 	f.b.open(f.base, "/console/type/container?result=RESULT_FAILED")
+	eval[bool](f.b, `document.querySelector("input[data-tick-all=item]").click(); true`)
+	if n := eval[int](f.b, `document.querySelectorAll("tr[data-item] input[name=item]:not(:checked)").length`); n != 0 {
+		t.Errorf("ticking every row left %d rows unticked", n)
+	}
+	eval[bool](f.b, `document.querySelector("input[data-tick-all=item]").click(); true`)
 	picked := eval[[]string](f.b, `[...document.querySelectorAll("tr[data-item] input[name=item]")].slice(0, 2).map(c => { c.checked = true; return c.value })`)
 	eval[bool](f.b, `document.querySelector("#batch input[name=reason]").value = "accepted for the lab"; true`)
 	f.b.click(`button[data-action=ignore-items]`)

@@ -1,5 +1,6 @@
-// Shows each <time datetime> in the browser's time zone, naming the zone;
-// without this script the pages show UTC, saying so.
+// Shows each <time datetime> in the browser's time zone, naming the zone
+// (without this script the pages show UTC, saying so), and makes the
+// "tick every row" boxes work (hidden without it).
 (function () {
   "use strict";
   var zone = "UTC";
@@ -17,6 +18,14 @@
     });
     var z = document.getElementById("zone");
     if (z) { z.textContent = zone; }
+    document.querySelectorAll("input[data-tick-all]").forEach(function (all) {
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        document.querySelectorAll("input[type=checkbox][name='" + all.dataset.tickAll + "']").forEach(function (box) {
+          box.checked = all.checked;
+        });
+      });
+    });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", local); } else { local(); }
 })();

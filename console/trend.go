@@ -28,12 +28,12 @@ type trends struct {
 	mu      sync.Mutex
 	running bool
 	ready   bool
-	newest  int64 // the newest finished task folded in
+	seen    map[int64]bool // the finished tasks folded in
 	points  map[assets.Type]map[int64]store.TrendPoint
 }
 
 func newTrends(st Store, now func() time.Time) *trends {
-	return &trends{store: st, now: now, points: map[assets.Type]map[int64]store.TrendPoint{}}
+	return &trends{store: st, now: now, seen: map[int64]bool{}, points: map[assets.Type]map[int64]store.TrendPoint{}}
 }
 
 // kick starts a refresh in the background unless one runs.
@@ -60,26 +60,31 @@ func (tr *trends) refresh(ctx context.Context) error {
 		tr.running = false
 		tr.mu.Unlock()
 	}()
-	tr.mu.Lock()
-	newest := tr.newest
-	tr.mu.Unlock()
 	since := tr.now().AddDate(0, 0, -trendDays[len(trendDays)-1])
 	list, _, err := tr.store.Tasks(ctx, store.Query{Limit: store.MaxLimit,
 		Filters: []store.Filter{{Name: "CheckStatus", Values: []string{string(checks.CheckFinished)}, ExactMatch: true}}})
 	if err != nil {
 		return err
 	}
-	fresh, top := 0, newest
-	for _, t := range list {
-		if t.ID > newest && !t.FinishedAt.Before(since) {
-			fresh++
-			top = max(top, t.ID)
+	// Trend gives the newest tasks' points: ask for as many as reach the
+	// oldest task not folded in yet (a task may finish after a newer one).
+	tr.mu.Lock()
+	n := 0
+	var window []int64
+	for i, t := range list {
+		if t.FinishedAt.Before(since) {
+			continue
+		}
+		window = append(window, t.ID)
+		if !tr.seen[t.ID] {
+			n = i + 1
 		}
 	}
+	tr.mu.Unlock()
 	got := map[assets.Type][]store.TrendPoint{}
-	if fresh > 0 {
+	if n > 0 {
 		for _, t := range assets.Types {
-			if got[t], err = tr.store.Trend(ctx, t, fresh); err != nil {
+			if got[t], err = tr.store.Trend(ctx, t, n); err != nil {
 				return err
 			}
 		}
@@ -91,10 +96,12 @@ func (tr *trends) refresh(ctx context.Context) error {
 			tr.points[t] = map[int64]store.TrendPoint{}
 		}
 		for _, p := range pts {
-			if p.TaskID > newest {
-				tr.points[t][p.TaskID] = p
-			}
+			tr.points[t][p.TaskID] = p
 		}
+	}
+	tr.seen = map[int64]bool{}
+	for _, id := range window {
+		tr.seen[id] = true
 	}
 	for _, m := range tr.points {
 		for id, p := range m {
@@ -103,7 +110,7 @@ func (tr *trends) refresh(ctx context.Context) error {
 			}
 		}
 	}
-	tr.newest, tr.ready = top, true
+	tr.ready = true
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/baselinehq/baseline/api/upstream"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/console"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
@@ -81,6 +82,12 @@ type serveConfig struct {
 		Public   bool `mapstructure:"public"`
 		TopItems int  `mapstructure:"top_items"`
 	} `mapstructure:"metrics"`
+	// Console.Listen, when set, is another address serving the console
+	// (and the export downloads it links to); the console is on the API's
+	// address either way.
+	Console struct {
+		Listen string `mapstructure:"listen"`
+	} `mapstructure:"console"`
 	// Upstream, when Server is set, is the daemon each completed task is
 	// also uploaded to (see package server/upstream).
 	Upstream struct {
@@ -124,7 +131,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("upstream.max_backoff", upstream.DefaultMaxBackoff)
 	v.SetDefault("upstream.outbox_size", upstream.DefaultOutboxSize)
 	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
-		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key"} {
+		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key", "console.listen"} {
 		v.SetDefault(k, "")
 	}
 	switch {
@@ -290,13 +297,13 @@ func upstreamForwarder(ctx context.Context, c *serveConfig, st store.OutboxStore
 	}, nil
 }
 
-// startAPI listens on the API's address and serves h there, over TLS when
-// configured; it returns the server and its URL, and sends a serving error
-// to errc.
-func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", c.API.Listen)
+// startAPI listens on addr (the setting named key) and serves h there,
+// over TLS when the API is configured with it; it returns the server and
+// its URL, and sends a serving error to errc.
+func startAPI(c *serveConfig, key, addr string, h http.Handler, errc chan<- error) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("api.listen: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", key, err)
 	}
 	httpSrv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
@@ -307,7 +314,7 @@ func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, 
 			err = httpSrv.Serve(ln)
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("api: %w", err)
+			errc <- fmt.Errorf("%s: %w", key, err)
 		}
 	}()
 	scheme := "http"
@@ -318,6 +325,33 @@ func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, 
 }
 
 // serve runs the daemon until ctx ends.
+// listen serves the API and the console on api.listen, and the console
+// alone on console.listen when it is set; stop shuts them down (waiting up
+// to 10 s for requests under way).
+func listen(c *serveConfig, api *server.Server, con *console.Console, errc chan<- error) (stop func(), addr, consoleAddr string, err error) {
+	apiSrv, addr, err := startAPI(c, "api.listen", c.API.Listen, console.Handler(con, api), errc)
+	if err != nil {
+		return nil, "", "", err
+	}
+	servers := []*http.Server{apiSrv}
+	consoleAddr = addr
+	if c.Console.Listen != "" {
+		conSrv, a, err := startAPI(c, "console.listen", c.Console.Listen, console.Only(con, api), errc)
+		if err != nil {
+			_ = apiSrv.Close()
+			return nil, "", "", err
+		}
+		servers, consoleAddr = append(servers, conSrv), a
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, srv := range servers {
+			_ = srv.Shutdown(ctx)
+		}
+	}, addr, consoleAddr, nil
+}
+
 func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	log, err := newLogger(g, c.LogLevel, c.LogFormat)
 	if err != nil {
@@ -371,8 +405,12 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
-	httpSrv, addr, err := startAPI(c, api, errc)
+	con, err := console.New(console.Options{API: api, Store: db, Catalog: cat, Logger: log, Location: loc})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 3)
+	stopHTTP, addr, consoleAddr, err := listen(c, api, con, errc)
 	if err != nil {
 		return err
 	}
@@ -383,9 +421,9 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 			errc <- fmt.Errorf("scheduler: %w", err)
 		}
 	}()
-	log.Info("serving", "api", addr, "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
+	log.Info("serving", "api", addr, "console", consoleAddr+"/console/", "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
 		"upstream", c.Upstream.Server)
-	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s\n", addr)
+	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s and the console on %s/console/\n", addr, consoleAddr)
 
 	select {
 	case <-ctx.Done():
@@ -394,9 +432,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		log.Error("stopping", "err", err)
 	}
 	stopSched()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_ = httpSrv.Shutdown(shutdownCtx)
-	cancel()
+	stopHTTP()
 	graceCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	r.Shutdown(graceCtx)
 	if werr := api.WaitExports(graceCtx); werr != nil {

@@ -164,3 +164,22 @@ func TestAPIAuthConfiguration(t *testing.T) {
 		t.Errorf("from the environment: %+v", a)
 	}
 }
+
+// console.listen is off in the example and comes from
+// BASELINE_CONSOLE_LISTEN too.
+func TestConsoleListenConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadServeConfig(serve, g, "../../../deploy/config.example.yaml")
+	if err != nil || c.Console.Listen != "" {
+		t.Fatalf("example: console.listen %q, %v; want none", c.Console.Listen, err)
+	}
+	t.Setenv("BASELINE_CONSOLE_LISTEN", "127.0.0.1:9443")
+	if c, err = loadServeConfig(serve, g, "../../../deploy/config.example.yaml"); err != nil || c.Console.Listen != "127.0.0.1:9443" {
+		t.Errorf("with BASELINE_CONSOLE_LISTEN: console.listen %q, %v", c.Console.Listen, err)
+	}
+}

@@ -54,6 +54,18 @@ func Document(c Container, st *Status, host HostSecurity) map[string]any {
 	doc["privileged"], doc["privilegedFrom"] = in.privileged()
 	describeProcess(doc, in.Spec)
 	describeNamespaces(doc, in.Spec.Linux)
+	if network, pid, ipc, known := in.hostNamespaces(); known {
+		// The pod's namespaces are the host's when the pod asked for them
+		// (its UTS namespace goes with its network).
+		ns := doc["namespaces"].(map[string]any)
+		for t, host := range map[string]bool{"network": network, "uts": network, "pid": pid, "ipc": ipc} {
+			if host {
+				ns[t] = "host"
+			}
+		}
+		doc["hostNetwork"], doc["hostPID"], doc["hostIPC"] = ns["network"] == "host", ns["pid"] == "host", ns["ipc"] == "host"
+		doc["hostUTS"] = ns["uts"] == "host"
+	}
 	describeMounts(doc, in.Spec)
 	describeLinux(doc, in.Spec.Linux)
 	return doc

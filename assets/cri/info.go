@@ -17,7 +17,10 @@ type Info struct {
 	Config     *struct {
 		Linux *struct {
 			SecurityContext *struct {
-				Privileged *bool `json:"privileged"`
+				Privileged       *bool `json:"privileged"`
+				NamespaceOptions *struct {
+					Network, Pid, Ipc int
+				} `json:"namespace_options"`
 			} `json:"security_context"`
 		} `json:"linux"`
 	} `json:"config"`
@@ -45,8 +48,10 @@ func decodeInfo(m map[string]string) (*Info, error) {
 // configuration or the runtime's own flag where given, else read from the
 // spec (every capability and the host's devices).
 func (in *Info) privileged() (value bool, from string) {
-	if c := in.Config; c != nil && c.Linux != nil && c.Linux.SecurityContext != nil && c.Linux.SecurityContext.Privileged != nil {
-		return *c.Linux.SecurityContext.Privileged, "the container's CRI configuration"
+	if c := in.Config; c != nil {
+		// The configuration leaves out a false flag.
+		priv := c.Linux != nil && c.Linux.SecurityContext != nil && c.Linux.SecurityContext.Privileged != nil && *c.Linux.SecurityContext.Privileged
+		return priv, "the container's CRI configuration"
 	}
 	if in.Privileged != nil {
 		return *in.Privileged, "the runtime's status"
@@ -56,6 +61,22 @@ func (in *Info) privileged() (value bool, from string) {
 	}
 	return hasCap(in.Spec.capabilities(), "CAP_SYS_ADMIN") && len(in.Spec.Linux.devices()) > 0 && len(in.Spec.Linux.maskedPaths()) == 0,
 		"the runtime spec (every capability, host devices, no masked paths)"
+}
+
+// namespaceNode is the CRI's NamespaceMode NODE: the host's namespace.
+const namespaceNode = 2
+
+// hostNamespaces says which of the host's namespaces the container's CRI
+// configuration asks for, where the runtime gives it (containerd): a
+// container joins its pod's namespaces by path, and a pod on the host's
+// namespaces has them, so the spec alone cannot tell.
+func (in *Info) hostNamespaces() (network, pid, ipc, known bool) {
+	c := in.Config
+	if c == nil || c.Linux == nil || c.Linux.SecurityContext == nil || c.Linux.SecurityContext.NamespaceOptions == nil {
+		return false, false, false, c != nil
+	}
+	o := c.Linux.SecurityContext.NamespaceOptions
+	return o.Network == namespaceNode, o.Pid == namespaceNode, o.Ipc == namespaceNode, true
 }
 
 func hasCap(caps []string, c string) bool {

@@ -2,8 +2,12 @@ package critest
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -70,6 +74,15 @@ func (r *Runtime) Create(t testing.TB, sb Sandbox, cfg *runtimeapi.ContainerConf
 		cfg.Labels[k] = v
 	}
 	cfg.Labels["io.kubernetes.container.name"] = cfg.Metadata.GetName()
+	// As the kubelet does, the container shares the host's namespaces
+	// that its pod shares.
+	if cfg.Linux == nil {
+		cfg.Linux = &runtimeapi.LinuxContainerConfig{}
+	}
+	if cfg.Linux.SecurityContext == nil {
+		cfg.Linux.SecurityContext = &runtimeapi.LinuxContainerSecurityContext{}
+	}
+	cfg.Linux.SecurityContext.NamespaceOptions = sb.Config.Linux.SecurityContext.NamespaceOptions
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	resp, err := r.RT.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb.ID, Config: cfg, SandboxConfig: sb.Config})
@@ -82,4 +95,36 @@ func (r *Runtime) Create(t testing.TB, sb Sandbox, cfg *runtimeapi.ContainerConf
 		}
 	}
 	return resp.ContainerId
+}
+
+// Pid returns the host pid of the container's first process, from its
+// verbose status.
+func (r *Runtime) Pid(t testing.TB, id string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := r.RT.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		t.Fatalf("ContainerStatus %s: %v", id, err)
+	}
+	var info struct {
+		Pid int `json:"pid"`
+	}
+	if err := json.Unmarshal([]byte(resp.Info["info"]), &info); err != nil {
+		t.Fatalf("ContainerStatus %s: the verbose information: %v", id, err)
+	}
+	return strconv.Itoa(info.Pid)
+}
+
+// MakeShared bind-mounts dir on itself with shared propagation, as a
+// Bidirectional volume needs, until the test ends.
+func MakeShared(t testing.TB, dir string) {
+	t.Helper()
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind-mounting %s: %v", dir, err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	if err := unix.Mount("", dir, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatalf("making %s shared: %v", dir, err)
+	}
 }

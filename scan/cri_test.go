@@ -3,16 +3,20 @@ package scan_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/internal/critest"
+	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/scan"
 )
@@ -219,5 +223,145 @@ func waitComm(t *testing.T, r *critest.Runtime, id, want string) {
 			t.Fatalf("container %s's process is named %q, not %q", id, comm, want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRuntimeBesideDocker scans a host running the Docker engine and a
+// containerd with its CRI service at once: each container is listed once,
+// judged by the standard of what runs it (Docker's containers live in
+// containerd's "moby" namespace, which the CRI, in "k8s.io", never shows).
+func TestRuntimeBesideDocker(t *testing.T) {
+	cli := dockertest.Engine(t)
+	r := critest.Start(t)
+	pod := r.RunPod(t, critest.Pod{Name: "beside"})
+	criID := r.Create(t, pod, compliant("beside"), true)
+	dockerID := dockertest.Create(t, cli, dockertest.Name("beside-cri"), &container.Config{Image: "baseline-test/base:1", Cmd: []string{"true"}}, &container.HostConfig{})
+
+	rep, err := scan.Run(context.Background(), testhost.Builtin(t), scan.Options{Standards: []string{"cis-docker-1.6.0", "baseline-cri-1.0"},
+		Types: []assets.Type{assets.Container}, CRIEndpoint: r.Socket, NoKube: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	ids := map[uint64]bool{}
+	for _, a := range rep.Assets {
+		seen[a.Ref]++
+		if ids[a.ID] {
+			t.Errorf("asset id %d listed twice", a.ID)
+		}
+		ids[a.ID] = true
+	}
+	for ref, n := range seen {
+		if n != 1 {
+			t.Errorf("container %s listed %d times", ref, n)
+		}
+	}
+	for name, c := range map[string]struct {
+		id, std string
+	}{"the CRI's": {criID, "baseline-cri-1.0"}, "Docker's": {dockerID, "cis-docker-1.6.0"}} {
+		if seen[c.id] != 1 {
+			t.Errorf("%s container %s listed %d times, want once", name, c.id, seen[c.id])
+			continue
+		}
+		id := assets.StableID(assets.Container, rep.Host.Ref, c.id)
+		stds := map[string]bool{}
+		for _, res := range rep.Results {
+			if res.AssetID == id {
+				stds[itemStandard(rep, res.ItemID)] = true
+			}
+		}
+		if len(stds) != 1 || !stds[c.std] {
+			t.Errorf("%s container judged by %v, want %s only", name, stds, c.std)
+		}
+	}
+}
+
+func itemStandard(rep *results.Report, item uint64) string {
+	for _, it := range rep.Items {
+		if it.ID == item {
+			return it.Standard.ID
+		}
+	}
+	return ""
+}
+
+// TestRuntimeHostItems judges the runtime's files on a host tree: audit
+// rules for its binaries, its sockets' and configuration files' owners and
+// modes; the items of a runtime that is not installed do not apply.
+func TestRuntimeHostItems(t *testing.T) {
+	testhost.RequireRoot(t, "the fixture's files are owned by root and by another user")
+	dir, err := os.MkdirTemp("", "crihost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	files := []struct {
+		path    string
+		mode    os.FileMode
+		uid     int
+		content string
+	}{
+		{"etc/passwd", 0o644, 0, "root:x:0:0:root:/root:/bin/sh\n"},
+		{"etc/group", 0o644, 0, "root:x:0:\n"},
+		{"etc/audit/audit.rules", 0o640, 0, "-w /usr/bin/containerd -p x -k container-runtime\n"},
+		{"usr/bin/containerd", 0o755, 0, ""},
+		{"usr/sbin/runc", 0o755, 0, ""},
+		{"etc/containerd/config.toml", 0o666, 0, "version = 2\n"},
+		{"etc/crio/crio.conf", 0o644, 1000, "[crio]\n"},
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.content), f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, f.uid, f.uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(dir, "run/containerd/containerd.sock")
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := os.Chmod(sock, 0o660); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := scan.Run(context.Background(), testhost.Builtin(t), scan.Options{Standards: []string{"baseline-cri-1.0"},
+		Types: []assets.Type{assets.Host}, HostRoot: dir, NoDocker: true, NoKube: true, NoCRI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := testhost.OnlyAsset(t, rep, assets.Host)
+	testhost.AssertVerdicts(t, testhost.Verdicts(t, rep, host.ID), []testhost.Want{
+		testhost.Pass("1.1.4.1"), testhost.NA("1.1.4.2", "is not installed"), testhost.Fail("1.1.4.3"),
+		testhost.Pass("3.23.1"), testhost.Pass("3.24.1"),
+		testhost.NA("3.23.2", "does not exist"), testhost.NA("3.24.2", "does not exist"),
+		testhost.Pass("3.23.3"), testhost.Fail("3.24.3"),
+		testhost.Fail("3.23.4"), testhost.Pass("3.24.4"),
+	})
+}
+
+// TestRuntimeUnreachable records a configured runtime that does not answer
+// as the host's scan failure, with the reason.
+func TestRuntimeUnreachable(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	rep, err := scan.Run(context.Background(), testhost.Builtin(t), scan.Options{Standards: []string{"baseline-cri-1.0"},
+		Types: []assets.Type{assets.Container}, CRIEndpoint: sock, NoDocker: true, NoKube: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Reason, "could not reach the container runtime: container runtime at "+sock) {
+		t.Fatalf("failures = %+v, want the unreachable runtime", rep.Failures)
 	}
 }

@@ -44,6 +44,7 @@ bench: test-env build
 	$(GO) test -run '^$$' -bench 'APIFleet' -benchtime 200x -timeout 30m ./server/apitest/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/
 	$(GO) test -run '^$$' -bench 'ClusterScan' -benchtime 3x -timeout 30m ./scan/
+	$(GO) test -run '^$$' -bench 'RuntimeScan' -benchtime 3x -timeout 30m ./scan/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime 20s ./server/
 
 # golangci-lint holds the shape: the layer order (depguard), duplicates

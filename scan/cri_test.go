@@ -16,8 +16,8 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/internal/critest"
 	"github.com/baselinehq/baseline/internal/dockertest"
-	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/internal/testhost"
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/scan"
 )
 

@@ -60,14 +60,14 @@ func Connect(ctx context.Context, ep Endpoint) (*Client, Runtime, error) {
 	c := &Client{conn: conn, rt: runtimeapi.NewRuntimeServiceClient(conn), img: runtimeapi.NewImageServiceClient(conn), Endpoint: ep, byOp: map[string]int{}}
 	rt, err := c.Version(ctx)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, Runtime{}, err
 	}
 	return c, rt, nil
 }
 
 // Close releases the connection.
-func (c *Client) Close() { c.conn.Close() }
+func (c *Client) Close() { _ = c.conn.Close() }
 
 // Calls counts the CRI calls made, in total and by method.
 func (c *Client) Calls() (int64, map[string]int) {
@@ -177,11 +177,6 @@ func stateName(s runtimeapi.ContainerState) string {
 // and the OCI runtime spec it runs with where the runtime exposes one.
 type Status struct {
 	State string
-	// Image is the image the container was created from, ImageRef the id.
-	Image    string
-	ImageRef string
-	// User is the user the CRI status reports (runtimes that fill it).
-	Mounts []*runtimeapi.Mount
 	// Info is the runtime's verbose information, decoded (nil when the
 	// runtime gave none).
 	Info *Info
@@ -201,10 +196,7 @@ func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
 	}
 	st := &Status{}
 	if s := resp.Status; s != nil {
-		st.State, st.ImageRef, st.Mounts = stateName(s.State), s.ImageRef, s.Mounts
-		if s.Image != nil {
-			st.Image = s.Image.Image
-		}
+		st.State = stateName(s.State)
 	}
 	st.Info, err = decodeInfo(resp.Info)
 	if err != nil {

@@ -199,7 +199,7 @@ func (r *Runtime) stop(t testing.TB) {
 			}
 		}
 		cancel()
-		r.conn.Close()
+		_ = r.conn.Close()
 	}
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	select {

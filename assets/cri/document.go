@@ -88,7 +88,6 @@ func describeProcess(doc map[string]any, s *Spec) {
 		doc["noNewPrivileges"] = p.NoNewPrivileges
 		doc["apparmorProfile"] = p.ApparmorProfile
 		doc["selinuxLabel"] = p.SelinuxLabel
-		doc["args"] = anyStrings(p.Args)
 	}
 	doc["user"] = map[string]any{"uid": int64(uid), "gid": int64(gid)}
 	doc["runsAsRoot"] = uid == 0

@@ -7,7 +7,6 @@ type Spec struct {
 			UID uint32 `json:"uid"`
 			GID uint32 `json:"gid"`
 		} `json:"user"`
-		Args         []string `json:"args"`
 		Capabilities *struct {
 			Bounding  []string `json:"bounding"`
 			Effective []string `json:"effective"`

@@ -285,9 +285,10 @@ func itemStandard(rep *results.Report, item uint64) string {
 	return ""
 }
 
-// TestRuntimeHostItems judges the runtime's files on a host tree: audit
-// rules for its binaries, its sockets' and configuration files' owners and
-// modes; the items of a runtime that is not installed do not apply.
+// TestRuntimeHostItems judges the runtime's files on a node's host tree
+// (a kubelet in its process table): audit rules for its binaries, its
+// sockets' and configuration files' owners and modes; the items of a
+// runtime that is not installed do not apply.
 func TestRuntimeHostItems(t *testing.T) {
 	testhost.RequireRoot(t, "the fixture's files are owned by root and by another user")
 	dir, err := os.MkdirTemp("", "crihost")
@@ -308,6 +309,7 @@ func TestRuntimeHostItems(t *testing.T) {
 		{"usr/sbin/runc", 0o755, 0, ""},
 		{"etc/containerd/config.toml", 0o666, 0, "version = 2\n"},
 		{"etc/crio/crio.conf", 0o644, 1000, "[crio]\n"},
+		{"proc/4100/cmdline", 0o644, 0, "/usr/bin/kubelet\x00--v=2"},
 	}
 	for _, f := range files {
 		p := filepath.Join(dir, f.path)
@@ -324,6 +326,9 @@ func TestRuntimeHostItems(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Symlink("/", filepath.Join(dir, "proc/4100/root")); err != nil {
+		t.Fatal(err)
+	}
 	sock := filepath.Join(dir, "run/containerd/containerd.sock")
 	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
 		t.Fatal(err)
@@ -338,11 +343,11 @@ func TestRuntimeHostItems(t *testing.T) {
 	}
 
 	rep, err := scan.Run(context.Background(), testhost.Builtin(t), scan.Options{Standards: []string{"baseline-cri-1.0"},
-		Types: []assets.Type{assets.Host}, HostRoot: dir, NoDocker: true, NoKube: true, NoCRI: true})
+		Types: []assets.Type{assets.K8s}, HostRoot: dir, NoDocker: true, NoKube: true, NoCRI: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := testhost.OnlyAsset(t, rep, assets.Host)
+	host := testhost.OnlyAsset(t, rep, assets.K8s)
 	testhost.AssertVerdicts(t, testhost.Verdicts(t, rep, host.ID), []testhost.Want{
 		testhost.Pass("1.1.4.1"), testhost.NA("1.1.4.2", "is not installed"), testhost.Fail("1.1.4.3"),
 		testhost.Pass("3.23.1"), testhost.Pass("3.24.1"),

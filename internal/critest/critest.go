@@ -92,7 +92,8 @@ func Start(t testing.TB) *Runtime {
 	return r
 }
 
-// writeConfig writes containerd's configuration: everything under Dir, the
+// writeConfig writes containerd's configuration: everything under Dir
+// (runc's state too, apart from a host's own containerd), the
 // CRI service with the test image as its sandbox image, and a CNI
 // configuration whose plugin gives each pod its own network namespace
 // without touching the host's network (see fakeCNI).
@@ -127,8 +128,12 @@ state = %[2]q
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %[6]q
     conf_dir = %[7]q
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      Root = %[8]q
 `, filepath.Join(r.Dir, "root"), filepath.Join(r.Dir, "state"), r.Socket, r.Socket+".ttrpc", Image,
-		filepath.Join(r.Dir, "cni/bin"), filepath.Join(r.Dir, "cni/conf"))
+		filepath.Join(r.Dir, "cni/bin"), filepath.Join(r.Dir, "cni/conf"), filepath.Join(r.Dir, "runc"))
 	return os.WriteFile(filepath.Join(r.Dir, "config.toml"), []byte(cfg), 0o600)
 }
 

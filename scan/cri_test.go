@@ -114,6 +114,9 @@ func TestRuntimeContainers(t *testing.T) {
 	if len(rep.Failures) > 0 {
 		t.Fatalf("scan failures: %+v", rep.Failures)
 	}
+	if v := rep.Host.Host.ContainerdVersion; v != r.Version {
+		t.Errorf("the host's containerd version = %q, want the runtime's %q", v, r.Version)
+	}
 	byRef := map[string]assets.Asset{}
 	for _, a := range rep.Assets {
 		if _, dup := byRef[a.Ref]; dup {

@@ -46,6 +46,7 @@ bench: test-env build
 	$(GO) test -run '^$$' -bench 'PagesFleet' -benchtime 20x -timeout 30m ./console/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/
 	$(GO) test -run '^$$' -bench 'ClusterScan' -benchtime 3x -timeout 30m ./scan/
+	$(GO) test -run '^$$' -bench 'RuntimeScan' -benchtime 3x -timeout 30m ./scan/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime 20s ./server/
 
 # golangci-lint holds the shape: the layer order (depguard), duplicates

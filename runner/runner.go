@@ -154,6 +154,7 @@ func (r *Runner) Shutdown(ctx context.Context) {
 func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Options, error) {
 	opts := req.Select
 	opts.HostRoot, opts.DockerHost, opts.NoDocker = r.defaults.HostRoot, r.defaults.DockerHost, r.defaults.NoDocker
+	opts.CRIEndpoint, opts.NoCRI = r.defaults.CRIEndpoint, r.defaults.NoCRI
 	opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = r.defaults.Kube, r.defaults.NoKube, r.defaults.NodeName, r.defaults.ExpectNode
 	if opts.Workers == 0 {
 		opts.Workers = r.defaults.Workers

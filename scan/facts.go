@@ -25,6 +25,8 @@ type hostContext struct {
 	engine    *docker.Engine
 	daemon    *docker.Daemon
 	engineErr error
+	// rt is the node's container runtime, reached through the CRI.
+	rt *runtimeContext
 
 	dcOnce sync.Once
 	dc     *docker.DaemonConfig

@@ -28,18 +28,20 @@ import (
 
 // runFlags are the options of every command that runs a scan.
 type runFlags struct {
-	format     string
-	by         string
-	details    bool
-	output     string
-	exitCode   bool
-	noDocker   bool
-	dockerHost string
-	noKube     bool
-	expectNode bool
-	progress   string
-	noStore    bool
-	keepTasks  int
+	format      string
+	by          string
+	details     bool
+	output      string
+	exitCode    bool
+	noDocker    bool
+	dockerHost  string
+	noCRI       bool
+	criEndpoint string
+	noKube      bool
+	expectNode  bool
+	progress    string
+	noStore     bool
+	keepTasks   int
 	// extra are standards loaded for this run only (scan --kube-bench-cfg).
 	extra []*checks.Standard
 	// signer signs an export format's output (set by execScan).
@@ -55,6 +57,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
+	fl.BoolVar(&f.noCRI, "no-cri", false, "do not contact the node's container runtime (containerd, CRI-O) through the CRI")
+	fl.StringVar(&f.criEndpoint, "cri-endpoint", os.Getenv("BASELINE_CRI_ENDPOINT"), "the container runtime's CRI socket under --host-root (env BASELINE_CRI_ENDPOINT; default: the kubelet's --container-runtime-endpoint, then the usual containerd and CRI-O sockets)")
 	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node; kubectl in a benchmark audit is given no cluster)")
 	fl.BoolVar(&f.expectNode, "expect-node", false, "this host is a Kubernetes node: finding no component in its process table is a scan failure, not an empty scan")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
@@ -211,13 +215,14 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if err := cat.Add(f.extra...); err != nil {
 		return withCode(ExitInvalid, err)
 	}
-	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost,
+	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost, NoCRI: f.noCRI, CRIEndpoint: f.criEndpoint,
 		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName, ExpectNode: f.expectNode}
 	progress := progressFunc(g, f.progress)
 	var rep *results.Report
 	var task store.Task
 	if f.noStore || g.server != "" {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
+		opts.NoCRI, opts.CRIEndpoint = defaults.NoCRI, defaults.CRIEndpoint
 		opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = defaults.Kube, defaults.NoKube, defaults.NodeName, defaults.ExpectNode
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err

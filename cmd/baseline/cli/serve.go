@@ -35,6 +35,9 @@ type serveConfig struct {
 	DataDir    string `mapstructure:"data_dir"`
 	HostRoot   string `mapstructure:"host_root"`
 	DockerHost string `mapstructure:"docker_host"`
+	// CRIEndpoint is the node's container runtime's CRI socket (default:
+	// the kubelet's, then the usual sockets).
+	CRIEndpoint string `mapstructure:"cri_endpoint"`
 	// SigningKey signs exports (default: DataDir's signing.key).
 	SigningKey string `mapstructure:"signing_key"`
 	Kubernetes struct {
@@ -130,7 +133,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
 	v.SetDefault("upstream.max_backoff", upstream.DefaultMaxBackoff)
 	v.SetDefault("upstream.outbox_size", upstream.DefaultOutboxSize)
-	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
+	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "cri_endpoint", "kubernetes.kubeconfig", "kubernetes.context",
 		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key", "console.listen"} {
 		v.SetDefault(k, "")
 	}
@@ -152,7 +155,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 		}
 	}
 	flags := map[string]string{"data-dir": "data_dir", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
-		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks",
+		"docker-host": "docker_host", "cri-endpoint": "cri_endpoint", "timezone": "timezone", "keep-tasks": "keep_tasks",
 		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name",
 		"signing-key": "signing_key"}
 	for flag, key := range flags {
@@ -256,6 +259,7 @@ running task finishes within shutdown_grace or is recorded as interrupted.`,
 	fl := cmd.Flags()
 	fl.String("listen", "", "API address (default 127.0.0.1:8443)")
 	fl.String("docker-host", "", "Docker engine address")
+	fl.String("cri-endpoint", "", "the container runtime's CRI socket (default: the kubelet's, then the usual containerd and CRI-O sockets)")
 	fl.String("timezone", "", "time zone of the period tasks' execution times (default Local)")
 	fl.Int("keep-tasks", 0, "tasks to keep")
 	return cmd
@@ -386,7 +390,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	// the outbox, and the upload under way may finish.
 	defer stopForwarding()
 	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log, Completed: completed,
-		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
+		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, CRIEndpoint: c.CRIEndpoint, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
 			Kube: kube.Options{Kubeconfig: c.Kubernetes.Kubeconfig, Context: c.Kubernetes.Context, Name: c.Kubernetes.ClusterName}}})
 	if err != nil {
 		return err

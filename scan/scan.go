@@ -115,9 +115,8 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 			return nil, fmt.Errorf("no asset matches %s", strings.Join(opts.Assets, ", "))
 		}
 	}
-	rep.Assets, rep.Failures = d.reported(targets, host, need[assets.Host])
-
 	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
+	rep.Assets, rep.Failures = d.reported(targets, host, need[assets.Host])
 	rep.Standards, rep.Items = judgedStandards(rep)
 	rep.Failures = append(rep.Failures, partialFailures(rep, opts.Now())...)
 	rep.FinishedAt = opts.Now()
@@ -218,6 +217,10 @@ type target struct {
 	version    string
 	failure    string
 	suggestion string
+	// read, when set, reads the asset's facts (its inspect): evaluate
+	// calls it just before judging the asset, and keeps only the asset
+	// and its failure afterwards.
+	read func(ctx context.Context) target
 }
 
 func needTarget(items []*checks.Item, role checks.Target) bool {
@@ -268,7 +271,9 @@ func matchAsset(a assets.Asset, sel string) bool {
 }
 
 // evaluate runs every item of each target's asset type, targets in
-// parallel, and returns results in target then item order.
+// parallel, and returns results in target then item order. A target with
+// a read is read first; each target's facts are dropped once it is judged,
+// so that targets ends with the assets as read and their failures.
 func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) []results.Result {
 	type kind struct {
 		t    assets.Type
@@ -295,12 +300,17 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 			defer wg.Done()
 			defer func() { <-sem }()
 			t := targets[i]
+			if t.read != nil {
+				t = t.read(ctx)
+			}
 			its := byType[kind{t.asset.Type, t.role}]
 			out := make([]results.Result, 0, len(its))
 			for _, it := range its {
 				out = append(out, results.Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
 			}
 			perTarget[i] = out
+			t.facts, t.read = nil, nil
+			targets[i] = t
 			if opts.Progress != nil {
 				mu.Lock()
 				done += len(its)

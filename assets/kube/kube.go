@@ -6,6 +6,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,7 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -116,7 +117,10 @@ type Client struct {
 	name   string
 	server string
 	dyn    dynamic.Interface
-	disc   discovery.DiscoveryInterface
+	// rest reads /version. (client-go's discovery client would do it too,
+	// but it links every API group's types and registers them at start-up,
+	// in every command of the binary.)
+	rest *rest.RESTClient
 
 	calls   atomic.Int64
 	mu      sync.Mutex
@@ -185,7 +189,7 @@ func NewForConfig(cfg *rest.Config, name string) (*Client, error) {
 	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	if c.disc, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
+	if c.rest, err = rest.UnversionedRESTClientFor(dynamic.ConfigFor(cfg)); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -248,7 +252,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 		return *c.info, c.infoErr
 	}
 	c.info = &Info{Name: c.name, Server: c.server}
-	v, err := c.disc.ServerVersion()
+	v, err := c.serverVersion(ctx)
 	if err != nil {
 		c.infoErr = fmt.Errorf("kubernetes API %s: %w", c.server, err)
 		return *c.info, c.infoErr
@@ -262,6 +266,19 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 	}
 	c.info.UID = string(ns.GetUID())
 	return *c.info, nil
+}
+
+// serverVersion reads the API server's version (GET /version).
+func (c *Client) serverVersion(ctx context.Context) (version.Info, error) {
+	var v version.Info
+	raw, err := c.rest.Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("unable to parse the server version: %w", err)
+	}
+	return v, nil
 }
 
 // Object is one API object.

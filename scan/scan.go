@@ -304,6 +304,9 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 				t = t.read(ctx)
 			}
 			its := byType[kind{t.asset.Type, t.role}]
+			if cf, ok := t.facts.(*clusterFacts); ok && t.failure == "" {
+				cf.prepare(ctx, judgedItems(its, t, forced))
+			}
 			out := make([]results.Result, 0, len(its))
 			for _, it := range its {
 				out = append(out, results.Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
@@ -327,6 +330,29 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	return out
 }
 
+// judgedItems are the items that judge evaluates on t (those of a
+// standard whose version range includes t's, or chosen by name).
+func judgedItems(its []*checks.Item, t target, forced map[string]bool) []*checks.Item {
+	var out []*checks.Item
+	for _, it := range its {
+		if inRange(it, t, forced[it.Standard.ID]) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// inRange says whether t's engine or cluster version is in the range of
+// the item's standard, or the standard was chosen by name (forced).
+func inRange(it *checks.Item, t target, forced bool) bool {
+	c := it.Standard.Engines
+	if c == nil || t.version == "" || forced {
+		return true
+	}
+	v, err := semver.NewVersion(t.version)
+	return err != nil || c.Check(v)
+}
+
 // judge evaluates one item on one target. A standard whose version range
 // does not include the target's engine or cluster version does not apply,
 // unless it was chosen by name (forced).
@@ -337,15 +363,13 @@ func judge(ctx context.Context, it *checks.Item, t target, forced bool) checks.V
 	if err := ctx.Err(); err != nil {
 		return checks.Failed("scan interrupted: " + err.Error())
 	}
-	if c := it.Standard.Engines; c != nil && t.version != "" && !forced {
-		if v, err := semver.NewVersion(t.version); err == nil && !c.Check(v) {
-			what := "engine"
-			if t.asset.Type == assets.K8s {
-				what = "Kubernetes"
-			}
-			return checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
-				Reason: fmt.Sprintf("%s %s is outside %s's range %s (choose a standard with --standard to judge it anyway)", what, t.version, it.Standard.ID, it.Standard.EnginesText)}
+	if !inRange(it, t, forced) {
+		what := "engine"
+		if t.asset.Type == assets.K8s {
+			what = "Kubernetes"
 		}
+		return checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
+			Reason: fmt.Sprintf("%s %s is outside %s's range %s (choose a standard with --standard to judge it anyway)", what, t.version, it.Standard.ID, it.Standard.EnginesText)}
 	}
 	return it.Evaluate(ctx, t.facts)
 }

@@ -18,13 +18,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/pager"
 )
 
 // PageSize is the number of objects asked for per List call.
@@ -312,35 +310,53 @@ func (c *Client) Objects(ctx context.Context, resource string) ([]Object, error)
 }
 
 func (c *Client) list(ctx context.Context, resource string) ([]Object, error) {
-	r, ok := resources[resource]
-	if !ok {
-		return nil, fmt.Errorf("kubernetes resource %q is not supported", resource)
-	}
-	ri := c.dyn.Resource(r.gvr)
-	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) {
-		return ri.List(ctx, opts)
-	}))
-	p.PageSize = PageSize
 	var out []Object
-	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return fmt.Errorf("unexpected object type %T", obj)
-		}
-		doc := u.Object
-		if md, ok := doc["metadata"].(map[string]any); ok {
-			// Bookkeeping copies of the object itself: no check reads
-			// them, and they can double its size.
-			delete(md, "managedFields")
-			if ann, ok := md["annotations"].(map[string]any); ok {
-				delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
-			}
-		}
-		out = append(out, Object{Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Doc: doc})
+	err := c.EachPage(ctx, resource, func(page []Object) error {
+		out = append(out, page...)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", resource, err)
+	return out, err
+}
+
+// EachPage lists every object of a resource in pages of PageSize, calling
+// fn with each page as it arrives; nothing of a page is kept once fn
+// returns. It lists afresh on each call (Objects lists once and keeps).
+func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object) error) error {
+	r, ok := resources[resource]
+	if !ok {
+		return fmt.Errorf("kubernetes resource %q is not supported", resource)
 	}
-	return out, nil
+	ri := c.dyn.Resource(r.gvr)
+	opts := metav1.ListOptions{Limit: PageSize}
+	for {
+		list, err := ri.List(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", resource, err)
+		}
+		page := make([]Object, 0, len(list.Items))
+		for i := range list.Items {
+			page = append(page, listedObject(r.kind, &list.Items[i]))
+		}
+		list.Items = nil
+		if err := fn(page); err != nil {
+			return err
+		}
+		if opts.Continue = list.GetContinue(); opts.Continue == "" {
+			return nil
+		}
+	}
+}
+
+// listedObject is a listed object, without its bookkeeping copies of itself.
+func listedObject(kind string, u *unstructured.Unstructured) Object {
+	doc := u.Object
+	if md, ok := doc["metadata"].(map[string]any); ok {
+		// Bookkeeping copies of the object itself: no check reads
+		// them, and they can double its size.
+		delete(md, "managedFields")
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+		}
+	}
+	return Object{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Doc: doc}
 }

@@ -5,12 +5,14 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,30 +323,139 @@ func (c *Client) list(ctx context.Context, resource string) ([]Object, error) {
 // EachPage lists every object of a resource in pages of PageSize, calling
 // fn with each page as it arrives; nothing of a page is kept once fn
 // returns. It lists afresh on each call (Objects lists once and keeps).
+// A page is read as JSON and decoded once, as client-go's unstructured
+// objects would be (integers as int64, other numbers as float64, each
+// item with the list's kind and apiVersion), without their repeated
+// validation and decoding.
 func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object) error) error {
 	r, ok := resources[resource]
 	if !ok {
 		return fmt.Errorf("kubernetes resource %q is not supported", resource)
 	}
-	ri := c.dyn.Resource(r.gvr)
-	opts := metav1.ListOptions{Limit: PageSize}
+	path := "/api/" + r.gvr.Version + "/" + r.gvr.Resource
+	if r.gvr.Group != "" {
+		path = "/apis/" + r.gvr.Group + "/" + r.gvr.Version + "/" + r.gvr.Resource
+	}
+	next := ""
 	for {
-		list, err := ri.List(ctx, opts)
+		req := c.rest.Get().AbsPath(path).Param("limit", strconv.Itoa(PageSize))
+		if next != "" {
+			req = req.Param("continue", next)
+		}
+		raw, err := req.Do(ctx).Raw()
 		if err != nil {
 			return fmt.Errorf("listing %s: %w", resource, err)
 		}
-		page := make([]Object, 0, len(list.Items))
-		for i := range list.Items {
-			page = append(page, listedObject(r.kind, &list.Items[i]))
+		var page []Object
+		if page, next, err = decodePage(raw, r.kind); err != nil {
+			return fmt.Errorf("listing %s: %w", resource, err)
 		}
-		list.Items = nil
 		if err := fn(page); err != nil {
 			return err
 		}
-		if opts.Continue = list.GetContinue(); opts.Continue == "" {
+		if next == "" {
 			return nil
 		}
 	}
+}
+
+// decodePage decodes a List response, each item as it is read: its
+// objects and the continue token.
+func decodePage(raw []byte, kind string) ([]Object, string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, "", err
+	}
+	var listKind, apiVersion string
+	var meta struct {
+		Continue string `json:"continue"`
+	}
+	var docs []map[string]any
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, "", err
+		}
+		switch key {
+		case "kind":
+			err = dec.Decode(&listKind)
+		case "apiVersion":
+			err = dec.Decode(&apiVersion)
+		case "metadata":
+			err = dec.Decode(&meta)
+		case "items":
+			docs, err = decodeItems(dec)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	itemKind := strings.TrimSuffix(listKind, "List")
+	page := make([]Object, 0, len(docs))
+	for _, doc := range docs {
+		if doc["kind"] == nil && doc["apiVersion"] == nil && itemKind != "" {
+			doc["kind"], doc["apiVersion"] = itemKind, apiVersion
+		}
+		page = append(page, listedObject(kind, &unstructured.Unstructured{Object: doc}))
+	}
+	return page, meta.Continue, nil
+}
+
+func decodeItems(dec *json.Decoder) ([]map[string]any, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil { // "items": null
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("unexpected %v in a list response, want [", tok)
+	}
+	var docs []map[string]any
+	for dec.More() {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			return nil, err
+		}
+		preserveInts(doc)
+		docs = append(docs, doc)
+	}
+	return docs, expectDelim(dec, ']')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("unexpected %v in a list response, want %v", tok, want)
+	}
+	return nil
+}
+
+// preserveInts turns the numbers of a document decoded with UseNumber into
+// int64 when they are integers, else float64, as client-go decodes them.
+func preserveInts(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = preserveInts(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = preserveInts(e)
+		}
+	case json.Number:
+		if n, err := t.Int64(); err == nil {
+			return n
+		}
+		f, _ := t.Float64()
+		return f
+	}
+	return v
 }
 
 // listedObject is a listed object, without its bookkeeping copies of itself.

@@ -214,7 +214,10 @@ type target struct {
 	facts checks.Facts
 	// version is the engine's or the cluster's version, matched against
 	// each standard's range.
-	version    string
+	version string
+	// semver is version parsed (nil when empty or not a version), once
+	// per distinct version in a scan, not once per item.
+	semver     *semver.Version
 	failure    string
 	suggestion string
 	// read, when set, reads the asset's facts (its inspect): evaluate
@@ -288,6 +291,7 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	for _, t := range targets {
 		total += len(byType[kind{t.asset.Type, t.role}])
 	}
+	versions := &versionCache{parsed: map[string]*semver.Version{}}
 	perTarget := make([][]results.Result, len(targets))
 	var mu sync.Mutex
 	done := 0
@@ -303,6 +307,7 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 			if t.read != nil {
 				t = t.read(ctx)
 			}
+			t.semver = versions.parse(t.version)
 			its := byType[kind{t.asset.Type, t.role}]
 			if cf, ok := t.facts.(*clusterFacts); ok && t.failure == "" {
 				cf.prepare(ctx, judgedItems(its, t, forced))
@@ -330,6 +335,26 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	return out
 }
 
+// versionCache parses each distinct engine or cluster version once.
+type versionCache struct {
+	mu     sync.Mutex
+	parsed map[string]*semver.Version
+}
+
+func (c *versionCache) parse(version string) *semver.Version {
+	if version == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.parsed[version]
+	if !ok {
+		v, _ = semver.NewVersion(version) // nil when it is not a version
+		c.parsed[version] = v
+	}
+	return v
+}
+
 // judgedItems are the items that judge evaluates on t (those of a
 // standard whose version range includes t's, or chosen by name).
 func judgedItems(its []*checks.Item, t target, forced map[string]bool) []*checks.Item {
@@ -349,8 +374,7 @@ func inRange(it *checks.Item, t target, forced bool) bool {
 	if c == nil || t.version == "" || forced {
 		return true
 	}
-	v, err := semver.NewVersion(t.version)
-	return err != nil || c.Check(v)
+	return t.semver == nil || c.Check(t.semver)
 }
 
 // judge evaluates one item on one target. A standard whose version range

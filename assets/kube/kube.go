@@ -322,7 +322,8 @@ func (c *Client) list(ctx context.Context, resource string) ([]Object, error) {
 
 // EachPage lists every object of a resource in pages of PageSize, calling
 // fn with each page as it arrives; nothing of a page is kept once fn
-// returns. It lists afresh on each call (Objects lists once and keeps).
+// returns, and at most the next page is fetched meanwhile. It lists afresh
+// on each call (Objects lists once and keeps).
 // A page is read as JSON and decoded once, as client-go's unstructured
 // objects would be (integers as int64, other numbers as float64, each
 // item with the list's kind and apiVersion), without their repeated
@@ -336,24 +337,48 @@ func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object
 	if r.gvr.Group != "" {
 		path = "/apis/" + r.gvr.Group + "/" + r.gvr.Version + "/" + r.gvr.Resource
 	}
-	next := ""
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // an error from fn: the page being fetched is abandoned
+	type fetched struct {
+		page []Object
+		next string
+		err  error
+	}
+	// The next page is fetched and decoded while fn judges this one: the
+	// API server's time to answer overlaps the judging.
+	fetch := func(token string) <-chan fetched {
+		out := make(chan fetched, 1)
+		go func() {
+			req := c.rest.Get().AbsPath(path).Param("limit", strconv.Itoa(PageSize))
+			if token != "" {
+				req = req.Param("continue", token)
+			}
+			raw, err := req.Do(ctx).Raw()
+			if err != nil {
+				out <- fetched{err: fmt.Errorf("listing %s: %w", resource, err)}
+				return
+			}
+			page, next, err := decodePage(raw, r.kind)
+			if err != nil {
+				err = fmt.Errorf("listing %s: %w", resource, err)
+			}
+			out <- fetched{page: page, next: next, err: err}
+		}()
+		return out
+	}
+	pending := fetch("")
 	for {
-		req := c.rest.Get().AbsPath(path).Param("limit", strconv.Itoa(PageSize))
-		if next != "" {
-			req = req.Param("continue", next)
+		f := <-pending
+		if f.err != nil {
+			return f.err
 		}
-		raw, err := req.Do(ctx).Raw()
-		if err != nil {
-			return fmt.Errorf("listing %s: %w", resource, err)
+		if f.next != "" {
+			pending = fetch(f.next)
 		}
-		var page []Object
-		if page, next, err = decodePage(raw, r.kind); err != nil {
-			return fmt.Errorf("listing %s: %w", resource, err)
-		}
-		if err := fn(page); err != nil {
+		if err := fn(f.page); err != nil {
 			return err
 		}
-		if next == "" {
+		if f.next == "" {
 			return nil
 		}
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"math"
@@ -110,6 +111,7 @@ func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 	doc := NewDocument(rep, version)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	jw := &jsonWriter{w: bw}
+	jw.enc = json.NewEncoder(&jw.compact)
 	jw.raw("{\n")
 	jw.value("SchemaVersion", doc.SchemaVersion)
 	jw.value("Tool", doc.Tool)
@@ -132,11 +134,15 @@ func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 }
 
 // jsonWriter writes the fields of a top-level object, indented by two
-// spaces; last marks the final field (no comma after it).
+// spaces; last marks the final field (no comma after it). Each value is
+// encoded and indented in buffers reused from one value to the next.
 type jsonWriter struct {
-	w    *bufio.Writer
-	err  error
-	last bool
+	w        *bufio.Writer
+	err      error
+	last     bool
+	enc      *json.Encoder // writes to compact
+	compact  bytes.Buffer
+	indented bytes.Buffer
 }
 
 func (j *jsonWriter) raw(s string) {
@@ -145,16 +151,20 @@ func (j *jsonWriter) raw(s string) {
 	}
 }
 
-func (j *jsonWriter) indented(v any, prefix string) {
+// indent writes v as json.MarshalIndent(v, prefix, "  ") would.
+func (j *jsonWriter) indent(v any, prefix string) {
 	if j.err != nil {
 		return
 	}
-	data, err := json.MarshalIndent(v, prefix, "  ")
-	if err != nil {
-		j.err = err
+	j.compact.Reset()
+	if j.err = j.enc.Encode(v); j.err != nil {
 		return
 	}
-	_, j.err = j.w.Write(data)
+	j.indented.Reset()
+	if j.err = json.Indent(&j.indented, bytes.TrimSuffix(j.compact.Bytes(), []byte("\n")), prefix, "  "); j.err != nil {
+		return
+	}
+	_, j.err = j.w.Write(j.indented.Bytes())
 }
 
 func (j *jsonWriter) key(name string) { j.raw("  \"" + name + "\": ") }
@@ -169,7 +179,7 @@ func (j *jsonWriter) end() {
 
 func (j *jsonWriter) value(name string, v any) {
 	j.key(name)
-	j.indented(v, "  ")
+	j.indent(v, "  ")
 	j.end()
 }
 
@@ -184,7 +194,7 @@ func writeList[T any](j *jsonWriter, name string, list []T) {
 	j.raw("[\n")
 	for i := range list {
 		j.raw("    ")
-		j.indented(&list[i], "    ")
+		j.indent(&list[i], "    ")
 		if i < len(list)-1 {
 			j.raw(",\n")
 		} else {

@@ -92,9 +92,9 @@ func (f *clusterFacts) prepare(ctx context.Context, items []*checks.Item) {
 		}
 	}
 	agg := kube.NewAggregates()
-	if byResource["pods"] != nil || counted["pods"] {
-		// Pods need the service accounts' settings.
-		counted["serviceaccounts"] = true
+	if byResource["pods"] != nil {
+		// Judging pods needs the service accounts' settings (counting
+		// them does not).
 		if sas, err := f.client.Objects(ctx, "serviceaccounts"); err != nil {
 			p.listErr["serviceaccounts"] = err
 		} else {

@@ -5,7 +5,6 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -382,105 +381,6 @@ func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object
 			return nil
 		}
 	}
-}
-
-// decodePage decodes a List response, each item as it is read: its
-// objects and the continue token.
-func decodePage(raw []byte, kind string) ([]Object, string, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := expectDelim(dec, '{'); err != nil {
-		return nil, "", err
-	}
-	var listKind, apiVersion string
-	var meta struct {
-		Continue string `json:"continue"`
-	}
-	var docs []map[string]any
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return nil, "", err
-		}
-		switch key {
-		case "kind":
-			err = dec.Decode(&listKind)
-		case "apiVersion":
-			err = dec.Decode(&apiVersion)
-		case "metadata":
-			err = dec.Decode(&meta)
-		case "items":
-			docs, err = decodeItems(dec)
-		default:
-			var skip json.RawMessage
-			err = dec.Decode(&skip)
-		}
-		if err != nil {
-			return nil, "", err
-		}
-	}
-	itemKind := strings.TrimSuffix(listKind, "List")
-	page := make([]Object, 0, len(docs))
-	for _, doc := range docs {
-		if doc["kind"] == nil && doc["apiVersion"] == nil && itemKind != "" {
-			doc["kind"], doc["apiVersion"] = itemKind, apiVersion
-		}
-		page = append(page, listedObject(kind, &unstructured.Unstructured{Object: doc}))
-	}
-	return page, meta.Continue, nil
-}
-
-func decodeItems(dec *json.Decoder) ([]map[string]any, error) {
-	tok, err := dec.Token()
-	if err != nil || tok == nil { // "items": null
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, fmt.Errorf("unexpected %v in a list response, want [", tok)
-	}
-	var docs []map[string]any
-	for dec.More() {
-		var doc map[string]any
-		if err := dec.Decode(&doc); err != nil {
-			return nil, err
-		}
-		preserveInts(doc)
-		docs = append(docs, doc)
-	}
-	return docs, expectDelim(dec, ']')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("unexpected %v in a list response, want %v", tok, want)
-	}
-	return nil
-}
-
-// preserveInts turns the numbers of a document decoded with UseNumber into
-// int64 when they are integers, else float64, as client-go decodes them.
-func preserveInts(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = preserveInts(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = preserveInts(e)
-		}
-	case json.Number:
-		if n, err := t.Int64(); err == nil {
-			return n
-		}
-		f, _ := t.Float64()
-		return f
-	}
-	return v
 }
 
 // listedObject is a listed object, without its bookkeeping copies of itself.

@@ -14,7 +14,8 @@ import (
 func TestDecodePageAsUnstructured(t *testing.T) {
 	raw := []byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":"tok-1"},"items":[
  {"metadata":{"name":"a","namespace":"ns","managedFields":[{"manager":"x"}],"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}","keep":"1"}},
-  "spec":{"containers":[{"name":"c","ports":[{"hostPort":8080,"protocol":"TCP"}],"resources":{"limits":{"cpu":0.5}}}],"priority":null,"big":12345678901234567890}},
+  "spec":{"containers":[{"name":"c","ports":[{"hostPort":8080,"protocol":"TCP"}],"resources":{"limits":{"cpu":0.5}}}],"priority":null,"big":12345678901234567890,"exp":1e3,"neg":-7,
+  "env":[{"name":"X","value":"a\"b\u00e9\n<&>"}],"flags":[true,false,[1,2.5,[]],{}]}},
  {"kind":"Pod","apiVersion":"v1","metadata":{"name":"b","namespace":"ns"},"spec":{}}]}`)
 	got, next, err := decodePage(raw, "pod")
 	if err != nil {

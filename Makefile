@@ -31,12 +31,14 @@ test-env:
 images:
 	bash testdata/docker/build-images.sh
 
-# Figures: scans at 0, 50 and 200 containers with 50 images (wall time, CPU
-# time, peak RSS, Engine API calls); the store at fleet size (10,000
-# assets x 150 items: ingest, summary, paged lists, whitelist); the API on
-# that data set (latency percentiles, throughput, idle footprint); exports;
-# a cluster scan over 5,000 pods, 500 cluster roles and 200 namespaces;
-# then the API's request authentication fuzzed for 20 seconds.
+# Figures, each printed beside its target: scans at 0, 50 and 200
+# containers with 50 images (wall time, CPU time, peak RSS, Engine API
+# calls) and the idle daemon's resident set; the store at fleet size
+# (10,000 assets x 150 items: ingest, summary, paged lists, whitelist); the
+# API on that data set (latency percentiles, throughput, idle footprint);
+# exports; a cluster scan over 5,000 pods, 500 cluster roles and 200
+# namespaces (BASELINE_BENCH_PODS=50000 for a one-off larger run); then the
+# API's request authentication fuzzed for 20 seconds.
 bench: test-env build
 	BASELINE_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/bench/
 	$(GO) test -run '^$$' -bench 'IngestFleet' -benchtime 1x -timeout 30m ./store/sqlite/

@@ -49,6 +49,19 @@ type Observation struct {
 	// the item is left to review (RESULT_MANUAL, saying so); a failure
 	// stands.
 	Partial string
+	// Judged, when set, stands for the subjects of a collection that were
+	// judged as they were read (see Tally) and not kept: it gives the
+	// outcome of the tests on them. Count is how many there were.
+	Judged func(ts *Tests) (bool, []Evidence, error)
+	Count  int
+}
+
+// empty says whether the observation has no subject.
+func (o *Observation) empty() bool {
+	if o.Judged != nil {
+		return o.Count == 0
+	}
+	return len(o.Subjects) == 0
 }
 
 // Facts serves audit sources for one asset. Implementations cache what they
@@ -90,7 +103,7 @@ func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
 	if err != nil {
 		return Failed(fmt.Sprintf("%s: %v", it.Source.Describe(), err))
 	}
-	if len(obs.Subjects) == 0 {
+	if obs.empty() {
 		reason := obs.Empty
 		if reason == "" {
 			reason = "nothing to check: " + it.Source.Describe() + " found nothing"
@@ -132,6 +145,9 @@ const ReviewReason = "review required: the recommendation is not scored and its 
 
 // evaluate runs the tests on every subject; all subjects must pass.
 func (ts *Tests) evaluate(src *Source, obs Observation) (bool, []Evidence, error) {
+	if obs.Judged != nil {
+		return obs.Judged(ts)
+	}
 	all := true
 	var evidence []Evidence
 	failing := 0

@@ -48,6 +48,26 @@ func TestGoldenJSON(t *testing.T) {
 	golden(t, "report_json.golden", buf.Bytes())
 }
 
+// TestWriteJSONAsEncoder: the report written element by element is, byte
+// for byte, what json.Encoder writes of the whole document, for a report
+// with results and for an empty one (its lists as []).
+func TestWriteJSONAsEncoder(t *testing.T) {
+	for name, rep := range map[string]*results.Report{"golden": goldenReport(), "empty": {}} {
+		var got, want bytes.Buffer
+		if err := report.WriteJSON(&got, rep, "test"); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report.NewDocument(rep, "test")); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s report: WriteJSON wrote\n%s\njson.Encoder writes\n%s", name, got.Bytes(), want.Bytes())
+		}
+	}
+}
+
 // TestGoldenXLSX pins the XLSX export of goldenReport. The zip is not
 // byte-deterministic (excelize writes the streamed worksheets in map
 // order), so the golden holds the workbook's parts instead: every part, in

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"math"
@@ -102,9 +104,103 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// WriteJSON writes the JSON report.
+// WriteJSON writes the JSON report, as json.Encoder with a two-space
+// indent would, but element by element: the document is never held whole
+// as text, however many results it has.
 func WriteJSON(w io.Writer, rep *results.Report, version string) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(NewDocument(rep, version))
+	doc := NewDocument(rep, version)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	jw := &jsonWriter{w: bw}
+	jw.enc = json.NewEncoder(&jw.compact)
+	jw.raw("{\n")
+	jw.value("SchemaVersion", doc.SchemaVersion)
+	jw.value("Tool", doc.Tool)
+	jw.value("StartedAt", doc.StartedAt)
+	jw.value("FinishedAt", doc.FinishedAt)
+	jw.value("CostSeconds", doc.CostSeconds)
+	writeList(jw, "Standards", doc.Standards)
+	writeList(jw, "Summary", doc.Summary)
+	writeList(jw, "Assets", doc.Assets)
+	writeList(jw, "Items", doc.Items)
+	writeList(jw, "Results", doc.Results)
+	writeList(jw, "ScanFailedAssets", doc.ScanFailedAssets)
+	jw.last = true
+	jw.value("EngineApiCalls", doc.EngineCalls)
+	jw.raw("}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return bw.Flush()
+}
+
+// jsonWriter writes the fields of a top-level object, indented by two
+// spaces; last marks the final field (no comma after it). Each value is
+// encoded and indented in buffers reused from one value to the next.
+type jsonWriter struct {
+	w        *bufio.Writer
+	err      error
+	last     bool
+	enc      *json.Encoder // writes to compact
+	compact  bytes.Buffer
+	indented bytes.Buffer
+}
+
+func (j *jsonWriter) raw(s string) {
+	if j.err == nil {
+		_, j.err = j.w.WriteString(s)
+	}
+}
+
+// indent writes v as json.MarshalIndent(v, prefix, "  ") would.
+func (j *jsonWriter) indent(v any, prefix string) {
+	if j.err != nil {
+		return
+	}
+	j.compact.Reset()
+	if j.err = j.enc.Encode(v); j.err != nil {
+		return
+	}
+	j.indented.Reset()
+	if j.err = json.Indent(&j.indented, bytes.TrimSuffix(j.compact.Bytes(), []byte("\n")), prefix, "  "); j.err != nil {
+		return
+	}
+	_, j.err = j.w.Write(j.indented.Bytes())
+}
+
+func (j *jsonWriter) key(name string) { j.raw("  \"" + name + "\": ") }
+
+func (j *jsonWriter) end() {
+	if j.last {
+		j.raw("\n")
+	} else {
+		j.raw(",\n")
+	}
+}
+
+func (j *jsonWriter) value(name string, v any) {
+	j.key(name)
+	j.indent(v, "  ")
+	j.end()
+}
+
+// writeList writes a list field one element at a time.
+func writeList[T any](j *jsonWriter, name string, list []T) {
+	j.key(name)
+	if len(list) == 0 {
+		j.raw("[]")
+		j.end()
+		return
+	}
+	j.raw("[\n")
+	for i := range list {
+		j.raw("    ")
+		j.indent(&list[i], "    ")
+		if i < len(list)-1 {
+			j.raw(",\n")
+		} else {
+			j.raw("\n")
+		}
+	}
+	j.raw("  ]")
+	j.end()
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/baselinehq/baseline/assets"
@@ -30,7 +29,9 @@ func (hc *hostContext) connectEngine(ctx context.Context, opts Options, needed b
 	}
 }
 
-// engineAssets lists and inspects containers and images, once each.
+// engineAssets lists containers and images once. Each is a target whose
+// inspect is left to its evaluation (read), so that a scan holds an
+// inspect document only while the asset is being judged.
 func (d *discovery) engineAssets(ctx context.Context, host assets.Asset, wantContainers, wantImages bool) []target {
 	hc := d.hc
 	cs, ims, err := hc.lists(ctx)
@@ -39,57 +40,52 @@ func (d *discovery) engineAssets(ctx context.Context, host assets.Asset, wantCon
 		d.suggestion = "check that the Docker engine runs and that baseline can reach its socket (DOCKER_HOST, --docker-host)"
 		return nil
 	}
-	var refs []func() target
+	var out []target
 	if wantContainers {
 		for _, c := range cs {
-			refs = append(refs, func() target { return d.container(ctx, host, c) })
+			out = append(out, d.container(host, c))
 		}
 	}
 	if wantImages {
 		for _, im := range ims {
-			refs = append(refs, func() target { return d.image(ctx, host, im) })
+			out = append(out, d.image(host, im))
 		}
 	}
-	out := make([]target, len(refs))
-	sem := make(chan struct{}, d.workers)
-	var wg sync.WaitGroup
-	for i, f := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i] = f()
-		}()
-	}
-	wg.Wait()
 	return out
 }
 
-func (d *discovery) container(ctx context.Context, host assets.Asset, c docker.ContainerRef) target {
+// container is a listed container, inspected when it is judged.
+func (d *discovery) container(host assets.Asset, c docker.ContainerRef) target {
 	name := strings.TrimPrefix(firstOr(c.Names, c.ID[:12]), "/")
 	a := assets.Asset{
 		ID: assets.StableID(assets.Container, host.Ref, c.ID), Type: assets.Container, Name: name, Ref: c.ID, NodeName: host.Name,
 		Container: &assets.ContainerDetails{ContainerID: c.ID, Name: name, ImageName: c.Image, State: runState(c.State)},
 	}
-	doc, err := d.hc.engine.InspectContainer(ctx, c.ID)
+	return target{asset: a, read: func(ctx context.Context) target { return d.inspectContainer(ctx, a) }}
+}
+
+func (d *discovery) inspectContainer(ctx context.Context, a assets.Asset) target {
+	doc, err := d.hc.engine.InspectContainer(ctx, a.Ref)
 	if err != nil {
 		return target{asset: a, failure: err.Error(), suggestion: "the container may have been removed during the scan; rescan it"}
 	}
+	det := *a.Container
+	a.Container = &det
 	if s, ok := dig(doc, "State", "Status").(string); ok {
-		a.Container.State = runState(s)
+		det.State = runState(s)
 	}
 	if created, ok := doc["Created"].(string); ok {
-		a.Container.CreateTime, _ = time.Parse(time.RFC3339Nano, created)
+		det.CreateTime, _ = time.Parse(time.RFC3339Nano, created)
 	}
 	if labels, ok := dig(doc, "Config", "Labels").(map[string]any); ok {
-		a.Container.PodName, _ = labels["io.kubernetes.pod.name"].(string)
+		det.PodName, _ = labels["io.kubernetes.pod.name"].(string)
 	}
 	env := maskEnv(doc)
-	return target{asset: a, facts: &assetFacts{host: d.hc, ref: c.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
+	return target{asset: a, facts: &assetFacts{host: d.hc, ref: a.Ref, doc: doc, env: env}, version: d.hc.daemon.Version}
 }
 
-func (d *discovery) image(ctx context.Context, host assets.Asset, im docker.ImageRef) target {
+// image is a listed image, inspected when it is judged.
+func (d *discovery) image(host assets.Asset, im docker.ImageRef) target {
 	name := "<none>"
 	repo, tag := "<none>", "<none>"
 	for _, t := range im.RepoTags {
@@ -110,12 +106,16 @@ func (d *discovery) image(ctx context.Context, host assets.Asset, im docker.Imag
 		ID: assets.StableID(assets.Image, host.Ref, im.ID), Type: assets.Image, Name: name, Ref: im.ID, NodeName: host.Name,
 		Image: &assets.ImageDetails{ImageID: im.ID, Name: name, Tag: tag, Repository: repo},
 	}
-	doc, err := d.hc.engine.InspectImage(ctx, im.ID)
+	return target{asset: a, read: func(ctx context.Context) target { return d.inspectImage(ctx, a) }}
+}
+
+func (d *discovery) inspectImage(ctx context.Context, a assets.Asset) target {
+	doc, err := d.hc.engine.InspectImage(ctx, a.Ref)
 	if err != nil {
 		return target{asset: a, failure: err.Error(), suggestion: "the image may have been removed during the scan; rescan it"}
 	}
 	env := maskEnv(doc)
-	return target{asset: a, facts: &assetFacts{host: d.hc, ref: im.ID, doc: doc, env: env}, version: d.hc.daemon.Version}
+	return target{asset: a, facts: &assetFacts{host: d.hc, ref: a.Ref, doc: doc, env: env}, version: d.hc.daemon.Version}
 }
 
 func runState(s string) assets.RunState {

@@ -146,6 +146,9 @@ type clusterFacts struct {
 	// observed caches each source's subjects: items on the same objects
 	// share one list of subjects.
 	observed sync.Map // resources and excludes → *observedList
+	// pass, when set, is what the cluster pass judged (prepare): the
+	// sources it covers are not listed again.
+	pass *clusterPass
 }
 
 type observedList struct {
@@ -181,8 +184,12 @@ func (f *clusterFacts) Observe(ctx context.Context, src *checks.Source) (checks.
 	if src.Kind != checks.SourceKube {
 		return checks.Observation{}, fmt.Errorf("source kind %s does not read the cluster (target the item at node)", src.Kind)
 	}
-	key := strings.Join(src.Resources, ",") + "\x00" + strings.Join(src.Exclude, "\x00")
-	v, _ := f.observed.LoadOrStore(key, &observedList{})
+	if f.pass != nil {
+		if obs, ok, err := f.pass.observation(src); ok {
+			return obs, err
+		}
+	}
+	v, _ := f.observed.LoadOrStore(sourceKey(src), &observedList{})
 	l := v.(*observedList)
 	l.once.Do(func() { l.obs, l.err = f.observe(ctx, src) })
 	return l.obs, l.err
@@ -206,10 +213,7 @@ func (f *clusterFacts) observe(ctx context.Context, src *checks.Source) (checks.
 		}
 	}
 	if len(obs.Subjects) == 0 {
-		obs.Empty = "the cluster has no " + strings.Join(src.Resources, " or ")
-		if excluded > 0 {
-			obs.Empty += fmt.Sprintf(" besides %d excluded (%s)", excluded, strings.Join(src.Exclude, ", "))
-		}
+		obs.Empty = emptyCluster(src, excluded)
 	}
 	return obs, nil
 }

@@ -25,12 +25,27 @@ import (
 	"github.com/baselinehq/baseline/results"
 )
 
-// Cluster size of BenchmarkClusterScan.
+// Cluster size of BenchmarkClusterScan; BASELINE_BENCH_PODS sets another
+// number of pods (a one-off run at 50,000, for the slope).
 const (
 	benchNamespaces   = 200
-	benchPods         = 5000
 	benchClusterRoles = 500
 	benchWorkers      = 8
+)
+
+var benchPods = benchPodCount()
+
+func benchPodCount() int {
+	if n, err := strconv.Atoi(os.Getenv("BASELINE_BENCH_PODS")); err == nil && n > 0 {
+		return n
+	}
+	return 5000
+}
+
+// Targets of a cluster scan of 5,000 pods.
+const (
+	targetClusterRSSMiB = 80
+	targetClusterWallMS = 1200
 )
 
 // BenchmarkClusterScan scans a private API server holding 200 namespaces
@@ -64,14 +79,17 @@ func BenchmarkClusterScan(b *testing.B) {
 		var calls int64
 		var peakHeap uint64
 		var peakRSS int64
+		var wall time.Duration
 		for range b.N {
 			b.StopTimer()
 			runtime.GC()
 			resetPeakRSS()
 			stop := sampleHeap(&peakHeap)
 			b.StartTimer()
+			start := time.Now()
 			rep, err := Run(context.Background(), cat, Options{NoDocker: true, HostRoot: b.TempDir(), Kube: kube.Options{Kubeconfig: s.Kubeconfig},
 				Types: []assets.Type{assets.K8s}, Standards: []string{cisKube}, Items: ids})
+			wall += time.Since(start)
 			b.StopTimer()
 			stop()
 			if err != nil {
@@ -89,6 +107,9 @@ func BenchmarkClusterScan(b *testing.B) {
 		if peakRSS > 0 {
 			b.ReportMetric(float64(peakRSS)/1024, "peak-rss-MiB")
 		}
+		b.Logf("cluster scan, %d pods, %d cluster roles, %d namespaces: wall %d ms (target ≤ %d at 5,000 pods), peak RSS %.1f MiB (target ≤ %d), peak heap %.1f MiB, %.0f API calls",
+			benchPods, benchClusterRoles, benchNamespaces, (wall / time.Duration(b.N)).Milliseconds(), targetClusterWallMS,
+			float64(peakRSS)/1024, targetClusterRSSMiB, float64(peakHeap)/(1<<20), float64(calls)/float64(b.N))
 	})
 }
 

@@ -147,9 +147,8 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 			return nil, fmt.Errorf("no asset matches %s", strings.Join(opts.Assets, ", "))
 		}
 	}
-	rep.Assets, rep.Failures = d.reported(targets, host, need[assets.Host])
-
 	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
+	rep.Assets, rep.Failures = d.reported(targets, host, need[assets.Host])
 	rep.Standards, rep.Items = judgedStandards(rep)
 	rep.Failures = append(rep.Failures, partialFailures(rep, opts.Now())...)
 	rep.FinishedAt = opts.Now()
@@ -250,9 +249,16 @@ type target struct {
 	facts checks.Facts
 	// version is the engine's or the cluster's version, matched against
 	// each standard's range.
-	version    string
+	version string
+	// semver is version parsed (nil when empty or not a version), once
+	// per distinct version in a scan, not once per item.
+	semver     *semver.Version
 	failure    string
 	suggestion string
+	// read, when set, reads the asset's facts (its inspect): evaluate
+	// calls it just before judging the asset, and keeps only the asset
+	// and its failure afterwards.
+	read func(ctx context.Context) target
 }
 
 func needTarget(items []*checks.Item, role checks.Target) bool {
@@ -303,7 +309,9 @@ func matchAsset(a assets.Asset, sel string) bool {
 }
 
 // evaluate runs every item of each target's asset type, targets in
-// parallel, and returns results in target then item order.
+// parallel, and returns results in target then item order. A target with
+// a read is read first; each target's facts are dropped once it is judged,
+// so that targets ends with the assets as read and their failures.
 func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) []results.Result {
 	type kind struct {
 		t    assets.Type
@@ -318,6 +326,7 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	for _, t := range targets {
 		total += len(byType[kind{t.asset.Type, t.role}])
 	}
+	versions := &versionCache{parsed: map[string]*semver.Version{}}
 	perTarget := make([][]results.Result, len(targets))
 	var mu sync.Mutex
 	done := 0
@@ -330,12 +339,21 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 			defer wg.Done()
 			defer func() { <-sem }()
 			t := targets[i]
+			if t.read != nil {
+				t = t.read(ctx)
+			}
+			t.semver = versions.parse(t.version)
 			its := byType[kind{t.asset.Type, t.role}]
+			if cf, ok := t.facts.(*clusterFacts); ok && t.failure == "" {
+				cf.prepare(ctx, judgedItems(its, t, forced))
+			}
 			out := make([]results.Result, 0, len(its))
 			for _, it := range its {
 				out = append(out, results.Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
 			}
 			perTarget[i] = out
+			t.facts, t.read = nil, nil
+			targets[i] = t
 			if opts.Progress != nil {
 				mu.Lock()
 				done += len(its)
@@ -352,6 +370,48 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	return out
 }
 
+// versionCache parses each distinct engine or cluster version once.
+type versionCache struct {
+	mu     sync.Mutex
+	parsed map[string]*semver.Version
+}
+
+func (c *versionCache) parse(version string) *semver.Version {
+	if version == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.parsed[version]
+	if !ok {
+		v, _ = semver.NewVersion(version) // nil when it is not a version
+		c.parsed[version] = v
+	}
+	return v
+}
+
+// judgedItems are the items that judge evaluates on t (those of a
+// standard whose version range includes t's, or chosen by name).
+func judgedItems(its []*checks.Item, t target, forced map[string]bool) []*checks.Item {
+	var out []*checks.Item
+	for _, it := range its {
+		if inRange(it, t, forced[it.Standard.ID]) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// inRange says whether t's engine or cluster version is in the range of
+// the item's standard, or the standard was chosen by name (forced).
+func inRange(it *checks.Item, t target, forced bool) bool {
+	c := it.Standard.Engines
+	if c == nil || t.version == "" || forced {
+		return true
+	}
+	return t.semver == nil || c.Check(t.semver)
+}
+
 // judge evaluates one item on one target. A standard whose version range
 // does not include the target's engine or cluster version does not apply,
 // unless it was chosen by name (forced).
@@ -362,15 +422,13 @@ func judge(ctx context.Context, it *checks.Item, t target, forced bool) checks.V
 	if err := ctx.Err(); err != nil {
 		return checks.Failed("scan interrupted: " + err.Error())
 	}
-	if c := it.Standard.Engines; c != nil && t.version != "" && !forced {
-		if v, err := semver.NewVersion(t.version); err == nil && !c.Check(v) {
-			what := "engine"
-			if t.asset.Type == assets.K8s {
-				what = "Kubernetes"
-			}
-			return checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
-				Reason: fmt.Sprintf("%s %s is outside %s's range %s (choose a standard with --standard to judge it anyway)", what, t.version, it.Standard.ID, it.Standard.EnginesText)}
+	if !inRange(it, t, forced) {
+		what := "engine"
+		if t.asset.Type == assets.K8s {
+			what = "Kubernetes"
 		}
+		return checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
+			Reason: fmt.Sprintf("%s %s is outside %s's range %s (choose a standard with --standard to judge it anyway)", what, t.version, it.Standard.ID, it.Standard.EnginesText)}
 	}
 	return it.Evaluate(ctx, t.facts)
 }

@@ -14,56 +14,99 @@ const DerivedKey = "baseline"
 // the documents of objs and only reads the others; calls that read a
 // resource must not run concurrently with the Derive of that resource.
 func Derive(resource string, objs []Object, all func(resource string) ([]Object, error)) error {
-	switch resource {
-	case "pods":
-		sas, err := all("serviceaccounts")
+	agg := NewAggregates()
+	for _, other := range Needs(resource) {
+		list, err := all(other)
 		if err != nil {
-			return fmt.Errorf("pods' service accounts: %w", err)
+			return fmt.Errorf("%s: %w", NeedsWhat(resource, other), err)
 		}
-		automount := map[string]bool{}
-		for _, sa := range sas {
-			if v, ok := sa.Doc["automountServiceAccountToken"].(bool); ok {
-				automount[sa.Key()] = v
-			}
-		}
-		for i := range objs {
-			setDerived(&objs[i], derivePod(objs[i], automount))
-		}
-	case "namespaces":
-		pods, err := all("pods")
-		if err != nil {
-			return fmt.Errorf("namespaces' pods: %w", err)
-		}
-		nps, err := all("networkpolicies")
-		if err != nil {
-			return fmt.Errorf("namespaces' network policies: %w", err)
-		}
-		podCount, npCount := countByNamespace(pods), countByNamespace(nps)
-		for i := range objs {
-			setDerived(&objs[i], map[string]any{"pods": podCount[objs[i].Name], "networkPolicies": npCount[objs[i].Name]})
-		}
-	case "serviceaccounts":
-		pods, err := all("pods")
-		if err != nil {
-			return fmt.Errorf("service accounts' pods: %w", err)
-		}
-		users := map[string]int64{}
-		for _, p := range pods {
-			users[p.Namespace+"/"+podServiceAccount(p.Doc)]++
-		}
-		for i := range objs {
-			setDerived(&objs[i], map[string]any{"pods": users[objs[i].Key()]})
-		}
-	case "roles", "clusterroles":
-		for i := range objs {
-			setDerived(&objs[i], map[string]any{"grants": strList(grants(objs[i].Doc))})
-		}
-	case "rolebindings", "clusterrolebindings":
-		for i := range objs {
-			setDerived(&objs[i], map[string]any{"subjects": strList(subjects(objs[i]))})
+		for _, o := range list {
+			agg.Count(other, o)
 		}
 	}
+	for i := range objs {
+		DeriveObject(resource, &objs[i], agg)
+	}
 	return nil
+}
+
+// Aggregates are what the derived facts of one resource need of others:
+// counts and settings by namespace or by service account, never the
+// objects themselves, so that a cluster can be read page by page.
+type Aggregates struct {
+	// automount holds the automountServiceAccountToken of the service
+	// accounts that set it, by "namespace/name".
+	automount map[string]bool
+	// podsByNamespace, policiesByNamespace and podsByAccount count pods
+	// and network policies by namespace, and pods by "namespace/service
+	// account".
+	podsByNamespace, policiesByNamespace, podsByAccount map[string]int64
+}
+
+// NewAggregates returns empty aggregates.
+func NewAggregates() *Aggregates {
+	return &Aggregates{automount: map[string]bool{}, podsByNamespace: map[string]int64{},
+		policiesByNamespace: map[string]int64{}, podsByAccount: map[string]int64{}}
+}
+
+// Needs lists the resources whose objects must be counted (Count) before
+// the facts of resource's objects can be derived.
+func Needs(resource string) []string {
+	switch resource {
+	case "pods":
+		return []string{"serviceaccounts"}
+	case "namespaces":
+		return []string{"pods", "networkpolicies"}
+	case "serviceaccounts":
+		return []string{"pods"}
+	}
+	return nil
+}
+
+// NeedsWhat names, in an error, what the facts of resource needed of
+// other (one of Needs(resource)).
+func NeedsWhat(resource, other string) string {
+	switch {
+	case resource == "pods":
+		return "pods' service accounts"
+	case resource == "namespaces" && other == "pods":
+		return "namespaces' pods"
+	case resource == "namespaces":
+		return "namespaces' network policies"
+	}
+	return "service accounts' pods"
+}
+
+// Count adds an object of resource to the aggregates.
+func (a *Aggregates) Count(resource string, o Object) {
+	switch resource {
+	case "serviceaccounts":
+		if v, ok := o.Doc["automountServiceAccountToken"].(bool); ok {
+			a.automount[o.Key()] = v
+		}
+	case "pods":
+		a.podsByNamespace[o.Namespace]++
+		a.podsByAccount[o.Namespace+"/"+podServiceAccount(o.Doc)]++
+	case "networkpolicies":
+		a.policiesByNamespace[o.Namespace]++
+	}
+}
+
+// DeriveObject adds the derived facts of an object of resource, from the
+// aggregates of the resources it Needs.
+func DeriveObject(resource string, o *Object, a *Aggregates) {
+	switch resource {
+	case "pods":
+		setDerived(o, derivePod(*o, a.automount))
+	case "namespaces":
+		setDerived(o, map[string]any{"pods": a.podsByNamespace[o.Name], "networkPolicies": a.policiesByNamespace[o.Name]})
+	case "serviceaccounts":
+		setDerived(o, map[string]any{"pods": a.podsByAccount[o.Key()]})
+	case "roles", "clusterroles":
+		setDerived(o, map[string]any{"grants": strList(grants(o.Doc))})
+	case "rolebindings", "clusterrolebindings":
+		setDerived(o, map[string]any{"subjects": strList(subjects(*o))})
+	}
 }
 
 func setDerived(o *Object, facts map[string]any) {
@@ -71,14 +114,6 @@ func setDerived(o *Object, facts map[string]any) {
 		o.Doc = map[string]any{}
 	}
 	o.Doc[DerivedKey] = facts
-}
-
-func countByNamespace(objs []Object) map[string]int64 {
-	out := map[string]int64{}
-	for _, o := range objs {
-		out[o.Namespace]++
-	}
-	return out
 }
 
 // podServiceAccount is the pod's service account: spec.serviceAccountName,

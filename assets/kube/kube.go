@@ -6,10 +6,12 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,13 +19,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/pager"
 )
 
 // PageSize is the number of objects asked for per List call.
@@ -116,7 +116,10 @@ type Client struct {
 	name   string
 	server string
 	dyn    dynamic.Interface
-	disc   discovery.DiscoveryInterface
+	// rest reads /version. (client-go's discovery client would do it too,
+	// but it links every API group's types and registers them at start-up,
+	// in every command of the binary.)
+	rest *rest.RESTClient
 
 	calls   atomic.Int64
 	mu      sync.Mutex
@@ -185,7 +188,7 @@ func NewForConfig(cfg *rest.Config, name string) (*Client, error) {
 	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	if c.disc, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
+	if c.rest, err = rest.UnversionedRESTClientFor(dynamic.ConfigFor(cfg)); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -248,7 +251,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 		return *c.info, c.infoErr
 	}
 	c.info = &Info{Name: c.name, Server: c.server}
-	v, err := c.disc.ServerVersion()
+	v, err := c.serverVersion(ctx)
 	if err != nil {
 		c.infoErr = fmt.Errorf("kubernetes API %s: %w", c.server, err)
 		return *c.info, c.infoErr
@@ -262,6 +265,19 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 	}
 	c.info.UID = string(ns.GetUID())
 	return *c.info, nil
+}
+
+// serverVersion reads the API server's version (GET /version).
+func (c *Client) serverVersion(ctx context.Context) (version.Info, error) {
+	var v version.Info
+	raw, err := c.rest.Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("unable to parse the server version: %w", err)
+	}
+	return v, nil
 }
 
 // Object is one API object.
@@ -295,35 +311,88 @@ func (c *Client) Objects(ctx context.Context, resource string) ([]Object, error)
 }
 
 func (c *Client) list(ctx context.Context, resource string) ([]Object, error) {
-	r, ok := resources[resource]
-	if !ok {
-		return nil, fmt.Errorf("kubernetes resource %q is not supported", resource)
-	}
-	ri := c.dyn.Resource(r.gvr)
-	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) {
-		return ri.List(ctx, opts)
-	}))
-	p.PageSize = PageSize
 	var out []Object
-	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return fmt.Errorf("unexpected object type %T", obj)
-		}
-		doc := u.Object
-		if md, ok := doc["metadata"].(map[string]any); ok {
-			// Bookkeeping copies of the object itself: no check reads
-			// them, and they can double its size.
-			delete(md, "managedFields")
-			if ann, ok := md["annotations"].(map[string]any); ok {
-				delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
-			}
-		}
-		out = append(out, Object{Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Doc: doc})
+	err := c.EachPage(ctx, resource, func(page []Object) error {
+		out = append(out, page...)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", resource, err)
+	return out, err
+}
+
+// EachPage lists every object of a resource in pages of PageSize, calling
+// fn with each page as it arrives; nothing of a page is kept once fn
+// returns, and at most the next page is fetched meanwhile. It lists afresh
+// on each call (Objects lists once and keeps).
+// A page is read as JSON and decoded once, as client-go's unstructured
+// objects would be (integers as int64, other numbers as float64, each
+// item with the list's kind and apiVersion), without their repeated
+// validation and decoding.
+func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object) error) error {
+	r, ok := resources[resource]
+	if !ok {
+		return fmt.Errorf("kubernetes resource %q is not supported", resource)
 	}
-	return out, nil
+	path := "/api/" + r.gvr.Version + "/" + r.gvr.Resource
+	if r.gvr.Group != "" {
+		path = "/apis/" + r.gvr.Group + "/" + r.gvr.Version + "/" + r.gvr.Resource
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // an error from fn: the page being fetched is abandoned
+	type fetched struct {
+		page []Object
+		next string
+		err  error
+	}
+	// The next page is fetched and decoded while fn judges this one: the
+	// API server's time to answer overlaps the judging.
+	fetch := func(token string) <-chan fetched {
+		out := make(chan fetched, 1)
+		go func() {
+			req := c.rest.Get().AbsPath(path).Param("limit", strconv.Itoa(PageSize))
+			if token != "" {
+				req = req.Param("continue", token)
+			}
+			raw, err := req.Do(ctx).Raw()
+			if err != nil {
+				out <- fetched{err: fmt.Errorf("listing %s: %w", resource, err)}
+				return
+			}
+			page, next, err := decodePage(raw, r.kind)
+			if err != nil {
+				err = fmt.Errorf("listing %s: %w", resource, err)
+			}
+			out <- fetched{page: page, next: next, err: err}
+		}()
+		return out
+	}
+	pending := fetch("")
+	for {
+		f := <-pending
+		if f.err != nil {
+			return f.err
+		}
+		if f.next != "" {
+			pending = fetch(f.next)
+		}
+		if err := fn(f.page); err != nil {
+			return err
+		}
+		if f.next == "" {
+			return nil
+		}
+	}
+}
+
+// listedObject is a listed object, without its bookkeeping copies of itself.
+func listedObject(kind string, u *unstructured.Unstructured) Object {
+	doc := u.Object
+	if md, ok := doc["metadata"].(map[string]any); ok {
+		// Bookkeeping copies of the object itself: no check reads
+		// them, and they can double its size.
+		delete(md, "managedFields")
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+		}
+	}
+	return Object{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Doc: doc}
 }

@@ -1,6 +1,7 @@
-// Package bench measures whole scans of a real engine by running the
-// baseline binary: wall time, CPU time, peak RSS and Engine API calls.
-// Run with `make bench`.
+// Package bench measures whole scans of a real engine, and the idle
+// daemon, by running the baseline binary: wall time, CPU time, peak RSS and
+// Engine API calls (counted by a proxy in front of the engine's socket).
+// Each figure is printed beside its target. Run with `make bench`.
 package bench
 
 import (
@@ -10,9 +11,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,57 +34,223 @@ import (
 	"github.com/baselinehq/baseline/internal/testbin"
 )
 
+// benchLabel marks the containers and images this process creates (its
+// value is the process id), so that cleanup removes only those.
 const benchLabel = "io.baselinehq.bench"
 
+// Targets of the host scan (200 containers and 50 images, all standards)
+// and of the idle daemon.
+const (
+	targetWallMS       = 300
+	targetCPUMS        = 250
+	targetRSSMB        = 40
+	targetRSSEmptyMB   = 25
+	targetIdleDaemonMB = 20
+)
+
+// BenchmarkScan scans this host with every standard at 0, 50 and 200
+// created containers beside 50 imported images, through a counting proxy
+// in front of the engine. Each sub-benchmark has its own store, filled by
+// one untimed scan first, as a periodic scan finds it (the images'
+// setuid files already cached). The engine is shared: containers that
+// others created are scanned too, and the asset count says how many.
 func BenchmarkScan(b *testing.B) {
 	cli := dockertest.Engine(b)
 	bin := testbin.Path(b)
 	ctx := context.Background()
-	cleanup(ctx, cli)
-	b.Cleanup(func() { cleanup(ctx, cli) })
-	importImages(b, cli, 50)
+	mark := strconv.Itoa(os.Getpid())
+	b.Cleanup(func() { cleanup(ctx, cli, mark) })
+	importImages(b, cli, 50, mark)
+	calls := &apiCalls{byOp: map[string]int{}}
+	sock := dockertest.Proxy(b, cli, func(r *http.Request) (time.Duration, bool) {
+		calls.add(r)
+		return 0, false
+	})
 	have := 0
 	for _, n := range []int{0, 50, 200} {
 		for ; have < n; have++ {
-			cfg := &container.Config{Image: "baseline-test/base:1", Cmd: []string{"sleep", "1"}, Labels: map[string]string{benchLabel: "1"}}
-			if _, err := cli.ContainerCreate(ctx, cfg, &container.HostConfig{}, nil, nil, fmt.Sprintf("blbench-%03d", have)); err != nil {
+			cfg := &container.Config{Image: "baseline-test/base:1", Cmd: []string{"sleep", "1"}, Labels: map[string]string{benchLabel: mark}}
+			if _, err := cli.ContainerCreate(ctx, cfg, &container.HostConfig{}, nil, nil, fmt.Sprintf("blbench-%s-%03d", mark, have)); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) {
-			var cpu, rss, calls, assets float64
-			for i := 0; i < b.N; i++ {
+			data := filepath.Join(b.TempDir(), "data")
+			if err := os.Mkdir(data, 0o700); err != nil {
+				b.Fatal(err)
+			}
+			scan := func() (rusage *syscall.Rusage, wall time.Duration, assets int) {
 				out := filepath.Join(b.TempDir(), "report.json")
-				cmd := exec.Command(bin, "scan", "--format", "json", "--output", out, "--progress", "never")
+				cmd := exec.Command(bin, "scan", "--format", "json", "--output", out, "--progress", "never", "--data-dir", data)
+				cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock)
 				cmd.Stderr = os.Stderr
+				start := time.Now()
 				if err := cmd.Run(); err != nil {
 					b.Fatalf("scan: %v", err)
 				}
-				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-				cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
-				if m := float64(ru.Maxrss) / 1024; m > rss {
-					rss = m
-				}
-				var doc struct {
-					EngineApiCalls int
-					Assets         []json.RawMessage
-				}
+				wall = time.Since(start)
+				var doc struct{ Assets []json.RawMessage }
 				data, err := os.ReadFile(out)
+				if err == nil {
+					err = json.Unmarshal(data, &doc)
+				}
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := json.Unmarshal(data, &doc); err != nil {
-					b.Fatal(err)
-				}
-				calls += float64(doc.EngineApiCalls)
-				assets = float64(len(doc.Assets))
+				return cmd.ProcessState.SysUsage().(*syscall.Rusage), wall, len(doc.Assets)
 			}
+			scan() // the store and the image files cache, as a periodic scan finds them
+			calls.reset()
+			var cpu, wall, rss float64
+			var assets int
+			b.ResetTimer()
+			for range b.N {
+				ru, w, a := scan()
+				cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
+				wall += float64(w.Milliseconds())
+				rss = max(rss, float64(ru.Maxrss)/1024)
+				assets = a
+			}
+			total, byOp := calls.get()
+			perOp := float64(total) / float64(b.N)
+			b.ReportMetric(wall/float64(b.N), "wall-ms/op")
 			b.ReportMetric(cpu/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(rss, "peak-rss-MB")
-			b.ReportMetric(calls/float64(b.N), "api-calls/op")
-			b.ReportMetric(assets, "assets")
+			b.ReportMetric(perOp, "api-calls/op")
+			b.ReportMetric(float64(assets), "assets")
+			if n == 0 {
+				b.Logf("host scan, no container (%d assets): peak RSS %.1f MB (target ≤ %d MB); wall %.0f ms, CPU %.0f ms, %.0f Engine API calls",
+					assets, rss, targetRSSEmptyMB, wall/float64(b.N), cpu/float64(b.N), perOp)
+			} else {
+				b.Logf("host scan, %d containers + 50 images (%d assets): wall %.0f ms (target ≤ %d), CPU %.0f ms (target ≤ %d), peak RSS %.1f MB (target ≤ %d), %.0f Engine API calls (floor: one list per kind and one inspect per asset)",
+					n, assets, wall/float64(b.N), targetWallMS, cpu/float64(b.N), targetCPUMS, rss, targetRSSMB, perOp)
+			}
+			b.Logf("Engine API calls per scan by operation: %s", formatOps(byOp, b.N))
 		})
 	}
+}
+
+// BenchmarkServeIdle starts `baseline serve` on an empty store and reads
+// its resident set after 5 s without requests.
+func BenchmarkServeIdle(b *testing.B) {
+	bin := testbin.Path(b)
+	var rss, anon, file float64
+	for range b.N {
+		r, a, f := idleDaemon(b, bin)
+		rss, anon, file = max(rss, r), max(anon, a), max(file, f)
+	}
+	b.ReportMetric(rss, "idle-rss-MB")
+	b.ReportMetric(anon, "idle-rss-anon-MB")
+	b.ReportMetric(file, "idle-rss-file-MB")
+	b.Logf("idle daemon: RSS %.1f MB (target ≤ %d MB): %.1f MB anonymous (heap, stacks), %.1f MB of the binary's pages",
+		rss, targetIdleDaemonMB, anon, file)
+}
+
+func idleDaemon(b *testing.B, bin string) (rss, anon, file float64) {
+	dir := b.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(dir, "config.yaml")
+	key := "log_level: warn\nlog_format: text\napi:\n  keys:\n    - secret_id: AKIDbenchidle000000000000000000000000\n      secret_key: benchidlebenchidlebenchidle00000\n"
+	if err := os.WriteFile(cfg, []byte(key), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfg, "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(dir, "none"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("baseline serve did not listen on %s within 30s\n%s", addr, out.String())
+		}
+	}
+	time.Sleep(5 * time.Second)
+	st := procStatus(b, cmd.Process.Pid)
+	return st["VmRSS"] / 1024, st["RssAnon"] / 1024, st["RssFile"] / 1024
+}
+
+// procStatus reads the kB figures of /proc/PID/status.
+func procStatus(b *testing.B, pid int) map[string]float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasSuffix(v, " kB") {
+			continue
+		}
+		if n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 64); err == nil {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// apiCalls counts the requests that reach the engine, by method and path
+// shape.
+type apiCalls struct {
+	mu    sync.Mutex
+	total int
+	byOp  map[string]int
+}
+
+var (
+	apiVersion = regexp.MustCompile(`^/v[0-9.]+`)
+	objectID   = regexp.MustCompile(`^/(containers|images)/[^/]+/`)
+)
+
+func (c *apiCalls) add(r *http.Request) {
+	p := apiVersion.ReplaceAllString(r.URL.Path, "")
+	p = objectID.ReplaceAllString(p, "/$1/{id}/")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total++
+	c.byOp[r.Method+" "+p]++
+}
+
+func (c *apiCalls) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total, c.byOp = 0, map[string]int{}
+}
+
+func (c *apiCalls) get() (int, map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	by := make(map[string]int, len(c.byOp))
+	for k, v := range c.byOp {
+		by[k] = v
+	}
+	return c.total, by
+}
+
+func formatOps(byOp map[string]int, n int) string {
+	ops := make([]string, 0, len(byOp))
+	for op := range byOp {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for i, op := range ops {
+		ops[i] = fmt.Sprintf("%s %.0f", op, float64(byOp[op])/float64(n))
+	}
+	return strings.Join(ops, ", ")
 }
 
 func TestMain(m *testing.M) {
@@ -86,17 +260,17 @@ func TestMain(m *testing.M) {
 }
 
 // importImages imports n small distinct images (one file each).
-func importImages(b *testing.B, cli *client.Client, n int) {
+func importImages(b *testing.B, cli *client.Client, n int, mark string) {
 	ctx := context.Background()
 	for i := 0; i < n; i++ {
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)
-		body := []byte(fmt.Sprintf("bench image %d\n", i))
+		body := []byte(fmt.Sprintf("bench image %s %d\n", mark, i))
 		_ = tw.WriteHeader(&tar.Header{Name: "id.txt", Mode: 0o644, Size: int64(len(body))})
 		_, _ = tw.Write(body)
 		_ = tw.Close()
-		rc, err := cli.ImageImport(ctx, image.ImportSource{Source: &buf, SourceName: "-"}, fmt.Sprintf("baseline-bench/img:%d", i),
-			image.ImportOptions{Changes: []string{"LABEL " + benchLabel + "=1"}})
+		rc, err := cli.ImageImport(ctx, image.ImportSource{Source: &buf, SourceName: "-"}, fmt.Sprintf("baseline-bench/img-%s:%d", mark, i),
+			image.ImportOptions{Changes: []string{"LABEL " + benchLabel + "=" + mark}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -105,12 +279,14 @@ func importImages(b *testing.B, cli *client.Client, n int) {
 	}
 }
 
-func cleanup(ctx context.Context, cli *client.Client) {
-	list, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", benchLabel))})
+// cleanup removes the containers and images this process created.
+func cleanup(ctx context.Context, cli *client.Client, mark string) {
+	only := filters.NewArgs(filters.Arg("label", benchLabel+"="+mark))
+	list, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: only})
 	for _, c := range list {
 		_ = cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 	}
-	imgs, _ := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", benchLabel))})
+	imgs, _ := cli.ImageList(ctx, image.ListOptions{Filters: only})
 	for _, im := range imgs {
 		_, _ = cli.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 	}

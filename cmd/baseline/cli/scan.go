@@ -251,23 +251,26 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 			return err
 		}
 	}
-	var buf bytes.Buffer
-	switch f.format {
-	case "json":
-		err = report.WriteJSON(&buf, rep, version.String())
-	case "table":
-		err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
-		if !f.noStore {
-			fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
+	// JSON is written as it is encoded; a table or an export is built
+	// first (an export's digests and signature cover all of it).
+	write := func(w io.Writer) error { return report.WriteJSON(w, rep, version.String()) }
+	if f.format != "json" {
+		var buf bytes.Buffer
+		if f.format == "table" {
+			err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
+			if !f.noStore {
+				fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
+			}
+		} else { // an export format, with its integrity digests
+			enc, _ := report.EncoderFor(f.format)
+			err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), f.signer, nil)
 		}
-	default: // an export format, with its integrity digests
-		enc, _ := report.EncoderFor(f.format)
-		err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), f.signer, nil)
+		if err != nil {
+			return err
+		}
+		write = func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }
 	}
-	if err != nil {
-		return err
-	}
-	if err := writeOutput(g.stdout, f.output, buf.Bytes()); err != nil {
+	if err := writeOutput(g.stdout, f.output, write); err != nil {
 		return err
 	}
 	if g.server != "" && !f.noStore && f.format != "table" {
@@ -357,15 +360,11 @@ func progressBar(g *globals, mode string) *progressbar.ProgressBar {
 
 // writeOutput writes to stdout, or to a file that is whole or absent,
 // never half-written.
-func writeOutput(stdout io.Writer, path string, data []byte) error {
+func writeOutput(stdout io.Writer, path string, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
-		_, err := stdout.Write(data)
-		return err
+		return write(stdout)
 	}
-	return writeFileAtomic(path, func(f *os.File) error {
-		_, err := f.Write(data)
-		return err
-	})
+	return writeFileAtomic(path, func(f *os.File) error { return write(f) })
 }
 
 // ---- kube-bench (checks/kubebench) ----

@@ -119,8 +119,8 @@ func TestMigrationToImageFilesCache(t *testing.T) {
 	}
 	defer up.Close()
 	var v, sigs int
-	if err := up.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != SchemaVersion || v != 7 {
-		t.Fatalf("version %d, want %d (%v)", v, SchemaVersion, err)
+	if err := up.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != store.SchemaVersion || v != 7 {
+		t.Fatalf("version %d, want %d (%v)", v, store.SchemaVersion, err)
 	}
 	if err := up.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM signatures").Scan(&sigs); err != nil || sigs != 1 {
 		t.Errorf("signatures after the migration: %d, %v", sigs, err)

@@ -555,8 +555,8 @@ func TestMigrationsFromEmptyAndFromPreviousSchema(t *testing.T) {
 	// From empty: a new file reaches the current version.
 	f := newFixture(t)
 	var v int
-	if err := f.db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != SchemaVersion {
-		t.Fatalf("version %d, want %d (%v)", v, SchemaVersion, err)
+	if err := f.db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d (%v)", v, store.SchemaVersion, err)
 	}
 	// From version 1 with data: the roll-up tables are built from it.
 	v1 := t.TempDir() + "/v1.db"

@@ -8,21 +8,6 @@ import (
 	"github.com/baselinehq/baseline/store"
 )
 
-// Result and status codes as stored (small integers keep 1.5 million rows
-// small and fast).
-const (
-	stInit     = 0
-	stRunning  = 1
-	stFinished = 2
-	stFailed   = 3
-
-	resNone          = 0
-	resPassed        = 1
-	resFailed        = 2
-	resManual        = 3
-	resNotApplicable = 4
-)
-
 // rollupColumns aggregates latest rows; the current-asset condition is
 // applied when reading, so removed assets keep their history.
 const rollupColumns = `

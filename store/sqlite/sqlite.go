@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver
 
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // readers is how many connections the store keeps.
@@ -173,24 +174,8 @@ func processAlive(host string, pid int) bool {
 	return err == nil || !errors.Is(err, os.ErrNotExist)
 }
 
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromUnix(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-// apiTime formats a time as the API does ("2006-01-02 15:04:05", UTC).
-func apiTime(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	return time.UnixMilli(ms).UTC().Format(time.DateTime)
-}
+// The stored times (unix milliseconds).
+var (
+	unix     = sqlstore.Unix
+	fromUnix = sqlstore.FromUnix
+)

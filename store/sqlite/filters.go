@@ -2,9 +2,6 @@ package sqlite
 
 import "github.com/baselinehq/baseline/store/internal/sqlstore"
 
-// column maps a filter name to an SQL expression.
-type column = sqlstore.Column
-
 // clusterName is a Kubernetes asset's cluster name (the cluster itself and
 // its nodes carry it).
 const clusterName = "json_extract(%s.details, '$.Cluster.ClusterName')"

@@ -19,10 +19,6 @@ const rollupColumns = `
 	SUM(status = 3),
 	MAX(checked_at)`
 
-func (s *DB) migrate(ctx context.Context) error {
-	return migrateTo(ctx, s.db, store.SchemaVersion)
-}
-
 // migrateTo applies store.Migrations up to version n, each in its own
 // transaction with the version bump (PRAGMA user_version records how many
 // ran).

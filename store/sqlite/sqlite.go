@@ -50,6 +50,10 @@ type Options struct {
 	// Now is the clock (default time.Now); tests step it.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// SchemaVersion migrates the schema only this far (0: to
+	// store.SchemaVersion). Only a test building an older schema sets it:
+	// the store's queries expect the current one.
+	SchemaVersion int
 }
 
 // Open opens (creating if needed) the store in dir and migrates its schema.
@@ -135,7 +139,11 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 		s.now = time.Now
 	}
 	s.host, _ = os.Hostname()
-	if err := s.migrate(ctx); err != nil {
+	n := opts.SchemaVersion
+	if n == 0 {
+		n = store.SchemaVersion
+	}
+	if err := migrateTo(ctx, s.db, n); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}

@@ -103,7 +103,13 @@ func (s *Server) dsn(db string) string {
 
 // start makes and starts a cluster in a new temporary directory.
 func start(bin string) (*Server, error) {
-	dir, err := os.MkdirTemp("", "baseline-pg-")
+	// As root the cluster's user must reach the directory: under /tmp,
+	// whatever TMPDIR says.
+	parent := ""
+	if os.Geteuid() == 0 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "baseline-pg-")
 	if err != nil {
 		return nil, err
 	}

@@ -26,12 +26,15 @@ import (
 	"github.com/baselinehq/baseline/schedule"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/backend"
 )
 
 // serveConfig is the daemon's configuration: a config file, BASELINE_*
 // environment variables and flags, in rising precedence.
 type serveConfig struct {
-	DataDir    string `mapstructure:"data_dir"`
+	DataDir string `mapstructure:"data_dir"`
+	// Store is a PostgreSQL URL, or empty for the SQLite store in DataDir.
+	Store      string `mapstructure:"store"`
 	HostRoot   string `mapstructure:"host_root"`
 	DockerHost string `mapstructure:"docker_host"`
 	// SigningKey signs exports (default: DataDir's signing.key).
@@ -97,6 +100,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 	v.SetDefault("data_dir", defaultDataDir())
+	v.SetDefault("store", "")
 	v.SetDefault("host_root", "/")
 	v.SetDefault("log_level", "info")
 	v.SetDefault("log_format", "json")
@@ -127,7 +131,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 			}
 		}
 	}
-	flags := map[string]string{"data-dir": "data_dir", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
+	flags := map[string]string{"data-dir": "data_dir", "store": "store", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
 		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks",
 		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name",
 		"signing-key": "signing_key"}
@@ -159,6 +163,9 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	}
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
 		return nil, errors.New("api.tls_cert and api.tls_key go together")
+	}
+	if err := backend.Check(c.Store); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	if c.KeepTasks < 1 {
 		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
@@ -301,7 +308,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("timezone: %w", err)
 	}
-	g.dataDir = c.DataDir
+	g.dataDir, g.store = c.DataDir, c.Store
 	cat, err := loadCatalog(g)
 	if err != nil {
 		return err
@@ -356,7 +363,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 			errc <- fmt.Errorf("scheduler: %w", err)
 		}
 	}()
-	log.Info("serving", "api", addr, "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
+	log.Info("serving", "api", addr, "store", backend.Describe(c.Store, c.DataDir), "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
 		"upstream", c.Upstream.Server)
 	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s\n", addr)
 

@@ -577,6 +577,18 @@ type ImageFilesCache interface {
 	PutImageFiles(ctx context.Context, imageID string, files ImageFiles) error
 }
 
+// PeriodLock lets one daemon, among several sharing a store, start a due
+// period task: the one holding the task's lock re-reads it, starts it if
+// it is still due, and records it as triggered before unlocking. A lock
+// whose holder dies is released with it, so another daemon takes over.
+// A backend that only one process writes at a time (the SQLite file)
+// need not offer it.
+type PeriodLock interface {
+	// LockPeriod takes the period task's lock unless another daemon holds
+	// it (ok false); unlock releases it.
+	LockPeriod(ctx context.Context, id int64) (unlock func(), ok bool, err error)
+}
+
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.

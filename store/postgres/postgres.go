@@ -36,6 +36,7 @@ const (
 	writeLock   int64 = 0x62736c6e_00000001 // "bsln", 1
 	migrateLock int64 = 0x62736c6e_00000002
 	ownerClass  int32 = 0x62736c6e
+	periodClass int32 = 0x62736c70 // "bslp"
 )
 
 // DB is the PostgreSQL store.
@@ -53,6 +54,9 @@ type DB struct {
 	// deleted (unix ms).
 	signaturesPruned atomic.Int64
 	closeOnce        sync.Once
+	// locks are the connections holding period locks, closed by Close.
+	locksMu sync.Mutex
+	locks   map[*pgx.Conn]bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -163,11 +167,17 @@ func (s *DB) DSN() string { return s.dsn }
 // Close releases the owner lock and closes the pool.
 func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		if s.ownerConn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = s.ownerConn.Close(ctx)
-			cancel()
 		}
+		s.locksMu.Lock()
+		for c := range s.locks {
+			_ = c.Close(ctx)
+		}
+		s.locks = nil
+		s.locksMu.Unlock()
 		s.pool.Close()
 	})
 	return nil

@@ -16,7 +16,12 @@ import (
 	"github.com/baselinehq/baseline/store/postgres"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if dsn := os.Getenv(ingestChildEnv); dsn != "" {
+		os.Exit(ingestChild(dsn))
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 func open(t *testing.T, dsn string) *postgres.DB {
 	t.Helper()

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/pgtest"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/postgres"
+	"github.com/baselinehq/baseline/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -121,5 +123,20 @@ func TestInterruptedTaskRecoveredByAnotherHandle(t *testing.T) {
 	}
 	if _, err := survivor.BeginTask(ctx, store.TriggerManual, store.Scope{}); err != nil {
 		t.Errorf("the scope is free again: %v", err)
+	}
+}
+
+// What one daemon stores, another daemon on the same database reads at
+// once: an upload accepted by one replica is visible to all.
+func TestOneReplicaStoresAnotherReads(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	c := storetest.NewClock()
+	f := storetest.New(t, open(t, dsn), c)
+	f.Standard(t)
+	other := open(t, dsn)
+	for _, at := range []assets.Type{assets.Host, assets.Container} {
+		if got, want := storetest.Summary(t, other, at), storetest.Summary(t, f.DB, at); got != want {
+			t.Errorf("%s summary: the other replica reads %+v, want %+v", at, got, want)
+		}
 	}
 }

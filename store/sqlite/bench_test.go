@@ -15,53 +15,20 @@ package sqlite_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
-	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
-	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
+	"github.com/baselinehq/baseline/store/storetest"
 )
-
-const (
-	fleetItems      = 150
-	fleetContainers = 9999
-	fleetNodes      = 100
-	// fleetDeadAssets could not be read at all: an AssetFailure and every
-	// result CHECK_FAILED. fleetPartialAssets were read but two checks on
-	// each could not be carried out: an AssetFailure naming them.
-	fleetDeadAssets    = 100
-	fleetPartialAssets = 200
-	fleetFirstItemID   = 900001
-)
-
-// fleetRisks gives 150 items: 15 critical, 75 high, 35 medium, 15 low, 10
-// notice. High is the largest group so that a RISK_HIGH page at offset 50
-// is not empty.
-var fleetRisks = []struct {
-	risk string
-	n    int
-}{{"critical", 15}, {"high", 75}, {"medium", 35}, {"low", 15}, {"notice", 10}}
-
-var fleetCategories = []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
 
 // fleetData is the in-memory data set, built once per process.
-type fleetData struct {
-	cat    *checks.Catalog
-	report *results.Report
-	itemID uint64 // an item for ItemAssets and the whitelist
-}
+type fleetData = storetest.Fleet
 
 var (
 	fleetDataOnce sync.Once
@@ -83,167 +50,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fleetCatalog loads the 150-item catalog from an in-memory tree.
-func fleetCatalog() (*checks.Catalog, error) {
-	var items strings.Builder
-	items.WriteString("category: Container Runtime\nasset_type: container\nitems:\n")
-	n := 0
-	for _, r := range fleetRisks {
-		for range r.n {
-			id := fleetFirstItemID + n
-			fmt.Fprintf(&items, `  - id: %d
-    number: "F.%d"
-    title: Ensure fleet setting %d is configured on every container
-    category: %s
-    level: %d
-    risk: %s
-    assessment: automated
-    description: >
-      Fleet benchmark item %d. The container's inspect document must carry
-      the setting Config.Fleet%d; a container without it runs with the
-      engine default, which is weaker than the hardened value.
-    audit_procedure: |
-      docker inspect --format '{{.Config.Fleet%d}}' $(docker ps -aq)
-    remediation: |
-      Set Fleet%d in the container's configuration and recreate the container.
-    source: {kind: container}
-    tests:
-      test_items:
-        - path: "{.Config.Fleet%d}"
-          set: true
-`, id, n+1, n+1, fleetCategories[n%len(fleetCategories)], 1+n%2, r.risk, n+1, n+1, n+1, n+1, n+1)
-			n++
-		}
-	}
-	fsys := fstest.MapFS{
-		"fleet/standard.yaml": {Data: []byte(`standard:
-  id: fleet-bench-1.0
-  name: Fleet benchmark
-  version: "1.0"
-  description: A synthetic standard of 150 container items for store benchmarks.
-  asset_types: [container]
-`)},
-		"fleet/items.yaml": {Data: []byte(items.String())},
-	}
-	return checks.Load(checks.Tree{FS: fsys, Origin: "bench"})
-}
-
-// buildFleet builds the catalog and one task report with every asset,
-// result and failure of the fleet.
-func buildFleet() (*fleetData, error) {
-	cat, err := fleetCatalog()
-	if err != nil {
-		return nil, err
-	}
-	items := cat.Items()
-	if len(items) != fleetItems {
-		return nil, fmt.Errorf("catalog has %d items, want %d", len(items), fleetItems)
-	}
-	now := time.Now().UTC().Truncate(time.Second)
-	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
-
-	nodes := make([]string, fleetNodes)
-	for i := range nodes {
-		nodes[i] = fmt.Sprintf("node-%03d", i)
-	}
-	hostRef := "machine-" + nodes[0]
-	rep.Assets = make([]assets.Asset, 0, 1+fleetContainers)
-	rep.Assets = append(rep.Assets, assets.Asset{
-		ID: assets.StableID(assets.Host, hostRef), Type: assets.Host, Name: nodes[0], Ref: hostRef, NodeName: nodes[0],
-		Host: &assets.HostDetails{HostName: nodes[0], HostIP: "10.0.0.10", InstanceID: hostRef, DockerVersion: "28.5.2", ContainerdVersion: "1.7.27"},
-	})
-	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer",
-		"gateway", "scheduler", "metrics", "logs", "cron", "proxy", "cdn", "upload", "notify", "report"}
-	seen := map[uint64]bool{rep.Assets[0].ID: true}
-	for i := range fleetContainers {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("container-%d", i)))
-		cid := hex.EncodeToString(sum[:])
-		node := nodes[i%fleetNodes]
-		svc := services[i%len(services)]
-		name := fmt.Sprintf("%s-%d-%s", svc, i/len(services), cid[:5])
-		a := assets.Asset{
-			ID: assets.StableID(assets.Container, "machine-"+node, cid), Type: assets.Container, Name: name, Ref: cid, NodeName: node,
-			Container: &assets.ContainerDetails{ContainerID: cid, Name: name, PodName: "", State: assets.StateNormal,
-				ImageName: "registry.example.com/" + svc + ":1." + fmt.Sprint(i%7), CreateTime: now.Add(-time.Duration(i) * time.Minute)},
-		}
-		if i%10 == 9 {
-			a.Container.State = assets.StateStopped
-		}
-		if seen[a.ID] {
-			return nil, fmt.Errorf("asset id collision at container %d", i)
-		}
-		seen[a.ID] = true
-		rep.Assets = append(rep.Assets, a)
-	}
-
-	// Evidence is shared per (item, outcome): the store marshals each
-	// result's evidence anyway, so the ingest cost is that of distinct
-	// slices while the data set stays small in memory.
-	type itemEv struct{ pass, fail, manual, na []checks.Evidence }
-	evs := make([]itemEv, len(items))
-	for j, it := range items {
-		subj := it.Tests.Items[0].Subject()
-		evs[j] = itemEv{
-			pass:   []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set", Passed: true}},
-			fail:   []checks.Evidence{{Source: "container", Subject: subj, Actual: "<not set>", Expected: "set"}},
-			manual: []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set (reviewed by hand)", Passed: true}},
-			na:     []checks.Evidence{{Source: "container", Subject: "{.State.Status}", Actual: "exited", Expected: "eq running"}},
-		}
-	}
-
-	rng := rand.New(rand.NewPCG(1, 2))
-	rep.Results = make([]results.Result, 0, fleetContainers*fleetItems)
-	const deadReason = "inspect container: Error response from daemon: No such container"
-	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
-	for i, a := range rep.Assets[1:] {
-		at := rep.StartedAt.Add(time.Duration(i) * 50 * time.Millisecond)
-		dead := i < fleetDeadAssets
-		partial := !dead && i < fleetDeadAssets+fleetPartialAssets
-		if dead {
-			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref,
-				Suggestion: "the container may have been removed during the scan; rescan it", CheckTime: at})
-		}
-		if partial {
-			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, CheckTime: at,
-				Reason:     "2 checks could not be carried out; the first: " + partialReason,
-				Suggestion: "fix the cause (often: start the Docker engine, or run as root to read the host's files) and rescan the asset"})
-		}
-		for j, it := range items {
-			r := results.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
-			switch {
-			case dead:
-				r.Verdict = checks.Failed(deadReason + ": " + a.Ref)
-			case partial && j < 2:
-				r.Verdict = checks.Failed(partialReason)
-			default:
-				// 70 : 20 : 5 : 4 of the 99% that could be checked.
-				switch p := rng.IntN(99); {
-				case p < 70:
-					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultPassed, Evidence: evs[j].pass}
-				case p < 90:
-					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultFailed, Evidence: evs[j].fail}
-				case p < 95:
-					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultManual, Evidence: evs[j].manual}
-				default:
-					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
-						Reason: "only running containers are checked", Evidence: evs[j].na}
-				}
-			}
-			rep.Results = append(rep.Results, r)
-		}
-	}
-	return &fleetData{cat: cat, report: rep, itemID: items[0].ID}, nil
-}
-
 func getFleetData(b *testing.B) *fleetData {
 	b.Helper()
 	fleetDataOnce.Do(func() {
 		start := time.Now()
-		fleetDataVal, fleetDataErr = buildFleet()
+		fleetDataVal, fleetDataErr = storetest.BuildFleet(storetest.DefaultFleet)
 		if fleetDataErr == nil {
 			fmt.Fprintf(os.Stderr, "fleet data set: %d assets, %d items, %d results, %d asset failures (built in %s)\n",
-				len(fleetDataVal.report.Assets), len(fleetDataVal.report.Items), len(fleetDataVal.report.Results),
-				len(fleetDataVal.report.Failures), time.Since(start).Round(time.Millisecond))
+				len(fleetDataVal.Report.Assets), len(fleetDataVal.Report.Items), len(fleetDataVal.Report.Results),
+				len(fleetDataVal.Report.Failures), time.Since(start).Round(time.Millisecond))
 		}
 	})
 	if fleetDataErr != nil {
@@ -254,7 +69,7 @@ func getFleetData(b *testing.B) *fleetData {
 
 // ingestFleet stores the catalog and runs one full task with the report.
 func ingestFleet(ctx context.Context, db *sqlite.DB, fd *fleetData) error {
-	if err := db.SyncCatalog(ctx, fd.cat); err != nil {
+	if err := db.SyncCatalog(ctx, fd.Catalog); err != nil {
 		return fmt.Errorf("SyncCatalog: %w", err)
 	}
 	return runTask(ctx, db, fd)
@@ -265,7 +80,7 @@ func runTask(ctx context.Context, db *sqlite.DB, fd *fleetData) error {
 	if err != nil {
 		return fmt.Errorf("BeginTask: %w", err)
 	}
-	if err := db.CompleteTask(ctx, task.ID, fd.report); err != nil {
+	if err := db.CompleteTask(ctx, task.ID, fd.Report); err != nil {
 		return fmt.Errorf("CompleteTask: %w", err)
 	}
 	return nil
@@ -332,7 +147,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := db.SyncCatalog(ctx, fd.cat); err != nil {
+		if err := db.SyncCatalog(ctx, fd.Catalog); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -354,7 +169,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 	b.ReportMetric(totalMB, "MB-db+wal")
 	b.ReportMetric(walMB, "MB-wal")
 	b.ReportMetric(closedMB, "MB-db-closed")
-	b.ReportMetric(float64(len(fd.report.Results)), "results")
+	b.ReportMetric(float64(len(fd.Report.Results)), "results")
 }
 
 // queryBench times f after one untimed cold call on a freshly opened handle
@@ -429,7 +244,7 @@ func BenchmarkItemAssetsPageFleet(b *testing.B) {
 	ctx := context.Background()
 	logged := b.N > 1 // log once, in the first (b.N == 1) run
 	queryBench(b, func() error {
-		page, total, err := db.ItemAssets(ctx, fd.itemID, store.Query{Offset: 100, Limit: 50,
+		page, total, err := db.ItemAssets(ctx, fd.ItemID, store.Query{Offset: 100, Limit: 50,
 			Filters: []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}})
 		if err != nil {
 			return err
@@ -439,7 +254,7 @@ func BenchmarkItemAssetsPageFleet(b *testing.B) {
 		}
 		if !logged {
 			logged = true
-			b.Logf("item %d assets page: %d rows of %d failed", fd.itemID, len(page), total)
+			b.Logf("item %d assets page: %d rows of %d failed", fd.ItemID, len(page), total)
 		}
 		return nil
 	})
@@ -474,7 +289,7 @@ func BenchmarkWhitelistItemEverywhereFleet(b *testing.B) {
 	logged := b.N > 1 // log once, in the first (b.N == 1) run
 	queryBench(b, func() error {
 		start := time.Now()
-		entries, err := db.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{fd.itemID}, All: true,
+		entries, err := db.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{fd.ItemID}, All: true,
 			Reason: "fleet benchmark", CreatedBy: "bench"})
 		if err != nil {
 			return err
@@ -485,11 +300,11 @@ func BenchmarkWhitelistItemEverywhereFleet(b *testing.B) {
 		mid := time.Now()
 		if !logged {
 			logged = true
-			it, err := db.Item(ctx, fd.itemID)
+			it, err := db.Item(ctx, fd.ItemID)
 			if err != nil {
 				return err
 			}
-			b.Logf("whitelisted item %d: entry covers %d assets; item ignored on %d assets", fd.itemID, entries[0].AssetCount, it.IgnoredAssetCount)
+			b.Logf("whitelisted item %d: entry covers %d assets; item ignored on %d assets", fd.ItemID, entries[0].AssetCount, it.IgnoredAssetCount)
 			mid = time.Now()
 		}
 		if err := db.RemoveWhitelist(ctx, []int64{entries[0].ID}); err != nil {

@@ -1,0 +1,206 @@
+package storetest
+
+// A simulated fleet for the store's benchmarks: one host and containers
+// on nodes, checked against 150 container items, ingested as one task.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing/fstest"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
+)
+
+// FleetSize is how many containers a fleet has, on how many nodes.
+type FleetSize struct{ Containers, Nodes int }
+
+// DefaultFleet is 10,000 assets (one host and 9,999 containers on 100
+// nodes) checked against 150 container items: 1,499,850 results (the host
+// gets none, as in a real scan, since every item is a container item).
+var DefaultFleet = FleetSize{Containers: 9999, Nodes: 100}
+
+// Fleet is a fleet's catalog and one task's report of every asset.
+type Fleet struct {
+	Catalog *checks.Catalog
+	Report  *results.Report
+	// ItemID is an item for the affected-asset pages and the ignore list.
+	ItemID uint64
+}
+
+const (
+	fleetItems       = 150
+	fleetFirstItemID = 900001
+)
+
+// fleetRisks gives 150 items: 15 critical, 75 high, 35 medium, 15 low, 10
+// notice. High is the largest group so that a RISK_HIGH page at offset 50
+// is not empty.
+var fleetRisks = []struct {
+	risk string
+	n    int
+}{{"critical", 15}, {"high", 75}, {"medium", 35}, {"low", 15}, {"notice", 10}}
+
+var fleetCategories = []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
+
+// fleetCatalog loads the 150-item catalog from an in-memory tree.
+func fleetCatalog() (*checks.Catalog, error) {
+	var items strings.Builder
+	items.WriteString("category: Container Runtime\nasset_type: container\nitems:\n")
+	n := 0
+	for _, r := range fleetRisks {
+		for range r.n {
+			id := fleetFirstItemID + n
+			fmt.Fprintf(&items, `  - id: %d
+    number: "F.%d"
+    title: Ensure fleet setting %d is configured on every container
+    category: %s
+    level: %d
+    risk: %s
+    assessment: automated
+    description: >
+      Fleet benchmark item %d. The container's inspect document must carry
+      the setting Config.Fleet%d; a container without it runs with the
+      engine default, which is weaker than the hardened value.
+    audit_procedure: |
+      docker inspect --format '{{.Config.Fleet%d}}' $(docker ps -aq)
+    remediation: |
+      Set Fleet%d in the container's configuration and recreate the container.
+    source: {kind: container}
+    tests:
+      test_items:
+        - path: "{.Config.Fleet%d}"
+          set: true
+`, id, n+1, n+1, fleetCategories[n%len(fleetCategories)], 1+n%2, r.risk, n+1, n+1, n+1, n+1, n+1)
+			n++
+		}
+	}
+	fsys := fstest.MapFS{
+		"fleet/standard.yaml": {Data: []byte(`standard:
+  id: fleet-bench-1.0
+  name: Fleet benchmark
+  version: "1.0"
+  description: A synthetic standard of 150 container items for store benchmarks.
+  asset_types: [container]
+`)},
+		"fleet/items.yaml": {Data: []byte(items.String())},
+	}
+	return checks.Load(checks.Tree{FS: fsys, Origin: "bench"})
+}
+
+// BuildFleet builds the catalog and one task report with every asset,
+// result and failure of a fleet of the size.
+func BuildFleet(size FleetSize) (*Fleet, error) {
+	fleetContainers, fleetNodes := size.Containers, size.Nodes
+	// Dead assets could not be read at all: an AssetFailure and every
+	// result CHECK_FAILED (1%). Partial assets were read but two checks on
+	// each could not be carried out: an AssetFailure naming them (2%).
+	fleetDeadAssets, fleetPartialAssets := fleetContainers/100, fleetContainers/50
+	cat, err := fleetCatalog()
+	if err != nil {
+		return nil, err
+	}
+	items := cat.Items()
+	if len(items) != fleetItems {
+		return nil, fmt.Errorf("catalog has %d items, want %d", len(items), fleetItems)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
+
+	nodes := make([]string, fleetNodes)
+	for i := range nodes {
+		nodes[i] = fmt.Sprintf("node-%03d", i)
+	}
+	hostRef := "machine-" + nodes[0]
+	rep.Assets = make([]assets.Asset, 0, 1+fleetContainers)
+	rep.Assets = append(rep.Assets, assets.Asset{
+		ID: assets.StableID(assets.Host, hostRef), Type: assets.Host, Name: nodes[0], Ref: hostRef, NodeName: nodes[0],
+		Host: &assets.HostDetails{HostName: nodes[0], HostIP: "10.0.0.10", InstanceID: hostRef, DockerVersion: "28.5.2", ContainerdVersion: "1.7.27"},
+	})
+	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer",
+		"gateway", "scheduler", "metrics", "logs", "cron", "proxy", "cdn", "upload", "notify", "report"}
+	seen := map[uint64]bool{rep.Assets[0].ID: true}
+	for i := range fleetContainers {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("container-%d", i)))
+		cid := hex.EncodeToString(sum[:])
+		node := nodes[i%fleetNodes]
+		svc := services[i%len(services)]
+		name := fmt.Sprintf("%s-%d-%s", svc, i/len(services), cid[:5])
+		a := assets.Asset{
+			ID: assets.StableID(assets.Container, "machine-"+node, cid), Type: assets.Container, Name: name, Ref: cid, NodeName: node,
+			Container: &assets.ContainerDetails{ContainerID: cid, Name: name, PodName: "", State: assets.StateNormal,
+				ImageName: "registry.example.com/" + svc + ":1." + fmt.Sprint(i%7), CreateTime: now.Add(-time.Duration(i) * time.Minute)},
+		}
+		if i%10 == 9 {
+			a.Container.State = assets.StateStopped
+		}
+		if seen[a.ID] {
+			return nil, fmt.Errorf("asset id collision at container %d", i)
+		}
+		seen[a.ID] = true
+		rep.Assets = append(rep.Assets, a)
+	}
+
+	// Evidence is shared per (item, outcome): the store marshals each
+	// result's evidence anyway, so the ingest cost is that of distinct
+	// slices while the data set stays small in memory.
+	type itemEv struct{ pass, fail, manual, na []checks.Evidence }
+	evs := make([]itemEv, len(items))
+	for j, it := range items {
+		subj := it.Tests.Items[0].Subject()
+		evs[j] = itemEv{
+			pass:   []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set", Passed: true}},
+			fail:   []checks.Evidence{{Source: "container", Subject: subj, Actual: "<not set>", Expected: "set"}},
+			manual: []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set (reviewed by hand)", Passed: true}},
+			na:     []checks.Evidence{{Source: "container", Subject: "{.State.Status}", Actual: "exited", Expected: "eq running"}},
+		}
+	}
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	rep.Results = make([]results.Result, 0, fleetContainers*fleetItems)
+	const deadReason = "inspect container: Error response from daemon: No such container"
+	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
+	for i, a := range rep.Assets[1:] {
+		at := rep.StartedAt.Add(time.Duration(i) * 50 * time.Millisecond)
+		dead := i < fleetDeadAssets
+		partial := !dead && i < fleetDeadAssets+fleetPartialAssets
+		if dead {
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref,
+				Suggestion: "the container may have been removed during the scan; rescan it", CheckTime: at})
+		}
+		if partial {
+			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, CheckTime: at,
+				Reason:     "2 checks could not be carried out; the first: " + partialReason,
+				Suggestion: "fix the cause (often: start the Docker engine, or run as root to read the host's files) and rescan the asset"})
+		}
+		for j, it := range items {
+			r := results.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
+			switch {
+			case dead:
+				r.Verdict = checks.Failed(deadReason + ": " + a.Ref)
+			case partial && j < 2:
+				r.Verdict = checks.Failed(partialReason)
+			default:
+				// 70 : 20 : 5 : 4 of the 99% that could be checked.
+				switch p := rng.IntN(99); {
+				case p < 70:
+					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultPassed, Evidence: evs[j].pass}
+				case p < 90:
+					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultFailed, Evidence: evs[j].fail}
+				case p < 95:
+					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultManual, Evidence: evs[j].manual}
+				default:
+					r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable,
+						Reason: "only running containers are checked", Evidence: evs[j].na}
+				}
+			}
+			rep.Results = append(rep.Results, r)
+		}
+	}
+	return &Fleet{Catalog: cat, Report: rep, ItemID: items[0].ID}, nil
+}

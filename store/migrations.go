@@ -2,6 +2,8 @@ package store
 
 // Migration is one versioned change of the store's schema, written for
 // each backend: the same tables, columns and indexes in each dialect.
+// PostgreSQL's text columns that lists are ordered by compare bytes
+// (COLLATE "C"), as SQLite's do, whatever the database's locale.
 // Version n of a store is the first n migrations of Migrations applied.
 type Migration struct {
 	// SQLite is the change for the embedded SQLite file.
@@ -125,7 +127,7 @@ CREATE INDEX whitelist_assets_asset ON whitelist_assets(asset_id);
 `,
 		Postgres: `
 CREATE TABLE standards (
-	id          TEXT PRIMARY KEY,
+	id          TEXT COLLATE "C" PRIMARY KEY,
 	name        TEXT NOT NULL,
 	version     TEXT NOT NULL,
 	description TEXT NOT NULL DEFAULT '',
@@ -135,7 +137,7 @@ CREATE TABLE standards (
 CREATE TABLE items (
 	id          BIGINT PRIMARY KEY,
 	base_id     TEXT NOT NULL,
-	standard_id TEXT NOT NULL,
+	standard_id TEXT COLLATE "C" NOT NULL,
 	name        TEXT NOT NULL,
 	category    TEXT NOT NULL,
 	asset_type  TEXT NOT NULL,
@@ -150,10 +152,10 @@ CREATE TABLE items (
 CREATE INDEX items_type ON items(asset_type, standard_id);
 CREATE TABLE assets (
 	id         BIGINT PRIMARY KEY,
-	type       TEXT NOT NULL,
-	name       TEXT NOT NULL,
+	type       TEXT COLLATE "C" NOT NULL,
+	name       TEXT COLLATE "C" NOT NULL,
 	ref        TEXT NOT NULL,
-	node_name  TEXT NOT NULL,
+	node_name  TEXT COLLATE "C" NOT NULL,
 	host_ip    TEXT NOT NULL DEFAULT '',
 	details    JSONB NOT NULL,
 	first_seen BIGINT NOT NULL,

@@ -266,14 +266,9 @@ func (s *DB) tx(ctx context.Context, f func(conn) error) error {
 	})
 }
 
-var rebound sync.Map // statement with ? → with $n
-
 // rebind numbers a statement's ? placeholders ($1, $2, …), leaving quoted
 // text alone.
 func rebind(q string) string {
-	if v, ok := rebound.Load(q); ok {
-		return v.(string)
-	}
 	var b strings.Builder
 	n, quoted := 0, false
 	for _, r := range q {
@@ -287,11 +282,7 @@ func rebind(q string) string {
 		}
 		b.WriteRune(r)
 	}
-	out := b.String()
-	if len(q) < 4096 {
-		rebound.Store(q, out)
-	}
-	return out
+	return b.String()
 }
 
 func storable(args []any) []any {

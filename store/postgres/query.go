@@ -13,8 +13,15 @@ import (
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
+// dialect is how PostgreSQL writes what the SQL backends share: ILIKE
+// ignores case in fuzzy filters, as SQLite's LIKE does.
+var dialect = sqlstore.Dialect{ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE"}
+
 // columns are the filter columns of each list.
-var columns = sqlstore.ColumnsOf(sqlstore.Dialect{ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')"})
+var columns = sqlstore.ColumnsOf(dialect)
+
+// where builds " WHERE ..." from fixed conditions and the query's filters.
+var where = dialect.Where
 
 const scanFailed = sqlstore.ScanFailedExpr
 
@@ -102,7 +109,7 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := sqlstore.Where([]string{"a.removed_at = 0"}, nil, q.Filters, columns.Asset)
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, columns.Asset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -189,7 +196,7 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := sqlstore.Where([]string{cond}, []any{id}, q.Filters, columns.Result)
+	w, args, err := where([]string{cond}, []any{id}, q.Filters, columns.Result)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -221,7 +228,7 @@ func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := sqlstore.Where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, columns.Item)
+	w, args, err := where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, columns.Item)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -251,7 +258,7 @@ func (s *DB) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedA
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := sqlstore.Where([]string{"a.removed_at = 0"}, nil, q.Filters, sqlstore.FailedColumns)
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, sqlstore.FailedColumns)
 	if err != nil {
 		return nil, 0, err
 	}

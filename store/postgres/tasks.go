@@ -177,7 +177,7 @@ func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := sqlstore.Where(nil, nil, q.Filters, sqlstore.TaskColumnsFilter)
+	w, args, err := where(nil, nil, q.Filters, sqlstore.TaskColumnsFilter)
 	if err != nil {
 		return nil, 0, err
 	}

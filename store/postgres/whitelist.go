@@ -213,7 +213,7 @@ func (s *DB) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEnt
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := sqlstore.Where(nil, nil, q.Filters, columns.Whitelist)
+	w, args, err := where(nil, nil, q.Filters, columns.Whitelist)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -291,3 +291,33 @@ func tImageFilesCache(t *testing.T, f *fixture) {
 		t.Error("an entry without an id was recorded")
 	}
 }
+
+// A fuzzy filter ignores case, an exact one does not, on every backend;
+// lists of assets are in the same order everywhere.
+func TestFuzzyFilterIgnoresCase(t *testing.T) { each(t, tFuzzyFilterIgnoresCase) }
+
+func tFuzzyFilterIgnoresCase(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	for _, c := range []struct {
+		value string
+		exact bool
+		want  int
+	}{{"A", false, 1}, {"a", false, 1}, {"A", true, 0}, {"a", true, 1}, {"NODE", false, 1}} {
+		q := store.Query{Filters: []store.Filter{{Name: "AssetName", Values: []string{c.value}, ExactMatch: c.exact}}}
+		if _, n, err := f.DB.Assets(ctx, q); err != nil || n != c.want {
+			t.Errorf("AssetName %q (exact %v): %d assets, %v; want %d", c.value, c.exact, n, err, c.want)
+		}
+	}
+	list, _, err := f.DB.Assets(ctx, store.Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range list {
+		names = append(names, string(a.Type)+"/"+a.Name)
+	}
+	if want := "ASSET_CONTAINER/a ASSET_CONTAINER/b ASSET_CONTAINER/c ASSET_CONTAINER/d ASSET_HOST/node-1"; strings.Join(names, " ") != want {
+		t.Errorf("assets in order %v, want %s", names, want)
+	}
+}

@@ -10,6 +10,9 @@ type Dialect struct {
 	// Concat joins an expression's values with spaces, with one %s for it
 	// (an aggregate).
 	Concat string
+	// Like is the operator of a fuzzy filter, which ignores case (default
+	// LIKE, as SQLite's does for ASCII).
+	Like string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -317,8 +317,18 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Where builds " WHERE ..." from fixed conditions and the query's filters,
 // with ? placeholders: filters are ANDed, the values of one filter ORed,
-// fuzzy unless exact.
+// fuzzy (SQLite's LIKE, which ignores ASCII case) unless exact.
 func Where(base []string, args []any, filters []store.Filter, cols map[string]Column) (string, []any, error) {
+	return Dialect{}.Where(base, args, filters, cols)
+}
+
+// Where builds " WHERE ..." as the package's Where does, matching fuzzy
+// filters with the dialect's Like.
+func (d Dialect) Where(base []string, args []any, filters []store.Filter, cols map[string]Column) (string, []any, error) {
+	like := d.Like
+	if like == "" {
+		like = "LIKE"
+	}
 	conds := append([]string(nil), base...)
 	for _, f := range filters {
 		col, ok := cols[f.Name]
@@ -347,7 +357,7 @@ func Where(base []string, args []any, filters []store.Filter, cols map[string]Co
 				ors = append(ors, col.Expr+" = ?")
 				args = append(args, v)
 			default:
-				ors = append(ors, col.Expr+` LIKE ? ESCAPE '\'`)
+				ors = append(ors, col.Expr+" "+like+` ? ESCAPE '\'`)
 				args = append(args, "%"+likeEscaper.Replace(v)+"%")
 			}
 		}

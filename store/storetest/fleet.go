@@ -96,7 +96,7 @@ func fleetCatalog() (*checks.Catalog, error) {
 // BuildFleet builds the catalog and one task report with every asset,
 // result and failure of a fleet of the size.
 func BuildFleet(size FleetSize) (*Fleet, error) {
-	fleetContainers, fleetNodes := size.Containers, size.Nodes
+	fleetContainers := size.Containers
 	// Dead assets could not be read at all: an AssetFailure and every
 	// result CHECK_FAILED (1%). Partial assets were read but two checks on
 	// each could not be carried out: an AssetFailure naming them (2%).
@@ -111,7 +111,16 @@ func BuildFleet(size FleetSize) (*Fleet, error) {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
+	if err := fleetAssets(rep, size, now); err != nil {
+		return nil, err
+	}
+	fleetResults(rep, items, fleetDeadAssets, fleetPartialAssets)
+	return &Fleet{Catalog: cat, Report: rep, ItemID: items[0].ID}, nil
+}
 
+// fleetAssets adds the fleet's host and containers to the report.
+func fleetAssets(rep *results.Report, size FleetSize, now time.Time) error {
+	fleetContainers, fleetNodes := size.Containers, size.Nodes
 	nodes := make([]string, fleetNodes)
 	for i := range nodes {
 		nodes[i] = fmt.Sprintf("node-%03d", i)
@@ -140,12 +149,19 @@ func BuildFleet(size FleetSize) (*Fleet, error) {
 			a.Container.State = assets.StateStopped
 		}
 		if seen[a.ID] {
-			return nil, fmt.Errorf("asset id collision at container %d", i)
+			return fmt.Errorf("asset id collision at container %d", i)
 		}
 		seen[a.ID] = true
 		rep.Assets = append(rep.Assets, a)
 	}
+	return nil
+}
 
+// fleetResults judges every item on every container: the first dead
+// containers could not be read, the next partial ones had two checks that
+// could not run, the others pass, fail, need a manual check or do not
+// apply at random.
+func fleetResults(rep *results.Report, items []*checks.Item, fleetDeadAssets, fleetPartialAssets int) {
 	// Evidence is shared per (item, outcome): the store marshals each
 	// result's evidence anyway, so the ingest cost is that of distinct
 	// slices while the data set stays small in memory.
@@ -162,7 +178,7 @@ func BuildFleet(size FleetSize) (*Fleet, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	rep.Results = make([]results.Result, 0, fleetContainers*fleetItems)
+	rep.Results = make([]results.Result, 0, (len(rep.Assets)-1)*len(items))
 	const deadReason = "inspect container: Error response from daemon: No such container"
 	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
 	for i, a := range rep.Assets[1:] {
@@ -202,5 +218,4 @@ func BuildFleet(size FleetSize) (*Fleet, error) {
 			rep.Results = append(rep.Results, r)
 		}
 	}
-	return &Fleet{Catalog: cat, Report: rep, ItemID: items[0].ID}, nil
 }

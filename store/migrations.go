@@ -3,7 +3,9 @@ package store
 // Migration is one versioned change of the store's schema, written for
 // each backend: the same tables, columns and indexes in each dialect.
 // PostgreSQL's text columns that lists are ordered by compare bytes
-// (COLLATE "C"), as SQLite's do, whatever the database's locale.
+// (COLLATE "C"), as SQLite's do, whatever the database's locale; its
+// indexes include the columns that SQLite's carry implicitly (a table's
+// key), so that counts and pages read the index alone.
 // Version n of a store is the first n migrations of Migrations applied.
 type Migration struct {
 	// SQLite is the change for the embedded SQLite file.
@@ -366,9 +368,9 @@ CREATE INDEX assets_nodes ON assets(type, removed_at, node_name);
 `,
 		Postgres: `
 DROP INDEX latest_item;
-CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at);
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id);
 CREATE INDEX assets_current ON assets(removed_at, type, name);
-CREATE INDEX assets_nodes ON assets(type, removed_at, node_name);
+CREATE INDEX assets_nodes ON assets(type, removed_at, node_name) INCLUDE (id);
 `,
 	},
 	// 5: uploads are held to their node. scope_node is the node each asset

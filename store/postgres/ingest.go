@@ -57,8 +57,21 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(c conn) error { return s.completeTask(ctx, c, taskID, rep) })
+	if err := s.tx(ctx, func(c conn) error { return s.completeTask(ctx, c, taskID, rep) }); err != nil {
+		return err
+	}
+	if len(rep.Results) < analyzeRows {
+		return nil
+	}
+	// A large task changes the tables' statistics enough to mislead the
+	// planner until autovacuum analyzes them: analyze them now.
+	_, err := s.pool.Exec(ctx, "ANALYZE assets, latest, results, asset_rollup, item_rollup, asset_failures")
+	return err
 }
+
+// analyzeRows is the task size from which an ingest analyzes the tables
+// it changed.
+const analyzeRows = 100_000
 
 func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *results.Report) error {
 	var status int

@@ -66,3 +66,30 @@ func TestStoreSettingRefused(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and a message naming --store without the password", code, stderr)
 	}
 }
+
+// The daemon's store comes from the configuration file's store, below
+// BASELINE_STORE; a setting that is not a PostgreSQL URL is refused.
+func TestServeStoreConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("store: postgres://baseline:pw@db/baseline\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BASELINE_STORE", "")
+	if c, err := loadServeConfig(serve, g, cfg); err != nil || c.Store != "postgres://baseline:pw@db/baseline" {
+		t.Errorf("store from the file: %+v, %v", c, err)
+	}
+	t.Setenv("BASELINE_STORE", "postgresql://other@db2/baseline")
+	if c, err := loadServeConfig(serve, g, cfg); err != nil || c.Store != "postgresql://other@db2/baseline" {
+		t.Errorf("store from the environment: %+v, %v", c, err)
+	}
+	t.Setenv("BASELINE_STORE", "/var/lib/elsewhere")
+	if _, err := loadServeConfig(serve, g, cfg); err == nil || !strings.Contains(err.Error(), "store") {
+		t.Errorf("a directory as the store: %v, want a refusal naming store", err)
+	}
+}

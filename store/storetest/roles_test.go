@@ -321,3 +321,34 @@ func tFuzzyFilterIgnoresCase(t *testing.T, f *fixture) {
 		t.Errorf("assets in order %v, want %s", names, want)
 	}
 }
+
+// What a hostile container puts in its name and its evidence (a NUL
+// character, bytes that are not UTF-8, a backslash before "u0000") is
+// stored and read back on every backend: the task is never refused for
+// it. Bytes that are not UTF-8 come back as U+FFFD (as JSON encodes them),
+// and so does NUL where the backend's text cannot hold it (PostgreSQL).
+func TestHostileTextStored(t *testing.T) { each(t, tHostileTextStored) }
+
+func tHostileTextStored(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	rep := f.BuildReport(map[uint64][]string{CtrA: {F, P, P, M}})
+	rep.Assets[0].Name = "a\x00b\xff"
+	rep.Results[0].Evidence = []checks.Evidence{{Source: "file", Actual: "x\x00y\xfe", Expected: `\u0000 literally`}}
+	f.Ingest(t, store.Scope{}, rep)
+	rows, _, err := f.DB.AssetItems(ctx, CtrA, store.Query{})
+	if err != nil || len(rows) == 0 || len(rows[0].Evidence) != 1 {
+		t.Fatalf("asset items = %+v, %v", rows, err)
+	}
+	stored := func(got, sent string) bool {
+		valid := strings.ToValidUTF8(sent, "\uFFFD")
+		return got == valid || got == strings.ReplaceAll(valid, "\x00", "\uFFFD")
+	}
+	ev := rows[0].Evidence[0]
+	if !stored(ev.Actual, "x\x00y\xfe") || ev.Expected != `\u0000 literally` {
+		t.Errorf("evidence read back: Actual %q, Expected %q", ev.Actual, ev.Expected)
+	}
+	a, err := f.DB.Asset(ctx, CtrA)
+	if err != nil || !stored(a.Name, "a\x00b\xff") {
+		t.Errorf("asset name read back = %q, %v", a.Name, err)
+	}
+}

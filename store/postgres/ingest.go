@@ -158,12 +158,17 @@ func markRemoved(ctx context.Context, c conn, rep *results.Report, upload bool, 
 	return nil
 }
 
-// resultRows feeds a task's results to COPY, in key order.
-func resultRows(taskID int64, rep *results.Report) (pgx.CopyFromSource, error) {
+// resultRows feeds a task's results to COPY in key order, one row at a
+// time: a fleet task's 1.5 million rows are never all held as values.
+func resultRows(taskID int64, rep *results.Report) pgx.CopyFromSource {
 	order := sqlstore.ResultOrder(rep)
-	rows := make([][]any, 0, len(order))
-	for _, i := range order {
-		r := &rep.Results[i]
+	next := 0
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if next == len(order) {
+			return nil, nil
+		}
+		r := &rep.Results[order[next]]
+		next++
 		ev, err := sqlstore.Evidence(r)
 		if err != nil {
 			return nil, err
@@ -172,10 +177,9 @@ func resultRows(taskID int64, rep *results.Report) (pgx.CopyFromSource, error) {
 		if ev != "" {
 			evidence = cleanJSON(ev)
 		}
-		rows = append(rows, []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(sqlstore.StatusCodes[r.Status]), int16(sqlstore.ResultCodes[r.Result]),
-			cleanText(r.Reason), evidence, unix(r.CheckedAt)})
-	}
-	return pgx.CopyFromRows(rows), nil
+		return []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(sqlstore.StatusCodes[r.Status]), int16(sqlstore.ResultCodes[r.Result]),
+			cleanText(r.Reason), evidence, unix(r.CheckedAt)}, nil
+	})
 }
 
 // ignoredExpr is 1 for a latest row ignored by an active entry, else 0.
@@ -187,12 +191,8 @@ const ignoredExpr = `(CASE WHEN EXISTS (SELECT 1 FROM whitelist w WHERE w.item_i
 // of their (item, asset) pairs in one statement, and marks the ignored
 // ones.
 func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet) error {
-	src, err := resultRows(taskID, rep)
-	if err != nil {
-		return err
-	}
 	if _, err := c.q.(pgx.Tx).CopyFrom(ctx, pgx.Identifier{"results"},
-		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, src); err != nil {
+		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rep)); err != nil {
 		return err
 	}
 	if _, err := c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)

@@ -122,6 +122,7 @@ func BenchmarkBackendsIngest(b *testing.B) {
 	fd := fleet(b)
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
+			b.ReportAllocs()
 			var mb float64
 			for range b.N {
 				b.StopTimer()

@@ -43,6 +43,7 @@ const (
 type DB struct {
 	pool *pgxpool.Pool
 	// ownerConn holds this handle's owner lock; owner is its key.
+	ownerMu   sync.Mutex
 	ownerConn *pgx.Conn
 	owner     int32
 	dsn       string // masked
@@ -141,9 +142,33 @@ func (s *DB) takeOwner(ctx context.Context) error {
 	return errors.New("no free task owner key")
 }
 
+// currentOwner is this handle's owner key, taken again on a new
+// connection if the one holding it ended (the server restarted, the
+// network failed): the tasks begun under the old key are then another
+// handle's to recover, as if this daemon had died.
+func (s *DB) currentOwner(ctx context.Context) (int32, error) {
+	s.ownerMu.Lock()
+	defer s.ownerMu.Unlock()
+	if s.ownerConn != nil && s.ownerConn.Ping(ctx) == nil {
+		return s.owner, nil
+	}
+	if s.ownerConn != nil {
+		_ = s.ownerConn.Close(ctx)
+		s.ownerConn = nil
+		s.log.Warn("the connection holding the task owner lock ended; taking a new one", "old_owner", s.owner)
+	}
+	if err := s.takeOwner(ctx); err != nil {
+		return 0, err
+	}
+	return s.owner, nil
+}
+
 // ownerAlive reports whether the handle owning key still holds its lock.
 func (s *DB) ownerAlive(ctx context.Context, key int32) (bool, error) {
-	if key == s.owner {
+	s.ownerMu.Lock()
+	mine := key == s.owner && s.ownerConn != nil
+	s.ownerMu.Unlock()
+	if mine {
 		return true, nil
 	}
 	c, err := s.pool.Acquire(ctx)
@@ -169,9 +194,12 @@ func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		s.ownerMu.Lock()
 		if s.ownerConn != nil {
 			_ = s.ownerConn.Close(ctx)
+			s.ownerConn = nil
 		}
+		s.ownerMu.Unlock()
 		s.locksMu.Lock()
 		for c := range s.locks {
 			_ = c.Close(ctx)

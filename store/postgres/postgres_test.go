@@ -16,6 +16,7 @@ import (
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/postgres"
 	"github.com/baselinehq/baseline/store/storetest"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestMain(m *testing.M) {
@@ -138,5 +139,50 @@ func TestOneReplicaStoresAnotherReads(t *testing.T) {
 		if got, want := storetest.Summary(t, other, at), storetest.Summary(t, f.DB, at); got != want {
 			t.Errorf("%s summary: the other replica reads %+v, want %+v", at, got, want)
 		}
+	}
+}
+
+// A daemon whose owner connection ends while it lives (the server
+// restarted it) loses the tasks it had begun, as if it had died, and
+// takes a new owner lock for the next task, which the other daemons then
+// leave running.
+func TestOwnerLockTakenAgainAfterItsConnectionEnds(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	a, b := open(t, dsn), open(t, dsn)
+	first, err := a.BeginTask(ctx, store.TriggerManual, store.Scope{Node: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	// End every connection holding an owner lock but b's, as a server
+	// restart would end a's.
+	if _, err := b.BeginTask(ctx, store.TriggerManual, store.Scope{Node: "n2"}); err != nil {
+		t.Fatal(err)
+	}
+	var bKey int64
+	if err := admin.QueryRow(ctx, "SELECT owner FROM tasks WHERE scope LIKE '%n2%'").Scan(&bKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND classid = 1651731566 AND objid <> $1::bigint::oid AND granted`, bKey); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first task to be recovered", func() bool {
+		n, err := b.RecoverInterrupted(ctx)
+		return err == nil && n == 1
+	})
+	if got, _ := b.Task(ctx, first.ID); got.Status != checks.CheckFailed {
+		t.Errorf("the first task is %s, want failed", got.Status)
+	}
+	if _, err := a.BeginTask(ctx, store.TriggerManual, store.Scope{Node: "n1"}); err != nil {
+		t.Fatalf("a new task after the owner connection ended: %v", err)
+	}
+	if n, err := b.RecoverInterrupted(ctx); err != nil || n != 0 {
+		t.Errorf("recovered %d (%v) of a live daemon's new task", n, err)
 	}
 }

@@ -67,11 +67,15 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 	if !trigger.Valid() {
 		return store.Task{}, fmt.Errorf("%w: trigger %q is not one of %v", store.ErrInvalidParameter, trigger, store.Triggers)
 	}
+	owner, err := s.currentOwner(ctx)
+	if err != nil {
+		return store.Task{}, err
+	}
 	if _, err := s.RecoverInterrupted(ctx); err != nil {
 		return store.Task{}, err
 	}
 	var t store.Task
-	err := s.tx(ctx, func(c conn) error {
+	err = s.tx(ctx, func(c conn) error {
 		running, err := scanTasks(c.query(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
 		if err != nil {
 			return err
@@ -85,7 +89,7 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 		now := s.now()
 		var id int64
 		if err := c.queryRow(ctx, "INSERT INTO tasks(trigger, scope, status, started_at, pid, host, owner) VALUES (?,?,?,?,?,?,?) RETURNING id",
-			string(trigger), string(sc), sqlstore.StRunning, unix(now), s.pid, s.host, s.owner).Scan(&id); err != nil {
+			string(trigger), string(sc), sqlstore.StRunning, unix(now), s.pid, s.host, owner).Scan(&id); err != nil {
 			return err
 		}
 		t = store.Task{ID: id, Trigger: trigger, Scope: scope, Status: checks.CheckRunning, StartedAt: now.UTC()}

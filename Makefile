@@ -44,9 +44,12 @@ bench: test-env build
 	$(GO) test -run '^$$' -bench '(Summary|ItemsPage|ItemAssetsPage|AssetsPage|Whitelist.*)Fleet' -benchtime 20x -timeout 30m ./store/sqlite/
 	$(GO) test -run '^$$' -bench 'BackendsIngest' -benchtime 1x -timeout 60m ./store/storetest/
 	$(GO) test -run '^$$' -bench 'BackendsQueries' -benchtime 20x -timeout 60m ./store/storetest/
+	$(GO) test -run '^$$' -bench 'Outbox' -benchtime 300x -timeout 30m ./store/sqlite/
 	$(GO) test -run '^$$' -bench 'APIFleet' -benchtime 200x -timeout 30m ./server/apitest/
+	$(GO) test -run '^$$' -bench 'PagesFleet' -benchtime 20x -timeout 30m ./console/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/
 	$(GO) test -run '^$$' -bench 'ClusterScan' -benchtime 3x -timeout 30m ./scan/
+	$(GO) test -run '^$$' -bench 'RuntimeScan' -benchtime 3x -timeout 30m ./scan/
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime 20s ./server/
 
 # golangci-lint holds the shape: the layer order (depguard), duplicates

@@ -38,7 +38,15 @@ type ScanUpload struct {
 	Assets           []assets.Asset         `json:"Assets"`
 	Results          []results.Result       `json:"Results"`
 	ScanFailedAssets []results.AssetFailure `json:"ScanFailedAssets"`
+	// IdempotencyKey, when given, makes the upload apply once: a retry
+	// with the same key (per NodeName) whose first attempt landed is
+	// answered with the first attempt's task, and records nothing. At most
+	// MaxIdempotencyKeyBytes printable ASCII characters.
+	IdempotencyKey string `json:"IdempotencyKey,omitempty"`
 }
+
+// MaxIdempotencyKeyBytes bounds an upload's IdempotencyKey.
+const MaxIdempotencyKeyBytes = 256
 
 // UploadComplianceScanResultRequest is the request of UploadAction: a
 // ScanUpload.
@@ -47,8 +55,11 @@ type UploadComplianceScanResultRequest = ScanUpload
 // UploadComplianceScanResultResponse names the task the upload was
 // recorded as, and the number of results it recorded.
 type UploadComplianceScanResultResponse struct {
-	ResultCount int   `json:"ResultCount"`
-	TaskId      int64 `json:"TaskId"`
+	// AlreadyApplied says that the upload's IdempotencyKey was applied
+	// before: TaskId and ResultCount are that first attempt's.
+	AlreadyApplied bool  `json:"AlreadyApplied,omitempty"`
+	ResultCount    int   `json:"ResultCount"`
+	TaskId         int64 `json:"TaskId"`
 }
 
 // NewScanUpload makes the upload of a finished scan. An empty scope's

@@ -175,8 +175,9 @@ var dockerDeviations = map[string]string{
 	"1.1.2": "manual: whether a docker group member is trusted is a judgement; the group is attached as evidence",
 	"4.5":   "manual: content trust is a client environment setting that no host source shows",
 	"4.8":   "automated: setuid/setgid files are read exactly from the image's final file system",
+	"4.7":   "automated: update instructions alone are read from the image history's RUN steps (left to review when no step is recorded)",
 	"4.9":   "automated: ADD instructions are read exactly from the image history",
-	"5.7":   "manual: checking for sshd needs exec into each container, which a read-only checker never does",
+	"4.10":  "automated: secrets are looked for where image linters look: the configured environment, the history's steps and the layers' files",
 	"5.23":  "manual: the engine keeps no record of past docker exec commands",
 }
 
@@ -207,13 +208,13 @@ func TestCISDockerCoverage(t *testing.T) {
 	}
 }
 
-// k8sReference reads the CIS Kubernetes table: number, title, assessment,
+// k8sReference reads a CIS Kubernetes table: number, title, assessment,
 // scored and node type per recommendation; lines starting with "#" are
 // section headings and comments.
-func k8sReference(t *testing.T) map[string][]string {
+func k8sReference(t *testing.T, file string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, fields := range referenceLines(t, "cis-kubernetes-1.12.tsv") {
+	for _, fields := range referenceLines(t, file) {
 		if len(fields) < 5 || fields[0] == "" || fields[0][0] < '0' || fields[0][0] > '9' {
 			continue
 		}
@@ -222,7 +223,8 @@ func k8sReference(t *testing.T) map[string][]string {
 	return out
 }
 
-// The sections of CIS Kubernetes 1.12 and the files that hold them.
+// The sections of CIS Kubernetes (1.12 and 2.0) and the files that hold
+// them.
 var k8sSections = map[string]string{"1": "1-control-plane.yaml", "2": "2-etcd.yaml",
 	"3": "3-control-plane-config.yaml", "4": "4-worker.yaml", "5": "5-policies.yaml"}
 
@@ -246,15 +248,23 @@ func init() {
 	}
 }
 
-// TestCISKubernetesCoverage: every recommendation of the published table
-// is an item, in its section's file, with the same number, title,
-// assessment and scoring, judged on nodes (node types master, etcd,
-// controlplane, node) or on the cluster (policies); and there is no item
-// the table does not list.
+// TestCISKubernetesCoverage: every recommendation of each published
+// version's table is an item of its standard, in its section's file, with
+// the same number, title, assessment and scoring, judged on nodes (node
+// types master, etcd, controlplane, node) or on the cluster (policies);
+// and there is no item the table does not list.
 func TestCISKubernetesCoverage(t *testing.T) {
-	have := builtinItems(t, "cis-kubernetes-1.12")
-	ref := k8sReference(t)
-	if len(ref) != 131 { // sections 1-5: 60 + 7 + 5 + 25 + 34
+	for _, std := range []string{"cis-kubernetes-1.12", "cis-kubernetes-2.0"} {
+		t.Run(std, func(t *testing.T) { k8sCoverage(t, std) })
+	}
+}
+
+// k8sCoverage compares a CIS Kubernetes standard with its reference table,
+// testdata/reference/STANDARD.tsv.
+func k8sCoverage(t *testing.T, stdID string) {
+	have := builtinItems(t, stdID)
+	ref := k8sReference(t, stdID+".tsv")
+	if len(ref) != 131 { // sections 1-5 of 1.12 and 2.0: 60 + 7 + 5 + 25 + 34
 		t.Fatalf("read %d recommendations from the reference, want 131", len(ref))
 	}
 	for num, r := range ref {
@@ -280,13 +290,13 @@ func TestCISKubernetesCoverage(t *testing.T) {
 		if it.Target != target {
 			t.Errorf("%s: target %s, want %s for node type %s", num, it.Target, target, r[3])
 		}
-		if want := benchmarks.Origin + "/cis-kubernetes-1.12/" + k8sSections[section]; it.Pos.File != want {
+		if want := benchmarks.Origin + "/" + stdID + "/" + k8sSections[section]; it.Pos.File != want {
 			t.Errorf("%s: defined in %s, want %s", num, it.Pos.File, want)
 		}
 	}
 	for num, it := range have {
 		if _, ok := ref[num]; !ok {
-			t.Errorf("%s: item %s is not a CIS Kubernetes 1.12 recommendation", it.Pos, num)
+			t.Errorf("%s: item %s is not a recommendation of %s", it.Pos, num, stdID)
 		}
 	}
 }

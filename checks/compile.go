@@ -227,12 +227,19 @@ func checkWording(it *Item, d *itemDef, ip *itemProblems) {
 }
 
 // itemTarget is a k8s item's target: given, else cluster for a kube
-// source and node otherwise; other items have none.
+// source and node otherwise. A container or image item targets the
+// runtime's (cri) when it says so or reads a CRI source, else the engine's
+// (no target); other items have none.
 func itemTarget(d *itemDef, file *fileDef, at assets.Type) (Target, error) {
 	tg := firstNonEmpty(d.Target, file.Target)
+	criSource := d.Source != nil && SourceKind(d.Source.Kind).CRI()
 	switch {
+	case at == assets.Container || at == assets.Image:
+		return containerTarget(tg, d, criSource)
+	case criSource:
+		return "", fmt.Errorf("a CRI source serves container and image items only")
 	case at != assets.K8s && tg != "":
-		return "", fmt.Errorf("only k8s items have a target")
+		return "", fmt.Errorf("only k8s, container and image items have a target")
 	case at != assets.K8s:
 		return "", nil
 	case tg == string(TargetNode) || tg == string(TargetCluster):
@@ -243,6 +250,20 @@ func itemTarget(d *itemDef, file *fileDef, at assets.Type) (Target, error) {
 		return TargetNode, nil
 	}
 	return "", fmt.Errorf("%q is not node or cluster", tg)
+}
+
+// containerTarget is a container or image item's target: cri when given
+// or when its source is a CRI source, else none (the engine's).
+func containerTarget(tg string, d *itemDef, criSource bool) (Target, error) {
+	switch {
+	case tg != "" && tg != string(TargetCRI):
+		return "", fmt.Errorf("%q is not cri (a container or image item targets the engine's without one)", tg)
+	case tg == string(TargetCRI) && d.Source != nil && !criSource:
+		return "", fmt.Errorf("an item on the runtime's (cri) containers or images reads a CRI source (cri_container, cri_processes, cri_image), not %s", d.Source.Kind)
+	case tg == string(TargetCRI) || criSource:
+		return TargetCRI, nil
+	}
+	return "", nil
 }
 
 func compileCondition(d *conditionDef, it *Item, loc locator, label string) (*Condition, []Problem) {

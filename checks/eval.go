@@ -44,6 +44,11 @@ type Observation struct {
 	// Collection marks many objects of one kind (a cluster's pods): the
 	// evidence names every failing object and counts the passing ones.
 	Collection string
+	// Partial says what the observation lacks (an image without a
+	// recorded build history): tests that pass on it prove nothing, and
+	// the item is left to review (RESULT_MANUAL, saying so); a failure
+	// stands.
+	Partial string
 }
 
 // Facts serves audit sources for one asset. Implementations cache what they
@@ -105,6 +110,11 @@ func (it *Item) Evaluate(ctx context.Context, facts Facts) Verdict {
 	case !it.Automated:
 		v.Result = ResultManual
 		v.Reason = "manual review required; evidence collected"
+	case ok && obs.Partial != "":
+		v.Result = ResultManual
+		v.Reason = "review required: " + obs.Partial
+		v.Evidence = append(v.Evidence, Evidence{Source: it.Source.Describe(), Actual: obs.Partial,
+			Expected: "facts enough to judge the item", Text: "not judged: " + obs.Partial})
 	case ok:
 		v.Result = ResultPassed
 	case it.ReviewOnFail:

@@ -118,6 +118,18 @@ func TestEvaluate(t *testing.T) {
     source: {kind: file, glob: [/etc/docker/certs.d/*/*]}
     tests: {test_items: [{path: "{.mode}", compare: {op: bitmask, value: "444"}}]}`,
 			fakeFacts{SourceFile: Observation{Subjects: []Subject{{Doc: mustDoc(`{"mode":"0444"}`)}, {Doc: mustDoc(`{"mode":"0644"}`)}}}}, CheckFinished, ResultFailed, ""},
+		{"a partial observation's pass is a review", "image", `
+    assessment: automated
+    source: {kind: image_updates}
+    tests: {test_items: [{path: "{.updates_alone[*]}", set: false}]}`,
+			fakeFacts{SourceImageUpdates: Observation{Subjects: []Subject{{Doc: mustDoc(`{"updates_alone":[]}`)}}, Partial: "no build step recorded"}},
+			CheckFinished, ResultManual, "review required: no build step recorded"},
+		{"a partial observation's failure stands", "image", `
+    assessment: automated
+    source: {kind: image_secrets}
+    tests: {test_items: [{path: "{.env[*]}", set: false}]}`,
+			fakeFacts{SourceImageSecrets: Observation{Subjects: []Subject{{Doc: mustDoc(`{"env":["A_TOKEN=<masked>"]}`)}}, Partial: "no build step recorded"}},
+			CheckFinished, ResultFailed, ""},
 		{"nothing matched is not applicable", "host", `
     assessment: automated
     source: {kind: file, glob: [/etc/docker/certs.d/*/*]}

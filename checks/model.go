@@ -88,7 +88,8 @@ type Item struct {
 	Title     string
 	Category  string
 	AssetType assets.Type
-	// Target is, for k8s items, what they judge: a node or the cluster.
+	// Target is, for k8s items, what they judge: a node or the cluster;
+	// for container and image items, TargetCRI or none (the engine's).
 	Target      Target
 	Risk        Risk
 	Level       int
@@ -131,20 +132,41 @@ const (
 	SourceImage        SourceKind = "image"
 	SourceImageHistory SourceKind = "image_history"
 	SourceImageFiles   SourceKind = "image_files"
-	SourceCommand      SourceKind = "command"
-	SourceShell        SourceKind = "shell"
-	SourceKube         SourceKind = "kube"
+	// SourceImageUpdates and SourceImageSecrets are facts derived from an
+	// image's history, configuration and layers (CIS Docker 4.7, 4.10).
+	SourceImageUpdates SourceKind = "image_updates"
+	SourceImageSecrets SourceKind = "image_secrets"
+	// SourceContainerProcesses is a running container's process list.
+	SourceContainerProcesses SourceKind = "container_processes"
+	SourceCommand            SourceKind = "command"
+	SourceShell              SourceKind = "shell"
+	SourceKube               SourceKind = "kube"
+	// The CRI sources read a Kubernetes node's containers and images
+	// through its container runtime (containerd, CRI-O).
+	SourceCRIContainer SourceKind = "cri_container"
+	SourceCRIProcesses SourceKind = "cri_processes"
+	SourceCRIImage     SourceKind = "cri_image"
 )
+
+// CRI reports whether the kind reads the container runtime's CRI.
+func (k SourceKind) CRI() bool {
+	return k == SourceCRIContainer || k == SourceCRIProcesses || k == SourceCRIImage
+}
 
 // KubeResources are the resources a kube source can list.
 var KubeResources = []string{"namespaces", "pods", "serviceaccounts", "roles", "clusterroles",
 	"rolebindings", "clusterrolebindings", "networkpolicies", "nodes"}
 
-// Target says what a k8s item judges.
+// Target says what a k8s item judges (a node or the cluster), and whether
+// a container or image item judges those of the Docker engine (no target)
+// or those of a node's container runtime, through the CRI.
 type Target string
 
-// Targets of k8s items.
+// Targets of k8s, container and image items.
 const (
+	// TargetCRI items judge the containers and images of a node's
+	// container runtime, read through the CRI.
+	TargetCRI Target = "cri"
 	// TargetNode items read a node's files and processes.
 	TargetNode Target = "node"
 	// TargetCluster items read the cluster's objects through its API.
@@ -153,20 +175,26 @@ const (
 
 // sourceKinds maps each kind to the asset types whose facts can serve it.
 var sourceKinds = map[SourceKind][]assets.Type{
-	SourceFile:         {assets.Host, assets.K8s},
-	SourceProcess:      {assets.Host, assets.K8s},
-	SourceDaemonInfo:   {assets.Host, assets.Container, assets.Image},
-	SourceDaemonConfig: {assets.Host, assets.Container, assets.Image},
-	SourceContainer:    {assets.Container},
-	SourceContainers:   {assets.Host},
-	SourceImages:       {assets.Host},
-	SourceNetworks:     {assets.Host},
-	SourceImage:        {assets.Image},
-	SourceImageHistory: {assets.Image},
-	SourceImageFiles:   {assets.Image},
-	SourceCommand:      {assets.Host, assets.K8s},
-	SourceShell:        {assets.Host, assets.K8s},
-	SourceKube:         {assets.K8s},
+	SourceFile:               {assets.Host, assets.K8s},
+	SourceProcess:            {assets.Host, assets.K8s},
+	SourceDaemonInfo:         {assets.Host, assets.Container, assets.Image},
+	SourceDaemonConfig:       {assets.Host, assets.Container, assets.Image},
+	SourceContainer:          {assets.Container},
+	SourceContainers:         {assets.Host},
+	SourceImages:             {assets.Host},
+	SourceNetworks:           {assets.Host},
+	SourceImage:              {assets.Image},
+	SourceImageHistory:       {assets.Image},
+	SourceImageFiles:         {assets.Image},
+	SourceImageUpdates:       {assets.Image},
+	SourceImageSecrets:       {assets.Image},
+	SourceContainerProcesses: {assets.Container},
+	SourceCommand:            {assets.Host, assets.K8s},
+	SourceShell:              {assets.Host, assets.K8s},
+	SourceKube:               {assets.K8s},
+	SourceCRIContainer:       {assets.Container},
+	SourceCRIProcesses:       {assets.Container},
+	SourceCRIImage:           {assets.Image},
 }
 
 // Combine says how a file source with several paths yields subjects.

@@ -150,7 +150,8 @@ func readsEngine(it *checks.Item) bool {
 	}
 	switch it.Source.Kind {
 	case checks.SourceDaemonInfo, checks.SourceDaemonConfig, checks.SourceContainer, checks.SourceContainers,
-		checks.SourceImages, checks.SourceNetworks, checks.SourceImage, checks.SourceImageHistory, checks.SourceImageFiles:
+		checks.SourceImages, checks.SourceNetworks, checks.SourceImage, checks.SourceImageHistory, checks.SourceImageFiles,
+		checks.SourceImageUpdates, checks.SourceImageSecrets, checks.SourceContainerProcesses:
 		return true
 	}
 	return false

@@ -44,6 +44,10 @@ type Report struct {
 	// EngineCalls counts Engine API requests, in total and by operation.
 	EngineCalls     int64
 	EngineCallsByOp map[string]int
+	// RuntimeCalls counts CRI calls to the node's container runtime, in
+	// total and by method.
+	RuntimeCalls     int64
+	RuntimeCallsByOp map[string]int
 	// KubeCalls counts Kubernetes API requests, in total and by operation.
 	KubeCalls     int64
 	KubeCallsByOp map[string]int

@@ -154,6 +154,7 @@ func (r *Runner) Shutdown(ctx context.Context) {
 func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Options, error) {
 	opts := req.Select
 	opts.HostRoot, opts.DockerHost, opts.NoDocker = r.defaults.HostRoot, r.defaults.DockerHost, r.defaults.NoDocker
+	opts.CRIEndpoint, opts.NoCRI = r.defaults.CRIEndpoint, r.defaults.NoCRI
 	opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = r.defaults.Kube, r.defaults.NoKube, r.defaults.NodeName, r.defaults.ExpectNode
 	if opts.Workers == 0 {
 		opts.Workers = r.defaults.Workers
@@ -231,10 +232,15 @@ func (r *Runner) complete(ctx context.Context, id int64, rep *results.Report) er
 		_ = r.store.FailTask(ctx, id, err.Error())
 		return fmt.Errorf("store: %w", err)
 	}
+	r.prune(ctx)
+	return nil
+}
+
+// prune deletes old tasks; a failed prune is logged (the results are in).
+func (r *Runner) prune(ctx context.Context) {
 	if _, err := r.store.Prune(ctx, r.keep); err != nil {
 		r.log.Warn("prune", "err", err)
 	}
-	return nil
 }
 
 // Record stores a scan that ran elsewhere as a finished task, exactly as
@@ -242,14 +248,32 @@ func (r *Runner) complete(ctx context.Context, id int64, rep *results.Report) er
 // with store.ErrAlreadyScanning when a running task overlaps), its
 // results land in one transaction, then old tasks are pruned.
 func (r *Runner) Record(ctx context.Context, trigger store.Trigger, scope store.Scope, rep *results.Report) (store.Task, error) {
+	return r.record(ctx, trigger, scope, func(ctx context.Context, id int64) error { return r.store.CompleteTask(ctx, id, rep) })
+}
+
+// RecordUpload is Record for an upload carrying an idempotency key: the
+// key is recorded applied, for the scope's node, in the transaction of the
+// task's results. A key applied already is refused with
+// store.ErrAlreadyApplied and the task is marked failed, storing nothing.
+func (r *Runner) RecordUpload(ctx context.Context, ledger store.OutboxStore, scope store.Scope, rep *results.Report, key string) (store.Task, error) {
+	return r.record(ctx, store.TriggerUpload, scope, func(ctx context.Context, id int64) error {
+		return ledger.CompleteUpload(ctx, id, rep, scope.Node, key)
+	})
+}
+
+// record begins a task, stores its results with complete (the task is
+// marked failed when that fails), then prunes old tasks.
+func (r *Runner) record(ctx context.Context, trigger store.Trigger, scope store.Scope, complete func(context.Context, int64) error) (store.Task, error) {
 	task, err := r.store.BeginTask(ctx, trigger, scope)
 	if err != nil {
 		return task, err
 	}
 	bg := context.WithoutCancel(ctx)
-	if err := r.complete(bg, task.ID, rep); err != nil {
-		return task, err
+	if err := complete(bg, task.ID); err != nil {
+		_ = r.store.FailTask(bg, task.ID, err.Error())
+		return task, fmt.Errorf("store: %w", err)
 	}
+	r.prune(bg)
 	return r.store.Task(bg, task.ID)
 }
 
@@ -311,12 +335,14 @@ type imageFilesCache struct{ c store.ImageFilesCache }
 
 func (c imageFilesCache) Get(ctx context.Context, imageID string) (docker.SpecialFiles, time.Time, bool, error) {
 	f, ok, err := c.c.ImageFiles(ctx, imageID)
-	if err != nil || !ok {
+	if err != nil || !ok || f.Secrets == nil {
+		// An entry without secret-looking files predates their reading:
+		// the image is read again.
 		return docker.SpecialFiles{}, time.Time{}, false, err
 	}
-	return docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid}, f.ReadAt, true, nil
+	return docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid, Secrets: f.Secrets}, f.ReadAt, true, nil
 }
 
 func (c imageFilesCache) Put(ctx context.Context, imageID string, files docker.SpecialFiles, readAt time.Time) error {
-	return c.c.PutImageFiles(ctx, imageID, store.ImageFiles{Setuid: files.Setuid, Setgid: files.Setgid, ReadAt: readAt})
+	return c.c.PutImageFiles(ctx, imageID, store.ImageFiles{Setuid: files.Setuid, Setgid: files.Setgid, Secrets: files.Secrets, ReadAt: readAt})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,8 @@ type hostContext struct {
 	engine    *docker.Engine
 	daemon    *docker.Daemon
 	engineErr error
+	// rt is the node's container runtime, reached through the CRI.
+	rt *runtimeContext
 
 	dcOnce sync.Once
 	dc     *docker.DaemonConfig
@@ -112,6 +115,17 @@ type assetFacts struct {
 	ref string
 	doc map[string]any
 	env map[string]string
+
+	// history is the image's history, unmasked, read once.
+	histOnce sync.Once
+	history  []map[string]any
+	histErr  error
+
+	// files are the image's files, read once.
+	filesOnce sync.Once
+	files     docker.SpecialFiles
+	filesFrom string
+	filesErr  error
 }
 
 var _ checks.Facts = (*assetFacts)(nil)
@@ -166,6 +180,16 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		return h.memo("history\x00"+f.ref, func() (checks.Observation, error) { return f.observeHistory(ctx) })
 	case checks.SourceImageFiles:
 		return h.memo("files\x00"+f.ref, func() (checks.Observation, error) { return f.observeImageFiles(ctx) })
+	case checks.SourceImageUpdates:
+		hist, err := f.rawHistory(ctx)
+		if err != nil {
+			return checks.Observation{}, err
+		}
+		return updatesObservation(hist), nil
+	case checks.SourceImageSecrets:
+		return f.observeSecrets(ctx)
+	case checks.SourceContainerProcesses:
+		return h.memo("top\x00"+f.ref, func() (checks.Observation, error) { return f.observeProcesses(ctx) })
 	case checks.SourceCommand:
 		return h.memo("command\x00"+strings.Join(src.Argv, "\x00"), func() (checks.Observation, error) {
 			return runCommand(ctx, src.Argv, src.Format, strings.Join(src.Argv, " "))
@@ -221,22 +245,54 @@ func (h *hostContext) observeLists(ctx context.Context, kind checks.SourceKind) 
 	return one(checks.Subject{Name: "docker images", Doc: map[string]any{"count": len(ims), "dangling": dangling, "images": list}}), nil
 }
 
+// rawHistory reads the image's history once, unmasked: only derived
+// facts, masked, leave this file.
+func (f *assetFacts) rawHistory(ctx context.Context) ([]map[string]any, error) {
+	f.histOnce.Do(func() {
+		if f.histErr = f.host.engineAvailable(); f.histErr != nil {
+			return
+		}
+		f.history, f.histErr = f.host.engine.ImageHistory(ctx, f.ref)
+	})
+	return f.history, f.histErr
+}
+
 func (f *assetFacts) observeHistory(ctx context.Context) (checks.Observation, error) {
-	if err := f.host.engineAvailable(); err != nil {
-		return checks.Observation{}, err
-	}
-	hist, err := f.host.engine.ImageHistory(ctx, f.ref)
+	hist, err := f.rawHistory(ctx)
 	if err != nil {
 		return checks.Observation{}, err
 	}
-	lines := make([]string, 0, len(hist))
-	for _, h := range hist {
-		if by, ok := h["CreatedBy"].(string); ok {
-			h["CreatedBy"] = maskBuildStep(by)
+	return historyObservation(hist), nil
+}
+
+// historyObservation is the history with the values of environment
+// variables and build arguments masked, newest first.
+func historyObservation(raw []map[string]any) checks.Observation {
+	hist := make([]any, 0, len(raw))
+	lines := make([]string, 0, len(raw))
+	for _, h := range raw {
+		c := maps.Clone(h)
+		if by, ok := c["CreatedBy"].(string); ok {
+			c["CreatedBy"] = maskBuildStep(by)
 		}
-		lines = append(lines, fmt.Sprint(h["CreatedBy"]))
+		hist = append(hist, c)
+		lines = append(lines, fmt.Sprint(c["CreatedBy"]))
 	}
-	return one(checks.Subject{Name: "image history", Doc: map[string]any{"history": anyList(hist)}, Text: strings.Join(lines, "\n")}), nil
+	return one(checks.Subject{Name: "image history", Doc: map[string]any{"history": hist}, Text: strings.Join(lines, "\n")})
+}
+
+// observeSecrets reads the image's history and files (from the files
+// cache or an export) for 4.10.
+func (f *assetFacts) observeSecrets(ctx context.Context) (checks.Observation, error) {
+	hist, err := f.rawHistory(ctx)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	files, from, err := f.imageFiles(ctx)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	return secretsObservation(f.env, hist, files, from), nil
 }
 
 // observeImageFiles lists the image's setuid and setgid files: from the
@@ -244,6 +300,20 @@ func (f *assetFacts) observeHistory(ctx context.Context) (checks.Observation, er
 // image (then recorded in the cache). A cache failure is logged and the
 // image is exported as without a cache.
 func (f *assetFacts) observeImageFiles(ctx context.Context) (checks.Observation, error) {
+	sf, name, err := f.imageFiles(ctx)
+	if err != nil {
+		return checks.Observation{}, err
+	}
+	return imageFilesObservation(name, sf), nil
+}
+
+// imageFiles reads the image's files once per scan, and says from where.
+func (f *assetFacts) imageFiles(ctx context.Context) (docker.SpecialFiles, string, error) {
+	f.filesOnce.Do(func() { f.files, f.filesFrom, f.filesErr = f.readImageFiles(ctx) })
+	return f.files, f.filesFrom, f.filesErr
+}
+
+func (f *assetFacts) readImageFiles(ctx context.Context) (docker.SpecialFiles, string, error) {
 	h, id := f.host, f.ref
 	// Only a full content id names the same content on every scan.
 	cached := h.imageFiles != nil && strings.HasPrefix(id, "sha256:")
@@ -253,21 +323,20 @@ func (f *assetFacts) observeImageFiles(ctx context.Context) (checks.Observation,
 		case err != nil:
 			h.log.Warn("image files cache unreadable; exporting the image", "image", id, "err", err)
 		case ok:
-			name := "image file system (cached from " + id + " at " + at.UTC().Format(time.RFC3339) + ")"
-			return imageFilesObservation(name, sf), nil
+			return sf, "image file system (cached from " + id + " at " + at.UTC().Format(time.RFC3339) + ")", nil
 		}
 	}
 	readAt := h.now()
 	sf, err := h.exportImageFiles(ctx, id)
 	if err != nil {
-		return checks.Observation{}, err
+		return sf, "", err
 	}
 	if cached {
 		if err := h.imageFiles.Put(ctx, id, sf, readAt); err != nil {
 			h.log.Warn("image files cache not updated", "image", id, "err", err)
 		}
 	}
-	return imageFilesObservation("image file system", sf), nil
+	return sf, "image file system", nil
 }
 
 // exportImageFiles exports the image through the engine (or the test's

@@ -48,6 +48,9 @@ func (d *discovery) host() assets.Asset {
 	if hc.daemon != nil {
 		det.DockerVersion, det.ContainerdVersion = hc.daemon.Version, hc.daemon.ContainerdVersion
 	}
+	if rt := hc.rt; rt != nil && rt.client != nil && det.ContainerdVersion == "" && rt.runtime.Name == "containerd" {
+		det.ContainerdVersion = rt.runtime.Version
+	}
 	return assets.Asset{ID: assets.StableID(assets.Host, key), Type: assets.Host, Name: name, Ref: key, NodeName: name, Host: det}
 }
 
@@ -60,8 +63,25 @@ func (d *discovery) targets(ctx context.Context, host assets.Asset, items []*che
 		engineVersion = d.hc.daemon.Version
 	}
 	ts = []target{{asset: host, facts: &assetFacts{host: d.hc}, version: engineVersion}}
-	if need[assets.Container] || need[assets.Image] {
-		ts = append(ts, d.engineAssets(ctx, host, need[assets.Container], need[assets.Image])...)
+	engine, runtime := map[assets.Type]bool{}, map[assets.Type]bool{}
+	for _, it := range items {
+		if it.Target == checks.TargetCRI {
+			runtime[it.AssetType] = true
+		} else {
+			engine[it.AssetType] = true
+		}
+	}
+	if engine[assets.Container] || engine[assets.Image] {
+		ts = append(ts, d.engineAssets(ctx, host, engine[assets.Container], engine[assets.Image])...)
+	}
+	if runtime[assets.Container] || runtime[assets.Image] {
+		have := map[string]bool{}
+		for _, t := range ts {
+			if t.asset.Type == assets.Container || t.asset.Type == assets.Image {
+				have[t.asset.Ref] = true
+			}
+		}
+		ts = append(ts, d.runtimeAssets(ctx, host, runtime[assets.Container], runtime[assets.Image], have)...)
 	}
 	if !need[assets.K8s] {
 		return ts, nil

@@ -21,15 +21,27 @@ import (
 	"github.com/baselinehq/baseline/results"
 )
 
-const cisKube = "cis-kubernetes-1.12"
+// cisKube is the CIS Kubernetes standard that the test API server's version
+// (1.37) maps to; cisKubeBefore judges 1.32 and 1.33.
+const (
+	cisKube       = "cis-kubernetes-2.0"
+	cisKubeBefore = "cis-kubernetes-1.12"
+)
 
 // policyItems returns the section 5 items of the CIS Kubernetes standard by
 // number.
 func policyItems(t testing.TB, cat *checks.Catalog) map[string]*checks.Item {
 	t.Helper()
-	std, ok := cat.Standard(cisKube)
+	return standardPolicyItems(t, cat, cisKube)
+}
+
+// standardPolicyItems returns the section 5 items of a CIS Kubernetes
+// standard by number.
+func standardPolicyItems(t testing.TB, cat *checks.Catalog, stdID string) map[string]*checks.Item {
+	t.Helper()
+	std, ok := cat.Standard(stdID)
 	if !ok {
-		t.Fatalf("%s is not built in", cisKube)
+		t.Fatalf("%s is not built in", stdID)
 	}
 	out := map[string]*checks.Item{}
 	for _, it := range std.Items {
@@ -447,5 +459,51 @@ func TestClusterPolicies(t *testing.T) {
 		if n := rep.KubeCallsByOp[op]; n != 1 {
 			t.Errorf("%s: %d calls, want 1 (calls %v)", op, n, rep.KubeCallsByOp)
 		}
+	}
+	assertVersionMapping(t, s, cat, mixed)
+}
+
+// assertVersionMapping: a scan that names no standard judges the test API
+// server (Kubernetes 1.37) by CIS Kubernetes 2.0, with the verdicts want,
+// and reports every 1.12 item not applicable for the version; 1.12 chosen
+// by name whatever the version judges the same objects alike.
+func assertVersionMapping(t *testing.T, s *kubetest.Server, cat *checks.Catalog, want map[string]checks.Verdict) {
+	t.Helper()
+	opts := Options{NoDocker: true, HostRoot: t.TempDir(), Kube: kube.Options{Kubeconfig: s.Kubeconfig}, Types: []assets.Type{assets.K8s}}
+	rep, err := Run(context.Background(), cat, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := testhost.OnlyAsset(t, rep, assets.K8s)
+	same := func(what, num string, v checks.Verdict) {
+		t.Helper()
+		w := want[num]
+		got, wantObjects := failingObjects(v), failingObjects(w)
+		sort.Strings(got)
+		sort.Strings(wantObjects)
+		if v.Status != w.Status || v.Result != w.Result || fmt.Sprint(got) != fmt.Sprint(wantObjects) {
+			t.Errorf("%s %s: %s %s (%s) failing %v; want %s %s failing %v", what, num, v.Status, v.Result, v.Reason, got, w.Status, w.Result, wantObjects)
+		}
+	}
+	for num, it := range policyItems(t, cat) {
+		same(cisKube+" by the version", num, testhost.Result(t, rep, it.ID, cluster.ID))
+	}
+	before := standardPolicyItems(t, cat, cisKubeBefore)
+	for num, it := range before {
+		v := testhost.Result(t, rep, it.ID, cluster.ID)
+		if v.Result != checks.ResultNotApplicable || !strings.Contains(v.Reason, "Kubernetes "+strings.TrimPrefix(cluster.Cluster.Version, "v")+" is outside "+cisKubeBefore+"'s range >= 1.32.0-0, < 1.34.0-0") {
+			t.Errorf("%s %s by the version: %s (%s), want not applicable: the test API server is not 1.32 or 1.33", cisKubeBefore, num, v.Result, v.Reason)
+		}
+	}
+	opts.Standards, opts.ForceVersion = []string{cisKubeBefore}, true
+	if rep, err = Run(context.Background(), cat, opts); err != nil {
+		t.Fatal(err)
+	}
+	forced := testhost.Verdicts(t, rep, cluster.ID)
+	if len(forced) != len(before) {
+		t.Fatalf("%d results of %s chosen by name, want its %d section 5 items", len(forced), cisKubeBefore, len(before))
+	}
+	for num := range before {
+		same(cisKubeBefore+" by name", num, forced[num])
 	}
 }

@@ -18,15 +18,26 @@ import (
 	"github.com/baselinehq/baseline/results"
 )
 
-const cisK8s = "cis-kubernetes-1.12"
+const cisK8s = cisKubeBefore
+
+// cisK8sStandards are the built-in CIS Kubernetes standards: 2.0 has the
+// items of 1.12, and the fixture nodes get the same verdicts from both.
+var cisK8sStandards = []string{cisKubeBefore, cisKube}
 
 // cisK8sNodeItems returns the built-in CIS Kubernetes 1.12 items of the
 // sections whose numbers start with one of prefixes ("1.", "2." ...).
 func cisK8sNodeItems(t *testing.T, cat *checks.Catalog, prefixes ...string) []*checks.Item {
 	t.Helper()
-	std, ok := cat.Standard(cisK8s)
+	return standardNodeItems(t, cat, cisK8s, prefixes...)
+}
+
+// standardNodeItems returns a CIS Kubernetes standard's items of the
+// sections whose numbers start with one of prefixes.
+func standardNodeItems(t *testing.T, cat *checks.Catalog, stdID string, prefixes ...string) []*checks.Item {
+	t.Helper()
+	std, ok := cat.Standard(stdID)
 	if !ok {
-		t.Fatalf("%s is not built in", cisK8s)
+		t.Fatalf("%s is not built in", stdID)
 	}
 	var out []*checks.Item
 	for _, it := range std.Items {
@@ -38,7 +49,7 @@ func cisK8sNodeItems(t *testing.T, cat *checks.Catalog, prefixes ...string) []*c
 		}
 	}
 	if len(out) == 0 {
-		t.Fatalf("no %s items numbered %v", cisK8s, prefixes)
+		t.Fatalf("no %s items numbered %v", stdID, prefixes)
 	}
 	return out
 }
@@ -51,7 +62,8 @@ func scanK8sNode(t *testing.T, cat *checks.Catalog, root string, items []*checks
 	return rep.Assets[0], got
 }
 
-// scanK8sNodeReport is scanK8sNode with the whole report.
+// scanK8sNodeReport is scanK8sNode with the whole report; the items are of
+// one standard.
 func scanK8sNodeReport(t *testing.T, cat *checks.Catalog, root string, items []*checks.Item) (*results.Report, map[string]checks.Verdict) {
 	t.Helper()
 	ids := make([]uint64, len(items))
@@ -59,7 +71,7 @@ func scanK8sNodeReport(t *testing.T, cat *checks.Catalog, root string, items []*
 		ids[i] = it.ID
 	}
 	rep, err := Run(context.Background(), cat, Options{HostRoot: root, NoDocker: true, NoKube: true,
-		Types: []assets.Type{assets.K8s}, Standards: []string{cisK8s}, Items: ids})
+		Types: []assets.Type{assets.K8s}, Standards: []string{items[0].Standard.ID}, Items: ids})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +137,16 @@ var allComponents = []string{"etcd", "kube-apiserver", "kube-controller-manager"
 
 // TestCISKubernetesNodeGood: on a kubeadm-style control plane node set up
 // as the benchmark asks, every automated item of sections 1-4 passes, and
-// no manual item is passed or failed.
+// no manual item is passed or failed, under CIS Kubernetes 1.12 and 2.0.
 func TestCISKubernetesNodeGood(t *testing.T) {
+	for _, std := range cisK8sStandards {
+		t.Run(std, func(t *testing.T) { nodeGood(t, std) })
+	}
+}
+
+func nodeGood(t *testing.T, stdID string) {
 	cat := testhost.Builtin(t)
-	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
+	items := standardNodeItems(t, cat, stdID, "1.", "2.", "3.", "4.")
 	node, got := scanK8sNode(t, cat, testhost.Tree(t, "k8s-good"), items)
 	comps := slices.Clone(node.Cluster.Components)
 	slices.Sort(comps)
@@ -160,11 +178,18 @@ func TestCISKubernetesNodeGood(t *testing.T) {
 }
 
 // TestCISKubernetesNodeBad: on a node that gets every automated item of
-// sections 1-4 wrong, every one fails; files at kubeadm's default paths
-// that are compliant are decoys, since the running processes name others.
+// sections 1-4 wrong, every one fails, under CIS Kubernetes 1.12 and 2.0;
+// files at kubeadm's default paths that are compliant are decoys, since the
+// running processes name others.
 func TestCISKubernetesNodeBad(t *testing.T) {
+	for _, std := range cisK8sStandards {
+		t.Run(std, func(t *testing.T) { nodeBad(t, std) })
+	}
+}
+
+func nodeBad(t *testing.T, stdID string) {
 	cat := testhost.Builtin(t)
-	items := cisK8sNodeItems(t, cat, "1.", "2.", "3.", "4.")
+	items := standardNodeItems(t, cat, stdID, "1.", "2.", "3.", "4.")
 	_, got := scanK8sNode(t, cat, testhost.Tree(t, "k8s-bad"), items)
 	if n := assertAutomated(t, items, got, checks.ResultFailed); n != 65 {
 		t.Errorf("%d automated items in sections 1-4, want 65", n)

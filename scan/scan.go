@@ -39,6 +39,11 @@ type Options struct {
 	// DockerHost overrides DOCKER_HOST; NoDocker skips the engine entirely.
 	DockerHost string
 	NoDocker   bool
+	// CRIEndpoint names the container runtime's CRI socket (unix://PATH
+	// or PATH, under HostRoot); empty finds it as the kubelet does. NoCRI
+	// skips the runtime entirely.
+	CRIEndpoint string
+	NoCRI       bool
 	// Kube says how to reach the Kubernetes cluster for cluster items;
 	// NoKube skips the cluster's API (node items still run when a
 	// Kubernetes component runs on the host). NodeName names this host in
@@ -68,6 +73,11 @@ type Options struct {
 	// id across scans: an image already read is not exported again. Nil
 	// exports every image checked.
 	ImageFiles ImageFilesCache
+	// ImageArchives (docker save tarballs, OCI image archives) and
+	// OCILayouts (OCI image layout directories) are judged instead of this
+	// host: their images, by the image items, without a Docker engine.
+	ImageArchives []string
+	OCILayouts    []string
 }
 
 // ErrNothingSelected is returned when the selection matches no item.
@@ -84,28 +94,50 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	log := logger(opts).With("component", "scan")
 
 	rep := &results.Report{StartedAt: opts.Now()}
+	if archiveScan(opts) {
+		if err := archiveTypes(opts); err != nil {
+			return nil, err
+		}
+		opts.Types = []assets.Type{assets.Image}
+	}
 	items, stds, err := selectItems(cat, opts)
 	if err != nil {
 		return nil, err
 	}
 	rep.Items, rep.Standards = items, stds
 	need := map[assets.Type]bool{}
+	needRuntime, needEngine := false, false
 	for _, it := range items {
 		need[it.AssetType] = true
+		if it.Target == checks.TargetCRI {
+			needRuntime = true
+		} else {
+			needEngine = needEngine || it.AssetType != assets.K8s
+		}
 	}
 
 	hc := &hostContext{root: hostfs.New(opts.HostRoot), audit: newAuditEnv(opts), imageFiles: opts.ImageFiles, now: opts.Now, log: log}
 	defer hc.audit.close()
 	defer hc.root.Close()
-	hc.connectEngine(ctx, opts, need[assets.Host] || need[assets.Container] || need[assets.Image], log)
+	// An archive scan reads its images from files: neither the engine nor
+	// the container runtime is contacted.
+	hc.connectEngine(ctx, opts, !archiveScan(opts) && needEngine, log)
 	if hc.engine != nil {
 		defer hc.engine.Close()
 	}
+	hc.connectRuntime(ctx, opts, !archiveScan(opts) && needRuntime, log)
+	defer hc.rt.close()
 
 	d := &discovery{hc: hc, now: opts.Now, workers: opts.Workers}
 	host := d.host()
 	rep.Host = host
-	targets, kd := d.targets(ctx, host, items, need, opts)
+	var targets []target
+	var kd *kubeDiscovery
+	if archiveScan(opts) {
+		targets = d.archiveTargets(ctx, host, opts)
+	} else {
+		targets, kd = d.targets(ctx, host, items, need, opts)
+	}
 	if kd != nil && kd.client != nil {
 		defer func() { rep.KubeCalls, rep.KubeCallsByOp = kd.client.Calls() }()
 	}
@@ -123,6 +155,9 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 	rep.FinishedAt = opts.Now()
 	if hc.engine != nil {
 		rep.EngineCalls, rep.EngineCallsByOp = hc.engine.Calls()
+	}
+	if hc.rt.client != nil {
+		rep.RuntimeCalls, rep.RuntimeCallsByOp = hc.rt.client.Calls()
 	}
 	return rep, nil
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/baselinehq/baseline/api"
@@ -68,6 +69,8 @@ type Options struct {
 	ExportDir string
 	// Signer signs every export (nil: exports are not signed).
 	Signer *report.Signer
+	// Metrics configure /metrics.
+	Metrics MetricsOptions
 }
 
 // Server is the compliance API over a store and a runner.
@@ -91,6 +94,11 @@ type Server struct {
 	replays             *replayCache
 	spools              chan struct{}
 	spoolDir            string
+
+	// metrics serves /metrics; requests counts the API's requests.
+	metrics       http.Handler
+	metricsPublic bool
+	requests      *prometheus.CounterVec
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -144,6 +152,7 @@ func New(st store.Store, r *runner.Runner, opts Options) (*Server, error) {
 	}
 	s.exports = &exports{dir: dir, jobs: map[string]*exportJob{}, signer: opts.Signer}
 	s.setAuthDefaults(opts)
+	s.newMetrics(opts.Metrics)
 	if s.ids, err = newStandardIDs(r.Catalog()); err != nil {
 		return nil, err
 	}
@@ -182,6 +191,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDownload(w, r)
 		return
 	}
+	if s.serveProbe(w, r) {
+		return
+	}
 	reqID := newRequestID()
 	start := time.Now()
 	client := clientAddr(r)
@@ -191,12 +203,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"client", client, "request_id", reqID)
 		}
 		w.Header().Set("Connection", "close")
-		s.reply(w, reqID, nil, errorf(api.RequestLimitExceeded, "too many failed authentications from %s: retry later", client))
+		apiErr := errorf(api.RequestLimitExceeded, "too many failed authentications from %s: retry later", client)
+		s.reply(w, reqID, nil, apiErr)
+		s.countRequest(r.Header.Get("X-TC-Action"), apiErr)
 		return
 	}
 	action := r.Header.Get("X-TC-Action")
 	resp, apiErr := s.guarded(r, action, reqID, client)
 	s.reply(w, reqID, resp, apiErr)
+	s.countRequest(action, apiErr)
 	attrs := []any{"action", api.Clip(action, clipLen), "client", client, "request_id", reqID, "ms", time.Since(start).Milliseconds()}
 	if apiErr != nil {
 		attrs = append(attrs, "error", apiErr.Code)

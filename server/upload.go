@@ -29,15 +29,63 @@ func uploadScan(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err := s.uploadNode(ctx, key, req.Scope.Node); err != nil {
 		return nil, err
 	}
+	if resp, ok, err := s.appliedUpload(ctx, &req); err != nil || ok {
+		return resp, err
+	}
 	if err := s.checkAssetNodes(ctx, &req); err != nil {
 		return nil, err
 	}
-	task, err := s.runner.Record(ctx, store.TriggerUpload, req.Scope, rep)
+	task, err := s.recordUpload(ctx, &req, rep)
+	if errors.Is(err, store.ErrAlreadyApplied) {
+		// Another attempt of the same upload landed meanwhile.
+		if resp, ok, err := s.appliedUpload(ctx, &req); err != nil || ok {
+			return resp, err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("upload recorded", "task", task.ID, "node", api.Clip(req.Scope.Node, clipLen), "assets", len(rep.Assets), "results", len(rep.Results))
 	return api.UploadComplianceScanResultResponse{ResultCount: task.ResultCount, TaskId: task.ID}, nil
+}
+
+// recordUpload records the upload as a task; with an idempotency key, on
+// a store that keeps keys, the key is recorded in the same transaction.
+func (s *Server) recordUpload(ctx context.Context, req *api.ScanUpload, rep *results.Report) (store.Task, error) {
+	ledger, ok := s.store.(store.OutboxStore)
+	if req.IdempotencyKey == "" || !ok {
+		return s.runner.Record(ctx, store.TriggerUpload, req.Scope, rep)
+	}
+	return s.runner.RecordUpload(ctx, ledger, req.Scope, rep, req.IdempotencyKey)
+}
+
+// appliedUpload answers an upload whose idempotency key was applied
+// already with what its first attempt was recorded as (ok true).
+func (s *Server) appliedUpload(ctx context.Context, req *api.ScanUpload) (api.UploadComplianceScanResultResponse, bool, error) {
+	ledger, ok := s.store.(store.OutboxStore)
+	if req.IdempotencyKey == "" || !ok {
+		return api.UploadComplianceScanResultResponse{}, false, nil
+	}
+	u, ok, err := ledger.AppliedUpload(ctx, req.Scope.Node, req.IdempotencyKey)
+	if err != nil || !ok {
+		return api.UploadComplianceScanResultResponse{}, false, err
+	}
+	s.log.Info("upload already applied", "task", u.TaskID, "node", api.Clip(req.Scope.Node, clipLen), "key", api.Clip(req.IdempotencyKey, clipLen))
+	return api.UploadComplianceScanResultResponse{ResultCount: u.ResultCount, TaskId: u.TaskID, AlreadyApplied: true}, true, nil
+}
+
+// checkIdempotencyKey bounds an upload's key: printable ASCII, no space,
+// at most api.MaxIdempotencyKeyBytes.
+func checkIdempotencyKey(key string) error {
+	if len(key) > api.MaxIdempotencyKeyBytes {
+		return errorf(api.InvalidParameterValue, "IdempotencyKey: at most %d bytes (got %d)", api.MaxIdempotencyKeyBytes, len(key))
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] > '~' {
+			return errorf(api.InvalidParameterValue, "IdempotencyKey: byte %d is a space or not printable ASCII", i)
+		}
+	}
+	return nil
 }
 
 // checkUploadScope checks a key's upload options: a key lists the nodes it
@@ -125,6 +173,9 @@ func (s *Server) uploadReport(u *api.ScanUpload) (*results.Report, error) {
 		return nil, errorf(api.MissingParameter, "FinishedAt is required (RFC 3339)")
 	case u.FinishedAt.Before(u.StartedAt):
 		return nil, errorf(api.InvalidParameterValue, "FinishedAt %s is before StartedAt %s", u.FinishedAt.Format(time.RFC3339), u.StartedAt.Format(time.RFC3339))
+	}
+	if err := checkIdempotencyKey(u.IdempotencyKey); err != nil {
+		return nil, err
 	}
 	rep := &results.Report{StartedAt: u.StartedAt, FinishedAt: u.FinishedAt, Assets: u.Assets, Results: u.Results, Failures: u.ScanFailedAssets}
 	var err error

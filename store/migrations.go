@@ -441,6 +441,66 @@ CREATE TABLE image_files (
 CREATE INDEX image_files_used ON image_files(used_at);
 `,
 	},
+	// 8: exactly-once delivery to an upstream daemon (store.OutboxStore).
+	// meta holds the store's random id (part of idempotency keys) and the
+	// count of outbox entries dropped unsent; outbox the completed tasks
+	// waiting for upload, oldest first; applied_uploads the idempotency
+	// keys of the uploads recorded, with what they were recorded as.
+	{
+		SQLite: `
+CREATE TABLE meta (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta(name, value) VALUES ('store_id', lower(hex(randomblob(16)))), ('outbox_dropped', '0');
+CREATE TABLE outbox (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	task_id      INTEGER NOT NULL,
+	upload_key   TEXT NOT NULL UNIQUE,
+	payload      BLOB NOT NULL,
+	enqueued_at  INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	next_attempt INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE applied_uploads (
+	node_name    TEXT NOT NULL,
+	upload_key   TEXT NOT NULL,
+	task_id      INTEGER NOT NULL,
+	result_count INTEGER NOT NULL,
+	applied_at   INTEGER NOT NULL,
+	PRIMARY KEY (node_name, upload_key)
+) WITHOUT ROWID;
+CREATE INDEX applied_uploads_age ON applied_uploads(applied_at);
+`,
+		// The store id: 32 lowercase hex digits, as SQLite's.
+		Postgres: `
+CREATE TABLE meta (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+INSERT INTO meta(name, value) VALUES ('store_id', replace(gen_random_uuid()::text, '-', '')), ('outbox_dropped', '0');
+CREATE TABLE outbox (
+	id           BIGSERIAL PRIMARY KEY,
+	task_id      BIGINT NOT NULL,
+	upload_key   TEXT NOT NULL UNIQUE,
+	payload      BYTEA NOT NULL,
+	enqueued_at  BIGINT NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	next_attempt BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE applied_uploads (
+	node_name    TEXT NOT NULL,
+	upload_key   TEXT NOT NULL,
+	task_id      BIGINT NOT NULL,
+	result_count INTEGER NOT NULL,
+	applied_at   BIGINT NOT NULL,
+	PRIMARY KEY (node_name, upload_key)
+);
+CREATE INDEX applied_uploads_age ON applied_uploads(applied_at);
+`,
+	},
 }
 
 // SchemaVersion is the number of migrations this build knows.

@@ -556,10 +556,13 @@ type ReplayGuard interface {
 }
 
 // ImageFiles are the setuid and setgid files of one image's file system,
-// as read from the image at ReadAt.
+// and its secret-looking files, as read from the image at ReadAt.
 type ImageFiles struct {
 	Setuid []string `json:"setuid"`
 	Setgid []string `json:"setgid"`
+	// Secrets is nil in an entry recorded before secret-looking files were
+	// read: such an entry does not say whether the image has any.
+	Secrets []string `json:"secrets"`
 	// ReadAt is when the image was exported and its files listed.
 	ReadAt time.Time `json:"-"`
 }
@@ -589,9 +592,97 @@ type PeriodLock interface {
 	LockPeriod(ctx context.Context, id int64) (unlock func(), ok bool, err error)
 }
 
+// ErrAlreadyApplied refuses to record an upload whose idempotency key is
+// recorded already: its first attempt landed (OutboxStore.CompleteUpload).
+var ErrAlreadyApplied = errors.New("the upload's idempotency key is already applied")
+
+// AppliedUploadRetention is how long an applied upload's idempotency key
+// is remembered: a retry of that upload arriving later is recorded again.
+const AppliedUploadRetention = 90 * 24 * time.Hour
+
+// OutboxEntry is a completed task waiting in a node's outbox until its
+// upstream daemon acknowledges it.
+type OutboxEntry struct {
+	// ID orders the outbox: the lowest is the oldest.
+	ID     int64
+	TaskID int64
+	// Key is the upload's idempotency key, unique in the outbox.
+	Key string
+	// Payload is the upload as it will be sent (opaque to the store).
+	Payload    []byte
+	EnqueuedAt time.Time
+	// Attempts counts the failed attempts so far; LastError is the last
+	// one's reason, NextAttempt when the next one is due (zero: at once).
+	Attempts    int
+	LastError   string
+	NextAttempt time.Time
+}
+
+// OutboxStats describe a node's outbox.
+type OutboxStats struct {
+	// Depth is how many entries wait; Oldest is the oldest one's
+	// EnqueuedAt (zero when none waits).
+	Depth  int
+	Oldest time.Time
+	// Dropped counts the entries ever dropped unsent: pushed out of a full
+	// outbox, or refused by the upstream.
+	Dropped int64
+}
+
+// AppliedUpload is an upload recorded under its idempotency key, with
+// what it was recorded as.
+type AppliedUpload struct {
+	Node, Key   string
+	TaskID      int64
+	ResultCount int
+	AppliedAt   time.Time
+}
+
+// OutboxStore delivers tasks from a node to its upstream daemon exactly
+// once: on the node, the outbox of completed tasks waiting for upload
+// (durable, oldest first, bounded); on the upstream, the idempotency keys
+// of the uploads applied, recorded in the ingest's own transaction.
+type OutboxStore interface {
+	// StoreID is a random id made once for the store: idempotency keys
+	// carry it, so that a store made afresh never reuses another's keys.
+	StoreID(ctx context.Context) (string, error)
+	// EnqueueOutbox appends e to the outbox. When the outbox holds limit
+	// entries (limit > 0), the oldest are dropped to make room, counted in
+	// Dropped and returned.
+	EnqueueOutbox(ctx context.Context, e OutboxEntry, max int) (dropped []OutboxEntry, err error)
+	// OutboxHead returns the oldest entry, and ok false when none waits.
+	OutboxHead(ctx context.Context) (e OutboxEntry, ok bool, err error)
+	// AckOutbox removes an entry that the upstream acknowledged.
+	AckOutbox(ctx context.Context, id int64) error
+	// DropOutbox removes an entry that will never be sent (refused by the
+	// upstream), counted in Dropped.
+	DropOutbox(ctx context.Context, id int64) error
+	// RetryOutbox records a failed attempt of an entry: one more attempt,
+	// its reason, and when the next one is due.
+	RetryOutbox(ctx context.Context, id int64, reason string, next time.Time) error
+	OutboxStats(ctx context.Context) (OutboxStats, error)
+	// CompleteUpload is CompleteTask for an uploaded task carrying an
+	// idempotency key: the key (with the node that sent it) is recorded
+	// applied in the same transaction as the results. A key recorded
+	// already is refused with ErrAlreadyApplied, and nothing is stored.
+	// Keys older than AppliedUploadRetention are pruned.
+	CompleteUpload(ctx context.Context, taskID int64, rep *results.Report, node, key string) error
+	// AppliedUpload returns the upload recorded under the node's key, and
+	// ok false when there is none.
+	AppliedUpload(ctx context.Context, node, key string) (u AppliedUpload, ok bool, err error)
+}
+
+// HealthChecker says whether a store can serve: it answers, and its
+// schema is the one this program knows (every migration applied).
+type HealthChecker interface {
+	Ready(ctx context.Context) error
+}
+
 // Store is every role: a backend that keeps the whole compliance model
 // (the embedded SQLite store). Callers take the roles they need; a
 // backend that can offer only some (the remote store) implements those.
+// OutboxStore and HealthChecker are outside it: callers find them on a
+// Store by a type assertion, and do without where a backend lacks them.
 type Store interface {
 	CatalogStore
 	TaskStore

@@ -249,3 +249,44 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// Process is one process of a running container, as the engine's top
+// lists it (its ps run on the host): the process id and command line.
+type Process struct {
+	PID     string
+	Command string
+}
+
+// ContainerTop lists a running container's processes (GET
+// /containers/{id}/top): read on the host by the engine, without
+// entering the container.
+func (e *Engine) ContainerTop(ctx context.Context, id string) ([]Process, error) {
+	top, err := e.cli.ContainerTop(ctx, id, nil)
+	if err != nil {
+		return nil, fmt.Errorf("processes of container %s: %w", shortID(id), err)
+	}
+	pid, cmd := -1, -1
+	for i, t := range top.Titles {
+		switch strings.ToUpper(t) {
+		case "PID":
+			pid = i
+		case "CMD", "COMMAND", "ARGS":
+			cmd = i
+		}
+	}
+	if cmd < 0 {
+		return nil, fmt.Errorf("processes of container %s: no command column in %q", shortID(id), strings.Join(top.Titles, " "))
+	}
+	out := make([]Process, 0, len(top.Processes))
+	for _, p := range top.Processes {
+		var pr Process
+		if pid >= 0 && pid < len(p) {
+			pr.PID = p[pid]
+		}
+		if cmd < len(p) {
+			pr.Command = p[cmd]
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}

@@ -419,3 +419,17 @@ func (r *Root) FindProcesses(name string) ([]Process, error) {
 	}
 	return out, nil
 }
+
+// ProcessCgroup returns a process's control groups as /proc/PID/cgroup
+// lists them (one "ID:CONTROLLERS:PATH" line each): the processes of one
+// container share them.
+func (r *Root) ProcessCgroup(pid int) (string, error) {
+	if r.host != nil {
+		return r.host.ProcessCgroup(pid)
+	}
+	data, err := os.ReadFile(filepath.Join(r.dir, "proc", strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return "", fmt.Errorf("control groups of pid %d: %w", pid, err)
+	}
+	return string(data), nil
+}

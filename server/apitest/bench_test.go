@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,6 +128,14 @@ func BenchmarkAPIFleet(b *testing.B) {
 		drive(b, clients, pageCall("DescribeCompliancePolicyItemAffectedAssetList", "AffectedAssetList",
 			map[string]any{"CustomerPolicyItemId": fleetFirstItem, "Offset": 100, "Limit": 50,
 				"Filters": []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}}))
+	})
+	b.Run("MetricsScrape", func(b *testing.B) {
+		for b.Loop() {
+			code, got := scrape(b, d.addr, fullID, fullKey)
+			if code != http.StatusOK || got["baseline_asset_count,asset_type=ASSET_CONTAINER"] != fleetContainers {
+				b.Fatalf("/metrics: %d, %v containers", code, got["baseline_asset_count,asset_type=ASSET_CONTAINER"])
+			}
+		}
 	})
 	idleBench("IdleAfterLoad", true)
 }

@@ -37,8 +37,8 @@ upstream:
   server: %s
   secret_id: %s
   secret_key: %s
-  retries: 2
   backoff: 100ms
+  max_backoff: 400ms
 `, testhost.Tree(t, fixture), fullID, fullKey, upstream, upID, upKey)
 	path := filepath.Join(t.TempDir(), "node.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -128,9 +128,10 @@ func TestForwardingToAnUpstreamDaemon(t *testing.T) {
 }
 
 // An upstream that does not answer: the downstream's task finishes and
-// its results stay in its store; the upload is tried three times (two
-// retries after 100ms and 200ms), each failure logged with its reason,
-// then given up. An upstream that refuses the key is not retried.
+// its results stay in its store; the upload is retried, each failure
+// logged with its reason, with waits doubling from the configured backoff
+// (100ms, 200ms) up to max_backoff (400ms), and stays in the outbox. An
+// upstream that refuses the key is not retried: the upload is dropped.
 func TestForwardingFailuresLeaveTheTaskFinished(t *testing.T) {
 	bin := binary(t)
 	closed := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) // nothing listens there
@@ -138,11 +139,11 @@ func TestForwardingFailuresLeaveTheTaskFinished(t *testing.T) {
 
 	for _, c := range []struct {
 		name, upstream, key string
-		attempts            int
+		refused             bool
 		reason              string
 	}{
-		{"unreachable", closed, fullKey, 3, "connection refused"},
-		{"wrong key", "http://" + up.addr, "not-the-key", 1, "AuthFailure.SignatureFailure"},
+		{"unreachable", closed, fullKey, false, "connection refused"},
+		{"wrong key", "http://" + up.addr, "not-the-key", true, "AuthFailure.SignatureFailure"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			data := t.TempDir()
@@ -157,15 +158,27 @@ func TestForwardingFailuresLeaveTheTaskFinished(t *testing.T) {
 				t.Errorf("the downstream's own results after task %d: %+v", k.ID, l)
 			}
 
-			gaveUp := regexp.MustCompile(`msg="task not forwarded".* task=` + strconv.FormatInt(k.ID, 10) + ` attempts=` + strconv.Itoa(c.attempts) + ` err=.*` + regexp.QuoteMeta(c.reason))
-			waitFor(t, "giving up", func() bool { return gaveUp.MatchString(d.stderr.String()) })
-			logs := d.stderr.String()
-			retries := regexp.MustCompile(`msg="forwarding failed; will retry".* task=` + strconv.FormatInt(k.ID, 10) + ` attempt=\d retry_in=\S+ err=.*` + regexp.QuoteMeta(c.reason))
-			if n := len(retries.FindAllString(logs, -1)); n != c.attempts-1 {
-				t.Errorf("%d retries logged with the reason, want %d:\n%s", n, c.attempts-1, logs)
+			task := strconv.FormatInt(k.ID, 10)
+			retries := regexp.MustCompile(`msg="forwarding failed; will retry".* task=` + task + ` attempt=\d+ retry_in=(\S+) err=.*` + regexp.QuoteMeta(c.reason))
+			if c.refused {
+				gaveUp := regexp.MustCompile(`msg="task not forwarded".* task=` + task + ` attempts=1 err=.*` + regexp.QuoteMeta(c.reason))
+				waitFor(t, "the refusal", func() bool { return gaveUp.MatchString(d.stderr.String()) })
+				if n := len(retries.FindAllString(d.stderr.String(), -1)); n != 0 {
+					t.Errorf("a refused upload was retried %d times:\n%s", n, d.stderr)
+				}
+			} else {
+				waitFor(t, "five retries", func() bool { return len(retries.FindAllString(d.stderr.String(), -1)) >= 5 })
+				var waits []string
+				for _, m := range retries.FindAllStringSubmatch(d.stderr.String(), 5) {
+					waits = append(waits, m[1])
+				}
+				if want := []string{"100ms", "200ms", "400ms", "400ms", "400ms"}; !slices.Equal(waits, want) {
+					t.Errorf("waits %v, want %v (doubling from backoff up to max_backoff)", waits, want)
+				}
 			}
-			if c.attempts == 3 && (!strings.Contains(logs, "retry_in=100ms") || !strings.Contains(logs, "retry_in=200ms")) {
-				t.Errorf("the waits do not double from the configured backoff:\n%s", logs)
+			d.stop(t)
+			if n := outboxStats(t, data).Depth; n != map[bool]int{true: 0, false: 1}[c.refused] {
+				t.Errorf("%d tasks in the outbox after the daemon stopped", n)
 			}
 			if k2, _ := findTask(tasks(t, bin, data), k.ID); k2.Status != checks.CheckFinished || k2.Error != "" {
 				t.Errorf("the task after the failed forwarding: %+v", k2)

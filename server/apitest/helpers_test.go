@@ -245,7 +245,12 @@ func startDaemon(t *testing.T, bin, data string, extra ...string) *daemon {
 // startDaemonEnv is startDaemon with env added to the daemon's environment.
 func startDaemonEnv(t *testing.T, bin, data string, env []string, extra ...string) *daemon {
 	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	return startDaemonAt(t, bin, data, "127.0.0.1:"+strconv.Itoa(freePort(t)), env, extra...)
+}
+
+// startDaemonAt is startDaemonEnv listening on addr.
+func startDaemonAt(t *testing.T, bin, data, addr string, env []string, extra ...string) *daemon {
+	t.Helper()
 	args := append([]string{"serve", "--config", writeConfig(t), "--listen", addr, "--data-dir", data}, extra...)
 	d := &daemon{t: t, addr: addr, data: data, cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	d.cmd.Env = append(cleanEnv(), env...)

@@ -37,7 +37,8 @@ func setupAPIEnv(t *testing.T) *apiEnv {
 	e.ro = newClient(t, e.d.addr, roID, roKey)
 
 	var list assetList
-	e.full.ok("DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Limit": 100}, &list)
+	e.full.ok("DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Limit": 100,
+		"Filters": []map[string]any{{"Name": "AssetName", "Values": []string{dockertest.Name("api-")}}}}, &list)
 	for _, a := range list.AssetInfoList {
 		switch a.AssetName {
 		case dockertest.Name("api-priv"):
@@ -181,7 +182,9 @@ func TestSDKEveryAction(t *testing.T) {
 	t.Run("DescribeComplianceAssetList", func(t *testing.T) {
 		var list assetList
 		full.ok("DescribeComplianceAssetList", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER"}, "Limit": 100}, &list)
-		if list.TotalCount != sum.of(t, "ASSET_CONTAINER").AssetCount || len(list.AssetInfoList) != list.TotalCount {
+		// The engine may hold other containers than the test's: one page
+		// of at most 100 of them, the total as the summary counts.
+		if list.TotalCount != sum.of(t, "ASSET_CONTAINER").AssetCount || len(list.AssetInfoList) != min(list.TotalCount, 100) {
 			t.Errorf("TotalCount %d, %d listed, summary says %d containers", list.TotalCount, len(list.AssetInfoList), sum.of(t, "ASSET_CONTAINER").AssetCount)
 		}
 		var page assetList

@@ -60,11 +60,15 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	if err := s.tx(ctx, func(c conn) error { return s.completeTask(ctx, c, taskID, rep) }); err != nil {
 		return err
 	}
+	return s.analyzeAfter(ctx, rep)
+}
+
+// analyzeAfter analyzes the tables a large task changed: enough to
+// mislead the planner until autovacuum analyzes them.
+func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
 	if len(rep.Results) < analyzeRows {
 		return nil
 	}
-	// A large task changes the tables' statistics enough to mislead the
-	// planner until autovacuum analyzes them: analyze them now.
 	_, err := s.pool.Exec(ctx, "ANALYZE assets, latest, results, asset_rollup, item_rollup, asset_failures")
 	return err
 }

@@ -22,13 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baselinehq/baseline/internal/fleet"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
-	"github.com/baselinehq/baseline/store/storetest"
 )
 
 // fleetData is the in-memory data set, built once per process.
-type fleetData = storetest.Fleet
+type fleetData = fleet.Data
 
 var (
 	fleetDataOnce sync.Once
@@ -54,7 +54,7 @@ func getFleetData(b *testing.B) *fleetData {
 	b.Helper()
 	fleetDataOnce.Do(func() {
 		start := time.Now()
-		fleetDataVal, fleetDataErr = storetest.BuildFleet(storetest.DefaultFleet)
+		fleetDataVal, fleetDataErr = fleet.Build()
 		if fleetDataErr == nil {
 			fmt.Fprintf(os.Stderr, "fleet data set: %d assets, %d items, %d results, %d asset failures (built in %s)\n",
 				len(fleetDataVal.Report.Assets), len(fleetDataVal.Report.Items), len(fleetDataVal.Report.Results),

@@ -1,6 +1,6 @@
 package storetest_test
 
-// The backends compared on one simulated fleet (storetest.BuildFleet):
+// The backends compared on one simulated fleet (internal/fleet):
 // ingest of the fleet's task into a new store, then, on a store holding
 // it, the summary, an item page and an affected-asset page.
 //
@@ -23,23 +23,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/baselinehq/baseline/internal/fleet"
 	"github.com/baselinehq/baseline/internal/pgtest"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/postgres"
 	"github.com/baselinehq/baseline/store/sqlite"
-	"github.com/baselinehq/baseline/store/storetest"
 )
 
 var (
 	benchFleetOnce sync.Once
-	benchFleet     *storetest.Fleet
+	benchFleet     *fleet.Data
 	benchFleetErr  error
 )
 
-func fleet(b *testing.B) *storetest.Fleet {
+func benchData(b *testing.B) *fleet.Data {
 	b.Helper()
 	benchFleetOnce.Do(func() {
-		size := storetest.DefaultFleet
+		size := fleet.Default
 		if v := os.Getenv("BASELINE_BENCH_CONTAINERS"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 100 {
@@ -48,7 +48,7 @@ func fleet(b *testing.B) *storetest.Fleet {
 			}
 			size.Containers = n
 		}
-		benchFleet, benchFleetErr = storetest.BuildFleet(size)
+		benchFleet, benchFleetErr = fleet.BuildSize(size)
 	})
 	if benchFleetErr != nil {
 		b.Fatal(benchFleetErr)
@@ -104,7 +104,7 @@ func fileMB(path string) float64 {
 	return float64(fi.Size()) / (1 << 20)
 }
 
-func ingest(b *testing.B, db store.Store, fd *storetest.Fleet) {
+func ingest(b *testing.B, db store.Store, fd *fleet.Data) {
 	b.Helper()
 	ctx := context.Background()
 	task, err := db.BeginTask(ctx, store.TriggerManual, store.Scope{})
@@ -119,7 +119,7 @@ func ingest(b *testing.B, db store.Store, fd *storetest.Fleet) {
 // BenchmarkBackendsIngest stores the fleet's task into a new store of each
 // backend (the catalog's sync is not timed), and reports the store's size.
 func BenchmarkBackendsIngest(b *testing.B) {
-	fd := fleet(b)
+	fd := benchData(b)
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -150,7 +150,7 @@ func BenchmarkBackendsIngest(b *testing.B) {
 // at offset 50, and a page of 50 assets an item failed on at offset 100
 // (less in a fleet under 2,000 assets).
 func BenchmarkBackendsQueries(b *testing.B) {
-	fd := fleet(b)
+	fd := benchData(b)
 	ctx := context.Background()
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {

@@ -46,13 +46,13 @@ func tMigrationFromVersion1(t *testing.T, p *place) {
 	}
 }
 
-// A store at the previous version (before the image files cache) migrates,
-// keeps its data, and then caches image files.
-func TestMigrationFromPreviousVersion(t *testing.T) { eachPlace(t, tMigrationFromPreviousVersion) }
+// A store at version 6 (before the image files cache) migrates, keeps its
+// data, and then caches image files.
+func TestMigrationToImageFilesCache(t *testing.T) { eachPlace(t, tMigrationToImageFilesCache) }
 
-func tMigrationFromPreviousVersion(t *testing.T, p *place) {
+func tMigrationToImageFilesCache(t *testing.T, p *place) {
 	ctx := context.Background()
-	p.open(t, time.Now, store.SchemaVersion-1)
+	p.open(t, time.Now, 6)
 	p.exec(t, `INSERT INTO signatures VALUES ('sig', 'DescribeTasks', 1000, 2000)`)
 	up := p.open(t, time.Now, 0)
 	if v := p.version(t); v != store.SchemaVersion {
@@ -68,4 +68,44 @@ func tMigrationFromPreviousVersion(t *testing.T, p *place) {
 	if got, ok, err := up.ImageFiles(ctx, id); err != nil || !ok || len(got.Setgid) != 1 {
 		t.Errorf("after the migration: %+v, %v, %v", got, ok, err)
 	}
+}
+
+// Two stores at version 7 (before the outbox) migrate, keep their data,
+// and each gets a random store id of its own; they are ready then.
+func TestMigrationToOutbox(t *testing.T) {
+	ids := map[string]bool{}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for range 2 {
+				ids[migratedStoreID(t, b.place(t))] = true
+			}
+		})
+	}
+	if want := 2 * len(backends); len(ids) != want {
+		t.Errorf("%d distinct store ids among %d stores: %v", len(ids), want, ids)
+	}
+}
+
+// migratedStoreID migrates a store at version 7 holding an image's files
+// and returns its store id.
+func migratedStoreID(t *testing.T, p *place) string {
+	ctx := context.Background()
+	p.open(t, time.Now, 7)
+	p.exec(t, `INSERT INTO image_files VALUES ('sha256:1', '{}', 1000, 2000)`)
+	up := p.open(t, time.Now, 0)
+	if n := p.count(t, "image_files"); n != 1 {
+		t.Errorf("image files after the migration: %d", n)
+	}
+	ob, ok := up.(store.OutboxStore)
+	if !ok {
+		t.Fatalf("%T does not offer store.OutboxStore", up)
+	}
+	id, err := ob.StoreID(ctx)
+	if err != nil || len(id) != 32 {
+		t.Errorf("store id after the migration: %q, %v", id, err)
+	}
+	if err := up.(store.HealthChecker).Ready(ctx); err != nil {
+		t.Error(err)
+	}
+	return id
 }

@@ -28,18 +28,20 @@ import (
 
 // runFlags are the options of every command that runs a scan.
 type runFlags struct {
-	format     string
-	by         string
-	details    bool
-	output     string
-	exitCode   bool
-	noDocker   bool
-	dockerHost string
-	noKube     bool
-	expectNode bool
-	progress   string
-	noStore    bool
-	keepTasks  int
+	format      string
+	by          string
+	details     bool
+	output      string
+	exitCode    bool
+	noDocker    bool
+	dockerHost  string
+	noCRI       bool
+	criEndpoint string
+	noKube      bool
+	expectNode  bool
+	progress    string
+	noStore     bool
+	keepTasks   int
 	// extra are standards loaded for this run only (scan --kube-bench-cfg).
 	extra []*checks.Standard
 	// signer signs an export format's output (set by execScan).
@@ -55,6 +57,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit with 2 when a scored item fails (for CI)")
 	fl.BoolVar(&f.noDocker, "no-docker", false, "do not contact a Docker engine; host file and process checks only")
 	fl.StringVar(&f.dockerHost, "docker-host", "", "Docker engine address (default: DOCKER_HOST or the local socket)")
+	fl.BoolVar(&f.noCRI, "no-cri", false, "do not contact the node's container runtime (containerd, CRI-O) through the CRI")
+	fl.StringVar(&f.criEndpoint, "cri-endpoint", os.Getenv("BASELINE_CRI_ENDPOINT"), "the container runtime's CRI socket under --host-root (env BASELINE_CRI_ENDPOINT; default: the kubelet's --container-runtime-endpoint, then the usual containerd and CRI-O sockets)")
 	fl.BoolVar(&f.noKube, "no-kube", false, "do not contact a Kubernetes API server (node checks still run on a node; kubectl in a benchmark audit is given no cluster)")
 	fl.BoolVar(&f.expectNode, "expect-node", false, "this host is a Kubernetes node: finding no component in its process table is a scan failure, not an empty scan")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
@@ -101,6 +105,8 @@ type scanFlags struct {
 	standards []string
 	assets    []string
 	items     []string
+	// imageArchives and ociLayouts are images judged without a daemon.
+	imageArchives, ociLayouts []string
 	// kubeBenchCfg, kubeBenchVersion and kubeBenchStrict: see addKubeBench.
 	kubeBenchCfg, kubeBenchVersion string
 	kubeBenchStrict                bool
@@ -113,6 +119,10 @@ func newScanCmd(g *globals) *cobra.Command {
 		Short: "Scan this host, its containers and its images, and record the task",
 		Long: `Scan this host against the enabled standards: the host and its Docker daemon,
 every container (running, paused, stopped, created) and every local image.
+With --image-archive or --oci-layout, the images of those files are judged
+instead, by the image items, without a Docker engine (items that need a
+running engine are not applicable); an image whose layers do not match their
+digests is recorded as failed with the reason, and the others are judged.
 The task and its results are recorded in the store (see --data-dir) unless
 --no-store is given. With --server (and --secret-id, --secret-key), the scan
 runs here and is uploaded to that daemon instead, which records it as a task
@@ -121,15 +131,19 @@ touched, and a refused upload exits 1 with the daemon's error.
 
 Exit codes: 0 done (and, with --exit-code, no scored item failed); 1 the scan
 could not run (or the same scope is already being scanned); 2 with
---exit-code, at least one scored item failed; 3 a benchmark definition
-failed to load.`,
+--exit-code, at least one scored item failed (or an image of --image-archive
+or --oci-layout could not be read); 3 a benchmark definition failed to load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(f.imageArchives)+len(f.ociLayouts) > 0 && len(f.types) == 0 {
+				f.types = []string{"image"}
+			}
 			opts, scope, err := selection(f.types, f.standards, f.items)
 			if err != nil {
 				return err
 			}
 			opts.Assets = f.assets
+			opts.ImageArchives, opts.OCILayouts = f.imageArchives, f.ociLayouts
 			if err := f.addKubeBench(cmd, g, &opts, &scope); err != nil {
 				return err
 			}
@@ -141,6 +155,8 @@ failed to load.`,
 	fl.StringSliceVar(&f.standards, "standard", nil, "standard ids to run, judged whatever the engine's or cluster's version (default: every enabled standard, each where its version range fits)")
 	fl.StringSliceVar(&f.assets, "asset", nil, "only these assets: CustomerAssetId, name, or container/image id prefix")
 	fl.StringSliceVar(&f.items, "item", nil, "only these items (CustomerPolicyItemId)")
+	fl.StringArrayVar(&f.imageArchives, "image-archive", nil, "judge the images of this docker save tarball or OCI image archive, without a Docker engine (repeatable)")
+	fl.StringArrayVar(&f.ociLayouts, "oci-layout", nil, "judge the images of this OCI image layout directory, without a Docker engine (repeatable)")
 	fl.StringVar(&f.kubeBenchCfg, "kube-bench-cfg", "", "run a kube-bench benchmark directory (its config.yaml and version directories) as a standard, unchanged; the scan judges only it unless --standard names others")
 	fl.StringVar(&f.kubeBenchVersion, "kube-bench-version", "", "with --kube-bench-cfg: the benchmark version (cis-1.12) or a Kubernetes version mapped by its version_mapping (1.34); default: the cluster's version")
 	fl.BoolVar(&f.kubeBenchStrict, kubeBenchStrictFlag, false, "with --kube-bench-cfg: report an unscored check whose tests fail as failed, not for review as kube-bench's WARN (env "+kubeBenchStrictEnv+", configuration kube_bench.strict)")
@@ -199,13 +215,14 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if err := cat.Add(f.extra...); err != nil {
 		return withCode(ExitInvalid, err)
 	}
-	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost,
+	defaults := scan.Options{HostRoot: g.hostRoot, NoDocker: f.noDocker, DockerHost: f.dockerHost, NoCRI: f.noCRI, CRIEndpoint: f.criEndpoint,
 		Kube: g.kube, NoKube: f.noKube, NodeName: g.nodeName, ExpectNode: f.expectNode}
 	progress := progressFunc(g, f.progress)
 	var rep *results.Report
 	var task store.Task
 	if f.noStore || g.server != "" {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
+		opts.NoCRI, opts.CRIEndpoint = defaults.NoCRI, defaults.CRIEndpoint
 		opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = defaults.Kube, defaults.NoKube, defaults.NodeName, defaults.ExpectNode
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err
@@ -256,7 +273,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if g.server != "" && !f.noStore && f.format != "table" {
 		fmt.Fprintf(g.stderr, "baseline: recorded as task %d (%s)%s\n", task.ID, trigger, onServer(g))
 	}
-	if f.exitCode && scoredFailure(rep) {
+	if f.exitCode && (scoredFailure(rep) || unreadImage(opts, rep)) {
 		return withCode(ExitFindings, nil)
 	}
 	return nil
@@ -301,6 +318,13 @@ func progressFunc(g *globals, mode string) func(done, total int) {
 }
 
 // scoredFailure reports whether a scored item failed on some asset.
+// unreadImage reports whether an image of --image-archive or
+// --oci-layout could not be read: a gate on images must not pass an image
+// it did not judge.
+func unreadImage(opts scan.Options, rep *results.Report) bool {
+	return len(opts.ImageArchives)+len(opts.OCILayouts) > 0 && len(rep.Failures) > 0
+}
+
 func scoredFailure(rep *results.Report) bool {
 	scored := map[uint64]bool{}
 	for _, it := range rep.Items {

@@ -20,6 +20,7 @@ import (
 	"github.com/baselinehq/baseline/api/upstream"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/console"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
@@ -37,6 +38,9 @@ type serveConfig struct {
 	Store      string `mapstructure:"store"`
 	HostRoot   string `mapstructure:"host_root"`
 	DockerHost string `mapstructure:"docker_host"`
+	// CRIEndpoint is the node's container runtime's CRI socket (default:
+	// the kubelet's, then the usual sockets).
+	CRIEndpoint string `mapstructure:"cri_endpoint"`
 	// SigningKey signs exports (default: DataDir's signing.key).
 	SigningKey string `mapstructure:"signing_key"`
 	Kubernetes struct {
@@ -78,16 +82,36 @@ type serveConfig struct {
 		MaxSpooledBodies int          `mapstructure:"max_spooled_bodies"`
 		Keys             []server.Key `mapstructure:"keys"`
 	} `mapstructure:"api"`
+	// Metrics configure /metrics: served without an API key when Public;
+	// failed asset counts for the TopItems items failing on most assets.
+	Metrics struct {
+		Public   bool `mapstructure:"public"`
+		TopItems int  `mapstructure:"top_items"`
+	} `mapstructure:"metrics"`
+	// Console.Listen, when set, is another address serving the console
+	// (and the export downloads it links to); the console is on the API's
+	// address either way.
+	Console struct {
+		Listen string `mapstructure:"listen"`
+	} `mapstructure:"console"`
 	// Upstream, when Server is set, is the daemon each completed task is
 	// also uploaded to (see package server/upstream).
 	Upstream struct {
-		Server    string        `mapstructure:"server"`
-		SecretID  string        `mapstructure:"secret_id"`
-		SecretKey string        `mapstructure:"secret_key"`
-		Retries   int           `mapstructure:"retries"`
-		Backoff   time.Duration `mapstructure:"backoff"`
+		Server    string `mapstructure:"server"`
+		SecretID  string `mapstructure:"secret_id"`
+		SecretKey string `mapstructure:"secret_key"`
+		// Backoff is the wait after a failed upload, doubled after each
+		// next failure up to MaxBackoff.
+		Backoff    time.Duration `mapstructure:"backoff"`
+		MaxBackoff time.Duration `mapstructure:"max_backoff"`
+		// OutboxSize bounds the tasks waiting for upload in the store.
+		OutboxSize int `mapstructure:"outbox_size"`
 	} `mapstructure:"upstream"`
 }
+
+// maxMetricsTopItems bounds metrics.top_items, and so the label sets of
+// baseline_item_failed_assets.
+const maxMetricsTopItems = 1000
 
 // DefaultConfigFiles are read, when present, unless --config names one.
 var DefaultConfigFiles = []string{"/etc/baseline/config.yaml"}
@@ -108,10 +132,13 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetDefault("timezone", "Local")
 	v.SetDefault("shutdown_grace", "60s")
 	setAPIDefaults(v)
-	v.SetDefault("upstream.retries", upstream.DefaultRetries)
+	v.SetDefault("metrics.public", false)
+	v.SetDefault("metrics.top_items", server.DefaultMetricsTopItems)
 	v.SetDefault("upstream.backoff", upstream.DefaultBackoff)
-	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "kubernetes.kubeconfig", "kubernetes.context",
-		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key"} {
+	v.SetDefault("upstream.max_backoff", upstream.DefaultMaxBackoff)
+	v.SetDefault("upstream.outbox_size", upstream.DefaultOutboxSize)
+	for _, k := range []string{"api.tls_cert", "api.tls_key", "docker_host", "cri_endpoint", "kubernetes.kubeconfig", "kubernetes.context",
+		"kubernetes.cluster_name", "kubernetes.node_name", "upstream.server", "upstream.secret_id", "upstream.secret_key", "signing_key", "console.listen"} {
 		v.SetDefault(k, "")
 	}
 	switch {
@@ -132,7 +159,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 		}
 	}
 	flags := map[string]string{"data-dir": "data_dir", "store": "store", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
-		"docker-host": "docker_host", "timezone": "timezone", "keep-tasks": "keep_tasks",
+		"docker-host": "docker_host", "cri-endpoint": "cri_endpoint", "timezone": "timezone", "keep-tasks": "keep_tasks",
 		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name",
 		"signing-key": "signing_key"}
 	for flag, key := range flags {
@@ -161,24 +188,37 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	if k, ok := envKey(); ok {
 		c.API.Keys = append(c.API.Keys, k)
 	}
+	if err := checkServeConfig(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// checkServeConfig refuses a configuration whose settings do not fit
+// together or are out of range, naming the setting.
+func checkServeConfig(c *serveConfig) error {
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
-		return nil, errors.New("api.tls_cert and api.tls_key go together")
+		return errors.New("api.tls_cert and api.tls_key go together")
 	}
 	if err := backend.Check(c.Store); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: %w", err)
+	}
+	if c.Metrics.TopItems < 1 || c.Metrics.TopItems > maxMetricsTopItems {
+		return fmt.Errorf("metrics.top_items: must be between 1 and %d (got %d)", maxMetricsTopItems, c.Metrics.TopItems)
 	}
 	if c.KeepTasks < 1 {
-		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
+		return fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
 	}
 	if u := c.Upstream; u.Server != "" {
 		if _, err := client.New(u.Server, u.SecretID, u.SecretKey); err != nil {
-			return nil, fmt.Errorf("upstream: %w (set upstream.secret_id and upstream.secret_key, or BASELINE_UPSTREAM_SECRET_ID and BASELINE_UPSTREAM_SECRET_KEY)", err)
+			return fmt.Errorf("upstream: %w (set upstream.secret_id and upstream.secret_key, or BASELINE_UPSTREAM_SECRET_ID and BASELINE_UPSTREAM_SECRET_KEY)", err)
 		}
-		if u.Retries < 0 || u.Backoff <= 0 {
-			return nil, fmt.Errorf("upstream: retries must not be negative and backoff must be positive (got %d, %s)", u.Retries, u.Backoff)
+		if u.Backoff <= 0 || u.MaxBackoff < u.Backoff || u.OutboxSize < 1 {
+			return fmt.Errorf("upstream: backoff must be positive, max_backoff at least backoff and outbox_size at least 1 (got %s, %s, %d)",
+				u.Backoff, u.MaxBackoff, u.OutboxSize)
 		}
 	}
-	return &c, nil
+	return nil
 }
 
 // envKey is the single key that may come from the environment alone
@@ -235,6 +275,7 @@ running task finishes within shutdown_grace or is recorded as interrupted.`,
 	fl := cmd.Flags()
 	fl.String("listen", "", "API address (default 127.0.0.1:8443)")
 	fl.String("docker-host", "", "Docker engine address")
+	fl.String("cri-endpoint", "", "the container runtime's CRI socket (default: the kubelet's, then the usual containerd and CRI-O sockets)")
 	fl.String("timezone", "", "time zone of the period tasks' execution times (default Local)")
 	fl.Int("keep-tasks", 0, "tasks to keep")
 	return cmd
@@ -252,19 +293,27 @@ func newLogger(g *globals, level, format string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
 }
 
-// serve runs the daemon until ctx ends.
 // upstreamForwarder forwards each completed task to the configured upstream
-// daemon, if any; stop sends what is still pending, for at most 10 s.
-func upstreamForwarder(c *serveConfig, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
+// daemon, if any, through the store's outbox; stop lets an upload under
+// way finish for at most 10 s (what is not acknowledged stays in the
+// outbox for the next start).
+func upstreamForwarder(ctx context.Context, c *serveConfig, db store.Store, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
 	u := c.Upstream
 	if u.Server == "" {
 		return nil, func() {}, nil
+	}
+	st, ok := db.(store.OutboxStore)
+	if !ok {
+		return nil, nil, fmt.Errorf("upstream: the store (%s) keeps no outbox", backend.Describe(c.Store, c.DataDir))
 	}
 	uc, err := client.New(u.Server, u.SecretID, u.SecretKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("upstream: %w", err)
 	}
-	fwd := upstream.New(uc, upstream.Options{Retries: u.Retries, Backoff: u.Backoff, Logger: log})
+	fwd, err := upstream.New(ctx, uc, st, upstream.Options{Backoff: u.Backoff, MaxBackoff: u.MaxBackoff, OutboxSize: u.OutboxSize, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstream: %w", err)
+	}
 	return fwd.Forward, func() {
 		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		fwd.Close(fctx)
@@ -272,13 +321,13 @@ func upstreamForwarder(c *serveConfig, log *slog.Logger) (completed func(store.T
 	}, nil
 }
 
-// startAPI listens on the API's address and serves h there, over TLS when
-// configured; it returns the server and its URL, and sends a serving error
-// to errc.
-func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", c.API.Listen)
+// startAPI listens on addr (the setting named key) and serves h there,
+// over TLS when the API is configured with it; it returns the server and
+// its URL, and sends a serving error to errc.
+func startAPI(c *serveConfig, key, addr string, h http.Handler, errc chan<- error) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("api.listen: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", key, err)
 	}
 	httpSrv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
@@ -289,7 +338,7 @@ func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, 
 			err = httpSrv.Serve(ln)
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("api: %w", err)
+			errc <- fmt.Errorf("%s: %w", key, err)
 		}
 	}()
 	scheme := "http"
@@ -297,6 +346,34 @@ func startAPI(c *serveConfig, h http.Handler, errc chan<- error) (*http.Server, 
 		scheme = "https"
 	}
 	return httpSrv, scheme + "://" + ln.Addr().String(), nil
+}
+
+// serve runs the daemon until ctx ends.
+// listen serves the API and the console on api.listen, and the console
+// alone on console.listen when it is set; stop shuts them down (waiting up
+// to 10 s for requests under way).
+func listen(c *serveConfig, api *server.Server, con *console.Console, errc chan<- error) (stop func(), addr, consoleAddr string, err error) {
+	apiSrv, addr, err := startAPI(c, "api.listen", c.API.Listen, console.Handler(con, api), errc)
+	if err != nil {
+		return nil, "", "", err
+	}
+	servers := []*http.Server{apiSrv}
+	consoleAddr = addr
+	if c.Console.Listen != "" {
+		conSrv, a, err := startAPI(c, "console.listen", c.Console.Listen, console.Only(con, api), errc)
+		if err != nil {
+			_ = apiSrv.Close()
+			return nil, "", "", err
+		}
+		servers, consoleAddr = append(servers, conSrv), a
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, srv := range servers {
+			_ = srv.Shutdown(ctx)
+		}
+	}, addr, consoleAddr, nil
 }
 
 func serve(ctx context.Context, g *globals, c *serveConfig) error {
@@ -325,15 +402,15 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	completed, stopForwarding, err := upstreamForwarder(c, log)
+	completed, stopForwarding, err := upstreamForwarder(ctx, c, db, log)
 	if err != nil {
 		return err
 	}
-	// Last, once the runner is done: the tasks that just finished are sent
-	// if the upstream answers soon; the local store has them either way.
+	// Last, once the runner is done: the tasks that just finished are in
+	// the outbox, and the upload under way may finish.
 	defer stopForwarding()
 	r, err := runner.New(ctx, cat, db, runner.Options{KeepTasks: c.KeepTasks, Logger: log, Completed: completed,
-		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
+		Defaults: scan.Options{HostRoot: c.HostRoot, DockerHost: c.DockerHost, CRIEndpoint: c.CRIEndpoint, NoKube: c.Kubernetes.Disabled, NodeName: c.Kubernetes.NodeName, ExpectNode: c.Kubernetes.ExpectNode,
 			Kube: kube.Options{Kubeconfig: c.Kubernetes.Kubeconfig, Context: c.Kubernetes.Context, Name: c.Kubernetes.ClusterName}}})
 	if err != nil {
 		return err
@@ -347,12 +424,17 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	api, err := server.New(db, r, server.Options{Keys: c.API.Keys, MaxBodyBytes: c.API.MaxBodyBytes, MaxUploadBytes: c.API.MaxUploadBytes, RatePerSecond: c.API.RatePerSecond,
 		Burst: c.API.Burst, AuthFailuresPerSecond: c.API.AuthFailuresPerSecond, AuthFailureBurst: c.API.AuthFailureBurst,
 		RequireSignedAction: c.API.RequireSignedAction, MaxSpooledBodies: c.API.MaxSpooledBodies, SpoolDir: filepath.Join(c.DataDir, "spool"),
-		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer})
+		Logger: log, PeriodChanged: sched.Reload, ExportDir: filepath.Join(c.DataDir, "exports"), Signer: signer,
+		Metrics: server.MetricsOptions{Public: c.Metrics.Public, TopItems: c.Metrics.TopItems}})
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
-	httpSrv, addr, err := startAPI(c, api, errc)
+	con, err := console.New(console.Options{API: api, Store: db, Catalog: cat, Logger: log, Location: loc})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 3)
+	stopHTTP, addr, consoleAddr, err := listen(c, api, con, errc)
 	if err != nil {
 		return err
 	}
@@ -363,9 +445,10 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 			errc <- fmt.Errorf("scheduler: %w", err)
 		}
 	}()
-	log.Info("serving", "api", addr, "store", backend.Describe(c.Store, c.DataDir), "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
+	log.Info("serving", "api", addr, "console", consoleAddr+"/console/", "store", backend.Describe(c.Store, c.DataDir), "data_dir", c.DataDir,
+		"timezone", loc.String(), "keys", len(c.API.Keys),
 		"upstream", c.Upstream.Server)
-	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s\n", addr)
+	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s and the console on %s/console/\n", addr, consoleAddr)
 
 	select {
 	case <-ctx.Done():
@@ -374,9 +457,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 		log.Error("stopping", "err", err)
 	}
 	stopSched()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_ = httpSrv.Shutdown(shutdownCtx)
-	cancel()
+	stopHTTP()
 	graceCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	r.Shutdown(graceCtx)
 	if werr := api.WaitExports(graceCtx); werr != nil {

@@ -50,27 +50,36 @@ func TestUpstreamConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.API.MaxUploadBytes != 64<<20 || c.Upstream.Server != "" || c.Upstream.Retries != 3 || c.Upstream.Backoff != 10*time.Second {
-		t.Errorf("example: max_upload_bytes %d, upstream %+v; want 64 MiB and no upstream, 3 retries after 10s", c.API.MaxUploadBytes, c.Upstream)
+	if c.API.MaxUploadBytes != 64<<20 || c.Upstream.Server != "" || c.Upstream.Backoff != 10*time.Second ||
+		c.Upstream.MaxBackoff != 10*time.Minute || c.Upstream.OutboxSize != 1000 {
+		t.Errorf("example: max_upload_bytes %d, upstream %+v; want 64 MiB and no upstream, waits from 10s to 10m, an outbox of 1000", c.API.MaxUploadBytes, c.Upstream)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.yaml")
 	if err := os.WriteFile(empty, []byte("log_level: info\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if c, err = loadServeConfig(serve, g, empty); err != nil || c.API.MaxUploadBytes != 64<<20 || c.Upstream.Retries != 3 || c.Upstream.Backoff != 10*time.Second {
+	if c, err = loadServeConfig(serve, g, empty); err != nil || c.API.MaxUploadBytes != 64<<20 || c.Upstream.Backoff != 10*time.Second ||
+		c.Upstream.MaxBackoff != 10*time.Minute || c.Upstream.OutboxSize != 1000 {
 		t.Errorf("defaults: %v, max_upload_bytes %d, upstream %+v", err, c.API.MaxUploadBytes, c.Upstream)
 	}
 	t.Setenv("BASELINE_UPSTREAM_SERVER", "http://baseline-api.baseline.svc:8443")
 	t.Setenv("BASELINE_UPSTREAM_SECRET_ID", "AKIDnode")
 	t.Setenv("BASELINE_UPSTREAM_SECRET_KEY", "node-secret")
 	t.Setenv("BASELINE_UPSTREAM_BACKOFF", "250ms")
+	t.Setenv("BASELINE_UPSTREAM_OUTBOX_SIZE", "5")
 	c, err = loadServeConfig(serve, g, empty)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := c.Upstream; u.Server != "http://baseline-api.baseline.svc:8443" || u.SecretID != "AKIDnode" || u.SecretKey != "node-secret" || u.Backoff != 250*time.Millisecond {
+	if u := c.Upstream; u.Server != "http://baseline-api.baseline.svc:8443" || u.SecretID != "AKIDnode" || u.SecretKey != "node-secret" || u.Backoff != 250*time.Millisecond ||
+		u.OutboxSize != 5 {
 		t.Errorf("upstream from the environment = %+v", u)
 	}
+	t.Setenv("BASELINE_UPSTREAM_OUTBOX_SIZE", "0")
+	if _, err := loadServeConfig(serve, g, empty); err == nil || !strings.Contains(err.Error(), "outbox_size") {
+		t.Errorf("an outbox of no task: %v", err)
+	}
+	t.Setenv("BASELINE_UPSTREAM_OUTBOX_SIZE", "5")
 	t.Setenv("BASELINE_UPSTREAM_SECRET_KEY", "")
 	if _, err := loadServeConfig(serve, g, empty); err == nil || !strings.Contains(err.Error(), "upstream") || !strings.Contains(err.Error(), "BASELINE_UPSTREAM_SECRET_KEY") {
 		t.Errorf("an upstream without its secret key: %v", err)
@@ -153,5 +162,24 @@ func TestAPIAuthConfiguration(t *testing.T) {
 	}
 	if a := c.API; !a.RequireSignedAction || a.AuthFailuresPerSecond != 0.5 || a.AuthFailureBurst != 5 || a.MaxSpooledBodies != 2 {
 		t.Errorf("from the environment: %+v", a)
+	}
+}
+
+// console.listen is off in the example and comes from
+// BASELINE_CONSOLE_LISTEN too.
+func TestConsoleListenConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: &out}
+	serve, _, err := newRoot(g).Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadServeConfig(serve, g, "../../../deploy/config.example.yaml")
+	if err != nil || c.Console.Listen != "" {
+		t.Fatalf("example: console.listen %q, %v; want none", c.Console.Listen, err)
+	}
+	t.Setenv("BASELINE_CONSOLE_LISTEN", "127.0.0.1:9443")
+	if c, err = loadServeConfig(serve, g, "../../../deploy/config.example.yaml"); err != nil || c.Console.Listen != "127.0.0.1:9443" {
+		t.Errorf("with BASELINE_CONSOLE_LISTEN: console.listen %q, %v", c.Console.Listen, err)
 	}
 }

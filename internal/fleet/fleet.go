@@ -1,7 +1,9 @@
-package storetest
-
-// A simulated fleet for the store's benchmarks: one host and containers
-// on nodes, checked against 150 container items, ingested as one task.
+// Package fleet builds the fleet-size data set of the benchmarks: one
+// host and 9,999 containers on 100 nodes, checked against 150 container
+// items in one task (1,499,850 results, some assets dead or partly
+// unreadable), deterministic from a fixed seed. It is test support: the
+// store's, the API's and the console's benchmarks ingest it.
+package fleet
 
 import (
 	"crypto/sha256"
@@ -17,45 +19,55 @@ import (
 	"github.com/baselinehq/baseline/results"
 )
 
-// FleetSize is how many containers a fleet has, on how many nodes.
-type FleetSize struct{ Containers, Nodes int }
-
-// DefaultFleet is 10,000 assets (one host and 9,999 containers on 100
-// nodes) checked against 150 container items: 1,499,850 results (the host
-// gets none, as in a real scan, since every item is a container item).
-var DefaultFleet = FleetSize{Containers: 9999, Nodes: 100}
-
-// Fleet is a fleet's catalog and one task's report of every asset.
-type Fleet struct {
+// Data is the fleet's catalog and its one task's report; ItemID is an item
+// for single-item queries.
+type Data struct {
 	Catalog *checks.Catalog
 	Report  *results.Report
-	// ItemID is an item for the affected-asset pages and the ignore list.
-	ItemID uint64
+	ItemID  uint64
 }
 
+// The fleet's items: 150 container items, the first numbered FirstItemID.
 const (
-	fleetItems       = 150
-	fleetFirstItemID = 900001
+	Items       = 150
+	FirstItemID = 900001
 )
 
-// fleetRisks gives 150 items: 15 critical, 75 high, 35 medium, 15 low, 10
+// Size is how many containers a fleet has, on how many nodes.
+type Size struct{ Containers, Nodes int }
+
+// Default is 10,000 assets (one host and 9,999 containers on 100 nodes)
+// judged by 150 container items: 1,499,850 results (the host gets none,
+// as in a real scan, since every item is a container item).
+var Default = Size{Containers: 9999, Nodes: 100}
+
+// DeadAssets is how many containers could not be read at all: an
+// AssetFailure and every result CHECK_FAILED (1%, rounded up).
+func (s Size) DeadAssets() int { return (s.Containers + 99) / 100 }
+
+// PartialAssets is how many containers were read but had two checks that
+// could not be carried out: an AssetFailure naming them (2%, rounded up).
+func (s Size) PartialAssets() int { return (s.Containers + 49) / 50 }
+
+// risks gives 150 items: 15 critical, 75 high, 35 medium, 15 low, 10
 // notice. High is the largest group so that a RISK_HIGH page at offset 50
 // is not empty.
-var fleetRisks = []struct {
+var risks = []struct {
 	risk string
 	n    int
 }{{"critical", 15}, {"high", 75}, {"medium", 35}, {"low", 15}, {"notice", 10}}
 
-var fleetCategories = []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
+var categories = []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
 
-// fleetCatalog loads the 150-item catalog from an in-memory tree.
-func fleetCatalog() (*checks.Catalog, error) {
+// Catalog loads the 150-item catalog (standard fleet-bench-1.0) from an
+// in-memory tree.
+func Catalog() (*checks.Catalog, error) {
 	var items strings.Builder
 	items.WriteString("category: Container Runtime\nasset_type: container\nitems:\n")
 	n := 0
-	for _, r := range fleetRisks {
+	for _, r := range risks {
 		for range r.n {
-			id := fleetFirstItemID + n
+			id := FirstItemID + n
 			fmt.Fprintf(&items, `  - id: %d
     number: "F.%d"
     title: Ensure fleet setting %d is configured on every container
@@ -76,7 +88,7 @@ func fleetCatalog() (*checks.Catalog, error) {
       test_items:
         - path: "{.Config.Fleet%d}"
           set: true
-`, id, n+1, n+1, fleetCategories[n%len(fleetCategories)], 1+n%2, r.risk, n+1, n+1, n+1, n+1, n+1)
+`, id, n+1, n+1, categories[n%len(categories)], 1+n%2, r.risk, n+1, n+1, n+1, n+1, n+1)
 			n++
 		}
 	}
@@ -93,75 +105,27 @@ func fleetCatalog() (*checks.Catalog, error) {
 	return checks.Load(checks.Tree{FS: fsys, Origin: "bench"})
 }
 
-// BuildFleet builds the catalog and one task report with every asset,
+// Build builds the default fleet (BuildSize of Default).
+func Build() (*Data, error) { return BuildSize(Default) }
+
+// BuildSize builds the catalog and one task report with every asset,
 // result and failure of a fleet of the size.
-func BuildFleet(size FleetSize) (*Fleet, error) {
-	fleetContainers := size.Containers
-	// Dead assets could not be read at all: an AssetFailure and every
-	// result CHECK_FAILED (1%). Partial assets were read but two checks on
-	// each could not be carried out: an AssetFailure naming them (2%).
-	fleetDeadAssets, fleetPartialAssets := fleetContainers/100, fleetContainers/50
-	cat, err := fleetCatalog()
+func BuildSize(size Size) (*Data, error) {
+	cat, err := Catalog()
 	if err != nil {
 		return nil, err
 	}
 	items := cat.Items()
-	if len(items) != fleetItems {
-		return nil, fmt.Errorf("catalog has %d items, want %d", len(items), fleetItems)
+	if len(items) != Items {
+		return nil, fmt.Errorf("catalog has %d items, want %d", len(items), Items)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
-	if err := fleetAssets(rep, size, now); err != nil {
+
+	if rep.Assets, err = fleetAssets(size, now); err != nil {
 		return nil, err
 	}
-	fleetResults(rep, items, fleetDeadAssets, fleetPartialAssets)
-	return &Fleet{Catalog: cat, Report: rep, ItemID: items[0].ID}, nil
-}
 
-// fleetAssets adds the fleet's host and containers to the report.
-func fleetAssets(rep *results.Report, size FleetSize, now time.Time) error {
-	fleetContainers, fleetNodes := size.Containers, size.Nodes
-	nodes := make([]string, fleetNodes)
-	for i := range nodes {
-		nodes[i] = fmt.Sprintf("node-%03d", i)
-	}
-	hostRef := "machine-" + nodes[0]
-	rep.Assets = make([]assets.Asset, 0, 1+fleetContainers)
-	rep.Assets = append(rep.Assets, assets.Asset{
-		ID: assets.StableID(assets.Host, hostRef), Type: assets.Host, Name: nodes[0], Ref: hostRef, NodeName: nodes[0],
-		Host: &assets.HostDetails{HostName: nodes[0], HostIP: "10.0.0.10", InstanceID: hostRef, DockerVersion: "28.5.2", ContainerdVersion: "1.7.27"},
-	})
-	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer",
-		"gateway", "scheduler", "metrics", "logs", "cron", "proxy", "cdn", "upload", "notify", "report"}
-	seen := map[uint64]bool{rep.Assets[0].ID: true}
-	for i := range fleetContainers {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("container-%d", i)))
-		cid := hex.EncodeToString(sum[:])
-		node := nodes[i%fleetNodes]
-		svc := services[i%len(services)]
-		name := fmt.Sprintf("%s-%d-%s", svc, i/len(services), cid[:5])
-		a := assets.Asset{
-			ID: assets.StableID(assets.Container, "machine-"+node, cid), Type: assets.Container, Name: name, Ref: cid, NodeName: node,
-			Container: &assets.ContainerDetails{ContainerID: cid, Name: name, PodName: "", State: assets.StateNormal,
-				ImageName: "registry.example.com/" + svc + ":1." + fmt.Sprint(i%7), CreateTime: now.Add(-time.Duration(i) * time.Minute)},
-		}
-		if i%10 == 9 {
-			a.Container.State = assets.StateStopped
-		}
-		if seen[a.ID] {
-			return fmt.Errorf("asset id collision at container %d", i)
-		}
-		seen[a.ID] = true
-		rep.Assets = append(rep.Assets, a)
-	}
-	return nil
-}
-
-// fleetResults judges every item on every container: the first dead
-// containers could not be read, the next partial ones had two checks that
-// could not run, the others pass, fail, need a manual check or do not
-// apply at random.
-func fleetResults(rep *results.Report, items []*checks.Item, fleetDeadAssets, fleetPartialAssets int) {
 	// Evidence is shared per (item, outcome): the store marshals each
 	// result's evidence anyway, so the ingest cost is that of distinct
 	// slices while the data set stays small in memory.
@@ -178,13 +142,14 @@ func fleetResults(rep *results.Report, items []*checks.Item, fleetDeadAssets, fl
 	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	rep.Results = make([]results.Result, 0, (len(rep.Assets)-1)*len(items))
+	rep.Results = make([]results.Result, 0, size.Containers*Items)
+	deadAssets, partialAssets := size.DeadAssets(), size.PartialAssets()
 	const deadReason = "inspect container: Error response from daemon: No such container"
 	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
 	for i, a := range rep.Assets[1:] {
 		at := rep.StartedAt.Add(time.Duration(i) * 50 * time.Millisecond)
-		dead := i < fleetDeadAssets
-		partial := !dead && i < fleetDeadAssets+fleetPartialAssets
+		dead := i < deadAssets
+		partial := !dead && i < deadAssets+partialAssets
 		if dead {
 			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref,
 				Suggestion: "the container may have been removed during the scan; rescan it", CheckTime: at})
@@ -218,4 +183,43 @@ func fleetResults(rep *results.Report, items []*checks.Item, fleetDeadAssets, fl
 			rep.Results = append(rep.Results, r)
 		}
 	}
+	return &Data{Catalog: cat, Report: rep, ItemID: items[0].ID}, nil
+}
+
+// fleetAssets are the fleet's host and containers, every id distinct.
+func fleetAssets(size Size, now time.Time) ([]assets.Asset, error) {
+	nodes := make([]string, size.Nodes)
+	for i := range nodes {
+		nodes[i] = fmt.Sprintf("node-%03d", i)
+	}
+	hostRef := "machine-" + nodes[0]
+	list := make([]assets.Asset, 0, 1+size.Containers)
+	list = append(list, assets.Asset{
+		ID: assets.StableID(assets.Host, hostRef), Type: assets.Host, Name: nodes[0], Ref: hostRef, NodeName: nodes[0],
+		Host: &assets.HostDetails{HostName: nodes[0], HostIP: "10.0.0.10", InstanceID: hostRef, DockerVersion: "28.5.2", ContainerdVersion: "1.7.27"},
+	})
+	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer",
+		"gateway", "scheduler", "metrics", "logs", "cron", "proxy", "cdn", "upload", "notify", "report"}
+	seen := map[uint64]bool{list[0].ID: true}
+	for i := range size.Containers {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("container-%d", i)))
+		cid := hex.EncodeToString(sum[:])
+		node := nodes[i%size.Nodes]
+		svc := services[i%len(services)]
+		name := fmt.Sprintf("%s-%d-%s", svc, i/len(services), cid[:5])
+		a := assets.Asset{
+			ID: assets.StableID(assets.Container, "machine-"+node, cid), Type: assets.Container, Name: name, Ref: cid, NodeName: node,
+			Container: &assets.ContainerDetails{ContainerID: cid, Name: name, PodName: "", State: assets.StateNormal,
+				ImageName: "registry.example.com/" + svc + ":1." + fmt.Sprint(i%7), CreateTime: now.Add(-time.Duration(i) * time.Minute)},
+		}
+		if i%10 == 9 {
+			a.Container.State = assets.StateStopped
+		}
+		if seen[a.ID] {
+			return nil, fmt.Errorf("asset id collision at container %d", i)
+		}
+		seen[a.ID] = true
+		list = append(list, a)
+	}
+	return list, nil
 }

@@ -2,6 +2,7 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -47,5 +48,43 @@ func tReady(t *testing.T, p *place) {
 	db.Close()
 	if err := hc.Ready(ctx); err == nil {
 		t.Error("a closed store is ready")
+	}
+}
+
+// An applied upload's key is remembered for store.AppliedUploadRetention:
+// within it a repeat is refused, after it the key is pruned and a repeat
+// is recorded again.
+func TestAppliedUploadRetention(t *testing.T) { each(t, tAppliedUploadRetention) }
+
+func tAppliedUploadRetention(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	st := f.DB.(store.OutboxStore)
+	upload := func() error {
+		t.Helper()
+		task, err := f.DB.BeginTask(ctx, store.TriggerUpload, store.Scope{Node: "node-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.CompleteUpload(ctx, task.ID, f.BuildReport(map[uint64][]string{storetest.HostID: {storetest.P, storetest.F}}), "node-1", "k1")
+		if err != nil {
+			if ferr := f.DB.FailTask(ctx, task.ID, "refused"); ferr != nil {
+				t.Fatal(ferr)
+			}
+		}
+		return err
+	}
+	if err := upload(); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Step(store.AppliedUploadRetention - time.Hour)
+	if err := upload(); !errors.Is(err, store.ErrAlreadyApplied) {
+		t.Fatalf("a repeat within the retention: %v, want ErrAlreadyApplied", err)
+	}
+	f.Clock.Step(2 * time.Hour)
+	if err := upload(); err != nil {
+		t.Fatalf("a repeat after the retention: %v, want it recorded", err)
+	}
+	if u, ok, err := st.AppliedUpload(ctx, "node-1", "k1"); err != nil || !ok || !u.AppliedAt.Equal(f.Clock.Now()) {
+		t.Errorf("the key after the retention: %+v, %v, %v; want applied now", u, ok, err)
 	}
 }

@@ -59,9 +59,14 @@ var risks = []struct {
 
 var categories = []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
 
-// Catalog loads the 150-item catalog (standard fleet-bench-1.0) from an
-// in-memory tree.
+// Catalog loads the 150-item catalog (standard fleet-bench-1.0) from FS.
 func Catalog() (*checks.Catalog, error) {
+	return checks.Load(checks.Tree{FS: FS(), Origin: "bench"})
+}
+
+// FS is the fleet's standard as a tree holding one directory, fleet/
+// (standard.yaml, items.yaml): what a daemon under benchmark loads.
+func FS() fstest.MapFS {
 	var items strings.Builder
 	items.WriteString("category: Container Runtime\nasset_type: container\nitems:\n")
 	n := 0
@@ -92,17 +97,16 @@ func Catalog() (*checks.Catalog, error) {
 			n++
 		}
 	}
-	fsys := fstest.MapFS{
+	return fstest.MapFS{
 		"fleet/standard.yaml": {Data: []byte(`standard:
   id: fleet-bench-1.0
   name: Fleet benchmark
   version: "1.0"
-  description: A synthetic standard of 150 container items for store benchmarks.
+  description: A synthetic standard of 150 container items for benchmarks.
   asset_types: [container]
 `)},
 		"fleet/items.yaml": {Data: []byte(items.String())},
 	}
-	return checks.Load(checks.Tree{FS: fsys, Origin: "bench"})
 }
 
 // Build builds the default fleet (BuildSize of Default).

@@ -53,6 +53,9 @@ func (s *DB) PutImageFiles(ctx context.Context, imageID string, files store.Imag
 	if files.Setgid == nil {
 		files.Setgid = []string{}
 	}
+	if files.Secrets == nil {
+		files.Secrets = []string{}
+	}
 	doc, err := json.Marshal(files)
 	if err != nil {
 		return err

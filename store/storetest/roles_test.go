@@ -266,12 +266,13 @@ func tImageFilesCache(t *testing.T, f *fixture) {
 	}
 	// Put, then get: the lists and when they were read.
 	readAt := f.Clock.Now().Add(-time.Minute)
-	put := store.ImageFiles{Setuid: []string{"/usr/bin/passwd", "/usr/bin/su"}, Setgid: []string{"/usr/bin/wall"}, ReadAt: readAt}
+	put := store.ImageFiles{Setuid: []string{"/usr/bin/passwd", "/usr/bin/su"}, Setgid: []string{"/usr/bin/wall"}, Secrets: []string{"/root/.ssh/id_rsa"}, ReadAt: readAt}
 	if err := f.DB.PutImageFiles(ctx, id, put); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := f.DB.ImageFiles(ctx, id)
-	if err != nil || !ok || !reflect.DeepEqual(got.Setuid, put.Setuid) || !reflect.DeepEqual(got.Setgid, put.Setgid) || !got.ReadAt.Equal(readAt) {
+	if err != nil || !ok || !reflect.DeepEqual(got.Setuid, put.Setuid) || !reflect.DeepEqual(got.Setgid, put.Setgid) ||
+		!reflect.DeepEqual(got.Secrets, put.Secrets) || !got.ReadAt.Equal(readAt) {
 		t.Fatalf("get = %+v, %v, %v; want %+v", got, ok, err, put)
 	}
 	// Empty lists stay lists, not nil.
@@ -279,7 +280,7 @@ func tImageFilesCache(t *testing.T, f *fixture) {
 	if err := f.DB.PutImageFiles(ctx, empty, store.ImageFiles{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := f.DB.ImageFiles(ctx, empty); err != nil || !ok || got.Setuid == nil || got.Setgid == nil || len(got.Setuid) != 0 ||
+	if got, ok, err := f.DB.ImageFiles(ctx, empty); err != nil || !ok || got.Setuid == nil || got.Setgid == nil || got.Secrets == nil || len(got.Setuid) != 0 ||
 		!got.ReadAt.Equal(f.Clock.Now()) {
 		t.Errorf("empty lists = %+v, %v, %v", got, ok, err)
 	}

@@ -88,3 +88,31 @@ func tAppliedUploadRetention(t *testing.T, f *fixture) {
 		t.Errorf("the key after the retention: %+v, %v, %v; want applied now", u, ok, err)
 	}
 }
+
+// An upload applied through one handle on the store is refused as already
+// applied through another (replicas sharing one database).
+func TestAppliedUploadSeenByAnotherHandle(t *testing.T) { each(t, tAppliedUploadSeenByAnotherHandle) }
+
+func tAppliedUploadSeenByAnotherHandle(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	other := f.reopen(t)
+	rep := f.BuildReport(map[uint64][]string{storetest.HostID: {storetest.P, storetest.F}})
+	upload := func(db store.Store) (store.Task, error) {
+		t.Helper()
+		task, err := db.BeginTask(ctx, store.TriggerUpload, store.Scope{Node: "node-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return task, db.(store.OutboxStore).CompleteUpload(ctx, task.ID, rep, "node-1", "k1")
+	}
+	first, err := upload(f.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload(other); !errors.Is(err, store.ErrAlreadyApplied) {
+		t.Fatalf("the same upload through another handle: %v, want ErrAlreadyApplied", err)
+	}
+	if u, ok, err := other.(store.OutboxStore).AppliedUpload(ctx, "node-1", "k1"); err != nil || !ok || u.TaskID != first.ID {
+		t.Errorf("the key through the other handle: %+v, %v, %v; want task %d", u, ok, err, first.ID)
+	}
+}

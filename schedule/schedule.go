@@ -197,37 +197,81 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, pt := range tasks {
-		due, at, ok := s.plan(pt)
-		if !ok || at.After(now) {
+		if _, at, ok := s.plan(pt); !ok || at.After(now) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		plog := s.log.With("period_task", pt.ID, "asset_type", pt.AssetType, "due", due)
-		err := s.start(ctx, pt)
-		switch {
-		case errors.Is(err, store.ErrAlreadyScanning):
-			s.mu.Lock()
-			s.retry[pt.ID] = retry{due: due, at: now.Add(s.retryAfter)}
-			s.mu.Unlock()
-			plog.Warn("period task deferred: its scope is being scanned", "retry_at", now.Add(s.retryAfter), "err", err)
-			continue
-		case err != nil:
-			plog.Error("period task failed to start", "err", err)
-		default:
-			plog.Info("period task started", "standards", pt.EnabledStandards())
-		}
-		s.mu.Lock()
-		delete(s.retry, pt.ID)
-		s.mu.Unlock()
-		// The scan is started: record it even if ctx ends meanwhile.
-		if err := s.st.MarkPeriodTriggered(context.WithoutCancel(ctx), pt.ID, now); err != nil {
-			plog.Error("period task not marked as triggered", "err", err)
-			errs = append(errs, fmt.Errorf("mark period task %d: %w", pt.ID, err))
+		if err := s.fire(ctx, pt, now); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fire starts a due period task and records it as triggered at now. On a
+// store shared by several daemons (store.PeriodLock), it does so holding
+// the task's lock and only if the task, read again, is still due: another
+// daemon may have started it since.
+func (s *Scheduler) fire(ctx context.Context, pt store.PeriodTask, now time.Time) error {
+	if l, ok := s.st.(store.PeriodLock); ok {
+		unlock, held, err := l.LockPeriod(ctx, pt.ID)
+		if err != nil {
+			return fmt.Errorf("lock period task %d: %w", pt.ID, err)
+		}
+		if !held {
+			s.log.Debug("period task being started by another daemon", "period_task", pt.ID, "asset_type", pt.AssetType)
+			return nil
+		}
+		defer unlock()
+		fresh, found, err := s.reread(ctx, pt.ID)
+		if err != nil {
+			return err
+		}
+		if _, at, ok := s.plan(fresh); !found || !ok || at.After(now) {
+			return nil
+		}
+		pt = fresh
+	}
+	due, _, _ := s.plan(pt)
+	plog := s.log.With("period_task", pt.ID, "asset_type", pt.AssetType, "due", due)
+	err := s.start(ctx, pt)
+	switch {
+	case errors.Is(err, store.ErrAlreadyScanning):
+		s.mu.Lock()
+		s.retry[pt.ID] = retry{due: due, at: now.Add(s.retryAfter)}
+		s.mu.Unlock()
+		plog.Warn("period task deferred: its scope is being scanned", "retry_at", now.Add(s.retryAfter), "err", err)
+		return nil
+	case err != nil:
+		plog.Error("period task failed to start", "err", err)
+	default:
+		plog.Info("period task started", "standards", pt.EnabledStandards())
+	}
+	s.mu.Lock()
+	delete(s.retry, pt.ID)
+	s.mu.Unlock()
+	// The scan is started: record it even if ctx ends meanwhile.
+	if err := s.st.MarkPeriodTriggered(context.WithoutCancel(ctx), pt.ID, now); err != nil {
+		plog.Error("period task not marked as triggered", "err", err)
+		return fmt.Errorf("mark period task %d: %w", pt.ID, err)
+	}
+	return nil
+}
+
+// reread reads one period task again.
+func (s *Scheduler) reread(ctx context.Context, id int64) (store.PeriodTask, bool, error) {
+	tasks, err := s.st.PeriodTasks(ctx)
+	if err != nil {
+		return store.PeriodTask{}, false, fmt.Errorf("read period tasks: %w", err)
+	}
+	for _, pt := range tasks {
+		if pt.ID == id {
+			return pt, true, nil
+		}
+	}
+	return store.PeriodTask{}, false, nil
 }
 
 // plan is when a task is due and when it may start (later than due while

@@ -6,8 +6,9 @@
 # the HTML export (report/htmltest); Debian's etcd-server, and a
 # kube-apiserver and kubectl built from source (scripts/kube-test-env.sh
 # build: about six minutes the first time, kubectl a minute or two more,
-# then cached) for the Kubernetes tests; Debian's containerd and runc for
-# the container runtime tests (each starts its own containerd).
+# then cached) for the Kubernetes tests; Debian's postgresql for the
+# PostgreSQL store's tests; Debian's containerd and runc for the container
+# runtime tests (each starts its own containerd).
 # Installs packages only when they are missing and we are root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+# PostgreSQL's server binaries (initdb, pg_ctl): each test binary starts a
+# private cluster of its own (internal/pgtest), never the packaged service.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v containerd >/dev/null 2>&1 || missing+=(containerd)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
 if ((${#missing[@]})); then

@@ -580,6 +580,18 @@ type ImageFilesCache interface {
 	PutImageFiles(ctx context.Context, imageID string, files ImageFiles) error
 }
 
+// PeriodLock lets one daemon, among several sharing a store, start a due
+// period task: the one holding the task's lock re-reads it, starts it if
+// it is still due, and records it as triggered before unlocking. A lock
+// whose holder dies is released with it, so another daemon takes over.
+// A backend that only one process writes at a time (the SQLite file)
+// need not offer it.
+type PeriodLock interface {
+	// LockPeriod takes the period task's lock unless another daemon holds
+	// it (ok false); unlock releases it.
+	LockPeriod(ctx context.Context, id int64) (unlock func(), ok bool, err error)
+}
+
 // ErrAlreadyApplied refuses to record an upload whose idempotency key is
 // recorded already: its first attempt landed (OutboxStore.CompleteUpload).
 var ErrAlreadyApplied = errors.New("the upload's idempotency key is already applied")

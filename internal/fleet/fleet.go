@@ -27,19 +27,27 @@ type Data struct {
 	ItemID  uint64
 }
 
-// The fleet's size: 10,000 assets (one host and 9,999 containers on 100
-// nodes) judged by 150 container items, 1,499,850 results.
+// The fleet's items: 150 container items, the first numbered FirstItemID.
 const (
-	Items      = 150
-	Containers = 9999
-	Nodes      = 100
-	// DeadAssets could not be read at all: an AssetFailure and every
-	// result CHECK_FAILED. PartialAssets were read but two checks on
-	// each could not be carried out: an AssetFailure naming them.
-	DeadAssets    = 100
-	PartialAssets = 200
-	FirstItemID   = 900001
+	Items       = 150
+	FirstItemID = 900001
 )
+
+// Size is how many containers a fleet has, on how many nodes.
+type Size struct{ Containers, Nodes int }
+
+// Default is 10,000 assets (one host and 9,999 containers on 100 nodes)
+// judged by 150 container items: 1,499,850 results (the host gets none,
+// as in a real scan, since every item is a container item).
+var Default = Size{Containers: 9999, Nodes: 100}
+
+// DeadAssets is how many containers could not be read at all: an
+// AssetFailure and every result CHECK_FAILED (1%, rounded up).
+func (s Size) DeadAssets() int { return (s.Containers + 99) / 100 }
+
+// PartialAssets is how many containers were read but had two checks that
+// could not be carried out: an AssetFailure naming them (2%, rounded up).
+func (s Size) PartialAssets() int { return (s.Containers + 49) / 50 }
 
 // risks gives 150 items: 15 critical, 75 high, 35 medium, 15 low, 10
 // notice. High is the largest group so that a RISK_HIGH page at offset 50
@@ -51,9 +59,14 @@ var risks = []struct {
 
 var categories = []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
 
-// Catalog loads the 150-item catalog (standard fleet-bench-1.0) from an
-// in-memory tree.
+// Catalog loads the 150-item catalog (standard fleet-bench-1.0) from FS.
 func Catalog() (*checks.Catalog, error) {
+	return checks.Load(checks.Tree{FS: FS(), Origin: "bench"})
+}
+
+// FS is the fleet's standard as a tree holding one directory, fleet/
+// (standard.yaml, items.yaml): what a daemon under benchmark loads.
+func FS() fstest.MapFS {
 	var items strings.Builder
 	items.WriteString("category: Container Runtime\nasset_type: container\nitems:\n")
 	n := 0
@@ -84,22 +97,24 @@ func Catalog() (*checks.Catalog, error) {
 			n++
 		}
 	}
-	fsys := fstest.MapFS{
+	return fstest.MapFS{
 		"fleet/standard.yaml": {Data: []byte(`standard:
   id: fleet-bench-1.0
   name: Fleet benchmark
   version: "1.0"
-  description: A synthetic standard of 150 container items for store benchmarks.
+  description: A synthetic standard of 150 container items for benchmarks.
   asset_types: [container]
 `)},
 		"fleet/items.yaml": {Data: []byte(items.String())},
 	}
-	return checks.Load(checks.Tree{FS: fsys, Origin: "bench"})
 }
 
-// Build builds the catalog and one task report with every asset, result
-// and failure of the fleet.
-func Build() (*Data, error) {
+// Build builds the default fleet (BuildSize of Default).
+func Build() (*Data, error) { return BuildSize(Default) }
+
+// BuildSize builds the catalog and one task report with every asset,
+// result and failure of a fleet of the size.
+func BuildSize(size Size) (*Data, error) {
 	cat, err := Catalog()
 	if err != nil {
 		return nil, err
@@ -111,7 +126,7 @@ func Build() (*Data, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: cat.Standards, Items: items}
 
-	if rep.Assets, err = fleetAssets(now); err != nil {
+	if rep.Assets, err = fleetAssets(size, now); err != nil {
 		return nil, err
 	}
 
@@ -131,13 +146,14 @@ func Build() (*Data, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	rep.Results = make([]results.Result, 0, Containers*Items)
+	rep.Results = make([]results.Result, 0, size.Containers*Items)
+	deadAssets, partialAssets := size.DeadAssets(), size.PartialAssets()
 	const deadReason = "inspect container: Error response from daemon: No such container"
 	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
 	for i, a := range rep.Assets[1:] {
 		at := rep.StartedAt.Add(time.Duration(i) * 50 * time.Millisecond)
-		dead := i < DeadAssets
-		partial := !dead && i < DeadAssets+PartialAssets
+		dead := i < deadAssets
+		partial := !dead && i < deadAssets+partialAssets
 		if dead {
 			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref,
 				Suggestion: "the container may have been removed during the scan; rescan it", CheckTime: at})
@@ -175,13 +191,13 @@ func Build() (*Data, error) {
 }
 
 // fleetAssets are the fleet's host and containers, every id distinct.
-func fleetAssets(now time.Time) ([]assets.Asset, error) {
-	nodes := make([]string, Nodes)
+func fleetAssets(size Size, now time.Time) ([]assets.Asset, error) {
+	nodes := make([]string, size.Nodes)
 	for i := range nodes {
 		nodes[i] = fmt.Sprintf("node-%03d", i)
 	}
 	hostRef := "machine-" + nodes[0]
-	list := make([]assets.Asset, 0, 1+Containers)
+	list := make([]assets.Asset, 0, 1+size.Containers)
 	list = append(list, assets.Asset{
 		ID: assets.StableID(assets.Host, hostRef), Type: assets.Host, Name: nodes[0], Ref: hostRef, NodeName: nodes[0],
 		Host: &assets.HostDetails{HostName: nodes[0], HostIP: "10.0.0.10", InstanceID: hostRef, DockerVersion: "28.5.2", ContainerdVersion: "1.7.27"},
@@ -189,10 +205,10 @@ func fleetAssets(now time.Time) ([]assets.Asset, error) {
 	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer",
 		"gateway", "scheduler", "metrics", "logs", "cron", "proxy", "cdn", "upload", "notify", "report"}
 	seen := map[uint64]bool{list[0].ID: true}
-	for i := range Containers {
+	for i := range size.Containers {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("container-%d", i)))
 		cid := hex.EncodeToString(sum[:])
-		node := nodes[i%Nodes]
+		node := nodes[i%size.Nodes]
 		svc := services[i%len(services)]
 		name := fmt.Sprintf("%s-%d-%s", svc, i/len(services), cid[:5])
 		a := assets.Asset{

@@ -1,7 +1,7 @@
 package apitest
 
 // BenchmarkAPIFleet drives a real `baseline serve` over a fleet-size store
-// (the data set of store/sqlite's Fleet benchmarks: one host and 9,999
+// (internal/fleet, the data set of the store's Fleet benchmarks: one host and 9,999
 // containers on 100 nodes, 150 container items, 1,499,850 results in one
 // task) from 8 concurrent signed clients on loopback, and measures the
 // daemon's idle footprint. The fleet is built only when the benchmark runs:
@@ -15,10 +15,7 @@ package apitest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -34,30 +31,16 @@ import (
 	"time"
 
 	apiclient "github.com/baselinehq/baseline/api/client"
-	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/benchmarks"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/fleet"
 	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
-const (
-	fleetContainers = 9999
-	fleetNodes      = 100
-	fleetDead       = 100 // assets that could not be read: every check failed
-	fleetPartial    = 200 // assets on which two checks could not be carried out
-	fleetFirstItem  = 900001
-	benchClients    = 8
-)
-
-// fleetRisks: 150 items, high the largest group so that a RISK_HIGH page
-// at offset 50 is not empty.
-var fleetRisks = []struct {
-	risk string
-	n    int
-}{{"critical", 15}, {"high", 75}, {"medium", 35}, {"low", 15}, {"notice", 10}}
+const benchClients = 8
 
 func BenchmarkAPIFleet(b *testing.B) {
 	root := b.TempDir()
@@ -126,13 +109,13 @@ func BenchmarkAPIFleet(b *testing.B) {
 	})
 	b.Run("AffectedAssetsPage", func(b *testing.B) {
 		drive(b, clients, pageCall("DescribeCompliancePolicyItemAffectedAssetList", "AffectedAssetList",
-			map[string]any{"CustomerPolicyItemId": fleetFirstItem, "Offset": 100, "Limit": 50,
+			map[string]any{"CustomerPolicyItemId": fleet.FirstItemID, "Offset": 100, "Limit": 50,
 				"Filters": []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}}))
 	})
 	b.Run("MetricsScrape", func(b *testing.B) {
 		for b.Loop() {
 			code, got := scrape(b, d.addr, fullID, fullKey)
-			if code != http.StatusOK || got["baseline_asset_count,asset_type=ASSET_CONTAINER"] != fleetContainers {
+			if code != http.StatusOK || got["baseline_asset_count,asset_type=ASSET_CONTAINER"] != float64(fleet.Default.Containers) {
 				b.Fatalf("/metrics: %d, %v containers", code, got["baseline_asset_count,asset_type=ASSET_CONTAINER"])
 			}
 		}
@@ -353,8 +336,8 @@ func buildFleetStore(benchDir, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	fleet, ok := cat.Standard("fleet-bench-1.0")
-	if !ok || len(fleet.Items) != 150 {
+	std, ok := cat.Standard("fleet-bench-1.0")
+	if !ok || len(std.Items) != fleet.Items {
 		return fmt.Errorf("fleet standard not loaded")
 	}
 	ctx := context.Background()
@@ -377,111 +360,36 @@ func buildFleetStore(benchDir, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := db.CompleteTask(ctx, task.ID, fleetReport(fleet)); err != nil {
+	rep, err := fleetReport(std)
+	if err != nil {
+		return err
+	}
+	if err := db.CompleteTask(ctx, task.ID, rep); err != nil {
 		return err
 	}
 	return db.Close()
 }
 
+// writeFleetStandard writes the fleet's standard (internal/fleet) to dir.
 func writeFleetStandard(dir string) error {
-	var items strings.Builder
-	items.WriteString("category: Container Runtime\nasset_type: container\nitems:\n")
-	categories := []string{"Container Runtime", "Container Images and Build File", "Container Networking", "Container Resources"}
-	n := 0
-	for _, r := range fleetRisks {
-		for range r.n {
-			fmt.Fprintf(&items, `  - id: %d
-    number: "F.%d"
-    title: Ensure fleet setting %d is configured on every container
-    category: %s
-    level: %d
-    risk: %s
-    assessment: automated
-    description: Fleet benchmark item %d; a container without Config.Fleet%d runs with the weaker engine default.
-    audit_procedure: docker inspect --format '{{.Config.Fleet%d}}' $(docker ps -aq)
-    remediation: Set Fleet%d in the container's configuration and recreate the container.
-    source: {kind: container}
-    tests:
-      test_items:
-        - path: "{.Config.Fleet%d}"
-          set: true
-`, fleetFirstItem+n, n+1, n+1, categories[n%len(categories)], 1+n%2, r.risk, n+1, n+1, n+1, n+1, n+1)
-			n++
-		}
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	std := "standard:\n  id: fleet-bench-1.0\n  name: Fleet benchmark\n  version: \"1.0\"\n" +
-		"  description: A synthetic standard of 150 container items for API benchmarks.\n  asset_types: [container]\n"
-	if err := os.WriteFile(filepath.Join(dir, "standard.yaml"), []byte(std), 0o644); err != nil {
-		return err
+	for name, f := range fleet.FS() {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(name)), f.Data, 0o644); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(filepath.Join(dir, "items.yaml"), []byte(items.String()), 0o644)
+	return nil
 }
 
-// fleetReport is one task over the host and the containers: 70 : 20 : 5 : 4
-// passed, failed, manual and not applicable, and some unreadable assets.
-func fleetReport(std *checks.Standard) *results.Report {
-	now := time.Now().UTC().Truncate(time.Second)
-	items := std.Items
-	rep := &results.Report{StartedAt: now.Add(-10 * time.Minute), FinishedAt: now, Standards: []*checks.Standard{std}, Items: items}
-	host := "machine-node-000"
-	rep.Assets = append(rep.Assets, assets.Asset{ID: assets.StableID(assets.Host, host), Type: assets.Host, Name: "node-000", Ref: host, NodeName: "node-000",
-		Host: &assets.HostDetails{HostName: "node-000", HostIP: "10.0.0.10", InstanceID: host, DockerVersion: "28.5.2"}})
-	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer"}
-	for i := range fleetContainers {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("container-%d", i)))
-		cid, node, svc := hex.EncodeToString(sum[:]), fmt.Sprintf("node-%03d", i%fleetNodes), services[i%len(services)]
-		name := fmt.Sprintf("%s-%d-%s", svc, i/len(services), cid[:5])
-		state := assets.StateNormal
-		if i%10 == 9 {
-			state = assets.StateStopped
-		}
-		rep.Assets = append(rep.Assets, assets.Asset{ID: assets.StableID(assets.Container, "machine-"+node, cid), Type: assets.Container,
-			Name: name, Ref: cid, NodeName: node, Container: &assets.ContainerDetails{ContainerID: cid, Name: name, State: state,
-				ImageName: "registry.example.com/" + svc + ":1." + fmt.Sprint(i%7), CreateTime: now.Add(-time.Duration(i) * time.Minute)}})
+// fleetReport is the fleet's task (internal/fleet) judged by std, the
+// fleet standard as the daemon loaded it.
+func fleetReport(std *checks.Standard) (*results.Report, error) {
+	d, err := fleet.Build()
+	if err != nil {
+		return nil, err
 	}
-	// Evidence is shared per item and outcome.
-	type itemEv struct{ pass, fail []checks.Evidence }
-	evs := make([]itemEv, len(items))
-	for j, it := range items {
-		subj := it.Tests.Items[0].Subject()
-		evs[j] = itemEv{pass: []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set", Passed: true}},
-			fail: []checks.Evidence{{Source: "container", Subject: subj, Actual: "<not set>", Expected: "set"}}}
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	const deadReason = "inspect container: Error response from daemon: No such container"
-	const partialReason = `path {.Config.Fleet}: cannot compare "n/a" with gt: not a number`
-	rep.Results = make([]results.Result, 0, fleetContainers*len(items))
-	for i, a := range rep.Assets[1:] {
-		at := rep.StartedAt.Add(time.Duration(i) * 50 * time.Millisecond)
-		dead, partial := i < fleetDead, i >= fleetDead && i < fleetDead+fleetPartial
-		switch {
-		case dead:
-			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: deadReason + ": " + a.Ref, Suggestion: "rescan it", CheckTime: at})
-		case partial:
-			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: "2 checks could not be carried out; the first: " + partialReason,
-				Suggestion: "fix the cause and rescan the asset", CheckTime: at})
-		}
-		for j, it := range items {
-			r := results.Result{ItemID: it.ID, AssetID: a.ID, CheckedAt: at}
-			switch p := rng.IntN(99); {
-			case dead:
-				r.Verdict = checks.Failed(deadReason + ": " + a.Ref)
-			case partial && j < 2:
-				r.Verdict = checks.Failed(partialReason)
-			case p < 70:
-				r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultPassed, Evidence: evs[j].pass}
-			case p < 90:
-				r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultFailed, Evidence: evs[j].fail}
-			case p < 95:
-				r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultManual, Evidence: evs[j].pass}
-			default:
-				r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable, Reason: "only running containers are checked"}
-			}
-			rep.Results = append(rep.Results, r)
-		}
-	}
-	return rep
+	d.Report.Standards, d.Report.Items = []*checks.Standard{std}, std.Items
+	return d.Report, nil
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/pgtest"
 	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/store"
 )
@@ -58,7 +59,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m) // runs the tests, then stops the test PostgreSQL if one started
 	testbin.Cleanup()
 	os.Exit(code)
 }

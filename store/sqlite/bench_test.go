@@ -22,19 +22,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/fleet"
-	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
 // fleetData is the in-memory data set, built once per process.
-type fleetData struct {
-	cat    *checks.Catalog
-	report *results.Report
-	itemID uint64 // an item for ItemAssets and the whitelist
-}
+type fleetData = fleet.Data
 
 var (
 	fleetDataOnce sync.Once
@@ -56,24 +50,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildFleet builds the fleet data set (internal/fleet).
-func buildFleet() (*fleetData, error) {
-	d, err := fleet.Build()
-	if err != nil {
-		return nil, err
-	}
-	return &fleetData{cat: d.Catalog, report: d.Report, itemID: d.ItemID}, nil
-}
-
 func getFleetData(b *testing.B) *fleetData {
 	b.Helper()
 	fleetDataOnce.Do(func() {
 		start := time.Now()
-		fleetDataVal, fleetDataErr = buildFleet()
+		fleetDataVal, fleetDataErr = fleet.Build()
 		if fleetDataErr == nil {
 			fmt.Fprintf(os.Stderr, "fleet data set: %d assets, %d items, %d results, %d asset failures (built in %s)\n",
-				len(fleetDataVal.report.Assets), len(fleetDataVal.report.Items), len(fleetDataVal.report.Results),
-				len(fleetDataVal.report.Failures), time.Since(start).Round(time.Millisecond))
+				len(fleetDataVal.Report.Assets), len(fleetDataVal.Report.Items), len(fleetDataVal.Report.Results),
+				len(fleetDataVal.Report.Failures), time.Since(start).Round(time.Millisecond))
 		}
 	})
 	if fleetDataErr != nil {
@@ -84,7 +69,7 @@ func getFleetData(b *testing.B) *fleetData {
 
 // ingestFleet stores the catalog and runs one full task with the report.
 func ingestFleet(ctx context.Context, db *sqlite.DB, fd *fleetData) error {
-	if err := db.SyncCatalog(ctx, fd.cat); err != nil {
+	if err := db.SyncCatalog(ctx, fd.Catalog); err != nil {
 		return fmt.Errorf("SyncCatalog: %w", err)
 	}
 	return runTask(ctx, db, fd)
@@ -95,7 +80,7 @@ func runTask(ctx context.Context, db *sqlite.DB, fd *fleetData) error {
 	if err != nil {
 		return fmt.Errorf("BeginTask: %w", err)
 	}
-	if err := db.CompleteTask(ctx, task.ID, fd.report); err != nil {
+	if err := db.CompleteTask(ctx, task.ID, fd.Report); err != nil {
 		return fmt.Errorf("CompleteTask: %w", err)
 	}
 	return nil
@@ -162,7 +147,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := db.SyncCatalog(ctx, fd.cat); err != nil {
+		if err := db.SyncCatalog(ctx, fd.Catalog); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -184,7 +169,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 	b.ReportMetric(totalMB, "MB-db+wal")
 	b.ReportMetric(walMB, "MB-wal")
 	b.ReportMetric(closedMB, "MB-db-closed")
-	b.ReportMetric(float64(len(fd.report.Results)), "results")
+	b.ReportMetric(float64(len(fd.Report.Results)), "results")
 }
 
 // queryBench times f after one untimed cold call on a freshly opened handle
@@ -259,7 +244,7 @@ func BenchmarkItemAssetsPageFleet(b *testing.B) {
 	ctx := context.Background()
 	logged := b.N > 1 // log once, in the first (b.N == 1) run
 	queryBench(b, func() error {
-		page, total, err := db.ItemAssets(ctx, fd.itemID, store.Query{Offset: 100, Limit: 50,
+		page, total, err := db.ItemAssets(ctx, fd.ItemID, store.Query{Offset: 100, Limit: 50,
 			Filters: []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}})
 		if err != nil {
 			return err
@@ -269,7 +254,7 @@ func BenchmarkItemAssetsPageFleet(b *testing.B) {
 		}
 		if !logged {
 			logged = true
-			b.Logf("item %d assets page: %d rows of %d failed", fd.itemID, len(page), total)
+			b.Logf("item %d assets page: %d rows of %d failed", fd.ItemID, len(page), total)
 		}
 		return nil
 	})
@@ -304,7 +289,7 @@ func BenchmarkWhitelistItemEverywhereFleet(b *testing.B) {
 	logged := b.N > 1 // log once, in the first (b.N == 1) run
 	queryBench(b, func() error {
 		start := time.Now()
-		entries, err := db.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{fd.itemID}, All: true,
+		entries, err := db.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{fd.ItemID}, All: true,
 			Reason: "fleet benchmark", CreatedBy: "bench"})
 		if err != nil {
 			return err
@@ -315,11 +300,11 @@ func BenchmarkWhitelistItemEverywhereFleet(b *testing.B) {
 		mid := time.Now()
 		if !logged {
 			logged = true
-			it, err := db.Item(ctx, fd.itemID)
+			it, err := db.Item(ctx, fd.ItemID)
 			if err != nil {
 				return err
 			}
-			b.Logf("whitelisted item %d: entry covers %d assets; item ignored on %d assets", fd.itemID, entries[0].AssetCount, it.IgnoredAssetCount)
+			b.Logf("whitelisted item %d: entry covers %d assets; item ignored on %d assets", fd.ItemID, entries[0].AssetCount, it.IgnoredAssetCount)
 			mid = time.Now()
 		}
 		if err := db.RemoveWhitelist(ctx, []int64{entries[0].ID}); err != nil {

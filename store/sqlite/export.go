@@ -8,6 +8,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // ResultRows streams results with their evidence: one task's, or the
@@ -63,7 +64,7 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := sqlstore.ScanRow(rows)
 		if err != nil {
 			return err
 		}
@@ -78,34 +79,11 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 // oldest first: per task, the assets it checked and those with a failure
 // that is not ignored now.
 func (s *DB) Trend(ctx context.Context, t assets.Type, n int) ([]store.TrendPoint, error) {
-	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", stFinished))
+	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", sqlstore.StFinished))
 	if err != nil {
 		return nil, err
 	}
-	var out []store.TrendPoint
-	for _, task := range tasks {
-		if len(out) == n {
-			break
-		}
-		if len(task.Scope.Types) > 0 && !containsType(task.Scope.Types, t) {
-			continue
-		}
-		p := store.TrendPoint{TaskID: task.ID, FinishedAt: task.FinishedAt, AssetType: t}
-		tally, err := s.taskTally(ctx, task.ID, t)
-		if err != nil {
-			return nil, err
-		}
-		p.AssetCount, p.FailedAssets = tally.Assets, tally.Assets-tally.PassedAssets
-		if p.AssetCount == 0 {
-			continue
-		}
-		p.PassRate = results.Percent(t, tally)
-		out = append(out, p)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, nil
+	return sqlstore.Trend(tasks, t, n, func(id int64) (results.Tally, error) { return s.taskTally(ctx, id, t) })
 }
 
 // notIgnoredFailure is 1 for a result row (res) that could not be checked
@@ -137,15 +115,6 @@ func (s *DB) taskTally(ctx context.Context, taskID int64, t assets.Type) (result
 	return c, err
 }
 
-func containsType(ts []assets.Type, t assets.Type) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
-
 // TaskFailures lists a task's scan-failed assets, or the current ones.
 func (s *DB) TaskFailures(ctx context.Context, taskID int64) ([]store.ScanFailedAsset, error) {
 	q := `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
@@ -163,13 +132,10 @@ func (s *DB) TaskFailures(ctx context.Context, taskID int64) ([]store.ScanFailed
 	defer rows.Close()
 	var out []store.ScanFailedAsset
 	for rows.Next() {
-		var f store.ScanFailedAsset
-		var at string
-		var ct int64
-		if err := rows.Scan(&f.AssetID, &at, &f.AssetName, &f.NodeName, &f.Reason, &f.Suggestion, &ct, &f.TaskID); err != nil {
+		f, err := sqlstore.ScanFailedAsset(rows)
+		if err != nil {
 			return nil, err
 		}
-		f.AssetType, f.CheckTime = assets.Type(at), apiTime(ct)
 		out = append(out, f)
 	}
 	return out, rows.Err()

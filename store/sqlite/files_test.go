@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/baselinehq/baseline/store/storetest"
 )
 
 // The store is created readable by its owner only: the data directory
@@ -22,11 +24,8 @@ func TestStoreFilesArePrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	f := &fixture{db: db, cat: testCatalog(t), clock: &clock{}}
-	if err := db.SyncCatalog(ctx, f.cat); err != nil {
-		t.Fatal(err)
-	}
-	f.standard(t) // writes through the write-ahead log
+	f := storetest.New(t, db, storetest.NewClock())
+	f.Standard(t) // writes through the write-ahead log
 	mode := func(path string) os.FileMode {
 		t.Helper()
 		fi, err := os.Stat(path)

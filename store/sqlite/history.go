@@ -7,6 +7,7 @@ import (
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // Diff compares the results two finished tasks share, plus the pairs new
@@ -15,7 +16,7 @@ import (
 // finished tasks are compared.
 func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 	if from == 0 && to == 0 {
-		ids, err := s.uint64s(ctx, "SELECT id FROM tasks WHERE status = ? ORDER BY id DESC LIMIT 2", stFinished)
+		ids, err := s.uint64s(ctx, "SELECT id FROM tasks WHERE status = ? ORDER BY id DESC LIMIT 2", sqlstore.StFinished)
 		if err != nil {
 			return store.Diff{}, err
 		}
@@ -38,7 +39,7 @@ func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 		FROM results b JOIN items i ON i.id = b.item_id JOIN assets a ON a.id = b.asset_id
 		LEFT JOIN results p ON p.task_id = ? AND p.asset_id = b.asset_id AND p.item_id = b.item_id
 		WHERE b.task_id = ? AND ((b.result = ? AND COALESCE(p.result, 0) != ?) OR (p.result = ? AND b.result = ?))
-		ORDER BY a.name, i.standard_id, i.id`, from, to, resFailed, resFailed, resFailed, resPassed)
+		ORDER BY a.name, i.standard_id, i.id`, from, to, sqlstore.ResFailed, sqlstore.ResFailed, sqlstore.ResFailed, sqlstore.ResPassed)
 	if err != nil {
 		return d, err
 	}
@@ -49,8 +50,8 @@ func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 		if err := rows.Scan(&c.ItemID, &c.Number, &c.Name, &c.AssetID, &c.AssetName, &before, &after); err != nil {
 			return d, err
 		}
-		c.Before, c.After = resultOf(before), resultOf(after)
-		if after == resFailed {
+		c.Before, c.After = sqlstore.ResultOf(before), sqlstore.ResultOf(after)
+		if after == sqlstore.ResFailed {
 			d.NewlyFailed = append(d.NewlyFailed, c)
 		} else {
 			d.Fixed = append(d.Fixed, c)

@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // bulkIndexRows is the task size from which the per-item index of the
@@ -74,15 +73,8 @@ func (b *batch) flush() error {
 	return err
 }
 
-// ignoreSet is the active whitelist: items ignored everywhere, and items
-// ignored on some assets.
-type ignoreSet struct {
-	all     map[uint64]bool
-	onAsset map[uint64]map[uint64]bool
-}
-
-func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
-	ig := ignoreSet{all: map[uint64]bool{}, onAsset: map[uint64]map[uint64]bool{}}
+func loadIgnores(ctx context.Context, tx *sql.Tx) (sqlstore.IgnoreSet, error) {
+	ig := sqlstore.NewIgnoreSet()
 	rows, err := tx.QueryContext(ctx, `SELECT w.item_id, w.all_assets, wa.asset_id FROM whitelist w
 		LEFT JOIN whitelist_assets wa ON wa.whitelist_id = w.id WHERE w.lapsed = 0`)
 	if err != nil {
@@ -96,15 +88,7 @@ func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
 		if err := rows.Scan(&item, &all, &asset); err != nil {
 			return ig, err
 		}
-		if all {
-			ig.all[item] = true
-		}
-		if asset.Valid {
-			if ig.onAsset[item] == nil {
-				ig.onAsset[item] = map[uint64]bool{}
-			}
-			ig.onAsset[item][uint64(asset.Int64)] = true
-		}
+		ig.Add(item, all, uint64(asset.Int64), asset.Valid)
 	}
 	return ig, rows.Err()
 }
@@ -113,7 +97,7 @@ func loadIgnores(ctx context.Context, tx *sql.Tx) (ignoreSet, error) {
 // scan failures and roll-ups, and marks the task finished, all in one
 // transaction. A process killed before the commit leaves nothing of it.
 func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
-	if err := checkReportIDs(rep); err != nil {
+	if err := sqlstore.CheckReportIDs(rep); err != nil {
 		return err
 	}
 	if err := s.lapse(ctx); err != nil {
@@ -134,8 +118,8 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err := tx.QueryRowContext(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON, &trigger); err != nil {
 		return notFound(err, fmt.Sprintf("task %d", taskID))
 	}
-	if status != stRunning {
-		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, statusOf(status))
+	if status != sqlstore.StRunning {
+		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
 	}
 	var scope store.Scope
 	_ = json.Unmarshal([]byte(scopeJSON), &scope)
@@ -161,14 +145,14 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
 		return err
 	}
-	if err := rebuildRollups(ctx, tx, touchedAssets(rep), touchedItems(rep)); err != nil {
+	if err := rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), sqlstore.TouchedItems(rep)); err != nil {
 		return err
 	}
 	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
-		stFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
 	return err
 }
 
@@ -178,15 +162,7 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES ",
 		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
 		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`, 10)
-	hostIP := ""
-	if rep.Host.Host != nil {
-		hostIP = rep.Host.Host.HostIP
-	}
-	for _, a := range rep.Assets {
-		if a.Host != nil && a.Host.HostIP != "" {
-			hostIP = a.Host.HostIP
-		}
-	}
+	hostIP := sqlstore.HostIP(rep)
 	for _, a := range rep.Assets {
 		details, err := json.Marshal(a)
 		if err != nil {
@@ -204,30 +180,18 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 // An upload (upload true) removes only assets last recorded for its own
 // scope's node (or before nodes were kept), whatever host it names.
 func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, upload bool, scopeNode string, now int64) error {
-	node := rep.Host.Name
-	types := map[assets.Type]bool{}
-	for _, it := range rep.Items {
-		types[it.AssetType] = true
-	}
-	for _, a := range rep.Assets {
-		if node == "" && a.NodeName != "" {
-			node = a.NodeName // every asset of a scan is on the scanned host
-		}
-	}
+	node, types := sqlstore.Removal(rep)
 	if node == "" {
 		return nil
 	}
-	if err := fillTemp(ctx, tx, "seen_assets", touchedAssets(rep)); err != nil {
+	if err := fillTemp(ctx, tx, "seen_assets", sqlstore.TouchedAssets(rep)); err != nil {
 		return err
 	}
 	owner, args := "", []any{}
 	if upload {
 		owner, args = " AND scope_node IN ('', ?)", []any{scopeNode}
 	}
-	for t := range types {
-		if t == assets.Host {
-			continue
-		}
+	for _, t := range types {
 		if _, err := tx.ExecContext(ctx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
 			AND id NOT IN (SELECT id FROM temp.seen_assets)`+owner, append([]any{now, string(t), node}, args...)...); err != nil {
 			return err
@@ -239,32 +203,16 @@ func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, upload bo
 // insertResults stores the task's results, then makes them the latest of
 // their (item, asset) pairs in one statement inside SQLite (far faster
 // than a second pass of bound rows), and marks the ignored ones.
-func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig ignoreSet) error {
+func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet) error {
 	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
-	// Inserting in key order appends to the B-trees instead of splitting
-	// pages all over them.
-	order := make([]int, len(rep.Results))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(a, b int) bool {
-		ra, rb := &rep.Results[order[a]], &rep.Results[order[b]]
-		if ra.AssetID != rb.AssetID {
-			return ra.AssetID < rb.AssetID
-		}
-		return ra.ItemID < rb.ItemID
-	})
+	order := sqlstore.ResultOrder(rep)
 	for _, i := range order {
 		r := &rep.Results[i]
-		ev := ""
-		if len(r.Evidence) > 0 {
-			data, err := json.Marshal(r.Evidence)
-			if err != nil {
-				return err
-			}
-			ev = string(data)
+		ev, err := sqlstore.Evidence(r)
+		if err != nil {
+			return err
 		}
-		if err := res.add(taskID, r.AssetID, r.ItemID, statusCodes[r.Status], resultCodes[r.Result], r.Reason, ev, unix(r.CheckedAt)); err != nil {
+		if err := res.add(taskID, r.AssetID, r.ItemID, sqlstore.StatusCodes[r.Status], sqlstore.ResultCodes[r.Result], r.Reason, ev, unix(r.CheckedAt)); err != nil {
 			return err
 		}
 	}
@@ -290,15 +238,7 @@ func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.R
 			return err
 		}
 	}
-	var items []uint64
-	for it := range ig.all {
-		items = append(items, it)
-	}
-	for it := range ig.onAsset {
-		if !ig.all[it] {
-			items = append(items, it)
-		}
-	}
+	items := ig.Items()
 	for _, it := range items {
 		if _, err := tx.ExecContext(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE task_id = ? AND item_id = ?", taskID, it); err != nil {
 			return err
@@ -337,46 +277,6 @@ func (s *DB) recordFailures(ctx context.Context, tx *sql.Tx, taskID int64, rep *
 	_, err := tx.ExecContext(ctx, `DELETE FROM asset_failures WHERE asset_id IN (SELECT id FROM temp.ok_assets)
 		AND asset_id NOT IN (SELECT asset_id FROM asset_rollup WHERE check_failed > 0)`)
 	return err
-}
-
-// checkReportIDs refuses a report naming an id that SQLite cannot hold.
-func checkReportIDs(rep *results.Report) error {
-	if err := store.CheckIDs("CustomerAssetId", append(touchedAssets(rep), rep.Host.ID)...); err != nil {
-		return err
-	}
-	if err := store.CheckIDs("CustomerPolicyItemId", touchedItems(rep)...); err != nil {
-		return err
-	}
-	for _, r := range rep.Results {
-		if err := store.CheckIDs("result's CustomerAssetId", r.AssetID); err != nil {
-			return err
-		}
-		if err := store.CheckIDs("result's CustomerPolicyItemId", r.ItemID); err != nil {
-			return err
-		}
-	}
-	for _, f := range rep.Failures {
-		if err := store.CheckIDs("scan failure's CustomerAssetId", f.AssetID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func touchedAssets(rep *results.Report) []uint64 {
-	out := make([]uint64, 0, len(rep.Assets))
-	for _, a := range rep.Assets {
-		out = append(out, a.ID)
-	}
-	return out
-}
-
-func touchedItems(rep *results.Report) []uint64 {
-	out := make([]uint64, 0, len(rep.Items))
-	for _, it := range rep.Items {
-		out = append(out, it.ID)
-	}
-	return out
 }
 
 // fillTemp (re)fills a temporary id table.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 var (
@@ -162,7 +163,7 @@ func (s *DB) CompleteUpload(ctx context.Context, taskID int64, rep *results.Repo
 	if node == "" || key == "" {
 		return fmt.Errorf("%w: an applied upload is recorded by its node and its idempotency key", store.ErrInvalidParameter)
 	}
-	if err := checkReportIDs(rep); err != nil {
+	if err := sqlstore.CheckReportIDs(rep); err != nil {
 		return err
 	}
 	if err := s.lapse(ctx); err != nil {
@@ -217,8 +218,8 @@ func (s *DB) Ready(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if v != SchemaVersion {
-		return fmt.Errorf("store: schema version %d, this program's is %d", v, SchemaVersion)
+	if v != store.SchemaVersion {
+		return fmt.Errorf("store: schema version %d, this program's is %d", v, store.SchemaVersion)
 	}
 	return nil
 }

@@ -3,25 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"math"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
-
-func assetsType(s string) assets.Type { return assets.Type(s) }
-
-// scanFailedExpr is true for an asset whose last scan failed or on which
-// some check could not be carried out.
-const scanFailedExpr = "(af.asset_id IS NOT NULL OR COALESCE(r.check_failed, 0) > 0)"
-
-// assetResultExpr is the asset's result: FAILED when a non-ignored item
-// failed, PASSED otherwise, empty when its scan failed.
-const assetResultExpr = "CASE WHEN " + scanFailedExpr + " THEN '' WHEN COALESCE(r.failed, 0) > 0 THEN 'RESULT_FAILED' ELSE 'RESULT_PASSED' END"
 
 // Summary computes ComplianceAssetSummary per asset type (all types when
 // none are given).
@@ -40,9 +29,9 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	for _, t := range types {
 		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
 		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(NOT `+scanFailedExpr+` AND COALESCE(r.failed, 0) = 0), 0),
-			COALESCE(SUM(NOT `+scanFailedExpr+` AND COALESCE(r.failed, 0) > 0), 0),
-			COALESCE(SUM(`+scanFailedExpr+`), 0),
+			COALESCE(SUM(NOT `+sqlstore.ScanFailedExpr+` AND COALESCE(r.failed, 0) = 0), 0),
+			COALESCE(SUM(NOT `+sqlstore.ScanFailedExpr+` AND COALESCE(r.failed, 0) > 0), 0),
+			COALESCE(SUM(`+sqlstore.ScanFailedExpr+`), 0),
 			COUNT(DISTINCT a.node_name)
 			FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
 			WHERE a.type = ? AND a.removed_at = 0`, string(t)).
@@ -77,62 +66,15 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 		}
 		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
 			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
-		applyTasks(&sum, tasks)
+		sqlstore.ApplyTasks(&sum, tasks)
 		out = append(out, sum)
 	}
 	return out, nil
 }
 
-// applyTasks fills the check status, progress, cost and last check time
-// from the newest tasks that cover the type.
-func applyTasks(sum *store.AssetSummary, tasks []store.Task) {
-	for _, t := range tasks {
-		if !coversType(t.Scope, sum.AssetType) {
-			continue
-		}
-		if t.Status == checks.CheckRunning {
-			if sum.CheckStatus == checks.CheckInit {
-				sum.CheckStatus, sum.CheckProgress = checks.CheckRunning, float64(t.Progress)
-			}
-			continue
-		}
-		if sum.CheckStatus == checks.CheckInit {
-			sum.CheckStatus = t.Status
-		}
-		if t.Status == checks.CheckFinished {
-			sum.IsCustomerFirstCheck = false
-			sum.CheckCostTime = math.Round(t.CostSeconds*1000) / 1000
-			sum.LastCheckTime = t.FinishedAt.Format("2006-01-02 15:04:05")
-			return
-		}
-	}
-}
-
-func coversType(sc store.Scope, t assets.Type) bool {
-	if len(sc.Types) == 0 {
-		return true
-	}
-	for _, x := range sc.Types {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
-
 const assetSelect = `SELECT a.details, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
-	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + scanFailedExpr + `, ` + assetResultExpr + `
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + sqlstore.ScanFailedExpr + `, ` + sqlstore.AssetResultExpr + `
 	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
-
-var assetColumns = map[string]column{
-	"AssetType":       {expr: "a.type"},
-	"AssetName":       {expr: "a.name"},
-	"NodeName":        {expr: "a.node_name"},
-	"HostIP":          {expr: "a.host_ip"},
-	"CustomerAssetId": {expr: "CAST(a.id AS TEXT)"},
-	"CheckResult":     {expr: assetResultExpr},
-	"ClusterName":     {expr: fmt.Sprintf(clusterName, "a")},
-}
 
 // Assets lists current assets with their roll-ups. Filters: AssetType,
 // AssetName, NodeName, HostIP, CustomerAssetId, CheckResult, ClusterName.
@@ -143,7 +85,7 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, assetColumns)
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, columns.Asset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -187,21 +129,9 @@ func scanAssets(rows *sql.Rows, err error) ([]store.AssetInfo, error) {
 	defer rows.Close()
 	var out []store.AssetInfo
 	for rows.Next() {
-		var a store.AssetInfo
-		var details, result string
-		var last int64
-		if err := rows.Scan(&details, &a.HostIP, &a.PassedPolicyItemCount, &a.FailedPolicyItemCount, &a.IgnoredCount, &a.ManualCount,
-			&a.NotApplicableCount, &a.CheckFailedCount, &last, &a.ScanFailed, &result); err != nil {
+		a, err := sqlstore.ScanAsset(rows)
+		if err != nil {
 			return nil, err
-		}
-		if err := json.Unmarshal([]byte(details), &a.Asset); err != nil {
-			return nil, err
-		}
-		a.CheckResult = checks.CheckResult(result)
-		a.LastCheckTime = apiTime(last)
-		a.CheckStatus = checks.CheckFinished
-		if a.ScanFailed {
-			a.CheckStatus = checks.CheckFailed
 		}
 		out = append(out, a)
 	}
@@ -216,22 +146,6 @@ const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id,
 	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
 	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
 	ORDER BY pg.n`
-
-var resultColumns = map[string]column{
-	"CheckResult":          {expr: "l.result", conv: convResult},
-	"CheckStatus":          {expr: "l.status", conv: convStatus},
-	"RiskLevel":            {expr: "i.risk"},
-	"ItemType":             {expr: "i.category"},
-	"Category":             {expr: "i.category"},
-	"StandardId":           {expr: "i.standard_id"},
-	"Name":                 {expr: "i.name"},
-	"CustomerPolicyItemId": {expr: "CAST(i.id AS TEXT)"},
-	"NodeName":             {expr: "a.node_name"},
-	"AssetName":            {expr: "a.name"},
-	"AssetType":            {expr: "a.type"},
-	"Ignored":              {expr: "CASE l.ignored WHEN 1 THEN 'true' ELSE 'false' END"},
-	"ClusterName":          {expr: fmt.Sprintf(clusterName, "a")},
-}
 
 // AssetItems lists one asset's latest item results. Filters: CheckResult,
 // CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.
@@ -259,7 +173,7 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where([]string{cond}, []any{id}, q.Filters, resultColumns)
+	w, args, err := where([]string{cond}, []any{id}, q.Filters, columns.Result)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -276,7 +190,7 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	defer rows.Close()
 	var out []results.Row
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := sqlstore.ScanRow(rows)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -285,48 +199,11 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	return out, total, rows.Err()
 }
 
-// scanRow reads a result row: item id, number, title, category, standard,
-// risk; asset id, name, type, node; status, result, ignored, reason,
-// evidence (JSON), check time, task, remediation.
-func scanRow(rows *sql.Rows) (results.Row, error) {
-	var r results.Row
-	var risk, at, evidence string
-	var status, result int
-	var checked int64
-	if err := rows.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
-		&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
-		return r, err
-	}
-	r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
-	r.Status, r.Result = statusOf(status), resultOf(result)
-	r.CheckedAt = apiTime(checked)
-	if evidence != "" {
-		_ = json.Unmarshal([]byte(evidence), &r.Evidence)
-	}
-	return r, nil
-}
-
 const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated, i.scored,
 	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0), COALESCE(r.na, 0), COALESCE(r.check_failed, 0),
 	COALESCE(r.last_check, 0), EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0),
 	i.description, i.procedure, i.remediation
 	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id`
-
-const itemResultExpr = "CASE WHEN COALESCE(r.failed, 0) > 0 THEN 'RESULT_FAILED' WHEN COALESCE(r.passed, 0) > 0 THEN 'RESULT_PASSED' ELSE '' END"
-
-var itemColumns = map[string]column{
-	"ItemType":             {expr: "i.category"},
-	"Category":             {expr: "i.category"},
-	"StandardId":           {expr: "i.standard_id"},
-	"RiskLevel":            {expr: "i.risk"},
-	"AssetType":            {expr: "i.asset_type"},
-	"Name":                 {expr: "i.name"},
-	"CustomerPolicyItemId": {expr: "CAST(i.id AS TEXT)"},
-	"BasePolicyItemId":     {expr: "i.base_id"},
-	"CheckResult":          {expr: itemResultExpr},
-	"ClusterName": {expr: fmt.Sprintf(clusterName, "ca"),
-		within: "EXISTS (SELECT 1 FROM latest cl JOIN assets ca ON ca.id = cl.asset_id WHERE cl.item_id = i.id AND ca.type = 'ASSET_K8S' AND ca.removed_at = 0 AND %s)"},
-}
 
 // Items lists the active items of enabled standards with their roll-ups.
 // Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name,
@@ -340,7 +217,7 @@ func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, itemColumns)
+	w, args, err := where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, columns.Item)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -377,31 +254,13 @@ func scanItems(rows *sql.Rows, err error) ([]store.ItemSummary, error) {
 	defer rows.Close()
 	var out []store.ItemSummary
 	for rows.Next() {
-		var it store.ItemSummary
-		var risk, at string
-		var last int64
-		if err := rows.Scan(&it.ID, &it.Number, &it.Name, &it.Category, &it.StandardID, &it.StandardName, &risk, &at, &it.Automated, &it.Scored,
-			&it.PassedAssetCount, &it.FailedAssetCount, &it.IgnoredAssetCount, &it.ManualAssetCount, &it.NotApplicableCount, &it.CheckFailedCount,
-			&last, &it.Whitelisted, &it.Description, &it.Procedure, &it.Remediation); err != nil {
+		it, err := sqlstore.ScanItem(rows)
+		if err != nil {
 			return nil, err
-		}
-		it.Risk, it.AssetType = checks.Risk(risk), assets.Type(at)
-		it.LastCheckTime = apiTime(last)
-		switch {
-		case it.FailedAssetCount > 0:
-			it.CheckResult = checks.ResultFailed
-		case it.PassedAssetCount > 0:
-			it.CheckResult = checks.ResultPassed
 		}
 		out = append(out, it)
 	}
 	return out, rows.Err()
-}
-
-var failedColumns = map[string]column{
-	"AssetType": {expr: "a.type"},
-	"AssetName": {expr: "a.name"},
-	"NodeName":  {expr: "a.node_name"},
 }
 
 // ScanFailed lists current assets whose last scan failed, with the reason
@@ -410,7 +269,7 @@ func (s *DB) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedA
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, failedColumns)
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, sqlstore.FailedColumns)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -427,13 +286,10 @@ func (s *DB) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedA
 	defer rows.Close()
 	var out []store.ScanFailedAsset
 	for rows.Next() {
-		var f store.ScanFailedAsset
-		var at string
-		var ct int64
-		if err := rows.Scan(&f.AssetID, &at, &f.AssetName, &f.NodeName, &f.Reason, &f.Suggestion, &ct, &f.TaskID); err != nil {
+		f, err := sqlstore.ScanFailedAsset(rows)
+		if err != nil {
 			return nil, 0, err
 		}
-		f.AssetType, f.CheckTime = assets.Type(at), apiTime(ct)
 		out = append(out, f)
 	}
 	return out, total, rows.Err()

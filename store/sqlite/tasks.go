@@ -9,28 +9,8 @@ import (
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
-
-var statusCodes = map[checks.CheckStatus]int{checks.CheckInit: stInit, checks.CheckRunning: stRunning, checks.CheckFinished: stFinished, checks.CheckFailed: stFailed}
-var resultCodes = map[checks.CheckResult]int{"": resNone, checks.ResultPassed: resPassed, checks.ResultFailed: resFailed, checks.ResultManual: resManual, checks.ResultNotApplicable: resNotApplicable}
-
-func statusOf(code int) checks.CheckStatus {
-	for k, v := range statusCodes {
-		if v == code {
-			return k
-		}
-	}
-	return checks.CheckInit
-}
-
-func resultOf(code int) checks.CheckResult {
-	for k, v := range resultCodes {
-		if v == code {
-			return k
-		}
-	}
-	return ""
-}
 
 // SyncCatalog records the standards and items; items no longer defined
 // are kept (their results are history) but marked inactive. A standard's
@@ -112,7 +92,7 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 	}
 	var t store.Task
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		running, err := scanTasks(tx.QueryContext(ctx, taskSelect+" WHERE status = ?", stRunning))
+		running, err := scanTasks(tx.QueryContext(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
 		if err != nil {
 			return err
 		}
@@ -124,7 +104,7 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 		sc, _ := json.Marshal(scope)
 		now := s.now()
 		res, err := tx.ExecContext(ctx, "INSERT INTO tasks(trigger, scope, status, started_at, pid, host) VALUES (?,?,?,?,?,?)",
-			string(trigger), string(sc), stRunning, unix(now), s.pid, s.host)
+			string(trigger), string(sc), sqlstore.StRunning, unix(now), s.pid, s.host)
 		if err != nil {
 			return err
 		}
@@ -137,14 +117,14 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 
 // Progress records a running task's progress.
 func (s *DB) Progress(ctx context.Context, taskID int64, pct int) error {
-	_, err := s.db.ExecContext(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, stRunning)
+	_, err := s.db.ExecContext(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, sqlstore.StRunning)
 	return err
 }
 
 // FailTask ends a task without results.
 func (s *DB) FailTask(ctx context.Context, taskID int64, reason string) error {
 	_, err := s.db.ExecContext(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-		stFailed, unix(s.now()), reason, taskID, stRunning)
+		sqlstore.StFailed, unix(s.now()), reason, taskID, sqlstore.StRunning)
 	return err
 }
 
@@ -152,7 +132,7 @@ func (s *DB) FailTask(ctx context.Context, taskID int64, reason string) error {
 // is gone (killed mid-scan): their results never landed, the previous ones
 // stand.
 func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
-	running, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ?", stRunning))
+	running, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
 	if err != nil {
 		return 0, err
 	}
@@ -167,7 +147,7 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 			continue
 		}
 		if _, err := s.db.ExecContext(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-			stFailed, unix(s.now()), fmt.Sprintf("interrupted: process %d on %s ended before the task finished", pid, host), t.ID, stRunning); err != nil {
+			sqlstore.StFailed, unix(s.now()), fmt.Sprintf("interrupted: process %d on %s ended before the task finished", pid, host), t.ID, sqlstore.StRunning); err != nil {
 			return n, err
 		}
 		s.log.Warn("marked interrupted task failed", "task", t.ID, "pid", pid)
@@ -176,7 +156,7 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const taskSelect = "SELECT id, trigger, scope, status, progress, started_at, finished_at, error, result_count FROM tasks"
+const taskSelect = "SELECT " + sqlstore.TaskColumns + " FROM tasks"
 
 func scanTasks(rows *sql.Rows, err error) ([]store.Task, error) {
 	if err != nil {
@@ -185,18 +165,9 @@ func scanTasks(rows *sql.Rows, err error) ([]store.Task, error) {
 	defer rows.Close()
 	var out []store.Task
 	for rows.Next() {
-		var t store.Task
-		var scope, trigger string
-		var status int
-		var started, finished int64
-		if err := rows.Scan(&t.ID, &trigger, &scope, &status, &t.Progress, &started, &finished, &t.Error, &t.ResultCount); err != nil {
+		t, err := sqlstore.ScanTask(rows)
+		if err != nil {
 			return nil, err
-		}
-		t.Trigger, t.Status = store.Trigger(trigger), statusOf(status)
-		_ = json.Unmarshal([]byte(scope), &t.Scope)
-		t.StartedAt, t.FinishedAt = fromUnix(started), fromUnix(finished)
-		if finished > 0 {
-			t.CostSeconds = float64(finished-started) / 1000
 		}
 		out = append(out, t)
 	}
@@ -220,10 +191,7 @@ func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where(nil, nil, q.Filters, map[string]column{
-		"Trigger":     {expr: "trigger", conv: convTrigger},
-		"CheckStatus": {expr: "status", conv: convStatus},
-	})
+	w, args, err := where(nil, nil, q.Filters, sqlstore.TaskColumnsFilter)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -233,29 +201,6 @@ func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error
 	}
 	ts, err := scanTasks(s.db.QueryContext(ctx, taskSelect+w+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
 	return ts, total, err
-}
-
-func convStatus(v string) (any, error) {
-	c, ok := statusCodes[checks.CheckStatus(v)]
-	if !ok {
-		return nil, fmt.Errorf("unknown CheckStatus %q", v)
-	}
-	return c, nil
-}
-
-func convTrigger(v string) (any, error) {
-	if !store.Trigger(v).Valid() {
-		return nil, fmt.Errorf("unknown Trigger %q (want one of %v)", v, store.Triggers)
-	}
-	return v, nil
-}
-
-func convResult(v string) (any, error) {
-	c, ok := resultCodes[checks.CheckResult(v)]
-	if !ok || v == "" {
-		return nil, fmt.Errorf("unknown CheckResult %q", v)
-	}
-	return c, nil
 }
 
 var errNoRows = sql.ErrNoRows

@@ -9,6 +9,7 @@ import (
 
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // BindUploadKey binds an upload key to node unless it is bound already,
@@ -58,7 +59,7 @@ func (s *DB) AssetNodes(ctx context.Context, ids []uint64) (map[uint64]string, e
 // node that carries an asset last recorded for another node, or a host
 // that is another node's asset.
 func checkUploadNodes(ctx context.Context, tx *sql.Tx, node string, rep *results.Report) error {
-	ids := touchedAssets(rep)
+	ids := sqlstore.TouchedAssets(rep)
 	if rep.Host.ID != 0 {
 		ids = append(ids, rep.Host.ID)
 	}

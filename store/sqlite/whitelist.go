@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // ignoredExpr says whether a latest row is ignored by an active entry.
@@ -215,16 +216,6 @@ const whitelistSelect = `SELECT w.id, w.item_id, i.name, i.standard_id, s.name, 
 	ELSE (SELECT COUNT(*) FROM whitelist_assets wa WHERE wa.whitelist_id = w.id) END
 	FROM whitelist w JOIN items i ON i.id = w.item_id JOIN standards s ON s.id = i.standard_id`
 
-var whitelistColumns = map[string]column{
-	"Name":                 {expr: "i.name"},
-	"CustomerPolicyItemId": {expr: "CAST(w.item_id AS TEXT)"},
-	"StandardId":           {expr: "i.standard_id"},
-	"AssetType":            {expr: "i.asset_type"},
-	"AssetName":            {expr: "(SELECT group_concat(a.name, ' ') FROM whitelist_assets wa JOIN assets a ON a.id = wa.asset_id WHERE wa.whitelist_id = w.id)"},
-	"HostName":             {expr: "(SELECT group_concat(a.node_name, ' ') FROM whitelist_assets wa JOIN assets a ON a.id = wa.asset_id WHERE wa.whitelist_id = w.id)"},
-	"HostIP":               {expr: "(SELECT group_concat(a.host_ip, ' ') FROM whitelist_assets wa JOIN assets a ON a.id = wa.asset_id WHERE wa.whitelist_id = w.id)"},
-}
-
 // Whitelist lists the entries, newest first. Filters: Name (item name),
 // StandardId, AssetType, AssetName, HostName, HostIP.
 func (s *DB) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEntry, int, error) {
@@ -234,7 +225,7 @@ func (s *DB) Whitelist(ctx context.Context, q store.Query) ([]store.WhitelistEnt
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where(nil, nil, q.Filters, whitelistColumns)
+	w, args, err := where(nil, nil, q.Filters, columns.Whitelist)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -266,15 +257,10 @@ func (s *DB) scanWhitelist(ctx context.Context, q string, args ...any) ([]store.
 	defer rows.Close()
 	var out []store.WhitelistEntry
 	for rows.Next() {
-		var e store.WhitelistEntry
-		var at string
-		var created, updated, expires int64
-		if err := rows.Scan(&e.ID, &e.ItemID, &e.ItemName, &e.StandardID, &e.StandardName, &at, &e.AllAssets, &e.Reason, &e.CreatedBy,
-			&created, &updated, &expires, &e.Lapsed, &e.AssetCount); err != nil {
+		e, err := sqlstore.ScanWhitelist(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.AssetType = assetsType(at)
-		e.InsertTime, e.UpdateTime, e.ExpiresAt = apiTime(created), apiTime(updated), apiTime(expires)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,7 +1,7 @@
-// Package storetest holds the store's contract tests that every backend
-// runs: each takes the role it exercises, so that a backend's test calls
-// it with a freshly opened store.
 package storetest
+
+// The outbox's contract, run on every backend by this package's tests
+// (TestOutboxContract).
 
 import (
 	"context"

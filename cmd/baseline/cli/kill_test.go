@@ -16,13 +16,14 @@ import (
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/pgtest"
 	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m)
 	testbin.Cleanup()
 	os.Exit(code)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/store/backend"
 )
 
 // Exit codes, documented in the README.
@@ -41,8 +42,11 @@ type globals struct {
 	benchmarkDirs []string
 	hostRoot      string
 	dataDir       string
-	config        string
-	logLevel      string
+	// store names the store's backend: a PostgreSQL URL, or empty for the
+	// SQLite store in dataDir.
+	store    string
+	config   string
+	logLevel string
 	// server, secretID and secretKey address a remote daemon instead of
 	// the local store.
 	server    string
@@ -92,7 +96,10 @@ func newRoot(g *globals) *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl})))
-			return applyConfigFile(cmd, g)
+			if err := applyConfigFile(cmd, g); err != nil {
+				return err
+			}
+			return applyStoreEnv(cmd, g)
 		},
 	}
 	pf := root.PersistentFlags()
@@ -100,6 +107,8 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.config, "config", envOr("BASELINE_CONFIG", ""), "configuration file (YAML; default /etc/baseline/config.yaml when present; env BASELINE_CONFIG)")
 	pf.StringVar(&g.hostRoot, "host-root", envOr("BASELINE_HOST_ROOT", "/"), "root of the host file system to check (env BASELINE_HOST_ROOT)")
 	pf.StringVar(&g.dataDir, "data-dir", envOr("BASELINE_DATA_DIR", defaultDataDir()), "directory of the embedded store (env BASELINE_DATA_DIR)")
+	// No default from the environment: --help would show its password.
+	pf.StringVar(&g.store, "store", "", "the store: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB), or empty for the embedded SQLite store in --data-dir (env BASELINE_STORE, which keeps the password out of the process list)")
 	pf.StringVar(&g.server, "server", envOr("BASELINE_SERVER", ""), "query and drive a remote daemon at this address, and upload scans to it (http(s)://host:port; env BASELINE_SERVER)")
 	pf.StringVar(&g.secretID, "secret-id", envOr("BASELINE_SECRET_ID", ""), "API key id for --server (env BASELINE_SECRET_ID)")
 	pf.StringVar(&g.secretKey, "secret-key", envOr("BASELINE_SECRET_KEY", ""), "API secret key for --server (env BASELINE_SECRET_KEY)")
@@ -143,6 +152,7 @@ func applyConfigFile(cmd *cobra.Command, g *globals) error {
 		*dst = v.GetString(key)
 	}
 	set("data-dir", "BASELINE_DATA_DIR", "data_dir", &g.dataDir)
+	set("store", storeEnv, "store", &g.store)
 	set("host-root", "BASELINE_HOST_ROOT", "host_root", &g.hostRoot)
 	set("kubeconfig", "BASELINE_KUBECONFIG", "kubernetes.kubeconfig", &g.kube.Kubeconfig)
 	set("kube-context", "BASELINE_KUBE_CONTEXT", "kubernetes.context", &g.kube.Context)
@@ -155,6 +165,21 @@ func applyConfigFile(cmd *cobra.Command, g *globals) error {
 		if err := f.Value.Set(v.GetString("kube_bench.strict")); err != nil {
 			return fmt.Errorf("--config %s: kube_bench.strict: %w", file, err)
 		}
+	}
+	return nil
+}
+
+// storeEnv names the environment variable of --store.
+const storeEnv = "BASELINE_STORE"
+
+// applyStoreEnv takes the store from the environment unless the flag
+// gives it, and checks the setting.
+func applyStoreEnv(cmd *cobra.Command, g *globals) error {
+	if env := os.Getenv(storeEnv); env != "" && !cmd.Flags().Changed("store") {
+		g.store = env
+	}
+	if err := backend.Check(g.store); err != nil {
+		return fmt.Errorf("--store: %w", err)
 	}
 	return nil
 }

@@ -28,12 +28,15 @@ import (
 	"github.com/baselinehq/baseline/schedule"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/backend"
 )
 
 // serveConfig is the daemon's configuration: a config file, BASELINE_*
 // environment variables and flags, in rising precedence.
 type serveConfig struct {
-	DataDir    string `mapstructure:"data_dir"`
+	DataDir string `mapstructure:"data_dir"`
+	// Store is a PostgreSQL URL, or empty for the SQLite store in DataDir.
+	Store      string `mapstructure:"store"`
 	HostRoot   string `mapstructure:"host_root"`
 	DockerHost string `mapstructure:"docker_host"`
 	// CRIEndpoint is the node's container runtime's CRI socket (default:
@@ -122,6 +125,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 	v.SetDefault("data_dir", defaultDataDir())
+	v.SetDefault("store", "")
 	v.SetDefault("host_root", "/")
 	v.SetDefault("log_level", "info")
 	v.SetDefault("log_format", "json")
@@ -155,7 +159,7 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 			}
 		}
 	}
-	flags := map[string]string{"data-dir": "data_dir", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
+	flags := map[string]string{"data-dir": "data_dir", "store": "store", "host-root": "host_root", "log-level": "log_level", "listen": "api.listen",
 		"docker-host": "docker_host", "cri-endpoint": "cri_endpoint", "timezone": "timezone", "keep-tasks": "keep_tasks",
 		"kubeconfig": "kubernetes.kubeconfig", "kube-context": "kubernetes.context", "cluster-name": "kubernetes.cluster_name", "node-name": "kubernetes.node_name",
 		"signing-key": "signing_key"}
@@ -185,25 +189,37 @@ func loadServeConfig(cmd *cobra.Command, g *globals, file string) (*serveConfig,
 	if k, ok := envKey(); ok {
 		c.API.Keys = append(c.API.Keys, k)
 	}
+	if err := checkServeConfig(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// checkServeConfig refuses a configuration whose settings do not fit
+// together or are out of range, naming the setting.
+func checkServeConfig(c *serveConfig) error {
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
-		return nil, errors.New("api.tls_cert and api.tls_key go together")
+		return errors.New("api.tls_cert and api.tls_key go together")
+	}
+	if err := backend.Check(c.Store); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	if c.Metrics.TopItems < 1 || c.Metrics.TopItems > maxMetricsTopItems {
-		return nil, fmt.Errorf("metrics.top_items: must be between 1 and %d (got %d)", maxMetricsTopItems, c.Metrics.TopItems)
+		return fmt.Errorf("metrics.top_items: must be between 1 and %d (got %d)", maxMetricsTopItems, c.Metrics.TopItems)
 	}
 	if c.KeepTasks < 1 {
-		return nil, fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
+		return fmt.Errorf("keep_tasks: must be at least 1 (got %d)", c.KeepTasks)
 	}
 	if u := c.Upstream; u.Server != "" {
 		if _, err := client.New(u.Server, u.SecretID, u.SecretKey); err != nil {
-			return nil, fmt.Errorf("upstream: %w (set upstream.secret_id and upstream.secret_key, or BASELINE_UPSTREAM_SECRET_ID and BASELINE_UPSTREAM_SECRET_KEY)", err)
+			return fmt.Errorf("upstream: %w (set upstream.secret_id and upstream.secret_key, or BASELINE_UPSTREAM_SECRET_ID and BASELINE_UPSTREAM_SECRET_KEY)", err)
 		}
 		if u.Backoff <= 0 || u.MaxBackoff < u.Backoff || u.OutboxSize < 1 {
-			return nil, fmt.Errorf("upstream: backoff must be positive, max_backoff at least backoff and outbox_size at least 1 (got %s, %s, %d)",
+			return fmt.Errorf("upstream: backoff must be positive, max_backoff at least backoff and outbox_size at least 1 (got %s, %s, %d)",
 				u.Backoff, u.MaxBackoff, u.OutboxSize)
 		}
 	}
-	return &c, nil
+	return nil
 }
 
 // envKey is the single key that may come from the environment alone
@@ -282,10 +298,14 @@ func newLogger(g *globals, level, format string) (*slog.Logger, error) {
 // daemon, if any, through the store's outbox; stop lets an upload under
 // way finish for at most 10 s (what is not acknowledged stays in the
 // outbox for the next start).
-func upstreamForwarder(ctx context.Context, c *serveConfig, st store.OutboxStore, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
+func upstreamForwarder(ctx context.Context, c *serveConfig, db store.Store, log *slog.Logger) (completed func(store.Task, *results.Report), stop func(), err error) {
 	u := c.Upstream
 	if u.Server == "" {
 		return nil, func() {}, nil
+	}
+	st, ok := db.(store.OutboxStore)
+	if !ok {
+		return nil, nil, fmt.Errorf("upstream: the store (%s) keeps no outbox", backend.Describe(c.Store, c.DataDir))
 	}
 	uc, err := client.New(u.Server, u.SecretID, u.SecretKey)
 	if err != nil {
@@ -366,7 +386,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("timezone: %w", err)
 	}
-	g.dataDir = c.DataDir
+	g.dataDir, g.store = c.DataDir, c.Store
 	cat, err := loadCatalog(g)
 	if err != nil {
 		return err
@@ -426,7 +446,8 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 			errc <- fmt.Errorf("scheduler: %w", err)
 		}
 	}()
-	log.Info("serving", "api", addr, "console", consoleAddr+"/console/", "data_dir", c.DataDir, "timezone", loc.String(), "keys", len(c.API.Keys),
+	log.Info("serving", "api", addr, "console", consoleAddr+"/console/", "store", backend.Describe(c.Store, c.DataDir), "data_dir", c.DataDir,
+		"timezone", loc.String(), "keys", len(c.API.Keys),
 		"upstream", c.Upstream.Server)
 	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s and the console on %s/console/\n", addr, consoleAddr)
 	// Start-up's garbage (the standards' YAML, parsed and compiled: about

@@ -11,14 +11,18 @@ import (
 	"github.com/baselinehq/baseline/api/client"
 	"github.com/baselinehq/baseline/api/remote"
 	"github.com/baselinehq/baseline/store"
-	"github.com/baselinehq/baseline/store/sqlite"
+	"github.com/baselinehq/baseline/store/backend"
 )
 
-// openStore opens the store; every start first marks as failed the tasks
-// of processes that died mid-scan.
-func openStore(ctx context.Context, g *globals) (*sqlite.DB, error) {
-	db, err := sqlite.Open(ctx, g.dataDir, sqlite.Options{})
+// openStore opens the store (--store, or the SQLite store in --data-dir);
+// every start first marks as failed the tasks of processes that died
+// mid-scan.
+func openStore(ctx context.Context, g *globals) (store.Store, error) {
+	db, err := backend.Open(ctx, g.store, g.dataDir, backend.Options{})
 	if err != nil {
+		if g.store != "" {
+			return nil, fmt.Errorf("store: %w (set --store, BASELINE_STORE or the configuration's store)", err)
+		}
 		return nil, fmt.Errorf("store: %w (set --data-dir or BASELINE_DATA_DIR)", err)
 	}
 	if _, err := db.RecoverInterrupted(ctx); err != nil {

@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baselinehq/baseline/store"
+)
+
+// The image files cache's bound: entries not used for imageFilesUnused are
+// deleted, and at most maxImageFiles entries (the most recently used) are
+// kept. Both are applied on each write.
+const imageFilesUnused = 30 * 24 * time.Hour
+
+var maxImageFiles = 10_000
+
+// ImageFiles returns the files recorded for the image id
+// (store.ImageFilesCache) and marks the entry used.
+func (s *DB) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, bool, error) {
+	var doc string
+	var readAt int64
+	err := s.db().queryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
+		unix(s.now()), imageID).Scan(&doc, &readAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ImageFiles{}, false, nil
+	}
+	if err != nil {
+		return store.ImageFiles{}, false, err
+	}
+	var f store.ImageFiles
+	if err := json.Unmarshal([]byte(doc), &f); err != nil {
+		return store.ImageFiles{}, false, fmt.Errorf("image files of %s: %w", imageID, err)
+	}
+	f.ReadAt = fromUnix(readAt)
+	return f, true, nil
+}
+
+// PutImageFiles records the files read from the image id
+// (store.ImageFilesCache), replacing any entry for it, and prunes the
+// entries beyond the cache's bound.
+func (s *DB) PutImageFiles(ctx context.Context, imageID string, files store.ImageFiles) error {
+	if imageID == "" {
+		return errors.New("image files: no image id")
+	}
+	if files.Setuid == nil {
+		files.Setuid = []string{}
+	}
+	if files.Setgid == nil {
+		files.Setgid = []string{}
+	}
+	if files.Secrets == nil {
+		files.Secrets = []string{}
+	}
+	doc, err := json.Marshal(files)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	readAt := files.ReadAt
+	if readAt.IsZero() {
+		readAt = now
+	}
+	return s.tx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `
+INSERT INTO image_files(image_id, files, read_at, used_at) VALUES (?, ?, ?, ?)
+ON CONFLICT(image_id) DO UPDATE SET files = excluded.files, read_at = excluded.read_at, used_at = excluded.used_at`,
+			imageID, string(doc), unix(readAt), unix(now)); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `DELETE FROM image_files WHERE used_at < ?`, unix(now.Add(-imageFilesUnused))); err != nil {
+			return err
+		}
+		_, err := c.exec(ctx, `DELETE FROM image_files WHERE image_id IN
+	(SELECT image_id FROM image_files ORDER BY used_at DESC, image_id OFFSET ?)`, maxImageFiles)
+		return err
+	})
+}

@@ -1,0 +1,267 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
+)
+
+// rollupColumns aggregates latest rows; the current-asset condition is
+// applied when reading, so removed assets keep their history.
+const rollupColumns = `
+	COUNT(*) FILTER (WHERE status = 2 AND result = 1),
+	COUNT(*) FILTER (WHERE status = 2 AND result = 2 AND ignored = 0),
+	COUNT(*) FILTER (WHERE status = 2 AND result = 2 AND ignored = 1),
+	COUNT(*) FILTER (WHERE status = 2 AND result = 3),
+	COUNT(*) FILTER (WHERE status = 2 AND result = 4),
+	COUNT(*) FILTER (WHERE status = 3),
+	MAX(checked_at)`
+
+func loadIgnores(ctx context.Context, c conn) (sqlstore.IgnoreSet, error) {
+	ig := sqlstore.NewIgnoreSet()
+	rows, err := c.query(ctx, `SELECT w.item_id, w.all_assets = 1, wa.asset_id FROM whitelist w
+		LEFT JOIN whitelist_assets wa ON wa.whitelist_id = w.id WHERE w.lapsed = 0`)
+	if err != nil {
+		return ig, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var item uint64
+		var all bool
+		var asset *int64
+		if err := rows.Scan(&item, &all, &asset); err != nil {
+			return ig, err
+		}
+		var a uint64
+		if asset != nil {
+			a = uint64(*asset)
+		}
+		ig.Add(item, all, a, asset != nil)
+	}
+	return ig, rows.Err()
+}
+
+// CompleteTask stores a finished scan: assets, results, latest results,
+// scan failures and roll-ups, and marks the task finished, all in one
+// transaction. A daemon killed before the commit leaves nothing of it.
+func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
+	if err := sqlstore.CheckReportIDs(rep); err != nil {
+		return err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return err
+	}
+	if err := s.tx(ctx, func(c conn) error { return s.completeTask(ctx, c, taskID, rep) }); err != nil {
+		return err
+	}
+	return s.analyzeAfter(ctx, rep)
+}
+
+// analyzeAfter analyzes the tables a large task changed: enough to
+// mislead the planner until autovacuum analyzes them.
+func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
+	if len(rep.Results) < analyzeRows {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, "ANALYZE assets, latest, results, asset_rollup, item_rollup, asset_failures")
+	return err
+}
+
+// analyzeRows is the task size from which an ingest analyzes the tables
+// it changed.
+const analyzeRows = 100_000
+
+func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *results.Report) error {
+	var status int
+	var scopeJSON, trigger string
+	if err := c.queryRow(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON, &trigger); err != nil {
+		return notFound(err, fmt.Sprintf("task %d", taskID))
+	}
+	if status != sqlstore.StRunning {
+		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
+	}
+	var scope store.Scope
+	_ = json.Unmarshal([]byte(scopeJSON), &scope)
+	upload := store.Trigger(trigger) == store.TriggerUpload
+	if upload {
+		if err := checkUploadNodes(ctx, c, scope.Node, rep); err != nil {
+			return err
+		}
+	}
+	now := unix(s.now())
+	if err := upsertAssets(ctx, c, rep, scope.Node, now); err != nil {
+		return err
+	}
+	if scope.Full() {
+		if err := markRemoved(ctx, c, rep, upload, scope.Node, now); err != nil {
+			return err
+		}
+	}
+	ig, err := loadIgnores(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := insertResults(ctx, c, taskID, rep, ig); err != nil {
+		return err
+	}
+	if err := rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), sqlstore.TouchedItems(rep)); err != nil {
+		return err
+	}
+	if err := recordFailures(ctx, c, taskID, rep); err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
+		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+	return err
+}
+
+// upsertAssets records the report's assets as last recorded for node (the
+// task's scope's NodeName).
+func upsertAssets(ctx context.Context, c conn, rep *results.Report, node string, now int64) error {
+	hostIP := sqlstore.HostIP(rep)
+	b := &pgx.Batch{}
+	q := rebind(`INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
+		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`)
+	for _, a := range rep.Assets {
+		details, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		b.Queue(q, storable([]any{a.ID, string(a.Type), a.Name, a.Ref, a.NodeName, hostIP, cleanJSON(string(details)), now, now, node})...)
+	}
+	return c.q.(pgx.Tx).SendBatch(ctx, b).Close()
+}
+
+// markRemoved marks as removed the assets of the scanned types on this
+// node that a full scan no longer found (a deleted container or image).
+// An upload (upload true) removes only assets last recorded for its own
+// scope's node (or before nodes were kept), whatever host it names.
+func markRemoved(ctx context.Context, c conn, rep *results.Report, upload bool, scopeNode string, now int64) error {
+	node, types := sqlstore.Removal(rep)
+	if node == "" {
+		return nil
+	}
+	seen := ids(sqlstore.TouchedAssets(rep))
+	owner, args := "", []any{}
+	if upload {
+		owner, args = " AND scope_node IN ('', ?)", []any{scopeNode}
+	}
+	for _, t := range types {
+		if _, err := c.exec(ctx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
+			AND id <> ALL(?)`+owner, append([]any{now, string(t), node, seen}, args...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resultRows feeds a task's results to COPY in key order, one row at a
+// time: a fleet task's 1.5 million rows are never all held as values.
+func resultRows(taskID int64, rep *results.Report) pgx.CopyFromSource {
+	order := sqlstore.ResultOrder(rep)
+	next := 0
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if next == len(order) {
+			return nil, nil
+		}
+		r := &rep.Results[order[next]]
+		next++
+		ev, err := sqlstore.Evidence(r)
+		if err != nil {
+			return nil, err
+		}
+		var evidence any
+		if ev != "" {
+			evidence = cleanJSON(ev)
+		}
+		return []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(sqlstore.StatusCodes[r.Status]), int16(sqlstore.ResultCodes[r.Result]),
+			cleanText(r.Reason), evidence, unix(r.CheckedAt)}, nil
+	})
+}
+
+// ignoredExpr is 1 for a latest row ignored by an active entry, else 0.
+const ignoredExpr = `(CASE WHEN EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND w.all_assets = 1)
+	OR EXISTS (SELECT 1 FROM whitelist w JOIN whitelist_assets wa ON wa.whitelist_id = w.id
+		WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND wa.asset_id = latest.asset_id) THEN 1 ELSE 0 END)`
+
+// insertResults copies the task's results in, then makes them the latest
+// of their (item, asset) pairs in one statement, and marks the ignored
+// ones.
+func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet) error {
+	if _, err := c.q.(pgx.Tx).CopyFrom(ctx, pgx.Identifier{"results"},
+		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rep)); err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?
+		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = 0, checked_at = excluded.checked_at`, taskID); err != nil {
+		return err
+	}
+	for _, it := range ig.Items() {
+		if _, err := c.exec(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE task_id = ? AND item_id = ?", taskID, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordFailures keeps the task's scan failures, and per asset the latest:
+// an asset whose latest checks all ran is no longer scan-failed. It runs
+// after the roll-ups are rebuilt.
+func recordFailures(ctx context.Context, c conn, taskID int64, rep *results.Report) error {
+	failed := map[uint64]bool{}
+	for _, f := range rep.Failures {
+		failed[f.AssetID] = true
+		if _, err := c.exec(ctx, `INSERT INTO task_failures(task_id, asset_id, reason, suggestion, check_time) VALUES (?,?,?,?,?)
+			ON CONFLICT(task_id, asset_id) DO UPDATE SET reason = excluded.reason, suggestion = excluded.suggestion, check_time = excluded.check_time`,
+			taskID, f.AssetID, f.Reason, f.Suggestion, unix(f.CheckTime)); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `INSERT INTO asset_failures(asset_id, task_id, reason, suggestion, check_time) VALUES (?,?,?,?,?)
+			ON CONFLICT(asset_id) DO UPDATE SET task_id = excluded.task_id, reason = excluded.reason, suggestion = excluded.suggestion, check_time = excluded.check_time`,
+			f.AssetID, taskID, f.Reason, f.Suggestion, unix(f.CheckTime)); err != nil {
+			return err
+		}
+	}
+	var ok []uint64
+	for _, a := range rep.Assets {
+		if !failed[a.ID] {
+			ok = append(ok, a.ID)
+		}
+	}
+	// An asset stays scan-failed while some latest check on it could not be
+	// carried out (a partial recheck does not clear an older failure).
+	_, err := c.exec(ctx, `DELETE FROM asset_failures WHERE asset_id = ANY(?)
+		AND asset_id NOT IN (SELECT asset_id FROM asset_rollup WHERE check_failed > 0)`, ids(ok))
+	return err
+}
+
+// rebuildRollups recomputes the roll-ups of the given assets and items from
+// their latest results.
+func rebuildRollups(ctx context.Context, c conn, assetIDs, itemIDs []uint64) error {
+	as, is := ids(assetIDs), ids(itemIDs)
+	for _, q := range []struct {
+		sql string
+		arg []int64
+	}{
+		{"DELETE FROM asset_rollup WHERE asset_id = ANY(?)", as},
+		{"INSERT INTO asset_rollup SELECT asset_id," + rollupColumns + " FROM latest WHERE asset_id = ANY(?) GROUP BY asset_id", as},
+		{"DELETE FROM item_rollup WHERE item_id = ANY(?)", is},
+		// Item roll-ups count only current assets.
+		{"INSERT INTO item_rollup SELECT item_id," + rollupColumns + " FROM latest WHERE item_id = ANY(?)" +
+			" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id", is},
+	} {
+		if _, err := c.exec(ctx, q.sql, q.arg); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+	}
+	return nil
+}

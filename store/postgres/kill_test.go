@@ -1,0 +1,155 @@
+package postgres_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/pgtest"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/postgres"
+	"github.com/baselinehq/baseline/store/storetest"
+)
+
+// ingestChildEnv makes the test binary a daemon that ingests a task into
+// the database it names, then exits (see TestMain).
+const ingestChildEnv = "BASELINE_PG_INGEST_CHILD"
+
+// ingestChild begins a task, says so on stdout, and stores its results:
+// 2,000 containers judged on the test catalog's 4 container items.
+func ingestChild(dsn string) int {
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer db.Close()
+	now := time.Now()
+	rep := &results.Report{StartedAt: now, FinishedAt: now}
+	for i, id := range []uint64{21, 22, 23, 24} {
+		rep.Items = append(rep.Items, &checks.Item{ID: id, Number: fmt.Sprintf("C%d", i+1), AssetType: assets.Container})
+	}
+	for a := range 2000 {
+		asset := storetest.Asset(uint64(1000+a), assets.Container, fmt.Sprintf("c%d", a))
+		rep.Assets = append(rep.Assets, asset)
+		for _, it := range rep.Items {
+			rep.Results = append(rep.Results, results.Result{ItemID: it.ID, AssetID: asset.ID, Verdict: storetest.Verdict(storetest.F), CheckedAt: now})
+		}
+	}
+	task, err := db.BeginTask(ctx, store.TriggerUpload, store.Scope{Node: "node-1"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("begun", task.ID)
+	if err := db.CompleteTask(ctx, task.ID, rep); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// A daemon killed with SIGKILL in the middle of an ingest leaves no part
+// of its task: no asset, result or latest result of it, and another
+// daemon on the database marks the task failed. The test holds the
+// latest results' table so that the ingest stops half-way, its assets and
+// results written but not committed, then kills the daemon.
+func TestKilledMidIngestLeavesNoPartialTask(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	survivor := open(t, dsn)
+	if err := survivor.SyncCatalog(ctx, storetest.Catalog(t)); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	look, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer look.Close(ctx)
+	hold, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hold.Rollback(ctx) }()
+	if _, err := hold.Exec(ctx, "LOCK TABLE latest IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), ingestChildEnv+"="+dsn)
+	child.Stderr = os.Stderr
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "begun ") {
+		t.Fatalf("the daemon did not begin its task: %q, %v", line, err)
+	}
+	var taskID int64
+	fmt.Sscanf(line, "begun %d", &taskID)
+	// Mid-ingest: its transaction has written the assets and results and
+	// waits for the latest results' table.
+	waitFor(t, "the ingest to reach the latest results", func() bool {
+		var n int
+		err := look.QueryRow(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO latest%' AND backend_xid IS NOT NULL`).Scan(&n)
+		return err == nil && n == 1
+	})
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, "the dead daemon's task to be recovered", func() bool {
+		n, err := survivor.RecoverInterrupted(ctx)
+		return err == nil && n == 1
+	})
+	task, err := survivor.Task(ctx, taskID)
+	if err != nil || task.Status != checks.CheckFailed || !strings.Contains(task.Error, "interrupted") {
+		t.Errorf("task = %+v, %v; want failed as interrupted", task, err)
+	}
+	for _, table := range []string{"assets", "results", "latest", "asset_rollup", "item_rollup"} {
+		var n int
+		if err := look.QueryRow(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s holds %d rows of the killed ingest (%v)", table, n, err)
+		}
+	}
+	if _, err := survivor.BeginTask(ctx, store.TriggerUpload, store.Scope{Node: "node-1"}); err != nil {
+		t.Errorf("the scope is free again: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("waited a minute for %s", what)
+}

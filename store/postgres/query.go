@@ -1,0 +1,273 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
+)
+
+// dialect is how PostgreSQL writes what the SQL backends share: ILIKE
+// ignores case in fuzzy filters, as SQLite's LIKE does.
+var dialect = sqlstore.Dialect{ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE"}
+
+// columns are the filter columns of each list.
+var columns = sqlstore.ColumnsOf(dialect)
+
+// where builds " WHERE ..." from fixed conditions and the query's filters.
+var where = dialect.Where
+
+const scanFailed = sqlstore.ScanFailedExpr
+
+// Summary computes ComplianceAssetSummary per asset type (all types when
+// none are given).
+func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
+	if err := s.lapse(ctx); err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		types = assets.Types
+	}
+	tasks, err := scanTasks(s.db().query(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
+	if err != nil {
+		return nil, err
+	}
+	var out []store.AssetSummary
+	for _, t := range types {
+		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
+		if err := s.summaryCounts(ctx, &sum); err != nil {
+			return nil, err
+		}
+		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
+			continue
+		}
+		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
+			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
+		sqlstore.ApplyTasks(&sum, tasks)
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// summaryCounts fills a type's asset and item counts from the roll-ups.
+func (s *DB) summaryCounts(ctx context.Context, sum *store.AssetSummary) error {
+	t := string(sum.AssetType)
+	err := s.db().queryRow(ctx, `SELECT COUNT(*),
+		COUNT(*) FILTER (WHERE NOT `+scanFailed+` AND COALESCE(r.failed, 0) = 0),
+		COUNT(*) FILTER (WHERE NOT `+scanFailed+` AND COALESCE(r.failed, 0) > 0),
+		COUNT(*) FILTER (WHERE `+scanFailed+`),
+		COUNT(DISTINCT a.node_name)
+		FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
+		WHERE a.type = ? AND a.removed_at = 0`, t).
+		Scan(&sum.AssetCount, &sum.PassedAssetCount, &sum.FailedAssetCount, &sum.ScanFailedAssetCount, &sum.DetectHostCount)
+	if err != nil {
+		return err
+	}
+	const failed = "COALESCE(r.failed, 0) > 0"
+	err = s.db().queryRow(ctx, `SELECT COUNT(*),
+		COUNT(*) FILTER (WHERE COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0),
+		COUNT(*) FILTER (WHERE `+failed+`),
+		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_CRITICAL'),
+		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_HIGH'),
+		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_MEDIUM'),
+		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_LOW'),
+		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_NOTICE'),
+		COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0))
+		FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
+		WHERE i.asset_type = ? AND i.active = 1 AND st.enabled = 1`, t).
+		Scan(&sum.TotalPolicyItemCount, &sum.PassedPolicyItemCount, &sum.FailedPolicyItemCount,
+			&sum.FailedCriticalPolicyItemCount, &sum.FailedHighRiskPolicyItemCount, &sum.FailedMediumRiskPolicyItemCount,
+			&sum.FailedLowRiskPolicyItemCount, &sum.NoticePolicyItemCount, &sum.IgnoredPolicyItemCount)
+	if err != nil {
+		return err
+	}
+	var ignoredEverywhere int
+	if err := s.db().queryRow(ctx, `SELECT COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
+		WHERE w.lapsed = 0 AND w.all_assets = 1 AND i.asset_type = ?`, t).Scan(&ignoredEverywhere); err != nil {
+		return err
+	}
+	sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - ignoredEverywhere
+	return nil
+}
+
+const assetSelect = `SELECT a.details::text, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + scanFailed + `, ` + sqlstore.AssetResultExpr + `
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
+
+// Assets lists current assets with their roll-ups. Filters: AssetType,
+// AssetName, NodeName, HostIP, CustomerAssetId, CheckResult, ClusterName.
+func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, columns.Asset)
+	if err != nil {
+		return nil, 0, err
+	}
+	from := " FROM assets a"
+	for _, f := range q.Filters {
+		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
+			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
+			break
+		}
+	}
+	var total int
+	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+// list reads every row of a query with a decoder.
+func list[T any](ctx context.Context, c conn, scan func(sqlstore.Scanner) (T, error), sql string, args ...any) ([]T, error) {
+	rows, err := c.query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
+// one is the single row of a list, or ErrNotFound naming what.
+func one[T any](list []T, err error, what string) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	if len(list) == 0 {
+		return zero, fmt.Errorf("%w: %s", store.ErrNotFound, what)
+	}
+	return list[0], nil
+}
+
+// Asset returns one asset (current or removed) with its roll-up.
+func (s *DB) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
+	if err := store.CheckIDs("CustomerAssetId", id); err != nil {
+		return store.AssetInfo{}, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return store.AssetInfo{}, err
+	}
+	rows, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+" WHERE a.id = ?", id)
+	return one(rows, err, fmt.Sprintf("asset %d", id))
+}
+
+// resultSelect reads one page of latest results (the page subquery) and
+// only then their reasons and evidence.
+const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
+	l.status, l.result, l.ignored = 1, COALESCE(res.reason, ''), COALESCE(res.evidence::text, ''), l.checked_at, l.task_id, i.remediation
+	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
+	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
+	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
+	ORDER BY pg.n`
+
+// AssetItems lists one asset's latest item results. Filters: CheckResult,
+// CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.
+func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
+	if err := store.CheckIDs("CustomerAssetId", assetID); err != nil {
+		return nil, 0, err
+	}
+	return s.results(ctx, "l.asset_id = ?", assetID, "i.standard_id, i.id", q)
+}
+
+// ItemAssets lists one item's latest results on current assets (the
+// affected assets). Filters: NodeName, CheckResult, AssetName, AssetType,
+// Ignored, ClusterName.
+func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
+	if err := store.CheckIDs("CustomerPolicyItemId", itemID); err != nil {
+		return nil, 0, err
+	}
+	return s.results(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
+}
+
+func (s *DB) results(ctx context.Context, cond string, id uint64, order string, q store.Query) ([]results.Row, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{cond}, []any{id}, q.Filters, columns.Result)
+	if err != nil {
+		return nil, 0, err
+	}
+	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"
+	var total int
+	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	out, err := list(ctx, s.db(), sqlstore.ScanRow, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated = 1, i.scored = 1,
+	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0), COALESCE(r.na, 0), COALESCE(r.check_failed, 0),
+	COALESCE(r.last_check, 0), EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0),
+	i.description, i.procedure, i.remediation
+	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id`
+
+// Items lists the active items of enabled standards with their roll-ups.
+// Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name,
+// CustomerPolicyItemId, BasePolicyItemId, CheckResult, and ClusterName:
+// the Kubernetes items judged on that cluster or its nodes (the roll-up
+// counts stay those of every asset).
+func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, columns.Item)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db().queryRow(ctx, "SELECT COUNT(*) FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := list(ctx, s.db(), sqlstore.ScanItem, itemSelect+w+" ORDER BY i.standard_id, i.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+// Item returns one item with its roll-up.
+func (s *DB) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
+	if err := store.CheckIDs("CustomerPolicyItemId", id); err != nil {
+		return store.ItemSummary{}, err
+	}
+	if err := s.lapse(ctx); err != nil {
+		return store.ItemSummary{}, err
+	}
+	rows, err := list(ctx, s.db(), sqlstore.ScanItem, itemSelect+" WHERE i.id = ?", id)
+	return one(rows, err, fmt.Sprintf("item %d", id))
+}
+
+// ScanFailed lists current assets whose last scan failed, with the reason
+// and a suggestion. Filters: AssetType, AssetName, NodeName.
+func (s *DB) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, sqlstore.FailedColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	from := " FROM asset_failures af JOIN assets a ON a.id = af.asset_id"
+	var total int
+	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := list(ctx, s.db(), sqlstore.ScanFailedAsset, "SELECT a.id, a.type, a.name, a.node_name, af.reason, af.suggestion, af.check_time, af.task_id"+from+w+
+		" ORDER BY af.check_time DESC, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}

@@ -1,0 +1,194 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
+)
+
+// SyncCatalog records the standards and items; items no longer defined
+// are kept (their results are history) but marked inactive. A standard's
+// enabled switch, once set in the store, is kept.
+func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
+	return s.tx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, "UPDATE items SET active = 0"); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, st := range cat.Standards {
+			b.Queue(rebind(`INSERT INTO standards(id, name, version, description, origin, enabled) VALUES (?,?,?,?,?,?)
+				ON CONFLICT(id) DO UPDATE SET name=excluded.name, version=excluded.version, description=excluded.description, origin=excluded.origin`),
+				storable([]any{st.ID, st.Name, st.Version, st.Description, st.Origin, st.Enabled})...)
+			for _, it := range st.Items {
+				b.Queue(rebind(`INSERT INTO items(id, base_id, standard_id, name, category, asset_type, risk, automated, scored, description, procedure, remediation, active)
+					VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)
+					ON CONFLICT(id) DO UPDATE SET base_id=excluded.base_id, standard_id=excluded.standard_id, name=excluded.name, category=excluded.category,
+					asset_type=excluded.asset_type, risk=excluded.risk, automated=excluded.automated, scored=excluded.scored, description=excluded.description,
+					procedure=excluded.procedure, remediation=excluded.remediation, active=1`),
+					storable([]any{it.ID, it.Number, st.ID, it.Title, it.Category, string(it.AssetType), string(it.Risk),
+						it.Automated, it.Scored, it.Description, it.Procedure, it.Remediation})...)
+			}
+		}
+		return c.q.(pgx.Tx).SendBatch(ctx, b).Close()
+	})
+}
+
+// SetStandardEnabled switches a standard on or off.
+func (s *DB) SetStandardEnabled(ctx context.Context, id string, enabled bool) error {
+	tag, err := s.db().exec(ctx, "UPDATE standards SET enabled = ? WHERE id = ?", enabled, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: standard %q", store.ErrNotFound, id)
+	}
+	return nil
+}
+
+// DisabledStandards lists the standards switched off.
+func (s *DB) DisabledStandards(ctx context.Context) ([]string, error) {
+	rows, err := s.db().query(ctx, "SELECT id FROM standards WHERE enabled = 0 ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// BeginTask records a running task unless a running task's scope overlaps.
+// The check and the insert share one transaction under the write lock, so
+// two daemons on the same database cannot both start the same scope.
+func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.Scope) (store.Task, error) {
+	if !trigger.Valid() {
+		return store.Task{}, fmt.Errorf("%w: trigger %q is not one of %v", store.ErrInvalidParameter, trigger, store.Triggers)
+	}
+	owner, err := s.currentOwner(ctx)
+	if err != nil {
+		return store.Task{}, err
+	}
+	if _, err := s.RecoverInterrupted(ctx); err != nil {
+		return store.Task{}, err
+	}
+	var t store.Task
+	err = s.tx(ctx, func(c conn) error {
+		running, err := scanTasks(c.query(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
+		if err != nil {
+			return err
+		}
+		for _, r := range running {
+			if r.Scope.Overlaps(scope) {
+				return fmt.Errorf("%w: task %d is already scanning %s (started %s)", store.ErrAlreadyScanning, r.ID, r.Scope, r.StartedAt.Format("2006-01-02 15:04:05"))
+			}
+		}
+		sc, _ := json.Marshal(scope)
+		now := s.now()
+		var id int64
+		if err := c.queryRow(ctx, "INSERT INTO tasks(trigger, scope, status, started_at, pid, host, owner) VALUES (?,?,?,?,?,?,?) RETURNING id",
+			string(trigger), string(sc), sqlstore.StRunning, unix(now), s.pid, s.host, owner).Scan(&id); err != nil {
+			return err
+		}
+		t = store.Task{ID: id, Trigger: trigger, Scope: scope, Status: checks.CheckRunning, StartedAt: now.UTC()}
+		return nil
+	})
+	return t, err
+}
+
+// Progress records a running task's progress.
+func (s *DB) Progress(ctx context.Context, taskID int64, pct int) error {
+	_, err := s.db().exec(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, sqlstore.StRunning)
+	return err
+}
+
+// FailTask ends a task without results.
+func (s *DB) FailTask(ctx context.Context, taskID int64, reason string) error {
+	_, err := s.db().exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
+		sqlstore.StFailed, unix(s.now()), reason, taskID, sqlstore.StRunning)
+	return err
+}
+
+// RecoverInterrupted marks as failed the running tasks whose owner (the
+// store handle of the daemon that began them) is gone: its connection
+// ended, so its owner lock was released. Their results never landed; the
+// previous ones stand.
+func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
+	type owned struct {
+		id    int64
+		owner int32
+		pid   int
+		host  string
+	}
+	rows, err := s.db().query(ctx, "SELECT id, owner, pid, host FROM tasks WHERE status = ?", sqlstore.StRunning)
+	if err != nil {
+		return 0, err
+	}
+	running, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (owned, error) {
+		var o owned
+		var key int64
+		err := r.Scan(&o.id, &key, &o.pid, &o.host)
+		o.owner = int32(key)
+		return o, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range running {
+		alive, err := s.ownerAlive(ctx, t.owner)
+		if err != nil {
+			return n, err
+		}
+		if alive {
+			continue
+		}
+		if _, err := s.db().exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
+			sqlstore.StFailed, unix(s.now()), fmt.Sprintf("interrupted: process %d on %s ended before the task finished", t.pid, t.host), t.id, sqlstore.StRunning); err != nil {
+			return n, err
+		}
+		s.log.Warn("marked interrupted task failed", "task", t.id, "pid", t.pid, "host", t.host)
+		n++
+	}
+	return n, nil
+}
+
+const taskSelect = "SELECT " + sqlstore.TaskColumns + " FROM tasks"
+
+func scanTasks(rows pgx.Rows, err error) ([]store.Task, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Task, error) { return sqlstore.ScanTask(r) })
+}
+
+// Task returns one task.
+func (s *DB) Task(ctx context.Context, id int64) (store.Task, error) {
+	ts, err := scanTasks(s.db().query(ctx, taskSelect+" WHERE id = ?", id))
+	if err != nil {
+		return store.Task{}, err
+	}
+	if len(ts) == 0 {
+		return store.Task{}, fmt.Errorf("%w: task %d", store.ErrNotFound, id)
+	}
+	return ts[0], nil
+}
+
+// Tasks lists tasks, newest first. Filters: Status, Trigger.
+func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := where(nil, nil, q.Filters, sqlstore.TaskColumnsFilter)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db().queryRow(ctx, "SELECT COUNT(*) FROM tasks"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	ts, err := scanTasks(s.db().query(ctx, taskSelect+w+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
+	return ts, total, err
+}

@@ -1,0 +1,178 @@
+package storetest_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite" // the database/sql driver, to build older schemas
+
+	"github.com/baselinehq/baseline/internal/pgtest"
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/postgres"
+	"github.com/baselinehq/baseline/store/sqlite"
+	"github.com/baselinehq/baseline/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// place is one new, empty store of a backend.
+type place struct {
+	// connect opens a handle on the store at schema version v (0: the
+	// current one), closed when the test ends.
+	connect func(t *testing.T, now func() time.Time, v int) (store.Store, error)
+	// exec runs statements on the store's database directly.
+	exec func(t *testing.T, sql string)
+	// version reads the schema version; setVersion is the statement that
+	// sets it (one %d).
+	version    func(t *testing.T) int
+	setVersion string
+	// count counts a table's rows.
+	count func(t *testing.T, table string) int
+}
+
+// open opens a handle on the store at schema version v (0: the current
+// one), closed when the test ends.
+func (p *place) open(t *testing.T, now func() time.Time, v int) store.Store {
+	t.Helper()
+	db, err := p.connect(t, now, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// backend makes places of one kind of store.
+type backend struct {
+	name  string
+	place func(t *testing.T) *place
+}
+
+// backends are every store backend: each contract test runs on each.
+var backends = []backend{{"sqlite", sqlitePlace}, {"postgres", postgresPlace}}
+
+func sqlitePlace(t *testing.T) *place {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	raw := func(t *testing.T) *sql.DB {
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	return &place{
+		connect: func(t *testing.T, now func() time.Time, v int) (store.Store, error) {
+			db, err := sqlite.OpenFile(context.Background(), path, sqlite.Options{Now: now, SchemaVersion: v})
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, nil
+		},
+		exec: func(t *testing.T, q string) {
+			db := raw(t)
+			defer db.Close()
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		},
+		version: func(t *testing.T) int {
+			db := raw(t)
+			defer db.Close()
+			var v int
+			if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		},
+		setVersion: "PRAGMA user_version = %d",
+		count: func(t *testing.T, table string) int {
+			db := raw(t)
+			defer db.Close()
+			var n int
+			if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+	}
+}
+
+func postgresPlace(t *testing.T) *place {
+	dsn := pgtest.DSN(t)
+	raw := func(t *testing.T) *pgx.Conn {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return &place{
+		connect: func(t *testing.T, now func() time.Time, v int) (store.Store, error) {
+			db, err := postgres.Open(context.Background(), dsn, postgres.Options{Now: now, SchemaVersion: v})
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, nil
+		},
+		exec: func(t *testing.T, q string) {
+			c := raw(t)
+			defer c.Close(context.Background())
+			if _, err := c.Exec(context.Background(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		},
+		version: func(t *testing.T) int {
+			c := raw(t)
+			defer c.Close(context.Background())
+			var v int
+			if err := c.QueryRow(context.Background(), "SELECT version FROM schema_version").Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		},
+		setVersion: "UPDATE schema_version SET version = %d",
+		count: func(t *testing.T, table string) int {
+			c := raw(t)
+			defer c.Close(context.Background())
+			var n int
+			if err := c.QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+	}
+}
+
+// fixture is a contract test's store with the test catalog, and its place.
+type fixture struct {
+	*storetest.Fixture
+	place *place
+}
+
+// reopen opens another handle on the fixture's store.
+func (f *fixture) reopen(t *testing.T) store.Store { return f.place.open(t, f.Clock.Now, 0) }
+
+// each runs a contract test on every backend, each on a store of its own.
+func each(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			p := b.place(t)
+			c := storetest.NewClock()
+			f := &fixture{Fixture: storetest.New(t, p.open(t, c.Now, 0), c), place: p}
+			test(t, f)
+		})
+	}
+}
+
+// eachPlace runs a test on an empty place of every backend.
+func eachPlace(t *testing.T, test func(t *testing.T, p *place)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b.place(t)) })
+	}
+}

@@ -1,0 +1,454 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/report"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+	. "github.com/baselinehq/baseline/store/storetest"
+)
+
+func TestRollupsByHandCount(t *testing.T) { each(t, tRollupsByHandCount) }
+
+func tRollupsByHandCount(t *testing.T, f *fixture) {
+	f.Standard(t)
+	s := Summary(t, f.DB, assets.Container)
+	// Assets: a failed, b passed, c scan-failed (a check could not run),
+	// d scan-failed (not inspected): pass rate 1/4, scan-failed counted.
+	want := store.AssetSummary{
+		AssetType: assets.Container, CheckStatus: checks.CheckFinished, AssetCount: 4,
+		PassedAssetCount: 1, FailedAssetCount: 1, ScanFailedAssetCount: 2, AssetPassedRate: 25,
+		// Items: C1 failed (a), C2 failed (a), C3 failed (c); C4 manual only.
+		PassedPolicyItemCount: 0, FailedPolicyItemCount: 3,
+		FailedCriticalPolicyItemCount: 1, FailedHighRiskPolicyItemCount: 1, FailedMediumRiskPolicyItemCount: 1,
+		TotalPolicyItemCount: 4, OpenPolicyItemCount: 4, DetectHostCount: 1, CheckCostTime: 1.5,
+		LastCheckTime: "2026-03-01 10:00:01",
+	}
+	if s != want {
+		t.Errorf("container summary\n got %+v\nwant %+v", s, want)
+	}
+	h := Summary(t, f.DB, assets.Host)
+	if h.AssetCount != 1 || h.FailedAssetCount != 1 || h.PassedPolicyItemCount != 1 || h.FailedPolicyItemCount != 1 || h.FailedLowRiskPolicyItemCount != 1 || h.AssetPassedRate != 0 {
+		t.Errorf("host summary = %+v", h)
+	}
+
+	// Per asset.
+	a, err := f.DB.Asset(context.Background(), CtrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PassedPolicyItemCount != 1 || a.FailedPolicyItemCount != 2 || a.ManualCount != 1 || a.CheckResult != checks.ResultFailed {
+		t.Errorf("asset a = %+v", a)
+	}
+	c, _ := f.DB.Asset(context.Background(), CtrC)
+	if !c.ScanFailed || c.CheckResult != "" || c.CheckFailedCount != 1 || c.NotApplicableCount != 1 {
+		t.Errorf("asset c = %+v", c)
+	}
+	// Per item: C1 passed on b and c, failed on a, could not run on d.
+	it, err := f.DB.Item(context.Background(), 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.PassedAssetCount != 2 || it.FailedAssetCount != 1 || it.CheckFailedCount != 1 || it.CheckResult != checks.ResultFailed {
+		t.Errorf("item C1 = %+v", it)
+	}
+	failed, total, err := f.DB.ScanFailed(context.Background(), store.Query{})
+	if err != nil || total != 1 || failed[0].AssetID != CtrD || failed[0].Reason != "inspect failed" {
+		t.Errorf("scan-failed = %+v (%d), %v", failed, total, err)
+	}
+}
+
+// The store's figures equal the in-memory roll-ups of the same report.
+func TestStoreAgreesWithReportSummary(t *testing.T) { each(t, tStoreAgreesWithReportSummary) }
+
+func tStoreAgreesWithReportSummary(t *testing.T, f *fixture) {
+	rep := f.BuildReport(map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {P, P, P, M}, CtrC: {P, CF, F, NA}, CtrD: {CF, CF, CF, CF}}, CtrD)
+	f.Ingest(t, store.Scope{}, rep)
+	for _, ts := range report.Summarize(rep).Types {
+		s := Summary(t, f.DB, ts.AssetType)
+		if s.AssetCount != ts.AssetCount || s.PassedAssetCount != ts.PassedAssetCount || s.FailedAssetCount != ts.FailedAssetCount ||
+			s.ScanFailedAssetCount != ts.ScanFailedAssets || s.FailedPolicyItemCount != ts.FailedItemCount || s.PassedPolicyItemCount != ts.PassedItemCount ||
+			s.AssetPassedRate != results.PercentOf(ts.PassedAssetCount, ts.AssetCount) {
+			t.Errorf("%s: store %+v, report %+v", ts.AssetType, s, ts)
+		}
+	}
+}
+
+func TestWhitelistKindsAndRemoval(t *testing.T) { each(t, tWhitelistKindsAndRemoval) }
+
+func tWhitelistKindsAndRemoval(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+
+	// Kind 1: C1 ignored everywhere. a still fails C2.
+	e1, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{21}, All: true, Reason: "accepted risk", CreatedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e1) != 1 || !e1[0].AllAssets || e1[0].AssetCount != 4 || e1[0].Reason != "accepted risk" || e1[0].CreatedBy != "alice" {
+		t.Fatalf("entry = %+v", e1)
+	}
+	s := Summary(t, f.DB, assets.Container)
+	if s.FailedPolicyItemCount != 2 || s.FailedCriticalPolicyItemCount != 0 || s.IgnoredPolicyItemCount != 1 || s.OpenPolicyItemCount != 3 {
+		t.Errorf("after kind 1: %+v", s)
+	}
+	a, _ := f.DB.Asset(ctx, CtrA)
+	if a.FailedPolicyItemCount != 1 || a.IgnoredCount != 1 {
+		t.Errorf("asset a after kind 1: %+v", a)
+	}
+	// The ignored result stays recorded and visible as ignored.
+	res, _, _ := f.DB.AssetItems(ctx, CtrA, store.Query{Filters: []store.Filter{{Name: "CustomerPolicyItemId", Values: []string{"21"}, ExactMatch: true}}})
+	if len(res) != 1 || res[0].Result != checks.ResultFailed || !res[0].Ignored || len(res[0].Evidence) != 1 {
+		t.Errorf("ignored result = %+v", res)
+	}
+
+	// Kind 2: items C2 on asset a: a now passes.
+	e2, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{22}, Assets: []uint64{CtrA}, Reason: "legacy app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ = f.DB.Asset(ctx, CtrA)
+	if a.CheckResult != checks.ResultPassed || a.FailedPolicyItemCount != 0 || a.IgnoredCount != 2 {
+		t.Errorf("asset a after kind 2: %+v", a)
+	}
+	if s := Summary(t, f.DB, assets.Container); s.PassedAssetCount != 2 || s.FailedAssetCount != 0 || s.AssetPassedRate != 50 {
+		t.Errorf("after kind 2: %+v", s)
+	}
+
+	// Kind 3: item C3 on assets b and c (c fails it, b passes it).
+	e3, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{23}, Assets: []uint64{CtrB, CtrC}, Reason: "batch jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e3[0].AssetCount != 2 {
+		t.Errorf("kind 3 entry = %+v", e3[0])
+	}
+	c, _ := f.DB.Asset(ctx, CtrC)
+	if c.FailedPolicyItemCount != 0 || c.IgnoredCount != 1 {
+		t.Errorf("asset c after kind 3: %+v", c)
+	}
+	list, total, err := f.DB.Whitelist(ctx, store.Query{Filters: []store.Filter{{Name: "AssetName", Values: []string{"c"}, ExactMatch: false}}})
+	if err != nil || total != 1 || list[0].ID != e3[0].ID {
+		t.Errorf("search by asset name: %+v (%d) %v", list, total, err)
+	}
+
+	// Removals restore normal checking at once.
+	if err := f.DB.RemoveWhitelistAssets(ctx, []uint64{23}, []uint64{CtrC}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.DB.Asset(ctx, CtrC); c.FailedPolicyItemCount != 1 {
+		t.Errorf("asset c after removing it from kind 3: %+v", c)
+	}
+	if err := f.DB.RemoveWhitelistAssets(ctx, []uint64{22}, []uint64{CtrA}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.RemoveWhitelist(ctx, []int64{e1[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = f.DB.Asset(ctx, CtrA)
+	if a.FailedPolicyItemCount != 2 || a.IgnoredCount != 0 || a.CheckResult != checks.ResultFailed {
+		t.Errorf("asset a after removals: %+v", a)
+	}
+	if _, total, _ := f.DB.Whitelist(ctx, store.Query{}); total != 1 { // the kind 3 entry, now on b only
+		t.Errorf("entries left = %d, want 1", total)
+	}
+	_ = e2
+	if err := f.DB.RemoveWhitelist(ctx, []int64{99999}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("removing an unknown entry: %v", err)
+	}
+}
+
+// A new task's results are ignored per the whitelist as they land.
+func TestWhitelistAppliesToNewResults(t *testing.T) { each(t, tWhitelistAppliesToNewResults) }
+
+func tWhitelistAppliesToNewResults(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	if _, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{22}, Assets: []uint64{CtrA}}); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Step(time.Hour)
+	f.Ingest(t, store.Scope{Assets: []uint64{CtrA}}, f.BuildReport(map[uint64][]string{CtrA: {P, F, P, M}}))
+	a, _ := f.DB.Asset(ctx, CtrA)
+	if a.CheckResult != checks.ResultPassed || a.IgnoredCount != 1 {
+		t.Errorf("asset a = %+v", a)
+	}
+}
+
+func TestWhitelistExpiryWithSteppedClock(t *testing.T) { each(t, tWhitelistExpiryWithSteppedClock) }
+
+func tWhitelistExpiryWithSteppedClock(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	_, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{21, 22}, Assets: []uint64{CtrA}, ExpiresAt: f.Clock.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.DB.Asset(ctx, CtrA); a.CheckResult != checks.ResultPassed {
+		t.Fatalf("before expiry: %+v", a)
+	}
+	f.Clock.Step(23 * time.Hour)
+	if a, _ := f.DB.Asset(ctx, CtrA); a.CheckResult != checks.ResultPassed {
+		t.Fatalf("an hour before expiry: %+v", a)
+	}
+	f.Clock.Step(time.Hour)
+	a, _ := f.DB.Asset(ctx, CtrA)
+	if a.CheckResult != checks.ResultFailed || a.FailedPolicyItemCount != 2 || a.IgnoredCount != 0 {
+		t.Errorf("after expiry: %+v", a)
+	}
+	list, _, _ := f.DB.Whitelist(ctx, store.Query{})
+	if len(list) != 2 || !list[0].Lapsed || list[0].ExpiresAt != "2026-03-02 10:00:00" {
+		t.Errorf("lapsed entries stay listed: %+v", list)
+	}
+	if _, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{21}, All: true, ExpiresAt: f.Clock.Now().Add(-time.Minute)}); !errors.Is(err, store.ErrInvalidParameter) {
+		t.Errorf("an expiry in the past: %v", err)
+	}
+}
+
+// Two processes on one store: a second task on an overlapping scope is
+// refused, one on a disjoint scope runs.
+func TestOverlappingTasksRefusedAcrossConnections(t *testing.T) {
+	each(t, tOverlappingTasksRefusedAcrossConnections)
+}
+
+func tOverlappingTasksRefusedAcrossConnections(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	other := f.reopen(t)
+	first, err := f.DB.BeginTask(ctx, store.TriggerRecheck, store.Scope{Assets: []uint64{CtrA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.BeginTask(ctx, store.TriggerRecheck, store.Scope{Assets: []uint64{CtrA, CtrB}}); !errors.Is(err, store.ErrAlreadyScanning) {
+		t.Errorf("overlapping task: %v, want ErrAlreadyScanning", err)
+	}
+	if _, err := other.BeginTask(ctx, store.TriggerManual, store.Scope{}); !errors.Is(err, store.ErrAlreadyScanning) {
+		t.Errorf("full scan during a recheck: %v, want ErrAlreadyScanning", err)
+	}
+	if _, err := other.BeginTask(ctx, store.TriggerRecheck, store.Scope{Assets: []uint64{CtrB}}); err != nil {
+		t.Errorf("disjoint task refused: %v", err)
+	}
+	// Racing starts of one scope: exactly one wins.
+	if err := f.DB.FailTask(ctx, first.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, db := range []store.Store{f.DB, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = db.BeginTask(ctx, store.TriggerRecheck, store.Scope{Assets: []uint64{CtrC}})
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Errorf("racing starts: %v / %v, want exactly one refused", errs[0], errs[1])
+	}
+}
+
+func TestQueriesFilterAndPage(t *testing.T) { each(t, tQueriesFilterAndPage) }
+
+func tQueriesFilterAndPage(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	if _, _, err := f.DB.Items(ctx, store.Query{Limit: 101}); !errors.Is(err, store.ErrInvalidParameter) || !strings.Contains(err.Error(), "Limit") {
+		t.Errorf("limit 101: %v", err)
+	}
+	if _, _, err := f.DB.Items(ctx, store.Query{Filters: []store.Filter{{Name: "Colour", Values: []string{"x"}}}}); err == nil || !strings.Contains(err.Error(), `"Colour"`) {
+		t.Errorf("unknown filter: %v", err)
+	}
+	// OR across values, AND across filters.
+	items, total, err := f.DB.Items(ctx, store.Query{Filters: []store.Filter{
+		{Name: "RiskLevel", Values: []string{"RISK_CRITICAL", "RISK_HIGH"}, ExactMatch: true},
+		{Name: "AssetType", Values: []string{"ASSET_CONTAINER"}, ExactMatch: true},
+	}})
+	if err != nil || total != 2 || items[0].ID != 21 || items[1].ID != 22 {
+		t.Errorf("items = %+v (%d), %v", items, total, err)
+	}
+	// Fuzzy unless exact.
+	if _, total, _ := f.DB.Items(ctx, store.Query{Filters: []store.Filter{{Name: "Name", Values: []string{"Item C"}}}}); total != 4 {
+		t.Errorf("fuzzy name: %d, want 4", total)
+	}
+	if _, total, _ := f.DB.Items(ctx, store.Query{Filters: []store.Filter{{Name: "Name", Values: []string{"Item C"}, ExactMatch: true}}}); total != 0 {
+		t.Errorf("exact name: %d, want 0", total)
+	}
+	// Paging keeps the total.
+	page, total, err := f.DB.Assets(ctx, store.Query{Offset: 1, Limit: 2})
+	if err != nil || total != 5 || len(page) != 2 {
+		t.Errorf("assets page = %d of %d, %v", len(page), total, err)
+	}
+	// An item's affected assets, filtered by result.
+	aff, total, err := f.DB.ItemAssets(ctx, 21, store.Query{Filters: []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}}}})
+	if err != nil || total != 1 || aff[0].AssetID != CtrA || aff[0].NodeName != "node-1" {
+		t.Errorf("affected = %+v (%d), %v", aff, total, err)
+	}
+}
+
+func TestFullScanMarksVanishedAssetsRemoved(t *testing.T) {
+	each(t, tFullScanMarksVanishedAssetsRemoved)
+}
+
+func tFullScanMarksVanishedAssetsRemoved(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	f.Clock.Step(time.Hour)
+	// Container d is gone; a recheck of one asset removes nothing, a full scan does.
+	f.Ingest(t, store.Scope{Assets: []uint64{CtrA}}, f.BuildReport(map[uint64][]string{CtrA: {F, F, P, M}}))
+	if s := Summary(t, f.DB, assets.Container); s.AssetCount != 4 {
+		t.Fatalf("after recheck: %d assets", s.AssetCount)
+	}
+	f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {P, P, P, M}, CtrC: {P, P, P, NA}}))
+	s := Summary(t, f.DB, assets.Container)
+	if s.AssetCount != 3 || s.ScanFailedAssetCount != 0 || s.PassedAssetCount != 2 {
+		t.Errorf("after full scan: %+v", s)
+	}
+	if a, err := f.DB.Asset(ctx, CtrD); err != nil || a.Name != "d" {
+		t.Errorf("a removed asset keeps its history: %+v, %v", a, err)
+	}
+}
+
+func TestDiffAndPrune(t *testing.T) { each(t, tDiffAndPrune) }
+
+func tDiffAndPrune(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	first := f.Standard(t)
+	f.Clock.Step(time.Hour)
+	// a fixes C1, b newly fails C3.
+	second := f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{HostID: {P, F}, CtrA: {P, F, P, M}, CtrB: {P, P, F, M}, CtrC: {P, CF, F, NA}, CtrD: {CF, CF, CF, CF}}, CtrD))
+	d, err := f.DB.Diff(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.From != first.ID || d.To != second.ID || len(d.Fixed) != 1 || d.Fixed[0].AssetID != CtrA || d.Fixed[0].ItemID != 21 ||
+		len(d.NewlyFailed) != 1 || d.NewlyFailed[0].AssetID != CtrB || d.NewlyFailed[0].ItemID != 23 {
+		t.Errorf("diff = %+v", d)
+	}
+	f.Clock.Step(time.Hour)
+	f.Ingest(t, store.Scope{Assets: []uint64{CtrA}}, f.BuildReport(map[uint64][]string{CtrA: {P, P, P, M}}))
+	// Keep one task: the first task's results are no pair's latest and go;
+	// the second still holds the latest of every other asset and stays.
+	n, err := f.DB.Prune(ctx, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	if _, err := f.DB.Task(ctx, first.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("first task still there: %v", err)
+	}
+	res, _, _ := f.DB.AssetItems(ctx, CtrB, store.Query{})
+	for _, r := range res {
+		if r.TaskID != second.ID || (r.Result == checks.ResultFailed && len(r.Evidence) == 0) {
+			t.Errorf("latest result lost its evidence after pruning: %+v", r)
+		}
+	}
+}
+
+func TestPeriodTasks(t *testing.T) { each(t, tPeriodTasks) }
+
+func tPeriodTasks(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	for i := 0; i < 2; i++ { // idempotent
+		if err := f.DB.EnsurePeriodTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := f.DB.PeriodTasks(ctx)
+	if err != nil || len(list) != len(assets.Types) {
+		t.Fatalf("period tasks = %+v, %v", list, err)
+	}
+	var ctr store.PeriodTask
+	for _, p := range list {
+		if p.Rule != store.DefaultPeriodRule {
+			t.Errorf("%s: rule %+v, want the default", p.AssetType, p.Rule)
+		}
+		if p.AssetType == assets.Container {
+			ctr = p
+		}
+	}
+	if len(ctr.Standards) != 1 || !ctr.Standards[0].Enabled || ctr.TotalPolicyItemCount != 4 {
+		t.Fatalf("container period task = %+v", ctr)
+	}
+	rule := store.PeriodRule{Frequency: 3, ExecutionTime: "21:30:00", Enable: true}
+	got, err := f.DB.SetPeriodTask(ctx, ctr.ID, &rule, map[string]bool{"t-1": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rule != rule || got.Standards[0].Enabled || got.TotalPolicyItemCount != 0 || len(got.EnabledStandards()) != 0 {
+		t.Errorf("after set: %+v", got)
+	}
+	for _, bad := range []store.PeriodRule{{Frequency: 2, ExecutionTime: "01:00:00"}, {Frequency: 1, ExecutionTime: "25:00"}} {
+		if _, err := f.DB.SetPeriodTask(ctx, ctr.ID, &bad, nil); !errors.Is(err, store.ErrInvalidParameter) {
+			t.Errorf("rule %+v: %v", bad, err)
+		}
+	}
+	if _, err := f.DB.SetPeriodTask(ctx, 999, nil, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown period task: %v", err)
+	}
+	at := f.Clock.Now()
+	if err := f.DB.MarkPeriodTriggered(ctx, ctr.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = f.DB.PeriodTasks(ctx)
+	for _, p := range list {
+		if p.ID == ctr.ID && !p.LastTriggerTime.Equal(at) {
+			t.Errorf("last trigger = %v, want %v", p.LastTriggerTime, at)
+		}
+	}
+}
+
+// A recheck of one item does not clear the scan failure of another item
+// that still could not be carried out: the list and the counts agree.
+func TestPartialRecheckKeepsScanFailure(t *testing.T) { each(t, tPartialRecheckKeepsScanFailure) }
+
+func tPartialRecheckKeepsScanFailure(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{CtrA: {P, CF, P, M}}, CtrA))
+	f.Clock.Step(time.Hour)
+	rep := f.BuildReport(map[uint64][]string{CtrA: {P}})
+	f.Ingest(t, store.Scope{Items: []uint64{21}, Assets: []uint64{CtrA}}, rep)
+	s := Summary(t, f.DB, assets.Container)
+	_, total, err := f.DB.ScanFailed(ctx, store.Query{})
+	if err != nil || s.ScanFailedAssetCount != 1 || total != 1 {
+		t.Errorf("summary says %d scan-failed, the list %d (%v)", s.ScanFailedAssetCount, total, err)
+	}
+}
+
+// Every trigger, the upload's included, is recorded and listed by the
+// Trigger filter; an unknown trigger is refused when a task begins and
+// when tasks are filtered, naming the value.
+func TestTriggersRecordedAndFiltered(t *testing.T) { each(t, tTriggersRecordedAndFiltered) }
+
+func tTriggersRecordedAndFiltered(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	ids := map[store.Trigger]int64{}
+	for i, tr := range store.Triggers {
+		task, err := f.DB.BeginTask(ctx, tr, store.Scope{Node: fmt.Sprintf("node-%d", i)})
+		if err != nil {
+			t.Fatalf("BeginTask(%s): %v", tr, err)
+		}
+		ids[tr] = task.ID
+	}
+	for _, tr := range store.Triggers {
+		list, total, err := f.DB.Tasks(ctx, store.Query{Filters: []store.Filter{{Name: "Trigger", Values: []string{string(tr)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 1 || len(list) != 1 || list[0].ID != ids[tr] || list[0].Trigger != tr {
+			t.Errorf("Trigger=%s lists %+v (total %d), want task %d", tr, list, total, ids[tr])
+		}
+	}
+	if _, err := f.DB.BeginTask(ctx, "uploaded", store.Scope{Node: "elsewhere"}); !errors.Is(err, store.ErrInvalidParameter) || !strings.Contains(err.Error(), `"uploaded"`) {
+		t.Errorf("unknown trigger: %v, want ErrInvalidParameter naming it", err)
+	}
+	if _, _, err := f.DB.Tasks(ctx, store.Query{Filters: []store.Filter{{Name: "Trigger", Values: []string{"uplod"}}}}); !errors.Is(err, store.ErrInvalidParameter) || !strings.Contains(err.Error(), `"uplod"`) {
+		t.Errorf("unknown trigger filter: %v, want ErrInvalidParameter naming it", err)
+	}
+}

@@ -1,0 +1,111 @@
+package storetest_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baselinehq/baseline/store"
+)
+
+// A new store reaches the current schema version; a store whose schema is
+// newer than the program knows is refused, saying so.
+func TestMigrationFromEmpty(t *testing.T) { eachPlace(t, tMigrationFromEmpty) }
+
+func tMigrationFromEmpty(t *testing.T, p *place) {
+	p.open(t, time.Now, 0)
+	if v := p.version(t); v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
+	}
+	p.exec(t, fmt.Sprintf(p.setVersion, 99))
+	if _, err := p.connect(t, time.Now, 0); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("opening a newer schema: %v", err)
+	}
+}
+
+// A store at version 1 with data migrates, and its roll-ups are built
+// from the latest results it held.
+func TestMigrationFromVersion1(t *testing.T) { eachPlace(t, tMigrationFromVersion1) }
+
+func tMigrationFromVersion1(t *testing.T, p *place) {
+	p.open(t, time.Now, 1)
+	if v := p.version(t); v != 1 {
+		t.Fatalf("version %d, want 1", v)
+	}
+	p.exec(t, `INSERT INTO assets VALUES (101, 'ASSET_CONTAINER', 'a', 'a', 'n', '', '{"CustomerAssetId":101,"AssetType":"ASSET_CONTAINER","AssetName":"a"}', 1, 1, 0)`)
+	p.exec(t, `INSERT INTO latest VALUES (101, 21, 1, 2, 2, 0, 1000), (101, 22, 1, 2, 1, 0, 1000), (101, 23, 1, 3, 0, 0, 1000)`)
+	up := p.open(t, time.Now, 0)
+	a, err := up.Asset(context.Background(), 101)
+	if err != nil || a.PassedPolicyItemCount != 1 || a.FailedPolicyItemCount != 1 || a.CheckFailedCount != 1 {
+		t.Errorf("migrated asset = %+v, %v", a, err)
+	}
+	if v := p.version(t); v != store.SchemaVersion {
+		t.Errorf("version %d, want %d", v, store.SchemaVersion)
+	}
+}
+
+// A store at version 6 (before the image files cache) migrates, keeps its
+// data, and then caches image files.
+func TestMigrationToImageFilesCache(t *testing.T) { eachPlace(t, tMigrationToImageFilesCache) }
+
+func tMigrationToImageFilesCache(t *testing.T, p *place) {
+	ctx := context.Background()
+	p.open(t, time.Now, 6)
+	p.exec(t, `INSERT INTO signatures VALUES ('sig', 'DescribeTasks', 1000, 2000)`)
+	up := p.open(t, time.Now, 0)
+	if v := p.version(t); v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
+	}
+	if n := p.count(t, "signatures"); n != 1 {
+		t.Errorf("signatures after the migration: %d", n)
+	}
+	id := "sha256:" + fmt.Sprintf("%064d", 7)
+	if err := up.PutImageFiles(ctx, id, store.ImageFiles{Setgid: []string{"/usr/bin/wall"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := up.ImageFiles(ctx, id); err != nil || !ok || len(got.Setgid) != 1 {
+		t.Errorf("after the migration: %+v, %v, %v", got, ok, err)
+	}
+}
+
+// Two stores at version 7 (before the outbox) migrate, keep their data,
+// and each gets a random store id of its own; they are ready then.
+func TestMigrationToOutbox(t *testing.T) {
+	ids := map[string]bool{}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for range 2 {
+				ids[migratedStoreID(t, b.place(t))] = true
+			}
+		})
+	}
+	if want := 2 * len(backends); len(ids) != want {
+		t.Errorf("%d distinct store ids among %d stores: %v", len(ids), want, ids)
+	}
+}
+
+// migratedStoreID migrates a store at version 7 holding an image's files
+// and returns its store id.
+func migratedStoreID(t *testing.T, p *place) string {
+	ctx := context.Background()
+	p.open(t, time.Now, 7)
+	p.exec(t, `INSERT INTO image_files VALUES ('sha256:1', '{}', 1000, 2000)`)
+	up := p.open(t, time.Now, 0)
+	if n := p.count(t, "image_files"); n != 1 {
+		t.Errorf("image files after the migration: %d", n)
+	}
+	ob, ok := up.(store.OutboxStore)
+	if !ok {
+		t.Fatalf("%T does not offer store.OutboxStore", up)
+	}
+	id, err := ob.StoreID(ctx)
+	if err != nil || len(id) != 32 {
+		t.Errorf("store id after the migration: %q, %v", id, err)
+	}
+	if err := up.(store.HealthChecker).Ready(ctx); err != nil {
+		t.Error(err)
+	}
+	return id
+}

@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -25,75 +24,39 @@ var where = dialect.Where
 
 const scanFailed = sqlstore.ScanFailedExpr
 
-// Summary computes ComplianceAssetSummary per asset type (all types when
-// none are given).
+// Summary gives ComplianceAssetSummary per asset type (all types when
+// none are given) from the kept roll-ups.
 func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
-	}
-	if len(types) == 0 {
-		types = assets.Types
 	}
 	tasks, err := scanTasks(s.db().query(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
 	if err != nil {
 		return nil, err
 	}
-	var out []store.AssetSummary
-	for _, t := range types {
-		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
-		if err := s.summaryCounts(ctx, &sum); err != nil {
-			return nil, err
-		}
-		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
-			continue
-		}
-		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
-			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
-		sqlstore.ApplyTasks(&sum, tasks)
-		out = append(out, sum)
+	sums := sqlstore.NewSummaries()
+	b := &pgx.Batch{}
+	for _, q := range []struct {
+		sql  string
+		scan func(sqlstore.Scanner) error
+	}{
+		{sqlstore.SummaryTypes, sums.ScanType},
+		{sqlstore.SummaryItems, sums.ScanItems},
+		{sqlstore.SummaryIgnoredEverywhere, sums.ScanIgnoredEverywhere},
+	} {
+		b.Queue(q.sql).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				if err := q.scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
 	}
-	return out, nil
-}
-
-// summaryCounts fills a type's asset and item counts from the roll-ups.
-func (s *DB) summaryCounts(ctx context.Context, sum *store.AssetSummary) error {
-	t := string(sum.AssetType)
-	err := s.db().queryRow(ctx, `SELECT COUNT(*),
-		COUNT(*) FILTER (WHERE NOT `+scanFailed+` AND COALESCE(r.failed, 0) = 0),
-		COUNT(*) FILTER (WHERE NOT `+scanFailed+` AND COALESCE(r.failed, 0) > 0),
-		COUNT(*) FILTER (WHERE `+scanFailed+`),
-		COUNT(DISTINCT a.node_name)
-		FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
-		WHERE a.type = ? AND a.removed_at = 0`, t).
-		Scan(&sum.AssetCount, &sum.PassedAssetCount, &sum.FailedAssetCount, &sum.ScanFailedAssetCount, &sum.DetectHostCount)
-	if err != nil {
-		return err
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
-	const failed = "COALESCE(r.failed, 0) > 0"
-	err = s.db().queryRow(ctx, `SELECT COUNT(*),
-		COUNT(*) FILTER (WHERE COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0),
-		COUNT(*) FILTER (WHERE `+failed+`),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_CRITICAL'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_HIGH'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_MEDIUM'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_LOW'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_NOTICE'),
-		COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0))
-		FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
-		WHERE i.asset_type = ? AND i.active = 1 AND st.enabled = 1`, t).
-		Scan(&sum.TotalPolicyItemCount, &sum.PassedPolicyItemCount, &sum.FailedPolicyItemCount,
-			&sum.FailedCriticalPolicyItemCount, &sum.FailedHighRiskPolicyItemCount, &sum.FailedMediumRiskPolicyItemCount,
-			&sum.FailedLowRiskPolicyItemCount, &sum.NoticePolicyItemCount, &sum.IgnoredPolicyItemCount)
-	if err != nil {
-		return err
-	}
-	var ignoredEverywhere int
-	if err := s.db().queryRow(ctx, `SELECT COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
-		WHERE w.lapsed = 0 AND w.all_assets = 1 AND i.asset_type = ?`, t).Scan(&ignoredEverywhere); err != nil {
-		return err
-	}
-	sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - ignoredEverywhere
-	return nil
+	return sums.Of(types, tasks), nil
 }
 
 const assetSelect = `SELECT a.details::text, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),

@@ -6,70 +6,50 @@ import (
 	"fmt"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
-// Summary computes ComplianceAssetSummary per asset type (all types when
-// none are given).
+// Summary gives ComplianceAssetSummary per asset type (all types when
+// none are given) from the kept roll-ups.
 func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
-	}
-	if len(types) == 0 {
-		types = assets.Types
 	}
 	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
 	if err != nil {
 		return nil, err
 	}
-	var out []store.AssetSummary
-	for _, t := range types {
-		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
-		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(NOT `+sqlstore.ScanFailedExpr+` AND COALESCE(r.failed, 0) = 0), 0),
-			COALESCE(SUM(NOT `+sqlstore.ScanFailedExpr+` AND COALESCE(r.failed, 0) > 0), 0),
-			COALESCE(SUM(`+sqlstore.ScanFailedExpr+`), 0),
-			COUNT(DISTINCT a.node_name)
-			FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
-			WHERE a.type = ? AND a.removed_at = 0`, string(t)).
-			Scan(&sum.AssetCount, &sum.PassedAssetCount, &sum.FailedAssetCount, &sum.ScanFailedAssetCount, &sum.DetectHostCount)
-		if err != nil {
+	sums := sqlstore.NewSummaries()
+	for _, q := range []struct {
+		sql  string
+		scan func(sqlstore.Scanner) error
+	}{
+		{sqlstore.SummaryTypes, sums.ScanType},
+		{sqlstore.SummaryItems, sums.ScanItems},
+		{sqlstore.SummaryIgnoredEverywhere, sums.ScanIgnoredEverywhere},
+	} {
+		if err := s.each(ctx, q.scan, q.sql); err != nil {
 			return nil, err
 		}
-		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_CRITICAL'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_HIGH'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_MEDIUM'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_LOW'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_NOTICE'), 0),
-			COALESCE(SUM(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0)), 0),
-			COALESCE(SUM(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0 AND w.all_assets = 1)), 0)
-			FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
-			WHERE i.asset_type = ? AND i.active = 1 AND st.enabled = 1`, string(t)).
-			Scan(&sum.TotalPolicyItemCount, &sum.PassedPolicyItemCount, &sum.FailedPolicyItemCount,
-				&sum.FailedCriticalPolicyItemCount, &sum.FailedHighRiskPolicyItemCount, &sum.FailedMediumRiskPolicyItemCount,
-				&sum.FailedLowRiskPolicyItemCount, &sum.NoticePolicyItemCount, &sum.IgnoredPolicyItemCount, new(int))
-		if err != nil {
-			return nil, err
-		}
-		var ignoredEverywhere int
-		_ = s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
-			WHERE w.lapsed = 0 AND w.all_assets = 1 AND i.asset_type = ?`, string(t)).Scan(&ignoredEverywhere)
-		sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - ignoredEverywhere
-		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
-			continue
-		}
-		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
-			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
-		sqlstore.ApplyTasks(&sum, tasks)
-		out = append(out, sum)
 	}
-	return out, nil
+	return sums.Of(types, tasks), nil
+}
+
+// each reads every row of a query with scan.
+func (s *DB) each(ctx context.Context, scan func(sqlstore.Scanner) error, q string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 const assetSelect = `SELECT a.details, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),

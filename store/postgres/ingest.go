@@ -92,15 +92,21 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		}
 	}
 	now := unix(s.now())
+	// Assets found again, and assets gone, change the counts of every item
+	// they have latest results of.
+	moved, err := collect[int64](ctx, c, "SELECT id FROM assets WHERE removed_at <> 0 AND id = ANY(?)", ids(sqlstore.TouchedAssets(rep)))
+	if err != nil {
+		return err
+	}
 	if err := upsertAssets(ctx, c, rep, scope.Node, now); err != nil {
 		return err
 	}
-	var removed []int64
 	if scope.Full() {
-		var err error
-		if removed, err = markRemoved(ctx, c, rep, upload, scope.Node, now); err != nil {
+		removed, err := markRemoved(ctx, c, rep, upload, scope.Node, now)
+		if err != nil {
 			return err
 		}
+		moved = append(moved, removed...)
 	}
 	ig, err := loadIgnores(ctx, c)
 	if err != nil {
@@ -109,11 +115,9 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if err := insertResults(ctx, c, taskID, rep, ig); err != nil {
 		return err
 	}
-	// The items of removed assets no longer count them, whether or not the
-	// task judged those items.
 	items := sqlstore.TouchedItems(rep)
-	if len(removed) > 0 {
-		more, err := collect[uint64](ctx, c, "SELECT DISTINCT item_id FROM latest WHERE asset_id = ANY(?)", removed)
+	if len(moved) > 0 {
+		more, err := collect[uint64](ctx, c, "SELECT DISTINCT item_id FROM latest WHERE asset_id = ANY(?)", moved)
 		if err != nil {
 			return err
 		}

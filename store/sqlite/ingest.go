@@ -131,15 +131,24 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 		}
 	}
 	now := unix(s.now())
+	// Assets found again, and assets gone, change the counts of every item
+	// they have latest results of.
+	if err := fillTemp(ctx, tx, "report_assets", sqlstore.TouchedAssets(rep)); err != nil {
+		return err
+	}
+	moved, err := uint64s(ctx, tx, "SELECT id FROM assets WHERE removed_at <> 0 AND id IN (SELECT id FROM temp.report_assets)")
+	if err != nil {
+		return err
+	}
 	if err := s.upsertAssets(ctx, tx, rep, scope.Node, now); err != nil {
 		return err
 	}
-	var removed []uint64
 	if scope.Full() {
-		var err error
-		if removed, err = markRemoved(ctx, tx, rep, upload, scope.Node, now); err != nil {
+		removed, err := markRemoved(ctx, tx, rep, upload, scope.Node, now)
+		if err != nil {
 			return err
 		}
+		moved = append(moved, removed...)
 	}
 	ig, err := loadIgnores(ctx, tx)
 	if err != nil {
@@ -148,9 +157,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
 		return err
 	}
-	// The items of removed assets no longer count them, whether or not the
-	// task judged those items.
-	items, err := itemsOf(ctx, tx, removed, sqlstore.TouchedItems(rep))
+	items, err := itemsOf(ctx, tx, moved, sqlstore.TouchedItems(rep))
 	if err != nil {
 		return err
 	}

@@ -76,19 +76,45 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err != nil {
 		return nil, 0, err
 	}
+	total, err := s.assetCount(ctx, q.Filters, w, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The page's ids first: only its rows' details are turned into text.
+	const order = " ORDER BY a.type, a.name, a.id"
+	page := "SELECT a.id FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id" +
+		w + order + " LIMIT ? OFFSET ?"
+	out, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+// assetCount counts the current assets selected by filters (where w, args
+// their condition): from the roll-ups per type when they allow it.
+func (s *DB) assetCount(ctx context.Context, filters []store.Filter, w string, args []any) (int, error) {
+	if sqlstore.CountOnly(filters) {
+		rows, err := s.db().query(ctx, sqlstore.TypeCounts)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		counts := sqlstore.AssetCounts{}
+		for rows.Next() {
+			if err := counts.ScanTypeCounts(rows); err != nil {
+				return 0, err
+			}
+		}
+		return counts.Count(filters), rows.Err()
+	}
 	from := " FROM assets a"
-	for _, f := range q.Filters {
+	for _, f := range filters {
 		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
 			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
 			break
 		}
 	}
 	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
-	return out, total, err
+	err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
+	return total, err
 }
 
 // list reads every row of a query with a decoder.

@@ -69,19 +69,32 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err != nil {
 		return nil, 0, err
 	}
+	total, err := s.assetCount(ctx, q.Filters, w, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
+	return out, total, err
+}
+
+// assetCount counts the current assets selected by filters (where w, args
+// their condition): from the roll-ups per type when they allow it.
+func (s *DB) assetCount(ctx context.Context, filters []store.Filter, w string, args []any) (int, error) {
+	if sqlstore.CountOnly(filters) {
+		counts := sqlstore.AssetCounts{}
+		err := s.each(ctx, counts.ScanTypeCounts, sqlstore.TypeCounts)
+		return counts.Count(filters), err
+	}
 	from := " FROM assets a"
-	for _, f := range q.Filters {
+	for _, f := range filters {
 		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
 			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
 			break
 		}
 	}
 	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
-	return out, total, err
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
+	return total, err
 }
 
 // Asset returns one asset (current or removed) with its roll-up.

@@ -147,8 +147,9 @@ func BenchmarkBackendsIngest(b *testing.B) {
 
 // BenchmarkBackendsQueries times, on a store of each backend holding the
 // fleet's task, the summary of every type, a page of 20 high-risk items
-// at offset 50, and a page of 50 assets an item failed on at offset 100
-// (less in a fleet under 2,000 assets).
+// at offset 50, a page of 50 failed assets at offset 100, and a page of 50
+// assets an item failed on at offset 100 (offsets less in a fleet under
+// 2,000 assets).
 func BenchmarkBackendsQueries(b *testing.B) {
 	fd := fleet(b)
 	ctx := context.Background()
@@ -172,6 +173,11 @@ func BenchmarkBackendsQueries(b *testing.B) {
 				{"ItemsPage", func() (int, error) {
 					page, _, err := st.db.Items(ctx, store.Query{Offset: 50, Limit: 20,
 						Filters: []store.Filter{{Name: "RiskLevel", Values: []string{"RISK_HIGH"}, ExactMatch: true}}})
+					return len(page), err
+				}},
+				{"AssetsPage", func() (int, error) {
+					page, _, err := st.db.Assets(ctx, store.Query{Offset: min(100, len(fd.Report.Assets)/20), Limit: 50,
+						Filters: []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}})
 					return len(page), err
 				}},
 				{"ItemAssetsPage", func() (int, error) {

@@ -96,6 +96,7 @@ func tRollupsAgreeWithRecomputation(t *testing.T, f *fixture) {
 				t.Fatal(err)
 			}
 			checkRollups(t, f, fmt.Sprintf("seed %d, step %d (%s)", seed, i, step))
+			checkAssetCounts(t, f, fmt.Sprintf("seed %d, step %d (%s)", seed, i, step))
 		}
 	}
 }
@@ -246,4 +247,36 @@ func (r *rollupRun) ingest(t *testing.T) string {
 	}
 	r.f.Ingest(t, scope, rep)
 	return fmt.Sprintf("ingest %d assets of %s (%d items, %d failures, partial %v)", len(listed), node, len(rep.Items), len(rep.Failures), !scope.Full())
+}
+
+// assetCountFilters are lists of current assets that the store counts
+// from the roll-ups per type.
+var assetCountFilters = [][]store.Filter{
+	nil,
+	{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}},
+	{{Name: "CheckResult", Values: []string{"pass"}}},
+	{{Name: "CheckResult", Values: []string{""}, ExactMatch: true}},
+	{{Name: "AssetType", Values: []string{"ASSET_CONTAINER"}, ExactMatch: true}, {Name: "CheckResult", Values: []string{"result_", "x"}}},
+	{{Name: "AssetType", Values: []string{"host", "nothing"}}, {Name: "CheckResult", Values: []string{"RESULT_PASSED", "RESULT_FAILED"}, ExactMatch: true}},
+}
+
+// checkAssetCounts fails the test where a count of current assets from
+// the roll-ups differs from the count of the list's rows (the same
+// filters and an AssetName filter that every name matches).
+func checkAssetCounts(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	for _, filters := range assetCountFilters {
+		_, total, err := f.DB.Assets(context.Background(), store.Query{Filters: filters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := append(slices.Clone(filters), store.Filter{Name: "AssetName", Values: []string{""}})
+		_, want, err := f.DB.Assets(context.Background(), store.Query{Filters: all})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want {
+			t.Fatalf("after %s: %d assets counted from the roll-ups for %+v, %d listed", step, total, filters, want)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"strings"
+
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
@@ -137,4 +139,80 @@ func (s *Summaries) Of(types []assets.Type, tasks []store.Task) []store.AssetSum
 		out = append(out, sum)
 	}
 	return out
+}
+
+// TypeCounts reads the kept roll-up of each asset type's current assets
+// by result (ScanTypeCounts): passed, failed, and scan-failed (whose
+// result is empty).
+const TypeCounts = "SELECT asset_type, passed, failed, scan_failed FROM type_rollup"
+
+// AssetCounts are the current assets of each type by result.
+type AssetCounts map[string]map[string]int
+
+// ScanTypeCounts reads a row of TypeCounts.
+func (c AssetCounts) ScanTypeCounts(sc Scanner) error {
+	var t string
+	var passed, failed, scanFailed int
+	if err := sc.Scan(&t, &passed, &failed, &scanFailed); err != nil {
+		return err
+	}
+	c[t] = map[string]int{string(checks.ResultPassed): passed, string(checks.ResultFailed): failed, "": scanFailed}
+	return nil
+}
+
+// CountOnly reports whether a list of current assets filtered so can be
+// counted from the roll-ups per type: when it is filtered by AssetType
+// and CheckResult only.
+func CountOnly(filters []store.Filter) bool {
+	for _, f := range filters {
+		if f.Name != "AssetType" && f.Name != "CheckResult" {
+			return false
+		}
+	}
+	return true
+}
+
+// Count counts the current assets that filters of AssetType and
+// CheckResult (CountOnly) select, matching values as Where does: exactly,
+// or as a substring ignoring ASCII case.
+func (c AssetCounts) Count(filters []store.Filter) int {
+	n := 0
+	for t, byResult := range c {
+		for r, count := range byResult {
+			if matchAll(filters, "AssetType", t) && matchAll(filters, "CheckResult", r) {
+				n += count
+			}
+		}
+	}
+	return n
+}
+
+// matchAll reports whether every filter of the name matches s.
+func matchAll(filters []store.Filter, name, s string) bool {
+	for _, f := range filters {
+		if f.Name == name && !matchAny(f, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchAny(f store.Filter, s string) bool {
+	for _, v := range f.Values {
+		if f.ExactMatch && v == s || !f.ExactMatch && strings.Contains(asciiLower(s), asciiLower(v)) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiLower folds ASCII letters only, as SQLite's LIKE does.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -150,10 +150,11 @@ func (s *DB) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 	return one(rows, err, fmt.Sprintf("asset %d", id))
 }
 
-// resultSelect reads one page of latest results (the page subquery) and
-// only then their reasons and evidence.
+// resultSelect reads one page of latest results (the page subquery, which
+// counts every row it selects: total) and only then their reasons and
+// evidence.
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
-	l.status, l.result, l.ignored = 1, COALESCE(res.reason, ''), COALESCE(res.evidence::text, ''), l.checked_at, l.task_id, i.remediation
+	l.status, l.result, l.ignored = 1, COALESCE(res.reason, ''), COALESCE(res.evidence::text, ''), l.checked_at, l.task_id, i.remediation, pg.total
 	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
 	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
 	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
@@ -190,12 +191,16 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		return nil, 0, err
 	}
 	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n, COUNT(*) OVER () AS total" + from + w +
+		" ORDER BY " + order + " LIMIT ? OFFSET ?"
 	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
+	out, err := list(ctx, s.db(), func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanRowTotal(sc, &total) },
+		fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	if err != nil || len(out) > 0 || q.Offset == 0 {
+		return out, total, err
 	}
-	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	out, err := list(ctx, s.db(), sqlstore.ScanRow, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	// A page past the end: count on its own.
+	err = s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
 	return out, total, err
 }
 

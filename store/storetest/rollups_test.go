@@ -262,7 +262,9 @@ var assetCountFilters = [][]store.Filter{
 
 // checkAssetCounts fails the test where a count of current assets from
 // the roll-ups differs from the count of the list's rows (the same
-// filters and an AssetName filter that every name matches).
+// filters and an AssetName filter that every name matches), or where the
+// total of a page of an item's assets differs from the total past the
+// last page.
 func checkAssetCounts(t *testing.T, f *fixture, step string) {
 	t.Helper()
 	for _, filters := range assetCountFilters {
@@ -277,6 +279,20 @@ func checkAssetCounts(t *testing.T, f *fixture, step string) {
 		}
 		if total != want {
 			t.Fatalf("after %s: %d assets counted from the roll-ups for %+v, %d listed", step, total, filters, want)
+		}
+	}
+	// A page's total is counted with its rows; past the end, on its own.
+	for _, item := range []uint64{11, 21} {
+		_, total, err := f.DB.ItemAssets(context.Background(), item, store.Query{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, want, err := f.DB.ItemAssets(context.Background(), item, store.Query{Offset: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want {
+			t.Fatalf("after %s: item %d: %d assets counted with a page, %d past the end", step, item, total, want)
 		}
 	}
 }

@@ -131,11 +131,10 @@ func scanAssets(rows *sql.Rows, err error) ([]store.AssetInfo, error) {
 	return out, rows.Err()
 }
 
-// resultSelect reads one page of latest results (the page subquery, which
-// counts every row it selects: total) and only then their reasons and
-// evidence.
+// resultSelect reads one page of latest results (the page subquery) and
+// only then their reasons and evidence.
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
-	l.status, l.result, l.ignored, COALESCE(res.reason, ''), COALESCE(res.evidence, ''), l.checked_at, l.task_id, i.remediation, pg.total
+	l.status, l.result, l.ignored, COALESCE(res.reason, ''), COALESCE(res.evidence, ''), l.checked_at, l.task_id, i.remediation
 	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
 	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
 	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
@@ -171,22 +170,26 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err != nil {
 		return nil, 0, err
 	}
-	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"
-	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n, COUNT(*) OVER () AS total" + from + w +
-		" ORDER BY " + order + " LIMIT ? OFFSET ?"
 	var total int
-	var out []results.Row
-	err = s.each(ctx, func(sc sqlstore.Scanner) error {
-		r, err := sqlstore.ScanRowTotal(sc, &total)
-		out = append(out, r)
-		return err
-	}, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
-	if err != nil || len(out) > 0 || q.Offset == 0 {
-		return out, total, err
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
 	}
-	// A page past the end: count on its own.
-	err = s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
-	return out, total, err
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id" +
+		w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []results.Row
+	for rows.Next() {
+		r, err := sqlstore.ScanRow(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
 }
 
 const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated, i.scored,

@@ -3,11 +3,13 @@ package storetest_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/baselinehq/baseline/store"
+	. "github.com/baselinehq/baseline/store/storetest"
 )
 
 // A new store reaches the current schema version; a store whose schema is
@@ -46,13 +48,13 @@ func tMigrationFromVersion1(t *testing.T, p *place) {
 	}
 }
 
-// A store at the previous version (before the image files cache) migrates,
-// keeps its data, and then caches image files.
+// A store at version 6 (before the image files cache) migrates, keeps
+// its data, and then caches image files.
 func TestMigrationFromPreviousVersion(t *testing.T) { eachPlace(t, tMigrationFromPreviousVersion) }
 
 func tMigrationFromPreviousVersion(t *testing.T, p *place) {
 	ctx := context.Background()
-	p.open(t, time.Now, store.SchemaVersion-1)
+	p.open(t, time.Now, 6)
 	p.exec(t, `INSERT INTO signatures VALUES ('sig', 'DescribeTasks', 1000, 2000)`)
 	up := p.open(t, time.Now, 0)
 	if v := p.version(t); v != store.SchemaVersion {
@@ -68,4 +70,35 @@ func tMigrationFromPreviousVersion(t *testing.T, p *place) {
 	if got, ok, err := up.ImageFiles(ctx, id); err != nil || !ok || len(got.Setgid) != 1 {
 		t.Errorf("after the migration: %+v, %v, %v", got, ok, err)
 	}
+}
+
+// A store from before the roll-ups per asset type (migration 9) gets them
+// built from its roll-ups per asset: its summary is the same after the
+// migration.
+func TestMigrationBuildsTypeRollups(t *testing.T) { each(t, tMigrationBuildsTypeRollups) }
+
+func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	if _, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{21}, Assets: []uint64{CtrA}}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.DB.Summary(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.place.exec(t, "DROP TABLE type_rollup")
+	f.place.exec(t, fmt.Sprintf(f.place.setVersion, store.SchemaVersion-1))
+	up := f.reopen(t)
+	if v := f.place.version(t); v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
+	}
+	if n := f.place.count(t, "type_rollup"); n != 2 {
+		t.Errorf("type roll-ups after the migration: %d, want 2 (hosts, containers)", n)
+	}
+	after, err := up.Summary(ctx, nil)
+	if err != nil || !reflect.DeepEqual(after, before) {
+		t.Errorf("summary after the migration\n got %+v, %v\nwant %+v", after, err, before)
+	}
+	checkRollups(t, f, "the migration")
 }

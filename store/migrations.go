@@ -448,7 +448,9 @@ CREATE INDEX image_files_used ON image_files(used_at);
 	// assets, those passed, failed and scan-failed (as the summary counts
 	// them from asset_rollup and asset_failures) and its nodes. Writes keep
 	// it in the transaction that changes what it counts; built here from
-	// the roll-ups per asset.
+	// the roll-ups per asset. In SQLite, an index of the asset columns
+	// that pages of latest results filter and order by, so that counting
+	// an item's assets does not read each asset's row (its details).
 	{
 		SQLite: `
 CREATE TABLE type_rollup (
@@ -466,6 +468,7 @@ INSERT INTO type_rollup SELECT a.type, COUNT(*),
 	COUNT(DISTINCT a.node_name)
 	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
 	WHERE a.removed_at = 0 GROUP BY a.type;
+CREATE INDEX assets_live ON assets(id, removed_at, type, name, node_name);
 `,
 		Postgres: `
 CREATE TABLE type_rollup (

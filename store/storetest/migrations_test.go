@@ -88,6 +88,7 @@ func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	f.place.exec(t, "DROP TABLE type_rollup")
+	f.place.exec(t, "DROP INDEX IF EXISTS assets_live")
 	f.place.exec(t, fmt.Sprintf(f.place.setVersion, store.SchemaVersion-1))
 	up := f.reopen(t)
 	if v := f.place.version(t); v != store.SchemaVersion {

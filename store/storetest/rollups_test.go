@@ -199,9 +199,10 @@ func (r *rollupRun) some(ids []uint64) []uint64 {
 
 var rollupVerdicts = []string{P, P, F, F, M, NA, CF}
 
-// ingest records a scan of one node: its full scope (assets it does not
-// list are gone) or some of its assets, all items or some of them, with
-// random verdicts and scan failures.
+// ingest records a scan of one node, run here or uploaded by the node:
+// its full scope (assets it does not list are gone) or some of its
+// assets, all items or some of them, with random verdicts and scan
+// failures; or a scan that failed.
 func (r *rollupRun) ingest(t *testing.T) string {
 	t.Helper()
 	node := rollupNodes[r.rnd.IntN(len(rollupNodes))]
@@ -225,9 +226,6 @@ func (r *rollupRun) ingest(t *testing.T) string {
 	}
 	for _, a := range listed {
 		rep.Assets = append(rep.Assets, a)
-		if !slices.Contains(r.seen, a.ID) {
-			r.seen = append(r.seen, a.ID)
-		}
 		if r.rnd.IntN(6) == 0 {
 			rep.Failures = append(rep.Failures, results.AssetFailure{AssetID: a.ID, Reason: "inspect failed", CheckTime: now})
 			continue
@@ -239,14 +237,35 @@ func (r *rollupRun) ingest(t *testing.T) string {
 			}
 		}
 	}
-	scope := store.Scope{}
-	if r.rnd.IntN(3) == 0 && len(listed) > 0 {
+	scope, trigger := store.Scope{}, store.TriggerManual
+	switch r.rnd.IntN(3) {
+	case 0:
 		for _, a := range listed {
 			scope.Assets = append(scope.Assets, a.ID)
 		}
+	case 1: // uploaded by the node
+		scope.Node, trigger = node, store.TriggerUpload
 	}
-	r.f.Ingest(t, scope, rep)
-	return fmt.Sprintf("ingest %d assets of %s (%d items, %d failures, partial %v)", len(listed), node, len(rep.Items), len(rep.Failures), !scope.Full())
+	ctx := context.Background()
+	task, err := r.f.DB.BeginTask(ctx, trigger, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.rnd.IntN(8) == 0 { // a scan that failed: its results are not stored
+		if err := r.f.DB.FailTask(ctx, task.ID, "interrupted"); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("failed task of %s", node)
+	}
+	if err := r.f.DB.CompleteTask(ctx, task.ID, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range listed {
+		if !slices.Contains(r.seen, a.ID) {
+			r.seen = append(r.seen, a.ID)
+		}
+	}
+	return fmt.Sprintf("%s of %d assets of %s (%d items, %d failures, scope %+v)", trigger, len(listed), node, len(rep.Items), len(rep.Failures), scope)
 }
 
 // assetCountFilters are lists of current assets that the store counts

@@ -501,6 +501,50 @@ CREATE TABLE applied_uploads (
 CREATE INDEX applied_uploads_age ON applied_uploads(applied_at);
 `,
 	},
+	// 9: the roll-up per asset type that the summary reads: its current
+	// assets, those passed, failed and scan-failed (as the summary counts
+	// them from asset_rollup and asset_failures) and its nodes. Writes keep
+	// it in the transaction that changes what it counts; built here from
+	// the roll-ups per asset. In SQLite, an index of the asset columns
+	// that pages of latest results filter and order by, so that counting
+	// an item's assets does not read each asset's row (its details).
+	{
+		SQLite: `
+CREATE TABLE type_rollup (
+	asset_type  TEXT PRIMARY KEY,
+	assets      INTEGER NOT NULL,
+	passed      INTEGER NOT NULL,
+	failed      INTEGER NOT NULL,
+	scan_failed INTEGER NOT NULL,
+	nodes       INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO type_rollup SELECT a.type, COUNT(*),
+	SUM(af.asset_id IS NULL AND COALESCE(r.check_failed, 0) = 0 AND COALESCE(r.failed, 0) = 0),
+	SUM(af.asset_id IS NULL AND COALESCE(r.check_failed, 0) = 0 AND COALESCE(r.failed, 0) > 0),
+	SUM(af.asset_id IS NOT NULL OR COALESCE(r.check_failed, 0) > 0),
+	COUNT(DISTINCT a.node_name)
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
+	WHERE a.removed_at = 0 GROUP BY a.type;
+CREATE INDEX assets_live ON assets(id, removed_at, type, name, node_name);
+`,
+		Postgres: `
+CREATE TABLE type_rollup (
+	asset_type  TEXT PRIMARY KEY,
+	assets      INTEGER NOT NULL,
+	passed      INTEGER NOT NULL,
+	failed      INTEGER NOT NULL,
+	scan_failed INTEGER NOT NULL,
+	nodes       INTEGER NOT NULL
+);
+INSERT INTO type_rollup SELECT a.type, COUNT(*),
+	COUNT(*) FILTER (WHERE af.asset_id IS NULL AND COALESCE(r.check_failed, 0) = 0 AND COALESCE(r.failed, 0) = 0),
+	COUNT(*) FILTER (WHERE af.asset_id IS NULL AND COALESCE(r.check_failed, 0) = 0 AND COALESCE(r.failed, 0) > 0),
+	COUNT(*) FILTER (WHERE af.asset_id IS NOT NULL OR COALESCE(r.check_failed, 0) > 0),
+	COUNT(DISTINCT a.node_name)
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
+	WHERE a.removed_at = 0 GROUP BY a.type;
+`,
+	},
 }
 
 // SchemaVersion is the number of migrations this build knows.

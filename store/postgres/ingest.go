@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -69,7 +70,9 @@ func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
 	if len(rep.Results) < analyzeRows {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, "ANALYZE assets, latest, results, asset_rollup, item_rollup, asset_failures")
+	// A large task changes the tables' statistics enough to mislead the
+	// planner until autovacuum analyzes them: analyze them now.
+	_, err := s.pool.Exec(ctx, "ANALYZE assets, latest, results, asset_rollup, item_rollup, type_rollup, asset_failures")
 	return err
 }
 
@@ -95,13 +98,21 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		}
 	}
 	now := unix(s.now())
+	// Assets found again, and assets gone, change the counts of every item
+	// they have latest results of.
+	moved, err := collect[int64](ctx, c, "SELECT id FROM assets WHERE removed_at <> 0 AND id = ANY(?)", ids(sqlstore.TouchedAssets(rep)))
+	if err != nil {
+		return err
+	}
 	if err := upsertAssets(ctx, c, rep, scope.Node, now); err != nil {
 		return err
 	}
 	if scope.Full() {
-		if err := markRemoved(ctx, c, rep, upload, scope.Node, now); err != nil {
+		removed, err := markRemoved(ctx, c, rep, upload, scope.Node, now)
+		if err != nil {
 			return err
 		}
+		moved = append(moved, removed...)
 	}
 	ig, err := loadIgnores(ctx, c)
 	if err != nil {
@@ -110,10 +121,22 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if err := insertResults(ctx, c, taskID, rep, ig); err != nil {
 		return err
 	}
-	if err := rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), sqlstore.TouchedItems(rep)); err != nil {
+	items := sqlstore.TouchedItems(rep)
+	if len(moved) > 0 {
+		more, err := collect[uint64](ctx, c, "SELECT DISTINCT item_id FROM latest WHERE asset_id = ANY(?)", moved)
+		if err != nil {
+			return err
+		}
+		items = append(items, more...)
+	}
+	if err := rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), items); err != nil {
 		return err
 	}
 	if err := recordFailures(ctx, c, taskID, rep); err != nil {
+		return err
+	}
+	_, types := sqlstore.Removal(rep)
+	if err := rebuildTypeRollups(ctx, c, sqlstore.CountedAssets(rep), types); err != nil {
 		return err
 	}
 	_, err = c.exec(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
@@ -140,26 +163,39 @@ func upsertAssets(ctx context.Context, c conn, rep *results.Report, node string,
 }
 
 // markRemoved marks as removed the assets of the scanned types on this
-// node that a full scan no longer found (a deleted container or image).
-// An upload (upload true) removes only assets last recorded for its own
-// scope's node (or before nodes were kept), whatever host it names.
-func markRemoved(ctx context.Context, c conn, rep *results.Report, upload bool, scopeNode string, now int64) error {
+// node that a full scan no longer found (a deleted container or image),
+// and returns their ids. An upload (upload true) removes only assets last
+// recorded for its own scope's node (or before nodes were kept), whatever
+// host it names.
+func markRemoved(ctx context.Context, c conn, rep *results.Report, upload bool, scopeNode string, now int64) ([]int64, error) {
 	node, types := sqlstore.Removal(rep)
 	if node == "" {
-		return nil
+		return nil, nil
 	}
 	seen := ids(sqlstore.TouchedAssets(rep))
 	owner, args := "", []any{}
 	if upload {
 		owner, args = " AND scope_node IN ('', ?)", []any{scopeNode}
 	}
+	var removed []int64
 	for _, t := range types {
-		if _, err := c.exec(ctx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
-			AND id <> ALL(?)`+owner, append([]any{now, string(t), node, seen}, args...)...); err != nil {
-			return err
+		got, err := collect[int64](ctx, c, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
+			AND id <> ALL(?)`+owner+" RETURNING id", append([]any{now, string(t), node, seen}, args...)...)
+		if err != nil {
+			return nil, err
 		}
+		removed = append(removed, got...)
 	}
-	return nil
+	return removed, nil
+}
+
+// collect reads a query's single column.
+func collect[T any](ctx context.Context, c conn, sql string, args ...any) ([]T, error) {
+	rows, err := c.query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[T])
 }
 
 // resultRows feeds a task's results to COPY in key order, one row at a
@@ -262,6 +298,27 @@ func rebuildRollups(ctx context.Context, c conn, assetIDs, itemIDs []uint64) err
 		if _, err := c.exec(ctx, q.sql, q.arg); err != nil {
 			return fmt.Errorf("roll-ups: %w", err)
 		}
+	}
+	return nil
+}
+
+// rebuildTypeRollups recomputes the roll-ups of the asset types given and
+// of the types of the given assets, after the roll-ups of their assets
+// and their scan failures are up to date.
+func rebuildTypeRollups(ctx context.Context, c conn, assetIDs []uint64, types []assets.Type) error {
+	ts := make([]string, 0, len(types))
+	for _, t := range types {
+		ts = append(ts, string(t))
+	}
+	ts, err := collect[string](ctx, c, "SELECT type FROM assets WHERE id = ANY(?) UNION SELECT unnest(?::text[])", ids(assetIDs), ts)
+	if err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, "DELETE FROM type_rollup WHERE asset_type = ANY(?)", ts); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	if _, err := c.exec(ctx, "INSERT INTO type_rollup "+sqlstore.TypeRollupSelect+" AND a.type = ANY(?) GROUP BY a.type", ts); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
 	}
 	return nil
 }

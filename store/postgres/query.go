@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -25,75 +24,39 @@ var where = dialect.Where
 
 const scanFailed = sqlstore.ScanFailedExpr
 
-// Summary computes ComplianceAssetSummary per asset type (all types when
-// none are given).
+// Summary gives ComplianceAssetSummary per asset type (all types when
+// none are given) from the kept roll-ups.
 func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
-	}
-	if len(types) == 0 {
-		types = assets.Types
 	}
 	tasks, err := scanTasks(s.db().query(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
 	if err != nil {
 		return nil, err
 	}
-	var out []store.AssetSummary
-	for _, t := range types {
-		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
-		if err := s.summaryCounts(ctx, &sum); err != nil {
-			return nil, err
-		}
-		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
-			continue
-		}
-		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
-			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
-		sqlstore.ApplyTasks(&sum, tasks)
-		out = append(out, sum)
+	sums := sqlstore.NewSummaries()
+	b := &pgx.Batch{}
+	for _, q := range []struct {
+		sql  string
+		scan func(sqlstore.Scanner) error
+	}{
+		{sqlstore.SummaryTypes, sums.ScanType},
+		{sqlstore.SummaryItems, sums.ScanItems},
+		{sqlstore.SummaryIgnoredEverywhere, sums.ScanIgnoredEverywhere},
+	} {
+		b.Queue(q.sql).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				if err := q.scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
 	}
-	return out, nil
-}
-
-// summaryCounts fills a type's asset and item counts from the roll-ups.
-func (s *DB) summaryCounts(ctx context.Context, sum *store.AssetSummary) error {
-	t := string(sum.AssetType)
-	err := s.db().queryRow(ctx, `SELECT COUNT(*),
-		COUNT(*) FILTER (WHERE NOT `+scanFailed+` AND COALESCE(r.failed, 0) = 0),
-		COUNT(*) FILTER (WHERE NOT `+scanFailed+` AND COALESCE(r.failed, 0) > 0),
-		COUNT(*) FILTER (WHERE `+scanFailed+`),
-		COUNT(DISTINCT a.node_name)
-		FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
-		WHERE a.type = ? AND a.removed_at = 0`, t).
-		Scan(&sum.AssetCount, &sum.PassedAssetCount, &sum.FailedAssetCount, &sum.ScanFailedAssetCount, &sum.DetectHostCount)
-	if err != nil {
-		return err
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
-	const failed = "COALESCE(r.failed, 0) > 0"
-	err = s.db().queryRow(ctx, `SELECT COUNT(*),
-		COUNT(*) FILTER (WHERE COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0),
-		COUNT(*) FILTER (WHERE `+failed+`),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_CRITICAL'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_HIGH'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_MEDIUM'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_LOW'),
-		COUNT(*) FILTER (WHERE `+failed+` AND i.risk = 'RISK_NOTICE'),
-		COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0))
-		FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
-		WHERE i.asset_type = ? AND i.active = 1 AND st.enabled = 1`, t).
-		Scan(&sum.TotalPolicyItemCount, &sum.PassedPolicyItemCount, &sum.FailedPolicyItemCount,
-			&sum.FailedCriticalPolicyItemCount, &sum.FailedHighRiskPolicyItemCount, &sum.FailedMediumRiskPolicyItemCount,
-			&sum.FailedLowRiskPolicyItemCount, &sum.NoticePolicyItemCount, &sum.IgnoredPolicyItemCount)
-	if err != nil {
-		return err
-	}
-	var ignoredEverywhere int
-	if err := s.db().queryRow(ctx, `SELECT COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
-		WHERE w.lapsed = 0 AND w.all_assets = 1 AND i.asset_type = ?`, t).Scan(&ignoredEverywhere); err != nil {
-		return err
-	}
-	sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - ignoredEverywhere
-	return nil
+	return sums.Of(types, tasks), nil
 }
 
 const assetSelect = `SELECT a.details::text, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
@@ -113,19 +76,45 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err != nil {
 		return nil, 0, err
 	}
+	total, err := s.assetCount(ctx, q.Filters, w, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The page's ids first: only its rows' details are turned into text.
+	const order = " ORDER BY a.type, a.name, a.id"
+	page := "SELECT a.id FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id" +
+		w + order + " LIMIT ? OFFSET ?"
+	out, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+// assetCount counts the current assets selected by filters (where w, args
+// their condition): from the roll-ups per type when they allow it.
+func (s *DB) assetCount(ctx context.Context, filters []store.Filter, w string, args []any) (int, error) {
+	if sqlstore.CountOnly(filters) {
+		rows, err := s.db().query(ctx, sqlstore.TypeCounts)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		counts := sqlstore.AssetCounts{}
+		for rows.Next() {
+			if err := counts.ScanTypeCounts(rows); err != nil {
+				return 0, err
+			}
+		}
+		return counts.Count(filters), rows.Err()
+	}
 	from := " FROM assets a"
-	for _, f := range q.Filters {
+	for _, f := range filters {
 		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
 			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
 			break
 		}
 	}
 	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
-	return out, total, err
+	err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
+	return total, err
 }
 
 // list reads every row of a query with a decoder.
@@ -161,10 +150,11 @@ func (s *DB) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 	return one(rows, err, fmt.Sprintf("asset %d", id))
 }
 
-// resultSelect reads one page of latest results (the page subquery) and
-// only then their reasons and evidence.
+// resultSelect reads one page of latest results (the page subquery, which
+// counts every row it selects: total) and only then their reasons and
+// evidence.
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
-	l.status, l.result, l.ignored = 1, COALESCE(res.reason, ''), COALESCE(res.evidence::text, ''), l.checked_at, l.task_id, i.remediation
+	l.status, l.result, l.ignored = 1, COALESCE(res.reason, ''), COALESCE(res.evidence::text, ''), l.checked_at, l.task_id, i.remediation, pg.total
 	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
 	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
 	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
@@ -201,12 +191,16 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		return nil, 0, err
 	}
 	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n, COUNT(*) OVER () AS total" + from + w +
+		" ORDER BY " + order + " LIMIT ? OFFSET ?"
 	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
+	out, err := list(ctx, s.db(), func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanRowTotal(sc, &total) },
+		fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	if err != nil || len(out) > 0 || q.Offset == 0 {
+		return out, total, err
 	}
-	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	out, err := list(ctx, s.db(), sqlstore.ScanRow, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	// A page past the end: count on its own.
+	err = s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
 	return out, total, err
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 // refreshIgnores brings the ignored flags of the items' latest results in
-// line with the whitelist and rebuilds the roll-ups they change.
+// line with the whitelist and rebuilds the roll-ups they change: of the
+// items, of the assets whose failed counts change, and of their types.
 func refreshIgnores(ctx context.Context, c conn, items []uint64) error {
 	if len(items) == 0 {
 		return nil
@@ -45,7 +46,10 @@ func refreshIgnores(ctx context.Context, c conn, items []uint64) error {
 	for a := range changed {
 		ids = append(ids, a)
 	}
-	return rebuildRollups(ctx, c, ids, items)
+	if err := rebuildRollups(ctx, c, ids, items); err != nil {
+		return err
+	}
+	return rebuildTypeRollups(ctx, c, ids, nil)
 }
 
 // lapse ends the entries whose expiry has passed on the injected clock;

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -130,13 +131,24 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 		}
 	}
 	now := unix(s.now())
+	// Assets found again, and assets gone, change the counts of every item
+	// they have latest results of.
+	if err := fillTemp(ctx, tx, "report_assets", sqlstore.TouchedAssets(rep)); err != nil {
+		return err
+	}
+	moved, err := uint64s(ctx, tx, "SELECT id FROM assets WHERE removed_at <> 0 AND id IN (SELECT id FROM temp.report_assets)")
+	if err != nil {
+		return err
+	}
 	if err := s.upsertAssets(ctx, tx, rep, scope.Node, now); err != nil {
 		return err
 	}
 	if scope.Full() {
-		if err := markRemoved(ctx, tx, rep, upload, scope.Node, now); err != nil {
+		removed, err := markRemoved(ctx, tx, rep, upload, scope.Node, now)
+		if err != nil {
 			return err
 		}
+		moved = append(moved, removed...)
 	}
 	ig, err := loadIgnores(ctx, tx)
 	if err != nil {
@@ -145,10 +157,18 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
 		return err
 	}
-	if err := rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), sqlstore.TouchedItems(rep)); err != nil {
+	items, err := itemsOf(ctx, tx, moved, sqlstore.TouchedItems(rep))
+	if err != nil {
+		return err
+	}
+	if err := rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), items); err != nil {
 		return err
 	}
 	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
+		return err
+	}
+	_, types := sqlstore.Removal(rep)
+	if err := rebuildTypeRollups(ctx, tx, sqlstore.CountedAssets(rep), types); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
@@ -176,28 +196,70 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 }
 
 // markRemoved marks as removed the assets of the scanned types on this
-// node that a full scan no longer found (a deleted container or image).
-// An upload (upload true) removes only assets last recorded for its own
-// scope's node (or before nodes were kept), whatever host it names.
-func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, upload bool, scopeNode string, now int64) error {
+// node that a full scan no longer found (a deleted container or image),
+// and returns their ids. An upload (upload true) removes only assets last
+// recorded for its own scope's node (or before nodes were kept), whatever
+// host it names.
+func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, upload bool, scopeNode string, now int64) ([]uint64, error) {
 	node, types := sqlstore.Removal(rep)
 	if node == "" {
-		return nil
+		return nil, nil
 	}
 	if err := fillTemp(ctx, tx, "seen_assets", sqlstore.TouchedAssets(rep)); err != nil {
-		return err
+		return nil, err
 	}
 	owner, args := "", []any{}
 	if upload {
 		owner, args = " AND scope_node IN ('', ?)", []any{scopeNode}
 	}
+	var removed []uint64
 	for _, t := range types {
-		if _, err := tx.ExecContext(ctx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
-			AND id NOT IN (SELECT id FROM temp.seen_assets)`+owner, append([]any{now, string(t), node}, args...)...); err != nil {
-			return err
+		ids, err := uint64s(ctx, tx, `UPDATE assets SET removed_at = ? WHERE type = ? AND node_name = ? AND removed_at = 0
+			AND id NOT IN (SELECT id FROM temp.seen_assets)`+owner+" RETURNING id", append([]any{now, string(t), node}, args...)...)
+		if err != nil {
+			return nil, err
 		}
+		removed = append(removed, ids...)
 	}
-	return nil
+	return removed, nil
+}
+
+// itemsOf adds to items those that the assets have latest results of.
+func itemsOf(ctx context.Context, tx *sql.Tx, assetIDs, items []uint64) ([]uint64, error) {
+	if len(assetIDs) == 0 {
+		return items, nil
+	}
+	if err := fillTemp(ctx, tx, "removed_assets", assetIDs); err != nil {
+		return nil, err
+	}
+	more, err := uint64s(ctx, tx, "SELECT DISTINCT item_id FROM latest WHERE asset_id IN (SELECT id FROM temp.removed_assets)")
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]uint64(nil), items...), more...), nil
+}
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// uint64s reads a query's single column of ids.
+func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var v uint64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // insertResults stores the task's results, then makes them the latest of
@@ -314,6 +376,44 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, assetIDs, itemIDs []uint64)
 			" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+	}
+	return nil
+}
+
+// rebuildTypeRollups recomputes the roll-ups of the asset types given and
+// of the types of the given assets, after the roll-ups of their assets
+// and their scan failures are up to date.
+func rebuildTypeRollups(ctx context.Context, tx *sql.Tx, assetIDs []uint64, types []assets.Type) error {
+	if err := fillTemp(ctx, tx, "type_assets", assetIDs); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT type FROM assets WHERE id IN (SELECT id FROM temp.type_assets)")
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	for _, t := range types {
+		set[string(t)] = true
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		set[t] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for t := range set {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM type_rollup WHERE asset_type = ?", t); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO type_rollup "+sqlstore.TypeRollupSelect+" AND a.type = ? GROUP BY a.type", t); err != nil {
 			return fmt.Errorf("roll-ups: %w", err)
 		}
 	}

@@ -6,70 +6,50 @@ import (
 	"fmt"
 
 	"github.com/baselinehq/baseline/assets"
-	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
-// Summary computes ComplianceAssetSummary per asset type (all types when
-// none are given).
+// Summary gives ComplianceAssetSummary per asset type (all types when
+// none are given) from the kept roll-ups.
 func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
-	}
-	if len(types) == 0 {
-		types = assets.Types
 	}
 	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
 	if err != nil {
 		return nil, err
 	}
-	var out []store.AssetSummary
-	for _, t := range types {
-		sum := store.AssetSummary{AssetType: t, CheckStatus: checks.CheckInit, IsCustomerFirstCheck: true}
-		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(NOT `+sqlstore.ScanFailedExpr+` AND COALESCE(r.failed, 0) = 0), 0),
-			COALESCE(SUM(NOT `+sqlstore.ScanFailedExpr+` AND COALESCE(r.failed, 0) > 0), 0),
-			COALESCE(SUM(`+sqlstore.ScanFailedExpr+`), 0),
-			COUNT(DISTINCT a.node_name)
-			FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
-			WHERE a.type = ? AND a.removed_at = 0`, string(t)).
-			Scan(&sum.AssetCount, &sum.PassedAssetCount, &sum.FailedAssetCount, &sum.ScanFailedAssetCount, &sum.DetectHostCount)
-		if err != nil {
+	sums := sqlstore.NewSummaries()
+	for _, q := range []struct {
+		sql  string
+		scan func(sqlstore.Scanner) error
+	}{
+		{sqlstore.SummaryTypes, sums.ScanType},
+		{sqlstore.SummaryItems, sums.ScanItems},
+		{sqlstore.SummaryIgnoredEverywhere, sums.ScanIgnoredEverywhere},
+	} {
+		if err := s.each(ctx, q.scan, q.sql); err != nil {
 			return nil, err
 		}
-		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_CRITICAL'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_HIGH'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_MEDIUM'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_LOW'), 0),
-			COALESCE(SUM(COALESCE(r.failed, 0) > 0 AND i.risk = 'RISK_NOTICE'), 0),
-			COALESCE(SUM(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0)), 0),
-			COALESCE(SUM(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0 AND w.all_assets = 1)), 0)
-			FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
-			WHERE i.asset_type = ? AND i.active = 1 AND st.enabled = 1`, string(t)).
-			Scan(&sum.TotalPolicyItemCount, &sum.PassedPolicyItemCount, &sum.FailedPolicyItemCount,
-				&sum.FailedCriticalPolicyItemCount, &sum.FailedHighRiskPolicyItemCount, &sum.FailedMediumRiskPolicyItemCount,
-				&sum.FailedLowRiskPolicyItemCount, &sum.NoticePolicyItemCount, &sum.IgnoredPolicyItemCount, new(int))
-		if err != nil {
-			return nil, err
-		}
-		var ignoredEverywhere int
-		_ = s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
-			WHERE w.lapsed = 0 AND w.all_assets = 1 AND i.asset_type = ?`, string(t)).Scan(&ignoredEverywhere)
-		sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - ignoredEverywhere
-		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
-			continue
-		}
-		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
-			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
-		sqlstore.ApplyTasks(&sum, tasks)
-		out = append(out, sum)
 	}
-	return out, nil
+	return sums.Of(types, tasks), nil
+}
+
+// each reads every row of a query with scan.
+func (s *DB) each(ctx context.Context, scan func(sqlstore.Scanner) error, q string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 const assetSelect = `SELECT a.details, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
@@ -89,19 +69,32 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err != nil {
 		return nil, 0, err
 	}
+	total, err := s.assetCount(ctx, q.Filters, w, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
+	return out, total, err
+}
+
+// assetCount counts the current assets selected by filters (where w, args
+// their condition): from the roll-ups per type when they allow it.
+func (s *DB) assetCount(ctx context.Context, filters []store.Filter, w string, args []any) (int, error) {
+	if sqlstore.CountOnly(filters) {
+		counts := sqlstore.AssetCounts{}
+		err := s.each(ctx, counts.ScanTypeCounts, sqlstore.TypeCounts)
+		return counts.Count(filters), err
+	}
 	from := " FROM assets a"
-	for _, f := range q.Filters {
+	for _, f := range filters {
 		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
 			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
 			break
 		}
 	}
 	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := scanAssets(s.db.QueryContext(ctx, assetSelect+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
-	return out, total, err
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
+	return total, err
 }
 
 // Asset returns one asset (current or removed) with its roll-up.
@@ -177,12 +170,15 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err != nil {
 		return nil, 0, err
 	}
+	// The asset columns that rows are filtered and ordered by are read
+	// from an index, not from each asset's row (planned without
+	// statistics, SQLite would take the row).
+	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a INDEXED BY assets_live ON a.id = l.asset_id"
 	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id"+w, args...).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id" +
-		w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, err

@@ -16,7 +16,8 @@ const ignoredExpr = `(EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = latest
 		WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND wa.asset_id = latest.asset_id))`
 
 // refreshIgnores brings the ignored flags of the items' latest results in
-// line with the whitelist and rebuilds the roll-ups they change.
+// line with the whitelist and rebuilds the roll-ups they change: of the
+// items, of the assets whose failed counts change, and of their types.
 func refreshIgnores(ctx context.Context, tx *sql.Tx, items []uint64) error {
 	if len(items) == 0 {
 		return nil
@@ -49,7 +50,10 @@ func refreshIgnores(ctx context.Context, tx *sql.Tx, items []uint64) error {
 	for a := range changed {
 		ids = append(ids, a)
 	}
-	return rebuildRollups(ctx, tx, ids, items)
+	if err := rebuildRollups(ctx, tx, ids, items); err != nil {
+		return err
+	}
+	return rebuildTypeRollups(ctx, tx, ids, nil)
 }
 
 // lapse ends the entries whose expiry has passed on the injected clock;
@@ -280,18 +284,5 @@ func (s *DB) scanWhitelist(ctx context.Context, q string, args ...any) ([]store.
 }
 
 func (s *DB) uint64s(ctx context.Context, q string, args ...any) ([]uint64, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []uint64
-	for rows.Next() {
-		var v uint64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return uint64s(ctx, s.db, q, args...)
 }

@@ -3,6 +3,7 @@ package storetest_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,6 +34,26 @@ type place struct {
 	setVersion string
 	// count counts a table's rows.
 	count func(t *testing.T, table string) int
+	// query reads a query's rows, each as its columns' values printed.
+	query func(t *testing.T, sql string) []string
+}
+
+// printRow prints a row's values, given as pointers.
+func printRow(vals []any) string {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = *(v.(*any))
+	}
+	return fmt.Sprint(out...)
+}
+
+// pointers are n pointers to values of any type, to scan a row into.
+func pointers(n int) []any {
+	vals := make([]any, n)
+	for i := range vals {
+		vals[i] = new(any)
+	}
+	return vals
 }
 
 // open opens a handle on the store at schema version v (0: the current
@@ -90,6 +111,28 @@ func sqlitePlace(t *testing.T) *place {
 			return v
 		},
 		setVersion: "PRAGMA user_version = %d",
+		query: func(t *testing.T, q string) []string {
+			db := raw(t)
+			defer db.Close()
+			rows, err := db.Query(q)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			var out []string
+			for rows.Next() {
+				vals := pointers(len(cols))
+				if err := rows.Scan(vals...); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, printRow(vals))
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		},
 		count: func(t *testing.T, table string) int {
 			db := raw(t)
 			defer db.Close()
@@ -137,6 +180,27 @@ func postgresPlace(t *testing.T) *place {
 			return v
 		},
 		setVersion: "UPDATE schema_version SET version = %d",
+		query: func(t *testing.T, q string) []string {
+			c := raw(t)
+			defer c.Close(context.Background())
+			rows, err := c.Query(context.Background(), q)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				vals, err := rows.Values()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, fmt.Sprint(vals...))
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		},
 		count: func(t *testing.T, table string) int {
 			c := raw(t)
 			defer c.Close(context.Background())

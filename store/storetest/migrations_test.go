@@ -3,11 +3,13 @@ package storetest_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/baselinehq/baseline/store"
+	. "github.com/baselinehq/baseline/store/storetest"
 )
 
 // A new store reaches the current schema version; a store whose schema is
@@ -108,4 +110,36 @@ func migratedStoreID(t *testing.T, p *place) string {
 		t.Error(err)
 	}
 	return id
+}
+
+// A store from before the roll-ups per asset type (migration 9) gets them
+// built from its roll-ups per asset: its summary is the same after the
+// migration.
+func TestMigrationBuildsTypeRollups(t *testing.T) { each(t, tMigrationBuildsTypeRollups) }
+
+func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	if _, err := f.DB.AddWhitelist(ctx, store.WhitelistRequest{Items: []uint64{21}, Assets: []uint64{CtrA}}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.DB.Summary(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.place.exec(t, "DROP TABLE type_rollup")
+	f.place.exec(t, "DROP INDEX IF EXISTS assets_live")
+	f.place.exec(t, fmt.Sprintf(f.place.setVersion, store.SchemaVersion-1))
+	up := f.reopen(t)
+	if v := f.place.version(t); v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
+	}
+	if n := f.place.count(t, "type_rollup"); n != 2 {
+		t.Errorf("type roll-ups after the migration: %d, want 2 (hosts, containers)", n)
+	}
+	after, err := up.Summary(ctx, nil)
+	if err != nil || !reflect.DeepEqual(after, before) {
+		t.Errorf("summary after the migration\n got %+v, %v\nwant %+v", after, err, before)
+	}
+	checkRollups(t, f, "the migration")
 }

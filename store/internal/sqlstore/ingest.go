@@ -82,6 +82,16 @@ func TouchedAssets(rep *results.Report) []uint64 {
 	return out
 }
 
+// CountedAssets lists the report's assets' ids and its scan-failed
+// assets' ids: the assets whose types' roll-ups the report changes.
+func CountedAssets(rep *results.Report) []uint64 {
+	out := TouchedAssets(rep)
+	for _, f := range rep.Failures {
+		out = append(out, f.AssetID)
+	}
+	return out
+}
+
 // TouchedItems lists the report's items' ids.
 func TouchedItems(rep *results.Report) []uint64 {
 	out := make([]uint64, 0, len(rep.Items))

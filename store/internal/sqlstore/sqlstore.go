@@ -181,6 +181,20 @@ func ScanRow(sc Scanner) (results.Row, error) {
 	return r, nil
 }
 
+// ScanRowTotal reads a result row (ScanRow) followed by a count, into
+// total.
+func ScanRowTotal(sc Scanner, total *int) (results.Row, error) {
+	return ScanRow(withTotal{sc, total})
+}
+
+// withTotal scans a row's columns and, last, a total.
+type withTotal struct {
+	sc    Scanner
+	total *int
+}
+
+func (w withTotal) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.total)...) }
+
 // ScanItem reads an item with its roll-up: id, number, name, category,
 // standard id and name, risk, asset type, automated and scored (boolean),
 // passed, failed, ignored, manual, not applicable and check-failed

@@ -1,0 +1,218 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+)
+
+// The summary is read from roll-ups that writes keep: type_rollup for its
+// assets (one row per asset type), and item_rollup joined to the items of
+// enabled standards for its items (a few hundred rows). The statements
+// are written in the SQL that SQLite and PostgreSQL share.
+
+// TypeRollupSelect counts, per asset type, the current assets, those
+// passed, failed and scan-failed, and their nodes: the rows of type_rollup
+// recomputed from the roll-ups per asset and the scan failures. The caller
+// appends a condition on a.type and " GROUP BY a.type".
+const TypeRollupSelect = `SELECT a.type, COUNT(*),
+	SUM(CASE WHEN NOT ` + ScanFailedExpr + ` AND COALESCE(r.failed, 0) = 0 THEN 1 ELSE 0 END),
+	SUM(CASE WHEN NOT ` + ScanFailedExpr + ` AND COALESCE(r.failed, 0) > 0 THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + ScanFailedExpr + ` THEN 1 ELSE 0 END),
+	COUNT(DISTINCT a.node_name)
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id
+	WHERE a.removed_at = 0`
+
+// SummaryTypes reads the kept roll-ups per asset type (ScanType).
+const SummaryTypes = "SELECT asset_type, assets, passed, failed, scan_failed, nodes FROM type_rollup"
+
+// itemFailed is true for an item (roll-up r) failed on some asset.
+const itemFailed = "COALESCE(r.failed, 0) > 0"
+
+// SummaryItems counts, per asset type, the active items of enabled
+// standards: all, passed, failed, failed by risk, and those some active
+// entry ignores (ScanItems).
+const SummaryItems = `SELECT i.asset_type, COUNT(*),
+	SUM(CASE WHEN COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0 THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + itemFailed + ` THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_CRITICAL' THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_HIGH' THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_MEDIUM' THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_LOW' THEN 1 ELSE 0 END),
+	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_NOTICE' THEN 1 ELSE 0 END),
+	SUM(CASE WHEN EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0) THEN 1 ELSE 0 END)
+	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
+	WHERE i.active = 1 AND st.enabled = 1 GROUP BY i.asset_type`
+
+// SummaryIgnoredEverywhere counts, per asset type, the items that an
+// active entry ignores on every asset (ScanIgnoredEverywhere).
+const SummaryIgnoredEverywhere = `SELECT i.asset_type, COUNT(DISTINCT w.item_id) FROM whitelist w JOIN items i ON i.id = w.item_id
+	WHERE w.lapsed = 0 AND w.all_assets = 1 GROUP BY i.asset_type`
+
+// Summaries gathers the summary of each asset type from the rows of
+// SummaryTypes, SummaryItems and SummaryIgnoredEverywhere.
+type Summaries struct {
+	sums              map[assets.Type]*store.AssetSummary
+	ignoredEverywhere map[assets.Type]int
+}
+
+// NewSummaries is an empty gathering.
+func NewSummaries() *Summaries {
+	return &Summaries{sums: map[assets.Type]*store.AssetSummary{}, ignoredEverywhere: map[assets.Type]int{}}
+}
+
+func (s *Summaries) of(t string) *store.AssetSummary {
+	at := assets.Type(t)
+	sum := s.sums[at]
+	if sum == nil {
+		sum = &store.AssetSummary{AssetType: at}
+		s.sums[at] = sum
+	}
+	return sum
+}
+
+// ScanType reads a row of SummaryTypes (or of TypeRollupSelect).
+func (s *Summaries) ScanType(sc Scanner) error {
+	var t string
+	var c store.AssetSummary
+	if err := sc.Scan(&t, &c.AssetCount, &c.PassedAssetCount, &c.FailedAssetCount, &c.ScanFailedAssetCount, &c.DetectHostCount); err != nil {
+		return err
+	}
+	sum := s.of(t)
+	sum.AssetCount, sum.PassedAssetCount, sum.FailedAssetCount = c.AssetCount, c.PassedAssetCount, c.FailedAssetCount
+	sum.ScanFailedAssetCount, sum.DetectHostCount = c.ScanFailedAssetCount, c.DetectHostCount
+	return nil
+}
+
+// ScanItems reads a row of SummaryItems.
+func (s *Summaries) ScanItems(sc Scanner) error {
+	var t string
+	var c store.AssetSummary
+	if err := sc.Scan(&t, &c.TotalPolicyItemCount, &c.PassedPolicyItemCount, &c.FailedPolicyItemCount,
+		&c.FailedCriticalPolicyItemCount, &c.FailedHighRiskPolicyItemCount, &c.FailedMediumRiskPolicyItemCount,
+		&c.FailedLowRiskPolicyItemCount, &c.NoticePolicyItemCount, &c.IgnoredPolicyItemCount); err != nil {
+		return err
+	}
+	sum := s.of(t)
+	sum.TotalPolicyItemCount, sum.PassedPolicyItemCount, sum.FailedPolicyItemCount = c.TotalPolicyItemCount, c.PassedPolicyItemCount, c.FailedPolicyItemCount
+	sum.FailedCriticalPolicyItemCount, sum.FailedHighRiskPolicyItemCount = c.FailedCriticalPolicyItemCount, c.FailedHighRiskPolicyItemCount
+	sum.FailedMediumRiskPolicyItemCount, sum.FailedLowRiskPolicyItemCount = c.FailedMediumRiskPolicyItemCount, c.FailedLowRiskPolicyItemCount
+	sum.NoticePolicyItemCount, sum.IgnoredPolicyItemCount = c.NoticePolicyItemCount, c.IgnoredPolicyItemCount
+	return nil
+}
+
+// ScanIgnoredEverywhere reads a row of SummaryIgnoredEverywhere.
+func (s *Summaries) ScanIgnoredEverywhere(sc Scanner) error {
+	var t string
+	var n int
+	if err := sc.Scan(&t, &n); err != nil {
+		return err
+	}
+	s.ignoredEverywhere[assets.Type(t)] = n
+	return nil
+}
+
+// Of gives the summaries of the types (every type when none are given)
+// that have items or assets, with the check information of the newest
+// tasks (newest first).
+func (s *Summaries) Of(types []assets.Type, tasks []store.Task) []store.AssetSummary {
+	if len(types) == 0 {
+		types = assets.Types
+	}
+	var out []store.AssetSummary
+	for _, t := range types {
+		var sum store.AssetSummary
+		if got := s.sums[t]; got != nil {
+			sum = *got
+		}
+		sum.AssetType, sum.CheckStatus, sum.IsCustomerFirstCheck = t, checks.CheckInit, true
+		sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - s.ignoredEverywhere[t]
+		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
+			continue
+		}
+		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
+			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
+		ApplyTasks(&sum, tasks)
+		out = append(out, sum)
+	}
+	return out
+}
+
+// TypeCounts reads the kept roll-up of each asset type's current assets
+// by result (ScanTypeCounts): passed, failed, and scan-failed (whose
+// result is empty).
+const TypeCounts = "SELECT asset_type, passed, failed, scan_failed FROM type_rollup"
+
+// AssetCounts are the current assets of each type by result.
+type AssetCounts map[string]map[string]int
+
+// ScanTypeCounts reads a row of TypeCounts.
+func (c AssetCounts) ScanTypeCounts(sc Scanner) error {
+	var t string
+	var passed, failed, scanFailed int
+	if err := sc.Scan(&t, &passed, &failed, &scanFailed); err != nil {
+		return err
+	}
+	c[t] = map[string]int{string(checks.ResultPassed): passed, string(checks.ResultFailed): failed, "": scanFailed}
+	return nil
+}
+
+// CountOnly reports whether a list of current assets filtered so can be
+// counted from the roll-ups per type: when it is filtered by AssetType
+// and CheckResult only.
+func CountOnly(filters []store.Filter) bool {
+	for _, f := range filters {
+		if f.Name != "AssetType" && f.Name != "CheckResult" {
+			return false
+		}
+	}
+	return true
+}
+
+// Count counts the current assets that filters of AssetType and
+// CheckResult (CountOnly) select, matching values as Where does: exactly,
+// or as a substring ignoring ASCII case.
+func (c AssetCounts) Count(filters []store.Filter) int {
+	n := 0
+	for t, byResult := range c {
+		for r, count := range byResult {
+			if matchAll(filters, "AssetType", t) && matchAll(filters, "CheckResult", r) {
+				n += count
+			}
+		}
+	}
+	return n
+}
+
+// matchAll reports whether every filter of the name matches s.
+func matchAll(filters []store.Filter, name, s string) bool {
+	for _, f := range filters {
+		if f.Name == name && !matchAny(f, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchAny(f store.Filter, s string) bool {
+	for _, v := range f.Values {
+		if f.ExactMatch && v == s || !f.ExactMatch && strings.Contains(asciiLower(s), asciiLower(v)) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiLower folds ASCII letters only, as SQLite's LIKE does.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

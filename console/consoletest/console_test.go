@@ -23,6 +23,7 @@ import (
 
 	"github.com/baselinehq/baseline/internal/dockertest"
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -39,12 +40,12 @@ type fixture struct {
 }
 
 func setup(t *testing.T) *fixture {
-	exe := chromium(t)
+	exe := testhost.Chromium(t)
 	cli := dockertest.Engine(t)
 	f := &fixture{bin: testbin.Path(t), data: t.TempDir(), shots: artifacts(t), priv: dockertest.Name("console-priv")}
 	dockertest.Create(t, cli, f.priv, &container.Config{Image: "baseline-test/base:1", Cmd: []string{"sleep", "60"}},
 		&container.HostConfig{Privileged: true})
-	run(t, f.bin, "scan", "--data-dir", f.data, "--progress", "never", "--no-kube", "--format", "json", "-o", filepath.Join(t.TempDir(), "scan.json"))
+	testbin.Run(t, f.bin, "scan", "--data-dir", f.data, "--progress", "never", "--no-kube", "--format", "json", "-o", filepath.Join(t.TempDir(), "scan.json"))
 	f.base, f.consoleBase, f.log = daemon(t, f.bin, f.data)
 	f.b = newBrowser(t, exe)
 	return f
@@ -425,7 +426,7 @@ func recheck(t *testing.T, f *fixture) {
 
 func tasksOf(t *testing.T, f *fixture) []store.Task {
 	var out struct{ List []store.Task }
-	if err := json.Unmarshal(run(t, f.bin, "tasks", "--data-dir", f.data, "--format", "json", "--limit", "100"), &out); err != nil {
+	if err := json.Unmarshal(testbin.Run(t, f.bin, "tasks", "--data-dir", f.data, "--format", "json", "--limit", "100"), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out.List
@@ -453,7 +454,7 @@ func period(t *testing.T, f *fixture) {
 	f.b.navigated(form + `.querySelector("select[name=every]").value = "3"; ` + form + `.querySelector("input[name=at]").value = "02:30:15"; ` +
 		form + `.querySelector("input[name=enable]").checked = true; ` + form + `.querySelector("button[data-action=save-period]").click()`)
 	var periods []store.PeriodTask
-	if err := json.Unmarshal(run(t, f.bin, "schedule", "show", "--data-dir", f.data, "--format", "json"), &periods); err != nil {
+	if err := json.Unmarshal(testbin.Run(t, f.bin, "schedule", "show", "--data-dir", f.data, "--format", "json"), &periods); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range periods {
@@ -487,11 +488,11 @@ func export(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	pub := filepath.Join(dir, "baseline.pub")
-	if err := os.WriteFile(pub, run(t, f.bin, "report", "key", "--data-dir", f.data), 0o600); err != nil {
+	if err := os.WriteFile(pub, testbin.Run(t, f.bin, "report", "key", "--data-dir", f.data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(f.bin, "report", "verify", "--key", pub, file)
-	cmd.Env = cleanEnv()
+	cmd.Env = testbin.CleanEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("baseline report verify: %v\n%s", err, out)
 	}

@@ -27,7 +27,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/baselinehq/baseline/internal/testbin"
-	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -45,36 +44,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cleanEnv is the environment without BASELINE_* variables.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BASELINE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// run runs a baseline command to completion and returns its stdout.
-func run(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("baseline %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
 // summary is `baseline summary --format json`, by asset type.
 func summary(t *testing.T, bin, data string) map[string]store.AssetSummary {
 	t.Helper()
 	var list []store.AssetSummary
-	if err := json.Unmarshal(run(t, bin, "summary", "--data-dir", data, "--format", "json"), &list); err != nil {
+	if err := json.Unmarshal(testbin.Run(t, bin, "summary", "--data-dir", data, "--format", "json"), &list); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]store.AssetSummary{}
@@ -137,7 +111,7 @@ api:
 	}
 	log = &syncBuffer{}
 	cmd := exec.Command(bin, "serve", "--config", path, "--listen", addr, "--data-dir", data)
-	cmd.Env = cleanEnv()
+	cmd.Env = testbin.CleanEnv()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -169,19 +143,6 @@ api:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// chromium finds Debian's chromium (fails in CI, skips elsewhere).
-func chromium(t *testing.T) string {
-	t.Helper()
-	testhost.Needs(t, "a browser (chromium)")
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	testhost.Missing(t, "chromium is not installed", "scripts/test-env.sh installs it; as root: apt-get install chromium")
-	return ""
 }
 
 // browser is a headless Chromium tab that records every request it makes

@@ -12,7 +12,6 @@ import (
 	"math"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,21 +29,6 @@ import (
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
-
-// chromiumPath finds Debian's chromium, or skips the test; under CI a
-// missing browser fails instead, so that CI never passes without it. A
-// unit run (testhost.UnitRun) skips it without looking.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	testhost.Needs(t, "a browser (chromium)")
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	testhost.Missing(t, "chromium is not installed", "scripts/test-env.sh installs it; as root: apt-get install chromium")
-	return ""
-}
 
 // source is a small fleet: three asset types with their summary figures, a
 // trend over eight tasks, results by item and two waivers.
@@ -174,7 +158,7 @@ func figures(m report.Meta) map[string]string {
 }
 
 func TestHTMLExportInChromium(t *testing.T) {
-	exe := chromiumPath(t)
+	exe := testhost.Chromium(t)
 	src := source()
 	var buf bytes.Buffer
 	if err := (report.HTMLEncoder{}).Encode(context.Background(), &buf, src, report.NewIntegrity(&buf)); err != nil {

@@ -224,7 +224,7 @@ api:
 	}
 	d := &benchDaemon{addr: addr, stderr: &syncBuffer{}, exited: make(chan struct{}),
 		cmd: exec.Command(bin, "serve", "--config", cfg, "--listen", addr, "--data-dir", data, "--benchmarks", benchDir)}
-	d.cmd.Env = cleanEnv()
+	d.cmd.Env = testbin.CleanEnv()
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {
 		b.Fatal(err)

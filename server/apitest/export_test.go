@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/baselinehq/baseline/internal/dockertest"
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/report"
 )
 
@@ -32,7 +33,7 @@ func TestExportJobThroughTheSDK(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(data, "signing.key")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("the daemon's signing key: %v, %v; want DATA_DIR/signing.key, mode 0600", st, err)
 	}
-	pub, err := report.ParsePublicKey(runBin(t, bin, "report", "key", "--data-dir", data))
+	pub, err := report.ParsePublicKey(testbin.Run(t, bin, "report", "key", "--data-dir", data))
 	if err != nil {
 		t.Fatalf("report key: %v", err)
 	}

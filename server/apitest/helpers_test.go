@@ -67,37 +67,11 @@ func TestMain(m *testing.M) {
 // binary is the baseline binary under test.
 func binary(t *testing.T) string { return testbin.Path(t) }
 
-// cleanEnv is the environment without BASELINE_* variables, so that the
-// configuration the test writes is the whole configuration.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BASELINE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// runBin runs a baseline command to completion and returns its stdout.
-func runBin(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("baseline %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
 // scanOnce fills the store with a scan of the real engine, as the CLI does.
 func scanOnce(t *testing.T, bin, data string) {
 	t.Helper()
 	report := filepath.Join(t.TempDir(), "report.json")
-	runBin(t, bin, "scan", "--data-dir", data, "--progress", "never", "--format", "json", "-o", report)
+	testbin.Run(t, bin, "scan", "--data-dir", data, "--progress", "never", "--format", "json", "-o", report)
 	raw, err := os.ReadFile(report)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +89,7 @@ func tasks(t *testing.T, bin, data string) []store.Task {
 		List       []store.Task
 		TotalCount int
 	}
-	raw := runBin(t, bin, "tasks", "--data-dir", data, "--format", "json", "--limit", "100")
+	raw := testbin.Run(t, bin, "tasks", "--data-dir", data, "--format", "json", "--limit", "100")
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("baseline tasks: %v\n%s", err, raw)
 	}
@@ -254,7 +228,7 @@ func startDaemonAt(t *testing.T, bin, data, addr string, env []string, extra ...
 	t.Helper()
 	args := append([]string{"serve", "--config", writeConfig(t), "--listen", addr, "--data-dir", data}, extra...)
 	d := &daemon{t: t, addr: addr, data: data, cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	d.cmd.Env = append(cleanEnv(), env...)
+	d.cmd.Env = append(testbin.CleanEnv(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -80,7 +81,7 @@ func TestMetricsScrapeEqualsBaselineSummary(t *testing.T) {
 		t.Fatalf("/metrics with the key: %d", code)
 	}
 	var sums []store.AssetSummary
-	if err := json.Unmarshal(runBin(t, bin, "summary", "--data-dir", data, "--format", "json"), &sums); err != nil {
+	if err := json.Unmarshal(testbin.Run(t, bin, "summary", "--data-dir", data, "--format", "json"), &sums); err != nil {
 		t.Fatal(err)
 	}
 	if len(sums) == 0 {

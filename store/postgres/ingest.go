@@ -129,7 +129,7 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		}
 		items = append(items, more...)
 	}
-	if err := rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), items); err != nil {
+	if err := keepRollups(ctx, c, taskID, rep, ig, items); err != nil {
 		return err
 	}
 	if err := recordFailures(ctx, c, taskID, rep); err != nil {
@@ -235,10 +235,19 @@ func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Repor
 		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rep)); err != nil {
 		return err
 	}
+	fresh, err := noLatestOf(ctx, c, rep)
+	if err != nil {
+		return err
+	}
+	upsert := ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = 0, checked_at = excluded.checked_at`
+	if fresh {
+		// Nothing to replace: a speculative insertion per row would cost a
+		// fifth more buffer reads and write-ahead log records.
+		upsert = ""
+	}
 	if _, err := c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?
-		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`, taskID); err != nil {
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?`+upsert, taskID); err != nil {
 		return err
 	}
 	for _, it := range ig.Items() {
@@ -247,6 +256,22 @@ func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Repor
 		}
 	}
 	return nil
+}
+
+// noLatestOf reports whether no asset that the report's results name has
+// latest results yet (its first task, or a new fleet's).
+func noLatestOf(ctx context.Context, c conn, rep *results.Report) (bool, error) {
+	seen := map[uint64]bool{}
+	var list []uint64
+	for i := range rep.Results {
+		if a := rep.Results[i].AssetID; !seen[a] {
+			seen[a] = true
+			list = append(list, a)
+		}
+	}
+	var some bool
+	err := c.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM latest WHERE asset_id = ANY(?))", ids(list)).Scan(&some)
+	return !some, err
 }
 
 // recordFailures keeps the task's scan failures, and per asset the latest:
@@ -278,6 +303,107 @@ func recordFailures(ctx context.Context, c conn, taskID int64, rep *results.Repo
 	_, err := c.exec(ctx, `DELETE FROM asset_failures WHERE asset_id = ANY(?)
 		AND asset_id NOT IN (SELECT asset_id FROM asset_rollup WHERE check_failed > 0)`, ids(ok))
 	return err
+}
+
+// keepRollups brings the roll-ups of the report's assets and of the items
+// given up to date after its results became the latest: the report's
+// results counted in Go, plus, from the table, the latest rows of other
+// tasks that the report did not replace. A full task leaves none of
+// those, so nothing is re-aggregated row by row in SQL.
+func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64) error {
+	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
+	if !ok {
+		return rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), itemIDs)
+	}
+	for _, it := range itemIDs {
+		if perItem[it] == nil {
+			perItem[it] = &sqlstore.Tally{}
+		}
+	}
+	as, is := ids(sqlstore.TouchedAssets(rep)), ids(itemIDs)
+	// Reading the rows of other tasks costs a pass over the table even
+	// when there are none (task_id <> ? has no index range): ask the
+	// per-task index first.
+	var others bool
+	if err := c.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM latest WHERE task_id < ?) OR EXISTS (SELECT 1 FROM latest WHERE task_id > ?)",
+		taskID, taskID).Scan(&others); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	if others {
+		if err := addAllOthers(ctx, c, taskID, as, is, perAsset, perItem); err != nil {
+			return err
+		}
+	}
+	if err := writeRollups(ctx, c, "asset_rollup", "asset_id", as, perAsset); err != nil {
+		return err
+	}
+	return writeRollups(ctx, c, "item_rollup", "item_id", is, perItem)
+}
+
+// addAllOthers adds to the tallies of the assets and items the latest rows
+// of other tasks than taskID.
+func addAllOthers(ctx context.Context, c conn, taskID int64, as, is []int64, perAsset, perItem map[uint64]*sqlstore.Tally) error {
+	if err := addOthers(ctx, c, perAsset, "SELECT asset_id,"+rollupColumns+
+		", COUNT(*) FROM latest WHERE asset_id = ANY(?) AND task_id <> ? GROUP BY asset_id", as, taskID); err != nil {
+		return err
+	}
+	// Item roll-ups count only current assets.
+	if err := addOthers(ctx, c, perItem, "SELECT item_id,"+rollupColumns+
+		", COUNT(*) FROM latest WHERE item_id = ANY(?) AND task_id <> ? AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id",
+		is, taskID); err != nil {
+		return err
+	}
+	return nil
+}
+
+// addOthers adds to the tallies the roll-up columns and row counts that
+// the query gives per id.
+func addOthers(ctx context.Context, c conn, tallies map[uint64]*sqlstore.Tally, q string, args ...any) error {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var o sqlstore.Tally
+		if err := rows.Scan(&id, &o.Passed, &o.Failed, &o.Ignored, &o.Manual, &o.NA, &o.CheckFailed, &o.LastCheck, &o.Rows); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+		if t := tallies[uint64(id)]; t != nil {
+			t.Merge(o)
+		}
+	}
+	return rows.Err()
+}
+
+// writeRollups replaces the roll-up rows of the ids with the tallies that
+// counted some row, in one statement of arrays.
+func writeRollups(ctx context.Context, c conn, table, key string, keys []int64, tallies map[uint64]*sqlstore.Tally) error {
+	if _, err := c.exec(ctx, "DELETE FROM "+table+" WHERE "+key+" = ANY(?)", keys); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	var cols [8][]int64
+	done := make(map[int64]bool, len(keys))
+	for _, id := range keys {
+		t := tallies[uint64(id)]
+		if t == nil || t.Rows == 0 || done[id] {
+			continue
+		}
+		done[id] = true
+		for i, v := range []int64{id, t.Passed, t.Failed, t.Ignored, t.Manual, t.NA, t.CheckFailed, t.LastCheck} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	if len(cols[0]) == 0 {
+		return nil
+	}
+	if _, err := c.exec(ctx, "INSERT INTO "+table+"("+key+", passed, failed, ignored, manual, na, check_failed, last_check)"+
+		" SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])",
+		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7]); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	return nil
 }
 
 // rebuildRollups recomputes the roll-ups of the given assets and items from

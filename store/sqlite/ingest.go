@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
@@ -161,7 +162,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	if err := rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), items); err != nil {
+	if err := keepRollups(ctx, tx, taskID, rep, ig, items); err != nil {
 		return err
 	}
 	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
@@ -353,6 +354,90 @@ func fillTemp(ctx context.Context, tx *sql.Tx, name string, ids []uint64) error 
 	for _, id := range ids {
 		if err := b.add(id); err != nil {
 			return err
+		}
+	}
+	return b.flush()
+}
+
+// keepRollups brings the roll-ups of the report's assets and of the items
+// given up to date after its results became the latest: the report's
+// results counted in Go, plus, from the table, the latest rows of other
+// tasks that the report did not replace. A full task leaves none of
+// those, so nothing is re-aggregated row by row in SQL.
+func keepRollups(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64) error {
+	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
+	if !ok {
+		return rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), itemIDs)
+	}
+	for _, it := range itemIDs {
+		if perItem[it] == nil {
+			perItem[it] = &sqlstore.Tally{}
+		}
+	}
+	if err := fillTemp(ctx, tx, "roll_assets", sqlstore.TouchedAssets(rep)); err != nil {
+		return err
+	}
+	if err := fillTemp(ctx, tx, "roll_items", itemIDs); err != nil {
+		return err
+	}
+	if err := addOthers(ctx, tx, perAsset, "SELECT asset_id,"+rollupColumns+
+		", COUNT(*) FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) AND task_id <> ? GROUP BY asset_id", taskID); err != nil {
+		return err
+	}
+	// One pass over the table in key order (the unary + keeps the planner
+	// off the per-item index, which lacks the task: looking each row up
+	// from it costs far more than the scan). Item roll-ups count only
+	// current assets.
+	if err := addOthers(ctx, tx, perItem, "SELECT item_id,"+rollupColumns+
+		", COUNT(*) FROM latest WHERE task_id <> ? AND +item_id IN (SELECT id FROM temp.roll_items)"+
+		" AND +asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY +item_id", taskID); err != nil {
+		return err
+	}
+	if err := writeRollups(ctx, tx, "asset_rollup", "asset_id", "roll_assets", perAsset); err != nil {
+		return err
+	}
+	return writeRollups(ctx, tx, "item_rollup", "item_id", "roll_items", perItem)
+}
+
+// addOthers adds to the tallies the roll-up columns and row counts that
+// the query gives per id.
+func addOthers(ctx context.Context, tx *sql.Tx, tallies map[uint64]*sqlstore.Tally, q string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint64
+		var o sqlstore.Tally
+		if err := rows.Scan(&id, &o.Passed, &o.Failed, &o.Ignored, &o.Manual, &o.NA, &o.CheckFailed, &o.LastCheck, &o.Rows); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+		if t := tallies[id]; t != nil {
+			t.Merge(o)
+		}
+	}
+	return rows.Err()
+}
+
+// writeRollups replaces the roll-up rows of the ids in the temporary
+// table with the tallies that counted some row.
+func writeRollups(ctx context.Context, tx *sql.Tx, table, key, temp string, tallies map[uint64]*sqlstore.Tally) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+key+" IN (SELECT id FROM temp."+temp+")"); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	ids := make([]uint64, 0, len(tallies))
+	for id, t := range tallies {
+		if t.Rows > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	b := newBatch(ctx, tx, "INSERT INTO "+table+"("+key+", passed, failed, ignored, manual, na, check_failed, last_check) VALUES ", "", 8)
+	for _, id := range ids {
+		t := tallies[id]
+		if err := b.add(id, t.Passed, t.Failed, t.Ignored, t.Manual, t.NA, t.CheckFailed, t.LastCheck); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
 		}
 	}
 	return b.flush()

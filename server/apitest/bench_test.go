@@ -195,6 +195,9 @@ func drive(b *testing.B, clients []*apiclient.Client, call func(context.Context,
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(targetP99MS, "target-p99-ms")
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+	if b.N == 1 {
+		return
+	}
 	b.Logf("%d clients, %d calls: p50 %.1f ms, p99 %.1f ms (target ≤ %d ms), %.0f req/s",
 		len(clients), b.N, pct(0.50), pct(0.99), targetP99MS, float64(b.N)/wall.Seconds())
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
@@ -32,7 +33,11 @@ func (HTMLEncoder) Ext() string { return ".html" }
 //go:embed templates/export.html.tmpl
 var htmlTemplateFS embed.FS
 
-var htmlTemplate = template.Must(template.New("export.html.tmpl").ParseFS(htmlTemplateFS, "templates/export.html.tmpl"))
+// htmlTemplate is parsed on first use, not at start-up: a daemon or a
+// scan that writes no HTML does not hold it.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("export.html.tmpl").ParseFS(htmlTemplateFS, "templates/export.html.tmpl"))
+})
 
 // htmlTrailer closes the footer opened by the "tail" template: the two
 // digests, visible, then the end of the document. It is the only place
@@ -47,7 +52,7 @@ const htmlTrailer = `<p>Results digest:<code data-digest="results">{results}</co
 func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integrity) error {
 	m := src.Meta()
 	out := newHTMLGuard(in.Writer())
-	if err := htmlTemplate.ExecuteTemplate(out, "head", newHTMLView(m)); err != nil {
+	if err := htmlTemplate().ExecuteTemplate(out, "head", newHTMLView(m)); err != nil {
 		return err
 	}
 	byItem := m.By == ByItemGroup
@@ -62,7 +67,7 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 			return nil
 		}
 		open = false
-		return htmlTemplate.ExecuteTemplate(out, "groupEnd", group.String())
+		return htmlTemplate().ExecuteTemplate(out, "groupEnd", group.String())
 	}
 	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
@@ -72,7 +77,7 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 				return err
 			}
 			open, key, group = true, k, outcomeTally{}
-			if err := htmlTemplate.ExecuteTemplate(out, "groupStart", htmlGroup{ByItem: byItem, Row: &r}); err != nil {
+			if err := htmlTemplate().ExecuteTemplate(out, "groupStart", htmlGroup{ByItem: byItem, Row: &r}); err != nil {
 				return err
 			}
 		}
@@ -94,7 +99,7 @@ func (HTMLEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Inte
 		Tally   string
 		Waivers []htmlWaiver
 	}{rows, all.String(), htmlWaivers(m.Waivers)}
-	if err := htmlTemplate.ExecuteTemplate(out, "tail", tail); err != nil {
+	if err := htmlTemplate().ExecuteTemplate(out, "tail", tail); err != nil {
 		return err
 	}
 	if err := out.Flush(); err != nil {

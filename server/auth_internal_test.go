@@ -12,6 +12,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,6 +146,57 @@ func TestReplayPolicy(t *testing.T) {
 	} {
 		if err := step.c.check(ctx, step.u, step.unique); (err == nil) != step.ok {
 			t.Errorf("%s: %v, want accepted %v", step.what, err, step.ok)
+		}
+	}
+}
+
+// Group commit: requests arriving together on two daemons over one store
+// are recorded in shared transactions, and still a signature that signs a
+// nonce is accepted exactly once among them, while distinct signatures
+// are all accepted and all recorded.
+func TestReplayGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	dbs := make([]*sqlite.DB, 2)
+	for i := range dbs {
+		db, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		dbs[i] = db
+	}
+	caches := []*replayCache{newReplayCache(dbs[0], quiet), newReplayCache(dbs[1], quiet)}
+	const n = 32
+	var accepted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(2)
+		c := caches[i%2]
+		go func() {
+			defer wg.Done()
+			u := store.SignatureUse{Signature: "replayed", Action: "CreateComplianceTask", At: testNow, Until: testNow.Add(api.MaxSkew)}
+			if c.check(ctx, u, true) == nil {
+				accepted.Add(1)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			u := store.SignatureUse{Signature: fmt.Sprintf("s%d", i), Action: "DescribeComplianceAssetList", At: testNow, Until: testNow.Add(api.MaxSkew)}
+			if err := c.check(ctx, u, true); err != nil {
+				t.Errorf("distinct signature %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := accepted.Load(); got != 1 {
+		t.Errorf("a signature presented %d times on two daemons was accepted %d times, want once", n, got)
+	}
+	for i := range n {
+		u := store.SignatureUse{Signature: fmt.Sprintf("s%d", i), Action: "DescribeComplianceAssetList", At: testNow.Add(time.Second), Until: testNow.Add(api.MaxSkew)}
+		if _, seen, err := dbs[0].UseSignature(ctx, u); err != nil || !seen {
+			t.Errorf("signature %d not recorded in the store (%v)", i, err)
 		}
 	}
 }

@@ -46,6 +46,8 @@ type replayCache struct {
 
 	mu        sync.Mutex
 	seen      map[string]store.SignatureUse
+	group     []groupedUse // uses waiting for the next group commit
+	writing   bool         // a group commit is under way
 	nextPrune time.Time
 	pending   []store.SignatureUse
 	flushing  bool
@@ -91,9 +93,7 @@ func (c *replayCache) use(ctx context.Context, u store.SignatureUse) (store.Sign
 	if skip {
 		return u, false
 	}
-	sctx, cancel := context.WithTimeout(ctx, storeWait)
-	first, seen, err := c.guard.UseSignature(sctx, u)
-	cancel()
+	first, seen, err := c.record(ctx, u)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -110,6 +110,76 @@ func (c *replayCache) use(ctx context.Context, u store.SignatureUse) (store.Sign
 		go c.flush(u.At)
 	}
 	return first, seen
+}
+
+// groupedUse is a use waiting for its group commit, and where its answer
+// goes.
+type groupedUse struct {
+	use  store.SignatureUse
+	done chan groupAnswer
+}
+
+type groupAnswer struct {
+	seen store.SignatureSeen
+	err  error
+}
+
+// record writes u to the store, and returns only once it is committed.
+// With a store that records uses in batches (store.SignatureBatcher), the
+// uses that arrive while a transaction commits are committed together by
+// the next one (group commit), instead of each request taking the
+// store's write lock in turn: a replayed signature is still refused by
+// every daemon on the store, since no request is accepted before its use
+// is committed.
+func (c *replayCache) record(ctx context.Context, u store.SignatureUse) (store.SignatureUse, bool, error) {
+	batcher, ok := c.guard.(store.SignatureBatcher)
+	if !ok {
+		sctx, cancel := context.WithTimeout(ctx, storeWait)
+		defer cancel()
+		return c.guard.UseSignature(sctx, u)
+	}
+	done := make(chan groupAnswer, 1)
+	c.mu.Lock()
+	c.group = append(c.group, groupedUse{use: u, done: done})
+	lead := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if lead {
+		c.commitGroups(batcher)
+	}
+	a := <-done
+	return a.seen.First, a.seen.Seen, a.err
+}
+
+// commitGroups commits the waiting uses in one transaction; the uses that
+// arrived meanwhile are committed next, by another goroutine, so that the
+// request leading a group is answered as soon as its group is.
+func (c *replayCache) commitGroups(batcher store.SignatureBatcher) {
+	c.mu.Lock()
+	group := c.group
+	c.group = nil
+	c.mu.Unlock()
+	uses := make([]store.SignatureUse, len(group))
+	for i, g := range group {
+		uses[i] = g.use
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeWait)
+	seen, err := batcher.UseSignatures(ctx, uses)
+	cancel()
+	for i, g := range group {
+		a := groupAnswer{err: err}
+		if err == nil {
+			a.seen = seen[i]
+		}
+		g.done <- a
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.group) == 0 {
+		c.writing = false
+		return
+	}
+	go c.commitGroups(batcher)
 }
 
 // remember keeps a first use in memory (c.mu held), dropping expired ones

@@ -219,8 +219,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("request", attrs...)
 }
 
-// reply writes the response envelope.
+// reply writes the response envelope: {"Response": {...}} with every
+// object's keys sorted (replyBody, or replyMaps for an error or a
+// response that is not an object).
 func (s *Server) reply(w http.ResponseWriter, reqID string, resp any, apiErr *api.Error) {
+	out := envelope(reqID, resp, apiErr)
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusOK
+	if apiErr != nil && apiErr.Code == api.RequestSizeLimitExceeded {
+		status = http.StatusRequestEntityTooLarge
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}
+
+// envelope is the response envelope's bytes: in one pass (replyBody)
+// when it can, through maps otherwise.
+func envelope(reqID string, resp any, apiErr *api.Error) []byte {
+	if apiErr == nil && resp != nil {
+		if out, err := replyBody(resp, reqID); err == nil {
+			return out
+		}
+	}
+	return replyMaps(reqID, resp, apiErr)
+}
+
+// replyMaps encodes the response envelope through maps, which sort every
+// object's keys.
+func replyMaps(reqID string, resp any, apiErr *api.Error) []byte {
 	body := map[string]any{}
 	if apiErr != nil {
 		body["Error"] = apiErr
@@ -234,13 +260,9 @@ func (s *Server) reply(w http.ResponseWriter, reqID string, resp any, apiErr *ap
 		}
 	}
 	body["RequestId"] = reqID
-	w.Header().Set("Content-Type", "application/json")
-	status := http.StatusOK
-	if apiErr != nil && apiErr.Code == api.RequestSizeLimitExceeded {
-		status = http.StatusRequestEntityTooLarge
-	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"Response": body})
+	var buf bytes.Buffer
+	_ = json.NewEncoder(&buf).Encode(map[string]any{"Response": body})
+	return buf.Bytes()
 }
 
 // handle authenticates a request and runs its action. A failed

@@ -555,6 +555,20 @@ type ReplayGuard interface {
 	UseSignature(ctx context.Context, u SignatureUse) (first SignatureUse, seen bool, err error)
 }
 
+// SignatureSeen is what a ReplayGuard answers for one use: the
+// signature's first use, and whether it was recorded before.
+type SignatureSeen struct {
+	First SignatureUse
+	Seen  bool
+}
+
+// SignatureBatcher is a ReplayGuard that records several uses in one
+// transaction (group commit): each answer is as UseSignature's, and none
+// is given before the transaction commits.
+type SignatureBatcher interface {
+	UseSignatures(ctx context.Context, uses []SignatureUse) ([]SignatureSeen, error)
+}
+
 // ImageFiles are the setuid and setgid files of one image's file system,
 // and its secret-looking files, as read from the image at ReadAt.
 type ImageFiles struct {

@@ -193,6 +193,53 @@ func tUseSignature(t *testing.T, f *fixture) {
 	}
 }
 
+// The replay guard's group commit: uses recorded in one transaction get
+// the answers UseSignature gives each: a signature recorded through
+// another handle is seen, a new one is not, and the same signature twice
+// in one batch is seen the second time.
+func TestUseSignatures(t *testing.T) { each(t, tUseSignatures) }
+
+func tUseSignatures(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	a, b := f.DB, f.reopen(t)
+	t0 := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	use := func(sig, action string, at time.Duration) store.SignatureUse {
+		return store.SignatureUse{Signature: sig, Action: action, At: t0.Add(at), Until: t0.Add(5 * time.Minute)}
+	}
+	if _, _, err := a.UseSignature(ctx, use("s1", "DescribeComplianceAssetList", 0)); err != nil {
+		t.Fatal(err)
+	}
+	batcher, ok := b.(store.SignatureBatcher)
+	if !ok {
+		t.Fatalf("%T records no batch of signatures (store.SignatureBatcher)", b)
+	}
+	got, err := batcher.UseSignatures(ctx, []store.SignatureUse{
+		use("s1", "CreateComplianceTask", time.Second),
+		use("s2", "DescribeComplianceAssetList", time.Second),
+		use("s2", "CreateComplianceTask", 2*time.Second),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		seen   bool
+		action string
+		at     time.Duration
+	}{{true, "DescribeComplianceAssetList", 0}, {false, "DescribeComplianceAssetList", time.Second}, {true, "DescribeComplianceAssetList", time.Second}}
+	if len(got) != len(want) {
+		t.Fatalf("%d answers for 3 uses", len(got))
+	}
+	for i, w := range want {
+		if got[i].Seen != w.seen || got[i].First.Action != w.action || !got[i].First.At.Equal(t0.Add(w.at)) {
+			t.Errorf("use %d: %+v; want seen %v, first %s at +%s", i, got[i], w.seen, w.action, w.at)
+		}
+	}
+	// The batch is committed: the first handle sees s2.
+	if first, seen, err := a.UseSignature(ctx, use("s2", "CreateComplianceTask", 3*time.Second)); err != nil || !seen || !first.At.Equal(t0.Add(time.Second)) {
+		t.Errorf("s2 through the first handle after the batch: %+v, seen %v, %v", first, seen, err)
+	}
+}
+
 const clusterStandard = `standard: {id: k, name: K, version: "1", asset_types: [k8s]}
 category: Policies
 asset_type: k8s

@@ -7,7 +7,10 @@ import "github.com/baselinehq/baseline/store/internal/sqlstore"
 const clusterName = "json_extract(%s.details, '$.Cluster.ClusterName')"
 
 // columns are the filter columns of each list.
-var columns = sqlstore.ColumnsOf(sqlstore.Dialect{ClusterName: clusterName, Concat: "group_concat(%s, ' ')"})
+// dialect is how SQLite writes what the backends write differently.
+var dialect = sqlstore.Dialect{ClusterName: clusterName, Concat: "group_concat(%s, ' ')"}
+
+var columns = sqlstore.ColumnsOf(dialect)
 
 // where builds " WHERE ..." from fixed conditions and the query's filters.
 var where = sqlstore.Where

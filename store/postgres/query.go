@@ -14,7 +14,10 @@ import (
 
 // dialect is how PostgreSQL writes what the SQL backends share: ILIKE
 // ignores case in fuzzy filters, as SQLite's LIKE does.
-var dialect = sqlstore.Dialect{ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE"}
+var dialect = sqlstore.Dialect{
+	ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE",
+	InIDs: "= ANY(?)", IDs: func(list []uint64) any { return ids(list) },
+}
 
 // columns are the filter columns of each list.
 var columns = sqlstore.ColumnsOf(dialect)

@@ -13,6 +13,11 @@ type Dialect struct {
 	// Like is the operator of a fuzzy filter, which ignores case (default
 	// LIKE, as SQLite's does for ASCII).
 	Like string
+	// InIDs tests an expression written before it against a list of ids
+	// passed as one parameter, made by IDs.
+	InIDs string
+	// IDs makes a list of ids one parameter of InIDs.
+	IDs func([]uint64) any
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

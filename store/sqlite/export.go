@@ -79,7 +79,7 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 // oldest first: per task, the assets it checked and those with a failure
 // that is not ignored now.
 func (s *DB) Trend(ctx context.Context, t assets.Type, n int) ([]store.TrendPoint, error) {
-	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", sqlstore.StFinished))
+	tasks, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", sqlstore.StFinished)
 	if err != nil {
 		return nil, err
 	}

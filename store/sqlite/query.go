@@ -17,7 +17,7 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
 	}
-	tasks, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
+	tasks, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" ORDER BY id DESC LIMIT 500")
 	if err != nil {
 		return nil, err
 	}

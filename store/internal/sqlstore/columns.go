@@ -18,6 +18,9 @@ type Dialect struct {
 	InIDs string
 	// IDs makes a list of ids one parameter of InIDs.
 	IDs func([]uint64) any
+	// Offset skips rows without a limit, followed by a placeholder (SQLite
+	// needs a LIMIT before OFFSET).
+	Offset string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -101,7 +101,7 @@ func open(ctx context.Context, dsn, masked string, opts Options) (*DB, error) {
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, err
 	}
-	s.Store = &sqlstore.Store{Dialect: dialect, DB: s.db(), Tx: s.sharedTx, Now: s.now}
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: s.db(), Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups}
 	n := opts.SchemaVersion
 	if n == 0 {
 		n = store.SchemaVersion

@@ -17,7 +17,7 @@ import (
 var dialect = sqlstore.Dialect{
 	ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE",
 	InIDs: "= ANY(?)", IDs: func(list []uint64) any { return ids(list) },
-	Offset: "OFFSET ?",
+	Offset: "OFFSET ?", Ignored: ignoredExpr,
 }
 
 // columns are the filter columns of each list.

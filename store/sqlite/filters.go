@@ -15,7 +15,7 @@ const clusterName = "json_extract(%s.details, '$.Cluster.ClusterName')"
 var dialect = sqlstore.Dialect{
 	ClusterName: clusterName, Concat: "group_concat(%s, ' ')",
 	InIDs: "IN (SELECT value FROM json_each(?))", IDs: jsonIDs,
-	Offset: "LIMIT -1 OFFSET ?",
+	Offset: "LIMIT -1 OFFSET ?", Ignored: ignoredExpr,
 }
 
 // jsonIDs passes a list of ids as one JSON array, which json_each reads.

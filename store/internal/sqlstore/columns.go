@@ -21,6 +21,9 @@ type Dialect struct {
 	// Offset skips rows without a limit, followed by a placeholder (SQLite
 	// needs a LIMIT before OFFSET).
 	Offset string
+	// Ignored is 1 for a row of latest that an active ignore-list entry
+	// covers, else 0.
+	Ignored string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

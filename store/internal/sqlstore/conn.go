@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,13 @@ type Store struct {
 	Tx func(ctx context.Context, f func(Conn) error) error
 	// Now is the clock.
 	Now func() time.Time
+	Log *slog.Logger
+	// Columns are the backend's filter columns of each list.
+	Columns Columns
+	// Rollups rebuilds, inside the transaction c, the roll-ups of the
+	// assets and items whose ignored flags changed, and of the assets'
+	// types.
+	Rollups func(ctx context.Context, c Conn, assetIDs, itemIDs []uint64) error
 	// signaturesPruned is when expired request signatures were last
 	// deleted (unix ms).
 	signaturesPruned atomic.Int64

@@ -18,6 +18,7 @@ var dialect = sqlstore.Dialect{
 	ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE",
 	InIDs: "= ANY(?)", IDs: func(list []uint64) any { return ids(list) },
 	Offset: "OFFSET ?", Ignored: ignoredExpr,
+	JSONText: "%s::text",
 }
 
 // columns are the filter columns of each list.

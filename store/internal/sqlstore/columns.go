@@ -24,6 +24,8 @@ type Dialect struct {
 	// Ignored is 1 for a row of latest that an active ignore-list entry
 	// covers, else 0.
 	Ignored string
+	// JSONText reads a JSON column as text, with one %s for the column.
+	JSONText string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -25,6 +25,21 @@ func List[T any](ctx context.Context, c Conn, scan func(Scanner) (T, error), q s
 	return out, rows.Err()
 }
 
+// Each reads every row of a query with scan.
+func Each(ctx context.Context, c Conn, scan func(Scanner) error, q string, args ...any) error {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // One is the single row of a list, or store.ErrNotFound naming what.
 func One[T any](list []T, err error, what string) (T, error) {
 	var zero T

@@ -11,6 +11,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,7 +19,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +41,8 @@ const (
 
 // DB is the PostgreSQL store.
 type DB struct {
+	// Store holds the roles written once for the SQL backends.
+	*sqlstore.Store
 	pool *pgxpool.Pool
 	// ownerConn holds this handle's owner lock; owner is its key.
 	ownerMu   sync.Mutex
@@ -51,10 +53,7 @@ type DB struct {
 	log       *slog.Logger
 	pid       int
 	host      string
-	// signaturesPruned is when expired request signatures were last
-	// deleted (unix ms).
-	signaturesPruned atomic.Int64
-	closeOnce        sync.Once
+	closeOnce sync.Once
 	// locks are the connections holding period locks, closed by Close.
 	locksMu sync.Mutex
 	locks   map[*pgx.Conn]bool
@@ -102,6 +101,7 @@ func open(ctx context.Context, dsn, masked string, opts Options) (*DB, error) {
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, err
 	}
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: s.db(), Tx: s.sharedTx, SignatureTx: s.plainTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups}
 	n := opts.SchemaVersion
 	if n == 0 {
 		n = store.SchemaVersion
@@ -292,6 +292,47 @@ func (s *DB) tx(ctx context.Context, f func(conn) error) error {
 		}
 		return f(conn{tx})
 	})
+}
+
+// sharedTx runs f in one transaction holding the write lock
+// (sqlstore.Store.Tx).
+func (s *DB) sharedTx(ctx context.Context, f func(sqlstore.Conn) error) error {
+	return s.tx(ctx, func(c conn) error { return f(c) })
+}
+
+// plainTx runs f in one transaction that does not take the write lock
+// (sqlstore.Store.SignatureTx).
+func (s *DB) plainTx(ctx context.Context, f func(sqlstore.Conn) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return f(conn{tx}) })
+}
+
+// Exec runs a statement and returns how many rows it changed
+// (sqlstore.Conn).
+func (c conn) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := c.exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+// Query runs a query (sqlstore.Conn).
+func (c conn) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	return c.query(ctx, sql, args...)
+}
+
+// QueryRow reads one row (sqlstore.Conn); no row is sql.ErrNoRows.
+func (c conn) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Scanner {
+	return row{c.queryRow(ctx, sql, args...)}
+}
+
+// row is a pgx row whose missing row is database/sql's error, as the
+// shared roles expect.
+type row struct{ pgx.Row }
+
+func (r row) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sql.ErrNoRows
+	}
+	return err
 }
 
 // rebind numbers a statement's ? placeholders ($1, $2, …), leaving quoted

@@ -14,7 +14,12 @@ import (
 
 // dialect is how PostgreSQL writes what the SQL backends share: ILIKE
 // ignores case in fuzzy filters, as SQLite's LIKE does.
-var dialect = sqlstore.Dialect{ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE"}
+var dialect = sqlstore.Dialect{
+	ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE",
+	InIDs: "= ANY(?)", IDs: func(list []uint64) any { return ids(list) },
+	Offset: "OFFSET ?", Ignored: ignoredExpr,
+	JSONText: "%s::text",
+}
 
 // columns are the filter columns of each list.
 var columns = sqlstore.ColumnsOf(dialect)
@@ -22,15 +27,13 @@ var columns = sqlstore.ColumnsOf(dialect)
 // where builds " WHERE ..." from fixed conditions and the query's filters.
 var where = dialect.Where
 
-const scanFailed = sqlstore.ScanFailedExpr
-
 // Summary gives ComplianceAssetSummary per asset type (all types when
 // none are given) from the kept roll-ups.
 func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSummary, error) {
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
 	}
-	tasks, err := scanTasks(s.db().query(ctx, taskSelect+" ORDER BY id DESC LIMIT 500"))
+	tasks, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" ORDER BY id DESC LIMIT 500")
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +62,6 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	return sums.Of(types, tasks), nil
 }
 
-const assetSelect = `SELECT a.details::text, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
-	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + scanFailed + `, ` + sqlstore.AssetResultExpr + `
-	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
-
 // Assets lists current assets with their roll-ups. Filters: AssetType,
 // AssetName, NodeName, HostIP, CustomerAssetId, CheckResult, ClusterName.
 func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
@@ -76,7 +75,7 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := s.assetCount(ctx, q.Filters, w, args)
+	total, err := s.AssetCount(ctx, q.Filters, w, args)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -84,70 +83,8 @@ func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int,
 	const order = " ORDER BY a.type, a.name, a.id"
 	page := "SELECT a.id FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id" +
 		w + order + " LIMIT ? OFFSET ?"
-	out, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
+	out, err := sqlstore.List(ctx, s.DB, sqlstore.ScanAsset, dialect.AssetSelect()+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
 	return out, total, err
-}
-
-// assetCount counts the current assets selected by filters (where w, args
-// their condition): from the roll-ups per type when they allow it.
-func (s *DB) assetCount(ctx context.Context, filters []store.Filter, w string, args []any) (int, error) {
-	if sqlstore.CountOnly(filters) {
-		rows, err := s.db().query(ctx, sqlstore.TypeCounts)
-		if err != nil {
-			return 0, err
-		}
-		defer rows.Close()
-		counts := sqlstore.AssetCounts{}
-		for rows.Next() {
-			if err := counts.ScanTypeCounts(rows); err != nil {
-				return 0, err
-			}
-		}
-		return counts.Count(filters), rows.Err()
-	}
-	from := " FROM assets a"
-	for _, f := range filters {
-		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
-			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
-			break
-		}
-	}
-	var total int
-	err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
-	return total, err
-}
-
-// list reads every row of a query with a decoder.
-func list[T any](ctx context.Context, c conn, scan func(sqlstore.Scanner) (T, error), sql string, args ...any) ([]T, error) {
-	rows, err := c.query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
-}
-
-// one is the single row of a list, or ErrNotFound naming what.
-func one[T any](list []T, err error, what string) (T, error) {
-	var zero T
-	if err != nil {
-		return zero, err
-	}
-	if len(list) == 0 {
-		return zero, fmt.Errorf("%w: %s", store.ErrNotFound, what)
-	}
-	return list[0], nil
-}
-
-// Asset returns one asset (current or removed) with its roll-up.
-func (s *DB) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
-	if err := store.CheckIDs("CustomerAssetId", id); err != nil {
-		return store.AssetInfo{}, err
-	}
-	if err := s.lapse(ctx); err != nil {
-		return store.AssetInfo{}, err
-	}
-	rows, err := list(ctx, s.db(), sqlstore.ScanAsset, assetSelect+" WHERE a.id = ?", id)
-	return one(rows, err, fmt.Sprintf("asset %d", id))
 }
 
 // resultSelect reads one page of latest results (the page subquery, which
@@ -194,74 +131,12 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n, COUNT(*) OVER () AS total" + from + w +
 		" ORDER BY " + order + " LIMIT ? OFFSET ?"
 	var total int
-	out, err := list(ctx, s.db(), func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanRowTotal(sc, &total) },
+	out, err := sqlstore.List(ctx, s.DB, func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanRowTotal(sc, &total) },
 		fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
 	if err != nil || len(out) > 0 || q.Offset == 0 {
 		return out, total, err
 	}
 	// A page past the end: count on its own.
 	err = s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
-	return out, total, err
-}
-
-const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated = 1, i.scored = 1,
-	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0), COALESCE(r.na, 0), COALESCE(r.check_failed, 0),
-	COALESCE(r.last_check, 0), EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0),
-	i.description, i.procedure, i.remediation
-	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id`
-
-// Items lists the active items of enabled standards with their roll-ups.
-// Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name,
-// CustomerPolicyItemId, BasePolicyItemId, CheckResult, and ClusterName:
-// the Kubernetes items judged on that cluster or its nodes (the roll-up
-// counts stay those of every asset).
-func (s *DB) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
-	if err := q.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	if err := s.lapse(ctx); err != nil {
-		return nil, 0, err
-	}
-	w, args, err := where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, columns.Item)
-	if err != nil {
-		return nil, 0, err
-	}
-	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*) FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id"+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := list(ctx, s.db(), sqlstore.ScanItem, itemSelect+w+" ORDER BY i.standard_id, i.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
-	return out, total, err
-}
-
-// Item returns one item with its roll-up.
-func (s *DB) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
-	if err := store.CheckIDs("CustomerPolicyItemId", id); err != nil {
-		return store.ItemSummary{}, err
-	}
-	if err := s.lapse(ctx); err != nil {
-		return store.ItemSummary{}, err
-	}
-	rows, err := list(ctx, s.db(), sqlstore.ScanItem, itemSelect+" WHERE i.id = ?", id)
-	return one(rows, err, fmt.Sprintf("item %d", id))
-}
-
-// ScanFailed lists current assets whose last scan failed, with the reason
-// and a suggestion. Filters: AssetType, AssetName, NodeName.
-func (s *DB) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
-	if err := q.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, sqlstore.FailedColumns)
-	if err != nil {
-		return nil, 0, err
-	}
-	from := " FROM asset_failures af JOIN assets a ON a.id = af.asset_id"
-	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := list(ctx, s.db(), sqlstore.ScanFailedAsset, "SELECT a.id, a.type, a.name, a.node_name, af.reason, af.suggestion, af.check_time, af.task_id"+from+w+
-		" ORDER BY af.check_time DESC, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
 	return out, total, err
 }

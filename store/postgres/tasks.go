@@ -39,27 +39,6 @@ func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 	})
 }
 
-// SetStandardEnabled switches a standard on or off.
-func (s *DB) SetStandardEnabled(ctx context.Context, id string, enabled bool) error {
-	tag, err := s.db().exec(ctx, "UPDATE standards SET enabled = ? WHERE id = ?", enabled, id)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%w: standard %q", store.ErrNotFound, id)
-	}
-	return nil
-}
-
-// DisabledStandards lists the standards switched off.
-func (s *DB) DisabledStandards(ctx context.Context) ([]string, error) {
-	rows, err := s.db().query(ctx, "SELECT id FROM standards WHERE enabled = 0 ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
 // BeginTask records a running task unless a running task's scope overlaps.
 // The check and the insert share one transaction under the write lock, so
 // two daemons on the same database cannot both start the same scope.
@@ -76,14 +55,8 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 	}
 	var t store.Task
 	err = s.tx(ctx, func(c conn) error {
-		running, err := scanTasks(c.query(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
-		if err != nil {
+		if err := sqlstore.RunningOverlap(ctx, c, scope); err != nil {
 			return err
-		}
-		for _, r := range running {
-			if r.Scope.Overlaps(scope) {
-				return fmt.Errorf("%w: task %d is already scanning %s (started %s)", store.ErrAlreadyScanning, r.ID, r.Scope, r.StartedAt.Format("2006-01-02 15:04:05"))
-			}
 		}
 		sc, _ := json.Marshal(scope)
 		now := s.now()
@@ -96,19 +69,6 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 		return nil
 	})
 	return t, err
-}
-
-// Progress records a running task's progress.
-func (s *DB) Progress(ctx context.Context, taskID int64, pct int) error {
-	_, err := s.db().exec(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, sqlstore.StRunning)
-	return err
-}
-
-// FailTask ends a task without results.
-func (s *DB) FailTask(ctx context.Context, taskID int64, reason string) error {
-	_, err := s.db().exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-		sqlstore.StFailed, unix(s.now()), reason, taskID, sqlstore.StRunning)
-	return err
 }
 
 // RecoverInterrupted marks as failed the running tasks whose owner (the
@@ -153,42 +113,4 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-const taskSelect = "SELECT " + sqlstore.TaskColumns + " FROM tasks"
-
-func scanTasks(rows pgx.Rows, err error) ([]store.Task, error) {
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Task, error) { return sqlstore.ScanTask(r) })
-}
-
-// Task returns one task.
-func (s *DB) Task(ctx context.Context, id int64) (store.Task, error) {
-	ts, err := scanTasks(s.db().query(ctx, taskSelect+" WHERE id = ?", id))
-	if err != nil {
-		return store.Task{}, err
-	}
-	if len(ts) == 0 {
-		return store.Task{}, fmt.Errorf("%w: task %d", store.ErrNotFound, id)
-	}
-	return ts[0], nil
-}
-
-// Tasks lists tasks, newest first. Filters: Status, Trigger.
-func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error) {
-	if err := q.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	w, args, err := where(nil, nil, q.Filters, sqlstore.TaskColumnsFilter)
-	if err != nil {
-		return nil, 0, err
-	}
-	var total int
-	if err := s.db().queryRow(ctx, "SELECT COUNT(*) FROM tasks"+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	ts, err := scanTasks(s.db().query(ctx, taskSelect+w+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
-	return ts, total, err
 }

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver
@@ -29,6 +28,8 @@ const FileName = "baseline.db"
 
 // DB is the SQLite store.
 type DB struct {
+	// Store holds the roles written once for the SQL backends.
+	*sqlstore.Store
 	db   *sql.DB
 	path string
 	now  func() time.Time
@@ -38,9 +39,6 @@ type DB struct {
 	host string
 	// alive tells whether a task owner process still runs.
 	alive func(host string, pid int) bool
-	// signaturesPruned is when expired request signatures were last
-	// deleted (unix ms).
-	signaturesPruned atomic.Int64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -139,6 +137,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 		s.now = time.Now
 	}
 	s.host, _ = os.Hostname()
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: sqlConn{db}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups}
 	n := opts.SchemaVersion
 	if n == 0 {
 		n = store.SchemaVersion
@@ -168,6 +167,46 @@ func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// sharedTx runs f in one immediate transaction (sqlstore.Store.Tx).
+func (s *DB) sharedTx(ctx context.Context, f func(sqlstore.Conn) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return f(sqlConn{tx}) })
+}
+
+// sqlConn runs the shared roles' statements on the database or a
+// transaction.
+type sqlConn struct {
+	q interface {
+		ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	}
+}
+
+func (c sqlConn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (c sqlConn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	r, err := c.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+func (c sqlConn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Scanner {
+	return c.q.QueryRowContext(ctx, q, args...)
+}
+
+// sqlRows are database/sql's rows as sqlstore.Rows.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 // processAlive reports whether a process of this host still runs.
 func processAlive(host string, pid int) bool {

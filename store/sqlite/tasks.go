@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/baselinehq/baseline/checks"
@@ -50,36 +49,6 @@ func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 	})
 }
 
-// SetStandardEnabled switches a standard on or off.
-func (s *DB) SetStandardEnabled(ctx context.Context, id string, enabled bool) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE standards SET enabled = ? WHERE id = ?", enabled, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: standard %q", store.ErrNotFound, id)
-	}
-	return nil
-}
-
-// DisabledStandards lists the standards switched off.
-func (s *DB) DisabledStandards(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id FROM standards WHERE enabled = 0 ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 // BeginTask records a running task unless a running task's scope overlaps.
 // The check and the insert share one write transaction, so two processes
 // on the same store cannot both start the same scope.
@@ -92,14 +61,8 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 	}
 	var t store.Task
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		running, err := scanTasks(tx.QueryContext(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
-		if err != nil {
+		if err := sqlstore.RunningOverlap(ctx, sqlConn{tx}, scope); err != nil {
 			return err
-		}
-		for _, r := range running {
-			if r.Scope.Overlaps(scope) {
-				return fmt.Errorf("%w: task %d is already scanning %s (started %s)", store.ErrAlreadyScanning, r.ID, r.Scope, r.StartedAt.Format("2006-01-02 15:04:05"))
-			}
 		}
 		sc, _ := json.Marshal(scope)
 		now := s.now()
@@ -115,24 +78,11 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 	return t, err
 }
 
-// Progress records a running task's progress.
-func (s *DB) Progress(ctx context.Context, taskID int64, pct int) error {
-	_, err := s.db.ExecContext(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, sqlstore.StRunning)
-	return err
-}
-
-// FailTask ends a task without results.
-func (s *DB) FailTask(ctx context.Context, taskID int64, reason string) error {
-	_, err := s.db.ExecContext(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-		sqlstore.StFailed, unix(s.now()), reason, taskID, sqlstore.StRunning)
-	return err
-}
-
 // RecoverInterrupted marks as failed the running tasks whose owner process
 // is gone (killed mid-scan): their results never landed, the previous ones
 // stand.
 func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
-	running, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE status = ?", sqlstore.StRunning))
+	running, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" WHERE status = ?", sqlstore.StRunning)
 	if err != nil {
 		return 0, err
 	}
@@ -156,58 +106,5 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const taskSelect = "SELECT " + sqlstore.TaskColumns + " FROM tasks"
-
-func scanTasks(rows *sql.Rows, err error) ([]store.Task, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Task
-	for rows.Next() {
-		t, err := sqlstore.ScanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
-// Task returns one task.
-func (s *DB) Task(ctx context.Context, id int64) (store.Task, error) {
-	ts, err := scanTasks(s.db.QueryContext(ctx, taskSelect+" WHERE id = ?", id))
-	if err != nil {
-		return store.Task{}, err
-	}
-	if len(ts) == 0 {
-		return store.Task{}, fmt.Errorf("%w: task %d", store.ErrNotFound, id)
-	}
-	return ts[0], nil
-}
-
-// Tasks lists tasks, newest first. Filters: Status, Trigger.
-func (s *DB) Tasks(ctx context.Context, q store.Query) ([]store.Task, int, error) {
-	if err := q.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	w, args, err := where(nil, nil, q.Filters, sqlstore.TaskColumnsFilter)
-	if err != nil {
-		return nil, 0, err
-	}
-	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tasks"+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	ts, err := scanTasks(s.db.QueryContext(ctx, taskSelect+w+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...))
-	return ts, total, err
-}
-
-var errNoRows = sql.ErrNoRows
-
-func notFound(err error, what string) error {
-	if errors.Is(err, errNoRows) {
-		return fmt.Errorf("%w: %s", store.ErrNotFound, what)
-	}
-	return err
-}
+// notFound turns a missing row into store.ErrNotFound naming what.
+var notFound = sqlstore.NotFound

@@ -13,6 +13,19 @@ type Dialect struct {
 	// Like is the operator of a fuzzy filter, which ignores case (default
 	// LIKE, as SQLite's does for ASCII).
 	Like string
+	// InIDs tests an expression written before it against a list of ids
+	// passed as one parameter, made by IDs.
+	InIDs string
+	// IDs makes a list of ids one parameter of InIDs.
+	IDs func([]uint64) any
+	// Offset skips rows without a limit, followed by a placeholder (SQLite
+	// needs a LIMIT before OFFSET).
+	Offset string
+	// Ignored is 1 for a row of latest that an active ignore-list entry
+	// covers, else 0.
+	Ignored string
+	// JSONText reads a JSON column as text, with one %s for the column.
+	JSONText string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -1,29 +1,33 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
-	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
+
+func scanInt64(sc Scanner) (int64, error) {
+	var v int64
+	err := sc.Scan(&v)
+	return v, err
+}
 
 // Diff compares the results two finished tasks share, plus the pairs new
 // in the later one: newly failed (failed now, not before) and fixed
 // (failed before, passed now). With from and to zero, the last two
 // finished tasks are compared.
-func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
+func (s *Store) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 	if from == 0 && to == 0 {
-		ids, err := s.uint64s(ctx, "SELECT id FROM tasks WHERE status = ? ORDER BY id DESC LIMIT 2", sqlstore.StFinished)
+		last, err := List(ctx, s.DB, scanInt64, "SELECT id FROM tasks WHERE status = ? ORDER BY id DESC LIMIT 2", StFinished)
 		if err != nil {
 			return store.Diff{}, err
 		}
-		if len(ids) < 2 {
-			return store.Diff{}, fmt.Errorf("%w: a diff needs two finished tasks, the store has %d", store.ErrNotFound, len(ids))
+		if len(last) < 2 {
+			return store.Diff{}, fmt.Errorf("%w: a diff needs two finished tasks, the store has %d", store.ErrNotFound, len(last))
 		}
-		from, to = int64(ids[1]), int64(ids[0])
+		from, to = last[1], last[0]
 	}
 	for _, id := range []int64{from, to} {
 		t, err := s.Task(ctx, id)
@@ -35,11 +39,11 @@ func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 		}
 	}
 	d := store.Diff{From: from, To: to, NewlyFailed: []store.Change{}, Fixed: []store.Change{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT b.item_id, i.base_id, i.name, b.asset_id, a.name, COALESCE(p.result, 0), b.result
+	rows, err := s.DB.Query(ctx, `SELECT b.item_id, i.base_id, i.name, b.asset_id, a.name, COALESCE(p.result, 0), b.result
 		FROM results b JOIN items i ON i.id = b.item_id JOIN assets a ON a.id = b.asset_id
 		LEFT JOIN results p ON p.task_id = ? AND p.asset_id = b.asset_id AND p.item_id = b.item_id
-		WHERE b.task_id = ? AND ((b.result = ? AND COALESCE(p.result, 0) != ?) OR (p.result = ? AND b.result = ?))
-		ORDER BY a.name, i.standard_id, i.id`, from, to, sqlstore.ResFailed, sqlstore.ResFailed, sqlstore.ResFailed, sqlstore.ResPassed)
+		WHERE b.task_id = ? AND ((b.result = ? AND COALESCE(p.result, 0) <> ?) OR (p.result = ? AND b.result = ?))
+		ORDER BY a.name, i.standard_id, i.id`, from, to, ResFailed, ResFailed, ResFailed, ResPassed)
 	if err != nil {
 		return d, err
 	}
@@ -50,8 +54,8 @@ func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 		if err := rows.Scan(&c.ItemID, &c.Number, &c.Name, &c.AssetID, &c.AssetName, &before, &after); err != nil {
 			return d, err
 		}
-		c.Before, c.After = sqlstore.ResultOf(before), sqlstore.ResultOf(after)
-		if after == sqlstore.ResFailed {
+		c.Before, c.After = ResultOf(before), ResultOf(after)
+		if after == ResFailed {
 			d.NewlyFailed = append(d.NewlyFailed, c)
 		} else {
 			d.Fixed = append(d.Fixed, c)
@@ -64,27 +68,23 @@ func (s *DB) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 // results that are still the latest of some (item, asset) pair; a task
 // whose results are all gone is deleted too. It returns how many tasks
 // were deleted.
-func (s *DB) Prune(ctx context.Context, keep int) (int, error) {
+func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	if keep < 1 {
 		return 0, fmt.Errorf("%w: keep must be at least 1 (got %d)", store.ErrInvalidParameter, keep)
 	}
 	var deleted int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		old := `SELECT id FROM tasks WHERE status != 1 ORDER BY id DESC LIMIT -1 OFFSET ?`
-		if _, err := tx.ExecContext(ctx, `DELETE FROM results WHERE task_id IN (`+old+`) AND NOT EXISTS
+	err := s.Tx(ctx, func(c Conn) error {
+		old := `SELECT id FROM tasks WHERE status <> 1 ORDER BY id DESC ` + s.Dialect.Offset
+		if _, err := c.Exec(ctx, `DELETE FROM results WHERE task_id IN (`+old+`) AND NOT EXISTS
 			(SELECT 1 FROM latest l WHERE l.task_id = results.task_id AND l.asset_id = results.asset_id AND l.item_id = results.item_id)`, keep); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM task_failures WHERE task_id IN (`+old+`)`, keep); err != nil {
+		if _, err := c.Exec(ctx, `DELETE FROM task_failures WHERE task_id IN (`+old+`)`, keep); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id IN (`+old+`) AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.task_id = tasks.id)`, keep)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
+		n, err := c.Exec(ctx, `DELETE FROM tasks WHERE id IN (`+old+`) AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.task_id = tasks.id)`, keep)
 		deleted = int(n)
-		return nil
+		return err
 	})
 	return deleted, err
 }

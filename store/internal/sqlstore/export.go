@@ -1,13 +1,13 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
-	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
 // ignoredNow is true for a result row (res) that a current ignore-list
@@ -17,10 +17,11 @@ const ignoredNow = `EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = res.item
 
 // ResultRows streams results with their evidence: one task's, or the
 // latest of current assets.
-func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(results.Row) error) error {
-	if err := s.lapse(ctx); err != nil {
+func (s *Store) ResultRows(ctx context.Context, q store.ResultQuery, fn func(results.Row) error) error {
+	if err := s.Lapse(ctx); err != nil {
 		return err
 	}
+	d := s.Dialect
 	var from string
 	var conds []string
 	var args []any
@@ -41,22 +42,22 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 		args = append(args, string(q.AssetType))
 	}
 	if len(q.AssetIDs) > 0 {
-		conds = append(conds, "a.id = ANY(?)")
-		args = append(args, ids(q.AssetIDs))
+		conds = append(conds, "a.id "+d.InIDs)
+		args = append(args, d.IDs(q.AssetIDs))
 	}
 	if len(q.ItemIDs) > 0 {
-		conds = append(conds, "i.id = ANY(?)")
-		args = append(args, ids(q.ItemIDs))
+		conds = append(conds, "i.id "+d.InIDs)
+		args = append(args, d.IDs(q.ItemIDs))
 	}
 	order := "a.type, a.name, a.id, i.standard_id, i.id"
 	if q.ByItem {
 		order = "i.standard_id, i.id, a.name, a.id"
 	}
-	evidence := "COALESCE(res.evidence::text, '')"
+	evidence := "COALESCE(" + fmt.Sprintf(d.JSONText, "res.evidence") + ", '')"
 	if q.NoEvidence {
 		evidence = "''"
 	}
-	rows, err := s.db().query(ctx, `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
+	rows, err := s.DB.Query(ctx, `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
 		res.status, res.result, `+ignoredNow+`, res.reason, `+evidence+`, res.checked_at, res.task_id, i.remediation `+
 		from+" WHERE "+strings.Join(conds, " AND ")+" ORDER BY "+order, args...)
 	if err != nil {
@@ -64,7 +65,7 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r, err := sqlstore.ScanRow(rows)
+		r, err := ScanRow(rows)
 		if err != nil {
 			return err
 		}
@@ -78,12 +79,12 @@ func (s *DB) ResultRows(ctx context.Context, q store.ResultQuery, fn func(result
 // Trend gives the newest finished tasks' outcomes for an asset type,
 // oldest first: per task, the assets it checked and those with a failure
 // that is not ignored now.
-func (s *DB) Trend(ctx context.Context, t assets.Type, n int) ([]store.TrendPoint, error) {
-	tasks, err := scanTasks(s.db().query(ctx, taskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", sqlstore.StFinished))
+func (s *Store) Trend(ctx context.Context, t assets.Type, n int) ([]store.TrendPoint, error) {
+	tasks, err := List(ctx, s.DB, ScanTask, TaskSelect+" WHERE status = ? ORDER BY id DESC LIMIT 200", StFinished)
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.Trend(tasks, t, n, func(id int64) (results.Tally, error) { return s.taskTally(ctx, id, t) })
+	return Trend(tasks, t, n, func(id int64) (results.Tally, error) { return s.taskTally(ctx, id, t) })
 }
 
 // failedNotIgnored is true for a result row (res) that failed without a
@@ -94,30 +95,31 @@ const failedNotIgnored = `(res.status = 2 AND res.result = 2 AND NOT ` + ignored
 // (or a check that could not run) that is not ignored now; for
 // Kubernetes, also its items that passed (everywhere judged) and failed
 // (somewhere, not ignored).
-func (s *DB) taskTally(ctx context.Context, taskID int64, t assets.Type) (results.Tally, error) {
+func (s *Store) taskTally(ctx context.Context, taskID int64, t assets.Type) (results.Tally, error) {
 	var c results.Tally
 	var failed int
-	err := s.db().queryRow(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE f) FROM (
-		SELECT res.asset_id, bool_or(res.status = 3 OR `+failedNotIgnored+`) AS f
+	err := s.DB.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(f), 0) FROM (
+		SELECT res.asset_id, MAX(CASE WHEN res.status = 3 OR `+failedNotIgnored+` THEN 1 ELSE 0 END) AS f
 		FROM results res JOIN assets a ON a.id = res.asset_id WHERE res.task_id = ? AND a.type = ? GROUP BY res.asset_id) x`,
 		taskID, string(t)).Scan(&c.Assets, &failed)
 	c.PassedAssets = c.Assets - failed
 	if err != nil || t != assets.K8s {
 		return c, err
 	}
-	err = s.db().queryRow(ctx, `SELECT COUNT(*) FILTER (WHERE NOT f AND p), COUNT(*) FILTER (WHERE f) FROM (
-		SELECT res.item_id, bool_or(`+failedNotIgnored+`) AS f, bool_or(res.status = 2 AND res.result = 1) AS p
+	err = s.DB.QueryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN f = 0 AND p = 1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(f), 0) FROM (
+		SELECT res.item_id, MAX(CASE WHEN `+failedNotIgnored+` THEN 1 ELSE 0 END) AS f,
+			MAX(CASE WHEN res.status = 2 AND res.result = 1 THEN 1 ELSE 0 END) AS p
 		FROM results res JOIN assets a ON a.id = res.asset_id WHERE res.task_id = ? AND a.type = ? GROUP BY res.item_id) x`,
 		taskID, string(t)).Scan(&c.PassedItems, &c.FailedItems)
 	return c, err
 }
 
 // TaskFailures lists a task's scan-failed assets, or the current ones.
-func (s *DB) TaskFailures(ctx context.Context, taskID int64) ([]store.ScanFailedAsset, error) {
+func (s *Store) TaskFailures(ctx context.Context, taskID int64) ([]store.ScanFailedAsset, error) {
 	if taskID != 0 {
-		return list(ctx, s.db(), sqlstore.ScanFailedAsset, `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
+		return List(ctx, s.DB, ScanFailedAsset, `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
 			FROM task_failures f JOIN assets a ON a.id = f.asset_id WHERE f.task_id = ? ORDER BY a.type, a.name`, taskID)
 	}
-	return list(ctx, s.db(), sqlstore.ScanFailedAsset, `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
+	return List(ctx, s.DB, ScanFailedAsset, `SELECT a.id, a.type, a.name, a.node_name, f.reason, f.suggestion, f.check_time, f.task_id
 		FROM asset_failures f JOIN assets a ON a.id = f.asset_id WHERE a.removed_at = 0 ORDER BY a.type, a.name`)
 }

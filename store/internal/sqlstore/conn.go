@@ -1,0 +1,67 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/baselinehq/baseline/store"
+)
+
+// Conn runs statements written with ? placeholders: a backend's database,
+// or one of its transactions.
+type Conn interface {
+	// Exec runs a statement and returns how many rows it changed.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// QueryRow reads one row; its Scan returns sql.ErrNoRows when there is
+	// none, whatever the driver.
+	QueryRow(ctx context.Context, query string, args ...any) Scanner
+}
+
+// Rows are a query's rows, read one at a time.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+	Close()
+}
+
+// Store implements the store's roles that the SQL backends write alike,
+// over a backend's connections; a backend embeds it and adds what differs
+// (opening, locks, migrations, the bulk ingest).
+type Store struct {
+	Dialect Dialect
+	// DB runs statements outside a transaction.
+	DB Conn
+	// Tx runs f in one transaction holding the store's write lock.
+	Tx func(ctx context.Context, f func(Conn) error) error
+	// SignatureTx, when set, runs f in one transaction without the write
+	// lock, for writes whose keys decide between processes on their own
+	// (request signatures); unset, they take Tx.
+	SignatureTx func(ctx context.Context, f func(Conn) error) error
+	// Now is the clock.
+	Now func() time.Time
+	Log *slog.Logger
+	// Columns are the backend's filter columns of each list.
+	Columns Columns
+	// Rollups rebuilds, inside the transaction c, the roll-ups of the
+	// assets and items whose ignored flags changed, and of the assets'
+	// types.
+	Rollups func(ctx context.Context, c Conn, assetIDs, itemIDs []uint64) error
+	// signaturesPruned is when expired request signatures were last
+	// deleted (unix ms).
+	signaturesPruned atomic.Int64
+}
+
+// NotFound turns a missing row into store.ErrNotFound naming what.
+func NotFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", store.ErrNotFound, what)
+	}
+	return err
+}

@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/baselinehq/baseline/store"
+)
+
+// AssetSelect selects what ScanAsset reads, from an asset (a) with its
+// roll-up (r) and its failure (af).
+func (d Dialect) AssetSelect() string {
+	return `SELECT ` + fmt.Sprintf(d.JSONText, "a.details") + `, a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + ScanFailedExpr + `, ` + AssetResultExpr + `
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
+}
+
+// AssetCount counts the current assets selected by filters (where w,
+// args their condition): from the roll-ups per type when they allow it.
+func (s *Store) AssetCount(ctx context.Context, filters []store.Filter, w string, args []any) (int, error) {
+	if CountOnly(filters) {
+		counts := AssetCounts{}
+		err := Each(ctx, s.DB, counts.ScanTypeCounts, TypeCounts)
+		return counts.Count(filters), err
+	}
+	from := " FROM assets a"
+	for _, f := range filters {
+		if f.Name == "CheckResult" { // only the result needs the roll-ups to count
+			from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
+			break
+		}
+	}
+	var total int
+	err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
+	return total, err
+}
+
+// Asset returns one asset (current or removed) with its roll-up.
+func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
+	if err := store.CheckIDs("CustomerAssetId", id); err != nil {
+		return store.AssetInfo{}, err
+	}
+	if err := s.Lapse(ctx); err != nil {
+		return store.AssetInfo{}, err
+	}
+	out, err := List(ctx, s.DB, ScanAsset, s.Dialect.AssetSelect()+" WHERE a.id = ?", id)
+	return One(out, err, fmt.Sprintf("asset %d", id))
+}
+
+const itemSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, st.name, i.risk, i.asset_type, i.automated = 1, i.scored = 1,
+	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0), COALESCE(r.na, 0), COALESCE(r.check_failed, 0),
+	COALESCE(r.last_check, 0), EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0),
+	i.description, i.procedure, i.remediation
+	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id`
+
+// Items lists the active items of enabled standards with their roll-ups.
+// Filters: ItemType (category), StandardId, RiskLevel, AssetType, Name,
+// CustomerPolicyItemId, BasePolicyItemId, CheckResult, and ClusterName:
+// the Kubernetes items judged on that cluster or its nodes (the roll-up
+// counts stay those of every asset).
+func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	if err := s.Lapse(ctx); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := s.Dialect.Where([]string{"i.active = 1", "st.enabled = 1"}, nil, q.Filters, s.Columns.Item)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id"+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := List(ctx, s.DB, ScanItem, itemSelect+w+" ORDER BY i.standard_id, i.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}
+
+// Item returns one item with its roll-up.
+func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {
+	if err := store.CheckIDs("CustomerPolicyItemId", id); err != nil {
+		return store.ItemSummary{}, err
+	}
+	if err := s.Lapse(ctx); err != nil {
+		return store.ItemSummary{}, err
+	}
+	out, err := List(ctx, s.DB, ScanItem, itemSelect+" WHERE i.id = ?", id)
+	return One(out, err, fmt.Sprintf("item %d", id))
+}
+
+// ScanFailed lists current assets whose last scan failed, with the reason
+// and a suggestion. Filters: AssetType, AssetName, NodeName.
+func (s *Store) ScanFailed(ctx context.Context, q store.Query) ([]store.ScanFailedAsset, int, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	w, args, err := s.Dialect.Where([]string{"a.removed_at = 0"}, nil, q.Filters, FailedColumns)
+	if err != nil {
+		return nil, 0, err
+	}
+	from := " FROM asset_failures af JOIN assets a ON a.id = af.asset_id"
+	var total int
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := List(ctx, s.DB, ScanFailedAsset, "SELECT a.id, a.type, a.name, a.node_name, af.reason, af.suggestion, af.check_time, af.task_id"+from+w+
+		" ORDER BY af.check_time DESC, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	return out, total, err
+}

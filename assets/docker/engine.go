@@ -192,15 +192,30 @@ func (e *Engine) InspectImage(ctx context.Context, id string) (map[string]any, e
 	return decodeDoc(raw.Bytes())
 }
 
+// HistoryStep is one step of an image's build history as the engine shows
+// it.
+type HistoryStep struct {
+	ID        string `json:"id"`
+	Created   int64  `json:"created"`
+	CreatedBy string `json:"created_by"`
+	Comment   string `json:"comment"`
+	Size      int64  `json:"size"`
+}
+
+// Doc is the step as a document, with the engine's field names.
+func (h HistoryStep) Doc() map[string]any {
+	return map[string]any{"Id": h.ID, "Created": h.Created, "CreatedBy": h.CreatedBy, "Comment": h.Comment, "Size": h.Size}
+}
+
 // ImageHistory returns an image's build history, newest first.
-func (e *Engine) ImageHistory(ctx context.Context, id string) ([]map[string]any, error) {
+func (e *Engine) ImageHistory(ctx context.Context, id string) ([]HistoryStep, error) {
 	hist, err := e.cli.ImageHistory(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("image history %s: %w", shortID(id), err)
 	}
-	out := make([]map[string]any, len(hist))
+	out := make([]HistoryStep, len(hist))
 	for i, h := range hist {
-		out[i] = map[string]any{"Id": h.ID, "Created": h.Created, "CreatedBy": h.CreatedBy, "Comment": h.Comment, "Size": h.Size}
+		out[i] = HistoryStep{ID: h.ID, Created: h.Created, CreatedBy: h.CreatedBy, Comment: h.Comment, Size: h.Size}
 	}
 	return out, nil
 }

@@ -1,13 +1,13 @@
 package checks
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -180,7 +180,9 @@ var typeNames = strings.NewReplacer(
 )
 
 // parseFile decodes one file strictly: unknown keys and wrong types are
-// reported with their lines.
+// reported with their lines. The file is parsed once: the node tree gives
+// the lines, its decode the definitions, and a walk of it against the
+// definition types the unknown keys.
 func parseFile(name string, data []byte) (*fileDef, *yaml.Node, []Problem) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -190,27 +192,47 @@ func parseFile(name string, data []byte) (*fileDef, *yaml.Node, []Problem) {
 		return nil, nil, []Problem{TooManyNodes(name)}
 	}
 	var def fileDef
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	err := dec.Decode(&def)
-	switch {
-	case err == nil, errors.Is(err, io.EOF):
+	if root.Kind == 0 { // an empty file
 		return &def, &root, nil
-	case isTypeError(err):
+	}
+	err := root.Decode(&def)
+	var te *yaml.TypeError
+	if err != nil && !errors.As(err, &te) {
+		return nil, nil, yamlProblems(name, err)
+	}
+	unknown := unknownFields(&root, reflect.TypeOf(def))
+	switch {
+	case err == nil && len(unknown) == 0:
+		return &def, &root, nil
+	case err == nil:
 		// Report the unknown keys, and go on validating what did decode so
 		// that every problem of the file shows at once.
-		var loose fileDef
-		if root.Decode(&loose) != nil {
-			return nil, nil, yamlProblems(name, err)
-		}
-		return &loose, &root, yamlProblems(name, err)
+		return &def, &root, yamlProblems(name, &yaml.TypeError{Errors: unknown})
 	}
-	return nil, nil, yamlProblems(name, err)
+	return nil, nil, yamlProblems(name, &yaml.TypeError{Errors: mergeByLine(te.Errors, unknown)})
 }
 
-func isTypeError(err error) bool {
-	var te *yaml.TypeError
-	return errors.As(err, &te)
+// mergeByLine merges two lists of yaml.v3 error messages, each in document
+// order, into one in document order, as one strict decode reports them.
+func mergeByLine(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if messageLine(b[0]) < messageLine(a[0]) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// messageLine is the line a yaml.v3 message starts with, 0 if none.
+func messageLine(m string) int {
+	if sm := yamlLine.FindStringSubmatch(m); sm != nil {
+		n, _ := strconv.Atoi(sm[1])
+		return n
+	}
+	return 0
 }
 
 func yamlProblems(name string, err error) []Problem { return YAMLProblems(name, err, typeNames) }

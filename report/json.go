@@ -142,7 +142,7 @@ type jsonWriter struct {
 	last     bool
 	enc      *json.Encoder // writes to compact
 	compact  bytes.Buffer
-	indented bytes.Buffer
+	indented []byte
 }
 
 func (j *jsonWriter) raw(s string) {
@@ -160,11 +160,8 @@ func (j *jsonWriter) indent(v any, prefix string) {
 	if j.err = j.enc.Encode(v); j.err != nil {
 		return
 	}
-	j.indented.Reset()
-	if j.err = json.Indent(&j.indented, bytes.TrimSuffix(j.compact.Bytes(), []byte("\n")), prefix, "  "); j.err != nil {
-		return
-	}
-	_, j.err = j.w.Write(j.indented.Bytes())
+	j.indented = appendIndent(j.indented[:0], bytes.TrimSuffix(j.compact.Bytes(), []byte("\n")), prefix)
+	_, j.err = j.w.Write(j.indented)
 }
 
 func (j *jsonWriter) key(name string) { j.raw("  \"" + name + "\": ") }

@@ -18,11 +18,11 @@ func (c fakeFiles) PutImageFiles(context.Context, string, store.ImageFiles) erro
 // them: the scan reads the image again instead of taking it as "none".
 func TestImageFilesEntryWithoutSecretsIsRead(t *testing.T) {
 	ctx := context.Background()
-	if _, _, ok, _ := (imageFilesCache{fakeFiles{store.ImageFiles{Setuid: []string{}}}}).Get(ctx, "sha256:x"); ok {
+	if _, ok, _ := (imageFilesCache{fakeFiles{store.ImageFiles{Setuid: []string{}}}}).Get(ctx, "sha256:x"); ok {
 		t.Error("an entry without secret-looking files was used")
 	}
-	files, _, ok, _ := (imageFilesCache{fakeFiles{store.ImageFiles{Setuid: []string{"/su"}, Secrets: []string{}}}}).Get(ctx, "sha256:x")
-	if !ok || len(files.Setuid) != 1 || files.Secrets == nil {
-		t.Errorf("an entry with its secret-looking files: ok %v, %+v", ok, files)
+	e, ok, _ := (imageFilesCache{fakeFiles{store.ImageFiles{Setuid: []string{"/su"}, Secrets: []string{}}}}).Get(ctx, "sha256:x")
+	if !ok || len(e.Files.Setuid) != 1 || e.Files.Secrets == nil || e.History != nil {
+		t.Errorf("an entry with its secret-looking files: ok %v, %+v", ok, e)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/checks"
@@ -333,16 +332,30 @@ func (r *Runner) resolveAssets(ctx context.Context, sel []string) []uint64 {
 // imageFilesCache gives a scan the store's image files cache.
 type imageFilesCache struct{ c store.ImageFilesCache }
 
-func (c imageFilesCache) Get(ctx context.Context, imageID string) (docker.SpecialFiles, time.Time, bool, error) {
+func (c imageFilesCache) Get(ctx context.Context, imageID string) (scan.ImageEntry, bool, error) {
 	f, ok, err := c.c.ImageFiles(ctx, imageID)
 	if err != nil || !ok || f.Secrets == nil {
 		// An entry without secret-looking files predates their reading:
 		// the image is read again.
-		return docker.SpecialFiles{}, time.Time{}, false, err
+		return scan.ImageEntry{}, false, err
 	}
-	return docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid, Secrets: f.Secrets}, f.ReadAt, true, nil
+	e := scan.ImageEntry{Files: docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid, Secrets: f.Secrets}, ReadAt: f.ReadAt}
+	if f.History != nil {
+		e.History, e.HistoryAt = make([]docker.HistoryStep, len(f.History)), f.HistoryAt
+		for i, h := range f.History {
+			e.History[i] = docker.HistoryStep(h)
+		}
+	}
+	return e, true, nil
 }
 
-func (c imageFilesCache) Put(ctx context.Context, imageID string, files docker.SpecialFiles, readAt time.Time) error {
-	return c.c.PutImageFiles(ctx, imageID, store.ImageFiles{Setuid: files.Setuid, Setgid: files.Setgid, Secrets: files.Secrets, ReadAt: readAt})
+func (c imageFilesCache) Put(ctx context.Context, imageID string, e scan.ImageEntry) error {
+	f := store.ImageFiles{Setuid: e.Files.Setuid, Setgid: e.Files.Setgid, Secrets: e.Files.Secrets, ReadAt: e.ReadAt}
+	if e.History != nil {
+		f.History, f.HistoryAt = make([]store.ImageHistoryStep, len(e.History)), e.HistoryAt
+		for i, h := range e.History {
+			f.History[i] = store.ImageHistoryStep(h)
+		}
+	}
+	return c.c.PutImageFiles(ctx, imageID, f)
 }

@@ -54,13 +54,25 @@ type hostContext struct {
 	log         *slog.Logger
 }
 
-// ImageFilesCache keeps the setuid and setgid files of images across scans,
-// by the image's full id (sha256:…, a digest of its content: the files of
-// an id never change), so that a scan exports only the images it has not
-// read before. Get returns when the files were read.
+// ImageFilesCache keeps the setuid and setgid files of images, and their
+// build history, across scans, by the image's full id (sha256:…, a digest
+// of its content: the files and the build steps of an id never change), so
+// that a scan exports, and asks the history of, only the images it has not
+// read before. Get returns ok false when no entry holds the files; an
+// entry's History is nil when it was recorded without it. Put records an
+// entry (always with its files), replacing any entry for the id.
 type ImageFilesCache interface {
-	Get(ctx context.Context, imageID string) (files docker.SpecialFiles, readAt time.Time, ok bool, err error)
-	Put(ctx context.Context, imageID string, files docker.SpecialFiles, readAt time.Time) error
+	Get(ctx context.Context, imageID string) (entry ImageEntry, ok bool, err error)
+	Put(ctx context.Context, imageID string, entry ImageEntry) error
+}
+
+// ImageEntry is what an ImageFilesCache keeps of one image id: its files,
+// read at ReadAt, and its history, read at HistoryAt (nil when not kept).
+type ImageEntry struct {
+	Files     docker.SpecialFiles
+	ReadAt    time.Time
+	History   []docker.HistoryStep
+	HistoryAt time.Time
 }
 
 type cachedObs struct {
@@ -116,9 +128,11 @@ type assetFacts struct {
 	doc map[string]any
 	env map[string]string
 
-	// history is the image's history, unmasked, read once.
+	// history is the image's history, unmasked, read once; histFrom
+	// names where from.
 	histOnce sync.Once
 	history  []map[string]any
+	histFrom string
 	histErr  error
 
 	// files are the image's files, read once.
@@ -126,6 +140,16 @@ type assetFacts struct {
 	files     docker.SpecialFiles
 	filesFrom string
 	filesErr  error
+
+	// cached is the image's entry in the image files cache, read once;
+	// fresh is what this scan read of the image, written back to the cache
+	// once it holds the files.
+	cachedOnce sync.Once
+	cached     ImageEntry
+	cachedOK   bool
+	freshMu    sync.Mutex
+	fresh      ImageEntry
+	freshFiles bool
 }
 
 var _ checks.Facts = (*assetFacts)(nil)
@@ -185,7 +209,7 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		if err != nil {
 			return checks.Observation{}, err
 		}
-		return updatesObservation(hist), nil
+		return f.namedHistory(updatesObservation(hist), "image history"), nil
 	case checks.SourceImageSecrets:
 		return f.observeSecrets(ctx)
 	case checks.SourceContainerProcesses:
@@ -246,15 +270,90 @@ func (h *hostContext) observeLists(ctx context.Context, kind checks.SourceKind) 
 }
 
 // rawHistory reads the image's history once, unmasked: only derived
-// facts, masked, leave this file.
+// facts, masked, leave this file. An image listed before has its history
+// from the image files cache, as its files.
 func (f *assetFacts) rawHistory(ctx context.Context) ([]map[string]any, error) {
 	f.histOnce.Do(func() {
-		if f.histErr = f.host.engineAvailable(); f.histErr != nil {
-			return
+		f.histFrom = "history"
+		steps, at, ok := f.cachedHistory(ctx)
+		if !ok {
+			if f.histErr = f.host.engineAvailable(); f.histErr != nil {
+				return
+			}
+			readAt := f.host.now()
+			if steps, f.histErr = f.host.engine.ImageHistory(ctx, f.ref); f.histErr != nil {
+				return
+			}
+			f.record(ctx, func(e *ImageEntry) { e.History, e.HistoryAt = steps, readAt })
+		} else {
+			f.histFrom = "history (cached from " + f.ref + " at " + at.UTC().Format(time.RFC3339) + ")"
 		}
-		f.history, f.histErr = f.host.engine.ImageHistory(ctx, f.ref)
+		f.history = make([]map[string]any, len(steps))
+		for i, s := range steps {
+			f.history[i] = s.Doc()
+		}
 	})
 	return f.history, f.histErr
+}
+
+// cacheable says whether the image's reads are kept in the image files
+// cache: only a full content id names the same content on every scan.
+func (f *assetFacts) cacheable() bool {
+	return f.host.imageFiles != nil && strings.HasPrefix(f.ref, "sha256:")
+}
+
+// cachedEntry reads the image's cache entry once per scan. A cache failure
+// is logged and the image is read as without a cache.
+func (f *assetFacts) cachedEntry(ctx context.Context) (ImageEntry, bool) {
+	f.cachedOnce.Do(func() {
+		if !f.cacheable() {
+			return
+		}
+		e, ok, err := f.host.imageFiles.Get(ctx, f.ref)
+		if err != nil {
+			f.host.log.Warn("image files cache unreadable; reading the image", "image", f.ref, "err", err)
+			return
+		}
+		f.cached, f.cachedOK = e, ok
+	})
+	return f.cached, f.cachedOK
+}
+
+// cachedHistory is the image's history from the image files cache.
+func (f *assetFacts) cachedHistory(ctx context.Context) ([]docker.HistoryStep, time.Time, bool) {
+	e, ok := f.cachedEntry(ctx)
+	if !ok || e.History == nil {
+		return nil, time.Time{}, false
+	}
+	return e.History, e.HistoryAt, true
+}
+
+// record notes what this scan read of the image, and writes the entry to
+// the image files cache once it holds the files (read now or cached).
+func (f *assetFacts) record(ctx context.Context, read func(*ImageEntry)) {
+	if !f.cacheable() {
+		return
+	}
+	f.freshMu.Lock()
+	defer f.freshMu.Unlock()
+	read(&f.fresh)
+	e := f.fresh
+	if !f.freshFiles {
+		// Files not read now: the cached ones, when the entry holds them.
+		c, ok := f.cachedEntry(ctx)
+		if !ok {
+			return
+		}
+		e.Files, e.ReadAt = c.Files, c.ReadAt
+	}
+	if e.History == nil {
+		if c, ok := f.cachedEntry(ctx); ok {
+			e.History, e.HistoryAt = c.History, c.HistoryAt
+		}
+	}
+	if err := f.host.imageFiles.Put(ctx, f.ref, e); err != nil {
+		f.host.log.Warn("image files cache not updated", "image", f.ref, "err", err)
+	}
 }
 
 func (f *assetFacts) observeHistory(ctx context.Context) (checks.Observation, error) {
@@ -262,7 +361,17 @@ func (f *assetFacts) observeHistory(ctx context.Context) (checks.Observation, er
 	if err != nil {
 		return checks.Observation{}, err
 	}
-	return historyObservation(hist), nil
+	return f.namedHistory(historyObservation(hist), "image history"), nil
+}
+
+// namedHistory names, in an observation's subject, the cache entry the
+// history came from, if it did; name is the subject's name with the
+// history read now.
+func (f *assetFacts) namedHistory(obs checks.Observation, name string) checks.Observation {
+	if f.histFrom != "history" && len(obs.Subjects) == 1 {
+		obs.Subjects[0].Name = strings.Replace(name, "history", f.histFrom, 1)
+	}
+	return obs
 }
 
 // historyObservation is the history with the values of environment
@@ -292,7 +401,7 @@ func (f *assetFacts) observeSecrets(ctx context.Context) (checks.Observation, er
 	if err != nil {
 		return checks.Observation{}, err
 	}
-	return secretsObservation(f.env, hist, files, from), nil
+	return f.namedHistory(secretsObservation(f.env, hist, files, from), "image configuration, history and "+from), nil
 }
 
 // observeImageFiles lists the image's setuid and setgid files: from the
@@ -315,27 +424,15 @@ func (f *assetFacts) imageFiles(ctx context.Context) (docker.SpecialFiles, strin
 
 func (f *assetFacts) readImageFiles(ctx context.Context) (docker.SpecialFiles, string, error) {
 	h, id := f.host, f.ref
-	// Only a full content id names the same content on every scan.
-	cached := h.imageFiles != nil && strings.HasPrefix(id, "sha256:")
-	if cached {
-		sf, at, ok, err := h.imageFiles.Get(ctx, id)
-		switch {
-		case err != nil:
-			h.log.Warn("image files cache unreadable; exporting the image", "image", id, "err", err)
-		case ok:
-			return sf, "image file system (cached from " + id + " at " + at.UTC().Format(time.RFC3339) + ")", nil
-		}
+	if e, ok := f.cachedEntry(ctx); ok {
+		return e.Files, "image file system (cached from " + id + " at " + e.ReadAt.UTC().Format(time.RFC3339) + ")", nil
 	}
 	readAt := h.now()
 	sf, err := h.exportImageFiles(ctx, id)
 	if err != nil {
 		return sf, "", err
 	}
-	if cached {
-		if err := h.imageFiles.Put(ctx, id, sf, readAt); err != nil {
-			h.log.Warn("image files cache not updated", "image", id, "err", err)
-		}
-	}
+	f.record(ctx, func(e *ImageEntry) { e.Files, e.ReadAt, f.freshFiles = sf, readAt, true })
 	return sf, "image file system", nil
 }
 

@@ -18,37 +18,32 @@ import (
 // every Get and Put returns.
 type fakeImageFiles struct {
 	mu      sync.Mutex
-	entries map[string]fakeEntry
+	entries map[string]ImageEntry
 	gets    []string
 	err     error
 }
 
-type fakeEntry struct {
-	files docker.SpecialFiles
-	at    time.Time
-}
-
-func (c *fakeImageFiles) Get(_ context.Context, id string) (docker.SpecialFiles, time.Time, bool, error) {
+func (c *fakeImageFiles) Get(_ context.Context, id string) (ImageEntry, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gets = append(c.gets, id)
 	if c.err != nil {
-		return docker.SpecialFiles{}, time.Time{}, false, c.err
+		return ImageEntry{}, false, c.err
 	}
 	e, ok := c.entries[id]
-	return e.files, e.at, ok, nil
+	return e, ok, nil
 }
 
-func (c *fakeImageFiles) Put(_ context.Context, id string, files docker.SpecialFiles, at time.Time) error {
+func (c *fakeImageFiles) Put(_ context.Context, id string, e ImageEntry) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
 		return c.err
 	}
 	if c.entries == nil {
-		c.entries = map[string]fakeEntry{}
+		c.entries = map[string]ImageEntry{}
 	}
-	c.entries[id] = fakeEntry{files, at}
+	c.entries[id] = e
 	return nil
 }
 
@@ -84,7 +79,7 @@ func TestImageFilesCacheMissThenHit(t *testing.T) {
 		t.Errorf("exported subject = %q", got)
 	}
 	e, ok := cache.entries[cacheTestID]
-	if !ok || len(e.files.Setuid) != 1 || !e.at.Equal(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)) {
+	if !ok || len(e.Files.Setuid) != 1 || !e.ReadAt.Equal(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)) {
 		t.Fatalf("cache after the miss = %+v", cache.entries)
 	}
 
@@ -131,10 +126,35 @@ func TestImageFilesCacheKeyIsTheFullID(t *testing.T) {
 }
 
 func TestImageFilesCacheSubjectNamesTheID(t *testing.T) {
-	cache := &fakeImageFiles{entries: map[string]fakeEntry{cacheTestID: {at: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}}
+	cache := &fakeImageFiles{entries: map[string]ImageEntry{cacheTestID: {ReadAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}}
 	exports := 0
 	obs, err := (&assetFacts{host: imageFilesHost(cache, &exports), ref: cacheTestID}).observeImageFiles(context.Background())
 	if err != nil || exports != 0 || !strings.Contains(obs.Subjects[0].Name, cacheTestID) {
 		t.Errorf("%d exports, %+v, %v", exports, obs, err)
+	}
+}
+
+// An image whose cache entry holds its history is judged from it without
+// an engine, in the engine's field names and types, and the subject names
+// the id it was cached from and when it was read.
+func TestImageHistoryFromCache(t *testing.T) {
+	at := time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
+	step := docker.HistoryStep{ID: "<missing>", Created: 1700000000, CreatedBy: "/bin/sh -c #(nop) ADD file:abc in /", Size: 42}
+	cache := &fakeImageFiles{entries: map[string]ImageEntry{cacheTestID: {ReadAt: at, History: []docker.HistoryStep{step}, HistoryAt: at}}}
+	exports := 0
+	obs, err := (&assetFacts{host: imageFilesHost(cache, &exports), ref: cacheTestID}).observeHistory(context.Background())
+	if err != nil || len(obs.Subjects) != 1 {
+		t.Fatalf("history from the cache: %+v, %v", obs, err)
+	}
+	want := "image history (cached from " + cacheTestID + " at 2026-02-01T09:00:00Z)"
+	if got := obs.Subjects[0].Name; got != want {
+		t.Errorf("subject = %q, want %q", got, want)
+	}
+	hist := obs.Subjects[0].Doc.(map[string]any)["history"].([]any)
+	if len(hist) != 1 || hist[0].(map[string]any)["Size"] != int64(42) || hist[0].(map[string]any)["CreatedBy"] != step.CreatedBy {
+		t.Errorf("history = %v, want the cached step as the engine gives it", hist)
+	}
+	if len(cache.entries) != 1 || exports != 0 {
+		t.Errorf("a cache hit wrote or exported: entries %v, %d exports", cache.entries, exports)
 	}
 }

@@ -579,12 +579,25 @@ type ImageFiles struct {
 	Secrets []string `json:"secrets"`
 	// ReadAt is when the image was exported and its files listed.
 	ReadAt time.Time `json:"-"`
+	// History is the image's build history, newest first, read at
+	// HistoryAt; nil in an entry recorded without it.
+	History   []ImageHistoryStep `json:"history,omitempty"`
+	HistoryAt time.Time          `json:"history_at,omitzero"`
 }
 
-// ImageFilesCache keeps the setuid and setgid files of each image by its
-// full id (sha256:…, a digest of its content, never a name or tag): an
-// image's content cannot change under the same id, so a scan need not
-// export an image it listed before. Entries not used for a while are
+// ImageHistoryStep is one step of an image's build history.
+type ImageHistoryStep struct {
+	ID        string `json:"id"`
+	Created   int64  `json:"created"`
+	CreatedBy string `json:"created_by"`
+	Comment   string `json:"comment"`
+	Size      int64  `json:"size"`
+}
+
+// ImageFilesCache keeps the setuid and setgid files of each image, and its
+// build history, by its full id (sha256:…, a digest of its content, never
+// a name or tag): an image's content cannot change under the same id, so a
+// scan need not export, nor ask the history of, an image it listed before. Entries not used for a while are
 // pruned, and their number is bounded.
 type ImageFilesCache interface {
 	// ImageFiles returns the files recorded for the image id, and ok false

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -41,8 +42,25 @@ func (c *callCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	c.byOp[req.Method+" "+pathShape(req.URL.Path)]++
 	c.mu.Unlock()
-	return c.next.RoundTrip(req)
+	resp, err := c.next.RoundTrip(req)
+	if sink, ok := req.Context().Value(rawBodyKey{}).(*[]byte); ok && err == nil && resp.StatusCode == http.StatusOK {
+		body, rerr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		*sink = body
+		resp.Body, resp.ContentLength = io.NopCloser(strings.NewReader("{}")), 2
+	}
+	return resp, err
 }
+
+// rawBodyKey marks, in a request's context, a *[]byte that takes the body
+// of the request's successful response: the client is given an empty
+// object instead, so that a document wanted only as raw JSON is not also
+// decoded into the client's types. An error response reaches the client
+// as it came, with its own words.
+type rawBodyKey struct{}
 
 // pathShape drops the API version and object ids: /v1.41/containers/abc/json
 // becomes /containers/{id}/json.
@@ -156,8 +174,8 @@ func (e *Engine) ListContainers(ctx context.Context) ([]ContainerRef, error) {
 // InspectContainer returns a container's inspect document, decoded as
 // generic JSON (numbers kept exact).
 func (e *Engine) InspectContainer(ctx context.Context, id string) (map[string]any, error) {
-	_, raw, err := e.cli.ContainerInspectWithRaw(ctx, id, false)
-	if err != nil {
+	var raw []byte
+	if _, err := e.cli.ContainerInspect(context.WithValue(ctx, rawBodyKey{}, &raw), id); err != nil {
 		return nil, fmt.Errorf("inspect container %s: %w", shortID(id), err)
 	}
 	return decodeDoc(raw)
@@ -192,15 +210,30 @@ func (e *Engine) InspectImage(ctx context.Context, id string) (map[string]any, e
 	return decodeDoc(raw.Bytes())
 }
 
+// HistoryStep is one step of an image's build history as the engine shows
+// it.
+type HistoryStep struct {
+	ID        string `json:"id"`
+	Created   int64  `json:"created"`
+	CreatedBy string `json:"created_by"`
+	Comment   string `json:"comment"`
+	Size      int64  `json:"size"`
+}
+
+// Doc is the step as a document, with the engine's field names.
+func (h HistoryStep) Doc() map[string]any {
+	return map[string]any{"Id": h.ID, "Created": h.Created, "CreatedBy": h.CreatedBy, "Comment": h.Comment, "Size": h.Size}
+}
+
 // ImageHistory returns an image's build history, newest first.
-func (e *Engine) ImageHistory(ctx context.Context, id string) ([]map[string]any, error) {
+func (e *Engine) ImageHistory(ctx context.Context, id string) ([]HistoryStep, error) {
 	hist, err := e.cli.ImageHistory(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("image history %s: %w", shortID(id), err)
 	}
-	out := make([]map[string]any, len(hist))
+	out := make([]HistoryStep, len(hist))
 	for i, h := range hist {
-		out[i] = map[string]any{"Id": h.ID, "Created": h.Created, "CreatedBy": h.CreatedBy, "Comment": h.Comment, "Size": h.Size}
+		out[i] = HistoryStep{ID: h.ID, Created: h.Created, CreatedBy: h.CreatedBy, Comment: h.Comment, Size: h.Size}
 	}
 	return out, nil
 }

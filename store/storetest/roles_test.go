@@ -331,6 +331,19 @@ func tImageFilesCache(t *testing.T, f *fixture) {
 		!got.ReadAt.Equal(f.Clock.Now()) {
 		t.Errorf("empty lists = %+v, %v, %v", got, ok, err)
 	}
+	if got, _, _ := f.DB.ImageFiles(ctx, id); got.History != nil {
+		t.Errorf("an entry recorded without history has history %+v", got.History)
+	}
+	// The history, when recorded with the files, comes back as it was
+	// read, with when it was read.
+	put.History = []store.ImageHistoryStep{{ID: "<missing>", Created: 1700000000, CreatedBy: "/bin/sh -c #(nop) COPY file:ab in /", Comment: "c", Size: 7}}
+	put.HistoryAt = readAt.Add(time.Second).Truncate(time.Second)
+	if err := f.DB.PutImageFiles(ctx, id, put); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := f.DB.ImageFiles(ctx, id); err != nil || !ok || !reflect.DeepEqual(got.History, put.History) || !got.HistoryAt.Equal(put.HistoryAt) {
+		t.Errorf("entry with history = %+v, %v, %v; want %+v", got, ok, err, put)
+	}
 	// A different id is a miss: the key is the id, nothing else.
 	if _, ok, _ := f.DB.ImageFiles(ctx, "sha256:"+fmt.Sprintf("%064d", 2)); ok {
 		t.Error("an unknown id hit")

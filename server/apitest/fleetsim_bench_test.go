@@ -24,6 +24,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -55,6 +56,8 @@ type fleetSim struct {
 	cat                        *checks.Catalog
 	benchDir                   string
 	at                         time.Time
+	// retries counts the uploads sent again after a failure.
+	retries atomic.Int64
 }
 
 func envInt(b *testing.B, name string, def int) int {
@@ -105,14 +108,19 @@ func BenchmarkFleetSimulation(b *testing.B) {
 // run uploads the fleet to the daemon d, then times the queries and
 // measures the store's size.
 func (sim *fleetSim) run(b *testing.B, backend string, d *benchDaemon, size func() int64) {
+	sim.retries.Store(0)
 	up := sim.upload(b, d, 0, sim.nodes)
 	uploads := float64(up.count) / up.wall.Seconds()
 	b.ReportMetric(uploads, "uploads/s")
 	b.ReportMetric(float64(up.results)/up.wall.Seconds(), "results/s")
 	b.ReportMetric(up.pct(0.50), "upload-p50-ms")
 	b.ReportMetric(up.pct(0.99), "upload-p99-ms")
-	fmt.Fprintf(os.Stderr, "%s: %d nodes uploaded %d results in %s, %d in flight: %.1f uploads/s, upload p50 %.0f ms, p99 %.0f ms\n",
-		backend, up.count, up.results, up.wall.Round(time.Millisecond), sim.inflight, uploads, up.pct(0.50), up.pct(0.99))
+	first, last := up.quarterRates()
+	b.ReportMetric(float64(sim.retries.Load()), "retried-uploads")
+	b.ReportMetric(first, "uploads/s-first-quarter")
+	b.ReportMetric(last, "uploads/s-last-quarter")
+	fmt.Fprintf(os.Stderr, "%s: %d nodes uploaded %d results in %s, %d in flight: %.1f uploads/s (first quarter %.1f, last %.1f), upload p50 %.0f ms, p99 %.0f ms, %d retried\n",
+		backend, up.count, up.results, up.wall.Round(time.Millisecond), sim.inflight, uploads, first, last, up.pct(0.50), up.pct(0.99), sim.retries.Load())
 	stored := up.results
 	if sim.sizeNodes > sim.nodes {
 		more := sim.upload(b, d, sim.nodes, sim.sizeNodes)
@@ -164,9 +172,21 @@ type uploaded struct {
 	count, results int
 	wall           time.Duration
 	lat            []time.Duration // sorted
+	done           []time.Duration // when each upload ended, since the start, in order
 }
 
 func (u uploaded) pct(p float64) float64 { return pctMS(u.lat, p) }
+
+// quarterRates are the uploads per second of the first and of the last
+// quarter of the uploads: how the rate changes as the store fills.
+func (u uploaded) quarterRates() (first, last float64) {
+	q := len(u.done) / 4
+	if q == 0 {
+		return 0, 0
+	}
+	n := len(u.done)
+	return float64(q) / u.done[q-1].Seconds(), float64(q) / (u.done[n-1] - u.done[n-1-q]).Seconds()
+}
 
 // pctMS is the p-th percentile of sorted latencies, in milliseconds.
 func pctMS(lat []time.Duration, p float64) float64 {
@@ -200,6 +220,7 @@ func (sim *fleetSim) upload(b *testing.B, d *benchDaemon, from, to int) uploaded
 					next.Store(int64(to)) // stop the others
 				}
 				out.count, out.results, out.lat = out.count+1, out.results+n, append(out.lat, took)
+				out.done = append(out.done, time.Since(start))
 				mu.Unlock()
 			}
 		}()
@@ -230,17 +251,38 @@ func (sim *fleetSim) uploadNode(d *benchDaemon, i int) (time.Duration, int, erro
 	// from the node's name, so that runs are alike.
 	sum := sha256.Sum256([]byte(node.Name))
 	u.IdempotencyKey = upstream.Key(node.Name, hex.EncodeToString(sum[:8]), 1)
-	var resp api.UploadComplianceScanResultResponse
 	t0 := time.Now()
-	err = c.Call(context.Background(), api.UploadAction, u, &resp)
-	took := time.Since(t0)
-	switch {
-	case err != nil:
-		return 0, 0, fmt.Errorf("%s's upload: %w", node.Name, err)
-	case resp.AlreadyApplied || resp.ResultCount != len(u.Results):
-		return 0, 0, fmt.Errorf("%s's upload: %+v; want %d results recorded once", node.Name, resp, len(u.Results))
+	for attempt := 1; ; attempt++ {
+		var resp api.UploadComplianceScanResultResponse
+		err = c.Call(context.Background(), api.UploadAction, u, &resp)
+		switch {
+		case err != nil && retryableUpload(err) && attempt < fleetAttempts:
+			// As a node's outbox does: the same upload again, with the
+			// same key, after a wait.
+			sim.retries.Add(1)
+			time.Sleep(time.Duration(attempt) * time.Second)
+			continue
+		case err != nil:
+			return 0, 0, fmt.Errorf("%s's upload, attempt %d: %w", node.Name, attempt, err)
+		case resp.ResultCount != len(u.Results) || (resp.AlreadyApplied && attempt == 1):
+			return 0, 0, fmt.Errorf("%s's upload: %+v; want %d results recorded once", node.Name, resp, len(u.Results))
+		}
+		return time.Since(t0), resp.ResultCount, nil
 	}
-	return took, resp.ResultCount, nil
+}
+
+// fleetAttempts is how often a node tries an upload that failed on the
+// way (a timeout, the daemon overloaded) before the benchmark fails.
+const fleetAttempts = 5
+
+// retryableUpload: a failure a node's outbox would retry (the upload
+// not refused as such).
+func retryableUpload(err error) bool {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return ae.Code == api.InternalError || ae.Code == api.RequestLimitExceeded || ae.Code == api.ErrAlreadyScanning
+	}
+	return true
 }
 
 // fleetQuery is a query of the console's first pages, with its target on

@@ -2,7 +2,9 @@
 // host and 9,999 containers on 100 nodes, checked against 150 container
 // items in one task (1,499,850 results, some assets dead or partly
 // unreadable), deterministic from a fixed seed. It is test support: the
-// store's, the API's and the console's benchmarks ingest it.
+// store's, the API's and the console's benchmarks ingest it. BuildNode
+// builds one node's scan of a simulated fleet (a host with its containers
+// and images), as that node's daemon would upload it.
 package fleet
 
 import (

@@ -121,10 +121,12 @@ func (sim *fleetSim) run(b *testing.B, backend string, d *benchDaemon, size func
 	b.ReportMetric(last, "uploads/s-last-quarter")
 	fmt.Fprintf(os.Stderr, "%s: %d nodes uploaded %d results in %s, %d in flight: %.1f uploads/s (first quarter %.1f, last %.1f), upload p50 %.0f ms, p99 %.0f ms, %d retried\n",
 		backend, up.count, up.results, up.wall.Round(time.Millisecond), sim.inflight, uploads, first, last, up.pct(0.50), up.pct(0.99), sim.retries.Load())
-	stored := up.results
-	if sim.sizeNodes > sim.nodes {
+	if up.gaveUp != nil {
+		b.ReportMetric(float64(up.count), "nodes-before-giving-up")
+		fmt.Fprintf(os.Stderr, "%s: stopped keeping up after %d acknowledged uploads (%d in flight): %v\n", backend, up.count, sim.inflight, up.gaveUp)
+	}
+	if sim.sizeNodes > sim.nodes && up.gaveUp == nil {
 		more := sim.upload(b, d, sim.nodes, sim.sizeNodes)
-		stored += more.results
 		fmt.Fprintf(os.Stderr, "%s: %d more nodes uploaded %d results in %s (%.1f uploads/s)\n",
 			backend, more.count, more.results, more.wall.Round(time.Millisecond), float64(more.count)/more.wall.Seconds())
 	}
@@ -133,12 +135,13 @@ func (sim *fleetSim) run(b *testing.B, backend string, d *benchDaemon, size func
 	if err != nil {
 		b.Fatal(err)
 	}
+	stored, nodes := storedResults(b, c)
 	for _, q := range fleetQueries() {
 		p50, p99 := timeQuery(b, c, q.call)
 		b.ReportMetric(p50, q.name+"-p50-ms")
 		b.ReportMetric(p99, q.name+"-p99-ms")
 		fmt.Fprintf(os.Stderr, "%s: %s over %d latest results of %d nodes: p50 %.1f ms, p99 %.1f ms (target %s)\n",
-			backend, q.name, stored, sim.sizeNodes, p50, p99, q.target)
+			backend, q.name, stored, nodes, p50, p99, q.target)
 	}
 	bytes := size()
 	perMillion := float64(bytes) / (1 << 20) / (float64(stored) / 1e6)
@@ -173,7 +176,13 @@ type uploaded struct {
 	wall           time.Duration
 	lat            []time.Duration // sorted
 	done           []time.Duration // when each upload ended, since the start, in order
+	// gaveUp is the failure of an upload that the daemon did not take in
+	// fleetAttempts attempts: the uploads stopped there.
+	gaveUp error
 }
+
+// errGaveUp marks an upload given up after fleetAttempts attempts.
+var errGaveUp = errors.New("the central daemon did not take the upload")
 
 func (u uploaded) pct(p float64) float64 { return pctMS(u.lat, p) }
 
@@ -215,20 +224,26 @@ func (sim *fleetSim) upload(b *testing.B, d *benchDaemon, from, to int) uploaded
 			for i := int(next.Add(1) - 1); i < to; i = int(next.Add(1) - 1) {
 				took, n, err := sim.uploadNode(d, i)
 				mu.Lock()
-				if err != nil && failure == nil {
+				switch {
+				case err != nil && failure == nil:
 					failure = err
 					next.Store(int64(to)) // stop the others
+				case err == nil:
+					out.count, out.results, out.lat = out.count+1, out.results+n, append(out.lat, took)
+					out.done = append(out.done, time.Since(start))
 				}
-				out.count, out.results, out.lat = out.count+1, out.results+n, append(out.lat, took)
-				out.done = append(out.done, time.Since(start))
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	out.wall = time.Since(start)
-	if failure != nil {
-		b.Fatalf("%v\n%s", failure, d.stderr)
+	switch {
+	case errors.Is(failure, errGaveUp):
+		out.gaveUp = failure
+	case failure != nil:
+		log := d.stderr.String()
+		b.Fatalf("%v\n%s", failure, log[max(0, len(log)-4096):])
 	}
 	slices.Sort(out.lat)
 	return out
@@ -256,7 +271,9 @@ func (sim *fleetSim) uploadNode(d *benchDaemon, i int) (time.Duration, int, erro
 		var resp api.UploadComplianceScanResultResponse
 		err = c.Call(context.Background(), api.UploadAction, u, &resp)
 		switch {
-		case err != nil && retryableUpload(err) && attempt < fleetAttempts:
+		case err != nil && retryableUpload(err) && attempt == fleetAttempts:
+			return 0, 0, fmt.Errorf("%w: %s's upload, attempt %d: %w", errGaveUp, node.Name, attempt, err)
+		case err != nil && retryableUpload(err):
 			// As a node's outbox does: the same upload again, with the
 			// same key, after a wait.
 			sim.retries.Add(1)
@@ -283,6 +300,45 @@ func retryableUpload(err error) bool {
 		return ae.Code == api.InternalError || ae.Code == api.RequestLimitExceeded || ae.Code == api.ErrAlreadyScanning
 	}
 	return true
+}
+
+// storedResults waits until the daemon has no upload under way (an upload
+// given up by its node may still land), then counts the latest results
+// and the nodes the store holds: every stored container has one result per
+// item of the node's scope.
+func storedResults(b *testing.B, c *apiclient.Client) (results, nodes int) {
+	count := func() (int, int) {
+		var out struct {
+			AssetSummaryList []struct {
+				AssetType  string
+				AssetCount int
+			}
+		}
+		if err := c.Call(context.Background(), "DescribeComplianceTaskAssetSummary",
+			map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER", "ASSET_HOST"}}, &out); err != nil {
+			b.Fatal(err)
+		}
+		var containers, hosts int
+		for _, s := range out.AssetSummaryList {
+			switch s.AssetType {
+			case "ASSET_CONTAINER":
+				containers = s.AssetCount
+			case "ASSET_HOST":
+				hosts = s.AssetCount
+			}
+		}
+		return containers * fleet.DefaultNode.Items, hosts
+	}
+	results, nodes = count()
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
+		time.Sleep(3 * time.Second)
+		r, n := count()
+		if r == results {
+			break
+		}
+		results, nodes = r, n
+	}
+	return results, nodes
 }
 
 // fleetQuery is a query of the console's first pages, with its target on

@@ -2,7 +2,9 @@
 // host and 9,999 containers on 100 nodes, checked against 150 container
 // items in one task (1,499,850 results, some assets dead or partly
 // unreadable), deterministic from a fixed seed. It is test support: the
-// store's, the API's and the console's benchmarks ingest it.
+// store's, the API's and the console's benchmarks ingest it. BuildNode
+// builds one node's scan of a simulated fleet (a host with its containers
+// and images), as that node's daemon would upload it.
 package fleet
 
 import (
@@ -226,4 +228,92 @@ func fleetAssets(size Size, now time.Time) ([]assets.Asset, error) {
 		list = append(list, a)
 	}
 	return list, nil
+}
+
+// NodeSize is the size of one node of a fleet simulation: a host with
+// its containers and images, whose containers are judged by the first
+// Items items of the fleet standard.
+type NodeSize struct{ Containers, Images, Items int }
+
+// DefaultNode is a host with 20 containers and 10 images, its containers
+// judged by 75 of the 150 items: 1,500 results per upload. The standard
+// has container items only, so the images are inventory without results.
+var DefaultNode = NodeSize{Containers: 20, Images: 10, Items: 75}
+
+// Node is one node's scan, as a node's daemon would upload it: the node's
+// name, its report (the host as the report's Host and its first asset,
+// then the containers and images) and the items it judged (the scope).
+type Node struct {
+	Name   string
+	Report *results.Report
+	Items  []uint64
+}
+
+// BuildNode builds the scan of node number i of a simulated fleet,
+// finished at `at`, against cat (the fleet standard as loaded by the
+// daemon that receives it). The verdicts are deterministic from i.
+func BuildNode(cat *checks.Catalog, i int, size NodeSize, at time.Time) (*Node, error) {
+	std, ok := cat.Standard("fleet-bench-1.0")
+	if !ok || len(std.Items) < size.Items {
+		return nil, fmt.Errorf("the catalog has no fleet standard of %d items", size.Items)
+	}
+	items := std.Items[:size.Items]
+	name := fmt.Sprintf("fleet-node-%04d", i)
+	machine := "machine-" + name
+	host := assets.Asset{ID: assets.StableID(assets.Host, machine), Type: assets.Host, Name: name, Ref: machine, NodeName: name,
+		Host: &assets.HostDetails{HostName: name, HostIP: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
+			InstanceID: machine, DockerVersion: "28.5.2", ContainerdVersion: "1.7.27"}}
+	rep := &results.Report{StartedAt: at.Add(-time.Minute), FinishedAt: at, Standards: []*checks.Standard{std}, Items: items, Host: host,
+		Assets:  append(make([]assets.Asset, 0, 1+size.Containers+size.Images), host),
+		Results: make([]results.Result, 0, size.Containers*len(items))}
+	services := []string{"api", "web", "worker", "cache", "db", "queue", "auth", "search", "billing", "mailer"}
+	for j := range size.Images {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/image-%d", name, j)))
+		iid := "sha256:" + hex.EncodeToString(sum[:])
+		svc := services[j%len(services)]
+		rep.Assets = append(rep.Assets, assets.Asset{ID: assets.StableID(assets.Image, machine, iid), Type: assets.Image,
+			Name: "registry.example.com/" + svc + ":1." + fmt.Sprint(j), Ref: iid, NodeName: name,
+			Image: &assets.ImageDetails{ImageID: iid, Name: "registry.example.com/" + svc, Tag: "1." + fmt.Sprint(j), Repository: "registry.example.com/" + svc}})
+	}
+	rng := rand.New(rand.NewPCG(uint64(i), 3))
+	for j := range size.Containers {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/container-%d", name, j)))
+		cid := hex.EncodeToString(sum[:])
+		svc := services[j%len(services)]
+		cname := fmt.Sprintf("%s-%d-%s", svc, j/len(services), cid[:5])
+		a := assets.Asset{ID: assets.StableID(assets.Container, machine, cid), Type: assets.Container, Name: cname, Ref: cid, NodeName: name,
+			Container: &assets.ContainerDetails{ContainerID: cid, Name: cname, State: assets.StateNormal,
+				ImageName: "registry.example.com/" + svc + ":1." + fmt.Sprint(j%size.Images), CreateTime: at.Add(-time.Duration(j) * time.Hour)}}
+		rep.Assets = append(rep.Assets, a)
+		for _, it := range items {
+			rep.Results = append(rep.Results, nodeResult(rng, it, a.ID, at))
+		}
+	}
+	ids := make([]uint64, len(items))
+	for j, it := range items {
+		ids[j] = it.ID
+	}
+	return &Node{Name: name, Report: rep, Items: ids}, nil
+}
+
+// nodeResult is one verdict of a node's container: 70 : 20 : 5 : 5
+// passed, failed, manual, not applicable.
+func nodeResult(rng *rand.Rand, it *checks.Item, asset uint64, at time.Time) results.Result {
+	subj := it.Tests.Items[0].Subject()
+	r := results.Result{ItemID: it.ID, AssetID: asset, CheckedAt: at}
+	switch p := rng.IntN(100); {
+	case p < 70:
+		r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultPassed,
+			Evidence: []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set", Passed: true}}}
+	case p < 90:
+		r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultFailed,
+			Evidence: []checks.Evidence{{Source: "container", Subject: subj, Actual: "<not set>", Expected: "set"}}}
+	case p < 95:
+		r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultManual,
+			Evidence: []checks.Evidence{{Source: "container", Subject: subj, Actual: "true", Expected: "set (reviewed by hand)", Passed: true}}}
+	default:
+		r.Verdict = checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultNotApplicable, Reason: "only running containers are checked",
+			Evidence: []checks.Evidence{{Source: "container", Subject: "{.State.Status}", Actual: "exited", Expected: "eq running"}}}
+	}
+	return r
 }

@@ -217,6 +217,14 @@ type idleStats struct{ rssMB, cpuMS, hwmMB float64 }
 // startBenchDaemon starts `baseline serve` with one key and a rate limit
 // the benchmark never reaches; it is stopped with SIGTERM at cleanup.
 func startBenchDaemon(b *testing.B, bin, data, benchDir string) *benchDaemon {
+	return startBenchDaemonWith(b, bin, fmt.Sprintf(`    - secret_id: %s
+      secret_key: %s
+`, fullID, fullKey), "--data-dir", data, "--benchmarks", benchDir)
+}
+
+// startBenchDaemonWith starts `baseline serve` with the keys given (YAML
+// list entries under api.keys) and the further arguments.
+func startBenchDaemonWith(b *testing.B, bin, keys string, args ...string) *benchDaemon {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -224,19 +232,17 @@ func startBenchDaemon(b *testing.B, bin, data, benchDir string) *benchDaemon {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg := filepath.Join(b.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`log_level: warn
+	if err := os.WriteFile(cfg, []byte(`log_level: warn
 log_format: text
 api:
   rate_per_second: 100000
   burst: 100000
   keys:
-    - secret_id: %s
-      secret_key: %s
-`, fullID, fullKey)), 0o600); err != nil {
+`+keys), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	d := &benchDaemon{addr: addr, stderr: &syncBuffer{}, exited: make(chan struct{}),
-		cmd: exec.Command(bin, "serve", "--config", cfg, "--listen", addr, "--data-dir", data, "--benchmarks", benchDir)}
+		cmd: exec.Command(bin, append([]string{"serve", "--config", cfg, "--listen", addr}, args...)...)}
 	d.cmd.Env = testbin.CleanEnv()
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {

@@ -38,9 +38,8 @@ func TestImageFilesCacheIsBounded(t *testing.T) {
 		}
 	}
 
-	// At most maxImageFiles entries: the least recently used go first.
-	defer func(n int) { maxImageFiles = n }(maxImageFiles)
-	maxImageFiles = 3
+	// At most MaxImageFiles entries: the least recently used go first.
+	f.db.MaxImageFiles = 3
 	for i := 10; i < 14; i++ {
 		f.Clock.Step(time.Second)
 		if err := f.db.PutImageFiles(ctx, id(i), files); err != nil {

@@ -53,6 +53,9 @@ type Store struct {
 	// assets and items whose ignored flags changed, and of the assets'
 	// types.
 	Rollups func(ctx context.Context, c Conn, assetIDs, itemIDs []uint64) error
+	// MaxImageFiles bounds the image files cache (0:
+	// DefaultMaxImageFiles).
+	MaxImageFiles int
 	// signaturesPruned is when expired request signatures were last
 	// deleted (unix ms).
 	signaturesPruned atomic.Int64

@@ -1,32 +1,33 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/baselinehq/baseline/store"
 )
 
 // The image files cache's bound: entries not used for imageFilesUnused are
-// deleted, and at most maxImageFiles entries (the most recently used) are
+// deleted, and at most MaxImageFiles entries (the most recently used) are
 // kept. Both are applied on each write.
-const imageFilesUnused = 30 * 24 * time.Hour
-
-var maxImageFiles = 10_000
+const (
+	imageFilesUnused = 30 * 24 * time.Hour
+	// DefaultMaxImageFiles is MaxImageFiles when it is not set.
+	DefaultMaxImageFiles = 10_000
+)
 
 // ImageFiles returns the files recorded for the image id
 // (store.ImageFilesCache) and marks the entry used.
-func (s *DB) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, bool, error) {
+func (s *Store) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, bool, error) {
 	var doc string
 	var readAt int64
-	err := s.db().queryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
-		unix(s.now()), imageID).Scan(&doc, &readAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err := s.DB.QueryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
+		Unix(s.Now()), imageID).Scan(&doc, &readAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return store.ImageFiles{}, false, nil
 	}
 	if err != nil {
@@ -36,14 +37,14 @@ func (s *DB) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, 
 	if err := json.Unmarshal([]byte(doc), &f); err != nil {
 		return store.ImageFiles{}, false, fmt.Errorf("image files of %s: %w", imageID, err)
 	}
-	f.ReadAt = fromUnix(readAt)
+	f.ReadAt = FromUnix(readAt)
 	return f, true, nil
 }
 
 // PutImageFiles records the files read from the image id
 // (store.ImageFilesCache), replacing any entry for it, and prunes the
 // entries beyond the cache's bound.
-func (s *DB) PutImageFiles(ctx context.Context, imageID string, files store.ImageFiles) error {
+func (s *Store) PutImageFiles(ctx context.Context, imageID string, files store.ImageFiles) error {
 	if imageID == "" {
 		return errors.New("image files: no image id")
 	}
@@ -60,23 +61,27 @@ func (s *DB) PutImageFiles(ctx context.Context, imageID string, files store.Imag
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.Now()
 	readAt := files.ReadAt
 	if readAt.IsZero() {
 		readAt = now
 	}
-	return s.tx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, `
+	keep := s.MaxImageFiles
+	if keep <= 0 {
+		keep = DefaultMaxImageFiles
+	}
+	return s.Tx(ctx, func(c Conn) error {
+		if _, err := c.Exec(ctx, `
 INSERT INTO image_files(image_id, files, read_at, used_at) VALUES (?, ?, ?, ?)
 ON CONFLICT(image_id) DO UPDATE SET files = excluded.files, read_at = excluded.read_at, used_at = excluded.used_at`,
-			imageID, string(doc), unix(readAt), unix(now)); err != nil {
+			imageID, string(doc), Unix(readAt), Unix(now)); err != nil {
 			return err
 		}
-		if _, err := c.exec(ctx, `DELETE FROM image_files WHERE used_at < ?`, unix(now.Add(-imageFilesUnused))); err != nil {
+		if _, err := c.Exec(ctx, `DELETE FROM image_files WHERE used_at < ?`, Unix(now.Add(-imageFilesUnused))); err != nil {
 			return err
 		}
-		_, err := c.exec(ctx, `DELETE FROM image_files WHERE image_id IN
-	(SELECT image_id FROM image_files ORDER BY used_at DESC, image_id OFFSET ?)`, maxImageFiles)
+		_, err := c.Exec(ctx, `DELETE FROM image_files WHERE image_id IN
+	(SELECT image_id FROM image_files ORDER BY used_at DESC, image_id `+s.Dialect.Offset+`)`, keep)
 		return err
 	})
 }

@@ -410,11 +410,8 @@ func ids(list []uint64) []int64 {
 	return out
 }
 
-// The stored times (unix milliseconds).
-var (
-	unix     = sqlstore.Unix
-	fromUnix = sqlstore.FromUnix
-)
+// unix is a stored time (unix milliseconds).
+var unix = sqlstore.Unix
 
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {

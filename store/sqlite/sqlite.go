@@ -221,8 +221,5 @@ func processAlive(host string, pid int) bool {
 	return err == nil || !errors.Is(err, os.ErrNotExist)
 }
 
-// The stored times (unix milliseconds).
-var (
-	unix     = sqlstore.Unix
-	fromUnix = sqlstore.FromUnix
-)
+// unix is a stored time (unix milliseconds).
+var unix = sqlstore.Unix

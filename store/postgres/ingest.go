@@ -107,15 +107,19 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if err := upsertAssets(ctx, c, rep, scope.Node, now); err != nil {
 		return err
 	}
+	var removed []int64
 	if scope.Full() {
-		removed, err := markRemoved(ctx, c, rep, upload, scope.Node, now)
-		if err != nil {
+		if removed, err = markRemoved(ctx, c, rep, upload, scope.Node, now); err != nil {
 			return err
 		}
-		moved = append(moved, removed...)
 	}
+	prior := sqlstore.NewPrior(uint64s(moved), uint64s(removed))
+	moved = append(moved, removed...)
 	ig, err := loadIgnores(ctx, c)
 	if err != nil {
+		return err
+	}
+	if prior.Rows, err = latestOf(ctx, c, prior.Assets(rep)); err != nil {
 		return err
 	}
 	if err := insertResults(ctx, c, taskID, rep, ig); err != nil {
@@ -129,7 +133,7 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		}
 		items = append(items, more...)
 	}
-	if err := keepRollups(ctx, c, taskID, rep, ig, items); err != nil {
+	if err := keepRollups(ctx, c, taskID, rep, ig, items, prior); err != nil {
 		return err
 	}
 	if err := recordFailures(ctx, c, taskID, rep); err != nil {
@@ -305,22 +309,47 @@ func recordFailures(ctx context.Context, c conn, taskID int64, rep *results.Repo
 	return err
 }
 
+// uint64s converts ids read as int64.
+func uint64s(list []int64) []uint64 {
+	out := make([]uint64, len(list))
+	for i, v := range list {
+		out[i] = uint64(v)
+	}
+	return out
+}
+
+// latestOf reads the latest rows of the assets, before an ingest
+// replaces some of them.
+func latestOf(ctx context.Context, c conn, assetIDs []uint64) ([]sqlstore.LatestRow, error) {
+	rows, err := c.query(ctx, "SELECT asset_id, item_id, status, result, ignored, checked_at FROM latest WHERE asset_id = ANY(?)", ids(assetIDs))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sqlstore.LatestRow
+	for rows.Next() {
+		var asset, item, at int64
+		var status, result, ignored int16
+		if err := rows.Scan(&asset, &item, &status, &result, &ignored, &at); err != nil {
+			return nil, err
+		}
+		out = append(out, sqlstore.LatestRow{Asset: uint64(asset), Item: uint64(item), Status: int(status), Result: int(result), Ignored: ignored != 0, CheckedAt: at})
+	}
+	return out, rows.Err()
+}
+
 // keepRollups brings the roll-ups of the report's assets and of the items
-// given up to date after its results became the latest: the report's
-// results counted in Go, plus, from the table, the latest rows of other
-// tasks that the report did not replace. A full task leaves none of
-// those, so nothing is re-aggregated row by row in SQL.
-func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64) error {
+// given up to date after its results became the latest. An asset's: the
+// report's results counted in Go, plus, from the table, its latest rows of
+// other tasks that the report did not replace. An item's: its stored
+// roll-up changed by the rows the report replaces or removes and those it
+// adds (sqlstore.ItemChanges), without reading the other assets' rows.
+func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64, prior sqlstore.Prior) error {
 	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
 	if !ok {
 		return rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), itemIDs)
 	}
-	for _, it := range itemIDs {
-		if perItem[it] == nil {
-			perItem[it] = &sqlstore.Tally{}
-		}
-	}
-	as, is := ids(sqlstore.TouchedAssets(rep)), ids(itemIDs)
+	as := ids(sqlstore.TouchedAssets(rep))
 	// Reading the rows of other tasks costs a pass over the table even
 	// when there are none (task_id <> ? has no index range): ask the
 	// per-task index first.
@@ -330,31 +359,69 @@ func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report,
 		return fmt.Errorf("roll-ups: %w", err)
 	}
 	if others {
-		if err := addAllOthers(ctx, c, taskID, as, is, perAsset, perItem); err != nil {
+		if err := addOthers(ctx, c, perAsset, "SELECT asset_id,"+rollupColumns+
+			", COUNT(*) FROM latest WHERE asset_id = ANY(?) AND task_id <> ? GROUP BY asset_id", as, taskID); err != nil {
 			return err
 		}
 	}
 	if err := writeRollups(ctx, c, "asset_rollup", "asset_id", as, perAsset); err != nil {
 		return err
 	}
-	return writeRollups(ctx, c, "item_rollup", "item_id", is, perItem)
+	return changeItemRollups(ctx, c, sqlstore.ItemChanges(rep, perItem, prior))
 }
 
-// addAllOthers adds to the tallies of the assets and items the latest rows
-// of other tasks than taskID.
-func addAllOthers(ctx context.Context, c conn, taskID int64, as, is []int64, perAsset, perItem map[uint64]*sqlstore.Tally) error {
-	if err := addOthers(ctx, c, perAsset, "SELECT asset_id,"+rollupColumns+
-		", COUNT(*) FROM latest WHERE asset_id = ANY(?) AND task_id <> ? GROUP BY asset_id", as, taskID); err != nil {
+// changeItemRollups applies the changes to the stored item roll-ups, and
+// recomputes from the latest results those of the items whose stored
+// roll-up does not tell the new one.
+func changeItemRollups(ctx context.Context, c conn, changes map[uint64]*sqlstore.ItemChange) error {
+	is := make([]int64, 0, len(changes))
+	for id := range changes {
+		is = append(is, int64(id))
+	}
+	stored := make(map[uint64]*sqlstore.Tally, len(changes))
+	rows, err := c.query(ctx, "SELECT item_id, passed, failed, ignored, manual, na, check_failed, last_check FROM item_rollup WHERE item_id = ANY(?)", is)
+	if err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var t sqlstore.Tally
+		if err := rows.Scan(&id, &t.Passed, &t.Failed, &t.Ignored, &t.Manual, &t.NA, &t.CheckFailed, &t.LastCheck); err != nil {
+			rows.Close()
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+		stored[uint64(id)] = &t
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	next := make(map[uint64]*sqlstore.Tally, len(changes))
+	var recount []int64
+	for id, ch := range changes {
+		t, ok := ch.Apply(stored[id])
+		if !ok {
+			recount = append(recount, int64(id))
+			continue
+		}
+		next[id] = &t
+	}
+	if err := writeRollups(ctx, c, "item_rollup", "item_id", is, next); err != nil {
 		return err
 	}
-	// Item roll-ups count only current assets.
-	if err := addOthers(ctx, c, perItem, "SELECT item_id,"+rollupColumns+
-		", COUNT(*) FROM latest WHERE item_id = ANY(?) AND task_id <> ? AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id",
-		is, taskID); err != nil {
-		return err
+	if len(recount) == 0 {
+		return nil
+	}
+	if _, err := c.exec(ctx, itemRollupInsert, recount); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
 	}
 	return nil
 }
+
+// itemRollupInsert recomputes the roll-ups of the items given (once their
+// rows are deleted). Item roll-ups count only current assets.
+const itemRollupInsert = "INSERT INTO item_rollup SELECT item_id," + rollupColumns + " FROM latest WHERE item_id = ANY(?)" +
+	" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id"
 
 // addOthers adds to the tallies the roll-up columns and row counts that
 // the query gives per id.
@@ -417,9 +484,7 @@ func rebuildRollups(ctx context.Context, c conn, assetIDs, itemIDs []uint64) err
 		{"DELETE FROM asset_rollup WHERE asset_id = ANY(?)", as},
 		{"INSERT INTO asset_rollup SELECT asset_id," + rollupColumns + " FROM latest WHERE asset_id = ANY(?) GROUP BY asset_id", as},
 		{"DELETE FROM item_rollup WHERE item_id = ANY(?)", is},
-		// Item roll-ups count only current assets.
-		{"INSERT INTO item_rollup SELECT item_id," + rollupColumns + " FROM latest WHERE item_id = ANY(?)" +
-			" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id", is},
+		{itemRollupInsert, is},
 	} {
 		if _, err := c.exec(ctx, q.sql, q.arg); err != nil {
 			return fmt.Errorf("roll-ups: %w", err)

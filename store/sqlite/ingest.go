@@ -144,15 +144,19 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err := s.upsertAssets(ctx, tx, rep, scope.Node, now); err != nil {
 		return err
 	}
+	var removed []uint64
 	if scope.Full() {
-		removed, err := markRemoved(ctx, tx, rep, upload, scope.Node, now)
-		if err != nil {
+		if removed, err = markRemoved(ctx, tx, rep, upload, scope.Node, now); err != nil {
 			return err
 		}
-		moved = append(moved, removed...)
 	}
+	prior := sqlstore.NewPrior(moved, removed)
+	moved = append(moved, removed...)
 	ig, err := loadIgnores(ctx, tx)
 	if err != nil {
+		return err
+	}
+	if prior.Rows, err = latestOf(ctx, tx, prior.Assets(rep)); err != nil {
 		return err
 	}
 	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
@@ -162,7 +166,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	if err := keepRollups(ctx, tx, taskID, rep, ig, items); err != nil {
+	if err := keepRollups(ctx, tx, taskID, rep, ig, items, prior); err != nil {
 		return err
 	}
 	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
@@ -359,45 +363,112 @@ func fillTemp(ctx context.Context, tx *sql.Tx, name string, ids []uint64) error 
 	return b.flush()
 }
 
+// latestOf reads the latest rows of the assets, before an ingest
+// replaces some of them.
+func latestOf(ctx context.Context, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.LatestRow, error) {
+	if err := fillTemp(ctx, tx, "prior_assets", assetIDs); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT asset_id, item_id, status, result, ignored, checked_at FROM latest
+		WHERE asset_id IN (SELECT id FROM temp.prior_assets)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sqlstore.LatestRow
+	for rows.Next() {
+		var r sqlstore.LatestRow
+		if err := rows.Scan(&r.Asset, &r.Item, &r.Status, &r.Result, &r.Ignored, &r.CheckedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // keepRollups brings the roll-ups of the report's assets and of the items
-// given up to date after its results became the latest: the report's
-// results counted in Go, plus, from the table, the latest rows of other
-// tasks that the report did not replace. A full task leaves none of
-// those, so nothing is re-aggregated row by row in SQL.
-func keepRollups(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64) error {
+// given up to date after its results became the latest. An asset's: the
+// report's results counted in Go, plus, from the table, its latest rows of
+// other tasks that the report did not replace. An item's: its stored
+// roll-up changed by the rows the report replaces or removes and those it
+// adds (sqlstore.ItemChanges), without reading the other assets' rows.
+func keepRollups(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64, prior sqlstore.Prior) error {
 	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
 	if !ok {
 		return rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), itemIDs)
 	}
-	for _, it := range itemIDs {
-		if perItem[it] == nil {
-			perItem[it] = &sqlstore.Tally{}
-		}
-	}
 	if err := fillTemp(ctx, tx, "roll_assets", sqlstore.TouchedAssets(rep)); err != nil {
-		return err
-	}
-	if err := fillTemp(ctx, tx, "roll_items", itemIDs); err != nil {
 		return err
 	}
 	if err := addOthers(ctx, tx, perAsset, "SELECT asset_id,"+rollupColumns+
 		", COUNT(*) FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) AND task_id <> ? GROUP BY asset_id", taskID); err != nil {
 		return err
 	}
-	// One pass over the table in key order (the unary + keeps the planner
-	// off the per-item index, which lacks the task: looking each row up
-	// from it costs far more than the scan). Item roll-ups count only
-	// current assets.
-	if err := addOthers(ctx, tx, perItem, "SELECT item_id,"+rollupColumns+
-		", COUNT(*) FROM latest WHERE task_id <> ? AND +item_id IN (SELECT id FROM temp.roll_items)"+
-		" AND +asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY +item_id", taskID); err != nil {
-		return err
-	}
 	if err := writeRollups(ctx, tx, "asset_rollup", "asset_id", "roll_assets", perAsset); err != nil {
 		return err
 	}
-	return writeRollups(ctx, tx, "item_rollup", "item_id", "roll_items", perItem)
+	return changeItemRollups(ctx, tx, sqlstore.ItemChanges(rep, perItem, prior))
 }
+
+// changeItemRollups applies the changes to the stored item roll-ups, and
+// recomputes from the latest results those of the items whose stored
+// roll-up does not tell the new one.
+func changeItemRollups(ctx context.Context, tx *sql.Tx, changes map[uint64]*sqlstore.ItemChange) error {
+	ids := make([]uint64, 0, len(changes))
+	for id := range changes {
+		ids = append(ids, id)
+	}
+	if err := fillTemp(ctx, tx, "roll_items", ids); err != nil {
+		return err
+	}
+	stored := make(map[uint64]*sqlstore.Tally, len(changes))
+	rows, err := tx.QueryContext(ctx, `SELECT item_id, passed, failed, ignored, manual, na, check_failed, last_check FROM item_rollup
+		WHERE item_id IN (SELECT id FROM temp.roll_items)`)
+	if err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint64
+		var t sqlstore.Tally
+		if err := rows.Scan(&id, &t.Passed, &t.Failed, &t.Ignored, &t.Manual, &t.NA, &t.CheckFailed, &t.LastCheck); err != nil {
+			return fmt.Errorf("roll-ups: %w", err)
+		}
+		stored[id] = &t
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	rows.Close()
+	next := make(map[uint64]*sqlstore.Tally, len(changes))
+	var recount []uint64
+	for id, c := range changes {
+		t, ok := c.Apply(stored[id])
+		if !ok {
+			recount = append(recount, id)
+			continue
+		}
+		next[id] = &t
+	}
+	if err := writeRollups(ctx, tx, "item_rollup", "item_id", "roll_items", next); err != nil {
+		return err
+	}
+	if len(recount) == 0 {
+		return nil
+	}
+	if err := fillTemp(ctx, tx, "roll_items", recount); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, itemRollupInsert); err != nil {
+		return fmt.Errorf("roll-ups: %w", err)
+	}
+	return nil
+}
+
+// itemRollupInsert recomputes the roll-ups of the items in roll_items (once
+// their rows are deleted). Item roll-ups count only current assets.
+const itemRollupInsert = "INSERT INTO item_rollup SELECT item_id," + rollupColumns + " FROM latest WHERE item_id IN (SELECT id FROM temp.roll_items)" +
+	" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id"
 
 // addOthers adds to the tallies the roll-up columns and row counts that
 // the query gives per id.
@@ -456,9 +527,7 @@ func rebuildRollups(ctx context.Context, tx *sql.Tx, assetIDs, itemIDs []uint64)
 		"DELETE FROM asset_rollup WHERE asset_id IN (SELECT id FROM temp.roll_assets)",
 		"INSERT INTO asset_rollup SELECT asset_id," + rollupColumns + " FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) GROUP BY asset_id",
 		"DELETE FROM item_rollup WHERE item_id IN (SELECT id FROM temp.roll_items)",
-		// Item roll-ups count only current assets.
-		"INSERT INTO item_rollup SELECT item_id," + rollupColumns + " FROM latest WHERE item_id IN (SELECT id FROM temp.roll_items)" +
-			" AND asset_id IN (SELECT id FROM assets WHERE removed_at = 0) GROUP BY item_id",
+		itemRollupInsert,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("roll-ups: %w", err)

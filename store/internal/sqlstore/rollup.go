@@ -87,3 +87,136 @@ func ReportTallies(rep *results.Report, ig IgnoreSet) (perAsset, perItem map[uin
 	}
 	return perAsset, perItem, true
 }
+
+// LatestRow is one latest result as stored, before an ingest replaces it.
+type LatestRow struct {
+	Asset, Item    uint64
+	Status, Result int
+	Ignored        bool
+	CheckedAt      int64
+}
+
+// Prior is what an ingest needs to know of the state it changes to keep
+// the items' roll-ups: the latest rows, before its own, of the report's
+// assets and of those it removes; Refound, the report's assets that were
+// removed until now (their rows were not counted); Removed, the assets the
+// report removes (theirs were).
+type Prior struct {
+	Rows             []LatestRow
+	Refound, Removed map[uint64]bool
+}
+
+// NewPrior keeps the ids of the assets found again and of those removed.
+func NewPrior(refound, removed []uint64) Prior {
+	p := Prior{Refound: make(map[uint64]bool, len(refound)), Removed: make(map[uint64]bool, len(removed))}
+	for _, id := range refound {
+		p.Refound[id] = true
+	}
+	for _, id := range removed {
+		p.Removed[id] = true
+	}
+	return p
+}
+
+// Assets lists the assets whose latest rows the ingest must read first:
+// the report's and those it removes.
+func (p Prior) Assets(rep *results.Report) []uint64 {
+	out := TouchedAssets(rep)
+	for id := range p.Removed {
+		out = append(out, id)
+	}
+	return out
+}
+
+// ItemChange is how an ingest changes an item's roll-up: the latest rows
+// it stops counting (replaced, or of assets it removes) and those it
+// starts counting (its own results, and the rows it does not replace of
+// assets found again).
+type ItemChange struct {
+	Sub, Add Tally
+}
+
+// counted is how many rows the roll-up columns count.
+func (t *Tally) counted() int64 {
+	return t.Passed + t.Failed + t.Ignored + t.Manual + t.NA + t.CheckFailed
+}
+
+// ItemChanges gives per item how the report's ingest changes its roll-up,
+// from the report's tallies per item (ReportTallies) and what was stored
+// before it. Only the report's own results and the rows of those assets are read, so
+// an ingest costs as much as its own results, however many other assets
+// have results of the same items.
+func ItemChanges(rep *results.Report, perItem map[uint64]*Tally, prior Prior) map[uint64]*ItemChange {
+	type pair struct{ asset, item uint64 }
+	replaced := make(map[pair]bool, len(rep.Results))
+	for i := range rep.Results {
+		replaced[pair{rep.Results[i].AssetID, rep.Results[i].ItemID}] = true
+	}
+	out := make(map[uint64]*ItemChange, len(perItem))
+	change := func(item uint64) *ItemChange {
+		c := out[item]
+		if c == nil {
+			c = &ItemChange{}
+			out[item] = c
+		}
+		return c
+	}
+	for it, t := range perItem {
+		if t.Rows > 0 {
+			change(it).Add.Merge(*t)
+		}
+	}
+	for _, r := range prior.Rows {
+		gone := replaced[pair{r.Asset, r.Item}]
+		switch {
+		case prior.Removed[r.Asset]:
+			change(r.Item).Sub.Add(r.Status, r.Result, r.Ignored, r.CheckedAt)
+		case prior.Refound[r.Asset] && !gone:
+			change(r.Item).Add.Add(r.Status, r.Result, r.Ignored, r.CheckedAt)
+		case !prior.Refound[r.Asset] && gone:
+			change(r.Item).Sub.Add(r.Status, r.Result, r.Ignored, r.CheckedAt)
+		}
+	}
+	return out
+}
+
+// Apply gives the item's roll-up after the change from the stored one
+// (nil for none; its Rows is what its columns count). ok is false when the
+// stored roll-up does not tell the new one: a row counted in no column
+// changes, the rows that had the latest check time go with none as late
+// coming, or no counted row is left of a kept roll-up row. The item's
+// roll-up must then be recomputed from its latest results.
+func (c *ItemChange) Apply(old *Tally) (t Tally, ok bool) {
+	if c.Sub.Rows != c.Sub.counted() || c.Add.Rows != c.Add.counted() || (old == nil && c.Sub.Rows > 0) {
+		return Tally{}, false
+	}
+	if old != nil {
+		t = *old
+	}
+	t.Passed += c.Add.Passed - c.Sub.Passed
+	t.Failed += c.Add.Failed - c.Sub.Failed
+	t.Ignored += c.Add.Ignored - c.Sub.Ignored
+	t.Manual += c.Add.Manual - c.Sub.Manual
+	t.NA += c.Add.NA - c.Sub.NA
+	t.CheckFailed += c.Add.CheckFailed - c.Sub.CheckFailed
+	if t.Passed < 0 || t.Failed < 0 || t.Ignored < 0 || t.Manual < 0 || t.NA < 0 || t.CheckFailed < 0 {
+		return Tally{}, false
+	}
+	t.Rows = t.counted()
+	if t.Rows == 0 {
+		// No row counted is left; a kept row may count uncounted ones.
+		return Tally{}, old == nil
+	}
+	switch {
+	case old != nil && (c.Sub.Rows == 0 || c.Sub.LastCheck < old.LastCheck):
+		// The latest check stays counted.
+		if c.Add.Rows > 0 && c.Add.LastCheck > t.LastCheck {
+			t.LastCheck = c.Add.LastCheck
+		}
+	case c.Add.Rows > 0 && (old == nil || c.Add.LastCheck >= old.LastCheck):
+		t.LastCheck = c.Add.LastCheck
+	default:
+		return Tally{}, false
+	}
+	return t, true
+}

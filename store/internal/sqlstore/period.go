@@ -50,40 +50,52 @@ func scanPeriodTask(sc Scanner) (store.PeriodTask, error) {
 
 // PeriodTasks lists the period tasks with their standards: every enabled
 // standard covering the task's asset type, switched on unless the task
-// switched it off.
+// switched it off. The standards of every task are read in one query.
 func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
 	out, err := List(ctx, s.DB, scanPeriodTask,
 		`SELECT id, asset_type, frequency, execution_time, enabled = 1, last_trigger, updated_at FROM period_tasks ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
+	byID := make(map[int64]*store.PeriodTask, len(out))
 	for i := range out {
-		if err := s.periodStandards(ctx, &out[i]); err != nil {
-			return nil, err
+		byID[out[i].ID] = &out[i]
+	}
+	settings, err := List(ctx, s.DB, scanPeriodStandard, `SELECT p.id, st.id, st.name, st.description, COUNT(i.id), COALESCE(ps.enabled, 1) = 1
+		FROM period_tasks p JOIN standards st ON st.enabled = 1
+		JOIN items i ON i.standard_id = st.id AND i.asset_type = p.asset_type AND i.active = 1
+		LEFT JOIN period_standards ps ON ps.period_id = p.id AND ps.standard_id = st.id
+		GROUP BY p.id, st.id, ps.enabled ORDER BY p.id, st.id`)
+	if err != nil {
+		return nil, err
+	}
+	for _, ps := range settings {
+		if p := byID[ps.periodID]; p != nil {
+			addStandard(p, ps.StandardSetting)
 		}
 	}
 	return out, nil
 }
 
-func scanStandardSetting(sc Scanner) (store.StandardSetting, error) {
-	var st store.StandardSetting
-	err := sc.Scan(&st.StandardID, &st.Name, &st.Description, &st.PolicyItemCount, &st.Enabled)
-	return st, err
+// periodStandard is a standard's setting in one period task.
+type periodStandard struct {
+	periodID int64
+	store.StandardSetting
 }
 
-func (s *Store) periodStandards(ctx context.Context, p *store.PeriodTask) error {
-	list, err := List(ctx, s.DB, scanStandardSetting, `SELECT st.id, st.name, st.description, COUNT(i.id), COALESCE(ps.enabled, 1) = 1
-		FROM standards st JOIN items i ON i.standard_id = st.id AND i.asset_type = ? AND i.active = 1
-		LEFT JOIN period_standards ps ON ps.period_id = ? AND ps.standard_id = st.id
-		WHERE st.enabled = 1 GROUP BY st.id, ps.enabled ORDER BY st.id`, string(p.AssetType), p.ID)
-	p.Standards, p.TotalPolicyItemCount = nil, 0
-	for _, st := range list {
-		if st.Enabled {
-			p.TotalPolicyItemCount += st.PolicyItemCount
-		}
-		p.Standards = append(p.Standards, st)
+func scanPeriodStandard(sc Scanner) (periodStandard, error) {
+	var ps periodStandard
+	err := sc.Scan(&ps.periodID, &ps.StandardID, &ps.Name, &ps.Description, &ps.PolicyItemCount, &ps.Enabled)
+	return ps, err
+}
+
+// addStandard adds a standard's setting to p, and its items to p's total
+// when it is switched on.
+func addStandard(p *store.PeriodTask, st store.StandardSetting) {
+	if st.Enabled {
+		p.TotalPolicyItemCount += st.PolicyItemCount
 	}
-	return err
+	p.Standards = append(p.Standards, st)
 }
 
 // SetPeriodTask changes a period task's rule and standard switches.

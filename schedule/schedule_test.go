@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
 )
@@ -243,24 +243,6 @@ func (r *starter) take() []call {
 	return out
 }
 
-// syncBuffer collects the logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // Standard t-1 covers host and container items, t-2 host items only.
 const (
 	standardT1 = "standard:\n  id: t-1\n  name: Test standard\n  version: \"1\"\n  asset_types: [host, container]\n"
@@ -306,7 +288,7 @@ type fixture struct {
 	st    *sqlite.DB
 	clock *clock
 	run   *starter
-	logs  *syncBuffer
+	logs  *testhost.Buffer
 	s     *Scheduler
 	loc   *time.Location
 }
@@ -326,7 +308,7 @@ func newFixture(t *testing.T, loc *time.Location) *fixture {
 	if err := st.EnsurePeriodTasks(ctx); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testhost.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)

@@ -142,7 +142,7 @@ func TestExportsOfAPreviousProcessRemovedAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testhost.Buffer
 	if _, err := server.New(db, r, server.Options{Keys: []server.Key{{SecretID: goldenSecretID, SecretKey: goldenSecretKey}},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), ExportDir: dir}); err != nil {
 		t.Fatal(err)

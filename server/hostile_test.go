@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/baselinehq/baseline/api"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/server"
 	"github.com/baselinehq/baseline/store"
 )
@@ -47,30 +48,12 @@ func (c *testClock) step(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer collects the server's log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testAPI is a server over goldenReport's store, at the default log level.
 type testAPI struct {
 	t         *testing.T
 	url, host string
 	clock     *testClock
-	logs      *lockedBuffer
+	logs      *testhost.Buffer
 	exportDir string
 	n         int // requests sent, to vary identical bodies
 }
@@ -83,7 +66,7 @@ func newTestAPI(t *testing.T, wrap func(store.Store) store.Store) *testAPI {
 	if wrap != nil {
 		st = wrap(db)
 	}
-	a := &testAPI{t: t, clock: &testClock{}, logs: &lockedBuffer{}, exportDir: filepath.Join(t.TempDir(), "exports")}
+	a := &testAPI{t: t, clock: &testClock{}, logs: &testhost.Buffer{}, exportDir: filepath.Join(t.TempDir(), "exports")}
 	h, err := server.New(st, r, server.Options{Keys: []server.Key{{SecretID: goldenSecretID, SecretKey: goldenSecretKey}},
 		Logger: slog.New(slog.NewTextHandler(a.logs, nil)), ExportDir: a.exportDir, Now: a.clock.now})
 	if err != nil {

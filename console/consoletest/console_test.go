@@ -34,7 +34,7 @@ const item55 = "100505"
 type fixture struct {
 	bin, data, base, shots string
 	consoleBase            string // console.listen
-	log                    *syncBuffer
+	log                    *testhost.Buffer
 	b                      *browser
 	priv                   string // the privileged container's name
 }

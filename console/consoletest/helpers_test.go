@@ -7,7 +7,6 @@
 package consoletest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -58,29 +58,11 @@ func summary(t *testing.T, bin, data string) map[string]store.AssetSummary {
 	return out
 }
 
-// syncBuffer collects the daemon's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemon starts `baseline serve` on a free loopback port with both keys,
 // and the console on another too (console.listen);
 // each client address may fail authentication 3 times, refilled once a
 // minute. It is stopped with SIGTERM at cleanup.
-func daemon(t *testing.T, bin, data string) (base, consoleBase string, log *syncBuffer) {
+func daemon(t *testing.T, bin, data string) (base, consoleBase string, log *testhost.Buffer) {
 	t.Helper()
 	free := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -109,7 +91,7 @@ api:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log = &syncBuffer{}
+	log = &testhost.Buffer{}
 	cmd := exec.Command(bin, "serve", "--config", path, "--listen", addr, "--data-dir", data)
 	cmd.Env = testbin.CleanEnv()
 	cmd.Stdout, cmd.Stderr = log, log

@@ -406,24 +406,6 @@ func TestClusterDeploymentOwnsOneStore(t *testing.T) {
 	checkLockedDown(t, "cluster", spec)
 }
 
-// syncBuffer is an io.Writer that a running daemon and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func run(args ...string) (int, string) {
 	var out bytes.Buffer
 	code := cli.Run(context.Background(), args, &out, &out)
@@ -504,7 +486,7 @@ func TestDaemonsStartWithTheirConfiguration(t *testing.T) {
 			}
 
 			ctx, cancel := context.WithCancel(context.Background())
-			var stderr syncBuffer
+			var stderr testhost.Buffer
 			done := make(chan int, 1)
 			go func() { done <- cli.Run(ctx, local(c.Args), io.Discard, &stderr) }()
 			addr := regexp.MustCompile(`serving the compliance API on (http://\S+)`)
@@ -721,7 +703,7 @@ func serviceURL(t *testing.T, ms []manifest) string {
 // with the ConfigMap's file and the environment set before the call;
 // the store and the API address are the test's. It returns the API's
 // URL; the daemon is stopped at cleanup and must exit 0.
-func startDaemon(t *testing.T, c corev1.Container, cm *corev1.ConfigMap) (string, *syncBuffer) {
+func startDaemon(t *testing.T, c corev1.Container, cm *corev1.ConfigMap) (string, *testhost.Buffer) {
 	t.Helper()
 	cfgMount, ok := mountOf(c, "config")
 	if !ok {
@@ -740,7 +722,7 @@ func startDaemon(t *testing.T, c corev1.Container, cm *corev1.ConfigMap) (string
 	t.Setenv("BASELINE_DATA_DIR", filepath.Join(dir, "data"))
 	t.Setenv("BASELINE_API_LISTEN", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &testhost.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- cli.Run(ctx, args, io.Discard, stderr) }()
 	t.Cleanup(func() {

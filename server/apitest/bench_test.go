@@ -35,6 +35,7 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/fleet"
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/sqlite"
@@ -207,7 +208,7 @@ func drive(b *testing.B, clients []*apiclient.Client, call func(context.Context,
 type benchDaemon struct {
 	addr   string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testhost.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -241,7 +242,7 @@ api:
 `+keys), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	d := &benchDaemon{addr: addr, stderr: &syncBuffer{}, exited: make(chan struct{}),
+	d := &benchDaemon{addr: addr, stderr: &testhost.Buffer{}, exited: make(chan struct{}),
 		cmd: exec.Command(bin, append([]string{"serve", "--config", cfg, "--listen", addr}, args...)...)}
 	d.cmd.Env = testbin.CleanEnv()
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr

@@ -31,6 +31,7 @@ import (
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/internal/pgtest"
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -137,31 +138,13 @@ func waitFinished(t *testing.T, bin, data string, id int64) store.Task {
 	return k
 }
 
-// syncBuffer collects a daemon's stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemon is a running `baseline serve`.
 type daemon struct {
 	t      *testing.T
 	addr   string
 	data   string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testhost.Buffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }
@@ -227,7 +210,7 @@ func startDaemonEnv(t *testing.T, bin, data string, env []string, extra ...strin
 func startDaemonAt(t *testing.T, bin, data, addr string, env []string, extra ...string) *daemon {
 	t.Helper()
 	args := append([]string{"serve", "--config", writeConfig(t), "--listen", addr, "--data-dir", data}, extra...)
-	d := &daemon{t: t, addr: addr, data: data, cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	d := &daemon{t: t, addr: addr, data: data, cmd: exec.Command(bin, args...), stderr: &testhost.Buffer{}, exited: make(chan struct{})}
 	d.cmd.Env = append(testbin.CleanEnv(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {

@@ -66,25 +66,8 @@ const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id,
 	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
 	ORDER BY pg.n`
 
-// AssetItems lists one asset's latest item results. Filters: CheckResult,
-// CheckStatus, RiskLevel, ItemType, StandardId, Name, Ignored.
-func (s *DB) AssetItems(ctx context.Context, assetID uint64, q store.Query) ([]results.Row, int, error) {
-	if err := store.CheckIDs("CustomerAssetId", assetID); err != nil {
-		return nil, 0, err
-	}
-	return s.results(ctx, "l.asset_id = ?", assetID, "i.standard_id, i.id", q)
-}
-
-// ItemAssets lists one item's latest results on current assets (the
-// affected assets). Filters: NodeName, CheckResult, AssetName, AssetType,
-// Ignored, ClusterName.
-func (s *DB) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([]results.Row, int, error) {
-	if err := store.CheckIDs("CustomerPolicyItemId", itemID); err != nil {
-		return nil, 0, err
-	}
-	return s.results(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
-}
-
+// results reads one page of latest results matching cond on id, in
+// order (sqlstore.Store.ResultPage).
 func (s *DB) results(ctx context.Context, cond string, id uint64, order string, q store.Query) ([]results.Row, int, error) {
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -53,6 +54,10 @@ type Store struct {
 	// assets and items whose ignored flags changed, and of the assets'
 	// types.
 	Rollups func(ctx context.Context, c Conn, assetIDs, itemIDs []uint64) error
+	// ResultPage reads one page of latest results matching cond (with one
+	// placeholder, for id), in order, and their total: the backend's query,
+	// whose plan differs between backends.
+	ResultPage func(ctx context.Context, cond string, id uint64, order string, q store.Query) ([]results.Row, int, error)
 	// MaxImageFiles bounds the image files cache (0:
 	// DefaultMaxImageFiles).
 	MaxImageFiles int

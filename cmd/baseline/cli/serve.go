@@ -22,6 +22,7 @@ import (
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/console"
+	"github.com/baselinehq/baseline/internal/residency"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/runner"
 	"github.com/baselinehq/baseline/scan"
@@ -452,9 +453,13 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	fmt.Fprintf(g.stderr, "baseline: serving the compliance API on %s and the console on %s/console/\n", addr, consoleAddr)
 	// Start-up's garbage (the standards' YAML, parsed and compiled: about
 	// 14 MB for the built-in ones) is returned to the system now rather
-	// than held until the runtime's background scavenger gets to it: an
+	// than held until the runtime's background scavenger gets to it, and
+	// the executable's pages that only start-up used are reclaimed: an
 	// idle daemon keeps only what it uses.
 	debug.FreeOSMemory()
+	if _, err := residency.ReleaseExecutable(); err != nil {
+		log.Debug("start-up pages stay resident", "err", err)
+	}
 
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package residency
+
+// ReleaseExecutable does nothing outside Linux.
+func ReleaseExecutable() (int, error) { return 0, nil }

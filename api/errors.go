@@ -1,5 +1,7 @@
 package api
 
+import "errors"
+
 // Error codes of the compliance API.
 const (
 	AuthFailureSignature        = "AuthFailure.SignatureFailure"
@@ -26,3 +28,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Retryable says whether a call that failed with err may succeed when sent
+// again unchanged: the server could not be reached or answered with a
+// failure of its own (overloaded, busy with the same scope, an internal
+// error). A refusal of the request itself (a bad key, an unknown item, a
+// body too large) would be refused again.
+func Retryable(err error) bool {
+	var ae *Error
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case InternalError, RequestLimitExceeded, ErrAlreadyScanning:
+			return true
+		}
+		return false
+	}
+	return err != nil
+}

@@ -220,7 +220,7 @@ func (f *Forwarder) send(e store.OutboxEntry) {
 		f.storeErr(f.outbox.AckOutbox(bg, e.ID))
 	case f.ctx.Err() != nil:
 		f.log.Warn("forwarding interrupted: the task stays in the outbox", "task", e.TaskID, "attempt", attempt)
-	case !retryable(err):
+	case !api.Retryable(err):
 		f.log.Error("task not forwarded", "task", e.TaskID, "attempts", attempt, "err", err.Error())
 		f.storeErr(f.outbox.DropOutbox(bg, e.ID))
 	default:
@@ -250,22 +250,6 @@ func (f *Forwarder) backoff(failed int) time.Duration {
 		wait *= 2
 	}
 	return min(wait, f.opts.MaxBackoff)
-}
-
-// retryable: the upstream could not be reached or answered with a
-// failure of its own (overloaded, busy with the same scope, an internal
-// error); a refusal of the upload itself (a bad key, an unknown item, a
-// body too large) would be refused again.
-func retryable(err error) bool {
-	var ae *api.Error
-	if errors.As(err, &ae) {
-		switch ae.Code {
-		case api.InternalError, api.RequestLimitExceeded, api.ErrAlreadyScanning:
-			return true
-		}
-		return false
-	}
-	return true
 }
 
 // encode writes an upload as the outbox keeps it: gzip-compressed JSON.

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/api/client"
@@ -31,7 +34,7 @@ func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Op
 			scope.Assets = append(scope.Assets, a.ID)
 		}
 	}
-	id, err := c.Upload(ctx, api.NewScanUpload(scope, rep))
+	id, err := uploadWithRetries(ctx, g, c, api.NewScanUpload(scope, rep))
 	var ae *api.Error
 	switch {
 	case errors.As(err, &ae) && ae.Code == api.ErrAlreadyScanning:
@@ -42,6 +45,41 @@ func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Op
 		return store.Task{}, fmt.Errorf("uploading to %s: %w", g.server, err)
 	}
 	return store.Task{ID: id, Trigger: store.TriggerUpload, Scope: scope}, nil
+}
+
+// uploadAttempts and uploadFirstWait bound how `scan --server` retries
+// an upload that failed on the way (the daemon unreachable, overloaded,
+// or an answer lost): at most 4 attempts, 1 s apart then doubling.
+const (
+	uploadAttempts  = 4
+	uploadFirstWait = time.Second
+)
+
+// uploadWithRetries sends u under an idempotency key of its own, so that
+// an attempt whose answer was lost is not recorded twice when sent again:
+// the daemon answers the retry with the first attempt's task. A refusal,
+// or a daemon busy with the same scope, is returned at once.
+func uploadWithRetries(ctx context.Context, g *globals, c *client.Client, u api.ScanUpload) (int64, error) {
+	var key [16]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return 0, err
+	}
+	u.IdempotencyKey = "scan/" + hex.EncodeToString(key[:])
+	wait := uploadFirstWait
+	for attempt := 1; ; attempt++ {
+		id, err := c.Upload(ctx, u)
+		var ae *api.Error
+		if err == nil || attempt == uploadAttempts || !api.Retryable(err) || (errors.As(err, &ae) && ae.Code == api.ErrAlreadyScanning) {
+			return id, err
+		}
+		fmt.Fprintf(g.stderr, "baseline: upload attempt %d of %d to %s failed (%v); trying again in %s\n", attempt, uploadAttempts, g.server, err, wait)
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // onServer says where a task was recorded when not in the local store.

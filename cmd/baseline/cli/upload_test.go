@@ -2,16 +2,22 @@ package cli
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/internal/dockertest"
 	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/results"
@@ -139,5 +145,60 @@ func TestScanUploadsToADaemon(t *testing.T) {
 	// The local store was never opened.
 	if _, err := os.Stat(filepath.Join(local, "baseline.db")); !os.IsNotExist(err) {
 		t.Errorf("the local store exists after scans uploaded with --server: %v", err)
+	}
+}
+
+// An upload whose answer is lost on the way back (the daemon recorded it)
+// is sent again by `scan --server` under the same idempotency key: the
+// daemon answers the retry with the first attempt's task and records
+// nothing more, so the scan is recorded once and the command succeeds.
+func TestScanUploadRetriedAfterALostAnswerIsRecordedOnce(t *testing.T) {
+	dockertest.Engine(t)
+	getenvDataDir(t)
+	daemonData := t.TempDir()
+	target, err := url.Parse(startDaemon(t, testbin.Path(t), daemonData))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(target)
+	var uploads atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-TC-Action") != api.UploadAction {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		if uploads.Add(1) == 1 {
+			rec := httptest.NewRecorder()
+			forward.ServeHTTP(rec, r) // the daemon records the upload...
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"TaskId"`) {
+				t.Errorf("the first upload was not recorded: HTTP %d %s", rec.Code, rec.Body)
+			}
+			panic(http.ErrAbortHandler) // ...and its answer is lost
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+
+	code, out, stderr := run(t, "--server", proxy.URL, "--secret-id", "AKIDfull", "--secret-key", "full-secret",
+		"scan", "--type", "container", "--progress", "never")
+	if code != ExitOK {
+		t.Fatalf("scan --server through a connection that lost the first answer: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "upload attempt 1 of 4") {
+		t.Errorf("the lost answer is not reported as a failed attempt:\n%s", stderr)
+	}
+	if n := uploads.Load(); n != 2 {
+		t.Errorf("the daemon received %d uploads, want 2 (the first, and one retry)", n)
+	}
+	code, tasks, stderr := run(t, "--data-dir", daemonData, "tasks", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("tasks in the daemon's store: exit %d: %s", code, stderr)
+	}
+	var l struct{ List []store.Task }
+	if err := json.Unmarshal([]byte(tasks), &l); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.List) != 1 || !strings.Contains(out, "ecorded as task "+strconv.FormatInt(l.List[0].ID, 10)+" (upload)") {
+		t.Errorf("the daemon recorded %d tasks (%+v), want one, named by the command:\n%s", len(l.List), l.List, out)
 	}
 }

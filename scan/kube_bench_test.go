@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,7 +112,48 @@ func BenchmarkClusterScan(b *testing.B) {
 		b.Logf("cluster scan, %d pods, %d cluster roles, %d namespaces: wall %d ms (target ≤ %d at 5,000 pods), peak RSS %.1f MiB (target ≤ %d), peak heap %.1f MiB, %.0f API calls",
 			benchPods, benchClusterRoles, benchNamespaces, (wall / time.Duration(b.N)).Milliseconds(), targetClusterWallMS,
 			float64(peakRSS)/1024, targetClusterRSSMiB, float64(peakHeap)/(1<<20), float64(calls)/float64(b.N))
+		b.StopTimer()
+		profileClusterScan(b, func() {
+			if _, err := Run(context.Background(), cat, Options{NoDocker: true, HostRoot: b.TempDir(), Kube: kube.Options{Kubeconfig: s.Kubeconfig},
+				Types: []assets.Type{assets.K8s}, Standards: []string{cisKube}, Items: ids}); err != nil {
+				b.Fatal(err)
+			}
+		})
 	})
+}
+
+// profileClusterScan runs one more scan (not in the figures) under the CPU
+// profiler and between two snapshots of the allocation profile, and prints
+// where its time and its allocations went.
+func profileClusterScan(b *testing.B, scan func()) {
+	b.Helper()
+	dir := testhost.Artifacts(b)
+	cpu, before, after := filepath.Join(dir, "cluster-scan.cpu.pprof"), filepath.Join(dir, "cluster-scan.allocs-before.pprof"), filepath.Join(dir, "cluster-scan.allocs.pprof")
+	snapshot := func(file string) {
+		runtime.GC()
+		f, err := os.Create(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	snapshot(before)
+	f, err := os.Create(cpu)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	scan()
+	pprof.StopCPUProfile()
+	f.Close()
+	snapshot(after)
+	testhost.LogProfile(b, "cluster scan, CPU by step (cumulative)", cpu, 22, "-cum", "-show", `baseline/[a-z/]+\.|gcBgMarkWorker|json\.Unmarshal|jsonpath\.\(\*JSONPath\)\.Execute|net/http\.\(\*Transport\)\.RoundTrip`)
+	testhost.LogProfile(b, "cluster scan, allocations by function", after, 15, "-sample_index=alloc_space", "-diff_base", before)
 }
 
 // checkBenchResults guards that the scan judged what was created: every

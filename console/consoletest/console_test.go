@@ -42,7 +42,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	exe := testhost.Chromium(t)
 	cli := dockertest.Engine(t)
-	f := &fixture{bin: testbin.Path(t), data: t.TempDir(), shots: artifacts(t), priv: dockertest.Name("console-priv")}
+	f := &fixture{bin: testbin.Path(t), data: t.TempDir(), shots: testhost.Artifacts(t), priv: dockertest.Name("console-priv")}
 	dockertest.Create(t, cli, f.priv, &container.Config{Image: "baseline-test/base:1", Cmd: []string{"sleep", "60"}},
 		&container.HostConfig{Privileged: true})
 	testbin.Run(t, f.bin, "scan", "--data-dir", f.data, "--progress", "never", "--no-kube", "--format", "json", "-o", filepath.Join(t.TempDir(), "scan.json"))

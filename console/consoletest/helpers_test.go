@@ -274,19 +274,6 @@ func (b *browser) screenshots(dir, name string) {
 	b.do(chromedp.EmulateViewport(1280, 900))
 }
 
-// artifacts is where screenshots go: BASELINE_ARTIFACTS, or the test's
-// temporary directory.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("BASELINE_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // from127 is an HTTP client whose connections come from 127.0.0.2, so that
 // its failed logins are counted against another address than the
 // browser's; it follows no redirect.

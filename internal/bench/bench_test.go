@@ -32,6 +32,7 @@ import (
 
 	"github.com/baselinehq/baseline/internal/dockertest"
 	"github.com/baselinehq/baseline/internal/testbin"
+	"github.com/baselinehq/baseline/internal/testhost"
 )
 
 // benchLabel marks the containers and images this process creates (its
@@ -79,9 +80,9 @@ func BenchmarkScan(b *testing.B) {
 			if err := os.Mkdir(data, 0o700); err != nil {
 				b.Fatal(err)
 			}
-			scan := func() (rusage *syscall.Rusage, wall time.Duration, assets int) {
+			scan := func(extra ...string) (rusage *syscall.Rusage, wall time.Duration, assets int) {
 				out := filepath.Join(b.TempDir(), "report.json")
-				cmd := exec.Command(bin, "scan", "--format", "json", "--output", out, "--progress", "never", "--data-dir", data)
+				cmd := exec.Command(bin, append([]string{"scan", "--format", "json", "--output", out, "--progress", "never", "--data-dir", data}, extra...)...)
 				cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock)
 				cmd.Stderr = os.Stderr
 				start := time.Now()
@@ -126,9 +127,24 @@ func BenchmarkScan(b *testing.B) {
 					n, assets, wall/float64(b.N), targetWallMS, cpu/float64(b.N), targetCPUMS, rss, targetRSSMB, perOp)
 			}
 			b.Logf("Engine API calls per scan by operation: %s", formatOps(byOp, b.N))
+			if n == 200 {
+				// One more scan, profiled (not in the figures above): where
+				// the time and the allocations go.
+				b.StopTimer()
+				dir := testhost.Artifacts(b)
+				cpu, heap := filepath.Join(dir, "host-scan.cpu.pprof"), filepath.Join(dir, "host-scan.heap.pprof")
+				scan("--cpu-profile", cpu, "--heap-profile", heap)
+				testhost.LogProfile(b, "host scan, CPU by step (cumulative)", cpu, 22, "-cum", "-show", profileSteps)
+				testhost.LogProfile(b, "host scan, allocations by function", heap, 15, "-sample_index=alloc_space")
+			}
 		})
 	}
 }
+
+// profileSteps names the functions that show a scan's steps in a CPU
+// profile: this project's own, the garbage collector's workers, and the
+// libraries' entry points (YAML and JSON decoding, JSON paths, SQLite).
+const profileSteps = `baseline/[a-z/]+\.|gcBgMarkWorker|yaml%2ev3\.Unmarshal|json\.Unmarshal|json\.Marshal|jsonpath\.\(\*JSONPath\)\.Execute|sqlite\.\(\*conn\)`
 
 // BenchmarkServeIdle starts `baseline serve` on an empty store and reads
 // its resident set after 5 s without requests.

@@ -58,6 +58,7 @@ type globals struct {
 	// signingKey is the file of the key that signs exports (default: the
 	// data directory's signing.key).
 	signingKey string
+	profiles   profiles
 	stdout     io.Writer
 	stderr     io.Writer
 }
@@ -70,6 +71,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if perr := g.profiles.stop(); perr != nil && err == nil {
+		err = perr
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -99,7 +103,10 @@ func newRoot(g *globals) *cobra.Command {
 			if err := applyConfigFile(cmd, g); err != nil {
 				return err
 			}
-			return applyStoreEnv(cmd, g)
+			if err := applyStoreEnv(cmd, g); err != nil {
+				return err
+			}
+			return g.profiles.start()
 		},
 	}
 	pf := root.PersistentFlags()
@@ -118,6 +125,11 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.nodeName, "node-name", envOr("BASELINE_NODE_NAME", ""), "this host's Kubernetes node name (default: NODE_NAME, then the host name; env BASELINE_NODE_NAME)")
 	pf.StringVar(&g.signingKey, "signing-key", envOr("BASELINE_SIGNING_KEY", ""), "Ed25519 key (PEM PKCS#8) that signs exports (default: DATA_DIR/signing.key, generated on first use; env BASELINE_SIGNING_KEY)")
 	pf.StringVar(&g.logLevel, "log-level", envOr("BASELINE_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
+	// For performance work (CONTRIBUTING.md), not in the usage text.
+	pf.StringVar(&g.profiles.cpu, "cpu-profile", "", "write a CPU profile of the command to this file (pprof format)")
+	pf.StringVar(&g.profiles.heap, "heap-profile", "", "write the command's allocations to this file at its end (pprof format)")
+	_ = pf.MarkHidden("cpu-profile")
+	_ = pf.MarkHidden("heap-profile")
 	root.AddCommand(newBenchmarksCmd(g), newScanCmd(g), newRecheckCmd(g), newSummaryCmd(g), newAssetsCmd(g), newAssetCmd(g),
 		newItemsCmd(g), newItemCmd(g), newFailedCmd(g), newIgnoreCmd(g), newTasksCmd(g), newDiffCmd(g), newPruneCmd(g),
 		newServeCmd(g), newScheduleCmd(g), newReportCmd(g))

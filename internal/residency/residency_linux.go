@@ -20,7 +20,9 @@ const madvPageout = 21
 // of this process's executable (its code and read-only data). It returns
 // the number of bytes of mappings it advised. Kernels older than 5.4
 // refuse the advice: that is not an error worth reporting, the pages just
-// stay.
+// stay. The kernel reclaims an executable's pages only for a process that
+// could open it for writing (root, or the file's owner): for anyone else
+// the advice is accepted and does nothing.
 func ReleaseExecutable() (int, error) {
 	exe, err := os.Executable()
 	if err != nil {

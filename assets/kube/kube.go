@@ -7,7 +7,9 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -353,6 +356,21 @@ func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object
 				req = req.Param("continue", token)
 			}
 			raw, err := req.Do(ctx).Raw()
+			// A continue token names the snapshot the list began in; once
+			// the API server has compacted it (a list that took longer than
+			// its compaction interval, 5 minutes by default) the page is
+			// refused with 410 Gone and a fresh token that goes on from the
+			// same key in the current snapshot. The list goes on with it
+			// (no object is listed twice: keys only grow), rather than the
+			// scan failing.
+			for retries := 0; err != nil && retries < maxExpiredContinues; retries++ {
+				fresh, ok := expiredContinue(raw, err)
+				if !ok {
+					break
+				}
+				slog.Warn("a Kubernetes list outlived its snapshot: it goes on in the current one", "resource", resource)
+				raw, err = c.rest.Get().AbsPath(path).Param("limit", strconv.Itoa(PageSize)).Param("continue", fresh).Do(ctx).Raw()
+			}
 			if err != nil {
 				out <- fetched{err: fmt.Errorf("listing %s: %w", resource, err)}
 				return
@@ -381,6 +399,26 @@ func (c *Client) EachPage(ctx context.Context, resource string, fn func([]Object
 			return nil
 		}
 	}
+}
+
+// maxExpiredContinues bounds how often one page of a list is asked again
+// with the fresh continue token of a 410 Gone answer.
+const maxExpiredContinues = 3
+
+// expiredContinue returns the fresh continue token of an API server's
+// answer (body raw) that a list's continue token expired (410 Gone, the
+// token's snapshot compacted), if err is one.
+func expiredContinue(raw []byte, err error) (string, bool) {
+	var se *apierrors.StatusError
+	if !errors.As(err, &se) || se.ErrStatus.Code != http.StatusGone {
+		return "", false
+	}
+	fresh := se.ErrStatus.Continue
+	var st metav1.Status
+	if fresh == "" && json.Unmarshal(raw, &st) == nil {
+		fresh = st.Continue
+	}
+	return fresh, fresh != ""
 }
 
 // listedObject is a listed object, without its bookkeeping copies of itself.

@@ -1,10 +1,16 @@
 package kube
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 )
 
 // TestDecodePageAsUnstructured: a List response decoded item by item gives
@@ -40,5 +46,67 @@ func TestDecodePageAsUnstructured(t *testing.T) {
 	empty, next, err := decodePage([]byte(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":null}`), "pod")
 	if err != nil || len(empty) != 0 || next != "" {
 		t.Errorf("an empty list: %v, %q, %v", empty, next, err)
+	}
+}
+
+// A list whose continue token expired (the API server compacted its
+// snapshot: 410 Gone with a fresh token) goes on with the fresh token, so
+// every object is listed once; a 410 without a fresh token fails the list
+// with the server's answer.
+func TestEachPageGoesOnAfterAnExpiredContinueToken(t *testing.T) {
+	pod := func(name string) string {
+		return `{"metadata":{"name":"` + name + `","namespace":"default"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`
+	}
+	gone := func(w http.ResponseWriter, fresh string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusGone)
+		fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","metadata":{"continue":%q},"status":"Failure","message":"The provided continue parameter is too old","reason":"Expired","code":410}`, fresh)
+	}
+	var asked []string
+	var freshToken string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("continue")
+		asked = append(asked, token)
+		switch token {
+		case "":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"old"},"items":[%s,%s]}`, pod("a"), pod("b"))
+		case "old":
+			gone(w, freshToken)
+		case "fresh":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[%s]}`, pod("c"))
+		default:
+			http.Error(w, "unexpected token "+token, http.StatusBadRequest)
+		}
+	}))
+	defer srv.Close()
+	c, err := NewForConfig(&rest.Config{Host: srv.URL}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func() ([]string, error) {
+		var names []string
+		err := c.EachPage(context.Background(), "pods", func(page []Object) error {
+			for _, o := range page {
+				names = append(names, o.Name)
+			}
+			return nil
+		})
+		return names, err
+	}
+
+	freshToken = "fresh"
+	names, err := list()
+	if err != nil {
+		t.Fatalf("a list whose token expired with a fresh one: %v", err)
+	}
+	if strings.Join(names, ",") != "a,b,c" || strings.Join(asked, ",") != ",old,fresh" {
+		t.Errorf("listed %v with the tokens %q, want a,b,c with \"\", old, fresh", names, asked)
+	}
+
+	freshToken, asked = "", nil
+	if _, err := list(); err == nil || !strings.Contains(err.Error(), "listing pods") || !strings.Contains(err.Error(), "410") {
+		t.Errorf("a 410 without a fresh token: %v, want the list to fail with the 410", err)
 	}
 }

@@ -302,11 +302,22 @@ type Test struct {
 	// Label and Expect say in words what the test reads and what it
 	// should be (empty: none given).
 	Label, Expect string
+
+	// words are what the test says in every piece of its evidence, said
+	// once when it is compiled.
+	words testWords
 }
+
+// testWords are the texts of a test's evidence that depend on the test
+// alone.
+type testWords struct{ subject, expected string }
 
 // Subject names what the test reads: the flag, path or variable, in the
 // order they are tried.
 func (t *Test) Subject() string {
+	if t.words.subject != "" {
+		return t.words.subject
+	}
 	var parts []string
 	if t.Flag != "" {
 		parts = append(parts, t.Flag)

@@ -44,7 +44,7 @@ func (c *callCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Unlock()
 	resp, err := c.next.RoundTrip(req)
 	if sink, ok := req.Context().Value(rawBodyKey{}).(*[]byte); ok && err == nil && resp.StatusCode == http.StatusOK {
-		body, rerr := io.ReadAll(resp.Body)
+		body, rerr := readBody(resp)
 		_ = resp.Body.Close()
 		if rerr != nil {
 			return nil, rerr
@@ -53,6 +53,20 @@ func (c *callCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body, resp.ContentLength = io.NopCloser(strings.NewReader("{}")), 2
 	}
 	return resp, err
+}
+
+// readBody reads a response's body, into one buffer of its length when
+// the engine says it.
+func readBody(resp *http.Response) ([]byte, error) {
+	const sized = 64 << 20 // a length beyond it is not taken at its word
+	if n := resp.ContentLength; n > 0 && n <= sized {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // rawBodyKey marks, in a request's context, a *[]byte that takes the body

@@ -495,8 +495,6 @@ func compileTest(d *testItemDef) (*Test, string, error) {
 		}
 		t.Compare = c
 	}
-	t.words.subject = t.Subject()
-	t.words.expected = t.expected()
 	return t, "", nil
 }
 

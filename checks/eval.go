@@ -280,17 +280,17 @@ func (t *Test) judge(s *Subject) (bool, Evidence, error) {
 
 // expected says what the test expects, for evidence: that its subject is
 // not set, is set, or compares as its comparison wants.
-func (t *Test) expected() string {
-	if t.words.expected != "" {
-		return t.words.expected
-	}
+func (t *Test) expected() string { return t.said().expected }
+
+// expectation is expected, said anew of subject.
+func (t *Test) expectation(subject string) string {
 	switch {
 	case !t.Set:
-		return fmt.Sprintf("'%s' is not set", t.Subject())
+		return fmt.Sprintf("'%s' is not set", subject)
 	case t.Compare != nil:
-		return t.Compare.Expect(t.Subject())
+		return t.Compare.Expect(subject)
 	}
-	return fmt.Sprintf("'%s' is set", t.Subject())
+	return fmt.Sprintf("'%s' is set", subject)
 }
 
 func (t *Test) compareAll(vals []string) (bool, error) {

@@ -30,12 +30,11 @@ type pathStep struct {
 // compilePath parses the expression once at load time.
 func compilePath(expr string) (*Path, error) {
 	text := normalizePath(expr)
-	j, err := newJSONPath(text)
+	parsed, err := jsonpath.Parse(jsonPathName, text) // as newJSONPath parses it
 	if err != nil {
 		return nil, err
 	}
-	p := &Path{Expr: expr, steps: simpleSteps(text)}
-	p.pool.Put(j)
+	p := &Path{Expr: expr, steps: simpleSteps(parsed)}
 	p.pool.New = func() any {
 		j, _ := newJSONPath(text) // already validated
 		return j
@@ -54,8 +53,11 @@ func normalizePath(expr string) string {
 	return "{" + e + "}"
 }
 
+// jsonPathName names the expressions in jsonpath's errors.
+const jsonPathName = "path"
+
 func newJSONPath(text string) (*jsonpath.JSONPath, error) {
-	j := jsonpath.New("path").AllowMissingKeys(true)
+	j := jsonpath.New(jsonPathName).AllowMissingKeys(true)
 	if err := j.Parse(text); err != nil {
 		return nil, err
 	}
@@ -121,9 +123,8 @@ func render(v reflect.Value) (string, bool) {
 
 // simpleSteps gives the steps of a path made of members and [*] alone,
 // nil for any other.
-func simpleSteps(text string) []pathStep {
-	parsed, err := jsonpath.Parse("path", text)
-	if err != nil || len(parsed.Root.Nodes) != 1 {
+func simpleSteps(parsed *jsonpath.Parser) []pathStep {
+	if len(parsed.Root.Nodes) != 1 {
 		return nil
 	}
 	list, ok := parsed.Root.Nodes[0].(*jsonpath.ListNode)

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/baselinehq/baseline/internal/jsondoc"
 )
@@ -78,7 +79,10 @@ func pathShape(p string) string {
 // for host when given, negotiating the API version with the engine: older
 // engines, such as Debian's, speak an older API than this client.
 func Connect(host string) (*Engine, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	// The client traces every request through OpenTelemetry; nothing here
+	// collects traces, so requests skip the tracing transport.
+	untraced := otelhttp.WithFilter(func(*http.Request) bool { return false })
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation(), client.WithTraceOptions(untraced)}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
 	}

@@ -110,6 +110,15 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	return append(dst, '"'), true
 }
 
+// jsonSafe tells the ASCII characters that a JSON string holds as they
+// are: not control characters, the quote, the backslash, <, > or &.
+var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
+	for c := range safe {
+		safe[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return safe
+}()
+
 // appendJSONString appends s quoted as encoding/json quotes it, HTML
 // escaping on: the quote, the backslash and control characters escaped
 // (the usual ones by letter), <, > and & as \u00XX, invalid UTF-8 as
@@ -121,7 +130,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}

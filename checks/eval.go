@@ -150,12 +150,20 @@ func (ts *Tests) evaluate(src *Source, obs Observation) (bool, []Evidence, error
 	}
 	all := true
 	var evidence []Evidence
+	if obs.Collection == "" && len(obs.Subjects) == 1 {
+		evidence = make([]Evidence, 0, len(ts.Items))
+	}
 	failing := 0
 	for i := range obs.Subjects {
 		s := &obs.Subjects[i]
-		ok, ev, err := ts.evaluateSubject(src, s)
-		if obs.Collection == "" || !ok || err != nil {
-			evidence = append(evidence, ev...)
+		mark := len(evidence)
+		var ok bool
+		var err error
+		ok, evidence, err = ts.judgeSubject(src, s, evidence)
+		if obs.Collection != "" && ok && err == nil {
+			// A collection's evidence names only its failing subjects.
+			clear(evidence[mark:])
+			evidence = evidence[:mark]
 		}
 		if err != nil {
 			return false, evidence, err
@@ -175,17 +183,20 @@ func (ts *Tests) evaluate(src *Source, obs Observation) (bool, []Evidence, error
 	return all, evidence, nil
 }
 
-func (ts *Tests) evaluateSubject(src *Source, s *Subject) (bool, []Evidence, error) {
-	var evidence []Evidence
+// judgeSubject runs the tests on one subject, appending their evidence to
+// evidence.
+func (ts *Tests) judgeSubject(src *Source, s *Subject, evidence []Evidence) (bool, []Evidence, error) {
 	result := ts.Op == And
 	for _, t := range ts.Items {
-		ok, ev, err := t.evaluate(s)
+		mark := len(evidence)
+		var ok bool
+		var err error
+		ok, evidence, err = t.evaluate(s, evidence)
 		if s.Name == "" {
-			for i := range ev {
-				ev[i].Source = src.Describe()
+			for i := mark; i < len(evidence); i++ {
+				evidence[i].Source = src.Describe()
 			}
 		}
-		evidence = append(evidence, ev...)
 		if err != nil {
 			return false, evidence, fmt.Errorf("%s: %s: %w", sourceName(src, s), t.Subject(), err)
 		}
@@ -205,17 +216,18 @@ func sourceName(src *Source, s *Subject) string {
 	return src.Describe()
 }
 
-// evaluate runs one test on one subject. With use_multiple_values, each
-// line of the subject's text is a subject of its own and all must pass.
-func (t *Test) evaluate(s *Subject) (bool, []Evidence, error) {
+// evaluate runs one test on one subject, appending its evidence to
+// evidence. With use_multiple_values, each line of the subject's text is
+// a subject of its own and all must pass.
+func (t *Test) evaluate(s *Subject, evidence []Evidence) (bool, []Evidence, error) {
 	if t.Multi && s.Doc == nil && s.Flags == nil {
 		lines := strings.Split(strings.TrimRight(s.Text, " \n"), "\n")
 		all := true
-		var evidence []Evidence
 		for _, line := range lines {
 			ls := Subject{Name: s.Name, Text: line}
-			ok, ev, err := t.evaluateOne(&ls)
-			evidence = append(evidence, ev...)
+			var ok bool
+			var err error
+			ok, evidence, err = t.evaluateOne(&ls, evidence)
 			if err != nil {
 				return false, evidence, err
 			}
@@ -223,53 +235,62 @@ func (t *Test) evaluate(s *Subject) (bool, []Evidence, error) {
 		}
 		return all, evidence, nil
 	}
-	return t.evaluateOne(s)
+	return t.evaluateOne(s, evidence)
 }
 
 // evaluateOne judges one subject; a test with a label also says it in
 // words.
-func (t *Test) evaluateOne(s *Subject) (bool, []Evidence, error) {
+func (t *Test) evaluateOne(s *Subject, evidence []Evidence) (bool, []Evidence, error) {
 	ok, ev, err := t.judge(s)
 	if t.Label != "" {
-		for i := range ev {
-			ev[i].Text = t.Label + " is " + ev[i].Actual + " (expected " + t.Expect + ")"
-		}
+		ev.Text = t.Label + " is " + ev.Actual + " (expected " + t.Expect + ")"
 	}
-	return ok, ev, err
+	return ok, append(evidence, ev), err
 }
 
-func (t *Test) judge(s *Subject) (bool, []Evidence, error) {
+// judge judges one subject and says what it found.
+func (t *Test) judge(s *Subject) (bool, Evidence, error) {
 	vals, found, fromEnv, err := t.locate(s)
 	ev := Evidence{Source: s.Name, Subject: t.Subject()}
 	if err != nil {
 		ev.Actual = "error: " + err.Error()
-		return false, []Evidence{ev}, err
+		return false, ev, err
 	}
 	ev.Actual = t.describeActual(s, vals, found, fromEnv)
+	ev.Expected = t.expected()
 	if !t.Set {
-		ev.Expected = fmt.Sprintf("'%s' is not set", t.Subject())
 		ev.Passed = !found
-		return ev.Passed, []Evidence{ev}, nil
+		return ev.Passed, ev, nil
 	}
 	if t.Compare == nil || !found {
-		ev.Expected = fmt.Sprintf("'%s' is set", t.Subject())
-		if t.Compare != nil {
-			ev.Expected = t.Compare.Expect(t.Subject())
-		}
 		ev.Passed = found && t.Compare == nil
-		return ev.Passed, []Evidence{ev}, nil
+		return ev.Passed, ev, nil
 	}
-	ev.Expected = t.Compare.Expect(t.Subject())
 	ok, err := t.compareAll(vals)
 	if err != nil {
 		if ev.Actual == maskedActual {
 			err = maskValues(err, vals) // "value \"secret\" is not a number"
 		}
 		ev.Actual += " (" + err.Error() + ")"
-		return false, []Evidence{ev}, err
+		return false, ev, err
 	}
 	ev.Passed = ok
-	return ok, []Evidence{ev}, nil
+	return ok, ev, nil
+}
+
+// expected says what the test expects, for evidence: that its subject is
+// not set, is set, or compares as its comparison wants.
+func (t *Test) expected() string { return t.said().expected }
+
+// expectation is expected, said anew of subject.
+func (t *Test) expectation(subject string) string {
+	switch {
+	case !t.Set:
+		return fmt.Sprintf("'%s' is not set", subject)
+	case t.Compare != nil:
+		return t.Compare.Expect(subject)
+	}
+	return fmt.Sprintf("'%s' is set", subject)
 }
 
 func (t *Test) compareAll(vals []string) (bool, error) {

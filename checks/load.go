@@ -21,6 +21,10 @@ const StandardFile = "standard.yaml"
 type Tree struct {
 	FS     fs.FS
 	Origin string
+	// Parsed, when set, is the tree's files as Precompile parsed them
+	// ahead: a file whose content is the one parsed is taken from it, and
+	// only the others are parsed.
+	Parsed string
 }
 
 // Load reads every standard from the given trees. A directory holding a
@@ -70,7 +74,7 @@ func loadTree(tree Tree) ([]*Standard, []Problem) {
 		if d.IsDir() {
 			return nil
 		}
-		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
+		if isDefinitionFile(p) {
 			byDir[path.Dir(p)] = append(byDir[path.Dir(p)], p)
 		}
 		return nil
@@ -83,6 +87,7 @@ func loadTree(tree Tree) ([]*Standard, []Problem) {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
+	parsed := decodeParsed(tree.Parsed)
 	var stds []*Standard
 	for _, dir := range dirs {
 		files := byDir[dir]
@@ -99,7 +104,11 @@ func loadTree(tree Tree) ([]*Standard, []Problem) {
 			}
 			continue
 		}
-		s, ps := loadStandard(tree, files)
+		s, ps := loadStandard(tree, files, parsed)
+		if len(ps) > 0 && parsed != nil {
+			// Say where, in the YAML: a problem's lines come from there.
+			s, ps = loadStandard(tree, files, nil)
+		}
 		problems = append(problems, ps...)
 		if s != nil {
 			stds = append(stds, s)
@@ -108,23 +117,14 @@ func loadTree(tree Tree) ([]*Standard, []Problem) {
 	return stds, problems
 }
 
-// loadStandard loads one standard directory: parse strictly, validate,
-// compile.
-func loadStandard(tree Tree, files []string) (*Standard, []Problem) {
+// loadStandard loads one standard directory: parse strictly (or take
+// the files parsed ahead), validate, compile.
+func loadStandard(tree Tree, files []string, parsed map[string]*parsedFile) (*Standard, []Problem) {
 	var problems []Problem
 	var std *Standard
 	numbers := map[string]Position{}
 	for i, f := range files {
-		name := path.Join(tree.Origin, f)
-		data, err := readLimited(tree.FS, f)
-		if err != nil {
-			problems = append(problems, Problem{Position{name, 0}, err.Error()})
-			if i == 0 {
-				return nil, problems
-			}
-			continue
-		}
-		def, root, ps := parseFile(name, data)
+		def, loc, ps := readFile(tree, f, parsed)
 		problems = append(problems, ps...)
 		if def == nil {
 			if i == 0 {
@@ -132,7 +132,6 @@ func loadStandard(tree Tree, files []string) (*Standard, []Problem) {
 			}
 			continue
 		}
-		loc := locator{file: name, root: root}
 		if i == 0 {
 			var ps []Problem
 			std, ps = compileStandard(def.Standard, loc, tree.Origin)
@@ -144,7 +143,7 @@ func loadStandard(tree Tree, files []string) (*Standard, []Problem) {
 			problems = append(problems, loc.problem(loc.line("standard"), "standard header belongs in "+StandardFile))
 		}
 		for j := range def.Items {
-			it, ps := compileItem(&def.Items[j], def, std, loc.at("items", j))
+			it, ps := compileItem(&def.Items[j], def, std, loc.item(j))
 			problems = append(problems, ps...)
 			if it == nil {
 				continue
@@ -161,6 +160,22 @@ func loadStandard(tree Tree, files []string) (*Standard, []Problem) {
 		return nil, problems
 	}
 	return std, nil
+}
+
+// readFile gives the definitions of one file of a tree and the locator
+// of their lines: parsed ahead if the file is the one parsed, else parsed
+// now.
+func readFile(tree Tree, f string, parsed map[string]*parsedFile) (*fileDef, locator, []Problem) {
+	name := path.Join(tree.Origin, f)
+	if p := parsed[f]; p != nil && len(p.ItemLines) == len(p.Def.Items) && p.matches(tree.FS, f) {
+		return &p.Def, locator{file: name, itemLines: p.ItemLines}, nil
+	}
+	data, err := readLimited(tree.FS, f)
+	if err != nil {
+		return nil, locator{}, []Problem{{Position{name, 0}, err.Error()}}
+	}
+	def, root, ps := parseFile(name, data)
+	return def, locator{file: name, root: root}, ps
 }
 
 // readLimited reads a definition file, no further than MaxFileSize.

@@ -2,8 +2,8 @@ package checks
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -302,11 +302,32 @@ type Test struct {
 	// Label and Expect say in words what the test reads and what it
 	// should be (empty: none given).
 	Label, Expect string
+
+	// words are what the test says in every piece of its evidence, said
+	// once, when it is first judged.
+	wordsOnce sync.Once
+	words     testWords
 }
+
+// testWords are the texts of a test's evidence that depend on the test
+// alone.
+type testWords struct{ subject, expected string }
 
 // Subject names what the test reads: the flag, path or variable, in the
 // order they are tried.
-func (t *Test) Subject() string {
+func (t *Test) Subject() string { return t.said().subject }
+
+// said gives the test's words, said the first time they are asked for.
+func (t *Test) said() *testWords {
+	t.wordsOnce.Do(func() {
+		t.words.subject = t.subject()
+		t.words.expected = t.expectation(t.words.subject)
+	})
+	return &t.words
+}
+
+// subject is Subject, said anew.
+func (t *Test) subject() string {
 	var parts []string
 	if t.Flag != "" {
 		parts = append(parts, t.Flag)
@@ -360,7 +381,7 @@ type Compare struct {
 	// Any: one matching value suffices; otherwise every value must match.
 	Any bool
 
-	re       *regexp.Regexp
+	re       *lazyRegexp
 	num      float64
 	mask     int64
 	elements map[string]bool

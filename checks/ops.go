@@ -3,8 +3,10 @@ package checks
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -29,11 +31,12 @@ func compileCompare(d *compareDef) (*Compare, error) {
 		}
 		c.num = n
 	case OpRegex, OpNotRegex:
-		re, err := regexp.Compile(d.Value)
-		if err != nil {
+		// Checked now, compiled when first used: most of a catalog's
+		// regexes are not used by a scan (another asset type's items).
+		if _, err := syntax.Parse(d.Value, syntax.Perl); err != nil {
 			return nil, fmt.Errorf("compare.value: bad regex: %v", err)
 		}
-		c.re = re
+		c.re = &lazyRegexp{expr: d.Value}
 	case OpValidElements:
 		c.elements = map[string]bool{}
 		for _, e := range splitElements(d.Value) {
@@ -144,10 +147,12 @@ func (c *Compare) Match(v string) (bool, error) {
 		return strings.Contains(v, c.Value), nil
 	case OpNotHave:
 		return !strings.Contains(v, c.Value), nil
-	case OpRegex:
-		return c.re.MatchString(v), nil
-	case OpNotRegex:
-		return !c.re.MatchString(v), nil
+	case OpRegex, OpNotRegex:
+		re, err := c.re.get()
+		if err != nil {
+			return false, err
+		}
+		return re.MatchString(v) == (c.Op == OpRegex), nil
 	case OpValidElements:
 		for _, e := range splitElements(v) {
 			if !c.elements[e] {
@@ -179,4 +184,17 @@ func equal(a, b string) bool {
 		return la == lb
 	}
 	return a == b
+}
+
+// lazyRegexp is a regex checked when loaded and compiled when first used.
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+	err  error
+}
+
+func (l *lazyRegexp) get() (*regexp.Regexp, error) {
+	l.once.Do(func() { l.re, l.err = regexp.Compile(l.expr) })
+	return l.re, l.err
 }

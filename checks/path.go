@@ -15,15 +15,26 @@ import (
 type Path struct {
 	Expr string
 	pool sync.Pool
+	// steps are those of a path made of members and [*] alone, which
+	// Find follows itself through JSON objects and arrays; nil for any
+	// other path.
+	steps []pathStep
+}
+
+// pathStep is a member of an object, or (all) every element of an array.
+type pathStep struct {
+	member string
+	all    bool
 }
 
 // compilePath parses the expression once at load time.
 func compilePath(expr string) (*Path, error) {
 	text := normalizePath(expr)
-	if _, err := newJSONPath(text); err != nil {
+	parsed, err := jsonpath.Parse(jsonPathName, text) // as newJSONPath parses it
+	if err != nil {
 		return nil, err
 	}
-	p := &Path{Expr: expr}
+	p := &Path{Expr: expr, steps: simpleSteps(parsed)}
 	p.pool.New = func() any {
 		j, _ := newJSONPath(text) // already validated
 		return j
@@ -42,8 +53,11 @@ func normalizePath(expr string) string {
 	return "{" + e + "}"
 }
 
+// jsonPathName names the expressions in jsonpath's errors.
+const jsonPathName = "path"
+
 func newJSONPath(text string) (*jsonpath.JSONPath, error) {
-	j := jsonpath.New("path").AllowMissingKeys(true)
+	j := jsonpath.New(jsonPathName).AllowMissingKeys(true)
 	if err := j.Parse(text); err != nil {
 		return nil, err
 	}
@@ -54,6 +68,9 @@ func newJSONPath(text string) (*jsonpath.JSONPath, error) {
 // Null values, empty strings and empty collections are left out: they count
 // as "not set", as in kube-bench.
 func (p *Path) Find(doc any) (vals []string, err error) {
+	if vals, ok := p.findSimple(doc); ok {
+		return vals, nil
+	}
 	j := p.pool.Get().(*jsonpath.JSONPath)
 	defer p.pool.Put(j)
 	defer func() {
@@ -102,4 +119,119 @@ func render(v reflect.Value) (string, bool) {
 		return string(b), true
 	}
 	return fmt.Sprint(v.Interface()), true
+}
+
+// simpleSteps gives the steps of a path made of members and [*] alone,
+// nil for any other.
+func simpleSteps(parsed *jsonpath.Parser) []pathStep {
+	if len(parsed.Root.Nodes) != 1 {
+		return nil
+	}
+	list, ok := parsed.Root.Nodes[0].(*jsonpath.ListNode)
+	if !ok || len(list.Nodes) == 0 {
+		return nil
+	}
+	steps := make([]pathStep, 0, len(list.Nodes))
+	for _, n := range list.Nodes {
+		switch n := n.(type) {
+		case *jsonpath.FieldNode:
+			if n.Value == "" {
+				return nil
+			}
+			steps = append(steps, pathStep{member: n.Value})
+		case *jsonpath.ArrayNode:
+			if n.Params[0].Known || n.Params[1].Known || n.Params[2].Known {
+				return nil
+			}
+			steps = append(steps, pathStep{all: true})
+		default:
+			return nil
+		}
+	}
+	return steps
+}
+
+// findSimple follows a simple path through a document of JSON objects and
+// arrays, with client-go's jsonpath's semantics (a missing member selects
+// nothing; an empty array ends the step with what it selected so far);
+// ok is false when the path is not simple or the document holds anything
+// else on the way, left to client-go's jsonpath.
+func (p *Path) findSimple(doc any) (vals []string, ok bool) {
+	if p.steps == nil {
+		return nil, false
+	}
+	var bufA, bufB [4]any
+	cur, next := append(bufA[:0], doc), bufB[:0]
+	for _, st := range p.steps {
+		next = next[:0]
+		var ok bool
+		if st.all {
+			next, ok = elements(cur, next)
+		} else {
+			next, ok = members(cur, next, st.member)
+		}
+		if !ok {
+			return nil, false
+		}
+		cur, next = next, cur
+	}
+	for _, v := range cur {
+		if s, ok := renderJSON(v); ok {
+			vals = append(vals, s)
+		}
+	}
+	return vals, true
+}
+
+// members selects the member name of each object of in.
+func members(in, out []any, name string) ([]any, bool) {
+	for _, v := range in {
+		switch v := v.(type) {
+		case map[string]any:
+			if e, ok := v[name]; ok {
+				out = append(out, e)
+			}
+		case nil, string, json.Number, bool, []any:
+			// not an object: no member
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// elements selects the elements of each array of in; an empty array ends
+// the selection (as client-go's jsonpath does).
+func elements(in, out []any) ([]any, bool) {
+	for _, v := range in {
+		switch v := v.(type) {
+		case nil:
+		case []any:
+			if len(v) == 0 {
+				return out, true
+			}
+			out = append(out, v...)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// renderJSON is render for a value of a JSON document.
+func renderJSON(v any) (string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		return v, v != ""
+	case json.Number:
+		return string(v), v != ""
+	case bool:
+		if v {
+			return "true", true
+		}
+		return "false", true
+	}
+	return render(reflect.ValueOf(v))
 }

@@ -25,10 +25,13 @@ func (t *Tally) Add(s *Subject) {
 		return
 	}
 	t.n++
-	ok, ev, err := t.tests.evaluateSubject(t.src, s)
-	if !ok || err != nil {
-		t.evidence = append(t.evidence, ev...)
+	mark := len(t.evidence)
+	ok, evidence, err := t.tests.judgeSubject(t.src, s, t.evidence)
+	if ok && err == nil {
+		clear(evidence[mark:]) // only failing subjects are named
+		evidence = evidence[:mark]
 	}
+	t.evidence = evidence
 	if err != nil {
 		t.err = err
 		return

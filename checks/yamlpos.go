@@ -75,22 +75,45 @@ func YAMLProblems(name string, err error, names *strings.Replacer) []Problem {
 	return out
 }
 
-// locator finds the line of a field inside a parsed YAML document.
+// locator finds the line of a field inside a parsed YAML document. A
+// file parsed ahead (Tree.Parsed) has no document: its locator knows the
+// line of each item, and gives it for every field of the item.
 type locator struct {
 	file string
 	root *yaml.Node
 	path []any
+	// itemLines are the lines of the items of a file parsed ahead; line
+	// is the line of the item such a locator is at.
+	itemLines []int
+	itemLine  int
 }
 
 // at returns a locator for a nested node (string keys, int indices).
 func (l locator) at(path ...any) locator {
+	if l.root == nil {
+		return l
+	}
 	p := append(append([]any{}, l.path...), path...)
 	return locator{file: l.file, root: l.root, path: p}
+}
+
+// item returns the locator of the file's item i.
+func (l locator) item(i int) locator {
+	if l.root == nil {
+		if i < len(l.itemLines) {
+			l.itemLine = l.itemLines[i]
+		}
+		return l
+	}
+	return l.at("items", i)
 }
 
 // line returns the line of the node at the locator's path plus path; it
 // falls back to the deepest node found.
 func (l locator) line(path ...any) int {
+	if l.root == nil {
+		return l.itemLine
+	}
 	return NodeLine(l.root, append(append([]any{}, l.path...), path...)...)
 }
 

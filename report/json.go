@@ -122,7 +122,7 @@ func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 	writeList(jw, "Summary", doc.Summary)
 	writeList(jw, "Assets", doc.Assets)
 	writeList(jw, "Items", doc.Items)
-	writeList(jw, "Results", doc.Results)
+	writeResults(jw, doc.Results)
 	writeList(jw, "ScanFailedAssets", doc.ScanFailedAssets)
 	jw.last = true
 	jw.value("EngineApiCalls", doc.EngineCalls)

@@ -127,6 +127,10 @@ type assetFacts struct {
 	ref string
 	doc map[string]any
 	env map[string]string
+	// inspect is the inspect document as a subject, made once for all the
+	// items that read it.
+	inspectOnce sync.Once
+	inspect     []checks.Subject
 
 	// history is the image's history, unmasked, read once; histFrom
 	// names where from.
@@ -197,9 +201,9 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		}
 		return one(checks.Subject{Name: "docker networks", Doc: map[string]any{"networks": anyList(h.networks)}}), nil
 	case checks.SourceContainer:
-		return one(checks.Subject{Name: "container inspect", Doc: f.doc, Env: f.env, Masked: true}), nil
+		return f.inspected("container inspect"), nil
 	case checks.SourceImage:
-		return one(checks.Subject{Name: "image inspect", Doc: f.doc, Env: f.env, Masked: true}), nil
+		return f.inspected("image inspect"), nil
 	case checks.SourceImageHistory:
 		return h.memo("history\x00"+f.ref, func() (checks.Observation, error) { return f.observeHistory(ctx) })
 	case checks.SourceImageFiles:
@@ -228,6 +232,15 @@ func (f *assetFacts) Observe(ctx context.Context, src *checks.Source) (checks.Ob
 		})
 	}
 	return checks.Observation{}, fmt.Errorf("source kind %s is not supported here", src.Kind)
+}
+
+// inspected is the observation of the asset's inspect document, named
+// name (the same for every item of one asset).
+func (f *assetFacts) inspected(name string) checks.Observation {
+	f.inspectOnce.Do(func() {
+		f.inspect = []checks.Subject{{Name: name, Doc: f.doc, Env: f.env, Masked: true}}
+	})
+	return checks.Observation{Subjects: f.inspect}
 }
 
 func one(s checks.Subject) checks.Observation {

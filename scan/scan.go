@@ -363,7 +363,14 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 		}(i)
 	}
 	wg.Wait()
+	n := 0
+	for _, r := range perTarget {
+		n += len(r)
+	}
 	var out []results.Result
+	if n > 0 {
+		out = make([]results.Result, 0, n)
+	}
 	for _, r := range perTarget {
 		out = append(out, r...)
 	}

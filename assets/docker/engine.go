@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/baselinehq/baseline/internal/jsondoc"
 )
@@ -43,19 +44,18 @@ func (c *callCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.byOp[req.Method+" "+pathShape(req.URL.Path)]++
 	c.mu.Unlock()
 	resp, err := c.next.RoundTrip(req)
-	if sink, ok := req.Context().Value(rawBodyKey{}).(*[]byte); ok && err == nil && resp.StatusCode == http.StatusOK {
-		body, rerr := io.ReadAll(resp.Body)
+	if sink, ok := req.Context().Value(rawBodyKey{}).(*bytes.Buffer); ok && err == nil && resp.StatusCode == http.StatusOK {
+		_, rerr := sink.ReadFrom(resp.Body)
 		_ = resp.Body.Close()
 		if rerr != nil {
 			return nil, rerr
 		}
-		*sink = body
 		resp.Body, resp.ContentLength = io.NopCloser(strings.NewReader("{}")), 2
 	}
 	return resp, err
 }
 
-// rawBodyKey marks, in a request's context, a *[]byte that takes the body
+// rawBodyKey marks, in a request's context, a *bytes.Buffer that takes the body
 // of the request's successful response: the client is given an empty
 // object instead, so that a document wanted only as raw JSON is not also
 // decoded into the client's types. An error response reaches the client
@@ -79,7 +79,10 @@ func pathShape(p string) string {
 // for host when given, negotiating the API version with the engine: older
 // engines, such as Debian's, speak an older API than this client.
 func Connect(host string) (*Engine, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	// The client traces every request through OpenTelemetry; nothing here
+	// collects traces, so requests skip the tracing transport.
+	untraced := otelhttp.WithFilter(func(*http.Request) bool { return false })
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation(), client.WithTraceOptions(untraced)}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
 	}
@@ -174,11 +177,29 @@ func (e *Engine) ListContainers(ctx context.Context) ([]ContainerRef, error) {
 // InspectContainer returns a container's inspect document, decoded as
 // generic JSON (numbers kept exact).
 func (e *Engine) InspectContainer(ctx context.Context, id string) (map[string]any, error) {
-	var raw []byte
-	if _, err := e.cli.ContainerInspect(context.WithValue(ctx, rawBodyKey{}, &raw), id); err != nil {
+	raw := getBody()
+	defer putBody(raw)
+	if _, err := e.cli.ContainerInspect(context.WithValue(ctx, rawBodyKey{}, raw), id); err != nil {
 		return nil, fmt.Errorf("inspect container %s: %w", shortID(id), err)
 	}
-	return decodeDoc(raw)
+	return decodeDoc(raw.Bytes())
+}
+
+// bodies are the buffers that inspect documents are read into: a document
+// is decoded into values of its own, and its buffer serves the next one.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBody() *bytes.Buffer {
+	b := bodies.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putBody keeps a buffer for the next document, unless it grew large.
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		bodies.Put(b)
+	}
 }
 
 // ImageRef is a listed image.
@@ -203,8 +224,9 @@ func (e *Engine) ListImages(ctx context.Context) ([]ImageRef, error) {
 
 // InspectImage returns an image's inspect document.
 func (e *Engine) InspectImage(ctx context.Context, id string) (map[string]any, error) {
-	var raw bytes.Buffer
-	if _, err := e.cli.ImageInspect(ctx, id, client.ImageInspectWithRawResponse(&raw)); err != nil {
+	raw := getBody()
+	defer putBody(raw)
+	if _, err := e.cli.ImageInspect(context.WithValue(ctx, rawBodyKey{}, raw), id); err != nil {
 		return nil, fmt.Errorf("inspect image %s: %w", shortID(id), err)
 	}
 	return decodeDoc(raw.Bytes())

@@ -10,6 +10,9 @@ import (
 
 // Decode reads one JSON document.
 func Decode(raw []byte) (any, error) {
+	if v, ok := parse(raw); ok {
+		return v, nil
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -14,7 +14,7 @@ import (
 // load.
 func Builtin(t testing.TB) *checks.Catalog {
 	t.Helper()
-	cat, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
+	cat, err := checks.Load(benchmarks.Tree())
 	if err != nil {
 		t.Fatalf("built-in benchmarks: %v", err)
 	}

@@ -17,7 +17,7 @@ import (
 
 // loadCatalog loads the built-in standards plus the user's directories.
 func loadCatalog(g *globals) (*checks.Catalog, error) {
-	trees := []checks.Tree{{FS: benchmarks.FS(), Origin: benchmarks.Origin}}
+	trees := []checks.Tree{benchmarks.Tree()}
 	for _, dir := range g.benchmarkDirs {
 		tree, err := dirTree(dir)
 		if err != nil {
@@ -152,7 +152,7 @@ holds a built-in standard (its id), as a copy of benchmarks/ being edited,
 is validated in place of it; other standards are also checked against the
 built-in ones (ids used twice).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			builtin := checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin}
+			builtin := benchmarks.Tree()
 			if len(args) == 0 {
 				cat, err := checks.Load(builtin)
 				if err != nil {
@@ -195,7 +195,7 @@ built-in ones (ids used twice).`,
 // replacesBuiltin reports whether a loaded catalog holds a standard of the
 // built-in ones (a copy of benchmarks/ being edited).
 func replacesBuiltin(cat *checks.Catalog) bool {
-	builtin, err := checks.Load(checks.Tree{FS: benchmarks.FS(), Origin: benchmarks.Origin})
+	builtin, err := checks.Load(benchmarks.Tree())
 	if err != nil {
 		return false
 	}

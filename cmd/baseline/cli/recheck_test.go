@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,18 +65,30 @@ func setupCLIEnv(t *testing.T) *cliEnv {
 	safe := dockertest.Create(t, cli, dockertest.Name("cli-safe"), &container.Config{Image: "baseline-test/base:1"}, &container.HostConfig{})
 	e := &cliEnv{t: t}
 	e.ok("scan", "--type", "container", "--progress", "never", "--format", "json", "-o", t.TempDir()+"/r.json")
-	var list struct{ List []store.AssetInfo }
-	e.json(&list, "assets", "--type", "container", "--limit", "100")
-	for _, a := range list.List {
-		switch a.Ref {
-		case priv:
-			e.priv = a.ID
-		case safe:
-			e.safe = a.ID
+	// The engine may hold other containers than this test's: page
+	// through the list until both are found.
+	listed := 0
+	for offset := 0; e.priv == 0 || e.safe == 0; offset += 100 {
+		var list struct {
+			TotalCount int
+			List       []store.AssetInfo
+		}
+		e.json(&list, "assets", "--type", "container", "--limit", "100", "--offset", strconv.Itoa(offset))
+		for _, a := range list.List {
+			switch a.Ref {
+			case priv:
+				e.priv = a.ID
+			case safe:
+				e.safe = a.ID
+			}
+		}
+		listed += len(list.List)
+		if len(list.List) == 0 || listed >= list.TotalCount {
+			break
 		}
 	}
 	if e.priv == 0 || e.safe == 0 {
-		t.Fatalf("containers not in the store: %+v", list.List)
+		t.Fatalf("containers %s and %s not among the %d containers in the store", priv, safe, listed)
 	}
 	return e
 }

@@ -143,7 +143,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 		s.now = time.Now
 	}
 	s.host, _ = os.Hostname()
-	s.Store = &sqlstore.Store{Dialect: dialect, DB: sqlConn{db}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: dbConn{db: db, stmts: newStmtCache(db)}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
 		ResultPage: s.results}
 	n := opts.SchemaVersion
 	if n == 0 {

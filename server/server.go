@@ -320,8 +320,8 @@ func (s *Server) handle(r *http.Request, action, client string) (any, *api.Error
 // is refused and counts as a failed authentication of the client. A read
 // (a Describe action, which changes nothing) runs while the use is being
 // recorded, so that its answer does not wait for the store's commit on
-// top of its own reading; it is still given only once the commit says the
-// use was the first, and dropped otherwise. A signature already used here
+// top of its own reading; it is still given only once the record accepts
+// the use (a first use, or an allowed repeat), and dropped otherwise. A signature already used here
 // is checked first, in memory, so that a replay this daemon saw costs no
 // read.
 func (s *Server) runOnce(ctx context.Context, client string, use store.SignatureUse, unique bool, run func() (any, *api.Error)) (any, *api.Error) {

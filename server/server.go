@@ -315,15 +315,15 @@ func (s *Server) handle(r *http.Request, action, client string) (any, *api.Error
 	})
 }
 
-// runOnce answers an authenticated request with run only once its
-// signature's use is recorded as the first (replayCache.check); a replay
-// is refused and counts as a failed authentication of the client. A read
-// (a Describe action, which changes nothing) runs while the use is being
-// recorded, so that its answer does not wait for the store's commit on
-// top of its own reading; it is still given only once the record accepts
-// the use (a first use, or an allowed repeat), and dropped otherwise. A signature already used here
-// is checked first, in memory, so that a replay this daemon saw costs no
-// read.
+// runOnce answers an authenticated request with run only once the replay
+// cache accepts its signature's use (replayCache.check: a first use, or an
+// allowed repeat); a replay is refused and counts as a failed
+// authentication of the client. A read (a Describe action, which changes
+// nothing) runs while the use is being recorded, so that its answer does
+// not wait for the store's commit on top of its own reading; the answer is
+// still given only once the use is accepted, and dropped otherwise. A
+// signature already used here is checked first, in memory, so that a
+// replay this daemon saw costs no read.
 func (s *Server) runOnce(ctx context.Context, client string, use store.SignatureUse, unique bool, run func() (any, *api.Error)) (any, *api.Error) {
 	if !strings.HasPrefix(use.Action, "Describe") || s.replays.seenHere(use.Signature) {
 		if apiErr := s.replays.check(ctx, use, unique); apiErr != nil {

@@ -76,6 +76,14 @@ func (c *replayCache) check(ctx context.Context, u store.SignatureUse, unique bo
 		first.Action, first.At.UTC().Format(time.RFC3339))
 }
 
+// seenHere reports whether this daemon has seen the signature used.
+func (c *replayCache) seenHere(signature string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.seen[signature]
+	return ok
+}
+
 // use records u, in memory and in the store, and returns its signature's
 // first use when it was seen before.
 func (c *replayCache) use(ctx context.Context, u store.SignatureUse) (store.SignatureUse, bool) {

@@ -296,11 +296,6 @@ func (s *Server) handle(r *http.Request, action, client string) (any, *api.Error
 	if key.ReadOnly && !strings.HasPrefix(action, "Describe") {
 		return nil, errorf(api.AuthFailureUnauthorized, "SecretId %s is read-only: %s changes state", key.SecretID, action)
 	}
-	use := store.SignatureUse{Signature: auth.signature, Action: action, At: s.now(), Until: time.Unix(auth.ts, 0).Add(api.MaxSkew + time.Second)}
-	if apiErr := s.replays.check(r.Context(), use, auth.unique); apiErr != nil {
-		s.failures.fail(client)
-		return nil, apiErr
-	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
@@ -310,11 +305,41 @@ func (s *Server) handle(r *http.Request, action, client string) (any, *api.Error
 	}
 	ctx := context.WithValue(r.Context(), keyContext{}, key)
 	ctx = context.WithValue(ctx, baseURLContext{}, scheme+"://"+r.Host)
-	resp, err := a(s, ctx, body)
-	if err != nil {
-		return nil, apiError(err)
+	use := store.SignatureUse{Signature: auth.signature, Action: action, At: s.now(), Until: time.Unix(auth.ts, 0).Add(api.MaxSkew + time.Second)}
+	return s.runOnce(r.Context(), client, use, auth.unique, func() (any, *api.Error) {
+		resp, err := a(s, ctx, body)
+		if err != nil {
+			return nil, apiError(err)
+		}
+		return resp, nil
+	})
+}
+
+// runOnce answers an authenticated request with run only once the replay
+// cache accepts its signature's use (replayCache.check: a first use, or an
+// allowed repeat); a replay is refused and counts as a failed
+// authentication of the client. A read (a Describe action, which changes
+// nothing) runs while the use is being recorded, so that its answer does
+// not wait for the store's commit on top of its own reading; the answer is
+// still given only once the use is accepted, and dropped otherwise. A
+// signature already used here is checked first, in memory, so that a
+// replay this daemon saw costs no read.
+func (s *Server) runOnce(ctx context.Context, client string, use store.SignatureUse, unique bool, run func() (any, *api.Error)) (any, *api.Error) {
+	if !strings.HasPrefix(use.Action, "Describe") || s.replays.seenHere(use.Signature) {
+		if apiErr := s.replays.check(ctx, use, unique); apiErr != nil {
+			s.failures.fail(client)
+			return nil, apiErr
+		}
+		return run()
 	}
-	return resp, nil
+	checked := make(chan *api.Error, 1)
+	go func() { checked <- s.replays.check(ctx, use, unique) }()
+	resp, runErr := run()
+	if apiErr := <-checked; apiErr != nil {
+		s.failures.fail(client)
+		return nil, apiErr
+	}
+	return resp, runErr
 }
 
 // authFailed counts a failed authentication against the client's address

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -127,6 +128,28 @@ func TestCapturedRequestsAreRefused(t *testing.T) {
 	}
 	wantRaw(t, "the same write to the other daemon", do(t, to(resend(t, unique, add, "AddCompliancePolicyItemToWhitelist"), other)), api.AuthFailureSignature)
 	whitelisted("after a write with a nonce and its replays", 1)
+
+	// A read signed with a nonce: answered once. Replayed to the other
+	// daemon, which has not seen it (and runs the read while it records
+	// the use), or to the first, it is refused with nothing but the error.
+	sumBody := []byte(`{"AssetTypeSet":["ASSET_HOST"]}`)
+	readOnce := signedHeaders(t, d.addr, fullID, fullKey, service, "DescribeComplianceTaskAssetSummary", now, sumBody, "content-type", "host", "x-tc-action", "x-tc-nonce", "x-tc-timestamp")
+	wantRaw(t, "a read signed with a nonce", do(t, readOnce), "")
+	for _, c := range []struct {
+		what string
+		dm   *daemon
+	}{{"the read to the other daemon", other}, {"the read again", d}} {
+		resp, err := http.DefaultClient.Do(to(resend(t, readOnce, sumBody, "DescribeComplianceTaskAssetSummary"), c.dm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct{ Response map[string]json.RawMessage }
+		err = json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		if _, refused := env.Response["Error"]; err != nil || !refused || len(env.Response) != 2 {
+			t.Errorf("%s: answered %v (%v), want only an error and the request id", c.what, slices.Sorted(maps.Keys(env.Response)), err)
+		}
+	}
 
 	// Requests signed as the SDK signs them.
 	summary := []byte(`{"AssetTypeSet":["ASSET_CONTAINER"]}`)

@@ -62,31 +62,6 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	return sums.Of(types, tasks), nil
 }
 
-// Assets lists current assets with their roll-ups. Filters: AssetType,
-// AssetName, NodeName, HostIP, CustomerAssetId, CheckResult, ClusterName.
-func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	if err := q.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	if err := s.lapse(ctx); err != nil {
-		return nil, 0, err
-	}
-	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, columns.Asset)
-	if err != nil {
-		return nil, 0, err
-	}
-	total, err := s.AssetCount(ctx, q.Filters, w, args)
-	if err != nil {
-		return nil, 0, err
-	}
-	// The page's ids first: only its rows' details are turned into text.
-	const order = " ORDER BY a.type, a.name, a.id"
-	page := "SELECT a.id FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id" +
-		w + order + " LIMIT ? OFFSET ?"
-	out, err := sqlstore.List(ctx, s.DB, sqlstore.ScanAsset, dialect.AssetSelect()+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
-	return out, total, err
-}
-
 // resultSelect reads one page of latest results (the page subquery, which
 // counts every row it selects: total) and only then their reasons and
 // evidence.

@@ -36,27 +36,6 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	return sums.Of(types, tasks), nil
 }
 
-// Assets lists current assets with their roll-ups. Filters: AssetType,
-// AssetName, NodeName, HostIP, CustomerAssetId, CheckResult, ClusterName.
-func (s *DB) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	if err := q.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	if err := s.lapse(ctx); err != nil {
-		return nil, 0, err
-	}
-	w, args, err := where([]string{"a.removed_at = 0"}, nil, q.Filters, columns.Asset)
-	if err != nil {
-		return nil, 0, err
-	}
-	total, err := s.AssetCount(ctx, q.Filters, w, args)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := sqlstore.List(ctx, s.DB, sqlstore.ScanAsset, dialect.AssetSelect()+w+" ORDER BY a.type, a.name, a.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
-	return out, total, err
-}
-
 // resultSelect reads one page of latest results (the page subquery) and
 // only then their reasons and evidence.
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,

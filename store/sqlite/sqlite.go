@@ -130,14 +130,20 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	// Several connections so that API reads run side by side; SQLite
-	// serializes the writers.
+	// serializes the writers. Each is kept while requests come (with the
+	// default of two idle connections, a burst of requests closed the
+	// others as they finished and opened new ones, each with an empty page
+	// cache and its schema to read again), and closed after a minute
+	// unused.
 	db.SetMaxOpenConns(readers)
+	db.SetMaxIdleConns(readers)
+	db.SetConnMaxIdleTime(time.Minute)
 	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.host, _ = os.Hostname()
-	s.Store = &sqlstore.Store{Dialect: dialect, DB: sqlConn{db}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: dbConn{db: db, stmts: newStmtCache(db)}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
 		ResultPage: s.results}
 	n := opts.SchemaVersion
 	if n == 0 {

@@ -61,11 +61,7 @@ func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
 	for i := range out {
 		byID[out[i].ID] = &out[i]
 	}
-	settings, err := List(ctx, s.DB, scanPeriodStandard, `SELECT p.id, st.id, st.name, st.description, COUNT(i.id), COALESCE(ps.enabled, 1) = 1
-		FROM period_tasks p JOIN standards st ON st.enabled = 1
-		JOIN items i ON i.standard_id = st.id AND i.asset_type = p.asset_type AND i.active = 1
-		LEFT JOIN period_standards ps ON ps.period_id = p.id AND ps.standard_id = st.id
-		GROUP BY p.id, st.id, ps.enabled ORDER BY p.id, st.id`)
+	settings, err := List(ctx, s.DB, scanPeriodStandard, periodStandards)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +72,17 @@ func (s *Store) PeriodTasks(ctx context.Context) ([]store.PeriodTask, error) {
 	}
 	return out, nil
 }
+
+// periodStandards reads each period task's standards with their counts of
+// active items. The cross joins keep SQLite's join order (which it keeps
+// for CROSS JOIN; PostgreSQL plans them as inner joins): each task, each
+// enabled standard, then that standard's items of the task's asset type
+// from their index, rather than every item of every standard.
+const periodStandards = `SELECT p.id, st.id, st.name, st.description, COUNT(i.id), COALESCE(ps.enabled, 1) = 1
+	FROM period_tasks p CROSS JOIN standards st CROSS JOIN items i
+	LEFT JOIN period_standards ps ON ps.period_id = p.id AND ps.standard_id = st.id
+	WHERE st.enabled = 1 AND i.asset_type = p.asset_type AND i.standard_id = st.id AND i.active = 1
+	GROUP BY p.id, st.id, ps.enabled ORDER BY p.id, st.id`
 
 // periodStandard is a standard's setting in one period task.
 type periodStandard struct {

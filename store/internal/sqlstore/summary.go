@@ -34,8 +34,11 @@ const itemFailed = "COALESCE(r.failed, 0) > 0"
 
 // SummaryItems counts, per asset type, the active items of enabled
 // standards: all, passed, failed, failed by risk, and those some active
-// entry ignores (ScanItems).
-const SummaryItems = `SELECT i.asset_type, COUNT(*),
+// entry ignores (ScanItems). The cross join keeps SQLite's join order
+// (PostgreSQL plans it as an inner join): each enabled standard, then its
+// items of each asset type from their index, rather than every item of
+// every standard.
+var SummaryItems = `SELECT i.asset_type, COUNT(*),
 	SUM(CASE WHEN COALESCE(r.passed, 0) > 0 AND COALESCE(r.failed, 0) = 0 THEN 1 ELSE 0 END),
 	SUM(CASE WHEN ` + itemFailed + ` THEN 1 ELSE 0 END),
 	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_CRITICAL' THEN 1 ELSE 0 END),
@@ -44,8 +47,18 @@ const SummaryItems = `SELECT i.asset_type, COUNT(*),
 	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_LOW' THEN 1 ELSE 0 END),
 	SUM(CASE WHEN ` + itemFailed + ` AND i.risk = 'RISK_NOTICE' THEN 1 ELSE 0 END),
 	SUM(CASE WHEN EXISTS (SELECT 1 FROM whitelist w WHERE w.item_id = i.id AND w.lapsed = 0) THEN 1 ELSE 0 END)
-	FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id
-	WHERE i.active = 1 AND st.enabled = 1 GROUP BY i.asset_type`
+	FROM standards st CROSS JOIN items i LEFT JOIN item_rollup r ON r.item_id = i.id
+	WHERE st.enabled = 1 AND i.asset_type IN (` + typeList() + `) AND i.standard_id = st.id AND i.active = 1 GROUP BY i.asset_type`
+
+// typeList is every asset type as SQL string literals, separated by
+// commas.
+func typeList() string {
+	quoted := make([]string, len(assets.Types))
+	for i, t := range assets.Types {
+		quoted[i] = "'" + strings.ReplaceAll(string(t), "'", "''") + "'"
+	}
+	return strings.Join(quoted, ", ")
+}
 
 // SummaryIgnoredEverywhere counts, per asset type, the items that an
 // active entry ignores on every asset (ScanIgnoredEverywhere).

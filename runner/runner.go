@@ -1,7 +1,8 @@
 // Package runner runs scans as tasks: it refuses a task whose scope is
-// already being scanned, records a finished task's results in one
-// transaction, records an interrupted or failed task as failed (storing
-// none of its results), and prunes old tasks. The CLI, the scheduler and
+// already being scanned, writes a task's results as its assets are judged
+// and completes the task in one transaction (its results visible only
+// then), records an interrupted or failed task as failed (storing none of
+// its results), and prunes old tasks. The CLI, the scheduler and
 // the API all start scans through it.
 package runner
 
@@ -202,19 +203,31 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 	return task, opts, nil
 }
 
-// finish scans and records the outcome: the results in one transaction,
-// or the failure (an interrupted scan stores nothing).
+// finish scans and records the outcome: each asset's results written as
+// it is judged (store.TaskStore.AddResults), then the task completed in
+// one transaction, or the failure (an interrupted scan stores nothing).
 func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*results.Report, error) {
+	bg := context.WithoutCancel(ctx)
+	w := newResultWriter(bg, r.store, task.ID)
+	opts.Judged = w.add
 	rep, err := scan.Run(ctx, r.cat, opts)
+	werr := w.close()
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
 	}
-	bg := context.WithoutCancel(ctx)
+	if err == nil && werr != nil {
+		err = fmt.Errorf("store: %w", werr)
+	}
+	if err == nil && w.written != len(rep.Results) {
+		err = fmt.Errorf("store: %d results written of %d", w.written, len(rep.Results))
+	}
 	if err != nil {
 		_ = r.store.FailTask(bg, task.ID, err.Error())
 		return nil, err
 	}
-	if err := r.complete(bg, task.ID, rep); err != nil {
+	rest := *rep
+	rest.Results = nil // written already
+	if err := r.complete(bg, task.ID, &rest); err != nil {
 		return nil, err
 	}
 	if r.completed != nil {
@@ -223,7 +236,65 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 	return rep, nil
 }
 
-// complete stores a task's results in one transaction (the task is marked
+// writeBatch is about the most results one AddResults writes.
+const writeBatch = 2048
+
+// resultWriter writes a running task's results in batches, on one
+// goroutine, as the scan's workers hand them over.
+type resultWriter struct {
+	ch      chan []results.Result
+	done    chan struct{}
+	err     error
+	written int
+}
+
+func newResultWriter(ctx context.Context, st store.TaskStore, taskID int64) *resultWriter {
+	w := &resultWriter{ch: make(chan []results.Result, 64), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		batch := make([]results.Result, 0, writeBatch)
+		flush := func() {
+			if len(batch) > 0 && w.err == nil {
+				w.err = st.AddResults(ctx, taskID, batch)
+				w.written += len(batch)
+			}
+			clear(batch)
+			batch = batch[:0]
+		}
+		for rs := range w.ch {
+			batch = append(batch, rs...)
+			// Take what else is waiting, then write: batches grow while
+			// the store is busy, and results are written soon after
+			// their asset is judged when it is not.
+		more:
+			for len(batch) < writeBatch {
+				select {
+				case rs, ok := <-w.ch:
+					if !ok {
+						break more
+					}
+					batch = append(batch, rs...)
+				default:
+					break more
+				}
+			}
+			flush()
+		}
+	}()
+	return w
+}
+
+// add hands over one asset's results.
+func (w *resultWriter) add(rs []results.Result) { w.ch <- rs }
+
+// close waits for every result handed over to be written.
+func (w *resultWriter) close() error {
+	close(w.ch)
+	<-w.done
+	return w.err
+}
+
+// complete completes a task in one transaction (the task is marked
 // failed when that fails), then prunes old tasks (a failed prune is
 // logged: the results are in).
 func (r *Runner) complete(ctx context.Context, id int64, rep *results.Report) error {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -48,9 +49,11 @@ func loadIgnores(ctx context.Context, c conn) (sqlstore.IgnoreSet, error) {
 	return ig, rows.Err()
 }
 
-// CompleteTask stores a finished scan: assets, results, latest results,
-// scan failures and roll-ups, and marks the task finished, all in one
-// transaction. A daemon killed before the commit leaves nothing of it.
+// CompleteTask stores a finished scan: its assets, the report's results
+// (beside those AddResults wrote), every result of the task made the
+// latest, scan failures and roll-ups, and marks the task finished, all in
+// one transaction. A daemon killed before the commit leaves nothing of it
+// visible (the recovery deletes what AddResults wrote).
 func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
 	if err := sqlstore.CheckReportIDs(rep); err != nil {
 		return err
@@ -61,13 +64,51 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	if err := s.tx(ctx, func(c conn) error { return s.completeTask(ctx, c, taskID, rep) }); err != nil {
 		return err
 	}
-	return s.analyzeAfter(ctx, rep)
+	return s.analyzeAfter(ctx, taskID)
+}
+
+// AddResults writes a batch of a running task's results as its assets are
+// judged, in a transaction of its own. No reader sees them: they become
+// the latest, and the roll-ups count them, when CompleteTask completes the
+// task; FailTask, or the recovery of a task whose daemon ended, deletes
+// them. Only their keys stay in memory until then.
+func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := sqlstore.CheckResultIDs(rs); err != nil {
+		return err
+	}
+	var keys []sqlstore.ResultKey
+	err := s.tx(ctx, func(c conn) error {
+		if _, _, err := sqlstore.Running(ctx, c, taskID); err != nil {
+			return err
+		}
+		var err error
+		keys, err = insertResults(ctx, c, taskID, rs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Staged().Add(taskID, keys)
+	return nil
+}
+
+// taskKeys takes the keys of the results AddResults wrote for the task:
+// from this handle's memory, or read back when another handle wrote them.
+func (s *DB) taskKeys(ctx context.Context, c conn, taskID int64) ([]sqlstore.ResultKey, error) {
+	if keys, ok := s.Staged().Take(taskID); ok {
+		return keys, nil
+	}
+	return sqlstore.StagedKeys(ctx, c, taskID)
 }
 
 // analyzeAfter analyzes the tables a large task changed: enough to
 // mislead the planner until autovacuum analyzes them.
-func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
-	if len(rep.Results) < analyzeRows {
+func (s *DB) analyzeAfter(ctx context.Context, taskID int64) error {
+	var n int
+	if err := s.db().queryRow(ctx, "SELECT result_count FROM tasks WHERE id = ?", taskID).Scan(&n); err != nil || n < analyzeRows {
 		return nil
 	}
 	// A large task changes the tables' statistics enough to mislead the
@@ -81,13 +122,9 @@ func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
 const analyzeRows = 100_000
 
 func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *results.Report) error {
-	var status int
-	var scopeJSON, trigger string
-	if err := c.queryRow(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON, &trigger); err != nil {
-		return notFound(err, fmt.Sprintf("task %d", taskID))
-	}
-	if status != sqlstore.StRunning {
-		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
+	scopeJSON, trigger, err := sqlstore.Running(ctx, c, taskID)
+	if err != nil {
+		return err
 	}
 	var scope store.Scope
 	_ = json.Unmarshal([]byte(scopeJSON), &scope)
@@ -122,7 +159,16 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if prior.Rows, err = latestOf(ctx, c, prior.Assets(rep)); err != nil {
 		return err
 	}
-	if err := insertResults(ctx, c, taskID, rep, ig); err != nil {
+	keys, err := s.taskKeys(ctx, c, taskID)
+	if err != nil {
+		return err
+	}
+	more, err := insertResults(ctx, c, taskID, rep.Results)
+	if err != nil {
+		return err
+	}
+	keys = append(keys, more...)
+	if err := makeLatest(ctx, c, taskID, keys, ig); err != nil {
 		return err
 	}
 	items := sqlstore.TouchedItems(rep)
@@ -133,7 +179,7 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		}
 		items = append(items, more...)
 	}
-	if err := keepRollups(ctx, c, taskID, rep, ig, items, prior); err != nil {
+	if err := keepRollups(ctx, c, taskID, rep, keys, ig, items, prior); err != nil {
 		return err
 	}
 	if err := recordFailures(ctx, c, taskID, rep); err != nil {
@@ -144,7 +190,7 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		return err
 	}
 	_, err = c.exec(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
-		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(keys), taskID)
 	return err
 }
 
@@ -202,28 +248,38 @@ func collect[T any](ctx context.Context, c conn, sql string, args ...any) ([]T, 
 	return pgx.CollectRows(rows, pgx.RowTo[T])
 }
 
-// resultRows feeds a task's results to COPY in key order, one row at a
-// time: a fleet task's 1.5 million rows are never all held as values.
-func resultRows(taskID int64, rep *results.Report) pgx.CopyFromSource {
-	order := sqlstore.ResultOrder(rep)
+// resultRows feeds results of a task to COPY in key order, one row at a
+// time, and keeps their keys.
+func resultRows(taskID int64, rs []results.Result, keys *[]sqlstore.ResultKey) pgx.CopyFromSource {
+	order := sqlstore.SortResults(rs)
 	next := 0
+	// COPY encodes each row before it asks for the next: one evidence
+	// buffer serves every row.
+	var buf []byte
 	return pgx.CopyFromFunc(func() ([]any, error) {
 		if next == len(order) {
 			return nil, nil
 		}
-		r := &rep.Results[order[next]]
+		r := &rs[order[next]]
 		next++
-		ev, err := sqlstore.Evidence(r)
-		if err != nil {
-			return nil, err
-		}
+		key := sqlstore.KeyOf(r)
+		*keys = append(*keys, key)
 		var evidence any
-		if ev != "" {
-			evidence = cleanJSON(ev)
+		if len(r.Evidence) > 0 {
+			buf = sqlstore.AppendEvidence(buf[:0], r.Evidence)
+			evidence = cleanJSONBytes(buf)
 		}
-		return []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(sqlstore.StatusCodes[r.Status]), int16(sqlstore.ResultCodes[r.Result]),
-			cleanText(r.Reason), evidence, unix(r.CheckedAt)}, nil
+		return []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(key.Status), int16(key.Result),
+			cleanText(r.Reason), evidence, key.CheckedAt}, nil
 	})
+}
+
+// cleanJSONBytes is cleanJSON for a document being encoded.
+func cleanJSONBytes(doc []byte) []byte {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return doc
+	}
+	return []byte(cleanJSON(string(doc)))
 }
 
 // ignoredExpr is 1 for a latest row ignored by an active entry, else 0.
@@ -231,15 +287,21 @@ const ignoredExpr = `(CASE WHEN EXISTS (SELECT 1 FROM whitelist w WHERE w.item_i
 	OR EXISTS (SELECT 1 FROM whitelist w JOIN whitelist_assets wa ON wa.whitelist_id = w.id
 		WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND wa.asset_id = latest.asset_id) THEN 1 ELSE 0 END)`
 
-// insertResults copies the task's results in, then makes them the latest
-// of their (item, asset) pairs in one statement, and marks the ignored
-// ones.
-func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet) error {
-	if _, err := c.q.(pgx.Tx).CopyFrom(ctx, pgx.Identifier{"results"},
-		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rep)); err != nil {
-		return err
+// insertResults copies results of the task in and returns their keys.
+func insertResults(ctx context.Context, c conn, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
+	if len(rs) == 0 {
+		return nil, nil
 	}
-	fresh, err := noLatestOf(ctx, c, rep)
+	keys := make([]sqlstore.ResultKey, 0, len(rs))
+	_, err := c.q.(pgx.Tx).CopyFrom(ctx, pgx.Identifier{"results"},
+		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rs, &keys))
+	return keys, err
+}
+
+// makeLatest makes the task's results (their keys) the latest of their
+// (item, asset) pairs in one statement, and marks the ignored ones.
+func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
+	fresh, err := noLatestOf(ctx, c, keys)
 	if err != nil {
 		return err
 	}
@@ -264,11 +326,11 @@ func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Repor
 
 // noLatestOf reports whether no asset that the report's results name has
 // latest results yet (its first task, or a new fleet's).
-func noLatestOf(ctx context.Context, c conn, rep *results.Report) (bool, error) {
+func noLatestOf(ctx context.Context, c conn, keys []sqlstore.ResultKey) (bool, error) {
 	seen := map[uint64]bool{}
 	var list []uint64
-	for i := range rep.Results {
-		if a := rep.Results[i].AssetID; !seen[a] {
+	for i := range keys {
+		if a := keys[i].Asset; !seen[a] {
 			seen[a] = true
 			list = append(list, a)
 		}
@@ -344,8 +406,9 @@ func latestOf(ctx context.Context, c conn, assetIDs []uint64) ([]sqlstore.Latest
 // other tasks that the report did not replace. An item's: its stored
 // roll-up changed by the rows the report replaces or removes and those it
 // adds (sqlstore.ItemChanges), without reading the other assets' rows.
-func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64, prior sqlstore.Prior) error {
-	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
+func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet,
+	itemIDs []uint64, prior sqlstore.Prior) error {
+	perAsset, perItem, ok := sqlstore.ReportTallies(rep, keys, ig)
 	if !ok {
 		return rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), itemIDs)
 	}
@@ -367,7 +430,7 @@ func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report,
 	if err := writeRollups(ctx, c, "asset_rollup", "asset_id", as, perAsset); err != nil {
 		return err
 	}
-	return changeItemRollups(ctx, c, sqlstore.ItemChanges(rep, perItem, prior))
+	return changeItemRollups(ctx, c, sqlstore.ItemChanges(keys, perItem, prior))
 }
 
 // changeItemRollups applies the changes to the stored item roll-ups, and

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/baselinehq/baseline/store"
 )
@@ -99,10 +100,23 @@ func (s *Store) Progress(ctx context.Context, taskID int64, pct int) error {
 	return err
 }
 
-// FailTask ends a task without results.
+// FailTask ends a running task without results: those written for it
+// are deleted.
 func (s *Store) FailTask(ctx context.Context, taskID int64, reason string) error {
-	_, err := s.DB.Exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-		StFailed, Unix(s.Now()), reason, taskID, StRunning)
+	s.staged.Take(taskID)
+	return s.Tx(ctx, func(c Conn) error { return EndRunning(ctx, c, taskID, s.Now(), reason) })
+}
+
+// EndRunning marks a running task failed with the reason, inside the
+// transaction c, and deletes the results written for it: no reader ever
+// saw them, and none will.
+func EndRunning(ctx context.Context, c Conn, taskID int64, at time.Time, reason string) error {
+	n, err := c.Exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
+		StFailed, Unix(at), reason, taskID, StRunning)
+	if err != nil || n == 0 {
+		return err
+	}
+	_, err = c.Exec(ctx, "DELETE FROM results WHERE task_id = ?", taskID)
 	return err
 }
 

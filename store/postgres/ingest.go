@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,20 +82,60 @@ func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) 
 	if err := sqlstore.CheckResultIDs(rs); err != nil {
 		return err
 	}
-	var keys []sqlstore.ResultKey
-	err := s.tx(ctx, func(c conn) error {
-		if _, _, err := sqlstore.Running(ctx, c, taskID); err != nil {
-			return err
-		}
-		var err error
-		keys, err = insertResults(ctx, c, taskID, rs)
-		return err
-	})
+	keys, err := s.stage(ctx, taskID, rs)
 	if err != nil {
 		return err
 	}
 	s.Staged().Add(taskID, keys)
 	return nil
+}
+
+// stage writes results of a running task in a transaction of its own,
+// which does not take the store's write lock (CompleteTask, holding it,
+// has the report's results written so, beside its own work): the task's
+// row, share-locked, stays running until it commits, so that a task
+// ended meanwhile (whose results are deleted) gets none.
+func (s *DB) stage(ctx context.Context, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
+	var keys []sqlstore.ResultKey
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		c := conn{tx}
+		var status int
+		if err := c.queryRow(ctx, "SELECT status FROM tasks WHERE id = ? FOR SHARE", taskID).Scan(&status); err != nil {
+			return sqlstore.NotFound(err, fmt.Sprintf("task %d", taskID))
+		}
+		if status != sqlstore.StRunning {
+			return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
+		}
+		var err error
+		keys, err = insertResults(ctx, c, taskID, rs)
+		return err
+	})
+	return keys, err
+}
+
+// writeResults writes results of the task on another connection while
+// the caller's makes the latest rows from their keys (the server works on
+// both at once), and returns keys with theirs added, and wait, which
+// waits until they are written (the task completes only then).
+func (s *DB) writeResults(ctx context.Context, taskID int64, rs []results.Result, keys []sqlstore.ResultKey) ([]sqlstore.ResultKey, func() error) {
+	written := make(chan error, 1)
+	if len(rs) == 0 {
+		written <- nil
+	} else {
+		for i := range rs {
+			keys = append(keys, sqlstore.KeyOf(&rs[i]))
+		}
+		go func() {
+			_, err := s.stage(ctx, taskID, rs)
+			written <- err
+		}()
+	}
+	var once sync.Once
+	var err error
+	return keys, func() error {
+		once.Do(func() { err = <-written })
+		return err
+	}
 }
 
 // taskKeys takes the keys of the results AddResults wrote for the task:
@@ -163,11 +206,8 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if err != nil {
 		return err
 	}
-	more, err := insertResults(ctx, c, taskID, rep.Results)
-	if err != nil {
-		return err
-	}
-	keys = append(keys, more...)
+	keys, wait := s.writeResults(ctx, taskID, rep.Results, keys)
+	defer func() { _ = wait() }()
 	if err := makeLatest(ctx, c, taskID, keys, ig); err != nil {
 		return err
 	}
@@ -187,6 +227,9 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	}
 	_, types := sqlstore.Removal(rep)
 	if err := rebuildTypeRollups(ctx, c, sqlstore.CountedAssets(rep), types); err != nil {
+		return err
+	}
+	if err := wait(); err != nil {
 		return err
 	}
 	_, err = c.exec(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
@@ -298,26 +341,84 @@ func insertResults(ctx context.Context, c conn, taskID int64, rs []results.Resul
 	return keys, err
 }
 
-// makeLatest makes the task's results (their keys) the latest of their
-// (item, asset) pairs in one statement, and marks the ignored ones.
-func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
+// makeLatest makes the task's results the latest of their (item, asset)
+// pairs, copied in from their keys (with the ignored flag of the active
+// ignore list): straight into the table when none of their assets has
+// latest rows yet, else through a temporary table, upserted in one
+// statement.
+func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) (err error) {
 	fresh, err := noLatestOf(ctx, c, keys)
 	if err != nil {
 		return err
 	}
-	upsert := ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`
-	if fresh {
-		// Nothing to replace: a speculative insertion per row would cost a
-		// fifth more buffer reads and write-ahead log records.
-		upsert = ""
+	// In key order, the rows append to the primary key's index.
+	slices.SortFunc(keys, func(a, b sqlstore.ResultKey) int {
+		if a.Asset != b.Asset {
+			return cmp.Compare(a.Asset, b.Asset)
+		}
+		return cmp.Compare(a.Item, b.Item)
+	})
+	tx := c.q.(pgx.Tx)
+	cols := []string{"asset_id", "item_id", "task_id", "status", "result", "ignored", "checked_at"}
+	table := "latest"
+	if !fresh {
+		table = "task_latest"
+		if _, err := c.exec(ctx, `CREATE TEMP TABLE task_latest (asset_id BIGINT, item_id BIGINT, task_id BIGINT, status SMALLINT,
+			result SMALLINT, ignored SMALLINT, checked_at BIGINT) ON COMMIT DROP`); err != nil {
+			return err
+		}
 	}
-	if _, err := c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?`+upsert, taskID); err != nil {
+	if fresh && len(keys) >= bulkIndexRows {
+		// Building the latest rows' secondary indexes once, sorted, beats
+		// maintaining them row by row; readers of the latest rows wait
+		// for this transaction meanwhile (a fleet's first task).
+		if _, err := c.exec(ctx, "DROP INDEX latest_item; DROP INDEX latest_task"); err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil {
+				err = rebuildLatestIndexes(ctx, c)
+			}
+		}()
+	}
+	next := 0
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		if next == len(keys) {
+			return nil, nil
+		}
+		k := &keys[next]
+		next++
+		var ignored int16
+		if ig.Ignored(k.Item, k.Asset) {
+			ignored = 1
+		}
+		return []any{int64(k.Asset), int64(k.Item), taskID, int16(k.Status), int16(k.Result), ignored, k.CheckedAt}, nil
+	})); err != nil {
 		return err
 	}
-	for _, it := range ig.Items() {
-		if _, err := c.exec(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE task_id = ? AND item_id = ?", taskID, it); err != nil {
+	if fresh {
+		return nil
+	}
+	_, err = c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
+		SELECT asset_id, item_id, task_id, status, result, ignored, checked_at FROM task_latest ORDER BY asset_id, item_id
+		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = excluded.ignored, checked_at = excluded.checked_at`)
+	return err
+}
+
+// bulkIndexRows is the task size from which a first ingest of its assets
+// builds the latest rows' secondary indexes anew.
+var bulkIndexRows = 100_000
+
+// rebuildLatestIndexes builds the latest rows' secondary indexes (as the
+// migrations leave them).
+func rebuildLatestIndexes(ctx context.Context, c conn) error {
+	for _, q := range []string{
+		"SET LOCAL maintenance_work_mem = '256MB'",
+		"CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id)",
+		"CREATE INDEX latest_task ON latest(task_id)",
+	} {
+		if _, err := c.exec(ctx, q); err != nil {
 			return err
 		}
 	}

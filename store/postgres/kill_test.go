@@ -130,7 +130,8 @@ func TestKilledMidIngestLeavesNoPartialTask(t *testing.T) {
 	waitFor(t, "the ingest to reach the latest results", func() bool {
 		var n int
 		err := look.QueryRow(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO latest%' AND backend_xid IS NOT NULL`).Scan(&n)
+			WHERE wait_event_type = 'Lock' AND (query LIKE 'INSERT INTO latest%' OR query LIKE 'copy "latest"%')
+			AND backend_xid IS NOT NULL`).Scan(&n)
 		return err == nil && n == 1
 	})
 	if err := child.Process.Kill(); err != nil {

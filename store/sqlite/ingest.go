@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
@@ -35,6 +36,10 @@ type batch struct {
 	cols   int
 	args   []any
 	stmt   *sql.Stmt // prepared full-size statement
+	// stmts, when set, keeps the prepared statements of every size across
+	// transactions (the results' batches: compiling a statement of a
+	// thousand parameters costs as much as running it).
+	stmts *stmtCache
 }
 
 func newBatch(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int) *batch {
@@ -51,6 +56,9 @@ func (b *batch) add(vals ...any) error {
 	if len(b.args) < batchRows*b.cols {
 		return nil
 	}
+	if b.stmts != nil {
+		return b.exec(batchRows)
+	}
 	if b.stmt == nil {
 		st, err := b.tx.PrepareContext(b.ctx, b.sql(batchRows))
 		if err != nil {
@@ -63,6 +71,22 @@ func (b *batch) add(vals ...any) error {
 	return err
 }
 
+// cachedSizes are the row counts of the cached statements: a remainder
+// runs as a few of them.
+var cachedSizes = []int{batchRows, 64, 16, 4, 1}
+
+// exec runs the first rows of the batch with a cached statement.
+func (b *batch) exec(rows int) error {
+	st, err := b.stmts.get(b.ctx, b.sql(rows))
+	if err != nil {
+		return err
+	}
+	n := rows * b.cols
+	_, err = b.tx.StmtContext(b.ctx, st).ExecContext(b.ctx, b.args[:n]...)
+	b.args = b.args[:copy(b.args, b.args[n:])]
+	return err
+}
+
 func (b *batch) flush() error {
 	if b.stmt != nil {
 		defer b.stmt.Close()
@@ -70,9 +94,52 @@ func (b *batch) flush() error {
 	if len(b.args) == 0 {
 		return nil
 	}
+	if b.stmts != nil {
+		for _, size := range cachedSizes {
+			for len(b.args) >= size*b.cols {
+				if err := b.exec(size); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	_, err := b.tx.ExecContext(b.ctx, b.sql(len(b.args)/b.cols), b.args...)
 	b.args = b.args[:0]
 	return err
+}
+
+// stmtCache keeps prepared statements of a database by their text.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[q]; st != nil {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		_ = st.Close()
+	}
+	c.m = nil
 }
 
 func loadIgnores(ctx context.Context, tx *sql.Tx) (sqlstore.IgnoreSet, error) {
@@ -161,7 +228,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	more, err := insertResults(ctx, tx, taskID, rep.Results)
+	more, err := insertResults(ctx, tx, &s.stmts, taskID, rep.Results)
 	if err != nil {
 		return err
 	}
@@ -206,7 +273,7 @@ func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) 
 			return err
 		}
 		var err error
-		keys, err = insertResults(ctx, tx, taskID, rs)
+		keys, err = insertResults(ctx, tx, &s.stmts, taskID, rs)
 		return err
 	})
 	if err != nil {
@@ -313,8 +380,9 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 
 // insertResults writes results of the task, in (asset, item) order, and
 // returns their keys.
-func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
+func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
+	res.stmts = stmts
 	order := sqlstore.SortResults(rs)
 	keys := make([]sqlstore.ResultKey, 0, len(rs))
 	var buf []byte

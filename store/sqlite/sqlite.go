@@ -39,6 +39,8 @@ type DB struct {
 	host string
 	// alive tells whether a task owner process still runs.
 	alive func(host string, pid int) bool
+	// stmts are the prepared statements of the results' ingest.
+	stmts stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -132,7 +134,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	// Several connections so that API reads run side by side; SQLite
 	// serializes the writers.
 	db.SetMaxOpenConns(readers)
-	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive}
+	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive, stmts: stmtCache{db: db}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -154,7 +156,10 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 func (s *DB) Path() string { return s.path }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // tx runs f in one immediate (write-locking) transaction.
 func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {

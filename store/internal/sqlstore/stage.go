@@ -30,29 +30,37 @@ func KeyOf(r *results.Result) ResultKey {
 // results already written.
 type Staging struct {
 	mu   sync.Mutex
-	keys map[int64][]ResultKey
+	keys map[int64][][]ResultKey
 }
 
 // Staged is the staging of the store's running tasks.
 func (s *Store) Staged() *Staging { return &s.staged }
 
-// Add records keys written for the task.
+// Add records keys written for the task (kept as given, not copied).
 func (g *Staging) Add(taskID int64, keys []ResultKey) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.keys == nil {
-		g.keys = map[int64][]ResultKey{}
+		g.keys = map[int64][][]ResultKey{}
 	}
-	g.keys[taskID] = append(g.keys[taskID], keys...)
+	g.keys[taskID] = append(g.keys[taskID], keys)
 }
 
 // Take removes and returns the keys written for the task by this handle
 // (ok false when it wrote none).
 func (g *Staging) Take(taskID int64) (keys []ResultKey, ok bool) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	keys, ok = g.keys[taskID]
+	parts, ok := g.keys[taskID]
 	delete(g.keys, taskID)
+	g.mu.Unlock()
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	keys = make([]ResultKey, 0, n)
+	for _, p := range parts {
+		keys = append(keys, p...)
+	}
 	return keys, ok
 }
 

@@ -233,7 +233,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 		return err
 	}
 	keys = append(keys, more...)
-	if err := makeLatest(ctx, tx, taskID, len(keys), ig); err != nil {
+	if err := makeLatest(ctx, tx, taskID, keys, ig); err != nil {
 		return err
 	}
 	items, err := itemsOf(ctx, tx, moved, sqlstore.TouchedItems(rep))
@@ -415,19 +415,26 @@ func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int
 // makeLatest makes the task's n results the latest of their (item, asset)
 // pairs in one statement inside SQLite (far faster than a second pass of
 // bound rows), and marks the ignored ones.
-func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, n int, ig sqlstore.IgnoreSet) error {
+func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
+	fresh, err := noLatestOf(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
 	// For a large task, rebuilding the per-item index after the upsert
 	// (one sort) beats maintaining it row by row.
-	rebuild := n >= bulkIndexRows
+	rebuild := len(keys) >= bulkIndexRows
 	if rebuild {
 		if _, err := tx.ExecContext(ctx, "DROP INDEX latest_item"); err != nil {
 			return err
 		}
 	}
+	upsert := `ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = 0, checked_at = excluded.checked_at`
+	if fresh {
+		upsert = "" // nothing to replace
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?
-		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`, taskID); err != nil {
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ? `+upsert, taskID); err != nil {
 		return err
 	}
 	if rebuild {
@@ -442,6 +449,23 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, n int, ig sqlstor
 		}
 	}
 	return nil
+}
+
+// noLatestOf reports whether no asset that the keys name has latest
+// results yet (its first task, or a new fleet's).
+func noLatestOf(ctx context.Context, tx *sql.Tx, keys []sqlstore.ResultKey) (bool, error) {
+	var list []uint64
+	for i := range keys {
+		if i == 0 || keys[i].Asset != keys[i-1].Asset {
+			list = append(list, keys[i].Asset)
+		}
+	}
+	if err := fillTemp(ctx, tx, "key_assets", list); err != nil {
+		return false, err
+	}
+	var some bool
+	err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM latest WHERE asset_id IN (SELECT id FROM temp.key_assets))").Scan(&some)
+	return !some, err
 }
 
 // recordFailures keeps the task's scan failures, and per asset the latest:
@@ -531,9 +555,12 @@ func keepRollups(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Rep
 	if err := fillTemp(ctx, tx, "roll_assets", sqlstore.TouchedAssets(rep)); err != nil {
 		return err
 	}
-	if err := addOthers(ctx, tx, perAsset, "SELECT asset_id,"+rollupColumns+
-		", COUNT(*) FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) AND task_id <> ? GROUP BY asset_id", taskID); err != nil {
-		return err
+	// Assets without latest rows before this task have none of others.
+	if len(prior.Rows) > 0 {
+		if err := addOthers(ctx, tx, perAsset, "SELECT asset_id,"+rollupColumns+
+			", COUNT(*) FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) AND task_id <> ? GROUP BY asset_id", taskID); err != nil {
+			return err
+		}
 	}
 	if err := writeRollups(ctx, tx, "asset_rollup", "asset_id", "roll_assets", perAsset); err != nil {
 		return err

@@ -148,9 +148,12 @@ func (t *Tally) counted() int64 {
 // have results of the same items.
 func ItemChanges(keys []ResultKey, perItem map[uint64]*Tally, prior Prior) map[uint64]*ItemChange {
 	type pair struct{ asset, item uint64 }
-	replaced := make(map[pair]bool, len(keys))
-	for i := range keys {
-		replaced[pair{keys[i].Asset, keys[i].Item}] = true
+	var replaced map[pair]bool
+	if len(prior.Rows) > 0 { // a first ingest of its assets replaces none
+		replaced = make(map[pair]bool, len(keys))
+		for i := range keys {
+			replaced[pair{keys[i].Asset, keys[i].Item}] = true
+		}
 	}
 	out := make(map[uint64]*ItemChange, len(perItem))
 	change := func(item uint64) *ItemChange {

@@ -1,9 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/baselinehq/baseline/results"
@@ -82,17 +83,28 @@ func CheckResultIDs(rs []results.Result) error {
 // pages all over them.
 func SortResults(rs []results.Result) []int {
 	order := make([]int, len(rs))
+	sorted := true
 	for i := range order {
 		order[i] = i
-	}
-	sort.Slice(order, func(a, b int) bool {
-		ra, rb := &rs[order[a]], &rs[order[b]]
-		if ra.AssetID != rb.AssetID {
-			return ra.AssetID < rb.AssetID
+		if i > 0 && !keyLess(&rs[i-1], &rs[i]) {
+			sorted = false
 		}
-		return ra.ItemID < rb.ItemID
-	})
+	}
+	if !sorted {
+		slices.SortFunc(order, func(a, b int) int {
+			ra, rb := &rs[a], &rs[b]
+			if c := cmp.Compare(ra.AssetID, rb.AssetID); c != 0 {
+				return c
+			}
+			return cmp.Compare(ra.ItemID, rb.ItemID)
+		})
+	}
 	return order
+}
+
+// keyLess reports whether a's (asset, item) pair comes before b's.
+func keyLess(a, b *results.Result) bool {
+	return a.AssetID < b.AssetID || (a.AssetID == b.AssetID && a.ItemID < b.ItemID)
 }
 
 // Running checks, inside the transaction c, that the task is running,

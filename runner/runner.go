@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/checks"
@@ -236,8 +237,12 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 	return rep, nil
 }
 
-// writeBatch is about the most results one AddResults writes.
-const writeBatch = 2048
+// writeBatch is how many results one AddResults writes, unless they have
+// waited writeAfter: few transactions, and none of a result held long.
+const (
+	writeBatch = 2048
+	writeAfter = 200 * time.Millisecond
+)
 
 // resultWriter writes a running task's results in batches, on one
 // goroutine, as the scan's workers hand them over.
@@ -253,32 +258,31 @@ func newResultWriter(ctx context.Context, st store.TaskStore, taskID int64) *res
 	go func() {
 		defer close(w.done)
 		batch := make([]results.Result, 0, writeBatch)
+		var due <-chan time.Time
 		flush := func() {
 			if len(batch) > 0 && w.err == nil {
 				w.err = st.AddResults(ctx, taskID, batch)
 				w.written += len(batch)
 			}
 			clear(batch)
-			batch = batch[:0]
+			batch, due = batch[:0], nil
 		}
-		for rs := range w.ch {
-			batch = append(batch, rs...)
-			// Take what else is waiting, then write: batches grow while
-			// the store is busy, and results are written soon after
-			// their asset is judged when it is not.
-		more:
-			for len(batch) < writeBatch {
-				select {
-				case rs, ok := <-w.ch:
-					if !ok {
-						break more
-					}
-					batch = append(batch, rs...)
-				default:
-					break more
+		for {
+			select {
+			case rs, ok := <-w.ch:
+				if !ok {
+					flush()
+					return
 				}
+				batch = append(batch, rs...)
+				if len(batch) >= writeBatch {
+					flush()
+				} else if due == nil {
+					due = time.After(writeAfter)
+				}
+			case <-due:
+				flush()
 			}
-			flush()
 		}
 	}()
 	return w

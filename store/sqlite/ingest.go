@@ -383,9 +383,10 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
 	res.stmts = stmts
+	res.args = make([]any, 0, min(len(rs), batchRows)*res.cols)
 	order := sqlstore.SortResults(rs)
 	keys := make([]sqlstore.ResultKey, 0, len(rs))
-	var buf []byte
+	buf := make([]byte, 0, 32<<10)
 	ends := make([]int, 0, batchRows)
 	for len(order) > 0 {
 		// One batch's evidence is encoded into one string, which its rows

@@ -184,23 +184,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 	if err != nil {
 		return task, opts, err
 	}
-	prog := req.Progress
-	last := -1
-	var mu sync.Mutex
-	opts.Progress = func(done, total int) {
-		if prog != nil {
-			prog(done, total)
-		}
-		if total == 0 {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if pct := 100 * done / total / 10 * 10; pct != last && pct < 100 {
-			last = pct
-			_ = r.store.Progress(ctx, task.ID, pct)
-		}
-	}
+	opts.Progress = req.Progress
 	return task, opts, nil
 }
 
@@ -211,7 +195,10 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 	bg := context.WithoutCancel(ctx)
 	w := newResultWriter(bg, r.store, task.ID)
 	opts.Judged = w.add
+	p := newProgressRecorder(bg, r.store, task.ID, opts.Progress)
+	opts.Progress = p.report
 	rep, err := scan.Run(ctx, r.cat, opts)
+	p.close()
 	werr := w.close()
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
@@ -254,7 +241,7 @@ type resultWriter struct {
 }
 
 func newResultWriter(ctx context.Context, st store.TaskStore, taskID int64) *resultWriter {
-	w := &resultWriter{ch: make(chan []results.Result, 64), done: make(chan struct{})}
+	w := &resultWriter{ch: make(chan []results.Result, 1024), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		batch := make([]results.Result, 0, writeBatch)
@@ -286,6 +273,56 @@ func newResultWriter(ctx context.Context, st store.TaskStore, taskID int64) *res
 		}
 	}()
 	return w
+}
+
+// progressRecorder records a running task's progress in tens of percent,
+// on its own goroutine: the scan's workers never wait for the store, which
+// the task's results are being written to.
+type progressRecorder struct {
+	tell func(done, total int)
+	mu   sync.Mutex
+	last int
+	ch   chan int
+	done chan struct{}
+}
+
+func newProgressRecorder(ctx context.Context, st store.TaskStore, taskID int64, tell func(done, total int)) *progressRecorder {
+	p := &progressRecorder{tell: tell, last: -1, ch: make(chan int, 1), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for pct := range p.ch {
+			_ = st.Progress(ctx, taskID, pct)
+		}
+	}()
+	return p
+}
+
+// report is the scan's progress callback.
+func (p *progressRecorder) report(done, total int) {
+	if p.tell != nil {
+		p.tell(done, total)
+	}
+	if total == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pct := 100 * done / total / 10 * 10
+	if pct == p.last || pct >= 100 {
+		return
+	}
+	p.last = pct
+	select { // the newest figure replaces one not yet recorded
+	case <-p.ch:
+	default:
+	}
+	p.ch <- pct
+}
+
+// close waits for the last figure to be recorded.
+func (p *progressRecorder) close() {
+	close(p.ch)
+	<-p.done
 }
 
 // add hands over one asset's results.

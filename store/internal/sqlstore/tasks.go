@@ -96,8 +96,22 @@ func RunningOverlap(ctx context.Context, c Conn, scope store.Scope) error {
 
 // Progress records a running task's progress.
 func (s *Store) Progress(ctx context.Context, taskID int64, pct int) error {
-	_, err := s.DB.Exec(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, StRunning)
-	return err
+	return s.rowWrite(ctx, func(c Conn) error {
+		_, err := c.Exec(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, StRunning)
+		return err
+	})
+}
+
+// rowWrite runs a write of one row that needs no store-wide lock in a
+// transaction of its own: SignatureTx where the backend has one, else Tx
+// (whose transaction, on SQLite, takes the file's write lock when it
+// begins, and waits for it, as an implicit one would not always do while
+// a task's results are being written).
+func (s *Store) rowWrite(ctx context.Context, f func(Conn) error) error {
+	if s.SignatureTx != nil {
+		return s.SignatureTx(ctx, f)
+	}
+	return s.Tx(ctx, f)
 }
 
 // FailTask ends a running task without results: those written for it

@@ -1,7 +1,8 @@
 // Package runner runs scans as tasks: it refuses a task whose scope is
-// already being scanned, records a finished task's results in one
-// transaction, records an interrupted or failed task as failed (storing
-// none of its results), and prunes old tasks. The CLI, the scheduler and
+// already being scanned, writes a task's results as its assets are judged
+// and completes the task in one transaction (its results visible only
+// then), records an interrupted or failed task as failed (storing none of
+// its results), and prunes old tasks. The CLI, the scheduler and
 // the API all start scans through it.
 package runner
 
@@ -13,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/checks"
@@ -182,39 +184,38 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 	if err != nil {
 		return task, opts, err
 	}
-	prog := req.Progress
-	last := -1
-	var mu sync.Mutex
-	opts.Progress = func(done, total int) {
-		if prog != nil {
-			prog(done, total)
-		}
-		if total == 0 {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if pct := 100 * done / total / 10 * 10; pct != last && pct < 100 {
-			last = pct
-			_ = r.store.Progress(ctx, task.ID, pct)
-		}
-	}
+	opts.Progress = req.Progress
 	return task, opts, nil
 }
 
-// finish scans and records the outcome: the results in one transaction,
-// or the failure (an interrupted scan stores nothing).
+// finish scans and records the outcome: each asset's results written as
+// it is judged (store.TaskStore.AddResults), then the task completed in
+// one transaction, or the failure (an interrupted scan stores nothing).
 func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*results.Report, error) {
+	bg := context.WithoutCancel(ctx)
+	w := newResultWriter(bg, r.store, task.ID)
+	opts.Judged = w.add
+	p := newProgressRecorder(bg, r.store, task.ID, opts.Progress)
+	opts.Progress = p.report
 	rep, err := scan.Run(ctx, r.cat, opts)
+	p.close()
+	werr := w.close()
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("scan interrupted: %w", ctx.Err())
 	}
-	bg := context.WithoutCancel(ctx)
+	if err == nil && werr != nil {
+		err = fmt.Errorf("store: %w", werr)
+	}
+	if err == nil && w.written != len(rep.Results) {
+		err = fmt.Errorf("store: %d results written of %d", w.written, len(rep.Results))
+	}
 	if err != nil {
 		_ = r.store.FailTask(bg, task.ID, err.Error())
 		return nil, err
 	}
-	if err := r.complete(bg, task.ID, rep); err != nil {
+	rest := *rep
+	rest.Results = nil // written already
+	if err := r.complete(bg, task.ID, &rest); err != nil {
 		return nil, err
 	}
 	if r.completed != nil {
@@ -223,7 +224,118 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 	return rep, nil
 }
 
-// complete stores a task's results in one transaction (the task is marked
+// writeBatch is how many results one AddResults writes, unless they have
+// waited writeAfter: few transactions, and none of a result held long.
+const (
+	writeBatch = 2048
+	writeAfter = 200 * time.Millisecond
+)
+
+// resultWriter writes a running task's results in batches, on one
+// goroutine, as the scan's workers hand them over.
+type resultWriter struct {
+	ch      chan []results.Result
+	done    chan struct{}
+	err     error
+	written int
+}
+
+func newResultWriter(ctx context.Context, st store.TaskStore, taskID int64) *resultWriter {
+	w := &resultWriter{ch: make(chan []results.Result, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		batch := make([]results.Result, 0, writeBatch)
+		var due <-chan time.Time
+		flush := func() {
+			if len(batch) > 0 && w.err == nil {
+				w.err = st.AddResults(ctx, taskID, batch)
+				w.written += len(batch)
+			}
+			clear(batch)
+			batch, due = batch[:0], nil
+		}
+		for {
+			select {
+			case rs, ok := <-w.ch:
+				if !ok {
+					flush()
+					return
+				}
+				batch = append(batch, rs...)
+				if len(batch) >= writeBatch {
+					flush()
+				} else if due == nil {
+					due = time.After(writeAfter)
+				}
+			case <-due:
+				flush()
+			}
+		}
+	}()
+	return w
+}
+
+// progressRecorder records a running task's progress in tens of percent,
+// on its own goroutine: the scan's workers never wait for the store, which
+// the task's results are being written to.
+type progressRecorder struct {
+	tell func(done, total int)
+	mu   sync.Mutex
+	last int
+	ch   chan int
+	done chan struct{}
+}
+
+func newProgressRecorder(ctx context.Context, st store.TaskStore, taskID int64, tell func(done, total int)) *progressRecorder {
+	p := &progressRecorder{tell: tell, last: -1, ch: make(chan int, 1), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for pct := range p.ch {
+			_ = st.Progress(ctx, taskID, pct)
+		}
+	}()
+	return p
+}
+
+// report is the scan's progress callback.
+func (p *progressRecorder) report(done, total int) {
+	if p.tell != nil {
+		p.tell(done, total)
+	}
+	if total == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pct := 100 * done / total / 10 * 10
+	if pct == p.last || pct >= 100 {
+		return
+	}
+	p.last = pct
+	select { // the newest figure replaces one not yet recorded
+	case <-p.ch:
+	default:
+	}
+	p.ch <- pct
+}
+
+// close waits for the last figure to be recorded.
+func (p *progressRecorder) close() {
+	close(p.ch)
+	<-p.done
+}
+
+// add hands over one asset's results.
+func (w *resultWriter) add(rs []results.Result) { w.ch <- rs }
+
+// close waits for every result handed over to be written.
+func (w *resultWriter) close() error {
+	close(w.ch)
+	<-w.done
+	return w.err
+}
+
+// complete completes a task in one transaction (the task is marked
 // failed when that fails), then prunes old tasks (a failed prune is
 // logged: the results are in).
 func (r *Runner) complete(ctx context.Context, id int64, rep *results.Report) error {

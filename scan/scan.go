@@ -68,7 +68,11 @@ type Options struct {
 	Now func() time.Time
 	// Progress, when set, is told how many checks are done out of total.
 	Progress func(done, total int)
-	Logger   *slog.Logger
+	// Judged, when set, is given each asset's results as soon as the
+	// asset is judged (from the goroutine that judged it; the results are
+	// the report's too, and must not be changed).
+	Judged func([]results.Result)
+	Logger *slog.Logger
 	// ImageFiles, when set, keeps images' setuid and setgid files by image
 	// id across scans: an image already read is not exported again. Nil
 	// exports every image checked.
@@ -352,6 +356,9 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 				out = append(out, results.Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
 			}
 			perTarget[i] = out
+			if opts.Judged != nil && len(out) > 0 {
+				opts.Judged(out)
+			}
 			t.facts, t.read = nil, nil
 			targets[i] = t
 			if opts.Progress != nil {

@@ -458,11 +458,19 @@ type TaskStore interface {
 	BeginTask(ctx context.Context, trigger Trigger, scope Scope) (Task, error)
 	// Progress records a running task's progress (0-100).
 	Progress(ctx context.Context, taskID int64, pct int) error
-	// CompleteTask stores a task's results in one transaction.
+	// AddResults writes a batch of a running task's results as its assets
+	// are judged. No reader sees them until CompleteTask completes the
+	// task; FailTask and RecoverInterrupted delete them.
+	AddResults(ctx context.Context, taskID int64, rs []results.Result) error
+	// CompleteTask completes a task in one transaction: the report's
+	// assets, scan failures and results (beside those AddResults wrote),
+	// and every result of the task made the latest, with the roll-ups.
 	CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error
-	// FailTask ends a task that could not complete; earlier results stay.
+	// FailTask ends a task that could not complete, deleting the results
+	// written for it; earlier tasks' results stay.
 	FailTask(ctx context.Context, taskID int64, reason string) error
-	// RecoverInterrupted marks running tasks whose process is gone as failed.
+	// RecoverInterrupted marks running tasks whose process is gone as
+	// failed, deleting the results written for them.
 	RecoverInterrupted(ctx context.Context) (int, error)
 	Task(ctx context.Context, id int64) (Task, error)
 	Tasks(ctx context.Context, q Query) ([]Task, int, error)

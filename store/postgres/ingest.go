@@ -1,9 +1,13 @@
 package postgres
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -48,9 +52,11 @@ func loadIgnores(ctx context.Context, c conn) (sqlstore.IgnoreSet, error) {
 	return ig, rows.Err()
 }
 
-// CompleteTask stores a finished scan: assets, results, latest results,
-// scan failures and roll-ups, and marks the task finished, all in one
-// transaction. A daemon killed before the commit leaves nothing of it.
+// CompleteTask stores a finished scan: its assets, the report's results
+// (beside those AddResults wrote), every result of the task made the
+// latest, scan failures and roll-ups, and marks the task finished, all in
+// one transaction. A daemon killed before the commit leaves nothing of it
+// visible (the recovery deletes what AddResults wrote).
 func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
 	if err := sqlstore.CheckReportIDs(rep); err != nil {
 		return err
@@ -61,13 +67,91 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	if err := s.tx(ctx, func(c conn) error { return s.completeTask(ctx, c, taskID, rep) }); err != nil {
 		return err
 	}
-	return s.analyzeAfter(ctx, rep)
+	return s.analyzeAfter(ctx, taskID)
+}
+
+// AddResults writes a batch of a running task's results as its assets are
+// judged, in a transaction of its own. No reader sees them: they become
+// the latest, and the roll-ups count them, when CompleteTask completes the
+// task; FailTask, or the recovery of a task whose daemon ended, deletes
+// them. Only their keys stay in memory until then.
+func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := sqlstore.CheckResultIDs(rs); err != nil {
+		return err
+	}
+	keys, err := s.stage(ctx, taskID, rs)
+	if err != nil {
+		return err
+	}
+	s.Staged().Add(taskID, keys)
+	return nil
+}
+
+// stage writes results of a running task in a transaction of its own,
+// which does not take the store's write lock (CompleteTask, holding it,
+// has the report's results written so, beside its own work): the task's
+// row, share-locked, stays running until it commits, so that a task
+// ended meanwhile (whose results are deleted) gets none.
+func (s *DB) stage(ctx context.Context, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
+	var keys []sqlstore.ResultKey
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		c := conn{tx}
+		var status int
+		if err := c.queryRow(ctx, "SELECT status FROM tasks WHERE id = ? FOR SHARE", taskID).Scan(&status); err != nil {
+			return sqlstore.NotFound(err, fmt.Sprintf("task %d", taskID))
+		}
+		if status != sqlstore.StRunning {
+			return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
+		}
+		var err error
+		keys, err = insertResults(ctx, c, taskID, rs)
+		return err
+	})
+	return keys, err
+}
+
+// writeResults writes results of the task on another connection while
+// the caller's makes the latest rows from their keys (the server works on
+// both at once), and returns keys with theirs added, and wait, which
+// waits until they are written (the task completes only then).
+func (s *DB) writeResults(ctx context.Context, taskID int64, rs []results.Result, keys []sqlstore.ResultKey) ([]sqlstore.ResultKey, func() error) {
+	written := make(chan error, 1)
+	if len(rs) == 0 {
+		written <- nil
+	} else {
+		for i := range rs {
+			keys = append(keys, sqlstore.KeyOf(&rs[i]))
+		}
+		go func() {
+			_, err := s.stage(ctx, taskID, rs)
+			written <- err
+		}()
+	}
+	var once sync.Once
+	var err error
+	return keys, func() error {
+		once.Do(func() { err = <-written })
+		return err
+	}
+}
+
+// taskKeys takes the keys of the results AddResults wrote for the task:
+// from this handle's memory, or read back when another handle wrote them.
+func (s *DB) taskKeys(ctx context.Context, c conn, taskID int64) ([]sqlstore.ResultKey, error) {
+	if keys, ok := s.Staged().Take(taskID); ok {
+		return keys, nil
+	}
+	return sqlstore.StagedKeys(ctx, c, taskID)
 }
 
 // analyzeAfter analyzes the tables a large task changed: enough to
 // mislead the planner until autovacuum analyzes them.
-func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
-	if len(rep.Results) < analyzeRows {
+func (s *DB) analyzeAfter(ctx context.Context, taskID int64) error {
+	var n int
+	if err := s.db().queryRow(ctx, "SELECT result_count FROM tasks WHERE id = ?", taskID).Scan(&n); err != nil || n < analyzeRows {
 		return nil
 	}
 	// A large task changes the tables' statistics enough to mislead the
@@ -81,13 +165,9 @@ func (s *DB) analyzeAfter(ctx context.Context, rep *results.Report) error {
 const analyzeRows = 100_000
 
 func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *results.Report) error {
-	var status int
-	var scopeJSON, trigger string
-	if err := c.queryRow(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON, &trigger); err != nil {
-		return notFound(err, fmt.Sprintf("task %d", taskID))
-	}
-	if status != sqlstore.StRunning {
-		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
+	scopeJSON, trigger, err := sqlstore.Running(ctx, c, taskID)
+	if err != nil {
+		return err
 	}
 	var scope store.Scope
 	_ = json.Unmarshal([]byte(scopeJSON), &scope)
@@ -122,7 +202,13 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if prior.Rows, err = latestOf(ctx, c, prior.Assets(rep)); err != nil {
 		return err
 	}
-	if err := insertResults(ctx, c, taskID, rep, ig); err != nil {
+	keys, err := s.taskKeys(ctx, c, taskID)
+	if err != nil {
+		return err
+	}
+	keys, wait := s.writeResults(ctx, taskID, rep.Results, keys)
+	defer func() { _ = wait() }()
+	if err := makeLatest(ctx, c, taskID, keys, ig); err != nil {
 		return err
 	}
 	items := sqlstore.TouchedItems(rep)
@@ -133,7 +219,7 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 		}
 		items = append(items, more...)
 	}
-	if err := keepRollups(ctx, c, taskID, rep, ig, items, prior); err != nil {
+	if err := keepRollups(ctx, c, taskID, rep, keys, ig, items, prior); err != nil {
 		return err
 	}
 	if err := recordFailures(ctx, c, taskID, rep); err != nil {
@@ -143,8 +229,11 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if err := rebuildTypeRollups(ctx, c, sqlstore.CountedAssets(rep), types); err != nil {
 		return err
 	}
+	if err := wait(); err != nil {
+		return err
+	}
 	_, err = c.exec(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
-		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(keys), taskID)
 	return err
 }
 
@@ -202,28 +291,38 @@ func collect[T any](ctx context.Context, c conn, sql string, args ...any) ([]T, 
 	return pgx.CollectRows(rows, pgx.RowTo[T])
 }
 
-// resultRows feeds a task's results to COPY in key order, one row at a
-// time: a fleet task's 1.5 million rows are never all held as values.
-func resultRows(taskID int64, rep *results.Report) pgx.CopyFromSource {
-	order := sqlstore.ResultOrder(rep)
+// resultRows feeds results of a task to COPY in key order, one row at a
+// time, and keeps their keys.
+func resultRows(taskID int64, rs []results.Result, keys *[]sqlstore.ResultKey) pgx.CopyFromSource {
+	order := sqlstore.SortResults(rs)
 	next := 0
+	// COPY encodes each row before it asks for the next: one evidence
+	// buffer serves every row.
+	var buf []byte
 	return pgx.CopyFromFunc(func() ([]any, error) {
 		if next == len(order) {
 			return nil, nil
 		}
-		r := &rep.Results[order[next]]
+		r := &rs[order[next]]
 		next++
-		ev, err := sqlstore.Evidence(r)
-		if err != nil {
-			return nil, err
-		}
+		key := sqlstore.KeyOf(r)
+		*keys = append(*keys, key)
 		var evidence any
-		if ev != "" {
-			evidence = cleanJSON(ev)
+		if len(r.Evidence) > 0 {
+			buf = sqlstore.AppendEvidence(buf[:0], r.Evidence)
+			evidence = cleanJSONBytes(buf)
 		}
-		return []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(sqlstore.StatusCodes[r.Status]), int16(sqlstore.ResultCodes[r.Result]),
-			cleanText(r.Reason), evidence, unix(r.CheckedAt)}, nil
+		return []any{taskID, int64(r.AssetID), int64(r.ItemID), int16(key.Status), int16(key.Result),
+			cleanText(r.Reason), evidence, key.CheckedAt}, nil
 	})
+}
+
+// cleanJSONBytes is cleanJSON for a document being encoded.
+func cleanJSONBytes(doc []byte) []byte {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return doc
+	}
+	return []byte(cleanJSON(string(doc)))
 }
 
 // ignoredExpr is 1 for a latest row ignored by an active entry, else 0.
@@ -231,31 +330,95 @@ const ignoredExpr = `(CASE WHEN EXISTS (SELECT 1 FROM whitelist w WHERE w.item_i
 	OR EXISTS (SELECT 1 FROM whitelist w JOIN whitelist_assets wa ON wa.whitelist_id = w.id
 		WHERE w.item_id = latest.item_id AND w.lapsed = 0 AND wa.asset_id = latest.asset_id) THEN 1 ELSE 0 END)`
 
-// insertResults copies the task's results in, then makes them the latest
-// of their (item, asset) pairs in one statement, and marks the ignored
-// ones.
-func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet) error {
-	if _, err := c.q.(pgx.Tx).CopyFrom(ctx, pgx.Identifier{"results"},
-		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rep)); err != nil {
-		return err
+// insertResults copies results of the task in and returns their keys.
+func insertResults(ctx context.Context, c conn, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
+	if len(rs) == 0 {
+		return nil, nil
 	}
-	fresh, err := noLatestOf(ctx, c, rep)
+	keys := make([]sqlstore.ResultKey, 0, len(rs))
+	_, err := c.q.(pgx.Tx).CopyFrom(ctx, pgx.Identifier{"results"},
+		[]string{"task_id", "asset_id", "item_id", "status", "result", "reason", "evidence", "checked_at"}, resultRows(taskID, rs, &keys))
+	return keys, err
+}
+
+// makeLatest makes the task's results the latest of their (item, asset)
+// pairs, copied in from their keys (with the ignored flag of the active
+// ignore list): straight into the table when none of their assets has
+// latest rows yet, else through a temporary table, upserted in one
+// statement.
+func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) (err error) {
+	fresh, err := noLatestOf(ctx, c, keys)
 	if err != nil {
 		return err
 	}
-	upsert := ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`
-	if fresh {
-		// Nothing to replace: a speculative insertion per row would cost a
-		// fifth more buffer reads and write-ahead log records.
-		upsert = ""
+	// In key order, the rows append to the primary key's index.
+	slices.SortFunc(keys, func(a, b sqlstore.ResultKey) int {
+		if a.Asset != b.Asset {
+			return cmp.Compare(a.Asset, b.Asset)
+		}
+		return cmp.Compare(a.Item, b.Item)
+	})
+	tx := c.q.(pgx.Tx)
+	cols := []string{"asset_id", "item_id", "task_id", "status", "result", "ignored", "checked_at"}
+	table := "latest"
+	if !fresh {
+		table = "task_latest"
+		if _, err := c.exec(ctx, `CREATE TEMP TABLE task_latest (asset_id BIGINT, item_id BIGINT, task_id BIGINT, status SMALLINT,
+			result SMALLINT, ignored SMALLINT, checked_at BIGINT) ON COMMIT DROP`); err != nil {
+			return err
+		}
 	}
-	if _, err := c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?`+upsert, taskID); err != nil {
+	if fresh && len(keys) >= bulkIndexRows {
+		// Building the latest rows' secondary indexes once, sorted, beats
+		// maintaining them row by row; readers of the latest rows wait
+		// for this transaction meanwhile (a fleet's first task).
+		if _, err := c.exec(ctx, "DROP INDEX latest_item; DROP INDEX latest_task"); err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil {
+				err = rebuildLatestIndexes(ctx, c)
+			}
+		}()
+	}
+	next := 0
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		if next == len(keys) {
+			return nil, nil
+		}
+		k := &keys[next]
+		next++
+		var ignored int16
+		if ig.Ignored(k.Item, k.Asset) {
+			ignored = 1
+		}
+		return []any{int64(k.Asset), int64(k.Item), taskID, int16(k.Status), int16(k.Result), ignored, k.CheckedAt}, nil
+	})); err != nil {
 		return err
 	}
-	for _, it := range ig.Items() {
-		if _, err := c.exec(ctx, "UPDATE latest SET ignored = "+ignoredExpr+" WHERE task_id = ? AND item_id = ?", taskID, it); err != nil {
+	if fresh {
+		return nil
+	}
+	_, err = c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
+		SELECT asset_id, item_id, task_id, status, result, ignored, checked_at FROM task_latest ORDER BY asset_id, item_id
+		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = excluded.ignored, checked_at = excluded.checked_at`)
+	return err
+}
+
+// bulkIndexRows is the task size from which a first ingest of its assets
+// builds the latest rows' secondary indexes anew.
+var bulkIndexRows = 100_000
+
+// rebuildLatestIndexes builds the latest rows' secondary indexes (as the
+// migrations leave them).
+func rebuildLatestIndexes(ctx context.Context, c conn) error {
+	for _, q := range []string{
+		"SET LOCAL maintenance_work_mem = '256MB'",
+		"CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id)",
+		"CREATE INDEX latest_task ON latest(task_id)",
+	} {
+		if _, err := c.exec(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -264,11 +427,11 @@ func insertResults(ctx context.Context, c conn, taskID int64, rep *results.Repor
 
 // noLatestOf reports whether no asset that the report's results name has
 // latest results yet (its first task, or a new fleet's).
-func noLatestOf(ctx context.Context, c conn, rep *results.Report) (bool, error) {
+func noLatestOf(ctx context.Context, c conn, keys []sqlstore.ResultKey) (bool, error) {
 	seen := map[uint64]bool{}
 	var list []uint64
-	for i := range rep.Results {
-		if a := rep.Results[i].AssetID; !seen[a] {
+	for i := range keys {
+		if a := keys[i].Asset; !seen[a] {
 			seen[a] = true
 			list = append(list, a)
 		}
@@ -344,8 +507,9 @@ func latestOf(ctx context.Context, c conn, assetIDs []uint64) ([]sqlstore.Latest
 // other tasks that the report did not replace. An item's: its stored
 // roll-up changed by the rows the report replaces or removes and those it
 // adds (sqlstore.ItemChanges), without reading the other assets' rows.
-func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64, prior sqlstore.Prior) error {
-	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
+func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet,
+	itemIDs []uint64, prior sqlstore.Prior) error {
+	perAsset, perItem, ok := sqlstore.ReportTallies(rep, keys, ig)
 	if !ok {
 		return rebuildRollups(ctx, c, sqlstore.TouchedAssets(rep), itemIDs)
 	}
@@ -367,7 +531,7 @@ func keepRollups(ctx context.Context, c conn, taskID int64, rep *results.Report,
 	if err := writeRollups(ctx, c, "asset_rollup", "asset_id", as, perAsset); err != nil {
 		return err
 	}
-	return changeItemRollups(ctx, c, sqlstore.ItemChanges(rep, perItem, prior))
+	return changeItemRollups(ctx, c, sqlstore.ItemChanges(keys, perItem, prior))
 }
 
 // changeItemRollups applies the changes to the stored item roll-ups, and

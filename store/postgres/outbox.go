@@ -24,7 +24,7 @@ func (s *DB) CompleteUpload(ctx context.Context, taskID int64, rep *results.Repo
 	if err != nil {
 		return err
 	}
-	return s.analyzeAfter(ctx, rep)
+	return s.analyzeAfter(ctx, taskID)
 }
 
 // Ready checks that the database answers and that its schema is this

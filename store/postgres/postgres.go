@@ -413,10 +413,3 @@ func ids(list []uint64) []int64 {
 
 // unix is a stored time (unix milliseconds).
 var unix = sqlstore.Unix
-
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: %s", store.ErrNotFound, what)
-	}
-	return err
-}

@@ -22,7 +22,10 @@ import (
 
 func TestMain(m *testing.M) {
 	if dsn := os.Getenv(ingestChildEnv); dsn != "" {
-		os.Exit(ingestChild(dsn))
+		os.Exit(ingestChild(dsn, false))
+	}
+	if dsn := os.Getenv(streamChildEnv); dsn != "" {
+		os.Exit(ingestChild(dsn, true))
 	}
 	os.Exit(pgtest.Main(m))
 }

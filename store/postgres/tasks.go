@@ -73,8 +73,8 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 
 // RecoverInterrupted marks as failed the running tasks whose owner (the
 // store handle of the daemon that began them) is gone: its connection
-// ended, so its owner lock was released. Their results never landed; the
-// previous ones stand.
+// ended, so its owner lock was released. The results written for them
+// are deleted: none ever became the latest, the previous ones stand.
 func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 	type owned struct {
 		id    int64
@@ -105,8 +105,8 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 		if alive {
 			continue
 		}
-		if _, err := s.db().exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-			sqlstore.StFailed, unix(s.now()), fmt.Sprintf("interrupted: process %d on %s ended before the task finished", t.pid, t.host), t.id, sqlstore.StRunning); err != nil {
+		reason := fmt.Sprintf("interrupted: process %d on %s ended before the task finished", t.pid, t.host)
+		if err := s.tx(ctx, func(c conn) error { return sqlstore.EndRunning(ctx, c, t.id, s.now(), reason) }); err != nil {
 			return n, err
 		}
 		s.log.Warn("marked interrupted task failed", "task", t.id, "pid", t.pid, "host", t.host)

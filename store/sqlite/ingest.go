@@ -35,6 +35,10 @@ type batch struct {
 	cols   int
 	args   []any
 	stmt   *sql.Stmt // prepared full-size statement
+	// stmts, when set, keeps the prepared statements of every size across
+	// transactions (the results' batches: compiling a statement of a
+	// thousand parameters costs as much as running it).
+	stmts *stmtCache
 }
 
 func newBatch(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int) *batch {
@@ -51,6 +55,9 @@ func (b *batch) add(vals ...any) error {
 	if len(b.args) < batchRows*b.cols {
 		return nil
 	}
+	if b.stmts != nil {
+		return b.exec(batchRows)
+	}
 	if b.stmt == nil {
 		st, err := b.tx.PrepareContext(b.ctx, b.sql(batchRows))
 		if err != nil {
@@ -63,11 +70,37 @@ func (b *batch) add(vals ...any) error {
 	return err
 }
 
+// cachedSizes are the row counts of the cached statements: a remainder
+// runs as a few of them.
+var cachedSizes = []int{batchRows, 64, 16, 4, 1}
+
+// exec runs the first rows of the batch with a cached statement.
+func (b *batch) exec(rows int) error {
+	st, err := b.stmts.get(b.ctx, b.sql(rows))
+	if err != nil {
+		return err
+	}
+	n := rows * b.cols
+	_, err = b.tx.StmtContext(b.ctx, st).ExecContext(b.ctx, b.args[:n]...)
+	b.args = b.args[:copy(b.args, b.args[n:])]
+	return err
+}
+
 func (b *batch) flush() error {
 	if b.stmt != nil {
 		defer b.stmt.Close()
 	}
 	if len(b.args) == 0 {
+		return nil
+	}
+	if b.stmts != nil {
+		for _, size := range cachedSizes {
+			for len(b.args) >= size*b.cols {
+				if err := b.exec(size); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
 	_, err := b.tx.ExecContext(b.ctx, b.sql(len(b.args)/b.cols), b.args...)
@@ -95,9 +128,11 @@ func loadIgnores(ctx context.Context, tx *sql.Tx) (sqlstore.IgnoreSet, error) {
 	return ig, rows.Err()
 }
 
-// CompleteTask stores a finished scan: assets, results, latest results,
-// scan failures and roll-ups, and marks the task finished, all in one
-// transaction. A process killed before the commit leaves nothing of it.
+// CompleteTask stores a finished scan: its assets, the report's results
+// (beside those AddResults wrote), every result of the task made the
+// latest, scan failures and roll-ups, and marks the task finished, all in
+// one transaction. A process killed before the commit leaves nothing of
+// it visible (the recovery deletes what AddResults wrote).
 func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report) error {
 	if err := sqlstore.CheckReportIDs(rep); err != nil {
 		return err
@@ -115,13 +150,9 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 }
 
 func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report) error {
-	var status int
-	var scopeJSON, trigger string
-	if err := tx.QueryRowContext(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scopeJSON, &trigger); err != nil {
-		return notFound(err, fmt.Sprintf("task %d", taskID))
-	}
-	if status != sqlstore.StRunning {
-		return fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, sqlstore.StatusOf(status))
+	scopeJSON, trigger, err := sqlstore.Running(ctx, sqlConn{tx}, taskID)
+	if err != nil {
+		return err
 	}
 	var scope store.Scope
 	_ = json.Unmarshal([]byte(scopeJSON), &scope)
@@ -159,14 +190,23 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if prior.Rows, err = latestOf(ctx, tx, prior.Assets(rep)); err != nil {
 		return err
 	}
-	if err := insertResults(ctx, tx, taskID, rep, ig); err != nil {
+	keys, err := s.taskKeys(ctx, tx, taskID)
+	if err != nil {
+		return err
+	}
+	more, err := insertResults(ctx, tx, s.stmts, taskID, rep.Results)
+	if err != nil {
+		return err
+	}
+	keys = append(keys, more...)
+	if err := makeLatest(ctx, tx, taskID, keys, ig); err != nil {
 		return err
 	}
 	items, err := itemsOf(ctx, tx, moved, sqlstore.TouchedItems(rep))
 	if err != nil {
 		return err
 	}
-	if err := keepRollups(ctx, tx, taskID, rep, ig, items, prior); err != nil {
+	if err := keepRollups(ctx, tx, taskID, rep, keys, ig, items, prior); err != nil {
 		return err
 	}
 	if err := s.recordFailures(ctx, tx, taskID, rep); err != nil {
@@ -177,8 +217,45 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE tasks SET status = ?, progress = 100, started_at = ?, finished_at = ?, result_count = ? WHERE id = ?",
-		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(rep.Results), taskID)
+		sqlstore.StFinished, unix(rep.StartedAt), unix(rep.FinishedAt), len(keys), taskID)
 	return err
+}
+
+// AddResults writes a batch of a running task's results as its assets are
+// judged, in a transaction of its own. No reader sees them: they become
+// the latest, and the roll-ups count them, when CompleteTask completes the
+// task; FailTask, or the recovery of a task whose process ended, deletes
+// them. Only their keys stay in memory until then.
+func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := sqlstore.CheckResultIDs(rs); err != nil {
+		return err
+	}
+	var keys []sqlstore.ResultKey
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, _, err := sqlstore.Running(ctx, sqlConn{tx}, taskID); err != nil {
+			return err
+		}
+		var err error
+		keys, err = insertResults(ctx, tx, s.stmts, taskID, rs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Staged().Add(taskID, keys)
+	return nil
+}
+
+// taskKeys takes the keys of the results AddResults wrote for the task:
+// from this handle's memory, or read back when another handle wrote them.
+func (s *DB) taskKeys(ctx context.Context, tx *sql.Tx, taskID int64) ([]sqlstore.ResultKey, error) {
+	if keys, ok := s.Staged().Take(taskID); ok {
+		return keys, nil
+	}
+	return sqlstore.StagedKeys(ctx, sqlConn{tx}, taskID)
 }
 
 // upsertAssets records the report's assets as last recorded for node (the
@@ -267,37 +344,64 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 	return out, rows.Err()
 }
 
-// insertResults stores the task's results, then makes them the latest of
-// their (item, asset) pairs in one statement inside SQLite (far faster
-// than a second pass of bound rows), and marks the ignored ones.
-func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet) error {
+// insertResults writes results of the task, in (asset, item) order, and
+// returns their keys.
+func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
-	order := sqlstore.ResultOrder(rep)
-	for _, i := range order {
-		r := &rep.Results[i]
-		ev, err := sqlstore.Evidence(r)
-		if err != nil {
-			return err
+	res.stmts = stmts
+	res.args = make([]any, 0, min(len(rs), batchRows)*res.cols)
+	order := sqlstore.SortResults(rs)
+	keys := make([]sqlstore.ResultKey, 0, len(rs))
+	buf := make([]byte, 0, 32<<10)
+	ends := make([]int, 0, batchRows)
+	for len(order) > 0 {
+		// One batch's evidence is encoded into one string, which its rows
+		// slice: one allocation per batch instead of one per result.
+		chunk := order[:min(batchRows, len(order))]
+		order = order[len(chunk):]
+		buf, ends = buf[:0], ends[:0]
+		for _, i := range chunk {
+			buf = sqlstore.AppendEvidence(buf, rs[i].Evidence)
+			ends = append(ends, len(buf))
 		}
-		if err := res.add(taskID, r.AssetID, r.ItemID, sqlstore.StatusCodes[r.Status], sqlstore.ResultCodes[r.Result], r.Reason, ev, unix(r.CheckedAt)); err != nil {
-			return err
+		evidence, start := string(buf), 0
+		for k, i := range chunk {
+			r := &rs[i]
+			key := sqlstore.KeyOf(r)
+			keys = append(keys, key)
+			if err := res.add(taskID, int64(r.AssetID), int64(r.ItemID), int64(key.Status), int64(key.Result),
+				r.Reason, evidence[start:ends[k]], key.CheckedAt); err != nil {
+				return nil, err
+			}
+			start = ends[k]
 		}
 	}
-	if err := res.flush(); err != nil {
+	return keys, res.flush()
+}
+
+// makeLatest makes the task's n results the latest of their (item, asset)
+// pairs in one statement inside SQLite (far faster than a second pass of
+// bound rows), and marks the ignored ones.
+func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
+	fresh, err := noLatestOf(ctx, tx, keys)
+	if err != nil {
 		return err
 	}
 	// For a large task, rebuilding the per-item index after the upsert
 	// (one sort) beats maintaining it row by row.
-	rebuild := len(rep.Results) >= bulkIndexRows
+	rebuild := len(keys) >= bulkIndexRows
 	if rebuild {
 		if _, err := tx.ExecContext(ctx, "DROP INDEX latest_item"); err != nil {
 			return err
 		}
 	}
+	upsert := `ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
+		ignored = 0, checked_at = excluded.checked_at`
+	if fresh {
+		upsert = "" // nothing to replace
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?
-		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`, taskID); err != nil {
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ? `+upsert, taskID); err != nil {
 		return err
 	}
 	if rebuild {
@@ -312,6 +416,23 @@ func insertResults(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.R
 		}
 	}
 	return nil
+}
+
+// noLatestOf reports whether no asset that the keys name has latest
+// results yet (its first task, or a new fleet's).
+func noLatestOf(ctx context.Context, tx *sql.Tx, keys []sqlstore.ResultKey) (bool, error) {
+	var list []uint64
+	for i := range keys {
+		if i == 0 || keys[i].Asset != keys[i-1].Asset {
+			list = append(list, keys[i].Asset)
+		}
+	}
+	if err := fillTemp(ctx, tx, "key_assets", list); err != nil {
+		return false, err
+	}
+	var some bool
+	err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM latest WHERE asset_id IN (SELECT id FROM temp.key_assets))").Scan(&some)
+	return !some, err
 }
 
 // recordFailures keeps the task's scan failures, and per asset the latest:
@@ -392,22 +513,26 @@ func latestOf(ctx context.Context, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.La
 // other tasks that the report did not replace. An item's: its stored
 // roll-up changed by the rows the report replaces or removes and those it
 // adds (sqlstore.ItemChanges), without reading the other assets' rows.
-func keepRollups(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, ig sqlstore.IgnoreSet, itemIDs []uint64, prior sqlstore.Prior) error {
-	perAsset, perItem, ok := sqlstore.ReportTallies(rep, ig)
+func keepRollups(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet,
+	itemIDs []uint64, prior sqlstore.Prior) error {
+	perAsset, perItem, ok := sqlstore.ReportTallies(rep, keys, ig)
 	if !ok {
 		return rebuildRollups(ctx, tx, sqlstore.TouchedAssets(rep), itemIDs)
 	}
 	if err := fillTemp(ctx, tx, "roll_assets", sqlstore.TouchedAssets(rep)); err != nil {
 		return err
 	}
-	if err := addOthers(ctx, tx, perAsset, "SELECT asset_id,"+rollupColumns+
-		", COUNT(*) FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) AND task_id <> ? GROUP BY asset_id", taskID); err != nil {
-		return err
+	// Assets without latest rows before this task have none of others.
+	if len(prior.Rows) > 0 {
+		if err := addOthers(ctx, tx, perAsset, "SELECT asset_id,"+rollupColumns+
+			", COUNT(*) FROM latest WHERE asset_id IN (SELECT id FROM temp.roll_assets) AND task_id <> ? GROUP BY asset_id", taskID); err != nil {
+			return err
+		}
 	}
 	if err := writeRollups(ctx, tx, "asset_rollup", "asset_id", "roll_assets", perAsset); err != nil {
 		return err
 	}
-	return changeItemRollups(ctx, tx, sqlstore.ItemChanges(rep, perItem, prior))
+	return changeItemRollups(ctx, tx, sqlstore.ItemChanges(keys, perItem, prior))
 }
 
 // changeItemRollups applies the changes to the stored item roll-ups, and

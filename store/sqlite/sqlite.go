@@ -39,6 +39,8 @@ type DB struct {
 	host string
 	// alive tells whether a task owner process still runs.
 	alive func(host string, pid int) bool
+	// stmts are the prepared statements of the results' ingest.
+	stmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -138,12 +140,13 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.SetMaxOpenConns(readers)
 	db.SetMaxIdleConns(readers)
 	db.SetConnMaxIdleTime(time.Minute)
-	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive}
+	stmts := newStmtCache(db)
+	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive, stmts: stmts}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.host, _ = os.Hostname()
-	s.Store = &sqlstore.Store{Dialect: dialect, DB: dbConn{db: db, stmts: newStmtCache(db)}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: dbConn{db: db, stmts: stmts}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
 		ResultPage: s.results}
 	n := opts.SchemaVersion
 	if n == 0 {
@@ -160,7 +163,10 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 func (s *DB) Path() string { return s.path }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // tx runs f in one immediate (write-locking) transaction.
 func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {

@@ -58,6 +58,34 @@ func (c *stmtCache) stmt(ctx context.Context, q string) *sql.Stmt {
 	return st
 }
 
+// get returns the prepared statement of q, preparing and keeping it
+// whatever the bound: the ingest's statements (a batch of results in each
+// of a few fixed sizes) are few, and compiling one of a thousand
+// parameters costs as much as running it.
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[q]; st != nil {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+// close closes every kept statement.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		_ = st.Close()
+	}
+	clear(c.m)
+}
+
 // dbConn runs the shared roles' statements outside transactions, through
 // the statement cache.
 type dbConn struct {

@@ -79,8 +79,8 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 }
 
 // RecoverInterrupted marks as failed the running tasks whose owner process
-// is gone (killed mid-scan): their results never landed, the previous ones
-// stand.
+// is gone (killed mid-scan), and deletes the results written for them:
+// none ever became the latest, the previous ones stand.
 func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 	running, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" WHERE status = ?", sqlstore.StRunning)
 	if err != nil {
@@ -96,8 +96,8 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 		if s.alive(host, pid) {
 			continue
 		}
-		if _, err := s.db.ExecContext(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-			sqlstore.StFailed, unix(s.now()), fmt.Sprintf("interrupted: process %d on %s ended before the task finished", pid, host), t.ID, sqlstore.StRunning); err != nil {
+		reason := fmt.Sprintf("interrupted: process %d on %s ended before the task finished", pid, host)
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return sqlstore.EndRunning(ctx, sqlConn{tx}, t.ID, s.now(), reason) }); err != nil {
 			return n, err
 		}
 		s.log.Warn("marked interrupted task failed", "task", t.ID, "pid", pid)
@@ -105,6 +105,3 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-
-// notFound turns a missing row into store.ErrNotFound naming what.
-var notFound = sqlstore.NotFound

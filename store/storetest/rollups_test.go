@@ -251,13 +251,25 @@ func (r *rollupRun) ingest(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Some results are written as the scan goes (AddResults), in batches;
+	// the rest come with the report.
+	streamed := r.rnd.IntN(len(rep.Results) + 1)
+	for done := 0; done < streamed; {
+		n := 1 + r.rnd.IntN(streamed-done)
+		if err := r.f.DB.AddResults(ctx, task.ID, rep.Results[done:done+n]); err != nil {
+			t.Fatal(err)
+		}
+		done += n
+	}
 	if r.rnd.IntN(8) == 0 { // a scan that failed: its results are not stored
 		if err := r.f.DB.FailTask(ctx, task.ID, "interrupted"); err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprintf("failed task of %s", node)
+		return fmt.Sprintf("failed task of %s (%d results written)", node, streamed)
 	}
-	if err := r.f.DB.CompleteTask(ctx, task.ID, rep); err != nil {
+	rest := *rep
+	rest.Results = rep.Results[streamed:]
+	if err := r.f.DB.CompleteTask(ctx, task.ID, &rest); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range listed {
@@ -265,7 +277,8 @@ func (r *rollupRun) ingest(t *testing.T) string {
 			r.seen = append(r.seen, a.ID)
 		}
 	}
-	return fmt.Sprintf("%s of %d assets of %s (%d items, %d failures, scope %+v)", trigger, len(listed), node, len(rep.Items), len(rep.Failures), scope)
+	return fmt.Sprintf("%s of %d assets of %s (%d items, %d failures, scope %+v, %d of %d results written first)",
+		trigger, len(listed), node, len(rep.Items), len(rep.Failures), scope, streamed, len(rep.Results))
 }
 
 // assetCountFilters are lists of current assets that the store counts

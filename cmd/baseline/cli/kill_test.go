@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -93,6 +94,105 @@ func TestKilledScanLosesNothing(t *testing.T) {
 		tasks.List[1].Status != checks.CheckFinished {
 		t.Errorf("tasks = %+v", tasks.List)
 	}
+}
+
+// A scan process killed with SIGKILL after some of its results were
+// written (each judged asset's are, as the scan goes) leaves none of them:
+// they are never visible, and the next start deletes them with the task
+// it marks failed.
+func TestKilledScanLeavesNoWrittenResults(t *testing.T) {
+	cli := dockertest.Engine(t)
+	var slow string
+	for _, n := range []string{"stream-a", "stream-b", "stream-c"} {
+		slow = dockertest.Create(t, cli, dockertest.Name(n), &container.Config{Image: "baseline-test/base:1"}, &container.HostConfig{Privileged: true})
+	}
+	bin := testbin.Path(t)
+	data := t.TempDir()
+	runBin := func(args ...string) []byte {
+		t.Helper()
+		out, err := exec.Command(bin, append(args, "--data-dir", data)...).Output()
+		if err != nil {
+			t.Fatalf("baseline %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	runBin("scan", "--type", "container", "--progress", "never", "--format", "json", "-o", filepath.Join(t.TempDir(), "first.json"))
+	before := runBin("summary", "--format", "json")
+
+	// One container answers its inspect only after a minute: the others
+	// are judged and their results written while the task still runs.
+	sock := dockertest.Proxy(t, cli, func(r *http.Request) (time.Duration, bool) {
+		if dockertest.InspectPath.MatchString(r.URL.Path) && strings.Contains(r.URL.Path, slow) {
+			return time.Minute, false
+		}
+		return 0, false
+	})
+	cmd := exec.Command(bin, "scan", "--type", "container", "--docker-host", "unix://"+sock, "--data-dir", data, "--progress", "never")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(data, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	written := func() (task int64, n int) {
+		_ = raw.QueryRow("SELECT t.id, COUNT(r.task_id) FROM tasks t LEFT JOIN results r ON r.task_id = t.id WHERE t.status = 1 GROUP BY t.id").Scan(&task, &n)
+		return task, n
+	}
+	var task int64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		if task, n = written(); n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scan wrote no result while its task ran")
+		}
+	}
+	if during := runBin("summary", "--format", "json"); !sameCounts(t, during, before) {
+		t.Errorf("results written by the running task are visible:\n%s\nwant\n%s", during, before)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	if after := runBin("summary", "--format", "json"); !sameCounts(t, after, before) {
+		t.Errorf("after the kill:\n%s\nwant\n%s", after, before)
+	}
+	var left, status int
+	if err := raw.QueryRow("SELECT COUNT(*) FROM results WHERE task_id = ?", task).Scan(&left); err != nil || left != 0 {
+		t.Errorf("the killed task's written results: %d left (%v), want none", left, err)
+	}
+	if err := raw.QueryRow("SELECT status FROM tasks WHERE id = ?", task).Scan(&status); err != nil || status != 3 {
+		t.Errorf("the killed task's status = %d (%v), want failed", status, err)
+	}
+}
+
+// sameCounts reports whether two summaries (JSON) agree but for the check
+// status, which shows a running or failed task.
+func sameCounts(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y []store.AssetSummary
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		x[i].CheckStatus, y[i].CheckStatus = "", ""
+		x[i].CheckProgress, y[i].CheckProgress = 0, 0
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func waitForRunningTask(t *testing.T, dir string) {

@@ -64,6 +64,9 @@ type Store struct {
 	// signaturesPruned is when expired request signatures were last
 	// deleted (unix ms).
 	signaturesPruned atomic.Int64
+	// staged keeps the keys of the results that AddResults stored for
+	// this handle's running tasks.
+	staged Staging
 }
 
 // NotFound turns a missing row into store.ErrNotFound naming what.

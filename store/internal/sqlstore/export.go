@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"github.com/baselinehq/baseline/checks"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
@@ -30,8 +31,12 @@ func (s *Store) ResultRows(ctx context.Context, q store.ResultQuery, fn func(res
 			JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id`
 		conds = append(conds, "a.removed_at = 0")
 	} else {
-		if _, err := s.Task(ctx, q.TaskID); err != nil {
+		t, err := s.Task(ctx, q.TaskID)
+		if err != nil {
 			return err
+		}
+		if t.Status == checks.CheckRunning {
+			return nil // its results so far are not the task's until it completes
 		}
 		from = `FROM results res JOIN items i ON i.id = res.item_id JOIN assets a ON a.id = res.asset_id`
 		conds = append(conds, "res.task_id = ?")

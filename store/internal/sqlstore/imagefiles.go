@@ -25,8 +25,10 @@ const (
 func (s *Store) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, bool, error) {
 	var doc string
 	var readAt int64
-	err := s.DB.QueryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
-		Unix(s.Now()), imageID).Scan(&doc, &readAt)
+	err := s.rowWrite(ctx, func(c Conn) error {
+		return c.QueryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
+			Unix(s.Now()), imageID).Scan(&doc, &readAt)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ImageFiles{}, false, nil
 	}

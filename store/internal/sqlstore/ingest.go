@@ -1,9 +1,6 @@
 package sqlstore
 
 import (
-	"encoding/json"
-	"sort"
-
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
@@ -57,13 +54,8 @@ func CheckReportIDs(rep *results.Report) error {
 	if err := store.CheckIDs("CustomerPolicyItemId", TouchedItems(rep)...); err != nil {
 		return err
 	}
-	for _, r := range rep.Results {
-		if err := store.CheckIDs("result's CustomerAssetId", r.AssetID); err != nil {
-			return err
-		}
-		if err := store.CheckIDs("result's CustomerPolicyItemId", r.ItemID); err != nil {
-			return err
-		}
+	if err := CheckResultIDs(rep.Results); err != nil {
+		return err
 	}
 	for _, f := range rep.Failures {
 		if err := store.CheckIDs("scan failure's CustomerAssetId", f.AssetID); err != nil {
@@ -133,31 +125,4 @@ func Removal(rep *results.Report) (node string, types []assets.Type) {
 		}
 	}
 	return node, types
-}
-
-// ResultOrder gives the report's results' indexes in (asset, item) order:
-// inserting in key order appends to the B-trees instead of splitting
-// pages all over them.
-func ResultOrder(rep *results.Report) []int {
-	order := make([]int, len(rep.Results))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(a, b int) bool {
-		ra, rb := &rep.Results[order[a]], &rep.Results[order[b]]
-		if ra.AssetID != rb.AssetID {
-			return ra.AssetID < rb.AssetID
-		}
-		return ra.ItemID < rb.ItemID
-	})
-	return order
-}
-
-// Evidence is a result's evidence as stored: JSON, empty for none.
-func Evidence(r *results.Result) (string, error) {
-	if len(r.Evidence) == 0 {
-		return "", nil
-	}
-	data, err := json.Marshal(r.Evidence)
-	return string(data), err
 }

@@ -66,7 +66,7 @@ func (ig IgnoreSet) Ignored(item, asset uint64) bool {
 // counts for its item. ok is false when some result names an asset or an
 // item that the report does not list: its roll-ups are then recomputed
 // from the tables.
-func ReportTallies(rep *results.Report, ig IgnoreSet) (perAsset, perItem map[uint64]*Tally, ok bool) {
+func ReportTallies(rep *results.Report, keys []ResultKey, ig IgnoreSet) (perAsset, perItem map[uint64]*Tally, ok bool) {
 	perAsset = make(map[uint64]*Tally, len(rep.Assets))
 	for _, a := range rep.Assets {
 		perAsset[a.ID] = &Tally{}
@@ -75,15 +75,15 @@ func ReportTallies(rep *results.Report, ig IgnoreSet) (perAsset, perItem map[uin
 	for _, it := range rep.Items {
 		perItem[it.ID] = &Tally{}
 	}
-	for i := range rep.Results {
-		r := &rep.Results[i]
-		ta, ti := perAsset[r.AssetID], perItem[r.ItemID]
+	for i := range keys {
+		k := &keys[i]
+		ta, ti := perAsset[k.Asset], perItem[k.Item]
 		if ta == nil || ti == nil {
 			return nil, nil, false
 		}
-		st, res, ign, at := StatusCodes[r.Status], ResultCodes[r.Result], ig.Ignored(r.ItemID, r.AssetID), Unix(r.CheckedAt)
-		ta.Add(st, res, ign, at)
-		ti.Add(st, res, ign, at)
+		st, res, ign := int(k.Status), int(k.Result), ig.Ignored(k.Item, k.Asset)
+		ta.Add(st, res, ign, k.CheckedAt)
+		ti.Add(st, res, ign, k.CheckedAt)
 	}
 	return perAsset, perItem, true
 }
@@ -146,11 +146,14 @@ func (t *Tally) counted() int64 {
 // before it. Only the report's own results and the rows of those assets are read, so
 // an ingest costs as much as its own results, however many other assets
 // have results of the same items.
-func ItemChanges(rep *results.Report, perItem map[uint64]*Tally, prior Prior) map[uint64]*ItemChange {
+func ItemChanges(keys []ResultKey, perItem map[uint64]*Tally, prior Prior) map[uint64]*ItemChange {
 	type pair struct{ asset, item uint64 }
-	replaced := make(map[pair]bool, len(rep.Results))
-	for i := range rep.Results {
-		replaced[pair{rep.Results[i].AssetID, rep.Results[i].ItemID}] = true
+	var replaced map[pair]bool
+	if len(prior.Rows) > 0 { // a first ingest of its assets replaces none
+		replaced = make(map[pair]bool, len(keys))
+		for i := range keys {
+			replaced[pair{keys[i].Asset, keys[i].Item}] = true
+		}
 	}
 	out := make(map[uint64]*ItemChange, len(perItem))
 	change := func(item uint64) *ItemChange {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/baselinehq/baseline/store"
 )
@@ -95,14 +96,41 @@ func RunningOverlap(ctx context.Context, c Conn, scope store.Scope) error {
 
 // Progress records a running task's progress.
 func (s *Store) Progress(ctx context.Context, taskID int64, pct int) error {
-	_, err := s.DB.Exec(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, StRunning)
-	return err
+	return s.rowWrite(ctx, func(c Conn) error {
+		_, err := c.Exec(ctx, "UPDATE tasks SET progress = ? WHERE id = ? AND status = ?", pct, taskID, StRunning)
+		return err
+	})
 }
 
-// FailTask ends a task without results.
+// rowWrite runs a write of one row that needs no store-wide lock in a
+// transaction of its own: SignatureTx where the backend has one, else Tx
+// (whose transaction, on SQLite, takes the file's write lock when it
+// begins, and waits for it, as an implicit one would not always do while
+// a task's results are being written).
+func (s *Store) rowWrite(ctx context.Context, f func(Conn) error) error {
+	if s.SignatureTx != nil {
+		return s.SignatureTx(ctx, f)
+	}
+	return s.Tx(ctx, f)
+}
+
+// FailTask ends a running task without results: those written for it
+// are deleted.
 func (s *Store) FailTask(ctx context.Context, taskID int64, reason string) error {
-	_, err := s.DB.Exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
-		StFailed, Unix(s.Now()), reason, taskID, StRunning)
+	s.staged.Take(taskID)
+	return s.Tx(ctx, func(c Conn) error { return EndRunning(ctx, c, taskID, s.Now(), reason) })
+}
+
+// EndRunning marks a running task failed with the reason, inside the
+// transaction c, and deletes the results written for it: no reader ever
+// saw them, and none will.
+func EndRunning(ctx context.Context, c Conn, taskID int64, at time.Time, reason string) error {
+	n, err := c.Exec(ctx, "UPDATE tasks SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
+		StFailed, Unix(at), reason, taskID, StRunning)
+	if err != nil || n == 0 {
+		return err
+	}
+	_, err = c.Exec(ctx, "DELETE FROM results WHERE task_id = ?", taskID)
 	return err
 }
 

@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+)
+
+// ResultKey is what an ingest's roll-ups need of one of its results: its
+// pair, its outcome as stored and its check time. A task's results are
+// written as they come (AddResults) and only their keys kept until the
+// task completes.
+type ResultKey struct {
+	Asset, Item    uint64
+	CheckedAt      int64
+	Status, Result int8
+}
+
+// KeyOf is a result's key.
+func KeyOf(r *results.Result) ResultKey {
+	return ResultKey{Asset: r.AssetID, Item: r.ItemID, CheckedAt: Unix(r.CheckedAt),
+		Status: int8(StatusCodes[r.Status]), Result: int8(ResultCodes[r.Result])}
+}
+
+// Staging keeps, per running task of a store handle, the keys of the
+// results already written.
+type Staging struct {
+	mu   sync.Mutex
+	keys map[int64][][]ResultKey
+}
+
+// Staged is the staging of the store's running tasks.
+func (s *Store) Staged() *Staging { return &s.staged }
+
+// Add records keys written for the task (kept as given, not copied).
+func (g *Staging) Add(taskID int64, keys []ResultKey) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.keys == nil {
+		g.keys = map[int64][][]ResultKey{}
+	}
+	g.keys[taskID] = append(g.keys[taskID], keys)
+}
+
+// Take removes and returns the keys written for the task by this handle
+// (ok false when it wrote none).
+func (g *Staging) Take(taskID int64) (keys []ResultKey, ok bool) {
+	g.mu.Lock()
+	parts, ok := g.keys[taskID]
+	delete(g.keys, taskID)
+	g.mu.Unlock()
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	keys = make([]ResultKey, 0, n)
+	for _, p := range parts {
+		keys = append(keys, p...)
+	}
+	return keys, ok
+}
+
+// CheckResultIDs refuses results naming an id above store.MaxID.
+func CheckResultIDs(rs []results.Result) error {
+	for i := range rs {
+		if err := store.CheckIDs("result's CustomerAssetId", rs[i].AssetID); err != nil {
+			return err
+		}
+		if err := store.CheckIDs("result's CustomerPolicyItemId", rs[i].ItemID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SortResults gives the results' indexes in (asset, item) order:
+// inserting in key order appends to the B-trees instead of splitting
+// pages all over them.
+func SortResults(rs []results.Result) []int {
+	order := make([]int, len(rs))
+	sorted := true
+	for i := range order {
+		order[i] = i
+		if i > 0 && !keyLess(&rs[i-1], &rs[i]) {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortFunc(order, func(a, b int) int {
+			ra, rb := &rs[a], &rs[b]
+			if c := cmp.Compare(ra.AssetID, rb.AssetID); c != 0 {
+				return c
+			}
+			return cmp.Compare(ra.ItemID, rb.ItemID)
+		})
+	}
+	return order
+}
+
+// keyLess reports whether a's (asset, item) pair comes before b's.
+func keyLess(a, b *results.Result) bool {
+	return a.AssetID < b.AssetID || (a.AssetID == b.AssetID && a.ItemID < b.ItemID)
+}
+
+// Running checks, inside the transaction c, that the task is running,
+// and gives its scope and trigger.
+func Running(ctx context.Context, c Conn, taskID int64) (scope, trigger string, err error) {
+	var status int
+	if err := c.QueryRow(ctx, "SELECT status, scope, trigger FROM tasks WHERE id = ?", taskID).Scan(&status, &scope, &trigger); err != nil {
+		return "", "", NotFound(err, fmt.Sprintf("task %d", taskID))
+	}
+	if status != StRunning {
+		return "", "", fmt.Errorf("task %d is %s, not running: its results are not stored", taskID, StatusOf(status))
+	}
+	return scope, trigger, nil
+}
+
+// StagedKeys reads back the keys of the results written for a running
+// task, for a handle that did not write them itself.
+func StagedKeys(ctx context.Context, c Conn, taskID int64) ([]ResultKey, error) {
+	return List(ctx, c, func(sc Scanner) (ResultKey, error) {
+		var k ResultKey
+		var st, res int
+		err := sc.Scan(&k.Asset, &k.Item, &st, &res, &k.CheckedAt)
+		k.Status, k.Result = int8(st), int8(res)
+		return k, err
+	}, "SELECT asset_id, item_id, status, result, checked_at FROM results WHERE task_id = ?", taskID)
+}

@@ -1,0 +1,154 @@
+package storetest_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store"
+	. "github.com/baselinehq/baseline/store/storetest"
+)
+
+// TestStreamedResultsInvisibleUntilComplete: results written while a task
+// runs (AddResults) change nothing that a reader sees, the task's own
+// export included, until CompleteTask completes the task; then the store
+// holds exactly what ingesting the whole report at once gives. Completing
+// from another handle than the one that wrote them gives the same.
+func TestStreamedResultsInvisibleUntilComplete(t *testing.T) {
+	each(t, tStreamedResultsInvisibleUntilComplete)
+}
+
+func tStreamedResultsInvisibleUntilComplete(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	first := snapshot(t, f.DB)
+	f.Clock.Step(time.Hour)
+	rep := f.BuildReport(map[uint64][]string{HostID: {P, P}, CtrA: {P, P, P, M}, CtrB: {F, F, F, M}, CtrC: {P, P, P, NA}})
+	for _, completer := range []string{"the writing handle", "another handle"} {
+		before := snapshot(t, f.DB)
+		task, err := f.DB.BeginTask(ctx, store.TriggerManual, store.Scope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		half := len(rep.Results) / 2
+		for _, batch := range [][]results.Result{rep.Results[:half], rep.Results[half:]} {
+			if err := f.DB.AddResults(ctx, task.ID, batch); err != nil {
+				t.Fatal(err)
+			}
+			if got := snapshot(t, f.DB); !reflect.DeepEqual(got, before) {
+				t.Fatalf("%s: a running task's written results are visible:\n%+v\nwant\n%+v", completer, got, before)
+			}
+			if n := taskRows(t, f.DB, task.ID); n != 0 {
+				t.Errorf("%s: the running task's export shows %d results", completer, n)
+			}
+		}
+		rest := *rep
+		rest.Results = nil
+		db := f.DB
+		if completer == "another handle" {
+			db = f.reopen(t)
+		}
+		if err := db.CompleteTask(ctx, task.ID, &rest); err != nil {
+			t.Fatal(err)
+		}
+		done, err := f.DB.Task(ctx, task.ID)
+		if err != nil || done.ResultCount != len(rep.Results) {
+			t.Errorf("%s: completed task %+v, %v; want %d results", completer, done, err, len(rep.Results))
+		}
+		if n := taskRows(t, f.DB, task.ID); n != len(rep.Results) {
+			t.Errorf("%s: the completed task's export shows %d results, want %d", completer, n, len(rep.Results))
+		}
+	}
+	// Ingesting the same report whole changes nothing of it.
+	streamed := snapshot(t, f.DB)
+	f.Ingest(t, store.Scope{}, rep)
+	if whole := snapshot(t, f.DB); !reflect.DeepEqual(streamed, whole) {
+		t.Errorf("streamed ingest:\n%+v\nwhole ingest of the same report:\n%+v", streamed, whole)
+	}
+	if reflect.DeepEqual(streamed, first) {
+		t.Error("the completed tasks changed nothing")
+	}
+	checkRollups(t, f, "after streamed tasks")
+}
+
+// TestFailedTaskLeavesNoWrittenResults: a task that fails after writing
+// some results leaves none of them, and the next task sees the store as
+// the last completed one left it.
+func TestFailedTaskLeavesNoWrittenResults(t *testing.T) { each(t, tFailedTaskLeavesNoWrittenResults) }
+
+func tFailedTaskLeavesNoWrittenResults(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	before := snapshot(t, f.DB)
+	task, err := f.DB.BeginTask(ctx, store.TriggerManual, store.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := f.BuildReport(map[uint64][]string{CtrA: {P, P, P, M}, CtrB: {F, F, F, M}})
+	if err := f.DB.AddResults(ctx, task.ID, rep.Results); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.FailTask(ctx, task.ID, "scan interrupted"); err != nil {
+		t.Fatal(err)
+	}
+	if n := taskRows(t, f.DB, task.ID); n != 0 {
+		t.Errorf("the failed task keeps %d results", n)
+	}
+	if err := f.DB.AddResults(ctx, task.ID, rep.Results); err == nil {
+		t.Error("results were written for a failed task")
+	}
+	if got := snapshot(t, f.DB); !reflect.DeepEqual(got, before) {
+		t.Errorf("after a failed task:\n%+v\nwant\n%+v", got, before)
+	}
+}
+
+// view is what readers see of the store's results: summaries (but the
+// running task's status), asset and item pages, and the latest results
+// with their evidence.
+type view struct {
+	Summaries []store.AssetSummary
+	Assets    []store.AssetInfo
+	Items     []store.ItemSummary
+	Latest    []results.Row
+}
+
+func snapshot(t *testing.T, db store.Store) view {
+	t.Helper()
+	ctx := context.Background()
+	var v view
+	var err error
+	if v.Summaries, err = db.Summary(ctx, []assets.Type{assets.Host, assets.Container}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range v.Summaries { // a running task shows here, by design
+		v.Summaries[i].CheckStatus, v.Summaries[i].CheckProgress = "", 0
+	}
+	if v.Assets, _, err = db.Assets(ctx, store.Query{Limit: store.MaxLimit}); err != nil {
+		t.Fatal(err)
+	}
+	if v.Items, _, err = db.Items(ctx, store.Query{Limit: store.MaxLimit}); err != nil {
+		t.Fatal(err)
+	}
+	err = db.ResultRows(ctx, store.ResultQuery{}, func(r results.Row) error {
+		r.TaskID = 0
+		v.Latest = append(v.Latest, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// taskRows counts the results an export of the task shows.
+func taskRows(t *testing.T, db store.Store, taskID int64) int {
+	t.Helper()
+	n := 0
+	if err := db.ResultRows(context.Background(), store.ResultQuery{TaskID: taskID}, func(results.Row) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

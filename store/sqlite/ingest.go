@@ -140,6 +140,9 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	if err := s.lapse(ctx); err != nil {
 		return err
 	}
+	if err := s.prepareResults(ctx); err != nil {
+		return err
+	}
 	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.completeTask(ctx, tx, taskID, rep) }); err != nil {
 		return err
 	}
@@ -231,6 +234,9 @@ func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) 
 		return nil
 	}
 	if err := sqlstore.CheckResultIDs(rs); err != nil {
+		return err
+	}
+	if err := s.prepareResults(ctx); err != nil {
 		return err
 	}
 	var keys []sqlstore.ResultKey
@@ -344,10 +350,29 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 	return out, rows.Err()
 }
 
+// resultsBatch is the batch that writes results rows.
+func resultsBatch(ctx context.Context, tx *sql.Tx) *batch {
+	return newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
+}
+
+// prepareResults prepares the statements that write results rows, before
+// a write transaction begins: preparing one inside it would wait for a
+// second connection of the pool, which may be held by a request waiting
+// for that transaction's lock (each then waits out the busy timeout).
+func (s *DB) prepareResults(ctx context.Context) error {
+	b := resultsBatch(ctx, nil)
+	for _, size := range cachedSizes {
+		if _, err := s.stmts.get(ctx, b.sql(size)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // insertResults writes results of the task, in (asset, item) order, and
 // returns their keys.
 func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
-	res := newBatch(ctx, tx, "INSERT INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
+	res := resultsBatch(ctx, tx)
 	res.stmts = stmts
 	res.args = make([]any, 0, min(len(rs), batchRows)*res.cols)
 	order := sqlstore.SortResults(rs)

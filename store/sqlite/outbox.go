@@ -18,6 +18,9 @@ var (
 // idempotency key applied, in one transaction (sqlstore.Store.ApplyUpload),
 // then folds the write-ahead log back into the database file.
 func (s *DB) CompleteUpload(ctx context.Context, taskID int64, rep *results.Report, node, key string) error {
+	if err := s.prepareResults(ctx); err != nil {
+		return err
+	}
 	err := s.ApplyUpload(ctx, taskID, rep, node, key, func(ctx context.Context, c sqlstore.Conn) error {
 		return s.completeTask(ctx, txOf(c), taskID, rep)
 	})

@@ -2,7 +2,11 @@ package storetest_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,4 +155,69 @@ func taskRows(t *testing.T, db store.Store, taskID int64) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestWritesDuringAStreamedTask: while a task writes its results in
+// batches, a scan's other writes (its image files cache, from many
+// workers at once) go on and all succeed; none waits for a connection
+// that the task's transaction itself waits for.
+func TestWritesDuringAStreamedTask(t *testing.T) { each(t, tWritesDuringAStreamedTask) }
+
+func tWritesDuringAStreamedTask(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	rep := f.BuildReport(map[uint64][]string{HostID: {P, P}, CtrA: {P, P, P, M}, CtrB: {F, F, F, M}, CtrC: {P, P, P, NA}})
+	db := f.reopen(t) // no statement prepared yet
+	task, err := db.BeginTask(ctx, store.TriggerManual, store.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	var written atomic.Int64
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				id := fmt.Sprintf("sha256:%064d", w*100000+i)
+				if _, _, err := db.ImageFiles(ctx, id); err != nil {
+					errs <- fmt.Errorf("reading the image files cache: %w", err)
+					return
+				}
+				if err := db.PutImageFiles(ctx, id, store.ImageFiles{Setuid: []string{"/bin/su"}}); err != nil {
+					errs <- fmt.Errorf("writing the image files cache: %w", err)
+					return
+				}
+				written.Add(1)
+			}
+		}()
+	}
+	// Once the writers are under way (or have failed), one result a
+	// call: each call prepares nothing new, or the one-row statement.
+	for written.Load() < 64 && len(errs) == 0 {
+		runtime.Gosched()
+	}
+	for i := range rep.Results {
+		if err := db.AddResults(ctx, task.ID, rep.Results[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.CompleteTask(ctx, task.ID, &results.Report{StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt, Assets: rep.Assets}); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -268,8 +268,14 @@ api:
 `+keys), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	argv := append([]string{"serve", "--config", cfg, "--listen", addr}, args...)
+	// BASELINE_BENCH_DAEMON_PROFILE names a CPU profile of the daemon to
+	// write, for performance work (read with `go tool pprof`).
+	if prof := os.Getenv("BASELINE_BENCH_DAEMON_PROFILE"); prof != "" {
+		argv = append([]string{"--cpu-profile", prof}, argv...)
+	}
 	d := &benchDaemon{addr: addr, stderr: &testhost.Buffer{}, exited: make(chan struct{}),
-		cmd: exec.Command(bin, append([]string{"serve", "--config", cfg, "--listen", addr}, args...)...)}
+		cmd: exec.Command(bin, argv...)}
 	d.cmd.Env = testbin.CleanEnv()
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {

@@ -25,21 +25,23 @@ func Time(s string) string {
 	return s
 }
 
-// ComplianceAssetInfo is an asset in a list.
+// ComplianceAssetInfo is an asset in a list. Its fields are declared in
+// the order of their JSON names, the order of the response's bytes, so
+// that the reply is written without sorting them.
 type ComplianceAssetInfo struct {
-	CustomerAssetId       uint64 `json:"CustomerAssetId"`
-	AssetType             string `json:"AssetType"`
 	AssetName             string `json:"AssetName"`
-	ImageTag              string `json:"ImageTag"`
-	HostIP                string `json:"HostIP"`
-	NodeName              string `json:"NodeName"`
-	CheckStatus           string `json:"CheckStatus"`
-	PassedPolicyItemCount int    `json:"PassedPolicyItemCount"`
-	FailedPolicyItemCount int    `json:"FailedPolicyItemCount"`
-	LastCheckTime         string `json:"LastCheckTime"`
+	AssetType             string `json:"AssetType"`
 	CheckResult           string `json:"CheckResult"`
-	InstanceId            string `json:"InstanceId"`
+	CheckStatus           string `json:"CheckStatus"`
+	CustomerAssetId       uint64 `json:"CustomerAssetId"`
+	FailedPolicyItemCount int    `json:"FailedPolicyItemCount"`
+	HostIP                string `json:"HostIP"`
 	IgnoredCount          int    `json:"IgnoredPolicyItemCount"`
+	ImageTag              string `json:"ImageTag"`
+	InstanceId            string `json:"InstanceId"`
+	LastCheckTime         string `json:"LastCheckTime"`
+	NodeName              string `json:"NodeName"`
+	PassedPolicyItemCount int    `json:"PassedPolicyItemCount"`
 }
 
 // NewAssetInfo converts an asset with its roll-up.

@@ -90,7 +90,7 @@ func describeAssets(s *Server, ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	list, total, err := listPage(ctx, req.AssetTypeSet, req.Page, s.store.Assets, api.NewAssetInfo)
+	list, total, err := listPage(ctx, req.AssetTypeSet, req.Page, s.store.AssetList, api.NewAssetInfo)
 	if err != nil {
 		return nil, err
 	}

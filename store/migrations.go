@@ -545,7 +545,20 @@ INSERT INTO type_rollup SELECT a.type, COUNT(*),
 	WHERE a.removed_at = 0 GROUP BY a.type;
 `,
 	},
+	// 10: SQLite keeps the request signatures in a database file of their
+	// own (store/sqlite), so that recording one, at every API call, does
+	// not make the store's readers drop their page caches; store/sqlite
+	// copies the rows there before this drops the table. PostgreSQL keeps
+	// its table.
+	{
+		SQLite:   `DROP TABLE IF EXISTS signatures;`,
+		Postgres: `SELECT 1;`,
+	},
 }
+
+// SignaturesMoved is the version whose migration drops SQLite's
+// signatures table, their rows moved to the signatures' own file first.
+const SignaturesMoved = 10
 
 // SchemaVersion is the number of migrations this build knows.
 var SchemaVersion = len(Migrations)

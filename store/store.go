@@ -486,6 +486,10 @@ type TaskStore interface {
 type ResultReader interface {
 	Summary(ctx context.Context, types []assets.Type) ([]AssetSummary, error)
 	Assets(ctx context.Context, q Query) ([]AssetInfo, int, error)
+	// AssetList is Assets with, of each asset's details, only what a list
+	// of assets shows (ComplianceAssetInfo): an image's Tag, a host's
+	// InstanceID; the other details are left out.
+	AssetList(ctx context.Context, q Query) ([]AssetInfo, int, error)
 	Asset(ctx context.Context, id uint64) (AssetInfo, error)
 	AssetItems(ctx context.Context, assetID uint64, q Query) ([]results.Row, int, error)
 	Items(ctx context.Context, q Query) ([]ItemSummary, int, error)

@@ -73,11 +73,13 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 	if err := json.Unmarshal(raw, &env); err != nil || env.Response == nil {
 		return fmt.Errorf("%s: not an API response (HTTP %d)", action, resp.StatusCode)
 	}
-	var e struct {
-		Error *api.Error `json:"Error"`
-	}
-	if err := json.Unmarshal(env.Response, &e); err == nil && e.Error != nil {
-		return e.Error
+	if mayHoldError(env.Response) {
+		var e struct {
+			Error *api.Error `json:"Error"`
+		}
+		if err := json.Unmarshal(env.Response, &e); err == nil && e.Error != nil {
+			return e.Error
+		}
 	}
 	if out == nil {
 		return nil
@@ -86,6 +88,30 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 		return fmt.Errorf("%s: decoding the response: %w", action, err)
 	}
 	return nil
+}
+
+// mayHoldError reports whether a response's JSON may have an Error member,
+// so that a page of results is not decoded once more only to find none.
+// It says no only when no string in it is "Error" in any case (as
+// encoding/json matches keys) and none has an escape (which could spell
+// one).
+func mayHoldError(resp []byte) bool {
+	if bytes.IndexByte(resp, '\\') >= 0 {
+		return true
+	}
+	const name = "error"
+	for i := bytes.IndexByte(resp, '"'); i >= 0; {
+		end := i + 1 + len(name)
+		if end < len(resp) && resp[end] == '"' && bytes.EqualFold(resp[i+1:end], []byte(name)) {
+			return true
+		}
+		j := bytes.IndexByte(resp[i+1:], '"')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // signedHeaders are the headers the client signs (sorted): beside the

@@ -97,6 +97,11 @@ func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, i
 	return rows(out.AssetInfoList, assetInfo), out.TotalCount, nil
 }
 
+// AssetList calls DescribeComplianceAssetList, as Assets does.
+func (s *Store) AssetList(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
+	return s.Assets(ctx, q)
+}
+
 // Asset calls DescribeComplianceAssetDetailInfo.
 func (s *Store) Asset(ctx context.Context, id uint64) (store.AssetInfo, error) {
 	var out api.DescribeComplianceAssetDetailInfoResponse

@@ -351,23 +351,26 @@ type fleetQuery struct {
 func fleetQueries() []fleetQuery {
 	return []fleetQuery{
 		{"summary", "20 ms", func(ctx context.Context, c *apiclient.Client) (string, error) {
-			var out struct {
-				AssetSummaryList []struct {
-					AssetType                    string
-					AssetCount, FailedAssetCount int
-				}
-			}
-			err := c.Call(ctx, "DescribeComplianceTaskAssetSummary", map[string]any{"AssetTypeSet": []string{"ASSET_CONTAINER", "ASSET_HOST", "ASSET_IMAGE"}}, &out)
+			var out api.DescribeComplianceTaskAssetSummaryResponse
+			err := c.Call(ctx, api.DescribeComplianceTaskAssetSummary,
+				api.DescribeComplianceTaskAssetSummaryRequest{AssetTypeSet: []string{"ASSET_CONTAINER", "ASSET_HOST", "ASSET_IMAGE"}}, &out)
 			if err == nil && len(out.AssetSummaryList) == 0 {
 				err = fmt.Errorf("empty summary")
 			}
-			return fmt.Sprintf("%+v", out.AssetSummaryList), err
+			return fmt.Sprintf("%d asset types, %d containers", len(out.AssetSummaryList), containerCount(out)), err
 		}},
-		{"items-page", "50 ms", pageCall("DescribeComplianceTaskPolicyItemSummaryList", "PolicyItemSummaryList",
-			map[string]any{"Offset": 20, "Limit": 20, "Filters": []store.Filter{{Name: "RiskLevel", Values: []string{"RISK_HIGH"}, ExactMatch: true}}})},
-		{"affected-assets-page", "50 ms", pageCall("DescribeCompliancePolicyItemAffectedAssetList", "AffectedAssetList",
-			map[string]any{"CustomerPolicyItemId": fleet.FirstItemID, "Offset": 0, "Limit": 50,
-				"Filters": []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}})},
+		{"items-page", "50 ms", pageCall(api.DescribeComplianceTaskPolicyItemSummaryList,
+			api.DescribeComplianceTaskPolicyItemSummaryListRequest{Page: api.Page{Offset: 20, Limit: 20,
+				Filters: []store.Filter{{Name: "RiskLevel", Values: []string{"RISK_HIGH"}, ExactMatch: true}}}},
+			func(r *api.DescribeComplianceTaskPolicyItemSummaryListResponse) (int, int) {
+				return len(r.PolicyItemSummaryList), r.TotalCount
+			})},
+		{"affected-assets-page", "50 ms", pageCall(api.DescribeCompliancePolicyItemAffectedAssetList,
+			api.DescribeCompliancePolicyItemAffectedAssetListRequest{CustomerPolicyItemId: fleet.FirstItemID, Page: api.Page{Offset: 0, Limit: 50,
+				Filters: []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}}},
+			func(r *api.DescribeCompliancePolicyItemAffectedAssetListResponse) (int, int) {
+				return len(r.AffectedAssetList), r.TotalCount
+			})},
 	}
 }
 

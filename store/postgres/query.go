@@ -18,7 +18,7 @@ var dialect = sqlstore.Dialect{
 	ClusterName: "(%s.details->'Cluster'->>'ClusterName')", Concat: "string_agg(%s, ' ')", Like: "ILIKE",
 	InIDs: "= ANY(?)", IDs: func(list []uint64) any { return ids(list) },
 	Offset: "OFFSET ?", Ignored: ignoredExpr,
-	JSONText: "%s::text",
+	JSONText: "%s::text", JSONMember: "(%s->'%s'->>'%s')",
 }
 
 // columns are the filter columns of each list.

@@ -35,11 +35,13 @@ func TestStoreFilesArePrivate(t *testing.T) {
 		return fi.Mode().Perm()
 	}
 	for path, want := range map[string]os.FileMode{
-		filepath.Dir(dir):                   0o700,
-		dir:                                 0o700,
-		filepath.Join(dir, FileName):        0o600,
-		filepath.Join(dir, FileName+"-wal"): 0o600,
-		filepath.Join(dir, FileName+"-shm"): 0o600,
+		filepath.Dir(dir):                            0o700,
+		dir:                                          0o700,
+		filepath.Join(dir, FileName):                 0o600,
+		filepath.Join(dir, FileName+"-wal"):          0o600,
+		filepath.Join(dir, FileName+"-shm"):          0o600,
+		SignaturesPath(filepath.Join(dir, FileName)): 0o600,
+		SignaturesPath(filepath.Join(dir, FileName)) + "-wal": 0o600,
 	} {
 		if got := mode(path); got != want {
 			t.Errorf("%s: mode %#o, want %#o", filepath.Base(path), got, want)

@@ -16,7 +16,7 @@ var dialect = sqlstore.Dialect{
 	ClusterName: clusterName, Concat: "group_concat(%s, ' ')",
 	InIDs: "IN (SELECT value FROM json_each(?))", IDs: jsonIDs,
 	Offset: "LIMIT -1 OFFSET ?", Ignored: ignoredExpr,
-	JSONText: "%s",
+	JSONText: "%s", JSONMember: "json_extract(%s, '$.%s.%s')",
 }
 
 // jsonIDs passes a list of ids as one JSON array, which json_each reads.

@@ -22,7 +22,7 @@ const rollupColumns = `
 // migrateTo applies store.Migrations up to version n, each in its own
 // transaction with the version bump (PRAGMA user_version records how many
 // ran).
-func migrateTo(ctx context.Context, db *sql.DB, n int) error {
+func migrateTo(ctx context.Context, db, sig *sql.DB, n int) error {
 	var v int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return err
@@ -34,6 +34,12 @@ func migrateTo(ctx context.Context, db *sql.DB, n int) error {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		if v+1 == store.SignaturesMoved {
+			if err := moveSignatures(ctx, tx, sig); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, store.Migrations[v].SQLite); err != nil {
 			_ = tx.Rollback()

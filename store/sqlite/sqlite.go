@@ -30,7 +30,9 @@ const FileName = "baseline.db"
 type DB struct {
 	// Store holds the roles written once for the SQL backends.
 	*sqlstore.Store
-	db   *sql.DB
+	db *sql.DB
+	// sig is the signatures' own file (signatures.go).
+	sig  *sql.DB
 	path string
 	now  func() time.Time
 	log  *slog.Logger
@@ -141,19 +143,24 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.SetMaxIdleConns(readers)
 	db.SetConnMaxIdleTime(time.Minute)
 	stmts := newStmtCache(db)
-	s := &DB{db: db, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive, stmts: stmts}
+	sig, err := openSignatures(ctx, SignaturesPath(path), log)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &DB{db: db, sig: sig, path: path, now: opts.Now, log: log, pid: os.Getpid(), alive: processAlive, stmts: stmts}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.host, _ = os.Hostname()
 	s.Store = &sqlstore.Store{Dialect: dialect, DB: dbConn{db: db, stmts: stmts}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
-		ResultPage: s.results}
+		ResultPage: s.results, SignatureTx: s.signatureTx, Signatures: dbConn{db: sig, stmts: newStmtCache(sig)}}
 	n := opts.SchemaVersion
 	if n == 0 {
 		n = store.SchemaVersion
 	}
-	if err := migrateTo(ctx, s.db, n); err != nil {
-		db.Close()
+	if err := migrateTo(ctx, s.db, s.sig, n); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	return s, nil
@@ -162,10 +169,10 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 // Path is the database file.
 func (s *DB) Path() string { return s.path }
 
-// Close closes the database.
+// Close closes the database and the signatures' file.
 func (s *DB) Close() error {
 	s.stmts.close()
-	return s.db.Close()
+	return errors.Join(s.db.Close(), s.sig.Close())
 }
 
 // tx runs f in one immediate (write-locking) transaction.

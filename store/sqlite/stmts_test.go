@@ -16,7 +16,7 @@ import (
 func TestPreparedQueriesSeeNewWritesAndAreBounded(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	conn := f.db.DB
+	conn := f.db.Signatures
 	count := func() int {
 		var n int
 		if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM signatures WHERE action = ?", "Describe").Scan(&n); err != nil {

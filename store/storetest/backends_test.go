@@ -135,6 +135,18 @@ func sqlitePlace(t *testing.T) *place {
 		},
 		count: func(t *testing.T, table string) int {
 			db := raw(t)
+			var v int
+			if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if table == "signatures" && v >= store.SignaturesMoved {
+				// In the signatures' own file since that migration.
+				db.Close()
+				var err error
+				if db, err = sql.Open("sqlite", "file:"+sqlite.SignaturesPath(path)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			defer db.Close()
 			var n int
 			if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {

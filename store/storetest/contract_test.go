@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -290,6 +291,58 @@ func tQueriesFilterAndPage(t *testing.T, f *fixture) {
 	aff, total, err := f.DB.ItemAssets(ctx, 21, store.Query{Filters: []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}}}})
 	if err != nil || total != 1 || aff[0].AssetID != CtrA || aff[0].NodeName != "node-1" {
 		t.Errorf("affected = %+v (%d), %v", aff, total, err)
+	}
+}
+
+func TestAssetListShowsWhatAListShows(t *testing.T) { each(t, tAssetListShowsWhatAListShows) }
+
+// tAssetListShowsWhatAListShows: AssetList gives the rows of Assets, in
+// the same order and with the same roll-ups, with of the details only a
+// host's instance id and an image's tag.
+func tAssetListShowsWhatAListShows(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	rep := f.BuildReport(map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {P, P, P, M}}, CtrB)
+	for i := range rep.Assets {
+		switch a := &rep.Assets[i]; a.Type {
+		case assets.Host:
+			a.Host = &assets.HostDetails{HostName: "node-1", InstanceID: "i-0abc", DockerVersion: "27.1.1"}
+		case assets.Container:
+			a.Container = &assets.ContainerDetails{ContainerID: a.Ref + "-id", Name: a.Name, State: "running", ImageName: "nginx:1.27"}
+		}
+	}
+	rep.Assets = append(rep.Assets, assets.Asset{ID: 77, Type: assets.Image, Name: "nginx:1.27", Ref: "sha256:77", NodeName: "node-1",
+		Image: &assets.ImageDetails{ImageID: "sha256:77", Name: "nginx", Tag: "1.27", Repository: "library/nginx"}})
+	f.Ingest(t, store.Scope{}, rep)
+	full, total, err := f.DB.Assets(ctx, store.Query{Limit: 100})
+	if err != nil || len(full) == 0 {
+		t.Fatalf("assets: %d, %v", len(full), err)
+	}
+	listed, listedTotal, err := f.DB.AssetList(ctx, store.Query{Limit: 100})
+	if err != nil || listedTotal != total || len(listed) != len(full) {
+		t.Fatalf("asset list: %d of %d, %v; want %d of %d", len(listed), listedTotal, err, len(full), total)
+	}
+	var sawImage, sawHost bool
+	for i, want := range full {
+		want.Container = nil
+		switch {
+		case want.Host != nil:
+			want.Host, sawHost = &assets.HostDetails{InstanceID: want.Host.InstanceID}, want.Host.InstanceID == "i-0abc"
+		case want.Image != nil:
+			want.Image, sawImage = &assets.ImageDetails{Tag: want.Image.Tag}, want.Image.Tag == "1.27"
+		}
+		if got := listed[i]; !reflect.DeepEqual(got, want) {
+			t.Errorf("row %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	if !sawImage || !sawHost {
+		t.Errorf("the image (%v) or the host (%v) with its details is missing from %+v", sawImage, sawHost, full)
+	}
+	// Filters and paging as Assets.
+	q := store.Query{Offset: 1, Limit: 1, Filters: []store.Filter{{Name: "AssetType", Values: []string{"ASSET_CONTAINER"}, ExactMatch: true}}}
+	want, wantTotal, _ := f.DB.Assets(ctx, q)
+	got, gotTotal, err := f.DB.AssetList(ctx, q)
+	if err != nil || gotTotal != wantTotal || len(got) != 1 || got[0].ID != want[0].ID || got[0].CheckStatus != want[0].CheckStatus {
+		t.Errorf("page of containers: %+v (%d), %v; want %+v (%d)", got, gotTotal, err, want, wantTotal)
 	}
 }
 

@@ -117,6 +117,9 @@ func migratedStoreID(t *testing.T, p *place) string {
 // migration.
 func TestMigrationBuildsTypeRollups(t *testing.T) { each(t, tMigrationBuildsTypeRollups) }
 
+// typeRollupsVersion is the version whose migration builds type_rollup.
+const typeRollupsVersion = 9
+
 func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	f.Standard(t)
@@ -129,7 +132,7 @@ func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 	}
 	f.place.exec(t, "DROP TABLE type_rollup")
 	f.place.exec(t, "DROP INDEX IF EXISTS assets_live")
-	f.place.exec(t, fmt.Sprintf(f.place.setVersion, store.SchemaVersion-1))
+	f.place.exec(t, fmt.Sprintf(f.place.setVersion, typeRollupsVersion-1))
 	up := f.reopen(t)
 	if v := f.place.version(t); v != store.SchemaVersion {
 		t.Fatalf("version %d, want %d", v, store.SchemaVersion)

@@ -26,6 +26,10 @@ type Dialect struct {
 	Ignored string
 	// JSONText reads a JSON column as text, with one %s for the column.
 	JSONText string
+	// JSONMember reads a member of an object in a JSON column as text
+	// (NULL when absent), with a %s for the column, the object's key and
+	// the member's key.
+	JSONMember string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -45,6 +45,10 @@ type Store struct {
 	// lock, for writes whose keys decide between processes on their own
 	// (request signatures); unset, they take Tx.
 	SignatureTx func(ctx context.Context, f func(Conn) error) error
+	// Signatures, when set, runs the signature statements outside a
+	// transaction (pruning, a single use) on the connections SignatureTx
+	// uses, when the signatures are kept apart from the rest; unset, DB.
+	Signatures Conn
 	// Now is the clock.
 	Now func() time.Time
 	Log *slog.Logger

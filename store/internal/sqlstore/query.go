@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/store"
 )
 
@@ -42,6 +43,19 @@ func (s *Store) AssetCount(ctx context.Context, filters []store.Filter, w string
 // and only the page's rows are then read whole: an offset deep in the
 // list skips index entries, not assets with their roll-ups and details.
 func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
+	return s.assetPage(ctx, q, s.Dialect.AssetSelect(), ScanAsset)
+}
+
+// AssetList lists current assets with their roll-ups as Assets does, with
+// of each asset's details only what a list shows (store.AssetList): they
+// are read in SQL from the stored details, which are not decoded whole.
+func (s *Store) AssetList(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
+	return s.assetPage(ctx, q, s.Dialect.listedAssetSelect(), ScanListedAsset)
+}
+
+// assetPage reads a page of current assets, each row selected by sel (from
+// the assets a) and read by scan.
+func (s *Store) assetPage(ctx context.Context, q store.Query, sel string, scan func(Scanner) (store.AssetInfo, error)) ([]store.AssetInfo, int, error) {
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
@@ -59,8 +73,22 @@ func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, i
 	const order = " ORDER BY a.type, a.name, a.id"
 	page := "SELECT a.id FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id" +
 		w + order + " LIMIT ? OFFSET ?"
-	out, err := List(ctx, s.DB, ScanAsset, s.Dialect.AssetSelect()+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
+	out, err := List(ctx, s.DB, scan, sel+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
 	return out, total, err
+}
+
+// listedAssetSelect selects what ScanListedAsset reads: an asset's
+// columns, the one member of its details that a list shows (an image's
+// tag, a host's instance id), and its roll-up as AssetSelect.
+func (d Dialect) listedAssetSelect() string {
+	member := func(obj, key string) string {
+		return "COALESCE(" + fmt.Sprintf(d.JSONMember, "a.details", obj, key) + ", '')"
+	}
+	return `SELECT a.id, a.type, a.name, a.ref, a.node_name,
+	CASE a.type WHEN '` + string(assets.Image) + `' THEN ` + member("Image", "ImageTag") + ` WHEN '` + string(assets.Host) + `' THEN ` + member("Host", "InstanceId") + ` ELSE '' END,
+	a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + ScanFailedExpr + `, ` + AssetResultExpr + `
+	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
 }
 
 // Asset returns one asset (current or removed) with its roll-up.

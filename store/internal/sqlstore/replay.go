@@ -20,7 +20,7 @@ func (s *Store) UseSignature(ctx context.Context, u store.SignatureUse) (store.S
 	if err := s.pruneSignatures(ctx, u); err != nil {
 		return store.SignatureUse{}, false, err
 	}
-	r, err := useSignature(ctx, s.DB, u)
+	r, err := useSignature(ctx, s.signatureConn(), u)
 	return r.First, r.Seen, err
 }
 
@@ -55,11 +55,19 @@ func (s *Store) UseSignatures(ctx context.Context, uses []store.SignatureUse) ([
 	return out, nil
 }
 
+// signatureConn is where the signatures are kept.
+func (s *Store) signatureConn() Conn {
+	if s.Signatures != nil {
+		return s.Signatures
+	}
+	return s.DB
+}
+
 // pruneSignatures deletes the expired signatures, at most once a minute.
 func (s *Store) pruneSignatures(ctx context.Context, u store.SignatureUse) error {
 	now := Unix(u.At)
 	if last := s.signaturesPruned.Load(); now-last >= pruneSignaturesEvery && s.signaturesPruned.CompareAndSwap(last, now) {
-		if _, err := s.DB.Exec(ctx, `DELETE FROM signatures WHERE expires_at < ?`, now); err != nil {
+		if _, err := s.signatureConn().Exec(ctx, `DELETE FROM signatures WHERE expires_at < ?`, now); err != nil {
 			s.signaturesPruned.Store(last)
 			return err
 		}

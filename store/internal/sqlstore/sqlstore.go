@@ -160,6 +160,31 @@ func ScanAsset(sc Scanner) (store.AssetInfo, error) {
 	return a, nil
 }
 
+// ScanListedAsset reads what listedAssetSelect selects.
+func ScanListedAsset(sc Scanner) (store.AssetInfo, error) {
+	var a store.AssetInfo
+	var typ, shown, result string
+	var last int64
+	if err := sc.Scan(&a.ID, &typ, &a.Name, &a.Ref, &a.NodeName, &shown, &a.HostIP, &a.PassedPolicyItemCount, &a.FailedPolicyItemCount,
+		&a.IgnoredCount, &a.ManualCount, &a.NotApplicableCount, &a.CheckFailedCount, &last, &a.ScanFailed, &result); err != nil {
+		return a, err
+	}
+	a.Type = assets.Type(typ)
+	switch a.Type {
+	case assets.Image:
+		a.Image = &assets.ImageDetails{Tag: shown}
+	case assets.Host:
+		a.Host = &assets.HostDetails{InstanceID: shown}
+	}
+	a.CheckResult = checks.CheckResult(result)
+	a.LastCheckTime = APITime(last)
+	a.CheckStatus = checks.CheckFinished
+	if a.ScanFailed {
+		a.CheckStatus = checks.CheckFailed
+	}
+	return a, nil
+}
+
 // ScanRow reads a result row: item id, number, title, category, standard,
 // risk; asset id, name, type, node; status, result, ignored (boolean),
 // reason, evidence (JSON, empty for none), check time, task, remediation.

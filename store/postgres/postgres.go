@@ -101,7 +101,7 @@ func open(ctx context.Context, dsn, masked string, opts Options) (*DB, error) {
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, err
 	}
-	s.Store = &sqlstore.Store{Dialect: dialect, DB: s.db(), Tx: s.sharedTx, SignatureTx: s.plainTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
+	s.Store = &sqlstore.Store{Dialect: dialect, DB: s.db(), Tx: s.sharedTx, SignatureTx: s.plainTx, RowTx: s.plainTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
 		ResultPage: s.results}
 	n := opts.SchemaVersion
 	if n == 0 {

@@ -45,6 +45,11 @@ type Store struct {
 	// lock, for writes whose keys decide between processes on their own
 	// (request signatures); unset, they take Tx.
 	SignatureTx func(ctx context.Context, f func(Conn) error) error
+	// RowTx, when set, runs f in one transaction without the write lock,
+	// on the store's own tables, for writes of one row that need not wait
+	// for an ingest (a task's progress, the image files cache); unset,
+	// they take Tx.
+	RowTx func(ctx context.Context, f func(Conn) error) error
 	// Signatures, when set, runs the signature statements outside a
 	// transaction (pruning, a single use) on the connections SignatureTx
 	// uses, when the signatures are kept apart from the rest; unset, DB.

@@ -103,13 +103,13 @@ func (s *Store) Progress(ctx context.Context, taskID int64, pct int) error {
 }
 
 // rowWrite runs a write of one row that needs no store-wide lock in a
-// transaction of its own: SignatureTx where the backend has one, else Tx
+// transaction of its own: RowTx where the backend has one, else Tx
 // (whose transaction, on SQLite, takes the file's write lock when it
 // begins, and waits for it, as an implicit one would not always do while
 // a task's results are being written).
 func (s *Store) rowWrite(ctx context.Context, f func(Conn) error) error {
-	if s.SignatureTx != nil {
-		return s.SignatureTx(ctx, f)
+	if s.RowTx != nil {
+		return s.RowTx(ctx, f)
 	}
 	return s.Tx(ctx, f)
 }

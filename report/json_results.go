@@ -3,9 +3,9 @@ package report
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/jsondoc"
 	"github.com/baselinehq/baseline/results"
 )
 
@@ -52,14 +52,14 @@ func appendResult(dst []byte, r *results.Result) ([]byte, bool) {
 	dst = append(dst, ","+in+`"CustomerAssetId": `...)
 	dst = strconv.AppendUint(dst, r.AssetID, 10)
 	dst = append(dst, ","+in+`"CheckStatus": `...)
-	dst = appendJSONString(dst, string(r.Status))
+	dst = jsondoc.AppendString(dst, string(r.Status), true)
 	if r.Result != "" {
 		dst = append(dst, ","+in+`"CheckResult": `...)
-		dst = appendJSONString(dst, string(r.Result))
+		dst = jsondoc.AppendString(dst, string(r.Result), true)
 	}
 	if r.Reason != "" {
 		dst = append(dst, ","+in+`"Reason": `...)
-		dst = appendJSONString(dst, r.Reason)
+		dst = jsondoc.AppendString(dst, r.Reason, true)
 	}
 	if len(r.Evidence) > 0 {
 		dst = append(dst, ","+in+`"VerifyInfo": [`...)
@@ -79,20 +79,20 @@ func appendResult(dst []byte, r *results.Result) ([]byte, bool) {
 func appendEvidence(dst []byte, e *checks.Evidence) []byte {
 	const in = "\n          "
 	dst = append(dst, "\n        {"+in+`"Source": `...)
-	dst = appendJSONString(dst, e.Source)
+	dst = jsondoc.AppendString(dst, e.Source, true)
 	if e.Subject != "" {
 		dst = append(dst, ","+in+`"Subject": `...)
-		dst = appendJSONString(dst, e.Subject)
+		dst = jsondoc.AppendString(dst, e.Subject, true)
 	}
 	dst = append(dst, ","+in+`"Actual": `...)
-	dst = appendJSONString(dst, e.Actual)
+	dst = jsondoc.AppendString(dst, e.Actual, true)
 	dst = append(dst, ","+in+`"Expected": `...)
-	dst = appendJSONString(dst, e.Expected)
+	dst = jsondoc.AppendString(dst, e.Expected, true)
 	dst = append(dst, ","+in+`"Passed": `...)
 	dst = strconv.AppendBool(dst, e.Passed)
 	if e.Text != "" {
 		dst = append(dst, ","+in+`"Text": `...)
-		dst = appendJSONString(dst, e.Text)
+		dst = jsondoc.AppendString(dst, e.Text, true)
 	}
 	return append(dst, "\n        }"...)
 }
@@ -108,68 +108,4 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"'), true
-}
-
-// jsonSafe tells the ASCII characters that a JSON string holds as they
-// are: not control characters, the quote, the backslash, <, > or &.
-var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
-	for c := range safe {
-		safe[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return safe
-}()
-
-// appendJSONString appends s quoted as encoding/json quotes it, HTML
-// escaping on: the quote, the backslash and control characters escaped
-// (the usual ones by letter), <, > and & as \u00XX, invalid UTF-8 as
-// \ufffd, and the line and paragraph separators escaped.
-func appendJSONString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, `\b`...)
-			case '\f':
-				dst = append(dst, `\f`...)
-			case '\n':
-				dst = append(dst, `\n`...)
-			case '\r':
-				dst = append(dst, `\r`...)
-			case '\t':
-				dst = append(dst, `\t`...)
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -1,9 +1,8 @@
 package sqlstore
 
 import (
-	"unicode/utf8"
-
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/jsondoc"
 )
 
 // AppendEvidence appends a result's evidence as stored (a JSON array, the
@@ -22,15 +21,15 @@ func AppendEvidence(buf []byte, ev []checks.Evidence) []byte {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, `{"Source":`...)
-		buf = appendJSONString(buf, e.Source)
+		buf = jsondoc.AppendString(buf, e.Source, false)
 		if e.Subject != "" {
 			buf = append(buf, `,"Subject":`...)
-			buf = appendJSONString(buf, e.Subject)
+			buf = jsondoc.AppendString(buf, e.Subject, false)
 		}
 		buf = append(buf, `,"Actual":`...)
-		buf = appendJSONString(buf, e.Actual)
+		buf = jsondoc.AppendString(buf, e.Actual, false)
 		buf = append(buf, `,"Expected":`...)
-		buf = appendJSONString(buf, e.Expected)
+		buf = jsondoc.AppendString(buf, e.Expected, false)
 		if e.Passed {
 			buf = append(buf, `,"Passed":true`...)
 		} else {
@@ -38,62 +37,9 @@ func AppendEvidence(buf []byte, ev []checks.Evidence) []byte {
 		}
 		if e.Text != "" {
 			buf = append(buf, `,"Text":`...)
-			buf = appendJSONString(buf, e.Text)
+			buf = jsondoc.AppendString(buf, e.Text, false)
 		}
 		buf = append(buf, '}')
 	}
 	return append(buf, ']')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string: control characters, the
-// quote and the backslash escaped, invalid UTF-8 replaced by U+FFFD, and
-// U+2028 and U+2029 escaped (as encoding/json does).
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

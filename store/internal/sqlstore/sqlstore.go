@@ -151,13 +151,19 @@ func ScanAsset(sc Scanner) (store.AssetInfo, error) {
 	if err := json.Unmarshal([]byte(details), &a.Asset); err != nil {
 		return a, err
 	}
+	finishAsset(&a, result, last)
+	return a, nil
+}
+
+// finishAsset sets an asset's outcome from its stored result and last
+// check time.
+func finishAsset(a *store.AssetInfo, result string, last int64) {
 	a.CheckResult = checks.CheckResult(result)
 	a.LastCheckTime = APITime(last)
 	a.CheckStatus = checks.CheckFinished
 	if a.ScanFailed {
 		a.CheckStatus = checks.CheckFailed
 	}
-	return a, nil
 }
 
 // ScanListedAsset reads what listedAssetSelect selects.
@@ -176,12 +182,7 @@ func ScanListedAsset(sc Scanner) (store.AssetInfo, error) {
 	case assets.Host:
 		a.Host = &assets.HostDetails{InstanceID: shown}
 	}
-	a.CheckResult = checks.CheckResult(result)
-	a.LastCheckTime = APITime(last)
-	a.CheckStatus = checks.CheckFinished
-	if a.ScanFailed {
-		a.CheckStatus = checks.CheckFailed
-	}
+	finishAsset(&a, result, last)
 	return a, nil
 }
 

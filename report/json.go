@@ -182,6 +182,11 @@ func (j *jsonWriter) value(name string, v any) {
 
 // writeList writes a list field one element at a time.
 func writeList[T any](j *jsonWriter, name string, list []T) {
+	writeElements(j, name, list, func(e *T) { j.indent(e, "    ") })
+}
+
+// writeElements writes a list field, each element by write.
+func writeElements[T any](j *jsonWriter, name string, list []T, write func(*T)) {
 	j.key(name)
 	if len(list) == 0 {
 		j.raw("[]")
@@ -191,7 +196,7 @@ func writeList[T any](j *jsonWriter, name string, list []T) {
 	j.raw("[\n")
 	for i := range list {
 		j.raw("    ")
-		j.indent(&list[i], "    ")
+		write(&list[i])
 		if i < len(list)-1 {
 			j.raw(",\n")
 		} else {

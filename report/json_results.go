@@ -15,31 +15,16 @@ import (
 
 // writeResults writes the Results field.
 func writeResults(j *jsonWriter, list []results.Result) {
-	j.key("Results")
-	if len(list) == 0 {
-		j.raw("[]")
-		j.end()
-		return
-	}
-	j.raw("[\n")
-	for i := range list {
-		j.raw("    ")
-		if b, ok := appendResult(j.indented[:0], &list[i]); ok {
+	writeElements(j, "Results", list, func(r *results.Result) {
+		if b, ok := appendResult(j.indented[:0], r); ok {
 			j.indented = b
 			if j.err == nil {
 				_, j.err = j.w.Write(b)
 			}
-		} else {
-			j.indent(&list[i], "    ")
+			return
 		}
-		if i < len(list)-1 {
-			j.raw(",\n")
-		} else {
-			j.raw("\n")
-		}
-	}
-	j.raw("  ]")
-	j.end()
+		j.indent(r, "    ")
+	})
 }
 
 // appendResult appends r as an element of the Results list, indented; ok

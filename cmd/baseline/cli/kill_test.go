@@ -38,15 +38,7 @@ func TestKilledScanLosesNothing(t *testing.T) {
 	}
 	bin := testbin.Path(t)
 	data := t.TempDir()
-	runBin := func(args ...string) []byte {
-		t.Helper()
-		cmd := exec.Command(bin, append(args, "--data-dir", data)...)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("baseline %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	runBin := binOn(t, bin, data)
 	runBin("scan", "--type", "container", "--progress", "never", "--format", "json", "-o", filepath.Join(t.TempDir(), "first.json"))
 	before := runBin("summary", "--format", "json")
 
@@ -108,14 +100,7 @@ func TestKilledScanLeavesNoWrittenResults(t *testing.T) {
 	}
 	bin := testbin.Path(t)
 	data := t.TempDir()
-	runBin := func(args ...string) []byte {
-		t.Helper()
-		out, err := exec.Command(bin, append(args, "--data-dir", data)...).Output()
-		if err != nil {
-			t.Fatalf("baseline %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	runBin := binOn(t, bin, data)
 	runBin("scan", "--type", "container", "--progress", "never", "--format", "json", "-o", filepath.Join(t.TempDir(), "first.json"))
 	before := runBin("summary", "--format", "json")
 
@@ -213,4 +198,17 @@ func waitForRunningTask(t *testing.T, dir string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the scan never started its task")
+}
+
+// binOn runs the baseline binary on the data directory and returns its
+// output; a failure fails the test.
+func binOn(t *testing.T, bin, data string) func(args ...string) []byte {
+	return func(args ...string) []byte {
+		t.Helper()
+		out, err := exec.Command(bin, append(args, "--data-dir", data)...).Output()
+		if err != nil {
+			t.Fatalf("baseline %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
 }

@@ -38,15 +38,7 @@ func TestImageFilesCachedAcrossScans(t *testing.T) {
 	if item == nil || item.Source == nil || item.Source.Kind != checks.SourceImageFiles {
 		t.Fatalf("CIS Docker 4.8 = %+v, want an item reading the image's files", item)
 	}
-	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r, err := runner.New(ctx, cat, db, runner.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, r := newRunner(t, cat)
 	run := func() (results.Result, string, map[string]int) {
 		t.Helper()
 		_, rep, err := r.Run(ctx, runner.Request{Trigger: store.TriggerManual,
@@ -122,15 +114,7 @@ func TestImageHistoryCachedAcrossScans(t *testing.T) {
 	if len(ids) != 2 {
 		t.Fatalf("CIS Docker 4.8 and 4.9: found %d items", len(ids))
 	}
-	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r, err := runner.New(ctx, cat, db, runner.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, r := newRunner(t, cat)
 	const historyOp = "GET /images/{id}/history"
 	run := func() ([]results.Result, string, map[string]int) {
 		t.Helper()
@@ -180,4 +164,21 @@ func TestImageHistoryCachedAcrossScans(t *testing.T) {
 			t.Errorf("second scan's evidence source %q does not name the id the history was cached from", e.Source)
 		}
 	}
+}
+
+// newRunner is a runner of the catalog on a fresh SQLite store, closed
+// when the test ends.
+func newRunner(t *testing.T, cat *checks.Catalog) (*sqlite.DB, *runner.Runner) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r, err := runner.New(ctx, cat, db, runner.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, r
 }

@@ -13,6 +13,12 @@ func Decode(raw []byte) (any, error) {
 	if v, ok := parse(raw); ok {
 		return v, nil
 	}
+	return decodeStd(raw)
+}
+
+// decodeStd is Decode by encoding/json alone: what parse leaves to it
+// (its errors, trailing data, deeper nesting).
+func decodeStd(raw []byte) (any, error) {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

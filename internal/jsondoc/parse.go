@@ -109,20 +109,28 @@ func (p *parser) object(depth int) (any, bool) {
 		} else {
 			m[k] = v
 		}
-		p.space()
-		if p.i >= len(p.s) {
-			return nil, false
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return m, true
-		default:
-			return nil, false
+		if end, ok := p.separator('}'); !ok || end {
+			return m, ok
 		}
 	}
+}
+
+// separator reads what follows a member or an element: a comma (end
+// false) or the closing bracket (end true); ok is false for anything else.
+func (p *parser) separator(closer byte) (end, ok bool) {
+	p.space()
+	if p.i >= len(p.s) {
+		return false, false
+	}
+	switch p.s[p.i] {
+	case ',':
+		p.i++
+		return false, true
+	case closer:
+		p.i++
+		return true, true
+	}
+	return false, false
 }
 
 func (p *parser) array(depth int) (any, bool) {
@@ -140,18 +148,8 @@ func (p *parser) array(depth int) (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		p.space()
-		if p.i >= len(p.s) {
-			return nil, false
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return a, true
-		default:
-			return nil, false
+		if end, ok := p.separator(']'); !ok || end {
+			return a, ok
 		}
 	}
 }

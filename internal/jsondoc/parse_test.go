@@ -1,23 +1,10 @@
 package jsondoc
 
 import (
-	"bytes"
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-// decodeStd is Decode by encoding/json alone.
-func decodeStd(raw []byte) (any, error) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return Prune(v), nil
-}
 
 var parseSeeds = []string{
 	`{"Id":"abc","State":{"Running":true,"Pid":0,"ExitCode":-1.5e+3},"Config":{"Env":["A=1",null,"B="],"Labels":{}},"Mounts":[]}`,

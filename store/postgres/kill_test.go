@@ -85,20 +85,8 @@ func ingestChild(dsn string, stream bool) int {
 func TestKilledMidIngestLeavesNoPartialTask(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
-	survivor := open(t, dsn)
-	if err := survivor.SyncCatalog(ctx, storetest.Catalog(t)); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	look, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer look.Close(ctx)
+	survivor := openWithCatalog(t, dsn)
+	admin, look := connect(t, dsn), connect(t, dsn)
 	hold, err := admin.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -168,15 +156,8 @@ func TestKilledMidIngestLeavesNoPartialTask(t *testing.T) {
 func TestKilledMidScanLeavesNoWrittenResults(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
-	survivor := open(t, dsn)
-	if err := survivor.SyncCatalog(ctx, storetest.Catalog(t)); err != nil {
-		t.Fatal(err)
-	}
-	look, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer look.Close(ctx)
+	survivor := openWithCatalog(t, dsn)
+	look := connect(t, dsn)
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), streamChildEnv+"="+dsn)
 	child.Stderr = os.Stderr
@@ -238,4 +219,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 	t.Fatalf("waited a minute for %s", what)
+}
+
+// openWithCatalog opens a store on the database and syncs the test
+// catalog into it.
+func openWithCatalog(t *testing.T, dsn string) *postgres.DB {
+	t.Helper()
+	db := open(t, dsn)
+	if err := db.SyncCatalog(context.Background(), storetest.Catalog(t)); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// connect is a plain connection to the database, closed when the test
+// ends.
+func connect(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(ctx) })
+	return c
 }

@@ -21,6 +21,9 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// CacheKiB is the SQLite store's page cache per connection, in KiB
+	// (0: the store's default, sized for a daemon).
+	CacheKiB int
 }
 
 // ErrSetting refuses a store setting that names no backend.
@@ -44,7 +47,7 @@ func Open(ctx context.Context, setting, dataDir string, opts Options) (store.Sto
 	if setting != "" {
 		return postgres.Open(ctx, setting, postgres.Options{Now: opts.Now, Logger: opts.Logger})
 	}
-	db, err := sqlite.Open(ctx, dataDir, sqlite.Options{Now: opts.Now, Logger: opts.Logger})
+	db, err := sqlite.Open(ctx, dataDir, sqlite.Options{Now: opts.Now, Logger: opts.Logger, CacheKiB: opts.CacheKiB})
 	if err != nil {
 		return nil, err
 	}

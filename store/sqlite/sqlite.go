@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver
@@ -56,7 +57,17 @@ type Options struct {
 	// store.SchemaVersion). Only a test building an older schema sets it:
 	// the store's queries expect the current one.
 	SchemaVersion int
+	// CacheKiB is the page cache of each connection, in KiB (0:
+	// DefaultCacheKiB). A daemon answering reads at fleet size wants the
+	// default; a one-shot command, which writes a scan once and reads
+	// little back, gains nothing from more than SQLite's own 2 MiB.
+	CacheKiB int
 }
+
+// DefaultCacheKiB is each connection's page cache unless Options.CacheKiB
+// says otherwise: 32 MiB, so that a fleet's roll-ups and pages stay in
+// memory while the daemon answers.
+const DefaultCacheKiB = 32 << 10
 
 // Open opens (creating if needed) the store in dir and migrates its schema.
 // A directory it creates is readable by its owner only (0700); an existing
@@ -128,7 +139,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	// wait, thanks to the write-ahead log. journal_size_limit keeps the log
 	// from staying as large as the biggest task once checkpointed.
 	dsn := "file:" + path + "?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)" +
-		"&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
+		"&_pragma=cache_size(-" + strconv.Itoa(cacheKiB(opts)) + ")&_pragma=temp_store(MEMORY)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -164,6 +175,14 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// cacheKiB is the page cache the options ask for.
+func cacheKiB(opts Options) int {
+	if opts.CacheKiB > 0 {
+		return opts.CacheKiB
+	}
+	return DefaultCacheKiB
 }
 
 // Path is the database file.

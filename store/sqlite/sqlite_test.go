@@ -94,3 +94,35 @@ func TestReadsDuringAWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every connection's page cache is the size the options ask for: the
+// daemon's default, or a one-shot command's smaller one.
+func TestCacheSizePerConnection(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ ask, want int }{{0, DefaultCacheKiB}, {2048, 2048}} {
+		db, err := Open(ctx, t.TempDir(), Options{CacheKiB: tc.ask})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Hold connections so that the pool opens several.
+		var conns []*sql.Conn
+		for range readers {
+			c, err := db.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			var kib int
+			if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&kib); err != nil {
+				t.Fatal(err)
+			}
+			if kib != -tc.want {
+				t.Errorf("CacheKiB %d: connection %d has cache_size %d, want %d", tc.ask, len(conns), kib, -tc.want)
+			}
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		db.Close()
+	}
+}

@@ -392,7 +392,7 @@ func serve(ctx context.Context, g *globals, c *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, g)
+	db, err := openStoreWith(ctx, g, backend.Options{})
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,22 @@ import (
 	"github.com/baselinehq/baseline/store/backend"
 )
 
-// openStore opens the store (--store, or the SQLite store in --data-dir);
-// every start first marks as failed the tasks of processes that died
-// mid-scan.
+// commandCacheKiB is the SQLite page cache of a one-shot command's
+// connections: SQLite's own default. A scan writes its results once and
+// reads little back, and its resident memory is what a periodic job on
+// every host costs; the daemon keeps the store's larger default.
+const commandCacheKiB = 2 << 10
+
+// openStore opens the store (--store, or the SQLite store in --data-dir)
+// for a one-shot command; every start first marks as failed the tasks of
+// processes that died mid-scan.
 func openStore(ctx context.Context, g *globals) (store.Store, error) {
-	db, err := backend.Open(ctx, g.store, g.dataDir, backend.Options{})
+	return openStoreWith(ctx, g, backend.Options{CacheKiB: commandCacheKiB})
+}
+
+// openStoreWith is openStore with the backend's options (the daemon's).
+func openStoreWith(ctx context.Context, g *globals, opts backend.Options) (store.Store, error) {
+	db, err := backend.Open(ctx, g.store, g.dataDir, opts)
 	if err != nil {
 		if g.store != "" {
 			return nil, fmt.Errorf("store: %w (set --store, BASELINE_STORE or the configuration's store)", err)

@@ -71,7 +71,11 @@ type ItemInfo struct {
 
 // NewDocument builds the JSON report of a scan.
 func NewDocument(rep *results.Report, version string) Document {
-	sum := Summarize(rep)
+	return newDocument(rep, Summarize(rep), version)
+}
+
+// newDocument builds the JSON report of a scan whose roll-ups are sum.
+func newDocument(rep *results.Report, sum Summary, version string) Document {
 	doc := Document{
 		SchemaVersion: SchemaVersion, Tool: Tool{Name: "baseline", Version: version},
 		StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt,
@@ -109,9 +113,13 @@ func nonNil[T any](s []T) []T {
 // as text, however many results it has.
 func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 	doc := NewDocument(rep, version)
+	return writeDocument(w, &doc, func(j *jsonWriter) { writeResults(j, doc.Results) })
+}
+
+// writeDocument writes doc, its Results field by results.
+func writeDocument(w io.Writer, doc *Document, results func(*jsonWriter)) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	jw := &jsonWriter{w: bw}
-	jw.enc = json.NewEncoder(&jw.compact)
+	jw := newJSONWriter(bw)
 	jw.raw("{\n")
 	jw.value("SchemaVersion", doc.SchemaVersion)
 	jw.value("Tool", doc.Tool)
@@ -122,7 +130,7 @@ func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 	writeList(jw, "Summary", doc.Summary)
 	writeList(jw, "Assets", doc.Assets)
 	writeList(jw, "Items", doc.Items)
-	writeResults(jw, doc.Results)
+	results(jw)
 	writeList(jw, "ScanFailedAssets", doc.ScanFailedAssets)
 	jw.last = true
 	jw.value("EngineApiCalls", doc.EngineCalls)
@@ -131,6 +139,12 @@ func WriteJSON(w io.Writer, rep *results.Report, version string) error {
 		return jw.err
 	}
 	return bw.Flush()
+}
+
+func newJSONWriter(w *bufio.Writer) *jsonWriter {
+	jw := &jsonWriter{w: w}
+	jw.enc = json.NewEncoder(&jw.compact)
+	return jw
 }
 
 // jsonWriter writes the fields of a top-level object, indented by two

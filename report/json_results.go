@@ -15,16 +15,19 @@ import (
 
 // writeResults writes the Results field.
 func writeResults(j *jsonWriter, list []results.Result) {
-	writeElements(j, "Results", list, func(r *results.Result) {
-		if b, ok := appendResult(j.indented[:0], r); ok {
-			j.indented = b
-			if j.err == nil {
-				_, j.err = j.w.Write(b)
-			}
-			return
+	writeElements(j, "Results", list, j.result)
+}
+
+// result writes r as an element of the Results list.
+func (j *jsonWriter) result(r *results.Result) {
+	if b, ok := appendResult(j.indented[:0], r); ok {
+		j.indented = b
+		if j.err == nil {
+			_, j.err = j.w.Write(b)
 		}
-		j.indent(r, "    ")
-	})
+		return
+	}
+	j.indent(r, "    ")
 }
 
 // appendResult appends r as an element of the Results list, indented; ok

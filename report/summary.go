@@ -75,44 +75,103 @@ type Summary struct {
 // Summarize computes the roll-ups. An asset whose scan failed counts in the
 // pass rate's denominator: pass rate = compliant assets / all assets.
 func Summarize(rep *results.Report) Summary {
-	s := rollUp(rep)
-	types := s.assetVerdicts(rep.Failures)
-	typeItemResults(types, rep)
+	t := NewRollups()
+	assetType := map[uint64]assets.Type{}
+	for _, a := range rep.Assets {
+		assetType[a.ID] = a.Type
+	}
+	for i := range rep.Results {
+		t.add(assetType[rep.Results[i].AssetID], &rep.Results[i])
+	}
+	return t.Summary(rep)
+}
+
+// Rollups rolls results up as they come, so that a scan whose results are
+// written out as it goes (scan.Options.Streamed) holds only the counts:
+// per asset, per item, per asset type (with the items that passed and
+// failed on it) and in all.
+type Rollups struct {
+	total  Counts
+	assets map[uint64]*Counts
+	items  map[uint64]*Counts
+	types  map[assets.Type]*typeRollup
+}
+
+type typeRollup struct {
+	results                Counts
+	itemFailed, itemPassed map[uint64]bool
+}
+
+// NewRollups returns empty roll-ups.
+func NewRollups() *Rollups {
+	return &Rollups{assets: map[uint64]*Counts{}, items: map[uint64]*Counts{}, types: map[assets.Type]*typeRollup{}}
+}
+
+// Add counts one asset's results.
+func (t *Rollups) Add(a assets.Asset, rs []results.Result) {
+	for i := range rs {
+		t.add(a.Type, &rs[i])
+	}
+}
+
+func (t *Rollups) add(typ assets.Type, r *results.Result) {
+	t.total.add(r.Verdict)
+	counts(t.assets, r.AssetID).add(r.Verdict)
+	counts(t.items, r.ItemID).add(r.Verdict)
+	tt := t.types[typ]
+	if tt == nil {
+		tt = &typeRollup{itemFailed: map[uint64]bool{}, itemPassed: map[uint64]bool{}}
+		t.types[typ] = tt
+	}
+	tt.results.add(r.Verdict)
+	switch r.Result {
+	case checks.ResultFailed:
+		tt.itemFailed[r.ItemID] = true
+	case checks.ResultPassed:
+		tt.itemPassed[r.ItemID] = true
+	}
+}
+
+func counts(m map[uint64]*Counts, id uint64) *Counts {
+	c := m[id]
+	if c == nil {
+		c = &Counts{}
+		m[id] = c
+	}
+	return c
+}
+
+// Summary is the roll-ups of the report's assets (in rep.Sorted's order)
+// and items, from the results added.
+func (t *Rollups) Summary(rep *results.Report) Summary {
+	s := Summary{Total: t.total}
+	for _, a := range rep.Sorted() {
+		ar := AssetRollup{Asset: a}
+		if c := t.assets[a.ID]; c != nil {
+			ar.Counts = *c
+		}
+		s.Assets = append(s.Assets, ar)
+	}
 	items := map[uint64]*checks.Item{}
 	for _, it := range rep.Items {
 		items[it.ID] = it
-	}
-	for _, t := range assets.Types {
-		if ts := types[t]; ts != nil {
-			ts.finish(items)
-			s.Types = append(s.Types, *ts)
+		ir := ItemRollup{Item: it}
+		if c := t.items[it.ID]; c != nil {
+			ir.Counts = *c
 		}
+		s.Items = append(s.Items, ir)
 	}
-	return s
-}
-
-// rollUp counts the results per asset (in rep.Sorted's order), per item and
-// in all.
-func rollUp(rep *results.Report) Summary {
-	var s Summary
-	assetIdx := map[uint64]int{}
-	for _, a := range rep.Sorted() {
-		assetIdx[a.ID] = len(s.Assets)
-		s.Assets = append(s.Assets, AssetRollup{Asset: a})
-	}
-	itemIdx := map[uint64]int{}
-	for _, it := range rep.Items {
-		itemIdx[it.ID] = len(s.Items)
-		s.Items = append(s.Items, ItemRollup{Item: it})
-	}
-	for _, r := range rep.Results {
-		s.Total.add(r.Verdict)
-		if i, ok := assetIdx[r.AssetID]; ok {
-			s.Assets[i].add(r.Verdict)
+	types := s.assetVerdicts(rep.Failures)
+	for _, at := range assets.Types {
+		ts := types[at]
+		if ts == nil {
+			continue
 		}
-		if i, ok := itemIdx[r.ItemID]; ok {
-			s.Items[i].add(r.Verdict)
+		if tt := t.types[at]; tt != nil {
+			ts.Results, ts.itemFailed, ts.itemPassed = tt.results, tt.itemFailed, tt.itemPassed
 		}
+		ts.finish(items)
+		s.Types = append(s.Types, *ts)
 	}
 	return s
 }
@@ -162,28 +221,6 @@ func newTypeSummary(t assets.Type) *TypeSummary {
 		ts.FailedByRisk[r] = 0
 	}
 	return ts
-}
-
-// typeItemResults counts the results per asset type, and notes which items
-// passed and failed on the type's assets.
-func typeItemResults(types map[assets.Type]*TypeSummary, rep *results.Report) {
-	assetType := map[uint64]assets.Type{}
-	for _, a := range rep.Assets {
-		assetType[a.ID] = a.Type
-	}
-	for _, r := range rep.Results {
-		ts := types[assetType[r.AssetID]]
-		if ts == nil {
-			continue
-		}
-		ts.Results.add(r.Verdict)
-		switch r.Result {
-		case checks.ResultFailed:
-			ts.itemFailed[r.ItemID] = true
-		case checks.ResultPassed:
-			ts.itemPassed[r.ItemID] = true
-		}
-	}
 }
 
 // finish counts the type's passed and failed items (failed by risk, from

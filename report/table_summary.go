@@ -27,8 +27,9 @@ const (
 // the first few asset names and the first failure's evidence, never every
 // result.
 type failedItem struct {
-	item   *checks.Item
-	order  int // the item's place in the report
+	id     uint64
+	item   *checks.Item // set when the view is written
+	order  int          // the item's place in the report
 	assets int
 	names  []string
 	first  checks.Verdict
@@ -39,11 +40,15 @@ type unchecked struct {
 	reason string
 	items  map[uint64]bool
 	assets map[uint64]bool
-	engine bool // every item of the group reads the Docker engine
+	// reached are the items of the group's checks whose reason is not
+	// that the engine was unavailable.
+	reached map[uint64]bool
+	engine  bool // every item of the group reads the Docker engine (set when written)
 }
 
 // summaryView is the summary view's state, filled in one pass over the
-// results.
+// results as they come (add), and completed with the report's items when
+// written.
 type summaryView struct {
 	opts     TableOptions
 	failed   map[uint64]*failedItem
@@ -58,70 +63,98 @@ type summaryView struct {
 // first, the checks that could not be carried out, grouped by reason, a
 // line counting the other items, and the summary per asset type.
 func writeSummaryView(w io.Writer, rep *results.Report, opts TableOptions) {
+	v := newSummaryView(opts)
+	names := map[uint64]string{}
+	for _, a := range rep.Assets {
+		names[a.ID] = a.Name
+	}
+	for i := range rep.Results {
+		v.add(names[rep.Results[i].AssetID], &rep.Results[i])
+	}
+	v.write(w, rep, Summarize(rep))
+}
+
+func newSummaryView(opts TableOptions) *summaryView {
 	switch {
 	case opts.Width <= 0:
 		opts.Width = defaultWidth
 	case opts.Width < minWidth:
 		opts.Width = minWidth
 	}
-	v := summaryView{opts: opts, failed: map[uint64]*failedItem{}, byReason: map[string]*unchecked{},
+	return &summaryView{opts: opts, failed: map[uint64]*failedItem{}, byReason: map[string]*unchecked{},
 		manual: map[uint64]bool{}, na: map[uint64]bool{}, passed: map[uint64]bool{}}
-	v.collect(rep)
-	v.writeFailed(w)
-	v.writeUnchecked(w, rep)
-	v.writeOthers(w)
-	summaryTable(w, rep, Summarize(rep))
 }
 
-func (v *summaryView) collect(rep *results.Report) {
+// add takes one result on the asset named assetName.
+func (v *summaryView) add(assetName string, r *results.Result) {
+	switch {
+	case r.Status == checks.CheckFailed:
+		v.addUnchecked(r)
+	case r.Result == checks.ResultFailed:
+		f := v.failed[r.ItemID]
+		if f == nil {
+			f = &failedItem{id: r.ItemID, first: r.Verdict}
+			v.failed[r.ItemID] = f
+		}
+		f.assets++
+		if len(f.names) < shownAssets {
+			f.names = append(f.names, assetName)
+		}
+	case r.Result == checks.ResultManual:
+		v.manual[r.ItemID] = true
+	case r.Result == checks.ResultNotApplicable:
+		v.na[r.ItemID] = true
+	case r.Result == checks.ResultPassed:
+		v.passed[r.ItemID] = true
+	}
+}
+
+func (v *summaryView) addUnchecked(r *results.Result) {
+	reason, engineDown := cause(r.Reason)
+	u := v.byReason[reason]
+	if u == nil {
+		u = &unchecked{reason: reason, items: map[uint64]bool{}, assets: map[uint64]bool{}, reached: map[uint64]bool{}}
+		v.byReason[reason] = u
+		v.reasons = append(v.reasons, u)
+	}
+	u.items[r.ItemID] = true
+	u.assets[r.AssetID] = true
+	if !engineDown {
+		u.reached[r.ItemID] = true
+	}
+}
+
+// write completes the view with the report's items (results of items the
+// report does not list are left out) and writes it.
+func (v *summaryView) write(w io.Writer, rep *results.Report, sum Summary) {
 	items := map[uint64]*checks.Item{}
 	order := map[uint64]int{}
 	for i, it := range rep.Items {
 		items[it.ID], order[it.ID] = it, i
 	}
-	names := map[uint64]string{}
-	for _, a := range rep.Assets {
-		names[a.ID] = a.Name
-	}
-	for _, r := range rep.Results {
-		it := items[r.ItemID]
-		if it == nil {
-			continue
+	for id, f := range v.failed {
+		if f.item = items[id]; f.item == nil {
+			delete(v.failed, id)
 		}
-		switch {
-		case r.Status == checks.CheckFailed:
-			v.addUnchecked(it, r)
-		case r.Result == checks.ResultFailed:
-			f := v.failed[it.ID]
-			if f == nil {
-				f = &failedItem{item: it, order: order[it.ID], first: r.Verdict}
-				v.failed[it.ID] = f
+		f.order = order[id]
+	}
+	for _, m := range []map[uint64]bool{v.manual, v.na, v.passed} {
+		for id := range m {
+			if items[id] == nil {
+				delete(m, id)
 			}
-			f.assets++
-			if len(f.names) < shownAssets {
-				f.names = append(f.names, names[r.AssetID])
-			}
-		case r.Result == checks.ResultManual:
-			v.manual[it.ID] = true
-		case r.Result == checks.ResultNotApplicable:
-			v.na[it.ID] = true
-		case r.Result == checks.ResultPassed:
-			v.passed[it.ID] = true
 		}
 	}
-}
-
-func (v *summaryView) addUnchecked(it *checks.Item, r results.Result) {
-	reason, engineDown := cause(r.Reason)
-	u := v.byReason[reason]
-	if u == nil {
-		u = &unchecked{reason: reason, items: map[uint64]bool{}, assets: map[uint64]bool{}, engine: true}
-		v.byReason[reason] = u
-		v.reasons = append(v.reasons, u)
+	for _, u := range v.reasons {
+		u.engine = true
+		for id := range u.reached {
+			u.engine = u.engine && items[id] != nil && readsEngine(items[id])
+		}
 	}
-	u.items[it.ID] = true
-	u.assets[r.AssetID] = true
-	u.engine = u.engine && (engineDown || readsEngine(it))
+	v.writeFailed(w)
+	v.writeUnchecked(w, rep)
+	v.writeOthers(w)
+	summaryTable(w, rep, sum)
 }
 
 // engineDown is how a scan says that a check needed the Docker engine and

@@ -39,8 +39,13 @@ type Report struct {
 	Standards []*checks.Standard
 	Items     []*checks.Item
 	Assets    []assets.Asset
-	Results   []Result
-	Failures  []AssetFailure
+	// Results are in asset then item order; empty when the scan handed
+	// them over as they came (scan.Options.Streamed).
+	Results []Result
+	// ResultCount is how many results the scan judged, kept in Results or
+	// handed over.
+	ResultCount int
+	Failures    []AssetFailure
 	// EngineCalls counts Engine API requests, in total and by operation.
 	EngineCalls     int64
 	EngineCallsByOp map[string]int

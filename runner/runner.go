@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/docker"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
@@ -84,11 +85,18 @@ func (r *Runner) Catalog() *checks.Catalog { return r.cat }
 // Request says what a task scans. Scope is what is locked against
 // overlapping tasks; Select narrows the scan itself (types, standards,
 // items, asset selectors). Progress, when set, is told how far the scan got.
+//
+// Judged, when set, is also given each asset's results, in the report's
+// order (see scan.Options.Judged); with Streamed the report returned
+// keeps none of them (an output that writes them as they come needs no
+// more).
 type Request struct {
 	Trigger  store.Trigger
 	Scope    store.Scope
 	Select   scan.Options
 	Progress func(done, total int)
+	Judged   func(assets.Asset, []results.Result)
+	Streamed bool
 }
 
 // Run runs a task to its end and returns it with its report.
@@ -184,7 +192,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 	if err != nil {
 		return task, opts, err
 	}
-	opts.Progress = req.Progress
+	opts.Progress, opts.Judged, opts.Streamed = req.Progress, req.Judged, req.Streamed
 	return task, opts, nil
 }
 
@@ -194,7 +202,13 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*results.Report, error) {
 	bg := context.WithoutCancel(ctx)
 	w := newResultWriter(bg, r.store, task.ID)
-	opts.Judged = w.add
+	also := opts.Judged
+	opts.Judged = func(a assets.Asset, rs []results.Result) {
+		w.add(rs)
+		if also != nil {
+			also(a, rs)
+		}
+	}
 	p := newProgressRecorder(bg, r.store, task.ID, opts.Progress)
 	opts.Progress = p.report
 	rep, err := scan.Run(ctx, r.cat, opts)
@@ -206,8 +220,8 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 	if err == nil && werr != nil {
 		err = fmt.Errorf("store: %w", werr)
 	}
-	if err == nil && w.written != len(rep.Results) {
-		err = fmt.Errorf("store: %d results written of %d", w.written, len(rep.Results))
+	if err == nil && w.written != rep.ResultCount {
+		err = fmt.Errorf("store: %d results written of %d", w.written, rep.ResultCount)
 	}
 	if err != nil {
 		_ = r.store.FailTask(bg, task.ID, err.Error())

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,48 @@ func TestEngineStopsMidScan(t *testing.T) {
 	}
 	if hostResults == 0 {
 		t.Error("no host item finished: the scan did not go on after the engine went away")
+	}
+}
+
+// A streamed scan of the engine hands over, asset by asset, the results a
+// scan that keeps them reports, in the same order, and keeps none itself.
+func TestStreamedScanHandsOverTheReport(t *testing.T) {
+	cli := dockertest.Engine(t)
+	var names []string
+	for _, n := range []string{"stream-a", "stream-b", "stream-c"} {
+		name := dockertest.Name(n)
+		dockertest.Create(t, cli, name, &container.Config{Image: "baseline-test/base:1", Cmd: []string{"true"}}, &container.HostConfig{})
+		names = append(names, name)
+	}
+	kept := scanEngine(t, Options{Assets: names, Types: []assets.Type{assets.Container}})
+	type key struct {
+		asset, item uint64
+		result      checks.CheckResult
+	}
+	keys := func(rs []results.Result) (out []key) {
+		for _, r := range rs {
+			out = append(out, key{r.AssetID, r.ItemID, r.Result})
+		}
+		return out
+	}
+	var handed []results.Result
+	streamed := scanEngine(t, Options{Assets: names, Types: []assets.Type{assets.Container}, Streamed: true,
+		Judged: func(a assets.Asset, rs []results.Result) {
+			for _, r := range rs {
+				if r.AssetID != a.ID {
+					t.Errorf("asset %d handed over with a result of asset %d", a.ID, r.AssetID)
+				}
+			}
+			handed = append(handed, rs...)
+		}})
+	if len(kept.Results) == 0 || len(kept.Assets) != 3 {
+		t.Fatalf("the scan judged %d results on %d assets", len(kept.Results), len(kept.Assets))
+	}
+	if len(streamed.Results) != 0 || streamed.ResultCount != len(kept.Results) || kept.ResultCount != len(kept.Results) {
+		t.Errorf("streamed report: %d results kept, count %d; kept report: %d results, count %d",
+			len(streamed.Results), streamed.ResultCount, len(kept.Results), kept.ResultCount)
+	}
+	if !reflect.DeepEqual(keys(handed), keys(kept.Results)) {
+		t.Errorf("handed over\n%v\nreported\n%v", keys(handed), keys(kept.Results))
 	}
 }

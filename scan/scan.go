@@ -68,11 +68,17 @@ type Options struct {
 	Now func() time.Time
 	// Progress, when set, is told how many checks are done out of total.
 	Progress func(done, total int)
-	// Judged, when set, is given each asset's results as soon as the
-	// asset is judged (from the goroutine that judged it; the results are
-	// the report's too, and must not be changed).
-	Judged func([]results.Result)
-	Logger *slog.Logger
+	// Judged, when set, is given each asset's results once the asset and
+	// every asset ahead of it are judged: in the report's order (target
+	// then item), one call at a time, from the goroutine of the scan that
+	// finished the turn. Unless Streamed, the results are the report's
+	// too, and must not be changed.
+	Judged func(assets.Asset, []results.Result)
+	// Streamed leaves the report's Results empty: each asset's results go
+	// to Judged only, and a scan holds no more of them than the assets
+	// judged ahead of their turn (ResultCount says how many there were).
+	Streamed bool
+	Logger   *slog.Logger
 	// ImageFiles, when set, keeps images' setuid and setgid files by image
 	// id across scans: an image already read is not exported again. Nil
 	// exports every image checked.
@@ -151,10 +157,11 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 			return nil, fmt.Errorf("no asset matches %s", strings.Join(opts.Assets, ", "))
 		}
 	}
-	rep.Results = evaluate(ctx, targets, items, forcedStandards(opts), opts)
+	ev := evaluate(ctx, targets, items, forcedStandards(opts), opts)
+	rep.Results, rep.ResultCount = ev.results, ev.count
 	rep.Assets, rep.Failures = d.reported(targets, host, need[assets.Host])
-	rep.Standards, rep.Items = judgedStandards(rep)
-	rep.Failures = append(rep.Failures, partialFailures(rep, opts.Now())...)
+	rep.Standards, rep.Items = judgedStandards(rep, ev.standards)
+	rep.Failures = append(rep.Failures, partialFailures(rep, ev.unchecked, opts.Now())...)
 	rep.FinishedAt = opts.Now()
 	if hc.engine != nil {
 		rep.EngineCalls, rep.EngineCallsByOp = hc.engine.Calls()
@@ -168,17 +175,7 @@ func Run(ctx context.Context, cat *checks.Catalog, opts Options) (*results.Repor
 // judgedStandards keeps the standards (and their items) that judged at
 // least one asset: a Kubernetes standard on a host without Kubernetes was
 // not checked, and a report must not say it was.
-func judgedStandards(rep *results.Report) ([]*checks.Standard, []*checks.Item) {
-	judged := map[string]bool{}
-	byID := map[uint64]*checks.Item{}
-	for _, it := range rep.Items {
-		byID[it.ID] = it
-	}
-	for _, r := range rep.Results {
-		if it := byID[r.ItemID]; it != nil {
-			judged[it.Standard.ID] = true
-		}
-	}
+func judgedStandards(rep *results.Report, judged map[string]bool) ([]*checks.Standard, []*checks.Item) {
 	if len(judged) == 0 {
 		return rep.Standards, rep.Items // nothing at all: keep the selection
 	}
@@ -200,27 +197,16 @@ func judgedStandards(rep *results.Report) ([]*checks.Standard, []*checks.Item) {
 // partialFailures records as scan-failed each asset on which some checks
 // could not be carried out although the asset itself was read, so that
 // the list of scan-failed assets says why.
-func partialFailures(rep *results.Report, now time.Time) []results.AssetFailure {
+func partialFailures(rep *results.Report, unchecked map[uint64]*uncheckedChecks, now time.Time) []results.AssetFailure {
 	recorded := map[uint64]bool{}
 	for _, f := range rep.Failures {
 		recorded[f.AssetID] = true
 	}
-	count := map[uint64]int{}
-	first := map[uint64]string{}
-	for _, r := range rep.Results {
-		if r.Status != checks.CheckFailed || recorded[r.AssetID] {
-			continue
-		}
-		count[r.AssetID]++
-		if first[r.AssetID] == "" {
-			first[r.AssetID] = r.Reason
-		}
-	}
 	var out []results.AssetFailure
 	for _, a := range rep.Assets {
-		if n := count[a.ID]; n > 0 {
+		if u := unchecked[a.ID]; u != nil && !recorded[a.ID] {
 			out = append(out, results.AssetFailure{AssetID: a.ID, CheckTime: now,
-				Reason:     fmt.Sprintf("%d checks could not be carried out; the first: %s", n, first[a.ID]),
+				Reason:     fmt.Sprintf("%d checks could not be carried out; the first: %s", u.n, u.first),
 				Suggestion: "fix the cause (often: start the Docker engine, or run as root to read the host's files) and rescan the asset"})
 		}
 	}
@@ -312,11 +298,32 @@ func matchAsset(a assets.Asset, sel string) bool {
 	return len(s) >= 4 && strings.HasPrefix(ref, s)
 }
 
+// evaluation is what evaluate yields besides the assets as read: the
+// results (unless streamed), and what the report needs of them.
+type evaluation struct {
+	// results are in target then item order; nil when opts.Streamed.
+	results []results.Result
+	// count is how many results were judged, kept or streamed.
+	count int
+	// standards are those that judged at least one asset.
+	standards map[string]bool
+	// unchecked counts, per asset, the checks that could not be carried
+	// out, with the first one's reason.
+	unchecked map[uint64]*uncheckedChecks
+}
+
+type uncheckedChecks struct {
+	n     int
+	first string
+}
+
 // evaluate runs every item of each target's asset type, targets in
-// parallel, and returns results in target then item order. A target with
-// a read is read first; each target's facts are dropped once it is judged,
-// so that targets ends with the assets as read and their failures.
-func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) []results.Result {
+// parallel, and hands over the results in target then item order (to
+// opts.Judged, and kept unless opts.Streamed): a target judged before
+// those ahead of it waits for them. A target with a read is read first;
+// each target's facts are dropped once it is judged, so that targets ends
+// with the assets as read and their failures.
+func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) *evaluation {
 	type kind struct {
 		t    assets.Type
 		role checks.Target
@@ -331,9 +338,7 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 		total += len(byType[kind{t.asset.Type, t.role}])
 	}
 	versions := &versionCache{parsed: map[string]*semver.Version{}}
-	perTarget := make([][]results.Result, len(targets))
-	var mu sync.Mutex
-	done := 0
+	order := newHandover(len(targets), items, opts)
 	sem := make(chan struct{}, opts.Workers)
 	var wg sync.WaitGroup
 	for i := range targets {
@@ -355,33 +360,82 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 			for _, it := range its {
 				out = append(out, results.Result{ItemID: it.ID, AssetID: t.asset.ID, Verdict: judge(ctx, it, t, forced[it.Standard.ID]), CheckedAt: opts.Now()})
 			}
-			perTarget[i] = out
-			if opts.Judged != nil && len(out) > 0 {
-				opts.Judged(out)
-			}
 			t.facts, t.read = nil, nil
 			targets[i] = t
-			if opts.Progress != nil {
-				mu.Lock()
-				done += len(its)
-				opts.Progress(done, total)
-				mu.Unlock()
-			}
+			order.judged(i, t.asset, out, total)
 		}(i)
 	}
 	wg.Wait()
-	n := 0
-	for _, r := range perTarget {
-		n += len(r)
+	return order.ev
+}
+
+// handover passes judged targets' results on in target order, one target
+// at a time, and tallies what the report needs of them.
+type handover struct {
+	opts  Options
+	items map[uint64]*checks.Item
+	ev    *evaluation
+
+	mu      sync.Mutex
+	next    int
+	waiting []*judgedTarget // by target index, until those ahead are handed over
+	done    int             // checks done, for opts.Progress
+}
+
+type judgedTarget struct {
+	asset assets.Asset
+	out   []results.Result
+}
+
+func newHandover(targets int, items []*checks.Item, opts Options) *handover {
+	h := &handover{opts: opts, items: make(map[uint64]*checks.Item, len(items)), waiting: make([]*judgedTarget, targets),
+		ev: &evaluation{standards: map[string]bool{}, unchecked: map[uint64]*uncheckedChecks{}}}
+	for _, it := range items {
+		h.items[it.ID] = it
 	}
-	var out []results.Result
-	if n > 0 {
-		out = make([]results.Result, 0, n)
+	return h
+}
+
+// judged takes target i's results and hands over every target whose turn
+// has come.
+func (h *handover) judged(i int, a assets.Asset, out []results.Result, total int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.waiting[i] = &judgedTarget{asset: a, out: out}
+	for h.next < len(h.waiting) && h.waiting[h.next] != nil {
+		jt := h.waiting[h.next]
+		h.waiting[h.next] = nil
+		h.next++
+		h.handOver(jt)
 	}
-	for _, r := range perTarget {
-		out = append(out, r...)
+	if h.opts.Progress != nil {
+		h.done += len(out)
+		h.opts.Progress(h.done, total)
 	}
-	return out
+}
+
+func (h *handover) handOver(jt *judgedTarget) {
+	ev := h.ev
+	ev.count += len(jt.out)
+	for _, r := range jt.out {
+		if it := h.items[r.ItemID]; it != nil {
+			ev.standards[it.Standard.ID] = true
+		}
+		if r.Status == checks.CheckFailed {
+			u := ev.unchecked[r.AssetID]
+			if u == nil {
+				u = &uncheckedChecks{first: r.Reason}
+				ev.unchecked[r.AssetID] = u
+			}
+			u.n++
+		}
+	}
+	if h.opts.Judged != nil && len(jt.out) > 0 {
+		h.opts.Judged(jt.asset, jt.out)
+	}
+	if !h.opts.Streamed {
+		ev.results = append(ev.results, jt.out...)
+	}
 }
 
 // versionCache parses each distinct engine or cluster version once.

@@ -220,6 +220,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	progress := progressFunc(g, f.progress)
 	var rep *results.Report
 	var task store.Task
+	var stream *streamedOutput // the output, written as the results come
 	if f.noStore || g.server != "" {
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
 		opts.NoCRI, opts.CRIEndpoint = defaults.NoCRI, defaults.CRIEndpoint
@@ -243,7 +244,15 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		if err != nil {
 			return err
 		}
-		task, rep, err = r.Run(ctx, runner.Request{Trigger: trigger, Scope: scope, Select: opts, Progress: progress})
+		if stream, err = newStreamedOutput(g, f); err != nil {
+			return err
+		}
+		defer stream.close()
+		req := runner.Request{Trigger: trigger, Scope: scope, Select: opts, Progress: progress}
+		if stream != nil {
+			req.Judged, req.Streamed = stream.add, true
+		}
+		task, rep, err = r.Run(ctx, req)
 		if errors.Is(err, store.ErrAlreadyScanning) {
 			return fmt.Errorf("refused (%w); wait for it to finish or scan another scope", err)
 		}
@@ -254,7 +263,15 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	// JSON is written as it is encoded; a table or an export is built
 	// first (an export's digests and signature cover all of it).
 	write := func(w io.Writer) error { return report.WriteJSON(w, rep, version.String()) }
-	if f.format != "json" {
+	switch {
+	case stream != nil && f.format == "json":
+		write = func(w io.Writer) error { return stream.json.Write(w, rep, version.String()) }
+	case stream != nil:
+		var buf bytes.Buffer
+		_ = stream.table.Write(&buf, rep)
+		fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
+		write = func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }
+	case f.format != "json":
 		var buf bytes.Buffer
 		if f.format == "table" {
 			err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
@@ -276,10 +293,76 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	if g.server != "" && !f.noStore && f.format != "table" {
 		fmt.Fprintf(g.stderr, "baseline: recorded as task %d (%s)%s\n", task.ID, trigger, onServer(g))
 	}
-	if f.exitCode && (scoredFailure(rep) || unreadImage(opts, rep)) {
+	failed := stream.failedItems()
+	if stream == nil {
+		failed = failedItems(rep.Results)
+	}
+	if f.exitCode && (scoredFailure(rep, failed) || unreadImage(opts, rep)) {
 		return withCode(ExitFindings, nil)
 	}
 	return nil
+}
+
+// streamedOutput is a scan's output written as its results come (a JSON
+// report, or the table's summary view), so that a scan of many assets
+// holds none of its results: the store has them, the output its spool or
+// its counts. It also notes the items that failed, for --exit-code.
+type streamedOutput struct {
+	json   *report.JSONStream
+	table  *report.TableStream
+	failed map[uint64]bool
+}
+
+// newStreamedOutput returns the output of a scan that streams, or nil for
+// one that needs the whole report (an export; the table's asset and item
+// views, which list every finding). The JSON report's spool is in the data
+// directory of the SQLite store (which must be writable anyway), else in
+// the system's temporary directory.
+func newStreamedOutput(g *globals, f *runFlags) (*streamedOutput, error) {
+	s := &streamedOutput{failed: map[uint64]bool{}}
+	var err error
+	switch {
+	case f.format == "json":
+		dir := ""
+		if g.store == "" {
+			dir = g.dataDir
+		}
+		s.json, err = report.NewJSONStream(dir)
+	case f.format == "table" && report.View(f.by) == report.BySummary:
+		s.table, err = report.NewTableStream(tableOptions(g.stdout, f))
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *streamedOutput) add(a assets.Asset, rs []results.Result) {
+	for i := range rs {
+		if rs[i].Result == checks.ResultFailed {
+			s.failed[rs[i].ItemID] = true
+		}
+	}
+	if s.json != nil {
+		s.json.Add(a, rs)
+	} else {
+		s.table.Add(a, rs)
+	}
+}
+
+func (s *streamedOutput) failedItems() map[uint64]bool {
+	if s == nil {
+		return nil
+	}
+	return s.failed
+}
+
+func (s *streamedOutput) close() {
+	if s != nil && s.json != nil {
+		_ = s.json.Close()
+	}
 }
 
 // tableOptions colours the table and fits it to the width of a terminal
@@ -328,17 +411,24 @@ func unreadImage(opts scan.Options, rep *results.Report) bool {
 	return len(opts.ImageArchives)+len(opts.OCILayouts) > 0 && len(rep.Failures) > 0
 }
 
-func scoredFailure(rep *results.Report) bool {
-	scored := map[uint64]bool{}
+func scoredFailure(rep *results.Report, failed map[uint64]bool) bool {
 	for _, it := range rep.Items {
-		scored[it.ID] = it.Scored
-	}
-	for _, r := range rep.Results {
-		if r.Result == checks.ResultFailed && scored[r.ItemID] {
+		if it.Scored && failed[it.ID] {
 			return true
 		}
 	}
 	return false
+}
+
+// failedItems are the items that failed on some asset.
+func failedItems(rs []results.Result) map[uint64]bool {
+	failed := map[uint64]bool{}
+	for _, r := range rs {
+		if r.Result == checks.ResultFailed {
+			failed[r.ItemID] = true
+		}
+	}
+	return failed
 }
 
 func progressBar(g *globals, mode string) *progressbar.ProgressBar {

@@ -95,8 +95,13 @@ func TestScanUploadsToADaemon(t *testing.T) {
 	if containers.TotalCount != len(doc.Assets) {
 		t.Errorf("the daemon lists %d containers, the scan found %d", containers.TotalCount, len(doc.Assets))
 	}
+	var named struct{ List []store.AssetInfo }
+	code, out, stderr = run(t, append(full, "assets", "--type", "container", "--filter", "AssetName="+privName, "--exact", "--format", "json")...)
+	if code != ExitOK || json.Unmarshal([]byte(out), &named) != nil {
+		t.Fatalf("assets named %s through the daemon: exit %d: %s", privName, code, stderr)
+	}
 	var privID uint64
-	for _, a := range containers.List {
+	for _, a := range named.List {
 		if a.Name == privName {
 			privID = a.ID
 		}
@@ -125,7 +130,7 @@ func TestScanUploadsToADaemon(t *testing.T) {
 
 	// Refusals exit 1 with the daemon's error; --no-store uploads nothing.
 	n := len(list)
-	code, _, stderr = run(t, "--server", url, "--secret-id", "AKIDro", "--secret-key", "ro-secret", "scan", "--type", "container", "--progress", "never")
+	code, _, stderr = run(t, "--server", url, "--secret-id", "AKIDro", "--secret-key", "ro-secret", "scan", "--type", "container", "--asset", privName, "--progress", "never")
 	if code != ExitError || !strings.Contains(stderr, "refused the upload") || !strings.Contains(stderr, "AuthFailure.UnauthorizedOperation") {
 		t.Errorf("upload with the read-only key: exit %d: %s", code, stderr)
 	}

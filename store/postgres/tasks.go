@@ -14,25 +14,19 @@ import (
 
 // SyncCatalog records the standards and items; items no longer defined
 // are kept (their results are history) but marked inactive. A standard's
-// enabled switch, once set in the store, is kept.
+// enabled switch, once set in the store, is kept. Only what changed is
+// written: an unchanged catalog writes nothing.
 func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 	return s.tx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, "UPDATE items SET active = 0"); err != nil {
+		q, args := sqlstore.Deactivation(cat)
+		if _, err := c.exec(ctx, q, args...); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
 		for _, st := range cat.Standards {
-			b.Queue(rebind(`INSERT INTO standards(id, name, version, description, origin, enabled) VALUES (?,?,?,?,?,?)
-				ON CONFLICT(id) DO UPDATE SET name=excluded.name, version=excluded.version, description=excluded.description, origin=excluded.origin`),
-				storable([]any{st.ID, st.Name, st.Version, st.Description, st.Origin, st.Enabled})...)
+			b.Queue(rebind(sqlstore.StandardUpsert), storable(sqlstore.StandardArgs(st))...)
 			for _, it := range st.Items {
-				b.Queue(rebind(`INSERT INTO items(id, base_id, standard_id, name, category, asset_type, risk, automated, scored, description, procedure, remediation, active)
-					VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)
-					ON CONFLICT(id) DO UPDATE SET base_id=excluded.base_id, standard_id=excluded.standard_id, name=excluded.name, category=excluded.category,
-					asset_type=excluded.asset_type, risk=excluded.risk, automated=excluded.automated, scored=excluded.scored, description=excluded.description,
-					procedure=excluded.procedure, remediation=excluded.remediation, active=1`),
-					storable([]any{it.ID, it.Number, st.ID, it.Title, it.Category, string(it.AssetType), string(it.Risk),
-						it.Automated, it.Scored, it.Description, it.Procedure, it.Remediation})...)
+				b.Queue(rebind(sqlstore.ItemUpsert), storable(sqlstore.ItemArgs(st, it))...)
 			}
 		}
 		return c.q.(pgx.Tx).SendBatch(ctx, b).Close()

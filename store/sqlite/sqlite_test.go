@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
+	"github.com/baselinehq/baseline/internal/testhost"
 	"github.com/baselinehq/baseline/store"
 	. "github.com/baselinehq/baseline/store/storetest"
 )
@@ -124,5 +127,34 @@ func TestCacheSizePerConnection(t *testing.T) {
 			c.Close()
 		}
 		db.Close()
+	}
+}
+
+// Recording an unchanged catalog, as every scan does at its start, writes
+// nothing: not a page of the write-ahead log.
+func TestUnchangedCatalogWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cat := testhost.Builtin(t)
+	if err := db.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, FileName+"-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != 0 {
+		t.Errorf("recording the unchanged catalog wrote %d bytes of log", fi.Size())
 	}
 }

@@ -13,34 +13,30 @@ import (
 
 // SyncCatalog records the standards and items; items no longer defined
 // are kept (their results are history) but marked inactive. A standard's
-// enabled switch, once set in the store, is kept.
+// enabled switch, once set in the store, is kept. Only what changed is
+// written: an unchanged catalog writes nothing.
 func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE items SET active = 0"); err != nil {
+		q, args := sqlstore.Deactivation(cat)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
-		stdStmt, err := tx.PrepareContext(ctx, `INSERT INTO standards(id, name, version, description, origin, enabled) VALUES (?,?,?,?,?,?)
-			ON CONFLICT(id) DO UPDATE SET name=excluded.name, version=excluded.version, description=excluded.description, origin=excluded.origin`)
+		stdStmt, err := tx.PrepareContext(ctx, sqlstore.StandardUpsert)
 		if err != nil {
 			return err
 		}
 		defer stdStmt.Close()
-		itemStmt, err := tx.PrepareContext(ctx, `INSERT INTO items(id, base_id, standard_id, name, category, asset_type, risk, automated, scored, description, procedure, remediation, active)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)
-			ON CONFLICT(id) DO UPDATE SET base_id=excluded.base_id, standard_id=excluded.standard_id, name=excluded.name, category=excluded.category,
-			asset_type=excluded.asset_type, risk=excluded.risk, automated=excluded.automated, scored=excluded.scored, description=excluded.description,
-			procedure=excluded.procedure, remediation=excluded.remediation, active=1`)
+		itemStmt, err := tx.PrepareContext(ctx, sqlstore.ItemUpsert)
 		if err != nil {
 			return err
 		}
 		defer itemStmt.Close()
 		for _, st := range cat.Standards {
-			if _, err := stdStmt.ExecContext(ctx, st.ID, st.Name, st.Version, st.Description, st.Origin, st.Enabled); err != nil {
+			if _, err := stdStmt.ExecContext(ctx, sqlstore.StandardArgs(st)...); err != nil {
 				return err
 			}
 			for _, it := range st.Items {
-				if _, err := itemStmt.ExecContext(ctx, it.ID, it.Number, st.ID, it.Title, it.Category, string(it.AssetType), string(it.Risk),
-					it.Automated, it.Scored, it.Description, it.Procedure, it.Remediation); err != nil {
+				if _, err := itemStmt.ExecContext(ctx, sqlstore.ItemArgs(st, it)...); err != nil {
 					return err
 				}
 			}

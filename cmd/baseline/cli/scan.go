@@ -18,6 +18,7 @@ import (
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/checks/kubebench"
+	"github.com/baselinehq/baseline/internal/residency"
 	"github.com/baselinehq/baseline/internal/version"
 	"github.com/baselinehq/baseline/report"
 	"github.com/baselinehq/baseline/results"
@@ -252,6 +253,10 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		if stream != nil {
 			req.Judged, req.Streamed = stream.add, true
 		}
+		// What the start-up used (flags, configuration, the standards'
+		// decoding, the store's schema check) is not needed again: give
+		// its pages of the executable back before the scan's peak.
+		_, _ = residency.ReleaseExecutable()
 		task, rep, err = r.Run(ctx, req)
 		if errors.Is(err, store.ErrAlreadyScanning) {
 			return fmt.Errorf("refused (%w); wait for it to finish or scan another scope", err)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
@@ -68,23 +69,51 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 // results that are still the latest of some (item, asset) pair; a task
 // whose results are all gone is deleted too. It returns how many tasks
 // were deleted.
+//
+// Each delete runs on its own, not in one transaction: inside a
+// transaction SQLite keeps, for a delete of many rows, a statement journal
+// of every page it changes in memory (megabytes for a host's task, at
+// every scan once the retention is reached); on its own it needs none. A
+// process that dies between them leaves an old task with part of its
+// results, which the next prune finishes.
 func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	if keep < 1 {
 		return 0, fmt.Errorf("%w: keep must be at least 1 (got %d)", store.ErrInvalidParameter, keep)
 	}
-	var deleted int
-	err := s.Tx(ctx, func(c Conn) error {
-		old := `SELECT id FROM tasks WHERE status <> 1 ORDER BY id DESC ` + s.Dialect.Offset
-		if _, err := c.Exec(ctx, `DELETE FROM results WHERE task_id IN (`+old+`) AND NOT EXISTS
-			(SELECT 1 FROM latest l WHERE l.task_id = results.task_id AND l.asset_id = results.asset_id AND l.item_id = results.item_id)`, keep); err != nil {
-			return err
+	// The tasks are chosen once: a task that ends meanwhile must not move
+	// another past the retention between the deletes.
+	old, err := List(ctx, s.DB, scanInt64, `SELECT id FROM tasks WHERE status <> 1 ORDER BY id DESC `+s.Dialect.Offset, keep)
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	deleted := 0
+	for len(old) > 0 {
+		chunk := old[:min(len(old), 500)]
+		old = old[len(chunk):]
+		n, err := s.pruneTasks(ctx, chunk)
+		deleted += n
+		if err != nil {
+			return deleted, err
 		}
-		if _, err := c.Exec(ctx, `DELETE FROM task_failures WHERE task_id IN (`+old+`)`, keep); err != nil {
-			return err
-		}
-		n, err := c.Exec(ctx, `DELETE FROM tasks WHERE id IN (`+old+`) AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.task_id = tasks.id)`, keep)
-		deleted = int(n)
-		return err
-	})
-	return deleted, err
+	}
+	return deleted, nil
+}
+
+// pruneTasks deletes the tasks' results that are not the latest, their
+// scan failures, and those of the tasks that no latest result names.
+func (s *Store) pruneTasks(ctx context.Context, tasks []int64) (int, error) {
+	in := "(?" + strings.Repeat(",?", len(tasks)-1) + ")"
+	ids := make([]any, len(tasks))
+	for i, id := range tasks {
+		ids[i] = id
+	}
+	if _, err := s.DB.Exec(ctx, `DELETE FROM results WHERE task_id IN `+in+` AND NOT EXISTS
+		(SELECT 1 FROM latest l WHERE l.task_id = results.task_id AND l.asset_id = results.asset_id AND l.item_id = results.item_id)`, ids...); err != nil {
+		return 0, err
+	}
+	if _, err := s.DB.Exec(ctx, `DELETE FROM task_failures WHERE task_id IN `+in, ids...); err != nil {
+		return 0, err
+	}
+	n, err := s.DB.Exec(ctx, `DELETE FROM tasks WHERE id IN `+in+` AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.task_id = tasks.id)`, ids...)
+	return int(n), err
 }

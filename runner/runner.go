@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -171,7 +172,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 	opts.Logger = r.log
 	if opts.ImageFiles == nil {
 		if c, ok := r.store.(store.ImageFilesCache); ok {
-			opts.ImageFiles = imageFilesCache{c}
+			opts.ImageFiles = &imageFilesCache{c: c, used: map[string]bool{}}
 		}
 	}
 	if len(opts.Standards) == 0 {
@@ -212,6 +213,11 @@ func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options)
 	p := newProgressRecorder(bg, r.store, task.ID, opts.Progress)
 	opts.Progress = p.report
 	rep, err := scan.Run(ctx, r.cat, opts)
+	if c, ok := opts.ImageFiles.(*imageFilesCache); ok {
+		if err := c.markUsed(bg); err != nil {
+			r.log.Warn("image files cache: the entries used are not marked", "err", err)
+		}
+	}
 	p.close()
 	werr := w.close()
 	if err == nil && ctx.Err() != nil {
@@ -455,16 +461,36 @@ func (r *Runner) resolveAssets(ctx context.Context, sel []string) []uint64 {
 	return ids
 }
 
-// imageFilesCache gives a scan the store's image files cache.
-type imageFilesCache struct{ c store.ImageFilesCache }
+// imageFilesCache gives a scan the store's image files cache, and notes
+// the entries it used, marked used in one write once the scan ends.
+type imageFilesCache struct {
+	c    store.ImageFilesCache
+	mu   sync.Mutex
+	used map[string]bool
+}
 
-func (c imageFilesCache) Get(ctx context.Context, imageID string) (scan.ImageEntry, bool, error) {
+// markUsed records the entries the scan used.
+func (c *imageFilesCache) markUsed(ctx context.Context) error {
+	c.mu.Lock()
+	ids := make([]string, 0, len(c.used))
+	for id := range c.used {
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	sort.Strings(ids)
+	return c.c.MarkImageFilesUsed(ctx, ids)
+}
+
+func (c *imageFilesCache) Get(ctx context.Context, imageID string) (scan.ImageEntry, bool, error) {
 	f, ok, err := c.c.ImageFiles(ctx, imageID)
 	if err != nil || !ok || f.Secrets == nil {
 		// An entry without secret-looking files predates their reading:
 		// the image is read again.
 		return scan.ImageEntry{}, false, err
 	}
+	c.mu.Lock()
+	c.used[imageID] = true
+	c.mu.Unlock()
 	e := scan.ImageEntry{Files: docker.SpecialFiles{Setuid: f.Setuid, Setgid: f.Setgid, Secrets: f.Secrets}, ReadAt: f.ReadAt}
 	if f.History != nil {
 		e.History, e.HistoryAt = make([]docker.HistoryStep, len(f.History)), f.HistoryAt
@@ -475,7 +501,7 @@ func (c imageFilesCache) Get(ctx context.Context, imageID string) (scan.ImageEnt
 	return e, true, nil
 }
 
-func (c imageFilesCache) Put(ctx context.Context, imageID string, e scan.ImageEntry) error {
+func (c *imageFilesCache) Put(ctx context.Context, imageID string, e scan.ImageEntry) error {
 	f := store.ImageFiles{Setuid: e.Files.Setuid, Setgid: e.Files.Setgid, Secrets: e.Files.Secrets, ReadAt: e.ReadAt}
 	if e.History != nil {
 		f.History, f.HistoryAt = make([]store.ImageHistoryStep, len(e.History)), e.HistoryAt

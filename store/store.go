@@ -613,10 +613,14 @@ type ImageHistoryStep struct {
 // pruned, and their number is bounded.
 type ImageFilesCache interface {
 	// ImageFiles returns the files recorded for the image id, and ok false
-	// when none are.
+	// when none are. It only reads: MarkImageFilesUsed records the use.
 	ImageFiles(ctx context.Context, imageID string) (files ImageFiles, ok bool, err error)
 	// PutImageFiles records the files read from the image id.
 	PutImageFiles(ctx context.Context, imageID string, files ImageFiles) error
+	// MarkImageFilesUsed records that the entries of the image ids were
+	// used now (the cache keeps the most recently used), in one write for
+	// a whole scan's images.
+	MarkImageFilesUsed(ctx context.Context, imageIDs []string) error
 }
 
 // PeriodLock lets one daemon, among several sharing a store, start a due

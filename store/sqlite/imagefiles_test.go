@@ -18,15 +18,18 @@ func TestImageFilesCacheIsBounded(t *testing.T) {
 	files := store.ImageFiles{Setuid: []string{"/bin/su"}}
 
 	// Entries not used for 30 days are pruned on the next write; an entry
-	// read meanwhile stays.
+	// marked used meanwhile stays (reading one does not mark it).
 	for i := 0; i < 3; i++ {
 		if err := f.db.PutImageFiles(ctx, id(i), files); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.Clock.Step(20 * 24 * time.Hour)
-	if _, ok, err := f.db.ImageFiles(ctx, id(0)); !ok || err != nil {
+	if _, ok, err := f.db.ImageFiles(ctx, id(1)); !ok || err != nil {
 		t.Fatalf("get: %v, %v", ok, err)
+	}
+	if err := f.db.MarkImageFilesUsed(ctx, []string{id(0), id(9)}); err != nil {
+		t.Fatal(err)
 	}
 	f.Clock.Step(11 * 24 * time.Hour)
 	if err := f.db.PutImageFiles(ctx, id(3), files); err != nil {

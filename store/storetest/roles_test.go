@@ -348,6 +348,13 @@ func tImageFilesCache(t *testing.T, f *fixture) {
 	if _, ok, _ := f.DB.ImageFiles(ctx, "sha256:"+fmt.Sprintf("%064d", 2)); ok {
 		t.Error("an unknown id hit")
 	}
+	// Marking entries used, an unknown id among them, changes no entry.
+	if err := f.DB.MarkImageFilesUsed(ctx, []string{id, "sha256:" + fmt.Sprintf("%064d", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := f.DB.ImageFiles(ctx, id); err != nil || !ok || !reflect.DeepEqual(got.History, put.History) {
+		t.Errorf("entry marked used = %+v, %v, %v; want it unchanged", got, ok, err)
+	}
 	if err := f.DB.PutImageFiles(ctx, "", put); err == nil {
 		t.Error("an entry without an id was recorded")
 	}

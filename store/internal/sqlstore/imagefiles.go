@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/baselinehq/baseline/store"
@@ -21,14 +22,14 @@ const (
 )
 
 // ImageFiles returns the files recorded for the image id
-// (store.ImageFilesCache) and marks the entry used.
+// (store.ImageFilesCache). It only reads: a scan reads the entries of its
+// images as it goes, and marks them used at once afterwards
+// (MarkImageFilesUsed), instead of a write per image while its results
+// are being written.
 func (s *Store) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, bool, error) {
 	var doc string
 	var readAt int64
-	err := s.rowWrite(ctx, func(c Conn) error {
-		return c.QueryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
-			Unix(s.Now()), imageID).Scan(&doc, &readAt)
-	})
+	err := s.DB.QueryRow(ctx, `SELECT files, read_at FROM image_files WHERE image_id = ?`, imageID).Scan(&doc, &readAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ImageFiles{}, false, nil
 	}
@@ -41,6 +42,30 @@ func (s *Store) ImageFiles(ctx context.Context, imageID string) (store.ImageFile
 	}
 	f.ReadAt = FromUnix(readAt)
 	return f, true, nil
+}
+
+// MarkImageFilesUsed records the entries of the image ids as used now
+// (store.ImageFilesCache), in one transaction.
+func (s *Store) MarkImageFilesUsed(ctx context.Context, imageIDs []string) error {
+	if len(imageIDs) == 0 {
+		return nil
+	}
+	now := Unix(s.Now())
+	return s.Tx(ctx, func(c Conn) error {
+		for ids := imageIDs; len(ids) > 0; {
+			chunk := ids[:min(len(ids), 500)]
+			ids = ids[len(chunk):]
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, now)
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			if _, err := c.Exec(ctx, `UPDATE image_files SET used_at = ? WHERE image_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // PutImageFiles records the files read from the image id

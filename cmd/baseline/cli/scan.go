@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -226,6 +227,15 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
 		opts.NoCRI, opts.CRIEndpoint = defaults.NoCRI, defaults.CRIEndpoint
 		opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = defaults.Kube, defaults.NoKube, defaults.NodeName, defaults.ExpectNode
+		if f.noStore { // an upload needs the whole report
+			if stream, err = newStreamedOutput(g, f); err != nil {
+				return err
+			}
+			defer stream.close()
+			if stream != nil {
+				opts.Judged, opts.Streamed = stream.add, true
+			}
+		}
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err
 		}
@@ -265,32 +275,9 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 			return err
 		}
 	}
-	// JSON is written as it is encoded; a table or an export is built
-	// first (an export's digests and signature cover all of it).
-	write := func(w io.Writer) error { return report.WriteJSON(w, rep, version.String()) }
-	switch {
-	case stream != nil && f.format == "json":
-		write = func(w io.Writer) error { return stream.json.Write(w, rep, version.String()) }
-	case stream != nil:
-		var buf bytes.Buffer
-		_ = stream.table.Write(&buf, rep)
-		fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
-		write = func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }
-	case f.format != "json":
-		var buf bytes.Buffer
-		if f.format == "table" {
-			err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
-			if !f.noStore {
-				fmt.Fprintf(&buf, "Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g))
-			}
-		} else { // an export format, with its integrity digests
-			enc, _ := report.EncoderFor(f.format)
-			err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), f.signer, nil)
-		}
-		if err != nil {
-			return err
-		}
-		write = func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }
+	write, err := scanOutput(ctx, g, f, rep, stream, fmt.Sprintf("Recorded as task %d (%s)%s.\n", task.ID, trigger, onServer(g)))
+	if err != nil {
+		return err
 	}
 	if err := writeOutput(g.stdout, f.output, write); err != nil {
 		return err
@@ -308,6 +295,37 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 	return nil
 }
 
+// scanOutput returns what writes the scan's output: JSON as it is encoded
+// (from the stream's spool when it streamed); a table or an export built
+// first (an export's digests and signature cover all of it), the table
+// ending with the recorded line unless --no-store.
+func scanOutput(ctx context.Context, g *globals, f *runFlags, rep *results.Report, stream *streamedOutput, recorded string) (func(io.Writer) error, error) {
+	switch {
+	case stream != nil && f.format == "json":
+		return func(w io.Writer) error { return stream.json.Write(w, rep, version.String()) }, nil
+	case f.format == "json":
+		return func(w io.Writer) error { return report.WriteJSON(w, rep, version.String()) }, nil
+	}
+	var buf bytes.Buffer
+	var err error
+	switch {
+	case stream != nil:
+		err = stream.table.Write(&buf, rep)
+	case f.format == "table":
+		err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
+	default: // an export format, with its integrity digests
+		enc, _ := report.EncoderFor(f.format)
+		err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), f.signer, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if f.format == "table" && !f.noStore {
+		buf.WriteString(recorded)
+	}
+	return func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }, nil
+}
+
 // streamedOutput is a scan's output written as its results come (a JSON
 // report, or the table's summary view), so that a scan of many assets
 // holds none of its results: the store has them, the output its spool or
@@ -321,15 +339,15 @@ type streamedOutput struct {
 // newStreamedOutput returns the output of a scan that streams, or nil for
 // one that needs the whole report (an export; the table's asset and item
 // views, which list every finding). The JSON report's spool is in the data
-// directory of the SQLite store (which must be writable anyway), else in
-// the system's temporary directory.
+// directory of the SQLite store (which must be writable anyway), else (a
+// PostgreSQL store, --no-store) in the system's temporary directory.
 func newStreamedOutput(g *globals, f *runFlags) (*streamedOutput, error) {
 	s := &streamedOutput{failed: map[uint64]bool{}}
 	var err error
 	switch {
 	case f.format == "json":
 		dir := ""
-		if g.store == "" {
+		if g.store == "" && !f.noStore {
 			dir = g.dataDir
 		}
 		s.json, err = report.NewJSONStream(dir)

@@ -554,6 +554,35 @@ INSERT INTO type_rollup SELECT a.type, COUNT(*),
 		SQLite:   `DROP TABLE IF EXISTS signatures;`,
 		Postgres: `SELECT 1;`,
 	},
+	// 11: SQLite keeps results in a table with a row id, in the order
+	// they are written, with their key (unique) in an index of its own:
+	// a scan's batches append to the table instead of splitting pages
+	// all over a task's key range, so that each page is written about
+	// once. The per-item index of the latest results no longer holds
+	// their check time: a rescan whose outcome did not change leaves its
+	// entries as they are. PostgreSQL keeps its tables.
+	{
+		SQLite: `
+CREATE TABLE results_appended (
+	task_id    INTEGER NOT NULL,
+	asset_id   INTEGER NOT NULL,
+	item_id    INTEGER NOT NULL,
+	status     INTEGER NOT NULL,
+	result     INTEGER NOT NULL,
+	checked_at INTEGER NOT NULL,
+	reason     TEXT NOT NULL,
+	evidence   TEXT NOT NULL
+);
+INSERT INTO results_appended(task_id, asset_id, item_id, status, result, checked_at, reason, evidence)
+	SELECT task_id, asset_id, item_id, status, result, checked_at, reason, evidence FROM results ORDER BY task_id, asset_id, item_id;
+DROP TABLE results;
+ALTER TABLE results_appended RENAME TO results;
+CREATE UNIQUE INDEX results_key ON results(task_id, asset_id, item_id);
+DROP INDEX latest_item;
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored);
+`,
+		Postgres: `SELECT 1;`,
+	},
 }
 
 // SignaturesMoved is the version whose migration drops SQLite's

@@ -19,8 +19,8 @@ import (
 const bulkIndexRows = 100_000
 
 // latestItemIndex is the per-item index of the latest results (as
-// migration 4 creates it).
-const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at)"
+// migration 11 creates it).
+const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, status, ignored)"
 
 // batchRows is how many rows one INSERT carries: fewer statements, far
 // faster ingest, well under SQLite's parameter limit.
@@ -404,9 +404,12 @@ func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int
 	return keys, res.flush()
 }
 
-// makeLatest makes the task's n results the latest of their (item, asset)
-// pairs in one statement inside SQLite (far faster than a second pass of
-// bound rows), and marks the ignored ones.
+// makeLatest makes the task's results the latest of their (item, asset)
+// pairs inside SQLite (far faster than a second pass of bound rows), and
+// marks the ignored ones. A pair whose outcome did not change takes only
+// the task and the check time, which no index holds: its entry in the
+// per-item index stays as it is; the pairs whose outcome changed are
+// updated whole by a second statement, run only when some are left.
 func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
 	fresh, err := noLatestOf(ctx, tx, keys)
 	if err != nil {
@@ -420,14 +423,24 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 			return err
 		}
 	}
-	upsert := `ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`
-	if fresh {
-		upsert = "" // nothing to replace
+	insert := `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?`
+	if !fresh { // else nothing to replace
+		insert += ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, checked_at = excluded.checked_at
+			WHERE latest.status = excluded.status AND latest.result = excluded.result AND latest.ignored = 0`
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ? `+upsert, taskID); err != nil {
+	res, err := tx.ExecContext(ctx, insert, taskID)
+	if err != nil {
 		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n < int64(len(keys)) {
+		if _, err := tx.ExecContext(ctx, `UPDATE latest SET task_id = r.task_id, status = r.status, result = r.result, ignored = 0,
+			checked_at = r.checked_at FROM results r WHERE r.task_id = ? AND latest.asset_id = r.asset_id AND latest.item_id = r.item_id
+			AND latest.task_id <> r.task_id`, taskID); err != nil {
+			return err
+		}
 	}
 	if rebuild {
 		if _, err := tx.ExecContext(ctx, latestItemIndex); err != nil {

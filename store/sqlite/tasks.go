@@ -13,14 +13,14 @@ import (
 
 // SyncCatalog records the standards and items; items no longer defined
 // are kept (their results are history) but marked inactive. A standard's
-// enabled switch, once set in the store, is kept.
+// enabled switch, once set in the store, is kept. Rows that already say
+// what the catalog says are left as they are, so that a command that
+// syncs an unchanged catalog writes nothing.
 func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE items SET active = 0"); err != nil {
-			return err
-		}
 		stdStmt, err := tx.PrepareContext(ctx, `INSERT INTO standards(id, name, version, description, origin, enabled) VALUES (?,?,?,?,?,?)
-			ON CONFLICT(id) DO UPDATE SET name=excluded.name, version=excluded.version, description=excluded.description, origin=excluded.origin`)
+			ON CONFLICT(id) DO UPDATE SET name=excluded.name, version=excluded.version, description=excluded.description, origin=excluded.origin
+			WHERE (name, version, description, origin) IS NOT (excluded.name, excluded.version, excluded.description, excluded.origin)`)
 		if err != nil {
 			return err
 		}
@@ -29,23 +29,32 @@ func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)
 			ON CONFLICT(id) DO UPDATE SET base_id=excluded.base_id, standard_id=excluded.standard_id, name=excluded.name, category=excluded.category,
 			asset_type=excluded.asset_type, risk=excluded.risk, automated=excluded.automated, scored=excluded.scored, description=excluded.description,
-			procedure=excluded.procedure, remediation=excluded.remediation, active=1`)
+			procedure=excluded.procedure, remediation=excluded.remediation, active=1
+			WHERE (base_id, standard_id, name, category, asset_type, risk, automated, scored, description, procedure, remediation, active) IS NOT
+			(excluded.base_id, excluded.standard_id, excluded.name, excluded.category, excluded.asset_type, excluded.risk, excluded.automated,
+			excluded.scored, excluded.description, excluded.procedure, excluded.remediation, 1)`)
 		if err != nil {
 			return err
 		}
 		defer itemStmt.Close()
+		var ids []uint64
 		for _, st := range cat.Standards {
 			if _, err := stdStmt.ExecContext(ctx, st.ID, st.Name, st.Version, st.Description, st.Origin, st.Enabled); err != nil {
 				return err
 			}
 			for _, it := range st.Items {
+				ids = append(ids, it.ID)
 				if _, err := itemStmt.ExecContext(ctx, it.ID, it.Number, st.ID, it.Title, it.Category, string(it.AssetType), string(it.Risk),
 					it.Automated, it.Scored, it.Description, it.Procedure, it.Remediation); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		if err := fillTemp(ctx, tx, "catalog_items", ids); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE items SET active = 0 WHERE active <> 0 AND id NOT IN (SELECT id FROM temp.catalog_items)")
+		return err
 	})
 }
 

@@ -20,20 +20,33 @@ const (
 	DefaultMaxImageFiles = 10_000
 )
 
+// imageFilesUseStep is how long ago an entry may have been last used
+// before a read records its use again: a scan reads every image's entry,
+// and a write per image and scan would cost more than the bound needs
+// (entries unused for imageFilesUnused go, the least recently used first).
+const imageFilesUseStep = time.Hour
+
 // ImageFiles returns the files recorded for the image id
-// (store.ImageFilesCache) and marks the entry used.
+// (store.ImageFilesCache) and marks the entry used (its use time kept to
+// within imageFilesUseStep).
 func (s *Store) ImageFiles(ctx context.Context, imageID string) (store.ImageFiles, bool, error) {
 	var doc string
-	var readAt int64
-	err := s.rowWrite(ctx, func(c Conn) error {
-		return c.QueryRow(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? RETURNING files, read_at`,
-			Unix(s.Now()), imageID).Scan(&doc, &readAt)
-	})
+	var readAt, usedAt int64
+	err := s.DB.QueryRow(ctx, `SELECT files, read_at, used_at FROM image_files WHERE image_id = ?`, imageID).Scan(&doc, &readAt, &usedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ImageFiles{}, false, nil
 	}
 	if err != nil {
 		return store.ImageFiles{}, false, err
+	}
+	if now := Unix(s.Now()); now-usedAt >= imageFilesUseStep.Milliseconds() {
+		err := s.rowWrite(ctx, func(c Conn) error {
+			_, err := c.Exec(ctx, `UPDATE image_files SET used_at = ? WHERE image_id = ? AND used_at < ?`, now, imageID, now)
+			return err
+		})
+		if err != nil {
+			return store.ImageFiles{}, false, err
+		}
 	}
 	var f store.ImageFiles
 	if err := json.Unmarshal([]byte(doc), &f); err != nil {

@@ -2,9 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
@@ -17,7 +22,20 @@ import (
 // what the catalog says are left as they are, so that a command that
 // syncs an unchanged catalog writes nothing.
 func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
+	digest := catalogDigest(cat)
+	var synced string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'catalog_digest'").Scan(&synced)
+	if err == nil && synced == digest {
+		return nil // the last sync recorded this very catalog
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(name, value) VALUES ('catalog_digest', ?)
+			ON CONFLICT(name) DO UPDATE SET value = excluded.value`, digest); err != nil {
+			return err
+		}
 		stdStmt, err := tx.PrepareContext(ctx, `INSERT INTO standards(id, name, version, description, origin, enabled) VALUES (?,?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET name=excluded.name, version=excluded.version, description=excluded.description, origin=excluded.origin
 			WHERE (name, version, description, origin) IS NOT (excluded.name, excluded.version, excluded.description, excluded.origin)`)
@@ -56,6 +74,42 @@ func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 		_, err = tx.ExecContext(ctx, "UPDATE items SET active = 0 WHERE active <> 0 AND id NOT IN (SELECT id FROM temp.catalog_items)")
 		return err
 	})
+}
+
+// catalogDigest is a digest of what SyncCatalog records of a catalog: a
+// store whose last sync recorded the same digest holds the catalog as it
+// is, and syncing it again reads one row instead of writing hundreds.
+func catalogDigest(cat *checks.Catalog) string {
+	h := sha256.New()
+	var n [8]byte
+	field := func(v string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write([]byte(v))
+	}
+	for _, st := range cat.Standards {
+		field("standard")
+		field(st.ID)
+		field(st.Name)
+		field(st.Version)
+		field(st.Description)
+		field(st.Origin)
+		field(strconv.FormatBool(st.Enabled))
+		for _, it := range st.Items {
+			field(strconv.FormatUint(it.ID, 10))
+			field(it.Number)
+			field(it.Title)
+			field(it.Category)
+			field(string(it.AssetType))
+			field(string(it.Risk))
+			field(strconv.FormatBool(it.Automated))
+			field(strconv.FormatBool(it.Scored))
+			field(it.Description)
+			field(it.Procedure)
+			field(it.Remediation)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // BeginTask records a running task unless a running task's scope overlaps.

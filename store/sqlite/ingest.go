@@ -265,22 +265,48 @@ func (s *DB) taskKeys(ctx context.Context, tx *sql.Tx, taskID int64) ([]sqlstore
 }
 
 // upsertAssets records the report's assets as last recorded for node (the
-// task's scope's NodeName).
+// task's scope's NodeName). An asset whose name and node stay, and that
+// was not removed, takes only its details and times, which no index
+// holds, so that its entries in the assets' four indexes stay as they
+// are; when some asset is new to that rule (renamed, moved or found
+// again), every asset is written whole.
 func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, node string, now int64) error {
-	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES ",
-		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
-		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`, 10)
+	const keep = `ON CONFLICT(id) DO UPDATE SET ref=excluded.ref, host_ip=excluded.host_ip, details=excluded.details,
+		last_seen=excluded.last_seen, scope_node=excluded.scope_node
+		WHERE (assets.name, assets.node_name, assets.removed_at) IS (excluded.name, excluded.node_name, 0)`
+	const whole = `ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
+		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`
+	n, err := writeAssets(ctx, tx, rep, node, now, keep)
+	if err != nil || n == int64(len(rep.Assets)) {
+		return err
+	}
+	_, err = writeAssets(ctx, tx, rep, node, now, whole)
+	return err
+}
+
+// writeAssets writes the report's assets with the conflict clause given,
+// and returns how many rows it inserted or updated.
+func writeAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, node string, now int64, conflict string) (int64, error) {
+	var before, after int64
+	if err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
+		return 0, err
+	}
+	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES ", conflict, 10)
 	hostIP := sqlstore.HostIP(rep)
 	for _, a := range rep.Assets {
 		details, err := json.Marshal(a)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := b.add(a.ID, string(a.Type), a.Name, a.Ref, a.NodeName, hostIP, string(details), now, now, node); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return b.flush()
+	if err := b.flush(); err != nil {
+		return 0, err
+	}
+	err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&after)
+	return after - before, err
 }
 
 // markRemoved marks as removed the assets of the scanned types on this

@@ -561,20 +561,11 @@ INSERT INTO type_rollup SELECT a.type, COUNT(*),
 	// once. The per-item index of the latest results no longer holds
 	// their check time: a rescan whose outcome did not change leaves its
 	// entries as they are. PostgreSQL keeps its tables.
+	// store/sqlite first creates results_appended and moves the rows into
+	// it task by task (ResultsAppended), so that the file never holds two
+	// copies of them.
 	{
 		SQLite: `
-CREATE TABLE results_appended (
-	task_id    INTEGER NOT NULL,
-	asset_id   INTEGER NOT NULL,
-	item_id    INTEGER NOT NULL,
-	status     INTEGER NOT NULL,
-	result     INTEGER NOT NULL,
-	checked_at INTEGER NOT NULL,
-	reason     TEXT NOT NULL,
-	evidence   TEXT NOT NULL
-);
-INSERT INTO results_appended(task_id, asset_id, item_id, status, result, checked_at, reason, evidence)
-	SELECT task_id, asset_id, item_id, status, result, checked_at, reason, evidence FROM results ORDER BY task_id, asset_id, item_id;
 DROP TABLE results;
 ALTER TABLE results_appended RENAME TO results;
 CREATE UNIQUE INDEX results_key ON results(task_id, asset_id, item_id);
@@ -588,6 +579,11 @@ CREATE INDEX latest_item ON latest(item_id, result, status, ignored);
 // SignaturesMoved is the version whose migration drops SQLite's
 // signatures table, their rows moved to the signatures' own file first.
 const SignaturesMoved = 10
+
+// ResultsAppended is the version whose migration replaces SQLite's
+// results table with results_appended, which store/sqlite creates and
+// fills first.
+const ResultsAppended = 11
 
 // SchemaVersion is the number of migrations this build knows.
 var SchemaVersion = len(Migrations)

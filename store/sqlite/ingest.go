@@ -367,11 +367,11 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 	defer rows.Close()
 	var out []uint64
 	for rows.Next() {
-		var v uint64
+		var v int64 // as stored: a uint64 would be converted through text
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		out = append(out, uint64(v))
 	}
 	return out, rows.Err()
 }
@@ -561,12 +561,15 @@ func latestOf(ctx context.Context, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.La
 	}
 	defer rows.Close()
 	var out []sqlstore.LatestRow
+	// Scanned into int64s: database/sql converts an integer column to
+	// another integer type, or to a bool, through its decimal text.
+	var asset, item, status, result, ignored, checked int64
 	for rows.Next() {
-		var r sqlstore.LatestRow
-		if err := rows.Scan(&r.Asset, &r.Item, &r.Status, &r.Result, &r.Ignored, &r.CheckedAt); err != nil {
+		if err := rows.Scan(&asset, &item, &status, &result, &ignored, &checked); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, sqlstore.LatestRow{Asset: uint64(asset), Item: uint64(item), Status: int(status), Result: int(result),
+			Ignored: ignored != 0, CheckedAt: checked})
 	}
 	return out, rows.Err()
 }

@@ -554,11 +554,36 @@ INSERT INTO type_rollup SELECT a.type, COUNT(*),
 		SQLite:   `DROP TABLE IF EXISTS signatures;`,
 		Postgres: `SELECT 1;`,
 	},
+	// 11: SQLite keeps results in a table with a row id, in the order
+	// they are written, with their key (unique) in an index of its own:
+	// a scan's batches append to the table instead of splitting pages
+	// all over a task's key range, so that each page is written about
+	// once. The per-item index of the latest results no longer holds
+	// their check time: a rescan whose outcome did not change leaves its
+	// entries as they are. PostgreSQL keeps its tables.
+	// store/sqlite first creates results_appended and moves the rows into
+	// it task by task (ResultsAppended), so that the file never holds two
+	// copies of them.
+	{
+		SQLite: `
+DROP TABLE results;
+ALTER TABLE results_appended RENAME TO results;
+CREATE UNIQUE INDEX results_key ON results(task_id, asset_id, item_id);
+DROP INDEX latest_item;
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored);
+`,
+		Postgres: `SELECT 1;`,
+	},
 }
 
 // SignaturesMoved is the version whose migration drops SQLite's
 // signatures table, their rows moved to the signatures' own file first.
 const SignaturesMoved = 10
+
+// ResultsAppended is the version whose migration replaces SQLite's
+// results table with results_appended, which store/sqlite creates and
+// fills first.
+const ResultsAppended = 11
 
 // SchemaVersion is the number of migrations this build knows.
 var SchemaVersion = len(Migrations)

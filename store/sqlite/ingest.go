@@ -19,8 +19,8 @@ import (
 const bulkIndexRows = 100_000
 
 // latestItemIndex is the per-item index of the latest results (as
-// migration 4 creates it).
-const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at)"
+// migration 11 creates it).
+const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, status, ignored)"
 
 // batchRows is how many rows one INSERT carries: fewer statements, far
 // faster ingest, well under SQLite's parameter limit.
@@ -265,22 +265,48 @@ func (s *DB) taskKeys(ctx context.Context, tx *sql.Tx, taskID int64) ([]sqlstore
 }
 
 // upsertAssets records the report's assets as last recorded for node (the
-// task's scope's NodeName).
+// task's scope's NodeName). An asset whose name and node stay, and that
+// was not removed, takes only its details and times, which no index
+// holds, so that its entries in the assets' four indexes stay as they
+// are; when some asset is new to that rule (renamed, moved or found
+// again), every asset is written whole.
 func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, node string, now int64) error {
-	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES ",
-		`ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
-		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`, 10)
+	const keep = `ON CONFLICT(id) DO UPDATE SET ref=excluded.ref, host_ip=excluded.host_ip, details=excluded.details,
+		last_seen=excluded.last_seen, scope_node=excluded.scope_node
+		WHERE (assets.name, assets.node_name, assets.removed_at) IS (excluded.name, excluded.node_name, 0)`
+	const whole = `ON CONFLICT(id) DO UPDATE SET name=excluded.name, ref=excluded.ref, node_name=excluded.node_name, host_ip=excluded.host_ip,
+		details=excluded.details, last_seen=excluded.last_seen, removed_at=0, scope_node=excluded.scope_node`
+	n, err := writeAssets(ctx, tx, rep, node, now, keep)
+	if err != nil || n == int64(len(rep.Assets)) {
+		return err
+	}
+	_, err = writeAssets(ctx, tx, rep, node, now, whole)
+	return err
+}
+
+// writeAssets writes the report's assets with the conflict clause given,
+// and returns how many rows it inserted or updated.
+func writeAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, node string, now int64, conflict string) (int64, error) {
+	var before, after int64
+	if err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
+		return 0, err
+	}
+	b := newBatch(ctx, tx, "INSERT INTO assets(id, type, name, ref, node_name, host_ip, details, first_seen, last_seen, scope_node) VALUES ", conflict, 10)
 	hostIP := sqlstore.HostIP(rep)
 	for _, a := range rep.Assets {
 		details, err := json.Marshal(a)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := b.add(a.ID, string(a.Type), a.Name, a.Ref, a.NodeName, hostIP, string(details), now, now, node); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return b.flush()
+	if err := b.flush(); err != nil {
+		return 0, err
+	}
+	err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&after)
+	return after - before, err
 }
 
 // markRemoved marks as removed the assets of the scanned types on this
@@ -341,11 +367,11 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 	defer rows.Close()
 	var out []uint64
 	for rows.Next() {
-		var v uint64
+		var v int64 // as stored: a uint64 would be converted through text
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		out = append(out, uint64(v))
 	}
 	return out, rows.Err()
 }
@@ -404,9 +430,12 @@ func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int
 	return keys, res.flush()
 }
 
-// makeLatest makes the task's n results the latest of their (item, asset)
-// pairs in one statement inside SQLite (far faster than a second pass of
-// bound rows), and marks the ignored ones.
+// makeLatest makes the task's results the latest of their (item, asset)
+// pairs inside SQLite (far faster than a second pass of bound rows), and
+// marks the ignored ones. A pair whose outcome did not change takes only
+// the task and the check time, which no index holds: its entry in the
+// per-item index stays as it is; the pairs whose outcome changed are
+// updated whole by a second statement, run only when some are left.
 func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
 	fresh, err := noLatestOf(ctx, tx, keys)
 	if err != nil {
@@ -420,14 +449,24 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 			return err
 		}
 	}
-	upsert := `ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = 0, checked_at = excluded.checked_at`
-	if fresh {
-		upsert = "" // nothing to replace
+	insert := `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
+		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?`
+	if !fresh { // else nothing to replace
+		insert += ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, checked_at = excluded.checked_at
+			WHERE latest.status = excluded.status AND latest.result = excluded.result AND latest.ignored = 0`
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ? `+upsert, taskID); err != nil {
+	res, err := tx.ExecContext(ctx, insert, taskID)
+	if err != nil {
 		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n < int64(len(keys)) {
+		if _, err := tx.ExecContext(ctx, `UPDATE latest SET task_id = r.task_id, status = r.status, result = r.result, ignored = 0,
+			checked_at = r.checked_at FROM results r WHERE r.task_id = ? AND latest.asset_id = r.asset_id AND latest.item_id = r.item_id
+			AND latest.task_id <> r.task_id`, taskID); err != nil {
+			return err
+		}
 	}
 	if rebuild {
 		if _, err := tx.ExecContext(ctx, latestItemIndex); err != nil {
@@ -522,12 +561,15 @@ func latestOf(ctx context.Context, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.La
 	}
 	defer rows.Close()
 	var out []sqlstore.LatestRow
+	// Scanned into int64s: database/sql converts an integer column to
+	// another integer type, or to a bool, through its decimal text.
+	var asset, item, status, result, ignored, checked int64
 	for rows.Next() {
-		var r sqlstore.LatestRow
-		if err := rows.Scan(&r.Asset, &r.Item, &r.Status, &r.Result, &r.Ignored, &r.CheckedAt); err != nil {
+		if err := rows.Scan(&asset, &item, &status, &result, &ignored, &checked); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, sqlstore.LatestRow{Asset: uint64(asset), Item: uint64(item), Status: int(status), Result: int(result),
+			Ignored: ignored != 0, CheckedAt: checked})
 	}
 	return out, rows.Err()
 }

@@ -35,6 +35,12 @@ func migrateTo(ctx context.Context, db, sig *sql.DB, n int) error {
 		if err != nil {
 			return err
 		}
+		if v+1 == store.ResultsAppended {
+			if err := appendResults(ctx, tx); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+		}
 		if v+1 == store.SignaturesMoved {
 			if err := moveSignatures(ctx, tx, sig); err != nil {
 				_ = tx.Rollback()
@@ -51,6 +57,40 @@ func migrateTo(ctx context.Context, db, sig *sql.DB, n int) error {
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// appendResults creates results_appended, the results table of migration
+// store.ResultsAppended (a row id, rows in the order written), and moves
+// the results into it one task at a time, inside the migration's
+// transaction: the pages each task's rows leave are reused by the next
+// task's, so that the file does not grow by a second copy of them.
+func appendResults(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE results_appended (
+	task_id    INTEGER NOT NULL,
+	asset_id   INTEGER NOT NULL,
+	item_id    INTEGER NOT NULL,
+	status     INTEGER NOT NULL,
+	result     INTEGER NOT NULL,
+	checked_at INTEGER NOT NULL,
+	reason     TEXT NOT NULL,
+	evidence   TEXT NOT NULL
+)`); err != nil {
+		return err
+	}
+	tasks, err := uint64s(ctx, tx, "SELECT DISTINCT task_id FROM results ORDER BY task_id")
+	if err != nil {
+		return err
+	}
+	for _, id := range tasks {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO results_appended(task_id, asset_id, item_id, status, result, checked_at, reason, evidence)
+			SELECT task_id, asset_id, item_id, status, result, checked_at, reason, evidence FROM results WHERE task_id = ? ORDER BY asset_id, item_id`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM results WHERE task_id = ?", id); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,9 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
@@ -13,10 +18,24 @@ import (
 
 // SyncCatalog records the standards and items; items no longer defined
 // are kept (their results are history) but marked inactive. A standard's
-// enabled switch, once set in the store, is kept. Only what changed is
-// written: an unchanged catalog writes nothing.
+// enabled switch, once set in the store, is kept. Rows that already say
+// what the catalog says are left as they are, so that a command that
+// syncs an unchanged catalog writes nothing.
 func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
+	digest := catalogDigest(cat)
+	var synced string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'catalog_digest'").Scan(&synced)
+	if err == nil && synced == digest {
+		return nil // the last sync recorded this very catalog
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(name, value) VALUES ('catalog_digest', ?)
+			ON CONFLICT(name) DO UPDATE SET value = excluded.value`, digest); err != nil {
+			return err
+		}
 		q, args := sqlstore.Deactivation(cat)
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
@@ -43,6 +62,42 @@ func (s *DB) SyncCatalog(ctx context.Context, cat *checks.Catalog) error {
 		}
 		return nil
 	})
+}
+
+// catalogDigest is a digest of what SyncCatalog records of a catalog: a
+// store whose last sync recorded the same digest holds the catalog as it
+// is, and syncing it again reads one row instead of writing hundreds.
+func catalogDigest(cat *checks.Catalog) string {
+	h := sha256.New()
+	var n [8]byte
+	field := func(v string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write([]byte(v))
+	}
+	for _, st := range cat.Standards {
+		field("standard")
+		field(st.ID)
+		field(st.Name)
+		field(st.Version)
+		field(st.Description)
+		field(st.Origin)
+		field(strconv.FormatBool(st.Enabled))
+		for _, it := range st.Items {
+			field(strconv.FormatUint(it.ID, 10))
+			field(it.Number)
+			field(it.Title)
+			field(it.Category)
+			field(string(it.AssetType))
+			field(string(it.Risk))
+			field(strconv.FormatBool(it.Automated))
+			field(strconv.FormatBool(it.Scored))
+			field(it.Description)
+			field(it.Procedure)
+			field(it.Remediation)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // BeginTask records a running task unless a running task's scope overlaps.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	. "github.com/baselinehq/baseline/store/storetest"
 )
@@ -145,4 +146,60 @@ func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 		t.Errorf("summary after the migration\n got %+v, %v\nwant %+v", after, err, before)
 	}
 	checkRollups(t, f, "the migration")
+}
+
+// appendedResultsVersion is the version whose migration moves SQLite's
+// results into a table they are appended to.
+const appendedResultsVersion = 11
+
+// A store from before results were appended (migration 11) keeps every
+// task's results with their evidence, the latest of each pair and the
+// difference between tasks; a task after the migration is recorded and
+// read as before, and the roll-ups agree.
+func TestMigrationAppendsResults(t *testing.T) { eachPlace(t, tMigrationAppendsResults) }
+
+func tMigrationAppendsResults(t *testing.T, p *place) {
+	ctx := context.Background()
+	c := NewClock()
+	f := &fixture{Fixture: New(t, p.open(t, c.Now, appendedResultsVersion-1), c), place: p}
+	first := f.Standard(t)
+	c.Step(time.Hour)
+	second := f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{CtrA: {P, F, P, M}, CtrB: {F, P, P, M}}))
+	before := storedResults(t, f.DB, first.ID, second.ID)
+	f.DB = f.reopen(t)
+	if v := p.version(t); v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
+	}
+	if after := storedResults(t, f.DB, first.ID, second.ID); !reflect.DeepEqual(after, before) {
+		t.Errorf("after the migration\n got %v\nwant %v", after, before)
+	}
+	c.Step(time.Hour)
+	third := f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{CtrA: {P, P, P, M}, CtrB: {F, P, P, M}}))
+	d, err := f.DB.Diff(ctx, second.ID, third.ID)
+	if err != nil || len(d.Fixed) != 1 || len(d.NewlyFailed) != 0 {
+		t.Errorf("diff of a task after the migration: %+v, %v", d, err)
+	}
+	checkRollups(t, f, "the migration")
+}
+
+// storedResults prints what a store holds of two tasks: each one's
+// results and the latest, with their evidence, and their difference.
+func storedResults(t *testing.T, db store.Store, from, to int64) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	for _, id := range []int64{from, to, 0} {
+		err := db.ResultRows(ctx, store.ResultQuery{TaskID: id}, func(r results.Row) error {
+			out = append(out, fmt.Sprintf("task %d: %+v", id, r))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := db.Diff(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, fmt.Sprintf("diff: %+v", d))
 }

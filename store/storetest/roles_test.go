@@ -420,3 +420,58 @@ func tHostileTextStored(t *testing.T, f *fixture) {
 		t.Errorf("asset name read back = %q, %v", a.Name, err)
 	}
 }
+
+// Syncing the catalog again lists what it defines now: an item it no
+// longer defines leaves the item list (its results stay history), one
+// defined again comes back, a changed title is taken; a standard switched
+// off stays off.
+func TestSyncCatalogAgain(t *testing.T) { each(t, tSyncCatalogAgain) }
+
+func tSyncCatalogAgain(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	if err := f.DB.SetStandardEnabled(ctx, "t-1", false); err != nil {
+		t.Fatal(err)
+	}
+	names := func() string {
+		if err := f.DB.SetStandardEnabled(ctx, "t-1", true); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := f.DB.SetStandardEnabled(ctx, "t-1", false); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		list, _, err := f.DB.Items(ctx, store.Query{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range list {
+			out = append(out, it.Name)
+		}
+		return strings.Join(out, ", ")
+	}
+	cat := Catalog(t)
+	std := *cat.Standards[0]
+	changed := *std.Items[0]
+	changed.Title = "Item H1, renamed"
+	std.Items = append([]*checks.Item{&changed}, std.Items[2:]...) // H2 dropped
+	for _, c := range []struct {
+		cat  *checks.Catalog
+		want string
+	}{
+		{&checks.Catalog{Standards: []*checks.Standard{&std}}, "Item H1, renamed, Item C1, Item C2, Item C3, Item C4"},
+		{cat, "Item H1, Item H2, Item C1, Item C2, Item C3, Item C4"},
+	} {
+		if err := f.DB.SyncCatalog(ctx, c.cat); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(); got != c.want {
+			t.Errorf("items after a sync: %s, want %s", got, c.want)
+		}
+		if off, err := f.DB.DisabledStandards(ctx); err != nil || len(off) != 1 {
+			t.Errorf("standards switched off after a sync: %v, %v", off, err)
+		}
+	}
+}

@@ -221,3 +221,32 @@ func tWritesDuringAStreamedTask(t *testing.T, f *fixture) {
 		}
 	}
 }
+
+// A running task holds one result per (item, asset) pair: a result for a
+// pair it already has, in a later batch or in its completion, is refused,
+// and what a reader sees stays as it was.
+func TestOneResultPerPair(t *testing.T) { each(t, tOneResultPerPair) }
+
+func tOneResultPerPair(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	before := snapshot(t, f.DB)
+	f.Clock.Step(time.Hour)
+	rep := f.BuildReport(map[uint64][]string{CtrA: {P, P, P, M}})
+	task, err := f.DB.BeginTask(ctx, store.TriggerManual, store.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.AddResults(ctx, task.ID, rep.Results); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.AddResults(ctx, task.ID, rep.Results[1:2]); err == nil {
+		t.Error("a second result for a pair in a later batch was accepted")
+	}
+	if err := f.DB.CompleteTask(ctx, task.ID, rep); err == nil {
+		t.Error("a completion repeating the written results was accepted")
+	}
+	if got := snapshot(t, f.DB); !reflect.DeepEqual(got, before) {
+		t.Errorf("after the refused results:\n%+v\nwant\n%+v", got, before)
+	}
+}

@@ -52,13 +52,51 @@ func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, i
 // AssetList lists current assets with their roll-ups as Assets does, with
 // of each asset's details only what a list shows (store.AssetList). The
 // page's rows are read from the index of current assets in list order,
-// which holds the columns a list shows: of an asset's own row, only an
-// image's tag and a host's instance id are read, in SQL from the stored
-// details, which are not decoded whole.
+// which holds the columns a list shows, with their roll-ups; of an asset's
+// own row, only an image's tag and a host's instance id are read, in SQL
+// from the stored details (which are not decoded whole), for the page's
+// images and hosts only.
 func (s *Store) AssetList(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	return s.assetPage(ctx, q, func(page func(cols string) string) string {
-		return s.Dialect.listedAssetSelect(page("a.id, a.type, a.name, a.ref, a.node_name, a.host_ip"))
+	list, total, err := s.assetPage(ctx, q, func(page func(cols string) string) string {
+		return listedAssetSelect(page("a.id, a.type, a.name, a.ref, a.node_name, a.host_ip"))
 	}, ScanListedAsset)
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, total, s.listedDetails(ctx, list)
+}
+
+// listedDetails sets what a list shows of the details of the images and
+// hosts in list: an image's tag, a host's instance id.
+func (s *Store) listedDetails(ctx context.Context, list []store.AssetInfo) error {
+	at := map[uint64]*store.AssetInfo{}
+	var ids []uint64
+	for i, a := range list {
+		if a.Image != nil || a.Host != nil {
+			at[a.ID] = &list[i]
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	member := func(obj, key string) string {
+		return "COALESCE(" + fmt.Sprintf(s.Dialect.JSONMember, "a.details", obj, key) + ", '')"
+	}
+	return Each(ctx, s.DB, func(sc Scanner) error {
+		var id uint64
+		var shown string
+		if err := sc.Scan(&id, &shown); err != nil {
+			return err
+		}
+		if a := at[id]; a != nil && a.Image != nil {
+			a.Image.Tag = shown
+		} else if a != nil && a.Host != nil {
+			a.Host.InstanceID = shown
+		}
+		return nil
+	}, `SELECT a.id, CASE a.type WHEN '`+string(assets.Image)+`' THEN `+member("Image", "ImageTag")+` WHEN '`+string(assets.Host)+`' THEN `+member("Host", "InstanceId")+` ELSE '' END
+	FROM assets a WHERE a.id `+s.Dialect.InIDs, s.Dialect.IDs(ids))
 }
 
 // assetOrder is the asset list's order.
@@ -95,17 +133,12 @@ func (s *Store) assetPage(ctx context.Context, q store.Query, sel func(page func
 
 // listedAssetSelect selects what ScanListedAsset reads from a page (the
 // query page, of an asset's id, type, name, ref, node name and host IP),
-// in list order: the page's columns, the one member of its details that
-// a list shows (an image's tag, a host's instance id, read from the
-// asset's row only for those), and its roll-up as AssetSelect.
-func (d Dialect) listedAssetSelect(page string) string {
-	member := func(obj, key string) string {
-		return "COALESCE((SELECT " + fmt.Sprintf(d.JSONMember, "d.details", obj, key) + " FROM assets d WHERE d.id = pg.id), '')"
-	}
-	return `SELECT pg.id, pg.type, pg.name, pg.ref, pg.node_name,
-	CASE pg.type WHEN '` + string(assets.Image) + `' THEN ` + member("Image", "ImageTag") + ` WHEN '` + string(assets.Host) + `' THEN ` + member("Host", "InstanceId") + ` ELSE '' END,
-	pg.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
-	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + ScanFailedExpr + `, ` + AssetResultExpr + `
+// in list order: the page's columns, the asset's roll-up (zeros when it
+// has none) and whether it has a failure.
+func listedAssetSelect(page string) string {
+	return `SELECT pg.id, pg.type, pg.name, pg.ref, pg.node_name, pg.host_ip,
+	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), af.asset_id IS NOT NULL
 	FROM (` + page + `) pg LEFT JOIN asset_rollup r ON r.asset_id = pg.id LEFT JOIN asset_failures af ON af.asset_id = pg.id
 	ORDER BY pg.type, pg.name, pg.id`
 }

@@ -353,7 +353,10 @@ func appendCanonUint(dst []byte, n uint64) []byte {
 	return appendFloat(dst, float64(n))
 }
 
+// appendFloat appends f, an integer of 64 bits beyond maxExact, as
+// encoding/json writes a float64 of that magnitude (at least 1e-6 and
+// below 1e21): the shortest decimal that reads back as f, without an
+// exponent.
 func appendFloat(dst []byte, f float64) []byte {
-	b, _ := json.Marshal(f) // a float64 converted from an integer is finite
-	return append(dst, b...)
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }

@@ -20,8 +20,26 @@ var errNotCanonical = errors.New("not a compact JSON object")
 
 // replyBody is {"Response":{...resp's members, "RequestId":reqID}} with
 // every object's keys sorted, followed by a newline, as encoding
-// map[string]any{"Response": body} gives it.
+// map[string]any{"Response": body} gives it: written from resp's plan
+// when its type has one (replyplan.go), else from its encoding.
 func replyBody(resp any, reqID string) ([]byte, error) {
+	return appendReplyBody(nil, resp, reqID)
+}
+
+// appendReplyBody appends replyBody's bytes to dst.
+func appendReplyBody(dst []byte, resp any, reqID string) ([]byte, error) {
+	id, err := json.Marshal(reqID)
+	if err != nil {
+		return nil, err
+	}
+	w := canonWriter{out: dst}
+	w.out = append(w.out, `{"Response":`...)
+	if ok, err := w.planned(resp, id); ok {
+		if err != nil {
+			return nil, err
+		}
+		return append(w.out, "}\n"...), nil
+	}
 	raw, err := json.Marshal(resp)
 	if err != nil {
 		return nil, err
@@ -29,12 +47,7 @@ func replyBody(resp any, reqID string) ([]byte, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, errNotCanonical
 	}
-	id, err := json.Marshal(reqID)
-	if err != nil {
-		return nil, err
-	}
-	w := canonWriter{out: make([]byte, 0, len(raw)+len(id)+32)}
-	w.out = append(w.out, `{"Response":`...)
+	w.out = slices.Grow(w.out, len(raw)+len(id)+32)
 	rest, err := w.object(raw, "RequestId", id)
 	if err != nil {
 		return nil, err

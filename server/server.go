@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -223,8 +224,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // object's keys sorted (replyBody, or replyMaps for an error or a
 // response that is not an object).
 func (s *Server) reply(w http.ResponseWriter, reqID string, resp any, apiErr *api.Error) {
-	out := envelope(reqID, resp, apiErr)
+	buf := replyBuffers.Get().(*[]byte)
+	out := appendEnvelope((*buf)[:0], reqID, resp, apiErr)
+	defer func() {
+		if cap(out) <= maxKeptReplyBuffer {
+			*buf = out[:0]
+			replyBuffers.Put(buf)
+		}
+	}()
 	w.Header().Set("Content-Type", "application/json")
+	// The length, known before the first byte is written, spares the
+	// chunked encoding and lets the client read the body into one buffer.
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	status := http.StatusOK
 	if apiErr != nil && apiErr.Code == api.RequestSizeLimitExceeded {
 		status = http.StatusRequestEntityTooLarge
@@ -236,13 +247,26 @@ func (s *Server) reply(w http.ResponseWriter, reqID string, resp any, apiErr *ap
 // envelope is the response envelope's bytes: in one pass (replyBody)
 // when it can, through maps otherwise.
 func envelope(reqID string, resp any, apiErr *api.Error) []byte {
+	return appendEnvelope(nil, reqID, resp, apiErr)
+}
+
+// appendEnvelope appends the response envelope's bytes to dst.
+func appendEnvelope(dst []byte, reqID string, resp any, apiErr *api.Error) []byte {
 	if apiErr == nil && resp != nil {
-		if out, err := replyBody(resp, reqID); err == nil {
+		if out, err := appendReplyBody(dst, resp, reqID); err == nil {
 			return out
 		}
 	}
-	return replyMaps(reqID, resp, apiErr)
+	return append(dst, replyMaps(reqID, resp, apiErr)...)
 }
+
+// replyBuffers hold the envelopes' bytes between replies, so that a page
+// of a hundred rows is not written into a buffer grown anew each time;
+// a buffer grown past maxKeptReplyBuffer (an export's list, a large
+// page) is left to the collector.
+var replyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxKeptReplyBuffer = 1 << 20
 
 // replyMaps encodes the response envelope through maps, which sort every
 // object's keys.

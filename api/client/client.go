@@ -63,9 +63,12 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 		return fmt.Errorf("%s: %w", action, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err := readBody(resp)
 	if err != nil {
 		return fmt.Errorf("%s: %w", action, err)
+	}
+	if decodeOnce(raw, out) {
+		return nil
 	}
 	var env struct {
 		Response json.RawMessage `json:"Response"`
@@ -88,6 +91,43 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 		return fmt.Errorf("%s: decoding the response: %w", action, err)
 	}
 	return nil
+}
+
+// maxResponse bounds the response body the client reads.
+const maxResponse = 64 << 20
+
+// readBody reads a response's body whole (at most maxResponse bytes),
+// into a buffer of the length the server declared when it did.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxResponse {
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+}
+
+// responsePrefix starts every response the server writes: the envelope's
+// only member, an object.
+const responsePrefix = `{"Response":{`
+
+// decodeOnce decodes a response that holds no error into out in one pass
+// over its bytes (the envelope and out at once), and reports whether it
+// did: a response that might hold an error, that does not start as the
+// server writes one, or that does not decode, is left to the general path,
+// which says why.
+func decodeOnce(raw []byte, out any) bool {
+	if out == nil || !bytes.HasPrefix(raw, []byte(responsePrefix)) || mayHoldError(raw) {
+		return false
+	}
+	// An interface member holding a pointer is decoded into what the
+	// pointer points at.
+	env := struct {
+		Response any `json:"Response"`
+	}{Response: out}
+	return json.Unmarshal(raw, &env) == nil && env.Response == out
 }
 
 // mayHoldError reports whether a response's JSON may have an Error member,

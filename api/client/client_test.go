@@ -24,3 +24,39 @@ func TestMayHoldError(t *testing.T) {
 		}
 	}
 }
+
+// decodeOnce decodes a response without an error as the general path
+// does, and leaves every other response to it.
+func TestDecodeOnce(t *testing.T) {
+	type page struct {
+		AssetInfoList []struct {
+			AssetName string
+			Count     int
+		}
+		TotalCount int
+	}
+	ok := `{"Response":{"AssetInfoList":[{"AssetName":"web","Count":3}],"RequestId":"r","TotalCount":1}}` + "\n"
+	var got page
+	if !decodeOnce([]byte(ok), &got) {
+		t.Fatalf("decodeOnce(%s) left it to the general path", ok)
+	}
+	if len(got.AssetInfoList) != 1 || got.AssetInfoList[0].AssetName != "web" || got.AssetInfoList[0].Count != 3 || got.TotalCount != 1 {
+		t.Errorf("decodeOnce(%s) = %+v", ok, got)
+	}
+	for _, raw := range []string{
+		`{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}`,
+		`{"Response":{"AssetInfoList":[],"RequestId":"r"},"Response":null}`,
+		`{"Response":{"AssetInfoList":"x","RequestId":"r"}}`,
+		`{"Other":{},"Response":{"RequestId":"r"}}`,
+		`{"Response":{"RequestId":"r"}`,
+		`<html>`,
+	} {
+		var p page
+		if decodeOnce([]byte(raw), &p) {
+			t.Errorf("decodeOnce(%s) decoded it: %+v", raw, p)
+		}
+	}
+	if decodeOnce([]byte(ok), nil) {
+		t.Error("decodeOnce decoded into nil")
+	}
+}

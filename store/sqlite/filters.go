@@ -17,6 +17,7 @@ var dialect = sqlstore.Dialect{
 	InIDs: "IN (SELECT value FROM json_each(?))", IDs: jsonIDs,
 	Offset: "LIMIT -1 OFFSET ?", Ignored: ignoredExpr,
 	JSONText: "%s", JSONMember: "json_extract(%s, '$.%s.%s')",
+	ListOrder: " INDEXED BY assets_list",
 }
 
 // jsonIDs passes a list of ids as one JSON array, which json_each reads.

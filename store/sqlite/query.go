@@ -62,12 +62,14 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	// from an index, not from each asset's row (planned without
 	// statistics, SQLite would take the row).
 	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a INDEXED BY assets_live ON a.id = l.asset_id"
+	// Both statements are kept prepared (dbConn), not compiled again at
+	// each call.
 	var total int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	rows, err := s.DB.Query(ctx, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

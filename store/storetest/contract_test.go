@@ -1,10 +1,13 @@
 package storetest_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -343,6 +346,51 @@ func tAssetListShowsWhatAListShows(t *testing.T, f *fixture) {
 	got, gotTotal, err := f.DB.AssetList(ctx, q)
 	if err != nil || gotTotal != wantTotal || len(got) != 1 || got[0].ID != want[0].ID || got[0].CheckStatus != want[0].CheckStatus {
 		t.Errorf("page of containers: %+v (%d), %v; want %+v (%d)", got, gotTotal, err, want, wantTotal)
+	}
+	checkListPages(t, f, full)
+}
+
+// checkListPages checks AssetList's pages, filtered and not, against the
+// current assets in list order (all, the whole list): type, name, id.
+func checkListPages(t *testing.T, f *fixture, all []store.AssetInfo) {
+	t.Helper()
+	ctx := context.Background()
+	ids := func(list []store.AssetInfo) (out []uint64) {
+		for _, a := range list {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	sorted := slices.IsSortedFunc(all, func(a, b store.AssetInfo) int {
+		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	if !sorted {
+		t.Errorf("assets out of list order: %v", ids(all))
+	}
+	for _, filters := range [][]store.Filter{
+		nil,
+		{{Name: "AssetType", Values: []string{"ASSET_CONTAINER", "ASSET_IMAGE"}, ExactMatch: true}},
+		{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}},
+		{{Name: "CheckResult", Values: []string{"RESULT_PASSED"}, ExactMatch: true}, {Name: "AssetType", Values: []string{"ASSET_CONTAINER"}, ExactMatch: true}},
+		{{Name: "AssetName", Values: []string{"b"}}},
+		{{Name: "CustomerAssetId", Values: []string{strconv.FormatUint(all[len(all)-1].ID, 10)}, ExactMatch: true}},
+	} {
+		whole, total, err := f.DB.Assets(ctx, store.Query{Limit: 100, Filters: filters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for offset := range len(whole) + 1 {
+			page, pageTotal, err := f.DB.AssetList(ctx, store.Query{Offset: offset, Limit: 2, Filters: filters})
+			want := whole[offset:min(offset+2, len(whole))]
+			if err != nil || pageTotal != total || !slices.Equal(ids(page), ids(want)) {
+				t.Errorf("%+v, offset %d: %v of %d, %v; want %v of %d", filters, offset, ids(page), pageTotal, err, ids(want), total)
+			}
+			for i := range min(len(page), len(want)) {
+				if page[i].CheckResult != want[i].CheckResult || page[i].ScanFailed != want[i].ScanFailed || page[i].FailedPolicyItemCount != want[i].FailedPolicyItemCount {
+					t.Errorf("%+v, offset %d, row %d: %+v, want %+v", filters, offset, i, page[i], want[i])
+				}
+			}
+		}
 	}
 }
 

@@ -30,6 +30,11 @@ type Dialect struct {
 	// (NULL when absent), with a %s for the column, the object's key and
 	// the member's key.
 	JSONMember string
+	// ListOrder follows the assets table (a) where a page of current
+	// assets in list order is read, to name the index that holds them so
+	// (migration 11), for a planner that would choose another without
+	// statistics; empty when the planner needs no hint.
+	ListOrder string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/store"
@@ -43,19 +44,67 @@ func (s *Store) AssetCount(ctx context.Context, filters []store.Filter, w string
 // and only the page's rows are then read whole: an offset deep in the
 // list skips index entries, not assets with their roll-ups and details.
 func (s *Store) Assets(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	return s.assetPage(ctx, q, s.Dialect.AssetSelect(), ScanAsset)
+	return s.assetPage(ctx, q, func(page func(cols string) string) string {
+		return s.Dialect.AssetSelect() + " WHERE a.id IN (" + page("a.id") + ")" + assetOrder
+	}, ScanAsset)
 }
 
 // AssetList lists current assets with their roll-ups as Assets does, with
-// of each asset's details only what a list shows (store.AssetList): they
-// are read in SQL from the stored details, which are not decoded whole.
+// of each asset's details only what a list shows (store.AssetList). The
+// page's rows are read from the index of current assets in list order,
+// which holds the columns a list shows, with their roll-ups; of an asset's
+// own row, only an image's tag and a host's instance id are read, in SQL
+// from the stored details (which are not decoded whole), for the page's
+// images and hosts only.
 func (s *Store) AssetList(ctx context.Context, q store.Query) ([]store.AssetInfo, int, error) {
-	return s.assetPage(ctx, q, s.Dialect.listedAssetSelect(), ScanListedAsset)
+	list, total, err := s.assetPage(ctx, q, func(page func(cols string) string) string {
+		return listedAssetSelect(page("a.id, a.type, a.name, a.ref, a.node_name, a.host_ip"))
+	}, ScanListedAsset)
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, total, s.listedDetails(ctx, list)
 }
 
-// assetPage reads a page of current assets, each row selected by sel (from
-// the assets a) and read by scan.
-func (s *Store) assetPage(ctx context.Context, q store.Query, sel string, scan func(Scanner) (store.AssetInfo, error)) ([]store.AssetInfo, int, error) {
+// listedDetails sets what a list shows of the details of the images and
+// hosts in list: an image's tag, a host's instance id.
+func (s *Store) listedDetails(ctx context.Context, list []store.AssetInfo) error {
+	at := map[uint64]*store.AssetInfo{}
+	var ids []uint64
+	for i, a := range list {
+		if a.Image != nil || a.Host != nil {
+			at[a.ID] = &list[i]
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	member := func(obj, key string) string {
+		return "COALESCE(" + fmt.Sprintf(s.Dialect.JSONMember, "a.details", obj, key) + ", '')"
+	}
+	return Each(ctx, s.DB, func(sc Scanner) error {
+		var id uint64
+		var shown string
+		if err := sc.Scan(&id, &shown); err != nil {
+			return err
+		}
+		if a := at[id]; a != nil && a.Image != nil {
+			a.Image.Tag = shown
+		} else if a != nil && a.Host != nil {
+			a.Host.InstanceID = shown
+		}
+		return nil
+	}, `SELECT a.id, CASE a.type WHEN '`+string(assets.Image)+`' THEN `+member("Image", "ImageTag")+` WHEN '`+string(assets.Host)+`' THEN `+member("Host", "InstanceId")+` ELSE '' END
+	FROM assets a WHERE a.id `+s.Dialect.InIDs, s.Dialect.IDs(ids))
+}
+
+// assetOrder is the asset list's order.
+const assetOrder = " ORDER BY a.type, a.name, a.id"
+
+// assetPage reads a page of current assets: the query that sel gives,
+// from the page's query of the columns it names, each row read by scan.
+func (s *Store) assetPage(ctx context.Context, q store.Query, sel func(page func(cols string) string) string, scan func(Scanner) (store.AssetInfo, error)) ([]store.AssetInfo, int, error) {
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
@@ -70,25 +119,28 @@ func (s *Store) assetPage(ctx context.Context, q store.Query, sel string, scan f
 	if err != nil {
 		return nil, 0, err
 	}
-	const order = " ORDER BY a.type, a.name, a.id"
-	page := "SELECT a.id FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id" +
-		w + order + " LIMIT ? OFFSET ?"
-	out, err := List(ctx, s.DB, scan, sel+" WHERE a.id IN ("+page+")"+order, append(args, q.Limit, q.Offset)...)
+	from := " FROM assets a"
+	if CountOnly(q.Filters) { // no filter that an index of its own would answer better
+		from += s.Dialect.ListOrder
+	}
+	if slices.ContainsFunc(q.Filters, func(f store.Filter) bool { return f.Name == "CheckResult" }) {
+		from += " LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id"
+	}
+	page := func(cols string) string { return "SELECT " + cols + from + w + assetOrder + " LIMIT ? OFFSET ?" }
+	out, err := List(ctx, s.DB, scan, sel(page), append(args, q.Limit, q.Offset)...)
 	return out, total, err
 }
 
-// listedAssetSelect selects what ScanListedAsset reads: an asset's
-// columns, the one member of its details that a list shows (an image's
-// tag, a host's instance id), and its roll-up as AssetSelect.
-func (d Dialect) listedAssetSelect() string {
-	member := func(obj, key string) string {
-		return "COALESCE(" + fmt.Sprintf(d.JSONMember, "a.details", obj, key) + ", '')"
-	}
-	return `SELECT a.id, a.type, a.name, a.ref, a.node_name,
-	CASE a.type WHEN '` + string(assets.Image) + `' THEN ` + member("Image", "ImageTag") + ` WHEN '` + string(assets.Host) + `' THEN ` + member("Host", "InstanceId") + ` ELSE '' END,
-	a.host_ip, COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
-	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), ` + ScanFailedExpr + `, ` + AssetResultExpr + `
-	FROM assets a LEFT JOIN asset_rollup r ON r.asset_id = a.id LEFT JOIN asset_failures af ON af.asset_id = a.id`
+// listedAssetSelect selects what ScanListedAsset reads from a page (the
+// query page, of an asset's id, type, name, ref, node name and host IP),
+// in list order: the page's columns, the asset's roll-up (zeros when it
+// has none) and whether it has a failure.
+func listedAssetSelect(page string) string {
+	return `SELECT pg.id, pg.type, pg.name, pg.ref, pg.node_name, pg.host_ip,
+	COALESCE(r.passed, 0), COALESCE(r.failed, 0), COALESCE(r.ignored, 0), COALESCE(r.manual, 0),
+	COALESCE(r.na, 0), COALESCE(r.check_failed, 0), COALESCE(r.last_check, 0), af.asset_id IS NOT NULL
+	FROM (` + page + `) pg LEFT JOIN asset_rollup r ON r.asset_id = pg.id LEFT JOIN asset_failures af ON af.asset_id = pg.id
+	ORDER BY pg.type, pg.name, pg.id`
 }
 
 // Asset returns one asset (current or removed) with its roll-up.

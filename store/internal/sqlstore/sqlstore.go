@@ -166,23 +166,35 @@ func finishAsset(a *store.AssetInfo, result string, last int64) {
 	}
 }
 
-// ScanListedAsset reads what listedAssetSelect selects.
+// ScanListedAsset reads what listedAssetSelect selects. An asset's check
+// result and whether its scan failed are those that ScanFailedExpr and
+// AssetResultExpr give; an image's or a host's details are left empty,
+// for listedDetails to fill.
 func ScanListedAsset(sc Scanner) (store.AssetInfo, error) {
 	var a store.AssetInfo
-	var typ, shown, result string
+	var typ string
 	var last int64
-	if err := sc.Scan(&a.ID, &typ, &a.Name, &a.Ref, &a.NodeName, &shown, &a.HostIP, &a.PassedPolicyItemCount, &a.FailedPolicyItemCount,
-		&a.IgnoredCount, &a.ManualCount, &a.NotApplicableCount, &a.CheckFailedCount, &last, &a.ScanFailed, &result); err != nil {
+	var failure bool
+	if err := sc.Scan(&a.ID, &typ, &a.Name, &a.Ref, &a.NodeName, &a.HostIP, &a.PassedPolicyItemCount, &a.FailedPolicyItemCount,
+		&a.IgnoredCount, &a.ManualCount, &a.NotApplicableCount, &a.CheckFailedCount, &last, &failure); err != nil {
 		return a, err
 	}
 	a.Type = assets.Type(typ)
 	switch a.Type {
 	case assets.Image:
-		a.Image = &assets.ImageDetails{Tag: shown}
+		a.Image = &assets.ImageDetails{}
 	case assets.Host:
-		a.Host = &assets.HostDetails{InstanceID: shown}
+		a.Host = &assets.HostDetails{}
 	}
-	finishAsset(&a, result, last)
+	a.ScanFailed = failure || a.CheckFailedCount > 0
+	result := checks.ResultPassed
+	switch {
+	case a.ScanFailed:
+		result = ""
+	case a.FailedPolicyItemCount > 0:
+		result = checks.ResultFailed
+	}
+	finishAsset(&a, string(result), last)
 	return a, nil
 }
 

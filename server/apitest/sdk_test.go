@@ -70,18 +70,22 @@ func (e *apiEnv) asset(t *testing.T, id uint64) assetInfo {
 // affected is item 5.5's result on an asset, from the item's affected list.
 func (e *apiEnv) affected(t *testing.T, id uint64) assetItem {
 	t.Helper()
-	var out struct {
-		TotalCount        int
-		AffectedAssetList []assetItem
-	}
-	e.full.ok("DescribeCompliancePolicyItemAffectedAssetList", map[string]any{"CustomerPolicyItemId": item55, "Limit": 100}, &out)
-	for _, a := range out.AffectedAssetList {
-		if a.CustomerAssetId == id {
-			return a
+	// Every page: the engine may hold any number of other containers.
+	for offset := 0; ; offset += 100 {
+		var out struct {
+			TotalCount        int
+			AffectedAssetList []assetItem
+		}
+		e.full.ok("DescribeCompliancePolicyItemAffectedAssetList", map[string]any{"CustomerPolicyItemId": item55, "Offset": offset, "Limit": 100}, &out)
+		for _, a := range out.AffectedAssetList {
+			if a.CustomerAssetId == id {
+				return a
+			}
+		}
+		if len(out.AffectedAssetList) == 0 || offset+100 >= out.TotalCount {
+			t.Fatalf("asset %d not affected by item %d among %d assets", id, item55, out.TotalCount)
 		}
 	}
-	t.Fatalf("asset %d not affected by item %d: %+v", id, item55, out)
-	return assetItem{}
 }
 
 func (e *apiEnv) whitelist(t *testing.T) whitelistResp {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/baselinehq/baseline/assets/kube"
+	"github.com/baselinehq/baseline/internal/residency"
 	"github.com/baselinehq/baseline/store/backend"
 )
 
@@ -88,6 +89,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return ExitError
 }
 
+// releasesPages annotates a command that gives the executable's pages
+// back at a point of its own, after its start-up (the scan before it
+// scans, the daemon when it is ready): releasing them before the command
+// too would only have its start-up read them back from the file.
+const releasesPages = "releases-pages"
+
 func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "baseline",
@@ -95,6 +102,13 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Annotations[releasesPages] == "" {
+				// Every linked package has run its initialisation, which
+				// left most of the executable resident; give those pages
+				// back before the command runs (what it uses comes back on
+				// demand). Best effort: a refusal only leaves them resident.
+				_, _ = residency.ReleaseExecutable()
+			}
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)

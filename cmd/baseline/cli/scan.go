@@ -117,8 +117,9 @@ type scanFlags struct {
 func newScanCmd(g *globals) *cobra.Command {
 	var f scanFlags
 	cmd := &cobra.Command{
-		Use:   "scan",
-		Short: "Scan this host, its containers and its images, and record the task",
+		Use:         "scan",
+		Annotations: map[string]string{releasesPages: "before the scan"},
+		Short:       "Scan this host, its containers and its images, and record the task",
 		Long: `Scan this host against the enabled standards: the host and its Docker daemon,
 every container (running, paused, stopped, created) and every local image.
 With --image-archive or --oci-layout, the images of those files are judged
@@ -236,6 +237,8 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 				opts.Judged, opts.Streamed = stream.add, true
 			}
 		}
+		// The start-up's pages of the executable are not needed again.
+		_, _ = residency.ReleaseExecutable()
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err
 		}

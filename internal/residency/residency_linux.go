@@ -3,6 +3,7 @@ package residency
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"os"
 	"strconv"
@@ -23,7 +24,42 @@ const madvPageout = 21
 // stay. The kernel reclaims an executable's pages only for a process that
 // could open it for writing (root, or the file's owner): for anyone else
 // the advice is accepted and does nothing.
-func ReleaseExecutable() (int, error) {
+func ReleaseExecutable() (int, error) { return advise(madvPageout) }
+
+// UnmapExecutable drops this process's mappings of the read-only pages of
+// its executable, leaving the pages in the kernel's page cache: what the
+// process then uses again is mapped back from memory, without reading the
+// file, which makes it the cheap release for a start-up that goes on to
+// read much of what it released (ReleaseExecutable is the one that gives
+// the memory back). Discarding a mapping's pages is safe only where this
+// process never changed them: the executable must be a fixed-address one
+// (ET_EXEC, as Go links by default), whose read-only segments nothing
+// writes, not even relocations. For any other, it reclaims the pages as
+// ReleaseExecutable does.
+func UnmapExecutable() (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	if fixedAddress(exe) {
+		return advise(unix.MADV_DONTNEED)
+	}
+	return advise(madvPageout)
+}
+
+// fixedAddress reports whether the ELF file is an executable linked at a
+// fixed address (e_type ET_EXEC), not a position-independent one.
+func fixedAddress(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = f.Close() }()
+	return f.Type == elf.ET_EXEC
+}
+
+// advise gives the advice for every read-only mapping of the executable.
+func advise(advice int) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -35,7 +71,7 @@ func ReleaseExecutable() (int, error) {
 	released := 0
 	for _, m := range executableMappings(maps, exe) {
 		size := m.end - m.start
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, size, madvPageout); errno != 0 {
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, size, uintptr(advice)); errno != 0 {
 			if errno == unix.EINVAL {
 				return released, nil
 			}

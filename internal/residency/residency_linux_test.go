@@ -27,9 +27,53 @@ func rssFile(t *testing.T) int {
 	return 0
 }
 
-func TestReleaseExecutableReclaimsItsPages(t *testing.T) {
+func TestReleaseExecutableReclaimsItsPages(t *testing.T) { testReleases(t, ReleaseExecutable) }
+
+// The test binary is a fixed-address executable (go test links it as Go
+// links any program), so this drops its mappings.
+func TestUnmapExecutableDropsItsMappings(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fixedAddress(exe) {
+		t.Fatalf("%s is not a fixed-address executable", exe)
+	}
+	testReleases(t, UnmapExecutable)
+}
+
+// touchExecutable reads a byte of every page of the executable's read-only
+// mappings (through /proc/self/mem, which maps them in as a read of the
+// memory would), so that all of them are resident whatever ran before.
+func touchExecutable(t *testing.T) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	var b [1]byte
+	for _, m := range executableMappings(maps, exe) {
+		for p := m.start; p < m.end; p += 4096 {
+			if _, err := mem.ReadAt(b[:], int64(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func testReleases(t *testing.T, release func() (int, error)) {
+	touchExecutable(t)
 	before := rssFile(t)
-	n, err := ReleaseExecutable()
+	n, err := release()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,12 +89,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return ExitError
 }
 
-// releasesPages annotates a command that gives the executable's pages
-// back at a point of its own, after its start-up (the scan before it
-// scans, the daemon when it is ready): releasing them before the command
-// too would only have its start-up read them back from the file.
-const releasesPages = "releases-pages"
-
 func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "baseline",
@@ -102,13 +96,11 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Annotations[releasesPages] == "" {
-				// Every linked package has run its initialisation, which
-				// left most of the executable resident; give those pages
-				// back before the command runs (what it uses comes back on
-				// demand). Best effort: a refusal only leaves them resident.
-				_, _ = residency.ReleaseExecutable()
-			}
+			// Every linked package has run its initialisation, which left
+			// most of the executable resident; drop those pages before the
+			// command runs (what it uses comes back on demand, from the
+			// page cache). Best effort: a refusal only leaves them mapped.
+			_, _ = residency.UnmapExecutable()
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)

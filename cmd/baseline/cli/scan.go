@@ -117,9 +117,8 @@ type scanFlags struct {
 func newScanCmd(g *globals) *cobra.Command {
 	var f scanFlags
 	cmd := &cobra.Command{
-		Use:         "scan",
-		Annotations: map[string]string{releasesPages: "before the scan"},
-		Short:       "Scan this host, its containers and its images, and record the task",
+		Use:   "scan",
+		Short: "Scan this host, its containers and its images, and record the task",
 		Long: `Scan this host against the enabled standards: the host and its Docker daemon,
 every container (running, paused, stopped, created) and every local image.
 With --image-archive or --oci-layout, the images of those files are judged
@@ -237,7 +236,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 				opts.Judged, opts.Streamed = stream.add, true
 			}
 		}
-		// The start-up's pages of the executable are not needed again.
+		// What the start-up used is not needed again: give its pages back.
 		_, _ = residency.ReleaseExecutable()
 		if rep, err = scan.Run(ctx, cat, opts); err != nil {
 			return err

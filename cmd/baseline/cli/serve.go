@@ -257,9 +257,8 @@ func setAPIDefaults(v *viper.Viper) {
 
 func newServeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:         "serve",
-		Annotations: map[string]string{releasesPages: "when ready"},
-		Short:       "Run the daemon: period tasks on schedule and the compliance API",
+		Use:   "serve",
+		Short: "Run the daemon: period tasks on schedule and the compliance API",
 		Long: `Run the daemon: the scheduler runs each asset type's period task every 1, 3
 or 7 days at its time, and the compliance API answers signed requests
 (TC3-HMAC-SHA256) on one endpoint. Configuration comes from a file

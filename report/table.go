@@ -1,13 +1,16 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
 
+	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 )
@@ -103,35 +106,123 @@ func itemTable(w io.Writer, sum Summary) {
 // findingsTable lists failed results and checks that could not be carried
 // out, with the evidence that decided them.
 func findingsTable(w io.Writer, rep *results.Report) {
-	items := map[uint64]*checks.Item{}
-	for _, it := range rep.Items {
-		items[it.ID] = it
-	}
-	names := map[uint64]string{}
+	f := newFindings(rep.Items)
+	names := map[uint64]assets.Asset{}
 	for _, a := range rep.Assets {
-		names[a.ID] = a.Type.Short() + " " + a.Name
+		names[a.ID] = a
 	}
-	t := newTable(w, "Findings")
-	t.AppendHeader(table.Row{"Asset", "Item", "Risk", "Title", "Status", "Evidence"})
-	t.SetColumnConfigs([]table.ColumnConfig{{Number: 6, WidthMax: 60, WidthMaxEnforcer: text.WrapSoft}})
-	n := 0
-	for _, r := range rep.Results {
-		if r.Status != checks.CheckFailed && r.Result != checks.ResultFailed {
-			continue
-		}
-		it := items[r.ItemID]
-		status, evidence := "FAILED", failingEvidence(r.Verdict)
-		if r.Status == checks.CheckFailed {
-			status, evidence = "CHECK FAILED", r.Reason
-		}
-		t.AppendRow(table.Row{truncate(names[r.AssetID], 30), it.Number, it.Risk.Short(), truncate(it.Title, 50), status, truncate(evidence, 160)})
-		n++
+	for i := range rep.Results {
+		f.add(names[rep.Results[i].AssetID], &rep.Results[i])
 	}
-	if n == 0 {
-		fmt.Fprintln(w, "No findings.")
+	_ = f.write(w)
+}
+
+// findingsChunk is how many rows of findings are laid out as one table: a
+// scan with more findings lists them in tables of this many rows, each
+// written out once full (go-pretty sizes a table's columns from all of
+// its rows).
+const findingsChunk = 500
+
+// findings lays out the findings table as its results come: a chunk of
+// rows at a time, the full chunks written to a spool (an unnamed temporary
+// file) once one is needed.
+type findings struct {
+	items map[uint64]*checks.Item
+	rows  []table.Row
+	n     int
+	dir   string // of the spool
+	spool *os.File
+	err   error
+}
+
+func newFindings(items []*checks.Item) *findings {
+	f := &findings{items: make(map[uint64]*checks.Item, len(items))}
+	for _, it := range items {
+		f.items[it.ID] = it
+	}
+	return f
+}
+
+// add takes one result on asset a: a row when it failed or could not be
+// carried out.
+func (f *findings) add(a assets.Asset, r *results.Result) {
+	if r.Status != checks.CheckFailed && r.Result != checks.ResultFailed {
 		return
 	}
+	it := f.items[r.ItemID]
+	if it == nil {
+		return
+	}
+	status, evidence := "FAILED", failingEvidence(r.Verdict)
+	if r.Status == checks.CheckFailed {
+		status, evidence = "CHECK FAILED", r.Reason
+	}
+	f.rows = append(f.rows, table.Row{truncate(a.Type.Short()+" "+a.Name, 30), it.Number, it.Risk.Short(), truncate(it.Title, 50), status, truncate(evidence, 160)})
+	f.n++
+	if len(f.rows) == findingsChunk {
+		f.flush()
+	}
+}
+
+// flush writes the full chunk to the spool.
+func (f *findings) flush() {
+	if f.err != nil {
+		f.rows = f.rows[:0]
+		return
+	}
+	if f.spool == nil {
+		if f.spool, f.err = os.CreateTemp(f.dir, "baseline-findings-*"); f.err != nil {
+			return
+		}
+		if f.err = os.Remove(f.spool.Name()); f.err != nil {
+			return
+		}
+	}
+	bw := bufio.NewWriter(f.spool)
+	f.render(bw, true)
+	f.err = bw.Flush()
+}
+
+// render lays out the rows held as a table, and drops them; one of several
+// (chunked) is titled with the range of findings it lists.
+func (f *findings) render(w io.Writer, chunked bool) {
+	title := "Findings"
+	if chunked {
+		title = fmt.Sprintf("Findings %d to %d of the scan", f.n-len(f.rows)+1, f.n)
+	}
+	t := newTable(w, title)
+	t.AppendHeader(table.Row{"Asset", "Item", "Risk", "Title", "Status", "Evidence"})
+	t.SetColumnConfigs([]table.ColumnConfig{{Number: 6, WidthMax: 60, WidthMaxEnforcer: text.WrapSoft}})
+	t.AppendRows(f.rows)
 	t.Render()
+	clear(f.rows)
+	f.rows = f.rows[:0]
+}
+
+// write writes the findings: the spooled tables, then the rows held.
+func (f *findings) write(w io.Writer) error {
+	if f.spool != nil {
+		defer f.spool.Close()
+	}
+	if f.err != nil {
+		return fmt.Errorf("findings spool: %w", f.err)
+	}
+	if f.n == 0 {
+		fmt.Fprintln(w, "No findings.")
+		return nil
+	}
+	if f.spool != nil {
+		if _, err := f.spool.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("findings spool: %w", err)
+		}
+		if _, err := io.Copy(w, f.spool); err != nil {
+			return fmt.Errorf("findings spool: %w", err)
+		}
+	}
+	if len(f.rows) > 0 {
+		f.render(w, f.spool != nil)
+	}
+	return nil
 }
 
 func failingEvidence(v checks.Verdict) string {

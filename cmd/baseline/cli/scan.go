@@ -228,7 +228,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		opts.NoCRI, opts.CRIEndpoint = defaults.NoCRI, defaults.CRIEndpoint
 		opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = defaults.Kube, defaults.NoKube, defaults.NodeName, defaults.ExpectNode
 		if f.noStore { // an upload needs the whole report
-			if stream, err = newStreamedOutput(g, f); err != nil {
+			if stream, err = newStreamedOutput(g, f, cat.Items()); err != nil {
 				return err
 			}
 			defer stream.close()
@@ -257,7 +257,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		if err != nil {
 			return err
 		}
-		if stream, err = newStreamedOutput(g, f); err != nil {
+		if stream, err = newStreamedOutput(g, f, cat.Items()); err != nil {
 			return err
 		}
 		defer stream.close()
@@ -298,38 +298,45 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 }
 
 // scanOutput returns what writes the scan's output: JSON as it is encoded
-// (from the stream's spool when it streamed); a table or an export built
-// first (an export's digests and signature cover all of it), the table
-// ending with the recorded line unless --no-store.
+// and a streamed table as it is laid out (from the stream's spool when it
+// streamed); otherwise a table or an export built first (an export's
+// digests and signature cover all of it). A table ends with the recorded
+// line unless --no-store.
 func scanOutput(ctx context.Context, g *globals, f *runFlags, rep *results.Report, stream *streamedOutput, recorded string) (func(io.Writer) error, error) {
+	if f.format == "table" && f.noStore {
+		recorded = ""
+	}
 	switch {
 	case stream != nil && f.format == "json":
 		return func(w io.Writer) error { return stream.json.Write(w, rep, version.String()) }, nil
 	case f.format == "json":
 		return func(w io.Writer) error { return report.WriteJSON(w, rep, version.String()) }, nil
+	case stream != nil:
+		return func(w io.Writer) error {
+			if err := stream.table.Write(w, rep); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, recorded)
+			return err
+		}, nil
 	}
 	var buf bytes.Buffer
 	var err error
-	switch {
-	case stream != nil:
-		err = stream.table.Write(&buf, rep)
-	case f.format == "table":
+	if f.format == "table" {
 		err = report.WriteTableWith(&buf, rep, tableOptions(g.stdout, f))
-	default: // an export format, with its integrity digests
+		buf.WriteString(recorded)
+	} else { // an export format, with its integrity digests
 		enc, _ := report.EncoderFor(f.format)
 		err = report.Export(ctx, enc, &buf, report.NewScanSource(rep, version.String()), f.signer, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if f.format == "table" && !f.noStore {
-		buf.WriteString(recorded)
-	}
 	return func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }, nil
 }
 
-// streamedOutput is a scan's output written as its results come (a JSON
-// report, or the table's summary view), so that a scan of many assets
+// streamedOutput is a scan's output written as its results come (the JSON
+// report, or a table), so that a scan of many assets
 // holds none of its results: the store has them, the output its spool or
 // its counts. It also notes the items that failed, for --exit-code.
 type streamedOutput struct {
@@ -339,27 +346,26 @@ type streamedOutput struct {
 }
 
 // newStreamedOutput returns the output of a scan that streams, or nil for
-// one that needs the whole report (an export; the table's asset and item
-// views, which list every finding). The JSON report's spool is in the data
-// directory of the SQLite store (which must be writable anyway), else (a
-// PostgreSQL store, --no-store) in the system's temporary directory.
-func newStreamedOutput(g *globals, f *runFlags) (*streamedOutput, error) {
+// one that needs the whole report (an export). Its spool (the JSON
+// report's results, a table's findings) is in the data directory of the
+// SQLite store (which must be writable anyway), else (a PostgreSQL store,
+// --no-store) in the system's temporary directory.
+func newStreamedOutput(g *globals, f *runFlags, items []*checks.Item) (*streamedOutput, error) {
 	s := &streamedOutput{failed: map[uint64]bool{}}
-	var err error
-	switch {
-	case f.format == "json":
-		dir := ""
-		if g.store == "" && !f.noStore {
-			dir = g.dataDir
+	dir := ""
+	if g.store == "" && !f.noStore {
+		dir = g.dataDir
+	}
+	switch f.format {
+	case "json":
+		var err error
+		if s.json, err = report.NewJSONStream(dir); err != nil {
+			return nil, err
 		}
-		s.json, err = report.NewJSONStream(dir)
-	case f.format == "table" && report.View(f.by) == report.BySummary:
-		s.table, err = report.NewTableStream(tableOptions(g.stdout, f))
+	case "table":
+		s.table = report.NewTableStream(tableOptions(g.stdout, f), items, dir)
 	default:
 		return nil, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
@@ -64,8 +65,8 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a INDEXED BY assets_live ON a.id = l.asset_id"
 	// Both statements are kept prepared (dbConn), not compiled again at
 	// each call.
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
+	total, err := s.resultCount(ctx, cond, id, from+w, args, q.Filters)
+	if err != nil {
 		return nil, 0, err
 	}
 	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
@@ -83,4 +84,31 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
+}
+
+// latestFilters are the result filters on the columns of latest alone.
+var latestFilters = map[string]bool{"CheckResult": true, "CheckStatus": true, "Ignored": true}
+
+// resultCount counts the latest results of a page (from, its FROM and
+// WHERE clauses, args their arguments). An item's results on current
+// assets, filtered by latest's own columns only, are counted from the
+// index of latest per item, less those of removed assets: no asset is
+// looked up for each of the item's results.
+func (s *DB) resultCount(ctx context.Context, cond string, id uint64, from string, args []any, filters []store.Filter) (int, error) {
+	var total int
+	if cond != sqlstore.ItemAssetsCond || slices.ContainsFunc(filters, func(f store.Filter) bool { return !latestFilters[f.Name] }) {
+		err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total)
+		return total, err
+	}
+	w, wargs, err := where([]string{"l.item_id = ?"}, []any{id}, filters, columns.Result)
+	if err != nil {
+		return 0, err
+	}
+	// The removed assets are few; their results of the item are read by
+	// key, the assets first.
+	removed := " FROM assets a INDEXED BY assets_current CROSS JOIN latest l ON l.asset_id = a.id JOIN items i ON i.id = l.item_id" +
+		w + " AND (a.removed_at > 0 OR a.removed_at < 0)"
+	err = s.DB.QueryRow(ctx, "SELECT (SELECT COUNT(*) FROM latest l JOIN items i ON i.id = l.item_id"+w+") - (SELECT COUNT(*)"+removed+")",
+		append(wargs, wargs...)...).Scan(&total)
+	return total, err
 }

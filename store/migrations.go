@@ -587,10 +587,14 @@ CREATE INDEX latest_item ON latest(item_id, result, status, ignored);
 	// item's affected assets, in an index of their own (partial: removed
 	// assets are not in it), so that a page near the list's start walks
 	// the assets in that order, instead of sorting all the item's results
-	// by their assets' names.
+	// by their assets' names; and the active items in list order
+	// (standard_id, id), so that the item list is counted and its page
+	// chosen without reading the items' rows, with their texts.
 	{
-		SQLite:   `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;`,
-		Postgres: `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;`,
+		SQLite: `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;
+CREATE INDEX items_list ON items(standard_id, id) WHERE active = 1;`,
+		Postgres: `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;
+CREATE INDEX items_list ON items(standard_id, id) WHERE active = 1;`,
 	},
 }
 

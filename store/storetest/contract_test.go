@@ -622,3 +622,41 @@ func checkItemAssetPages(t *testing.T, f *fixture, item uint64, filters []store.
 		}
 	}
 }
+
+func TestItemPagesInListOrder(t *testing.T) { each(t, tItemPagesInListOrder) }
+
+// tItemPagesInListOrder: the item list is in standard then id order, and
+// each page, filtered or not, is the slice of it at its offset.
+func tItemPagesInListOrder(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	for _, filters := range [][]store.Filter{
+		nil,
+		{{Name: "AssetType", Values: []string{"ASSET_CONTAINER"}, ExactMatch: true}},
+		{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}},
+	} {
+		whole, total, err := f.DB.Items(ctx, store.Query{Limit: 100, Filters: filters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(list []store.ItemSummary) (out []uint64) {
+			for _, it := range list {
+				out = append(out, it.ID)
+			}
+			return out
+		}
+		sorted := slices.IsSortedFunc(whole, func(a, b store.ItemSummary) int {
+			return cmp.Or(cmp.Compare(a.StandardID, b.StandardID), cmp.Compare(a.ID, b.ID))
+		})
+		if !sorted || total != len(whole) || (filters == nil && total < 3) {
+			t.Errorf("%+v: items %v of %d, want all in standard then id order", filters, ids(whole), total)
+		}
+		for offset := range len(whole) + 1 {
+			page, pageTotal, err := f.DB.Items(ctx, store.Query{Offset: offset, Limit: 2, Filters: filters})
+			want := whole[offset:min(offset+2, len(whole))]
+			if err != nil || pageTotal != total || !slices.Equal(ids(page), ids(want)) {
+				t.Errorf("%+v, offset %d: %v of %d, %v; want %v of %d", filters, offset, ids(page), pageTotal, err, ids(want), total)
+			}
+		}
+	}
+}

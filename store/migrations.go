@@ -583,6 +583,19 @@ CREATE INDEX latest_item ON latest(item_id, result, status, ignored);
 		SQLite:   `CREATE INDEX assets_list ON assets(type, name, id, node_name, host_ip, ref) WHERE removed_at = 0;`,
 		Postgres: `CREATE INDEX assets_list ON assets(type, name, id) INCLUDE (node_name, host_ip, ref) WHERE removed_at = 0;`,
 	},
+	// 13: the current assets in name order (name, id), the order of an
+	// item's affected assets, in an index of their own (partial: removed
+	// assets are not in it), so that a page near the list's start walks
+	// the assets in that order, instead of sorting all the item's results
+	// by their assets' names; and the active items in list order
+	// (standard_id, id), so that the item list is counted and its page
+	// chosen without reading the items' rows, with their texts.
+	{
+		SQLite: `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;
+CREATE INDEX items_list ON items(standard_id, id) WHERE active = 1;`,
+		Postgres: `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;
+CREATE INDEX items_list ON items(standard_id, id) WHERE active = 1;`,
+	},
 }
 
 // SignaturesMoved is the version whose migration drops SQLite's

@@ -18,6 +18,12 @@ func TestMayHoldError(t *testing.T) {
 		{`{"Errors":1,"RequestId":"r"}`, false},
 		{`{"TaskId":7,"RequestId":"error-7"}`, false},
 		{`{}`, false},
+		{`{"Err\u006fr":{"Code":"AuthFailure"},"RequestId":"r"}`, true},
+		{`{"\u0065rror":1}`, true},
+		{`{"X":"\u00"}`, true},   // cut short
+		{`{"X":"\u00zz"}`, true}, // not hexadecimal
+		{`{"Evidence":[{"Actual":"\u003cnot set\u003e","Expected":"\"set\" \\ \/ \n"}],"RequestId":"r"}`, false},
+		{`{"X":"a\\u0045rror"}`, false}, // an escaped backslash, then text
 	} {
 		if got := mayHoldError([]byte(c.resp)); got != c.want {
 			t.Errorf("mayHoldError(%s) = %v, want %v", c.resp, got, c.want)
@@ -42,6 +48,11 @@ func TestDecodeOnce(t *testing.T) {
 	}
 	if len(got.AssetInfoList) != 1 || got.AssetInfoList[0].AssetName != "web" || got.AssetInfoList[0].Count != 3 || got.TotalCount != 1 {
 		t.Errorf("decodeOnce(%s) = %+v", ok, got)
+	}
+	escaped := `{"Response":{"AssetInfoList":[{"AssetName":"\u003cweb\u003e \"1\"","Count":3}],"RequestId":"r","TotalCount":1}}`
+	var esc page
+	if !decodeOnce([]byte(escaped), &esc) || len(esc.AssetInfoList) != 1 || esc.AssetInfoList[0].AssetName != `<web> "1"` {
+		t.Errorf("decodeOnce(%s) = %+v", escaped, esc)
 	}
 	for _, raw := range []string{
 		`{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}`,

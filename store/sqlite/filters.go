@@ -18,6 +18,7 @@ var dialect = sqlstore.Dialect{
 	Offset: "LIMIT -1 OFFSET ?", Ignored: ignoredExpr,
 	JSONText: "%s", JSONMember: "json_extract(%s, '$.%s.%s')",
 	ListOrder: " INDEXED BY assets_list",
+	ItemsFrom: " FROM standards st CROSS JOIN items i INDEXED BY items_list ON i.standard_id = st.id",
 }
 
 // jsonIDs passes a list of ids as one JSON array, which json_each reads.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
@@ -54,22 +55,23 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, args, err := where([]string{cond}, []any{id}, q.Filters, columns.Result)
+	// The statements are kept prepared (dbConn), not compiled again at
+	// each call.
+	var (
+		total int
+		page  string
+		args  []any
+		err   error
+	)
+	if cond == sqlstore.ItemAssetsCond && !slices.ContainsFunc(q.Filters, func(f store.Filter) bool { return !latestFilters[f.Name] }) {
+		total, page, args, err = s.itemAssetsPage(ctx, id, q)
+	} else {
+		total, page, args, err = s.resultPage(ctx, cond, id, order, q)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
-	// The asset columns that rows are filtered and ordered by are read
-	// from an index, not from each asset's row (planned without
-	// statistics, SQLite would take the row).
-	const from = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a INDEXED BY assets_live ON a.id = l.asset_id"
-	// Both statements are kept prepared (dbConn), not compiled again at
-	// each call.
-	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + from + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	rows, err := s.DB.Query(ctx, fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
+	rows, err := s.DB.Query(ctx, fmt.Sprintf(resultSelect, page), args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -83,4 +85,60 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
+}
+
+// resultsFrom joins latest results (l) to their items (i) and assets (a).
+// The asset columns that rows are filtered and ordered by are read from an
+// index, not from each asset's row (planned without statistics, SQLite
+// would take the row).
+const resultsFrom = " FROM latest l JOIN items i ON i.id = l.item_id JOIN assets a INDEXED BY assets_live ON a.id = l.asset_id"
+
+// resultPage counts the latest results matching cond on id and gives the
+// query of their page in order (of the asset and item ids, numbered in
+// order as n) with its arguments.
+func (s *DB) resultPage(ctx context.Context, cond string, id uint64, order string, q store.Query) (total int, page string, args []any, err error) {
+	w, args, err := where([]string{cond}, []any{id}, q.Filters, columns.Result)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+resultsFrom+w, args...).Scan(&total); err != nil {
+		return 0, "", nil, err
+	}
+	page = "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY " + order + ") AS n" + resultsFrom + w + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	return total, page, append(args, q.Limit, q.Offset), nil
+}
+
+// latestFilters are the result filters on the columns of latest alone.
+var latestFilters = map[string]bool{"CheckResult": true, "CheckStatus": true, "Ignored": true}
+
+// itemAssetsPage is resultPage for an item's results on current assets
+// (sqlstore.ItemAssetsCond) in their assets' name order, filtered by
+// latest's own columns only. They are counted from the index of latest
+// per item, less those of removed assets (few, read by key), without
+// looking up the asset of each. A page that ends early enough in the
+// name order, where fewer current assets come before its end than the
+// item has results (about (offset + limit) x current assets / total),
+// walks the current assets in name order, each tested against the
+// item's results read once from that index; a page further on sorts the
+// item's results by their assets' names.
+func (s *DB) itemAssetsPage(ctx context.Context, id uint64, q store.Query) (total int, page string, args []any, err error) {
+	w, args, err := where([]string{"l.item_id = ?"}, []any{id}, q.Filters, columns.Result)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	matching := " FROM latest l JOIN items i ON i.id = l.item_id" + w
+	removed := " FROM assets a INDEXED BY assets_current CROSS JOIN latest l ON l.asset_id = a.id JOIN items i ON i.id = l.item_id" +
+		w + " AND (a.removed_at > 0 OR a.removed_at < 0)"
+	var current int
+	if err := s.DB.QueryRow(ctx, "SELECT (SELECT COUNT(*)"+matching+") - (SELECT COUNT(*)"+removed+"), (SELECT COALESCE(SUM(assets), 0) FROM type_rollup)",
+		slices.Concat(args, args)...).Scan(&total, &current); err != nil {
+		return 0, "", nil, err
+	}
+	if total > 0 && (q.Offset+q.Limit)*current/total < total {
+		page = "SELECT a.id AS asset_id, ? AS item_id, ROW_NUMBER() OVER (ORDER BY a.name, a.id) AS n FROM assets a INDEXED BY assets_names WHERE a.removed_at = 0 AND a.id IN (SELECT l.asset_id" +
+			matching + ") ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+		return total, page, slices.Concat([]any{id}, args, []any{q.Limit, q.Offset}), nil
+	}
+	page = "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY a.name, a.id) AS n" + resultsFrom + w + " AND a.removed_at = 0 ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+	return total, page, append(args, q.Limit, q.Offset), nil
 }

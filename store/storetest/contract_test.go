@@ -553,3 +553,110 @@ func tTriggersRecordedAndFiltered(t *testing.T, f *fixture) {
 		t.Errorf("unknown trigger filter: %v, want ErrInvalidParameter naming it", err)
 	}
 }
+
+func TestItemAssetPagesInNameOrder(t *testing.T) { each(t, tItemAssetPagesInNameOrder) }
+
+// tItemAssetPagesInNameOrder: an item's affected assets are its results on
+// current assets only, in the assets' name order (then id), whatever the
+// page and the filters, with the same total on every page.
+func tItemAssetPagesInNameOrder(t *testing.T, f *fixture) {
+	verdicts := map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {F, P, "X", M}, CtrC: {F, F, P, NA}, CtrD: {F, P, F, M}}
+	names := map[uint64]string{HostID: "node-1", CtrA: "z", CtrB: "m", CtrC: "m", CtrD: "b"}
+	ingest := func(verdicts map[uint64][]string) {
+		rep := f.BuildReport(verdicts)
+		for i := range rep.Assets {
+			rep.Assets[i].Name = names[rep.Assets[i].ID]
+		}
+		f.Ingest(t, store.Scope{}, rep)
+	}
+	ingest(verdicts)
+	f.Clock.Step(time.Hour)
+	delete(verdicts, CtrD) // d is removed: its results are no one's affected assets
+	ingest(verdicts)
+	for _, item := range []uint64{21, 22, 23} {
+		for _, filters := range [][]store.Filter{
+			nil,
+			{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}},
+			{{Name: "CheckResult", Values: []string{"RESULT_PASSED", "RESULT_FAILED"}, ExactMatch: true}, {Name: "Ignored", Values: []string{"false"}, ExactMatch: true}},
+			{{Name: "CheckStatus", Values: []string{"CHECK_FINISHED"}, ExactMatch: true}},
+			{{Name: "NodeName", Values: []string{"node"}}},
+		} {
+			checkItemAssetPages(t, f, item, filters)
+		}
+	}
+}
+
+// checkItemAssetPages checks ItemAssets' pages of item with filters
+// against its whole list.
+func checkItemAssetPages(t *testing.T, f *fixture, item uint64, filters []store.Filter) {
+	t.Helper()
+	ctx := context.Background()
+	ids := func(rows []results.Row) (out []uint64) {
+		for _, r := range rows {
+			out = append(out, r.AssetID)
+		}
+		return out
+	}
+	whole, total, err := f.DB.ItemAssets(ctx, item, store.Query{Limit: 100, Filters: filters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := slices.IsSortedFunc(whole, func(a, b results.Row) int {
+		return cmp.Or(cmp.Compare(a.AssetName, b.AssetName), cmp.Compare(a.AssetID, b.AssetID))
+	})
+	if !sorted || total != len(whole) || slices.Contains(ids(whole), CtrD) {
+		t.Errorf("item %d, %+v: %v of %d; want current assets in name order, all counted", item, filters, ids(whole), total)
+	}
+	// Every name matches "": the rows counted as any asset filter counts them.
+	_, counted, err := f.DB.ItemAssets(ctx, item, store.Query{Filters: append(slices.Clone(filters), store.Filter{Name: "AssetName", Values: []string{""}})})
+	if err != nil || counted != total {
+		t.Errorf("item %d, %+v: total %d, %d counted with an asset filter (%v)", item, filters, total, counted, err)
+	}
+	for _, limit := range []int{1, 2} {
+		for offset := range len(whole) + 1 {
+			page, pageTotal, err := f.DB.ItemAssets(ctx, item, store.Query{Offset: offset, Limit: limit, Filters: filters})
+			want := whole[offset:min(offset+limit, len(whole))]
+			if err != nil || pageTotal != total || !slices.Equal(ids(page), ids(want)) {
+				t.Errorf("item %d, %+v, offset %d limit %d: %v of %d, %v; want %v of %d", item, filters, offset, limit, ids(page), pageTotal, err, ids(want), total)
+			}
+		}
+	}
+}
+
+func TestItemPagesInListOrder(t *testing.T) { each(t, tItemPagesInListOrder) }
+
+// tItemPagesInListOrder: the item list is in standard then id order, and
+// each page, filtered or not, is the slice of it at its offset.
+func tItemPagesInListOrder(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.Standard(t)
+	for _, filters := range [][]store.Filter{
+		nil,
+		{{Name: "AssetType", Values: []string{"ASSET_CONTAINER"}, ExactMatch: true}},
+		{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}},
+	} {
+		whole, total, err := f.DB.Items(ctx, store.Query{Limit: 100, Filters: filters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(list []store.ItemSummary) (out []uint64) {
+			for _, it := range list {
+				out = append(out, it.ID)
+			}
+			return out
+		}
+		sorted := slices.IsSortedFunc(whole, func(a, b store.ItemSummary) int {
+			return cmp.Or(cmp.Compare(a.StandardID, b.StandardID), cmp.Compare(a.ID, b.ID))
+		})
+		if !sorted || total != len(whole) || (filters == nil && total < 3) {
+			t.Errorf("%+v: items %v of %d, want all in standard then id order", filters, ids(whole), total)
+		}
+		for offset := range len(whole) + 1 {
+			page, pageTotal, err := f.DB.Items(ctx, store.Query{Offset: offset, Limit: 2, Filters: filters})
+			want := whole[offset:min(offset+2, len(whole))]
+			if err != nil || pageTotal != total || !slices.Equal(ids(page), ids(want)) {
+				t.Errorf("%+v, offset %d: %v of %d, %v; want %v of %d", filters, offset, ids(page), pageTotal, err, ids(want), total)
+			}
+		}
+	}
+}

@@ -133,7 +133,9 @@ func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 	}
 	f.place.exec(t, "DROP TABLE type_rollup")
 	f.place.exec(t, "DROP INDEX IF EXISTS assets_live")
-	f.place.exec(t, "DROP INDEX IF EXISTS assets_list") // made by a later migration, run again
+	f.place.exec(t, "DROP INDEX IF EXISTS assets_list") // made by later migrations, run again
+	f.place.exec(t, "DROP INDEX IF EXISTS assets_names")
+	f.place.exec(t, "DROP INDEX IF EXISTS items_list")
 	f.place.exec(t, fmt.Sprintf(f.place.setVersion, typeRollupsVersion-1))
 	up := f.reopen(t)
 	if v := f.place.version(t); v != store.SchemaVersion {

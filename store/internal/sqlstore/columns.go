@@ -35,6 +35,12 @@ type Dialect struct {
 	// (migration 11), for a planner that would choose another without
 	// statistics; empty when the planner needs no hint.
 	ListOrder string
+	// ItemsFrom joins the items (i) to their standards (st) where the
+	// active items of enabled standards are counted and paged, reading
+	// the items from the index of active items in list order (migration
+	// 13) after their standards, for a planner that would read every
+	// item's row without statistics; empty for the plain join.
+	ItemsFrom string
 }
 
 // TaskColumnsFilter are the filters of the task list: Trigger, CheckStatus.

@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/store"
@@ -177,13 +179,27 @@ func (s *Store) Items(ctx context.Context, q store.Query) ([]store.ItemSummary, 
 	if err != nil {
 		return nil, 0, err
 	}
+	from := s.Dialect.ItemsFrom
+	if from == "" {
+		from = " FROM items i JOIN standards st ON st.id = i.standard_id"
+	}
+	from += " LEFT JOIN item_rollup r ON r.item_id = i.id"
 	var total int
-	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*) FROM items i JOIN standards st ON st.id = i.standard_id LEFT JOIN item_rollup r ON r.item_id = i.id"+w, args...).Scan(&total); err != nil {
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	out, err := List(ctx, s.DB, ScanItem, itemSelect+w+" ORDER BY i.standard_id, i.id LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	out, err := List(ctx, s.DB, ScanItem, itemSelect+" WHERE i.id IN (SELECT i.id"+from+w+itemOrder+" LIMIT ? OFFSET ?)", append(args, q.Limit, q.Offset)...)
+	slices.SortFunc(out, func(a, b store.ItemSummary) int {
+		return cmp.Or(strings.Compare(a.StandardID, b.StandardID), cmp.Compare(a.ID, b.ID))
+	})
 	return out, total, err
 }
+
+// itemOrder is the item list's order. A page's items are chosen in it
+// (from an index where the dialect names one), then read whole and put
+// in it again: a sort of the whole rows, with their texts, would copy
+// each of them.
+const itemOrder = " ORDER BY i.standard_id, i.id"
 
 // Item returns one item with its roll-up.
 func (s *Store) Item(ctx context.Context, id uint64) (store.ItemSummary, error) {

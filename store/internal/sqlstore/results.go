@@ -23,5 +23,9 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 	if err := store.CheckIDs("CustomerPolicyItemId", itemID); err != nil {
 		return nil, 0, err
 	}
-	return s.ResultPage(ctx, "l.item_id = ? AND a.removed_at = 0", itemID, "a.name, a.id", q)
+	return s.ResultPage(ctx, ItemAssetsCond, itemID, "a.name, a.id", q)
 }
+
+// ItemAssetsCond is the condition on ResultPage's id of an item's results
+// on current assets (ItemAssets).
+const ItemAssetsCond = "l.item_id = ? AND a.removed_at = 0"

@@ -88,16 +88,15 @@ func (r *Runner) Catalog() *checks.Catalog { return r.cat }
 // overlapping tasks; Select narrows the scan itself (types, standards,
 // items, asset selectors). Progress, when set, is told how far the scan got.
 //
-// Judged, when set, is also given each asset's results, in the report's
-// order (see scan.Options.Judged); with Streamed the report returned
-// keeps none of them (an output that writes them as they come needs no
-// more).
+// Ordered, when set, is given each asset's results in the report's order
+// (see scan.Options.Ordered); with Streamed the report returned keeps none
+// of them (an output that writes them as they come needs no more).
 type Request struct {
 	Trigger  store.Trigger
 	Scope    store.Scope
 	Select   scan.Options
 	Progress func(done, total int)
-	Judged   func(assets.Asset, []results.Result)
+	Ordered  func(assets.Asset, []results.Result)
 	Streamed bool
 }
 
@@ -194,7 +193,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 	if err != nil {
 		return task, opts, err
 	}
-	opts.Progress, opts.Judged, opts.Streamed = req.Progress, req.Judged, req.Streamed
+	opts.Progress, opts.Ordered, opts.Streamed = req.Progress, req.Ordered, req.Streamed
 	return task, opts, nil
 }
 
@@ -204,13 +203,7 @@ func (r *Runner) begin(ctx context.Context, req *Request) (store.Task, scan.Opti
 func (r *Runner) finish(ctx context.Context, task store.Task, opts scan.Options) (*results.Report, error) {
 	bg := context.WithoutCancel(ctx)
 	w := newResultWriter(bg, r.store, task.ID)
-	also := opts.Judged
-	opts.Judged = func(a assets.Asset, rs []results.Result) {
-		w.add(rs)
-		if also != nil {
-			also(a, rs)
-		}
-	}
+	opts.Judged = func(_ assets.Asset, rs []results.Result) { w.add(rs) }
 	p := newProgressRecorder(bg, r.store, task.ID, opts.Progress)
 	opts.Progress = p.report
 	rep, err := scan.Run(ctx, r.cat, opts)

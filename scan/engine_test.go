@@ -197,7 +197,7 @@ func TestStreamedScanHandsOverTheReport(t *testing.T) {
 	}
 	var handed []results.Result
 	streamed := scanEngine(t, Options{Assets: names, Types: []assets.Type{assets.Container}, Streamed: true,
-		Judged: func(a assets.Asset, rs []results.Result) {
+		Ordered: func(a assets.Asset, rs []results.Result) {
 			for _, r := range rs {
 				if r.AssetID != a.ID {
 					t.Errorf("asset %d handed over with a result of asset %d", a.ID, r.AssetID)

@@ -9,9 +9,10 @@ import (
 	"github.com/baselinehq/baseline/results"
 )
 
-// Targets judged out of order are handed over in target order, each as
-// soon as every target ahead of it is judged; the tallies follow that
-// order (the first reason a check could not be carried out is the first
+// Targets judged out of order are handed over at once to Judged (what
+// writes a store), and in target order to Ordered (what writes an
+// output), each as soon as every target ahead of it is judged; the
+// tallies follow that order (the first reason a check could not be carried out is the first
 // in the report), and a streamed scan keeps none of the results.
 func TestHandoverKeepsTheReportOrder(t *testing.T) {
 	std := &checks.Standard{ID: "std"}
@@ -28,10 +29,12 @@ func TestHandoverKeepsTheReportOrder(t *testing.T) {
 		return assets.Asset{ID: id}, rs
 	}
 	for _, streamed := range []bool{false, true} {
-		var handed []uint64
-		var after [][]uint64 // what was handed over after each call
-		opts := Options{Streamed: streamed, Judged: func(a assets.Asset, rs []results.Result) {
+		var handed, judged []uint64
+		var after [][]uint64 // what was handed over in order after each call
+		opts := Options{Streamed: streamed, Ordered: func(a assets.Asset, rs []results.Result) {
 			handed = append(handed, a.ID)
+		}, Judged: func(a assets.Asset, rs []results.Result) {
+			judged = append(judged, a.ID)
 		}}
 		h := newHandover(4, []*checks.Item{it}, opts)
 		for _, i := range []int{2, 0, 3, 1} {
@@ -42,6 +45,9 @@ func TestHandoverKeepsTheReportOrder(t *testing.T) {
 		want := [][]uint64{nil, {10}, {10}, {10, 11, 12, 13}}
 		if !reflect.DeepEqual(after, want) {
 			t.Errorf("streamed %v: handed over %v after each target, want %v", streamed, after, want)
+		}
+		if !reflect.DeepEqual(judged, []uint64{12, 10, 13, 11}) {
+			t.Errorf("streamed %v: judged handed over %v, want each target at once (12, 10, 13, 11)", streamed, judged)
 		}
 		ev := h.ev
 		if ev.count != 8 || !ev.standards["std"] {

@@ -68,15 +68,21 @@ type Options struct {
 	Now func() time.Time
 	// Progress, when set, is told how many checks are done out of total.
 	Progress func(done, total int)
-	// Judged, when set, is given each asset's results once the asset and
-	// every asset ahead of it are judged: in the report's order (target
-	// then item), one call at a time, from the goroutine of the scan that
-	// finished the turn. Unless Streamed, the results are the report's
-	// too, and must not be changed.
+	// Judged, when set, is given each asset's results as soon as the
+	// asset is judged, from the goroutine that judged it (calls may come
+	// at once, in any order): what writes them to a store.
 	Judged func(assets.Asset, []results.Result)
+	// Ordered, when set, is given each asset's results once the asset and
+	// every asset ahead of it are judged: in the report's order (target
+	// then item), one call at a time: what writes an output.
+	//
+	// The results given to either are the report's too unless Streamed,
+	// and must not be changed.
+	Ordered func(assets.Asset, []results.Result)
 	// Streamed leaves the report's Results empty: each asset's results go
-	// to Judged only, and a scan holds no more of them than the assets
-	// judged ahead of their turn (ResultCount says how many there were).
+	// to Judged and Ordered only, and a scan holds no more of them than
+	// those of the assets judged ahead of their turn (ResultCount says how
+	// many there were).
 	Streamed bool
 	Logger   *slog.Logger
 	// ImageFiles, when set, keeps images' setuid and setgid files by image
@@ -318,9 +324,10 @@ type uncheckedChecks struct {
 }
 
 // evaluate runs every item of each target's asset type, targets in
-// parallel, and hands over the results in target then item order (to
-// opts.Judged, and kept unless opts.Streamed): a target judged before
-// those ahead of it waits for them. A target with a read is read first;
+// parallel, and hands over each target's results as soon as it is judged
+// (opts.Judged) and in target then item order (opts.Ordered, and kept
+// unless opts.Streamed): a target judged before those ahead of it waits
+// for them there. A target with a read is read first;
 // each target's facts are dropped once it is judged, so that targets ends
 // with the assets as read and their failures.
 func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) *evaluation {
@@ -369,8 +376,9 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	return order.ev
 }
 
-// handover passes judged targets' results on in target order, one target
-// at a time, and tallies what the report needs of them.
+// handover passes judged targets' results on at once (opts.Judged) and in
+// target order, one target at a time (opts.Ordered), and tallies what the
+// report needs of them.
 type handover struct {
 	opts  Options
 	items map[uint64]*checks.Item
@@ -399,6 +407,9 @@ func newHandover(targets int, items []*checks.Item, opts Options) *handover {
 // judged takes target i's results and hands over every target whose turn
 // has come.
 func (h *handover) judged(i int, a assets.Asset, out []results.Result, total int) {
+	if h.opts.Judged != nil && len(out) > 0 {
+		h.opts.Judged(a, out)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.waiting[i] = &judgedTarget{asset: a, out: out}
@@ -430,8 +441,8 @@ func (h *handover) handOver(jt *judgedTarget) {
 			u.n++
 		}
 	}
-	if h.opts.Judged != nil && len(jt.out) > 0 {
-		h.opts.Judged(jt.asset, jt.out)
+	if h.opts.Ordered != nil && len(jt.out) > 0 {
+		h.opts.Ordered(jt.asset, jt.out)
 	}
 	if !h.opts.Streamed {
 		ev.results = append(ev.results, jt.out...)

@@ -233,7 +233,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 			}
 			defer stream.close()
 			if stream != nil {
-				opts.Judged, opts.Streamed = stream.add, true
+				opts.Ordered, opts.Streamed = stream.add, true
 			}
 		}
 		// What the start-up used is not needed again: give its pages back.
@@ -263,7 +263,7 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		defer stream.close()
 		req := runner.Request{Trigger: trigger, Scope: scope, Select: opts, Progress: progress}
 		if stream != nil {
-			req.Judged, req.Streamed = stream.add, true
+			req.Ordered, req.Streamed = stream.add, true
 		}
 		// What the start-up used (flags, configuration, the standards'
 		// decoding, the store's schema check) is not needed again: give

@@ -11,9 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -472,12 +473,8 @@ type imageFilesCache struct {
 // markUsed records the entries the scan used.
 func (c *imageFilesCache) markUsed(ctx context.Context) error {
 	c.mu.Lock()
-	ids := make([]string, 0, len(c.used))
-	for id := range c.used {
-		ids = append(ids, id)
-	}
+	ids := slices.Sorted(maps.Keys(c.used))
 	c.mu.Unlock()
-	sort.Strings(ids)
 	return c.c.MarkImageFilesUsed(ctx, ids)
 }
 

@@ -24,7 +24,13 @@ const madvPageout = 21
 // stay. The kernel reclaims an executable's pages only for a process that
 // could open it for writing (root, or the file's owner): for anyone else
 // the advice is accepted and does nothing.
-func ReleaseExecutable() (int, error) { return advise(madvPageout) }
+func ReleaseExecutable() (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	return advise(exe, madvPageout)
+}
 
 // UnmapExecutable drops this process's mappings of the read-only pages of
 // its executable, leaving the pages in the kernel's page cache: what the
@@ -42,9 +48,9 @@ func UnmapExecutable() (int, error) {
 		return 0, err
 	}
 	if fixedAddress(exe) {
-		return advise(unix.MADV_DONTNEED)
+		return advise(exe, unix.MADV_DONTNEED)
 	}
-	return advise(madvPageout)
+	return advise(exe, madvPageout)
 }
 
 // fixedAddress reports whether the ELF file is an executable linked at a
@@ -58,12 +64,9 @@ func fixedAddress(path string) bool {
 	return f.Type == elf.ET_EXEC
 }
 
-// advise gives the advice for every read-only mapping of the executable.
-func advise(advice int) (int, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
+// advise gives the advice for every read-only mapping of the executable
+// exe (this process's).
+func advise(exe string, advice int) (int, error) {
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return 0, err

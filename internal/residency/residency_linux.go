@@ -24,12 +24,24 @@ const madvPageout = 21
 // stay. The kernel reclaims an executable's pages only for a process that
 // could open it for writing (root, or the file's owner): for anyone else
 // the advice is accepted and does nothing.
+//
+// A page the kernel could not reclaim at once (one another process maps,
+// one still on its way to the lists reclaim takes from, one not yet
+// written back) would stay mapped, and counted in this process's
+// resident set, for as long as the process runs: on a fixed-address
+// executable those pages are then dropped from this process's mappings,
+// as UnmapExecutable does, so what stays resident is what the process
+// goes on to use.
 func ReleaseExecutable() (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
-	return advise(exe, madvPageout)
+	n, err := advise(exe, madvPageout)
+	if err != nil || !fixedAddress(exe) {
+		return n, err
+	}
+	return advise(exe, unix.MADV_DONTNEED)
 }
 
 // UnmapExecutable drops this process's mappings of the read-only pages of

@@ -1,7 +1,9 @@
 package residency
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +30,54 @@ func rssFile(t *testing.T) int {
 }
 
 func TestReleaseExecutableReclaimsItsPages(t *testing.T) { testReleases(t, ReleaseExecutable) }
+
+// holdEnv makes TestHoldExecutable the process that maps the executable's
+// pages beside the test's.
+const holdEnv = "BASELINE_RESIDENCY_HOLD"
+
+// TestHoldExecutable, run by the next test as a process of its own, maps
+// every read-only page of the executable and holds them until its input
+// ends.
+func TestHoldExecutable(t *testing.T) {
+	if os.Getenv(holdEnv) != "1" {
+		t.Skip("run as a process of its own by TestReleaseExecutableDropsPagesAnotherProcessMaps")
+	}
+	touchExecutable(t)
+	os.Stdout.WriteString("ready\n")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+}
+
+// The kernel reclaims no page that another process maps too (two
+// instances of the same executable share them); those pages would stay
+// in this process's resident set. ReleaseExecutable drops its mappings of
+// them all the same.
+func TestReleaseExecutableDropsPagesAnotherProcessMaps(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := exec.Command(exe, "-test.run=^TestHoldExecutable$")
+	hold.Env = append(os.Environ(), holdEnv+"=1")
+	in, err := hold.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := hold.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		in.Close()
+		_ = hold.Wait()
+	}()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("the holding process did not map the executable: %q, %v", line, err)
+	}
+	testReleases(t, ReleaseExecutable)
+}
 
 // The test binary is a fixed-address executable (go test links it as Go
 // links any program), so this drops its mappings.

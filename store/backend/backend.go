@@ -24,6 +24,9 @@ type Options struct {
 	// CacheKiB is the SQLite store's page cache per connection, in KiB
 	// (0: the store's default, sized for a daemon).
 	CacheKiB int
+	// Conns is how many connections the SQLite store keeps open (0: the
+	// store's default, sized for a daemon).
+	Conns int
 }
 
 // ErrSetting refuses a store setting that names no backend.
@@ -47,7 +50,7 @@ func Open(ctx context.Context, setting, dataDir string, opts Options) (store.Sto
 	if setting != "" {
 		return postgres.Open(ctx, setting, postgres.Options{Now: opts.Now, Logger: opts.Logger})
 	}
-	db, err := sqlite.Open(ctx, dataDir, sqlite.Options{Now: opts.Now, Logger: opts.Logger, CacheKiB: opts.CacheKiB})
+	db, err := sqlite.Open(ctx, dataDir, sqlite.Options{Now: opts.Now, Logger: opts.Logger, CacheKiB: opts.CacheKiB, Conns: opts.Conns})
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,9 @@ import (
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
-// readers is how many connections the store keeps.
-const readers = 4
+// Readers is how many connections the store keeps unless Options.Conns
+// says otherwise.
+const Readers = 4
 
 // FileName is the database file's name inside the data directory.
 const FileName = "baseline.db"
@@ -62,6 +63,12 @@ type Options struct {
 	// default; a one-shot command, which writes a scan once and reads
 	// little back, gains nothing from more than SQLite's own 2 MiB.
 	CacheKiB int
+	// Conns is how many connections the store keeps open (0: Readers).
+	// Each holds its own page cache, schema and prepared statements: a
+	// one-shot command, whose scan writes from one goroutine while the
+	// others read little, keeps fewer than a daemon answering requests
+	// side by side.
+	Conns int
 }
 
 // pageSize is the page size of a new database file: a scan's results
@@ -158,8 +165,12 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	// others as they finished and opened new ones, each with an empty page
 	// cache and its schema to read again), and closed after a minute
 	// unused.
-	db.SetMaxOpenConns(readers)
-	db.SetMaxIdleConns(readers)
+	conns := opts.Conns
+	if conns <= 0 {
+		conns = Readers
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(time.Minute)
 	stmts := newStmtCache(db)
 	sig, err := openSignatures(ctx, SignaturesPath(path), log)

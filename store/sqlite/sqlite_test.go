@@ -109,7 +109,7 @@ func TestCacheSizePerConnection(t *testing.T) {
 		}
 		// Hold connections so that the pool opens several.
 		var conns []*sql.Conn
-		for range readers {
+		for range Readers {
 			c, err := db.db.Conn(ctx)
 			if err != nil {
 				t.Fatal(err)

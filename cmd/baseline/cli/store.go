@@ -21,11 +21,17 @@ import (
 // keeps the store's larger default.
 const commandCacheKiB = 1 << 10
 
+// commandConns is how many SQLite connections a one-shot command keeps:
+// the scan's results are written by one goroutine while its workers read
+// the image files cache, and each connection more holds its own cache,
+// schema and statements (about 0.5 MB each, at a scan's peak).
+const commandConns = 2
+
 // openStore opens the store (--store, or the SQLite store in --data-dir)
 // for a one-shot command; every start first marks as failed the tasks of
 // processes that died mid-scan.
 func openStore(ctx context.Context, g *globals) (store.Store, error) {
-	return openStoreWith(ctx, g, backend.Options{CacheKiB: commandCacheKiB})
+	return openStoreWith(ctx, g, backend.Options{CacheKiB: commandCacheKiB, Conns: commandConns})
 }
 
 // openStoreWith is openStore with the backend's options (the daemon's).

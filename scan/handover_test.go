@@ -3,6 +3,7 @@ package scan
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
@@ -66,5 +67,77 @@ func TestHandoverKeepsTheReportOrder(t *testing.T) {
 		case !streamed && !reflect.DeepEqual(order, []uint64{10, 10, 11, 11, 12, 12, 13, 13}):
 			t.Errorf("results kept in the order of assets %v", order)
 		}
+	}
+}
+
+// While the target whose turn it is is still being judged, the targets
+// behind it are judged and parked only up to parkedResults: the next
+// target is not started (its worker waits) until the slow one is judged,
+// and then every target is handed over in order. The slow target itself
+// never waits, however many results are parked.
+func TestHandoverBoundsTheParkedResults(t *testing.T) {
+	std := &checks.Standard{ID: "std"}
+	it := &checks.Item{ID: 1, Standard: std}
+	const targets, perTarget = 40, parkedResults / 4
+	judgedTarget := func(i int) (assets.Asset, []results.Result) {
+		rs := make([]results.Result, perTarget)
+		for k := range rs {
+			rs[k] = results.Result{ItemID: it.ID, AssetID: uint64(100 + i),
+				Verdict: checks.Verdict{Status: checks.CheckFinished, Result: checks.ResultPassed}}
+		}
+		return assets.Asset{ID: uint64(100 + i)}, rs
+	}
+	var handed []uint64
+	h := newHandover(targets, []*checks.Item{it}, Options{Streamed: true, Ordered: func(a assets.Asset, _ []results.Result) {
+		handed = append(handed, a.ID)
+	}})
+	state := func() (parked, held, next int) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.parked, h.held, h.next
+	}
+	// One worker judges targets 1 to 39 in order while target 0 is slow.
+	started := make(chan int, targets)
+	maxParked := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i < targets; i++ {
+			h.turn(i)
+			started <- i
+			a, rs := judgedTarget(i)
+			h.judged(i, a, rs, targets*perTarget)
+			p, _, _ := state()
+			maxParked = max(maxParked, p)
+		}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, held, _ := state(); held == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no worker waits for the slow target: %d targets started", len(started))
+		}
+	}
+	if parked, _, next := state(); len(started) != 4 || parked != parkedResults || next != 0 {
+		t.Fatalf("while target 0 is judged: %d targets started, %d results parked, next %d; want 4, %d, 0",
+			len(started), parked, next, parkedResults)
+	}
+	h.turn(0) // the slow target's turn: it does not wait
+	a, rs := judgedTarget(0)
+	h.judged(0, a, rs, targets*perTarget)
+	<-done
+	want := make([]uint64, targets)
+	for i := range want {
+		want[i] = uint64(100 + i)
+	}
+	if !reflect.DeepEqual(handed, want) {
+		t.Errorf("handed over %v, want every target in order", handed)
+	}
+	if maxParked > parkedResults {
+		t.Errorf("%d results parked at most, want at most %d", maxParked, parkedResults)
+	}
+	if parked, held, next := state(); parked != 0 || held != 0 || next != targets {
+		t.Errorf("at the end: %d parked, %d held, next %d", parked, held, next)
 	}
 }

@@ -336,7 +336,8 @@ type uncheckedChecks struct {
 // parallel, and hands over each target's results as soon as it is judged
 // (opts.Judged) and in target then item order (opts.Ordered, and kept
 // unless opts.Streamed): a target judged before those ahead of it waits
-// for them there. A target with a read is read first;
+// for them there, and no target is started while parkedResults wait so
+// (handover.turn). A target with a read is read first;
 // each target's facts are dropped once it is judged, so that targets ends
 // with the assets as read and their failures.
 func evaluate(ctx context.Context, targets []target, items []*checks.Item, forced map[string]bool, opts Options) *evaluation {
@@ -363,6 +364,7 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			order.turn(i)
 			t := targets[i]
 			if t.read != nil {
 				t = t.read(ctx)
@@ -385,6 +387,16 @@ func evaluate(ctx context.Context, targets []target, items []*checks.Item, force
 	return order.ev
 }
 
+// parkedResults bounds the results that an ordered handover holds for
+// targets judged ahead of their turn, while one ahead of them is still
+// being judged (an image whose files are read for the first time, a slow
+// engine's answer): about 1 MB. Beyond it, no other target is started
+// until the one whose turn it is has been judged, so that a scan's
+// memory does not grow with the assets behind a slow one; the next
+// targets' workers wait instead, and the scan takes longer only by the
+// time they wait.
+const parkedResults = 2048
+
 // handover passes judged targets' results on at once (opts.Judged) and in
 // target order, one target at a time (opts.Ordered), and tallies what the
 // report needs of them.
@@ -394,8 +406,11 @@ type handover struct {
 	ev    *evaluation
 
 	mu      sync.Mutex
+	turned  *sync.Cond // signalled when targets are handed over
 	next    int
 	waiting []*judgedTarget // by target index, until those ahead are handed over
+	parked  int             // results in waiting
+	held    int             // targets not started for the parked ones (turn)
 	done    int             // checks done, for opts.Progress
 }
 
@@ -407,10 +422,29 @@ type judgedTarget struct {
 func newHandover(targets int, items []*checks.Item, opts Options) *handover {
 	h := &handover{opts: opts, items: make(map[uint64]*checks.Item, len(items)), waiting: make([]*judgedTarget, targets),
 		ev: &evaluation{standards: map[string]bool{}, unchecked: map[uint64]*uncheckedChecks{}}}
+	h.turned = sync.NewCond(&h.mu)
 	for _, it := range items {
 		h.items[it.ID] = it
 	}
 	return h
+}
+
+// turn waits before target i is started while parkedResults or more wait
+// for their turn, unless the turn is target i's (the target every parked
+// one waits for, which is therefore never kept waiting). Targets are
+// started in order, so the one whose turn it is has always been started.
+// Without opts.Ordered nothing is parked.
+func (h *handover) turn(i int) {
+	if h.opts.Ordered == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i != h.next && h.parked >= parkedResults {
+		h.held++
+		h.turned.Wait()
+		h.held--
+	}
 }
 
 // judged takes target i's results and hands over every target whose turn
@@ -422,12 +456,15 @@ func (h *handover) judged(i int, a assets.Asset, out []results.Result, total int
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.waiting[i] = &judgedTarget{asset: a, out: out}
+	h.parked += len(out)
 	for h.next < len(h.waiting) && h.waiting[h.next] != nil {
 		jt := h.waiting[h.next]
 		h.waiting[h.next] = nil
 		h.next++
+		h.parked -= len(jt.out)
 		h.handOver(jt)
 	}
+	h.turned.Broadcast()
 	if h.opts.Progress != nil {
 		h.done += len(out)
 		h.opts.Progress(h.done, total)

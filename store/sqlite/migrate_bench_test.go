@@ -1,0 +1,62 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/baselinehq/baseline/store"
+	"github.com/baselinehq/baseline/store/sqlite"
+)
+
+// appendedResultsVersion is the schema version whose migration moves every
+// result into the table they are appended to.
+const appendedResultsVersion = 11
+
+// BenchmarkMigrateFleet opens, with this version, a store written at the
+// schema before results were appended (version 10) that holds one full
+// fleet task of 1.5 million results: the first start of this version on
+// a fleet's store. The ingest at the older schema is not timed.
+func BenchmarkMigrateFleet(b *testing.B) {
+	fd := getFleetData(b)
+	ctx := context.Background()
+	var before, after float64
+	for range b.N {
+		b.StopTimer()
+		dir := b.TempDir()
+		db, err := sqlite.Open(ctx, dir, sqlite.Options{SchemaVersion: appendedResultsVersion - 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ingestFleet(ctx, db, fd); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(dir, sqlite.FileName)
+		before = fileMB(path)
+		b.StartTimer()
+		start := time.Now()
+		db, err = sqlite.Open(ctx, dir, sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		n, err := db.Summary(ctx, nil)
+		if err != nil || len(n) == 0 {
+			b.Fatalf("summary after the migration: %v, %v", n, err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		after = fileMB(path) + fileMB(path+"-wal")
+		b.Logf("migrated %d results from version %d to %d in %s; file %.0f MB before, %.0f MB after",
+			len(fd.Report.Results), appendedResultsVersion-1, store.SchemaVersion, took.Round(time.Millisecond), before, after)
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/migration")
+	b.ReportMetric(before, "MB-before")
+	b.ReportMetric(after, "MB-after")
+}

@@ -8,13 +8,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/storetest"
 )
 
 // The store is created readable by its owner only: the data directory
 // (and the parents it creates) 0700, the database and its -wal and -shm
-// files 0600, whatever the umask lets through. An existing directory
+// files 0600, whatever the umask lets through; the signatures' file, which
+// only the first signature used creates, too. An existing directory
 // open to others is left as it is, with a warning in the log.
 func TestStoreFilesArePrivate(t *testing.T) {
 	ctx := context.Background()
@@ -26,6 +29,19 @@ func TestStoreFilesArePrivate(t *testing.T) {
 	defer db.Close()
 	f := storetest.New(t, db, storetest.NewClock())
 	f.Standard(t) // writes through the write-ahead log
+	sigPath := SignaturesPath(filepath.Join(dir, FileName))
+	if _, err := os.Stat(sigPath); !os.IsNotExist(err) {
+		t.Errorf("the signatures' file exists before any signature is used: %v", err)
+	}
+	now := time.Now()
+	if _, seen, err := db.UseSignature(ctx, store.SignatureUse{Signature: "ab12", Action: "DescribeComplianceTaskAssetSummary",
+		At: now, Until: now.Add(5 * time.Minute)}); err != nil || seen {
+		t.Fatalf("first use of a signature: seen %v, %v", seen, err)
+	}
+	if _, seen, err := db.UseSignature(ctx, store.SignatureUse{Signature: "ab12", Action: "DescribeComplianceTaskAssetSummary",
+		At: now, Until: now.Add(5 * time.Minute)}); err != nil || !seen {
+		t.Errorf("second use of the signature: seen %v, %v", seen, err)
+	}
 	mode := func(path string) os.FileMode {
 		t.Helper()
 		fi, err := os.Stat(path)
@@ -35,13 +51,13 @@ func TestStoreFilesArePrivate(t *testing.T) {
 		return fi.Mode().Perm()
 	}
 	for path, want := range map[string]os.FileMode{
-		filepath.Dir(dir):                            0o700,
-		dir:                                          0o700,
-		filepath.Join(dir, FileName):                 0o600,
-		filepath.Join(dir, FileName+"-wal"):          0o600,
-		filepath.Join(dir, FileName+"-shm"):          0o600,
-		SignaturesPath(filepath.Join(dir, FileName)): 0o600,
-		SignaturesPath(filepath.Join(dir, FileName)) + "-wal": 0o600,
+		filepath.Dir(dir):                   0o700,
+		dir:                                 0o700,
+		filepath.Join(dir, FileName):        0o600,
+		filepath.Join(dir, FileName+"-wal"): 0o600,
+		filepath.Join(dir, FileName+"-shm"): 0o600,
+		sigPath:                             0o600,
+		sigPath + "-wal":                    0o600,
 	} {
 		if got := mode(path); got != want {
 			t.Errorf("%s: mode %#o, want %#o", filepath.Base(path), got, want)

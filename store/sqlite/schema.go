@@ -22,7 +22,7 @@ const rollupColumns = `
 // migrateTo applies store.Migrations up to version n, each in its own
 // transaction with the version bump (PRAGMA user_version records how many
 // ran).
-func migrateTo(ctx context.Context, db, sig *sql.DB, n int) error {
+func migrateTo(ctx context.Context, db *sql.DB, sig *signatures, n int) error {
 	var v int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -38,12 +40,22 @@ func SignaturesPath(path string) string {
 	return strings.TrimSuffix(path, ext) + "-signatures" + ext
 }
 
-// openSignatures opens (creating it 0600) the signatures' file at path,
-// with its table.
-func openSignatures(ctx context.Context, path string, log *slog.Logger) (*sql.DB, error) {
-	if err := createPrivate(path, log); err != nil {
-		return nil, err
-	}
+// signatures is the signatures' file, opened at its first use: only the
+// API's replay guard records signatures, so a command that serves no
+// request (a scan, an export) neither creates the file nor keeps a
+// connection to it.
+type signatures struct {
+	db   *sql.DB // opened without connecting: database/sql connects on use
+	path string
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	ready atomic.Bool // the file exists, private, with its table
+}
+
+// newSignatures prepares the signatures' file at path, without touching
+// it.
+func newSignatures(path string, log *slog.Logger) (*signatures, error) {
 	// A signature's write is small: writers wait for each other, never
 	// long; readers do not wait (write-ahead log).
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
@@ -53,17 +65,70 @@ func openSignatures(ctx context.Context, path string, log *slog.Logger) (*sql.DB
 	db.SetMaxOpenConns(2)
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(time.Minute)
-	if _, err := db.ExecContext(ctx, signaturesSchema); err != nil {
-		db.Close()
+	return &signatures{db: db, path: path, log: log}, nil
+}
+
+// open returns the signatures' database, creating the file (0600) and its
+// table at the first call; a failed first use is tried again at the next.
+func (s *signatures) open(ctx context.Context) (*sql.DB, error) {
+	if s.ready.Load() {
+		return s.db, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready.Load() {
+		if err := createPrivate(s.path, s.log); err != nil {
+			return nil, err
+		}
+		if _, err := s.db.ExecContext(ctx, signaturesSchema); err != nil {
+			return nil, err
+		}
+		s.ready.Store(true)
+	}
+	return s.db, nil
+}
+
+// signaturesConn runs the signature statements outside a transaction
+// (sqlstore.Store.Signatures) once the file is open.
+type signaturesConn struct {
+	sig *signatures
+	c   dbConn
+}
+
+func (c signaturesConn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if _, err := c.sig.open(ctx); err != nil {
+		return 0, err
+	}
+	return c.c.Exec(ctx, q, args...)
+}
+
+func (c signaturesConn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	if _, err := c.sig.open(ctx); err != nil {
 		return nil, err
 	}
-	return db, nil
+	return c.c.Query(ctx, q, args...)
 }
+
+func (c signaturesConn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Scanner {
+	if _, err := c.sig.open(ctx); err != nil {
+		return failedRow{err}
+	}
+	return c.c.QueryRow(ctx, q, args...)
+}
+
+// failedRow is a row whose query could not run.
+type failedRow struct{ err error }
+
+func (r failedRow) Scan(...any) error { return r.err }
 
 // signatureTx runs f in one transaction of the signatures' file
 // (sqlstore.Store.SignatureTx): it never waits for the store's write lock.
 func (s *DB) signatureTx(ctx context.Context, f func(sqlstore.Conn) error) error {
-	tx, err := s.sig.BeginTx(ctx, nil)
+	sig, err := s.sig.open(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := sig.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -77,7 +142,7 @@ func (s *DB) signatureTx(ctx context.Context, f func(sqlstore.Conn) error) error
 // moveSignatures copies the signatures recorded in the store's file (tx,
 // the migration that then drops them) into the signatures' file, keeping
 // of a signature in both the record that expires last.
-func moveSignatures(ctx context.Context, tx *sql.Tx, sig *sql.DB) error {
+func moveSignatures(ctx context.Context, tx *sql.Tx, sigs *signatures) error {
 	type use struct {
 		signature, action string
 		used, expires     int64
@@ -103,6 +168,13 @@ func moveSignatures(ctx context.Context, tx *sql.Tx, sig *sql.DB) error {
 		return err
 	}
 	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(uses) == 0 {
+		return nil // a new store's: nothing to move, and no file to create
+	}
+	sig, err := sigs.open(ctx)
+	if err != nil {
 		return err
 	}
 	stx, err := sig.BeginTx(ctx, nil)

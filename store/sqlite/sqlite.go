@@ -34,7 +34,7 @@ type DB struct {
 	*sqlstore.Store
 	db *sql.DB
 	// sig is the signatures' own file (signatures.go).
-	sig  *sql.DB
+	sig  *signatures
 	path string
 	now  func() time.Time
 	log  *slog.Logger
@@ -173,7 +173,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(time.Minute)
 	stmts := newStmtCache(db)
-	sig, err := openSignatures(ctx, SignaturesPath(path), log)
+	sig, err := newSignatures(SignaturesPath(path), log)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -184,7 +184,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	s.host, _ = os.Hostname()
 	s.Store = &sqlstore.Store{Dialect: dialect, DB: dbConn{db: db, stmts: stmts}, Tx: s.sharedTx, Now: s.now, Log: s.log, Columns: columns, Rollups: rollups,
-		ResultPage: s.results, SignatureTx: s.signatureTx, Signatures: dbConn{db: sig, stmts: newStmtCache(sig)}}
+		ResultPage: s.results, SignatureTx: s.signatureTx, Signatures: signaturesConn{sig: sig, c: dbConn{db: sig.db, stmts: newStmtCache(sig.db)}}}
 	n := opts.SchemaVersion
 	if n == 0 {
 		n = store.SchemaVersion
@@ -210,7 +210,7 @@ func (s *DB) Path() string { return s.path }
 // Close closes the database and the signatures' file.
 func (s *DB) Close() error {
 	s.stmts.close()
-	return errors.Join(s.db.Close(), s.sig.Close())
+	return errors.Join(s.db.Close(), s.sig.db.Close())
 }
 
 // tx runs f in one immediate (write-locking) transaction.

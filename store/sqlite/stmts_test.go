@@ -44,7 +44,7 @@ func TestPreparedQueriesSeeNewWritesAndAreBounded(t *testing.T) {
 			t.Fatalf("%s (rows): %d, %v", q, n, err)
 		}
 	}
-	c := conn.(dbConn).stmts
+	c := conn.(signaturesConn).c.stmts
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) != maxCachedStatements {

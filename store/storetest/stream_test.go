@@ -223,8 +223,9 @@ func tWritesDuringAStreamedTask(t *testing.T, f *fixture) {
 }
 
 // A running task holds one result per (item, asset) pair: a result for a
-// pair it already has, in a later batch or in its completion, is refused,
-// and what a reader sees stays as it was.
+// pair it already has, in a later batch or in its completion, is refused
+// (that batch only: later ones for other pairs are taken), and what a
+// reader sees stays as it was.
 func TestOneResultPerPair(t *testing.T) { each(t, tOneResultPerPair) }
 
 func tOneResultPerPair(t *testing.T, f *fixture) {
@@ -243,10 +244,24 @@ func tOneResultPerPair(t *testing.T, f *fixture) {
 	if err := f.DB.AddResults(ctx, task.ID, rep.Results[1:2]); err == nil {
 		t.Error("a second result for a pair in a later batch was accepted")
 	}
+	// The refusal took back that batch alone: the task goes on taking
+	// results for other pairs, and holds exactly those accepted.
+	other := f.BuildReport(map[uint64][]string{CtrB: {F, P, P, M}}).Results
+	if err := f.DB.AddResults(ctx, task.ID, other); err != nil {
+		t.Fatalf("a batch after the refused one: %v", err)
+	}
 	if err := f.DB.CompleteTask(ctx, task.ID, rep); err == nil {
 		t.Error("a completion repeating the written results was accepted")
 	}
 	if got := snapshot(t, f.DB); !reflect.DeepEqual(got, before) {
 		t.Errorf("after the refused results:\n%+v\nwant\n%+v", got, before)
+	}
+	written := f.BuildReport(map[uint64][]string{CtrA: {P, P, P, M}, CtrB: {F, P, P, M}})
+	written.Results = nil
+	if err := f.DB.CompleteTask(ctx, task.ID, written); err != nil {
+		t.Fatalf("completing the task with the results it holds: %v", err)
+	}
+	if n := taskRows(t, f.DB, task.ID); n != len(rep.Results)+len(other) {
+		t.Errorf("the task holds %d results, want the %d accepted", n, len(rep.Results)+len(other))
 	}
 }

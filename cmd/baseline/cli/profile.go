@@ -15,8 +15,16 @@ type profiles struct {
 	cpuFile   *os.File
 }
 
-// start begins the CPU profile, if one is asked for.
+// heapSampleRate is the runtime's default rate of heap profile samples,
+// restored for --heap-profile (the program starts with sampling off).
+const heapSampleRate = 512 << 10
+
+// start begins the CPU profile, if one is asked for, and the sampling of
+// allocations for the heap profile.
 func (p *profiles) start() error {
+	if p.heap != "" && runtime.MemProfileRate == 0 {
+		runtime.MemProfileRate = heapSampleRate
+	}
 	if p.cpu == "" {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,26 @@ func TestProfileFlagsWriteProfiles(t *testing.T) {
 	code, _, stderr = run(t, "--cpu-profile", filepath.Join(dir, "missing", "cpu.pprof"), "benchmarks", "list")
 	if code != ExitError || !strings.Contains(stderr, "--cpu-profile") {
 		t.Errorf("a CPU profile in a missing directory: exit %d: %s", code, stderr)
+	}
+}
+
+// The program starts with heap sampling off (package main): --heap-profile
+// turns it on for the command, so that its profile has the command's
+// allocations; without the flag it stays off.
+func TestHeapProfileTurnsSamplingOn(t *testing.T) {
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 0
+	if code, _, stderr := run(t, "benchmarks", "list"); code != ExitOK {
+		t.Fatalf("benchmarks list: exit %d: %s", code, stderr)
+	}
+	if runtime.MemProfileRate != 0 {
+		t.Errorf("without --heap-profile, sampling was turned on (rate %d)", runtime.MemProfileRate)
+	}
+	heap := filepath.Join(t.TempDir(), "heap.pprof")
+	if code, _, stderr := run(t, "--heap-profile", heap, "benchmarks", "list"); code != ExitOK {
+		t.Fatalf("benchmarks list --heap-profile: exit %d: %s", code, stderr)
+	}
+	if runtime.MemProfileRate != heapSampleRate {
+		t.Errorf("with --heap-profile, the sampling rate is %d, want %d", runtime.MemProfileRate, heapSampleRate)
 	}
 }

@@ -113,18 +113,25 @@ var latestFilters = map[string]bool{"CheckResult": true, "CheckStatus": true, "I
 
 // itemAssetsPage is resultPage for an item's results on current assets
 // (sqlstore.ItemAssetsCond) in their assets' name order, filtered by
-// latest's own columns only. They are counted from the index of latest
-// per item, less those of removed assets (few, read by key), without
-// looking up the asset of each. A page that ends early enough in the
-// name order, where fewer current assets come before its end than the
-// item has results (about (offset + limit) x current assets / total),
-// walks the current assets in name order, each tested against the
-// item's results read once from that index; a page further on sorts the
-// item's results by their assets' names.
+// latest's own columns only. Filtered by one outcome (CheckResult, one
+// value), they are a range of the per-item index of the latest results
+// (item, result, current_name, asset id): counted and paged in it, with
+// the other filters tested on its entries, without reading any asset
+// (resultRange). Otherwise, they are counted from that index, less those
+// of removed assets (few, read by key), without looking up the asset of
+// each. A page that ends early enough in the name order, where fewer
+// current assets come before its end than the item has results (about
+// (offset + limit) x current assets / total), walks the current assets
+// in name order, each tested against the item's results read once from
+// that index; a page further on sorts the item's results by their
+// assets' names.
 func (s *DB) itemAssetsPage(ctx context.Context, id uint64, q store.Query) (total int, page string, args []any, err error) {
 	w, args, err := where([]string{"l.item_id = ?"}, []any{id}, q.Filters, columns.Result)
 	if err != nil {
 		return 0, "", nil, err
+	}
+	if oneResult(q.Filters) {
+		return s.resultRange(ctx, w, args, q)
 	}
 	matching := " FROM latest l JOIN items i ON i.id = l.item_id" + w
 	removed := " FROM assets a INDEXED BY assets_current CROSS JOIN latest l ON l.asset_id = a.id JOIN items i ON i.id = l.item_id" +
@@ -140,5 +147,36 @@ func (s *DB) itemAssetsPage(ctx context.Context, id uint64, q store.Query) (tota
 		return total, page, slices.Concat([]any{id}, args, []any{q.Limit, q.Offset}), nil
 	}
 	page = "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY a.name, a.id) AS n" + resultsFrom + w + " AND a.removed_at = 0 ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+	return total, page, append(args, q.Limit, q.Offset), nil
+}
+
+// oneResult reports whether the filters (of latest's own columns) pin
+// the result to one value: one CheckResult filter of one value.
+func oneResult(filters []store.Filter) bool {
+	n := 0
+	for _, f := range filters {
+		if f.Name == "CheckResult" {
+			if len(f.Values) != 1 {
+				return false
+			}
+			n++
+		}
+	}
+	return n == 1
+}
+
+// resultRange counts and pages an item's results of one outcome on
+// current assets (where w, args their condition, of latest's own
+// columns), from the range of the per-item index of the latest results
+// that holds them in the page's order: the latest rows whose asset is
+// current carry its name (current_name, NULL otherwise). The page's rows
+// are numbered once taken, so that taking them stops at the page's end.
+func (s *DB) resultRange(ctx context.Context, w string, args []any, q store.Query) (total int, page string, pageArgs []any, err error) {
+	from := " FROM latest l INDEXED BY latest_item JOIN items i ON i.id = l.item_id" + w + " AND l.current_name >= ''"
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
+		return 0, "", nil, err
+	}
+	page = "SELECT asset_id, item_id, ROW_NUMBER() OVER (ORDER BY current_name, asset_id) AS n FROM (SELECT l.asset_id, l.item_id, l.current_name" + from +
+		" ORDER BY l.current_name, l.asset_id LIMIT ? OFFSET ?)"
 	return total, page, append(args, q.Limit, q.Offset), nil
 }

@@ -36,6 +36,13 @@ type place struct {
 	count func(t *testing.T, table string) int
 	// query reads a query's rows, each as its columns' values printed.
 	query func(t *testing.T, sql string) []string
+	// unnameLatest takes a store's latest rows back to before they kept
+	// their asset's name (migration 14: no current_name, the per-item
+	// index as migration 11 made it); nameLatest gives the latest rows of
+	// a store from before that migration the column that this build's
+	// ingest writes. A statement that changes nothing where the migration
+	// changed nothing.
+	unnameLatest, nameLatest string
 }
 
 // printRow prints a row's values, given as pointers.
@@ -111,6 +118,10 @@ func sqlitePlace(t *testing.T) *place {
 			return v
 		},
 		setVersion: "PRAGMA user_version = %d",
+		unnameLatest: `DROP INDEX latest_item;
+ALTER TABLE latest DROP COLUMN current_name;
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored);`,
+		nameLatest: "ALTER TABLE latest ADD COLUMN current_name TEXT",
 		query: func(t *testing.T, q string) []string {
 			db := raw(t)
 			defer db.Close()
@@ -191,7 +202,9 @@ func postgresPlace(t *testing.T) *place {
 			}
 			return v
 		},
-		setVersion: "UPDATE schema_version SET version = %d",
+		setVersion:   "UPDATE schema_version SET version = %d",
+		unnameLatest: "SELECT 1",
+		nameLatest:   "SELECT 1",
 		query: func(t *testing.T, q string) []string {
 			c := raw(t)
 			defer c.Close(context.Background())

@@ -508,6 +508,17 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 	if err != nil {
 		return err
 	}
+	// The names of the keys' current assets, read once, in a table small
+	// enough that looking one up for each new row costs little.
+	for _, q := range []string{
+		"CREATE TEMP TABLE IF NOT EXISTS key_names(id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+		"DELETE FROM temp.key_names",
+		"INSERT INTO temp.key_names SELECT id, name FROM assets WHERE removed_at = 0 AND id IN (SELECT id FROM temp.key_assets)",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
 	// For a large task, rebuilding the per-item index after the upsert
 	// (one sort) beats maintaining it row by row.
 	rebuild := len(keys) >= bulkIndexRows
@@ -518,7 +529,7 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 	}
 	insert := `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name)
 		SELECT r.asset_id, r.item_id, r.task_id, r.status, r.result, 0, r.checked_at, a.name
-		FROM results r LEFT JOIN assets a ON a.id = r.asset_id AND a.removed_at = 0 WHERE r.task_id = ?`
+		FROM results r LEFT JOIN temp.key_names a ON a.id = r.asset_id WHERE r.task_id = ?`
 	if !fresh { // else nothing to replace
 		insert += ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, checked_at = excluded.checked_at
 			WHERE latest.status = excluded.status AND latest.result = excluded.result AND latest.ignored = 0`
@@ -551,7 +562,8 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 }
 
 // noLatestOf reports whether no asset that the keys name has latest
-// results yet (its first task, or a new fleet's).
+// results yet (its first task, or a new fleet's), and leaves those
+// assets in temp.key_assets.
 func noLatestOf(ctx context.Context, tx *sql.Tx, keys []sqlstore.ResultKey) (bool, error) {
 	var list []uint64
 	for i := range keys {

@@ -109,9 +109,9 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 
 // assetNameOrder is the order of an item's affected assets: their names
 // (compared byte by byte, as SQLite's BINARY collation does), then their
-// ids as stored (signed 64-bit integers).
+// ids (at most store.MaxID: SQLite's signed order is theirs).
 func assetNameOrder(a, b results.Row) int {
-	return cmp.Or(strings.Compare(a.AssetName, b.AssetName), cmp.Compare(int64(a.AssetID), int64(b.AssetID)))
+	return cmp.Or(strings.Compare(a.AssetName, b.AssetName), cmp.Compare(a.AssetID, b.AssetID))
 }
 
 // resultsFrom joins latest results (l) to their items (i) and assets (a).

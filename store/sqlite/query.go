@@ -73,9 +73,9 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	// rows in Go costs less than SQLite's of their whole records).
 	byName := false
 	switch {
-	case cond != sqlstore.ItemAssetsCond || slices.ContainsFunc(q.Filters, func(f store.Filter) bool { return !latestFilters[f.Name] }):
+	case cond != sqlstore.ItemAssetsCond || !sqlstore.LatestOnly(q.Filters):
 		total, page, args, err = s.resultPage(ctx, cond, id, order, q)
-	case oneResult(q.Filters):
+	case sqlstore.OneResult(q.Filters):
 		total, page, args, err = s.resultRange(ctx, id, q)
 		byName = true
 	default:
@@ -135,9 +135,6 @@ func (s *DB) resultPage(ctx context.Context, cond string, id uint64, order strin
 	return total, page, append(args, q.Limit, q.Offset), nil
 }
 
-// latestFilters are the result filters on the columns of latest alone.
-var latestFilters = map[string]bool{"CheckResult": true, "CheckStatus": true, "Ignored": true}
-
 // itemAssetsPage is resultPage for an item's results on current assets
 // (sqlstore.ItemAssetsCond) in their assets' name order, filtered by
 // latest's own columns only, but not to one outcome (resultRange). They
@@ -169,21 +166,6 @@ func (s *DB) itemAssetsPage(ctx context.Context, id uint64, q store.Query) (tota
 	}
 	page = "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY a.name, a.id) AS n" + resultsFrom + w + " AND a.removed_at = 0 ORDER BY a.name, a.id LIMIT ? OFFSET ?"
 	return total, page, append(args, q.Limit, q.Offset), nil
-}
-
-// oneResult reports whether the filters (of latest's own columns) pin
-// the result to one value: one CheckResult filter of one value.
-func oneResult(filters []store.Filter) bool {
-	n := 0
-	for _, f := range filters {
-		if f.Name == "CheckResult" {
-			if len(f.Values) != 1 {
-				return false
-			}
-			n++
-		}
-	}
-	return n == 1
 }
 
 // resultRange is resultPage for an item's results on current assets

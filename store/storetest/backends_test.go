@@ -38,10 +38,9 @@ type place struct {
 	query func(t *testing.T, sql string) []string
 	// unnameLatest takes a store's latest rows back to before they kept
 	// their asset's name (migration 14: no current_name, the per-item
-	// index as migration 11 made it); nameLatest gives the latest rows of
+	// index as migration 13 left it); nameLatest gives the latest rows of
 	// a store from before that migration the column that this build's
-	// ingest writes. A statement that changes nothing where the migration
-	// changed nothing.
+	// ingest writes.
 	unnameLatest, nameLatest string
 }
 
@@ -202,9 +201,11 @@ func postgresPlace(t *testing.T) *place {
 			}
 			return v
 		},
-		setVersion:   "UPDATE schema_version SET version = %d",
-		unnameLatest: "SELECT 1",
-		nameLatest:   "SELECT 1",
+		setVersion: "UPDATE schema_version SET version = %d",
+		unnameLatest: `DROP INDEX latest_item;
+ALTER TABLE latest DROP COLUMN current_name;
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id);`,
+		nameLatest: `ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C"`,
 		query: func(t *testing.T, q string) []string {
 			c := raw(t)
 			defer c.Close(context.Background())

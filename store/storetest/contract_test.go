@@ -675,7 +675,8 @@ func TestItemAssetPagesFollowRenames(t *testing.T) { each(t, tItemAssetPagesFoll
 // tItemAssetPagesFollowRenames: an item's affected assets stay in their
 // current names' order, on every page, after assets are renamed across
 // each other, removed, found again under another name, after outcomes
-// change under a kept name, and with an ignore-list entry.
+// change under a kept name, renamed by a scan of one of its items (its
+// other results kept), and with an ignore-list entry.
 func tItemAssetPagesFollowRenames(t *testing.T, f *fixture) {
 	all := map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {F, P, F, M}, CtrC: {F, F, P, NA}, CtrD: {F, P, F, M}}
 	verdicts := maps.Clone(all)
@@ -690,6 +691,7 @@ func tItemAssetPagesFollowRenames(t *testing.T, f *fixture) {
 		{"d removed, b renamed as c was", func() { delete(verdicts, CtrD); removed = []uint64{CtrD}; names[CtrB] = "0" }},
 		{"d found again, renamed first", func() { verdicts[CtrD] = all[CtrD]; removed = nil; names[CtrD] = "-" }},
 		{"outcomes changed under kept names", func() { verdicts[CtrA], verdicts[CtrD] = []string{P, F, F, M}, []string{F, F, P, M} }},
+		{"a renamed first by a scan of its C1 only", func() { names[CtrA], verdicts[CtrA] = "+", []string{F} }},
 		{"b's and c's failures of C1 ignored", func() {
 			if _, err := f.DB.AddWhitelist(context.Background(), store.WhitelistRequest{Items: []uint64{21}, Assets: []uint64{CtrB, CtrC}}); err != nil {
 				t.Fatal(err)

@@ -498,11 +498,11 @@ func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int
 // pairs inside SQLite (far faster than a second pass of bound rows), and
 // marks the ignored ones. A new pair takes its asset's name while the
 // asset is current (upsertAssets names the pairs of assets renamed or
-// found again, markRemoved unnames those of assets removed). A pair whose
-// outcome did not change takes only
-// the task and the check time, which no index holds: its entry in the
-// per-item index stays as it is; the pairs whose outcome changed are
-// updated whole by a second statement, run only when some are left.
+// found again, markRemoved unnames those of assets removed). A pair
+// whose outcome did not change takes only the task and the check time,
+// which no index holds: its entry in the per-item index stays as it is;
+// the pairs whose outcome changed are updated whole by a second
+// statement, run only when some are left.
 func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
 	fresh, err := noLatestOf(ctx, tx, keys)
 	if err != nil {

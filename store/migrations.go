@@ -596,6 +596,29 @@ CREATE INDEX items_list ON items(standard_id, id) WHERE active = 1;`,
 		Postgres: `CREATE INDEX assets_names ON assets(name, id) WHERE removed_at = 0;
 CREATE INDEX items_list ON items(standard_id, id) WHERE active = 1;`,
 	},
+	// 14: each latest row keeps its asset's name while the asset is
+	// current (current_name, NULL once it is removed), and the per-item
+	// index of the latest results holds it after the result, then the
+	// asset's id: an item's results of one outcome on current assets are
+	// a range of that index in the order of their affected-asset page
+	// (name, id), which a page walks without reading any asset, and counts
+	// without subtracting the removed assets' results. Ingest writes the
+	// name with a new latest row, and rewrites it only for an asset
+	// renamed, removed or found again.
+	{
+		SQLite: `
+ALTER TABLE latest ADD COLUMN current_name TEXT;
+DROP INDEX latest_item;
+UPDATE latest SET current_name = (SELECT a.name FROM assets a WHERE a.id = latest.asset_id AND a.removed_at = 0);
+CREATE INDEX latest_item ON latest(item_id, result, current_name, asset_id, status, ignored);
+`,
+		Postgres: `
+ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C";
+DROP INDEX latest_item;
+UPDATE latest l SET current_name = a.name FROM assets a WHERE a.id = l.asset_id AND a.removed_at = 0;
+CREATE INDEX latest_item ON latest(item_id, result, current_name, asset_id) INCLUDE (status, ignored, checked_at, task_id);
+`,
+	},
 }
 
 // SignaturesMoved is the version whose migration drops SQLite's

@@ -184,8 +184,18 @@ func (s *DB) completeTask(ctx context.Context, c conn, taskID int64, rep *result
 	if err != nil {
 		return err
 	}
+	renamed, err := renamedAssets(ctx, c, rep)
+	if err != nil {
+		return err
+	}
 	if err := upsertAssets(ctx, c, rep, scope.Node, now); err != nil {
 		return err
+	}
+	if len(renamed) > 0 {
+		// Their latest rows take their names (current_name).
+		if _, err := c.exec(ctx, "UPDATE latest l SET current_name = a.name FROM assets a WHERE a.id = l.asset_id AND l.asset_id = ANY(?)", renamed); err != nil {
+			return err
+		}
 	}
 	var removed []int64
 	if scope.Full() {
@@ -255,6 +265,32 @@ func upsertAssets(ctx context.Context, c conn, rep *results.Report, node string,
 	return c.q.(pgx.Tx).SendBatch(ctx, b).Close()
 }
 
+// renamedAssets gives the report's assets already stored that it names
+// otherwise, or that were removed.
+func renamedAssets(ctx context.Context, c conn, rep *results.Report) ([]int64, error) {
+	names := make(map[int64]string, len(rep.Assets))
+	for _, a := range rep.Assets {
+		names[int64(a.ID)] = cleanText(a.Name) // as stored
+	}
+	rows, err := c.query(ctx, "SELECT id, name, removed_at FROM assets WHERE id = ANY(?)", ids(sqlstore.TouchedAssets(rep)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var renamed []int64
+	for rows.Next() {
+		var id, removed int64
+		var name string
+		if err := rows.Scan(&id, &name, &removed); err != nil {
+			return nil, err
+		}
+		if to, ok := names[id]; ok && (to != name || removed != 0) {
+			renamed = append(renamed, id)
+		}
+	}
+	return renamed, rows.Err()
+}
+
 // markRemoved marks as removed the assets of the scanned types on this
 // node that a full scan no longer found (a deleted container or image),
 // and returns their ids. An upload (upload true) removes only assets last
@@ -278,6 +314,12 @@ func markRemoved(ctx context.Context, c conn, rep *results.Report, upload bool, 
 			return nil, err
 		}
 		removed = append(removed, got...)
+	}
+	if len(removed) > 0 {
+		// A removed asset's results are no item's affected assets.
+		if _, err := c.exec(ctx, "UPDATE latest SET current_name = NULL WHERE asset_id = ANY(?)", removed); err != nil {
+			return nil, err
+		}
 	}
 	return removed, nil
 }
@@ -343,9 +385,9 @@ func insertResults(ctx context.Context, c conn, taskID int64, rs []results.Resul
 
 // makeLatest makes the task's results the latest of their (item, asset)
 // pairs, copied in from their keys (with the ignored flag of the active
-// ignore list): straight into the table when none of their assets has
-// latest rows yet, else through a temporary table, upserted in one
-// statement.
+// ignore list, and the name of their asset while it is current): straight
+// into the table when none of their assets has latest rows yet, else
+// through a temporary table, upserted in one statement.
 func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) (err error) {
 	fresh, err := noLatestOf(ctx, c, keys)
 	if err != nil {
@@ -358,13 +400,17 @@ func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.Resul
 		}
 		return cmp.Compare(a.Item, b.Item)
 	})
+	names, err := currentNames(ctx, c, keys)
+	if err != nil {
+		return err
+	}
 	tx := c.q.(pgx.Tx)
-	cols := []string{"asset_id", "item_id", "task_id", "status", "result", "ignored", "checked_at"}
+	cols := []string{"asset_id", "item_id", "task_id", "status", "result", "ignored", "checked_at", "current_name"}
 	table := "latest"
 	if !fresh {
 		table = "task_latest"
 		if _, err := c.exec(ctx, `CREATE TEMP TABLE task_latest (asset_id BIGINT, item_id BIGINT, task_id BIGINT, status SMALLINT,
-			result SMALLINT, ignored SMALLINT, checked_at BIGINT) ON COMMIT DROP`); err != nil {
+			result SMALLINT, ignored SMALLINT, checked_at BIGINT, current_name TEXT) ON COMMIT DROP`); err != nil {
 			return err
 		}
 	}
@@ -392,18 +438,44 @@ func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.Resul
 		if ig.Ignored(k.Item, k.Asset) {
 			ignored = 1
 		}
-		return []any{int64(k.Asset), int64(k.Item), taskID, int16(k.Status), int16(k.Result), ignored, k.CheckedAt}, nil
+		return []any{int64(k.Asset), int64(k.Item), taskID, int16(k.Status), int16(k.Result), ignored, k.CheckedAt, names[k.Asset]}, nil
 	})); err != nil {
 		return err
 	}
 	if fresh {
 		return nil
 	}
-	_, err = c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, ignored, checked_at FROM task_latest ORDER BY asset_id, item_id
+	_, err = c.exec(ctx, `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name)
+		SELECT asset_id, item_id, task_id, status, result, ignored, checked_at, current_name FROM task_latest ORDER BY asset_id, item_id
 		ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, status = excluded.status, result = excluded.result,
-		ignored = excluded.ignored, checked_at = excluded.checked_at`)
+		ignored = excluded.ignored, checked_at = excluded.checked_at, current_name = excluded.current_name`)
 	return err
+}
+
+// currentNames reads the names of the keys' current assets (nil for an
+// asset removed or unknown: NULL).
+func currentNames(ctx context.Context, c conn, keys []sqlstore.ResultKey) (map[uint64]any, error) {
+	var list []uint64
+	for i := range keys {
+		if i == 0 || keys[i].Asset != keys[i-1].Asset {
+			list = append(list, keys[i].Asset)
+		}
+	}
+	rows, err := c.query(ctx, "SELECT id, name FROM assets WHERE removed_at = 0 AND id = ANY(?)", ids(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := make(map[uint64]any, len(list))
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		names[uint64(id)] = name
+	}
+	return names, rows.Err()
 }
 
 // bulkIndexRows is the task size from which a first ingest of its assets
@@ -415,7 +487,7 @@ var bulkIndexRows = 100_000
 func rebuildLatestIndexes(ctx context.Context, c conn) error {
 	for _, q := range []string{
 		"SET LOCAL maintenance_work_mem = '256MB'",
-		"CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id)",
+		"CREATE INDEX latest_item ON latest(item_id, result, current_name, asset_id) INCLUDE (status, ignored, checked_at, task_id)",
 		"CREATE INDEX latest_task ON latest(task_id)",
 	} {
 		if _, err := c.exec(ctx, q); err != nil {

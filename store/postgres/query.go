@@ -81,6 +81,9 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err := s.lapse(ctx); err != nil {
 		return nil, 0, err
 	}
+	if cond == sqlstore.ItemAssetsCond && sqlstore.LatestOnly(q.Filters) && sqlstore.OneResult(q.Filters) {
+		return s.resultRange(ctx, id, q)
+	}
 	w, args, err := where([]string{cond}, []any{id}, q.Filters, columns.Result)
 	if err != nil {
 		return nil, 0, err
@@ -96,5 +99,30 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	}
 	// A page past the end: count on its own.
 	err = s.db().queryRow(ctx, "SELECT COUNT(*)"+from+w, args...).Scan(&total)
+	return out, total, err
+}
+
+// resultRange is results for an item's results on current assets
+// (sqlstore.ItemAssetsCond) filtered by latest's own columns, to one
+// outcome (CheckResult of one value). They are a range of the per-item
+// index of the latest results (item, result, current_name, asset id) in
+// their assets' name order: the latest rows of a current asset carry its
+// name (current_name, NULL otherwise). They are counted in that range,
+// and their page taken from it, without reading any asset to choose it.
+func (s *DB) resultRange(ctx context.Context, id uint64, q store.Query) ([]results.Row, int, error) {
+	w, args, err := where([]string{"l.item_id = ?", "l.current_name IS NOT NULL"}, []any{id}, q.Filters, columns.Result)
+	if err != nil {
+		return nil, 0, err
+	}
+	from := " FROM latest l JOIN items i ON i.id = l.item_id" + w
+	var total int
+	if err := s.db().queryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	pageQuery := "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY l.current_name, l.asset_id) AS n, 0 AS total" + from +
+		" ORDER BY l.current_name, l.asset_id LIMIT ? OFFSET ?"
+	var zero int
+	out, err := sqlstore.List(ctx, s.DB, func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanRowTotal(sc, &zero) },
+		fmt.Sprintf(resultSelect, pageQuery), append(args, q.Limit, q.Offset)...)
 	return out, total, err
 }

@@ -19,8 +19,8 @@ import (
 const bulkIndexRows = 100_000
 
 // latestItemIndex is the per-item index of the latest results (as
-// migration 11 creates it).
-const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, status, ignored)"
+// migration 14 creates it).
+const latestItemIndex = "CREATE INDEX latest_item ON latest(item_id, result, current_name, asset_id, status, ignored)"
 
 // batchRows is how many rows one INSERT carries: fewer statements, far
 // faster ingest, well under SQLite's parameter limit.
@@ -269,7 +269,9 @@ func (s *DB) taskKeys(ctx context.Context, tx *sql.Tx, taskID int64) ([]sqlstore
 // was not removed, takes only its details and times, which no index
 // holds, so that its entries in the assets' four indexes stay as they
 // are; when some asset is new to that rule (renamed, moved or found
-// again), every asset is written whole.
+// again), every asset is written whole, and the latest rows of those
+// renamed or found again take their name (current_name). The report's
+// assets are in temp.report_assets.
 func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, node string, now int64) error {
 	const keep = `ON CONFLICT(id) DO UPDATE SET ref=excluded.ref, host_ip=excluded.host_ip, details=excluded.details,
 		last_seen=excluded.last_seen, scope_node=excluded.scope_node
@@ -280,8 +282,60 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 	if err != nil || n == int64(len(rep.Assets)) {
 		return err
 	}
-	_, err = writeAssets(ctx, tx, rep, node, now, whole)
-	return err
+	renamed, err := renamedAssets(ctx, tx, rep)
+	if err != nil {
+		return err
+	}
+	if _, err = writeAssets(ctx, tx, rep, node, now, whole); err != nil {
+		return err
+	}
+	return nameLatest(ctx, tx, renamed)
+}
+
+// renamedAssets gives the report's assets already stored (in
+// temp.report_assets) that it names otherwise, or that were removed, with
+// the name the report gives them.
+func renamedAssets(ctx context.Context, tx *sql.Tx, rep *results.Report) (map[uint64]string, error) {
+	names := make(map[uint64]string, len(rep.Assets))
+	for _, a := range rep.Assets {
+		names[a.ID] = a.Name
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, name, removed_at FROM assets WHERE id IN (SELECT id FROM temp.report_assets)")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	renamed := map[uint64]string{}
+	for rows.Next() {
+		var id, removed int64 // as stored: a uint64 would be converted through text
+		var name string
+		if err := rows.Scan(&id, &name, &removed); err != nil {
+			return nil, err
+		}
+		if to, ok := names[uint64(id)]; ok && (to != name || removed != 0) {
+			renamed[uint64(id)] = to
+		}
+	}
+	return renamed, rows.Err()
+}
+
+// nameLatest sets the name of each asset given in its latest rows, as
+// their current_name.
+func nameLatest(ctx context.Context, tx *sql.Tx, names map[uint64]string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, "UPDATE latest SET current_name = ? WHERE asset_id = ?")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for id, name := range names {
+		if _, err := st.ExecContext(ctx, name, int64(id)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeAssets writes the report's assets with the conflict clause given,
@@ -334,6 +388,16 @@ func markRemoved(ctx context.Context, tx *sql.Tx, rep *results.Report, upload bo
 			return nil, err
 		}
 		removed = append(removed, ids...)
+	}
+	if len(removed) == 0 {
+		return nil, nil
+	}
+	// A removed asset's results are no item's affected assets.
+	if err := fillTemp(ctx, tx, "gone_assets", removed); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE latest SET current_name = NULL WHERE asset_id IN (SELECT id FROM temp.gone_assets)"); err != nil {
+		return nil, err
 	}
 	return removed, nil
 }
@@ -437,14 +501,28 @@ func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int
 
 // makeLatest makes the task's results the latest of their (item, asset)
 // pairs inside SQLite (far faster than a second pass of bound rows), and
-// marks the ignored ones. A pair whose outcome did not change takes only
-// the task and the check time, which no index holds: its entry in the
-// per-item index stays as it is; the pairs whose outcome changed are
-// updated whole by a second statement, run only when some are left.
+// marks the ignored ones. A new pair takes its asset's name while the
+// asset is current (upsertAssets names the pairs of assets renamed or
+// found again, markRemoved unnames those of assets removed). A pair
+// whose outcome did not change takes only the task and the check time,
+// which no index holds: its entry in the per-item index stays as it is;
+// the pairs whose outcome changed are updated whole by a second
+// statement, run only when some are left.
 func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
 	fresh, err := noLatestOf(ctx, tx, keys)
 	if err != nil {
 		return err
+	}
+	// The names of the keys' current assets, read once, in a table small
+	// enough that looking one up for each new row costs little.
+	for _, q := range []string{
+		"CREATE TEMP TABLE IF NOT EXISTS key_names(id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+		"DELETE FROM temp.key_names",
+		"INSERT INTO temp.key_names SELECT id, name FROM assets WHERE removed_at = 0 AND id IN (SELECT id FROM temp.key_assets)",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
 	// For a large task, rebuilding the per-item index after the upsert
 	// (one sort) beats maintaining it row by row.
@@ -454,8 +532,9 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 			return err
 		}
 	}
-	insert := `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at)
-		SELECT asset_id, item_id, task_id, status, result, 0, checked_at FROM results WHERE task_id = ?`
+	insert := `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name)
+		SELECT r.asset_id, r.item_id, r.task_id, r.status, r.result, 0, r.checked_at, a.name
+		FROM results r LEFT JOIN temp.key_names a ON a.id = r.asset_id WHERE r.task_id = ?`
 	if !fresh { // else nothing to replace
 		insert += ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, checked_at = excluded.checked_at
 			WHERE latest.status = excluded.status AND latest.result = excluded.result AND latest.ignored = 0`
@@ -488,7 +567,8 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 }
 
 // noLatestOf reports whether no asset that the keys name has latest
-// results yet (its first task, or a new fleet's).
+// results yet (its first task, or a new fleet's), and leaves those
+// assets in temp.key_assets.
 func noLatestOf(ctx context.Context, tx *sql.Tx, keys []sqlstore.ResultKey) (bool, error) {
 	var list []uint64
 	for i := range keys {

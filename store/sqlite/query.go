@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/results"
@@ -38,13 +40,16 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 }
 
 // resultSelect reads one page of latest results (the page subquery) and
-// only then their reasons and evidence.
+// only then their reasons and evidence. pageOrder puts them in the
+// page's order (its rows numbered n).
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
 	l.status, l.result, l.ignored, COALESCE(res.reason, ''), COALESCE(res.evidence, ''), l.checked_at, l.task_id, i.remediation
 	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
 	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
-	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id
-	ORDER BY pg.n`
+	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id`
+
+// pageOrder follows resultSelect where its page numbers its rows.
+const pageOrder = " ORDER BY pg.n"
 
 // results reads one page of latest results matching cond on id, in
 // order (sqlstore.Store.ResultPage).
@@ -63,15 +68,27 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		args  []any
 		err   error
 	)
-	if cond == sqlstore.ItemAssetsCond && !slices.ContainsFunc(q.Filters, func(f store.Filter) bool { return !latestFilters[f.Name] }) {
-		total, page, args, err = s.itemAssetsPage(ctx, id, q)
-	} else {
+	// A page of one outcome of an item's results comes in no order, and
+	// is put in the order of its assets' names here (a sort of its few
+	// rows in Go costs less than SQLite's of their whole records).
+	byName := false
+	switch {
+	case cond != sqlstore.ItemAssetsCond || !sqlstore.LatestOnly(q.Filters):
 		total, page, args, err = s.resultPage(ctx, cond, id, order, q)
+	case sqlstore.OneResult(q.Filters):
+		total, page, args, err = s.resultRange(ctx, id, q)
+		byName = true
+	default:
+		total, page, args, err = s.itemAssetsPage(ctx, id, q)
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.Query(ctx, fmt.Sprintf(resultSelect, page), args...)
+	sel := fmt.Sprintf(resultSelect, page)
+	if !byName {
+		sel += pageOrder
+	}
+	rows, err := s.DB.Query(ctx, sel, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -84,7 +101,17 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 		}
 		out = append(out, r)
 	}
+	if byName {
+		slices.SortFunc(out, assetNameOrder)
+	}
 	return out, total, rows.Err()
+}
+
+// assetNameOrder is the order of an item's affected assets: their names
+// (compared byte by byte, as SQLite's BINARY collation does), then their
+// ids (at most store.MaxID: SQLite's signed order is theirs).
+func assetNameOrder(a, b results.Row) int {
+	return cmp.Or(strings.Compare(a.AssetName, b.AssetName), cmp.Compare(a.AssetID, b.AssetID))
 }
 
 // resultsFrom joins latest results (l) to their items (i) and assets (a).
@@ -108,19 +135,17 @@ func (s *DB) resultPage(ctx context.Context, cond string, id uint64, order strin
 	return total, page, append(args, q.Limit, q.Offset), nil
 }
 
-// latestFilters are the result filters on the columns of latest alone.
-var latestFilters = map[string]bool{"CheckResult": true, "CheckStatus": true, "Ignored": true}
-
 // itemAssetsPage is resultPage for an item's results on current assets
 // (sqlstore.ItemAssetsCond) in their assets' name order, filtered by
-// latest's own columns only. They are counted from the index of latest
-// per item, less those of removed assets (few, read by key), without
-// looking up the asset of each. A page that ends early enough in the
-// name order, where fewer current assets come before its end than the
-// item has results (about (offset + limit) x current assets / total),
-// walks the current assets in name order, each tested against the
-// item's results read once from that index; a page further on sorts the
-// item's results by their assets' names.
+// latest's own columns only, but not to one outcome (resultRange). They
+// are counted from the per-item index of the latest results, less those
+// of removed assets (few, read by key), without looking up the asset of
+// each. A page that ends early enough in the name order, where fewer
+// current assets come before its end than the item has results (about
+// (offset + limit) x current assets / total), walks the current assets
+// in name order, each tested against the item's results read once from
+// that index; a page further on sorts the item's results by their
+// assets' names.
 func (s *DB) itemAssetsPage(ctx context.Context, id uint64, q store.Query) (total int, page string, args []any, err error) {
 	w, args, err := where([]string{"l.item_id = ?"}, []any{id}, q.Filters, columns.Result)
 	if err != nil {
@@ -140,5 +165,27 @@ func (s *DB) itemAssetsPage(ctx context.Context, id uint64, q store.Query) (tota
 		return total, page, slices.Concat([]any{id}, args, []any{q.Limit, q.Offset}), nil
 	}
 	page = "SELECT l.asset_id, l.item_id, ROW_NUMBER() OVER (ORDER BY a.name, a.id) AS n" + resultsFrom + w + " AND a.removed_at = 0 ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+	return total, page, append(args, q.Limit, q.Offset), nil
+}
+
+// resultRange is resultPage for an item's results on current assets
+// (sqlstore.ItemAssetsCond) filtered by latest's own columns, to one
+// outcome (CheckResult of one value). They are a range of the per-item
+// index of the latest results (item, result, current_name, asset id) in
+// their assets' name order: the latest rows of a current asset carry its
+// name (current_name, NULL otherwise). They are counted, and their page
+// taken, in that range, the other filters tested on its entries, without
+// reading any asset. The page's rows are not numbered: the caller puts
+// them in order.
+func (s *DB) resultRange(ctx context.Context, id uint64, q store.Query) (total int, page string, args []any, err error) {
+	w, args, err := where([]string{"l.item_id = ?"}, []any{id}, q.Filters, columns.Result)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	from := " FROM latest l INDEXED BY latest_item JOIN items i ON i.id = l.item_id" + w + " AND l.current_name >= ''"
+	if err := s.DB.QueryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
+		return 0, "", nil, err
+	}
+	page = "SELECT l.asset_id, l.item_id" + from + " ORDER BY l.current_name, l.asset_id LIMIT ? OFFSET ?"
 	return total, page, append(args, q.Limit, q.Offset), nil
 }

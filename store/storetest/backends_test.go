@@ -36,6 +36,12 @@ type place struct {
 	count func(t *testing.T, table string) int
 	// query reads a query's rows, each as its columns' values printed.
 	query func(t *testing.T, sql string) []string
+	// unnameLatest takes a store's latest rows back to before they kept
+	// their asset's name (migration 14: no current_name, the per-item
+	// index as migration 13 left it); nameLatest gives the latest rows of
+	// a store from before that migration the column that this build's
+	// ingest writes.
+	unnameLatest, nameLatest string
 }
 
 // printRow prints a row's values, given as pointers.
@@ -111,6 +117,10 @@ func sqlitePlace(t *testing.T) *place {
 			return v
 		},
 		setVersion: "PRAGMA user_version = %d",
+		unnameLatest: `DROP INDEX latest_item;
+ALTER TABLE latest DROP COLUMN current_name;
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored);`,
+		nameLatest: "ALTER TABLE latest ADD COLUMN current_name TEXT",
 		query: func(t *testing.T, q string) []string {
 			db := raw(t)
 			defer db.Close()
@@ -192,6 +202,10 @@ func postgresPlace(t *testing.T) *place {
 			return v
 		},
 		setVersion: "UPDATE schema_version SET version = %d",
+		unnameLatest: `DROP INDEX latest_item;
+ALTER TABLE latest DROP COLUMN current_name;
+CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id);`,
+		nameLatest: `ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C"`,
 		query: func(t *testing.T, q string) []string {
 			c := raw(t)
 			defer c.Close(context.Background())

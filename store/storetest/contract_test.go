@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -581,14 +582,15 @@ func tItemAssetPagesInNameOrder(t *testing.T, f *fixture) {
 			{{Name: "CheckStatus", Values: []string{"CHECK_FINISHED"}, ExactMatch: true}},
 			{{Name: "NodeName", Values: []string{"node"}}},
 		} {
-			checkItemAssetPages(t, f, item, filters)
+			checkItemAssetPages(t, f, item, filters, CtrD)
 		}
 	}
 }
 
 // checkItemAssetPages checks ItemAssets' pages of item with filters
-// against its whole list.
-func checkItemAssetPages(t *testing.T, f *fixture, item uint64, filters []store.Filter) {
+// against its whole list, which holds none of the removed assets and is
+// the list that an asset filter matching every asset gives.
+func checkItemAssetPages(t *testing.T, f *fixture, item uint64, filters []store.Filter, removed ...uint64) {
 	t.Helper()
 	ctx := context.Background()
 	ids := func(rows []results.Row) (out []uint64) {
@@ -604,13 +606,20 @@ func checkItemAssetPages(t *testing.T, f *fixture, item uint64, filters []store.
 	sorted := slices.IsSortedFunc(whole, func(a, b results.Row) int {
 		return cmp.Or(cmp.Compare(a.AssetName, b.AssetName), cmp.Compare(a.AssetID, b.AssetID))
 	})
-	if !sorted || total != len(whole) || slices.Contains(ids(whole), CtrD) {
+	if !sorted || total != len(whole) || slices.ContainsFunc(ids(whole), func(id uint64) bool { return slices.Contains(removed, id) }) {
 		t.Errorf("item %d, %+v: %v of %d; want current assets in name order, all counted", item, filters, ids(whole), total)
 	}
-	// Every name matches "": the rows counted as any asset filter counts them.
-	_, counted, err := f.DB.ItemAssets(ctx, item, store.Query{Filters: append(slices.Clone(filters), store.Filter{Name: "AssetName", Values: []string{""}})})
-	if err != nil || counted != total {
-		t.Errorf("item %d, %+v: total %d, %d counted with an asset filter (%v)", item, filters, total, counted, err)
+	// Every name matches "": the rows listed and counted as any asset
+	// filter lists and counts them.
+	named := func(rows []results.Row) (out []string) {
+		for _, r := range rows {
+			out = append(out, fmt.Sprintf("%d %s", r.AssetID, r.AssetName))
+		}
+		return out
+	}
+	listed, counted, err := f.DB.ItemAssets(ctx, item, store.Query{Limit: 100, Filters: append(slices.Clone(filters), store.Filter{Name: "AssetName", Values: []string{""}})})
+	if err != nil || counted != total || !slices.Equal(named(listed), named(whole)) {
+		t.Errorf("item %d, %+v: %v of %d; %v of %d with an asset filter (%v)", item, filters, named(whole), total, named(listed), counted, err)
 	}
 	for _, limit := range []int{1, 2} {
 		for offset := range len(whole) + 1 {
@@ -659,4 +668,61 @@ func tItemPagesInListOrder(t *testing.T, f *fixture) {
 			}
 		}
 	}
+}
+
+func TestItemAssetPagesFollowRenames(t *testing.T) { each(t, tItemAssetPagesFollowRenames) }
+
+// tItemAssetPagesFollowRenames: an item's affected assets stay in their
+// current names' order, on every page, after assets are renamed across
+// each other, removed, found again under another name, after outcomes
+// change under a kept name, renamed by a scan of one of its items (its
+// other results kept), and with an ignore-list entry.
+func tItemAssetPagesFollowRenames(t *testing.T, f *fixture) {
+	all := map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {F, P, F, M}, CtrC: {F, F, P, NA}, CtrD: {F, P, F, M}}
+	verdicts := maps.Clone(all)
+	names := map[uint64]string{HostID: "node-1", CtrA: "a", CtrB: "b", CtrC: "c", CtrD: "d"}
+	var removed []uint64
+	for _, step := range []struct {
+		what   string
+		change func()
+	}{
+		{"the first scan", func() {}},
+		{"a renamed after the others, c before them", func() { names[CtrA], names[CtrC] = "x", "0" }},
+		{"d removed, b renamed as c was", func() { delete(verdicts, CtrD); removed = []uint64{CtrD}; names[CtrB] = "0" }},
+		{"d found again, renamed first", func() { verdicts[CtrD] = all[CtrD]; removed = nil; names[CtrD] = "-" }},
+		{"outcomes changed under kept names", func() { verdicts[CtrA], verdicts[CtrD] = []string{P, F, F, M}, []string{F, F, P, M} }},
+		{"a renamed first by a scan of its C1 only", func() { names[CtrA], verdicts[CtrA] = "+", []string{F} }},
+		{"b's and c's failures of C1 ignored", func() {
+			if _, err := f.DB.AddWhitelist(context.Background(), store.WhitelistRequest{Items: []uint64{21}, Assets: []uint64{CtrB, CtrC}}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		step.change()
+		f.Clock.Step(time.Hour)
+		ingestNamed(t, f, verdicts, names)
+		t.Run(step.what, func(t *testing.T) {
+			for _, item := range []uint64{21, 22, 23} {
+				for _, filters := range [][]store.Filter{
+					nil,
+					{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}},
+					{{Name: "CheckResult", Values: []string{"RESULT_PASSED"}, ExactMatch: true}, {Name: "Ignored", Values: []string{"false"}, ExactMatch: true}},
+					{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}, {Name: "Ignored", Values: []string{"true"}, ExactMatch: true}},
+				} {
+					checkItemAssetPages(t, f, item, filters, removed...)
+				}
+			}
+		})
+	}
+}
+
+// ingestNamed ingests a full scan of the verdicts' assets, named as names
+// gives.
+func ingestNamed(t *testing.T, f *fixture, verdicts map[uint64][]string, names map[uint64]string) {
+	t.Helper()
+	rep := f.BuildReport(verdicts)
+	for i := range rep.Assets {
+		rep.Assets[i].Name = names[rep.Assets[i].ID]
+	}
+	f.Ingest(t, store.Scope{}, rep)
 }

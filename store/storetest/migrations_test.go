@@ -136,6 +136,7 @@ func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 	f.place.exec(t, "DROP INDEX IF EXISTS assets_list") // made by later migrations, run again
 	f.place.exec(t, "DROP INDEX IF EXISTS assets_names")
 	f.place.exec(t, "DROP INDEX IF EXISTS items_list")
+	f.place.exec(t, f.place.unnameLatest)
 	f.place.exec(t, fmt.Sprintf(f.place.setVersion, typeRollupsVersion-1))
 	up := f.reopen(t)
 	if v := f.place.version(t); v != store.SchemaVersion {
@@ -165,10 +166,12 @@ func tMigrationAppendsResults(t *testing.T, p *place) {
 	ctx := context.Background()
 	c := NewClock()
 	f := &fixture{Fixture: New(t, p.open(t, c.Now, appendedResultsVersion-1), c), place: p}
+	p.exec(t, p.nameLatest) // written by this build's ingest, as it was then
 	first := f.Standard(t)
 	c.Step(time.Hour)
 	second := f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{CtrA: {P, F, P, M}, CtrB: {F, P, P, M}}))
 	before := storedResults(t, f.DB, first.ID, second.ID)
+	p.exec(t, p.unnameLatest)
 	f.DB = f.reopen(t)
 	if v := p.version(t); v != store.SchemaVersion {
 		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
@@ -205,4 +208,46 @@ func storedResults(t *testing.T, db store.Store, from, to int64) []string {
 		t.Fatal(err)
 	}
 	return append(out, fmt.Sprintf("diff: %+v", d))
+}
+
+// latestNamesVersion is the version whose migration keeps in SQLite's
+// latest rows their asset's name while it is current.
+const latestNamesVersion = 14
+
+// A store from before latest rows kept their asset's name (migration 14),
+// with assets renamed and removed, lists each item's affected assets
+// after the migration as an asset filter lists them: current assets only,
+// in their names' order, on every page; and so after a scan that finds a
+// removed asset again under another name.
+func TestMigrationNamesLatest(t *testing.T) { eachPlace(t, tMigrationNamesLatest) }
+
+func tMigrationNamesLatest(t *testing.T, p *place) {
+	c := NewClock()
+	f := &fixture{Fixture: New(t, p.open(t, c.Now, latestNamesVersion-1), c), place: p}
+	p.exec(t, p.nameLatest) // written by this build's ingest, then dropped
+	verdicts := map[uint64][]string{HostID: {P, F}, CtrA: {F, F, P, M}, CtrB: {F, P, F, M}, CtrC: {F, F, P, NA}, CtrD: {F, P, F, M}}
+	names := map[uint64]string{HostID: "node-1", CtrA: "z", CtrB: "m", CtrC: "m", CtrD: "b"}
+	ingestNamed(t, f, verdicts, names)
+	c.Step(time.Hour)
+	d := verdicts[CtrD]
+	delete(verdicts, CtrD)
+	names[CtrA] = "0"
+	ingestNamed(t, f, verdicts, names)
+	p.exec(t, p.unnameLatest)
+	f.DB = f.reopen(t)
+	if v := p.version(t); v != store.SchemaVersion {
+		t.Fatalf("version %d, want %d", v, store.SchemaVersion)
+	}
+	failed := []store.Filter{{Name: "CheckResult", Values: []string{"RESULT_FAILED"}, ExactMatch: true}}
+	for _, item := range []uint64{21, 22, 23} {
+		checkItemAssetPages(t, f, item, nil, CtrD)
+		checkItemAssetPages(t, f, item, failed, CtrD)
+	}
+	c.Step(time.Hour)
+	verdicts[CtrD], names[CtrD] = d, "y"
+	ingestNamed(t, f, verdicts, names)
+	for _, item := range []uint64{21, 22, 23} {
+		checkItemAssetPages(t, f, item, failed)
+	}
+	checkRollups(t, f, "the migration")
 }

@@ -29,3 +29,31 @@ func (s *Store) ItemAssets(ctx context.Context, itemID uint64, q store.Query) ([
 // ItemAssetsCond is the condition on ResultPage's id of an item's results
 // on current assets (ItemAssets).
 const ItemAssetsCond = "l.item_id = ? AND a.removed_at = 0"
+
+// LatestOnly reports whether the filters name latest's own columns only
+// (CheckResult, CheckStatus, Ignored).
+func LatestOnly(filters []store.Filter) bool {
+	for _, f := range filters {
+		switch f.Name {
+		case "CheckResult", "CheckStatus", "Ignored":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// OneResult reports whether the filters pin the result to one value: one
+// CheckResult filter of one value.
+func OneResult(filters []store.Filter) bool {
+	n := 0
+	for _, f := range filters {
+		if f.Name == "CheckResult" {
+			if len(f.Values) != 1 {
+				return false
+			}
+			n++
+		}
+	}
+	return n == 1
+}

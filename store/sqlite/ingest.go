@@ -14,9 +14,10 @@ import (
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
 
-// bulkIndexRows is the task size from which the per-item index of the
-// latest results is rebuilt rather than maintained row by row.
-const bulkIndexRows = 100_000
+// bulkIndexRows is the task size from which a first ingest of its assets
+// rebuilds the per-item index of the latest results rather than
+// maintaining it row by row (a variable for tests).
+var bulkIndexRows = 100_000
 
 // latestItemIndex is the per-item index of the latest results (as
 // migration 14 creates it).
@@ -524,9 +525,13 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 			return err
 		}
 	}
-	// For a large task, rebuilding the per-item index after the upsert
-	// (one sort) beats maintaining it row by row.
-	rebuild := len(keys) >= bulkIndexRows
+	// For a large task of new pairs, rebuilding the per-item index after
+	// the insert (one sort) beats maintaining it row by row. Over pairs
+	// already there it does not: an outcome that stays leaves its index
+	// entry as it is, and only those that change are moved (a fleet's
+	// second task of 1.5 million results: 12 s with the rebuild, 9.3 s
+	// without).
+	rebuild := fresh && len(keys) >= bulkIndexRows
 	if rebuild {
 		if _, err := tx.ExecContext(ctx, "DROP INDEX latest_item"); err != nil {
 			return err

@@ -639,13 +639,15 @@ func fillTemp(ctx context.Context, tx *sql.Tx, name string, ids []uint64) error 
 }
 
 // latestOf reads the latest rows of the assets, before an ingest
-// replaces some of them.
+// replaces some of them, in their key's order (asset, item: the table's
+// own, so SQLite does not sort), which sqlstore.ItemChanges walks beside
+// the ingest's sorted keys.
 func latestOf(ctx context.Context, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.LatestRow, error) {
 	if err := fillTemp(ctx, tx, "prior_assets", assetIDs); err != nil {
 		return nil, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT asset_id, item_id, status, result, ignored, checked_at FROM latest
-		WHERE asset_id IN (SELECT id FROM temp.prior_assets)`)
+		WHERE asset_id IN (SELECT id FROM temp.prior_assets) ORDER BY asset_id, item_id`)
 	if err != nil {
 		return nil, err
 	}

@@ -31,20 +31,24 @@ func rssFile(t *testing.T) int {
 
 func TestReleaseExecutableReclaimsItsPages(t *testing.T) { testReleases(t, ReleaseExecutable) }
 
-// holdEnv makes TestHoldExecutable the process that maps the executable's
-// pages beside the test's.
+// holdEnv makes the test binary, run again by the next test, the process
+// that maps the executable's pages beside the test's (TestMain).
 const holdEnv = "BASELINE_RESIDENCY_HOLD"
 
-// TestHoldExecutable, run by the next test as a process of its own, maps
-// every read-only page of the executable and holds them until its input
-// ends.
-func TestHoldExecutable(t *testing.T) {
-	if os.Getenv(holdEnv) != "1" {
-		t.Skip("run as a process of its own by TestReleaseExecutableDropsPagesAnotherProcessMaps")
+// TestMain, in the process holdEnv names, maps every read-only page of
+// the executable and holds them until its input ends, instead of running
+// the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv(holdEnv) == "1" {
+		if err := touchPages(); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Stdout.WriteString("ready\n")
+		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+		os.Exit(0)
 	}
-	touchExecutable(t)
-	os.Stdout.WriteString("ready\n")
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	os.Exit(m.Run())
 }
 
 // The kernel reclaims no page that another process maps too (two
@@ -56,7 +60,7 @@ func TestReleaseExecutableDropsPagesAnotherProcessMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hold := exec.Command(exe, "-test.run=^TestHoldExecutable$")
+	hold := exec.Command(exe)
 	hold.Env = append(os.Environ(), holdEnv+"=1")
 	in, err := hold.StdinPipe()
 	if err != nil {
@@ -93,31 +97,39 @@ func TestUnmapExecutableDropsItsMappings(t *testing.T) {
 }
 
 // touchExecutable reads a byte of every page of the executable's read-only
-// mappings (through /proc/self/mem, which maps them in as a read of the
-// memory would), so that all of them are resident whatever ran before.
+// mappings, so that all of them are resident whatever ran before.
 func touchExecutable(t *testing.T) {
 	t.Helper()
+	if err := touchPages(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// touchPages is touchExecutable's reading, through /proc/self/mem, which
+// maps the pages in as a read of the memory would.
+func touchPages() error {
 	exe, err := os.Executable()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	mem, err := os.Open("/proc/self/mem")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer mem.Close()
 	var b [1]byte
 	for _, m := range executableMappings(maps, exe) {
 		for p := m.start; p < m.end; p += 4096 {
 			if _, err := mem.ReadAt(b[:], int64(p)); err != nil {
-				t.Fatal(err)
+				return err
 			}
 		}
 	}
+	return nil
 }
 
 func testReleases(t *testing.T, release func() (int, error)) {

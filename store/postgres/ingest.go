@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -394,12 +393,7 @@ func makeLatest(ctx context.Context, c conn, taskID int64, keys []sqlstore.Resul
 		return err
 	}
 	// In key order, the rows append to the primary key's index.
-	slices.SortFunc(keys, func(a, b sqlstore.ResultKey) int {
-		if a.Asset != b.Asset {
-			return cmp.Compare(a.Asset, b.Asset)
-		}
-		return cmp.Compare(a.Item, b.Item)
-	})
+	slices.SortFunc(keys, sqlstore.ResultKey.Compare)
 	names, err := currentNames(ctx, c, keys)
 	if err != nil {
 		return err

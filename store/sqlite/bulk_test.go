@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/baselinehq/baseline/assets"
@@ -73,14 +74,7 @@ func TestBulkIngestKeepsTheLatestItemIndex(t *testing.T) {
 	if !reflect.DeepEqual(bulk, rowByRow) {
 		t.Errorf("bulk ingests:\n%+v\nrow by row:\n%+v", bulk, rowByRow)
 	}
-	if len(bulk.Items) == 0 || slicesSum(bulk.Totals) == 0 {
+	if len(bulk.Items) == 0 || !slices.ContainsFunc(bulk.Totals, func(n int) bool { return n > 0 }) {
 		t.Fatalf("nothing to compare: %d items, affected totals %v", len(bulk.Items), bulk.Totals)
 	}
-}
-
-func slicesSum(xs []int) (n int) {
-	for _, x := range xs {
-		n += x
-	}
-	return n
 }

@@ -294,9 +294,8 @@ func (s *DB) upsertAssets(ctx context.Context, tx *sql.Tx, rep *results.Report, 
 }
 
 // renamedAssets gives the report's assets already stored (in
-// temp.report_assets) that it names otherwise, or that were removed, with
-// the name the report gives them.
-func renamedAssets(ctx context.Context, tx *sql.Tx, rep *results.Report) (map[uint64]string, error) {
+// temp.report_assets) that it names otherwise, or that were removed.
+func renamedAssets(ctx context.Context, tx *sql.Tx, rep *results.Report) ([]uint64, error) {
 	names := make(map[uint64]string, len(rep.Assets))
 	for _, a := range rep.Assets {
 		names[a.ID] = a.Name
@@ -306,7 +305,7 @@ func renamedAssets(ctx context.Context, tx *sql.Tx, rep *results.Report) (map[ui
 		return nil, err
 	}
 	defer rows.Close()
-	renamed := map[uint64]string{}
+	var renamed []uint64
 	for rows.Next() {
 		var id, removed int64 // as stored: a uint64 would be converted through text
 		var name string
@@ -314,29 +313,24 @@ func renamedAssets(ctx context.Context, tx *sql.Tx, rep *results.Report) (map[ui
 			return nil, err
 		}
 		if to, ok := names[uint64(id)]; ok && (to != name || removed != 0) {
-			renamed[uint64(id)] = to
+			renamed = append(renamed, uint64(id))
 		}
 	}
 	return renamed, rows.Err()
 }
 
-// nameLatest sets the name of each asset given in its latest rows, as
-// their current_name.
-func nameLatest(ctx context.Context, tx *sql.Tx, names map[uint64]string) error {
-	if len(names) == 0 {
+// nameLatest gives the latest rows of the assets their assets' names as
+// stored (current_name), once the assets are written.
+func nameLatest(ctx context.Context, tx *sql.Tx, ids []uint64) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, "UPDATE latest SET current_name = ? WHERE asset_id = ?")
-	if err != nil {
+	if err := fillTemp(ctx, tx, "named_assets", ids); err != nil {
 		return err
 	}
-	defer st.Close()
-	for id, name := range names {
-		if _, err := st.ExecContext(ctx, name, int64(id)); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, `UPDATE latest SET current_name = (SELECT a.name FROM assets a WHERE a.id = latest.asset_id)
+		WHERE asset_id IN (SELECT id FROM temp.named_assets)`)
+	return err
 }
 
 // writeAssets writes the report's assets with the conflict clause given,

@@ -11,10 +11,6 @@ import (
 	"github.com/baselinehq/baseline/store/sqlite"
 )
 
-// appendedResultsVersion is the schema version whose migration moves every
-// result into the table they are appended to.
-const appendedResultsVersion = 11
-
 // rawExec runs statements on the SQLite file at path, outside the store.
 func rawExec(b *testing.B, path, q string) {
 	b.Helper()
@@ -41,7 +37,7 @@ func BenchmarkMigrateFleet(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
-		db, err := sqlite.Open(ctx, dir, sqlite.Options{SchemaVersion: appendedResultsVersion - 1})
+		db, err := sqlite.Open(ctx, dir, sqlite.Options{SchemaVersion: store.ResultsAppended - 1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -75,7 +71,7 @@ func BenchmarkMigrateFleet(b *testing.B) {
 		}
 		after = fileMB(path) + fileMB(path+"-wal")
 		b.Logf("migrated %d results from version %d to %d in %s; file %.0f MB before, %.0f MB after",
-			len(fd.Report.Results), appendedResultsVersion-1, store.SchemaVersion, took.Round(time.Millisecond), before, after)
+			len(fd.Report.Results), store.ResultsAppended-1, store.SchemaVersion, took.Round(time.Millisecond), before, after)
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/migration")
 	b.ReportMetric(before, "MB-before")

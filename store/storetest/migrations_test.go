@@ -152,10 +152,6 @@ func tMigrationBuildsTypeRollups(t *testing.T, f *fixture) {
 	checkRollups(t, f, "the migration")
 }
 
-// appendedResultsVersion is the version whose migration moves SQLite's
-// results into a table they are appended to.
-const appendedResultsVersion = 11
-
 // A store from before results were appended (migration 11) keeps every
 // task's results with their evidence, the latest of each pair and the
 // difference between tasks; a task after the migration is recorded and
@@ -165,7 +161,7 @@ func TestMigrationAppendsResults(t *testing.T) { eachPlace(t, tMigrationAppendsR
 func tMigrationAppendsResults(t *testing.T, p *place) {
 	ctx := context.Background()
 	c := NewClock()
-	f := &fixture{Fixture: New(t, p.open(t, c.Now, appendedResultsVersion-1), c), place: p}
+	f := &fixture{Fixture: New(t, p.open(t, c.Now, store.ResultsAppended-1), c), place: p}
 	p.exec(t, p.nameLatest) // written by this build's ingest, as it was then
 	first := f.Standard(t)
 	c.Step(time.Hour)

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/baselinehq/baseline/results"
@@ -189,17 +188,16 @@ func replacedRows(keys []ResultKey, rows []LatestRow) func(i int) bool {
 	if len(rows) == 0 { // a first ingest of its assets replaces none
 		return func(int) bool { return false }
 	}
-	keyOrder := func(a, b ResultKey) int { return cmp.Or(cmp.Compare(a.Asset, b.Asset), cmp.Compare(a.Item, b.Item)) }
-	rowOrder := func(a, b LatestRow) int { return cmp.Or(cmp.Compare(a.Asset, b.Asset), cmp.Compare(a.Item, b.Item)) }
+	rowOrder := func(a, b LatestRow) int { return ComparePairs(a.Asset, a.Item, b.Asset, b.Item) }
 	if slices.IsSortedFunc(rows, rowOrder) {
-		if !slices.IsSortedFunc(keys, keyOrder) {
+		if !slices.IsSortedFunc(keys, ResultKey.Compare) {
 			keys = slices.Clone(keys)
-			slices.SortFunc(keys, keyOrder)
+			slices.SortFunc(keys, ResultKey.Compare)
 		}
 		gone := make([]bool, len(rows))
 		k := 0
 		for i, r := range rows {
-			for k < len(keys) && keyOrder(keys[k], ResultKey{Asset: r.Asset, Item: r.Item}) < 0 {
+			for k < len(keys) && ComparePairs(keys[k].Asset, keys[k].Item, r.Asset, r.Item) < 0 {
 				k++
 			}
 			gone[i] = k < len(keys) && keys[k].Asset == r.Asset && keys[k].Item == r.Item

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -46,11 +45,11 @@ func TestReplacedRowsWhateverTheOrder(t *testing.T) {
 }
 
 func sortedKeys(keys []ResultKey) []ResultKey {
-	slices.SortFunc(keys, func(a, b ResultKey) int { return cmp.Or(cmp.Compare(a.Asset, b.Asset), cmp.Compare(a.Item, b.Item)) })
+	slices.SortFunc(keys, ResultKey.Compare)
 	return keys
 }
 
 func sortedRows(rows []LatestRow) []LatestRow {
-	slices.SortFunc(rows, func(a, b LatestRow) int { return cmp.Or(cmp.Compare(a.Asset, b.Asset), cmp.Compare(a.Item, b.Item)) })
+	slices.SortFunc(rows, func(a, b LatestRow) int { return ComparePairs(a.Asset, a.Item, b.Asset, b.Item) })
 	return rows
 }

@@ -21,6 +21,15 @@ type ResultKey struct {
 	Status, Result int8
 }
 
+// ComparePairs orders (asset, item) pairs by asset, then item: the order
+// of the latest results' key, in which the stores write a task's rows.
+func ComparePairs(asset1, item1, asset2, item2 uint64) int {
+	return cmp.Or(cmp.Compare(asset1, asset2), cmp.Compare(item1, item2))
+}
+
+// Compare orders keys by their pairs (ComparePairs).
+func (k ResultKey) Compare(o ResultKey) int { return ComparePairs(k.Asset, k.Item, o.Asset, o.Item) }
+
 // KeyOf is a result's key.
 func KeyOf(r *results.Result) ResultKey {
 	return ResultKey{Asset: r.AssetID, Item: r.ItemID, CheckedAt: Unix(r.CheckedAt),
@@ -86,25 +95,16 @@ func SortResults(rs []results.Result) []int {
 	sorted := true
 	for i := range order {
 		order[i] = i
-		if i > 0 && !keyLess(&rs[i-1], &rs[i]) {
+		if i > 0 && ComparePairs(rs[i-1].AssetID, rs[i-1].ItemID, rs[i].AssetID, rs[i].ItemID) >= 0 {
 			sorted = false
 		}
 	}
 	if !sorted {
 		slices.SortFunc(order, func(a, b int) int {
-			ra, rb := &rs[a], &rs[b]
-			if c := cmp.Compare(ra.AssetID, rb.AssetID); c != 0 {
-				return c
-			}
-			return cmp.Compare(ra.ItemID, rb.ItemID)
+			return ComparePairs(rs[a].AssetID, rs[a].ItemID, rs[b].AssetID, rs[b].ItemID)
 		})
 	}
 	return order
-}
-
-// keyLess reports whether a's (asset, item) pair comes before b's.
-func keyLess(a, b *results.Result) bool {
-	return a.AssetID < b.AssetID || (a.AssetID == b.AssetID && a.ItemID < b.ItemID)
 }
 
 // Running checks, inside the transaction c, that the task is running,

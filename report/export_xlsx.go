@@ -3,10 +3,7 @@ package report
 import (
 	"archive/zip"
 	"context"
-	"fmt"
 	"io"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
@@ -40,12 +37,13 @@ import (
 //
 // The evidence sheets are streamed: memory stays bounded whatever the
 // number of rows (the Items and Assets sheets are aggregated in memory,
-// one entry per item and per asset). excelize keeps a streamed sheet's XML
-// in a temporary file (os.TempDir) once it passes 16 MB: about 1 KB a row,
-// so 1.5 GB of disk for 1.5 million rows, removed when Encode returns. The zip is
+// one entry per item and per asset). A sheet's XML is kept in a temporary
+// file (os.TempDir) once it passes 4 MB: about 1 KB a row, so 1.5 GB of
+// disk for 1.5 million rows, removed when Encode returns. The zip is
 // written to w at the end, as it is compressed: nothing is written to w
 // before every row has been read, so a source that fails leaves w as it
-// was.
+// was. The workbook is SpreadsheetML written by this package (no
+// spreadsheet library): inline strings, numbers, one bold cell format.
 //
 // Integrity: a zip is binary, so the text-marker scheme of the other
 // formats is applied to the cell values rather than to the bytes. The
@@ -76,58 +74,49 @@ const (
 // maxSheetRows is how many rows a sheet holds, its header row included:
 // Excel's limit. Tests lower it to check that evidence continues on the
 // next sheet.
-var maxSheetRows = excelize.TotalRows
+var maxSheetRows = 1 << 20
 
 // Encode implements Encoder.
 func (XLSXEncoder) Encode(ctx context.Context, w io.Writer, src Source, in *Integrity) error {
 	m := src.Meta()
-	f := excelize.NewFile()
-	// Close removes the temporary files; an export already written does
-	// not fail for one left behind.
-	defer func() { _ = f.Close() }()
-	bold, err := xlsxStartBook(f)
-	if err != nil {
-		return err
-	}
 	ch := newXLSXContentHash()
-	agg, rows, err := xlsxWriteEvidence(ctx, f, src, in, ch, bold)
+	var sheets []*xlsxSheet
+	// The spools' temporary files go when Encode returns.
+	defer func() {
+		for _, s := range sheets {
+			s.body.close()
+		}
+	}()
+	agg, rows, evidence, err := xlsxWriteEvidence(ctx, src, in, ch)
+	sheets = evidence
 	if err != nil {
 		return err
 	}
-	if err := xlsxWriteTables(f, agg, m.Waivers, ch, bold); err != nil {
+	tables, err := xlsxWriteTables(agg, m.Waivers, ch)
+	sheets = append(sheets, tables...)
+	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeXLSXSummary(f, m, rows, in.ResultsDigest(), in.signer, ch, bold); err != nil {
+	summary := writeXLSXSummary(m, rows, in.ResultsDigest(), in.signer, ch)
+	// Workbook order: Summary, Items, Assets, the evidence sheets, Waivers.
+	book := append([]*xlsxSheet{summary, tables[0], tables[1]}, evidence...)
+	book = append(book, tables[2])
+	zw := zip.NewWriter(w)
+	if err := xlsxWriteParts(zw, book, m); err != nil {
 		return err
 	}
-	return xlsxWriteZip(w, f, m)
-}
-
-// xlsxStartBook makes the workbook's first sheets and returns the bold
-// style of its headers and labels. Workbook order: Summary, Items, Assets,
-// the evidence sheets (added as the rows come), Waivers. Summary, Items
-// and Assets are written last, into the sheets made here.
-func xlsxStartBook(f *excelize.File) (bold int, err error) {
-	if err := f.SetSheetName("Sheet1", xlsxSummary); err != nil {
-		return 0, err
-	}
-	for _, name := range []string{xlsxItems, xlsxAssets} {
-		if _, err := f.NewSheet(name); err != nil {
-			return 0, err
-		}
-	}
-	return f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	return zw.Close()
 }
 
 // xlsxWriteEvidence reads the rows: it writes the evidence sheets and
 // returns the rows' tallies for the Items and Assets sheets, and their
 // number.
-func xlsxWriteEvidence(ctx context.Context, f *excelize.File, src Source, in *Integrity, ch *xlsxContentHash, bold int) (*xlsxAggregate, int, error) {
+func xlsxWriteEvidence(ctx context.Context, src Source, in *Integrity, ch *xlsxContentHash) (*xlsxAggregate, int, []*xlsxSheet, error) {
 	agg := newXLSXAggregate()
-	ev := &xlsxEvidenceWriter{f: f, ch: ch, bold: bold}
+	ev := &xlsxEvidenceWriter{ch: ch}
 	rows := 0
 	err := src.Rows(ctx, func(r results.Row) error {
 		in.AddRow(r)
@@ -136,19 +125,16 @@ func xlsxWriteEvidence(ctx context.Context, f *excelize.File, src Source, in *In
 		return ev.add(xlsxEvidenceRow(r))
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, ev.sheets, err
 	}
-	return agg, rows, ev.close()
+	return agg, rows, ev.sheets, ev.close()
 }
 
-// xlsxWriteTables adds the Waivers sheet, then writes the Items, Assets
-// and Waivers sheets. The content digest covers the sheets in
-// xlsxHashOrder: the evidence sheets (hashed as they were written), then
-// Items, Assets, Waivers, then Summary.
-func xlsxWriteTables(f *excelize.File, agg *xlsxAggregate, waivers []store.WhitelistEntry, ch *xlsxContentHash, bold int) error {
-	if _, err := f.NewSheet(xlsxWaivers); err != nil {
-		return err
-	}
+// xlsxWriteTables writes the Items, Assets and Waivers sheets. The
+// content digest covers the sheets in xlsxHashOrder: the evidence sheets
+// (hashed as they were written), then Items, Assets, Waivers, then
+// Summary.
+func xlsxWriteTables(agg *xlsxAggregate, waivers []store.WhitelistEntry, ch *xlsxContentHash) ([]*xlsxSheet, error) {
 	tables := []struct {
 		name   string
 		header []string
@@ -158,47 +144,16 @@ func xlsxWriteTables(f *excelize.File, agg *xlsxAggregate, waivers []store.White
 		{xlsxAssets, xlsxAssetsHeader, agg.assetRows()},
 		{xlsxWaivers, xlsxWaiversHeader, xlsxWaiverRows(waivers)},
 	}
+	var sheets []*xlsxSheet
 	for _, t := range tables {
-		sw, err := newXLSXSheetWriter(f, t.name, t.header, len(t.rows)+1, ch, bold)
-		if err != nil {
-			return err
-		}
+		sw := newXLSXSheetWriter(t.name, t.header, len(t.rows), ch)
+		sheets = append(sheets, sw.xlsxSheet)
 		for _, r := range t.rows {
 			if err := sw.add(r); err != nil {
-				return err
+				return sheets, err
 			}
 		}
-		if err := sw.close(); err != nil {
-			return err
-		}
+		sw.close()
 	}
-	return nil
-}
-
-// xlsxWriteZip sets the workbook's properties and writes it to w.
-func xlsxWriteZip(w io.Writer, f *excelize.File, m Meta) error {
-	tool := toolName(m.Tool)
-	if err := f.SetDocProps(&excelize.DocProperties{Creator: tool, LastModifiedBy: tool, Title: "Compliance export",
-		Created: FormatTime(m.GeneratedAt), Modified: FormatTime(m.GeneratedAt)}); err != nil {
-		return err
-	}
-	// excelize builds the zip in a bytes.Buffer of its own; a zip writer
-	// over w streams it out instead, so that nothing but the zip is
-	// written (the buffer stays empty).
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
-	var stray xlsxCountingWriter
-	if err := f.Write(&stray); err != nil {
-		return err
-	}
-	if stray > 0 {
-		return fmt.Errorf("xlsx: %d bytes written outside the zip writer", int64(stray))
-	}
-	return nil
-}
-
-type xlsxCountingWriter int64
-
-func (c *xlsxCountingWriter) Write(p []byte) (int, error) {
-	*c += xlsxCountingWriter(len(p))
-	return len(p), nil
+	return sheets, nil
 }

@@ -236,8 +236,10 @@ func TestXLSXEncoder(t *testing.T) {
 			t.Errorf("%s: panes %+v, want frozen above %s", sheet, p, top)
 		}
 		last, _ := excelize.ColumnNumberToName(len(headers[sheet]))
-		ref := fmt.Sprintf("$A$%d:$%s$%d", hdr, last, hdr+sizes[sheet]) // excelize writes absolute references
-		if want := fmt.Sprintf("'%s'!%s", sheet, ref); filters[sheet] != want {
+		// The defined name has absolute references, the sheet's element
+		// relative ones, as Excel writes them.
+		ref := fmt.Sprintf("A%d:%s%d", hdr, last, hdr+sizes[sheet])
+		if want := fmt.Sprintf("'%s'!$A$%d:$%s$%d", sheet, hdr, last, hdr+sizes[sheet]); filters[sheet] != want {
 			t.Errorf("%s: filter database %q, want %q", sheet, filters[sheet], want)
 		}
 		x := sheetXML[sheet]
@@ -570,14 +572,14 @@ func TestXLSXEvidenceSplit(t *testing.T) {
 	}
 }
 
-// An evidence sheet longer than the rows held back to measure its widths
-// is streamed before its size is known: it has no dimension element rather
-// than a wrong one.
-func TestXLSXDimensionUnknown(t *testing.T) {
+// An evidence sheet longer than the rows measured for its widths still
+// has its used range (the dimension element, which some readers trust):
+// the sheet's XML head is written once every row is known.
+func TestXLSXDimensionLarge(t *testing.T) {
 	data, _ := encodeXLSX(t, &xlsxSynthSource{n: xlsxWidthSample + 1})
 	x := xlsxSheetXML(t, data)
-	if strings.Contains(x["Evidence"], "<dimension") {
-		t.Error("Evidence has a dimension")
+	if want := fmt.Sprintf(`<dimension ref="A1:O%d">`, xlsxWidthSample+2); !strings.Contains(x["Evidence"], want) {
+		t.Errorf("Evidence: no %s", want)
 	}
 	if !strings.Contains(x["Items"], `<dimension ref="A1:N151">`) {
 		t.Error("Items: no dimension A1:N151")
@@ -601,10 +603,10 @@ func TestXLSXLongText(t *testing.T) {
 	f := openXLSX(t, data)
 	ev := rawRows(t, f, "Evidence")
 	reason, fix := ev[1][12], ev[1][14]
-	if utf16Len(reason) != excelize.TotalCellChars || !strings.HasSuffix(reason, xlsxTruncated) || !strings.HasPrefix(reason, "xxx") {
+	if utf16Len(reason) != xlsxMaxCellChars || !strings.HasSuffix(reason, xlsxTruncated) || !strings.HasPrefix(reason, "xxx") {
 		t.Errorf("reason: %d units, ends %q", utf16Len(reason), reason[len(reason)-20:])
 	}
-	if n := utf16Len(fix); n > excelize.TotalCellChars || n < excelize.TotalCellChars-1 || !strings.HasSuffix(fix, xlsxTruncated) || !utf8.ValidString(fix) {
+	if n := utf16Len(fix); n > xlsxMaxCellChars || n < xlsxMaxCellChars-1 || !strings.HasSuffix(fix, xlsxTruncated) || !utf8.ValidString(fix) {
 		t.Errorf("fix suggestion: %d units", n)
 	}
 	if _, _, ok := verifyXLSX(t, data); !ok {

@@ -6,17 +6,20 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/xuri/excelize/v2"
 )
 
-// xlsxTruncated ends a text cut to fit a cell.
-const xlsxTruncated = "… [truncated]"
+const (
+	// xlsxTruncated ends a text cut to fit a cell.
+	xlsxTruncated = "… [truncated]"
+	// xlsxMaxCellChars is how long a cell's text may be, in UTF-16 units:
+	// Excel's limit.
+	xlsxMaxCellChars = 32767
+)
 
 // xlsxNormalize turns a row's values, in place, into what the cells store
-// and excelize reads back: text valid in XML and within Excel's cell
+// and a reader gets back: text valid in XML and within Excel's cell
 // length (an empty text is no cell at all), floats with at most 15
-// significant digits. The content digest is
+// significant digits (Excel's precision). The content digest is
 // computed from the normalized values.
 func xlsxNormalize(r []any) {
 	for i, v := range r {
@@ -29,7 +32,7 @@ func xlsxNormalize(r []any) {
 			}
 		case float64:
 			r[i] = xlsxFloat(v)
-		case int, int64, nil, excelize.Cell:
+		case int, int64, nil:
 		default:
 			r[i] = xlsxText(fmt.Sprint(v))
 		}
@@ -48,14 +51,14 @@ func xlsxText(s string) string {
 		}
 	}
 	if clean {
-		if len(s) <= excelize.TotalCellChars {
+		if len(s) <= xlsxMaxCellChars {
 			return s
 		}
-		return s[:excelize.TotalCellChars-utf16Len(xlsxTruncated)] + xlsxTruncated
+		return s[:xlsxMaxCellChars-utf16Len(xlsxTruncated)] + xlsxTruncated
 	}
 	limit := -1
-	if utf16Len(s) > excelize.TotalCellChars {
-		limit = excelize.TotalCellChars - utf16Len(xlsxTruncated)
+	if utf16Len(s) > xlsxMaxCellChars {
+		limit = xlsxMaxCellChars - utf16Len(xlsxTruncated)
 	}
 	var sb strings.Builder
 	sb.Grow(len(s))
@@ -96,7 +99,7 @@ func utf16Len(s string) int {
 	return n
 }
 
-// xlsxFloat keeps 15 significant digits (excelize cuts the rest) and
+// xlsxFloat keeps 15 significant digits (Excel drops the rest) and
 // writes what is not a finite number as text.
 func xlsxFloat(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -109,7 +112,8 @@ func xlsxFloat(v float64) any {
 	return v
 }
 
-// xlsxCanon is a normalized value as excelize reads its cell back raw.
+// xlsxCanon is a normalized value as its cell's XML holds it, and as a
+// reader gets it back raw (without number formats).
 func xlsxCanon(v any) string {
 	switch v := v.(type) {
 	case string:
@@ -120,8 +124,6 @@ func xlsxCanon(v any) string {
 		return strconv.FormatInt(v, 10)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
-	case excelize.Cell:
-		return xlsxCanon(v.Value)
 	case nil:
 		return ""
 	}

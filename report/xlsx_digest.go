@@ -11,8 +11,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // xlsxContentHash computes the content digest of a workbook: a SHA-256
@@ -20,7 +18,7 @@ import (
 //
 //	"\f" sheet-name "\n"
 //	then per row, from the first to the last that holds a value:
-//	the row's cell values (raw, as excelize reads them; empty cells in
+//	the row's cell values (raw: a number as its XML holds it; empty cells in
 //	between as ""; none after the last value) joined by "\t", then "\n"
 //
 // where in names and values "\" "\t" "\n" "\r" "\f" are written as
@@ -164,8 +162,9 @@ func xlsxIsEvidence(name string) bool {
 // removed, a sheet renamed, added or removed). The check is on values,
 // not bytes: a workbook saved again with its values unchanged still
 // verifies. err is set when r is not a workbook or has no content digest.
-// The workbook is read into memory (sheets past 16 MB go to temporary
-// files).
+// The sheets are read as streams; the shared strings table (a workbook
+// saved by a spreadsheet program has one) and the Summary sheet are held
+// in memory.
 func VerifyXLSX(r io.ReaderAt, size int64) (results, content string, ok bool, err error) {
 	v, err := verifyXLSXCells(r, size)
 	return v.Results, v.Content, v.Intact, err
@@ -175,41 +174,44 @@ func verifyXLSXCells(r io.ReaderAt, size int64) (v Verification, err error) {
 	if err := xlsxPartsIntact(r, size); err != nil {
 		return v, err
 	}
-	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size))
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return v, fmt.Errorf("not an XLSX workbook: %w", err)
 	}
-	defer func() { _ = f.Close() }() // temporary files only
-
-	order, err := xlsxHashOrder(f.GetSheetList())
+	book, err := openXLSXBook(zr)
+	if err != nil {
+		return v, fmt.Errorf("not an XLSX workbook: %w", err)
+	}
+	parts := make(map[string]string, len(book.sheets))
+	names := make([]string, len(book.sheets))
+	for i, s := range book.sheets {
+		parts[s.name], names[i] = s.part, s.name
+	}
+	order, err := xlsxHashOrder(names)
 	if err != nil {
 		return v, err
 	}
 	ch := newXLSXContentHash()
-	raw := excelize.Options{RawCellValue: true}
 	var summary [][]string // hashed last, once the digest cell is known
 	for _, name := range order {
-		rows, err := f.Rows(name)
-		if err != nil {
-			return v, err
-		}
 		ch.startSheet(name)
-		for rows.Next() {
-			cells, err := rows.Columns(raw)
-			if err != nil {
-				_ = rows.Close()
-				return v, fmt.Errorf("sheet %s: %w", name, err)
-			}
+		err := book.rows(parts[name], func(cells []string) {
 			if name == xlsxSummary {
-				summary = append(summary, cells)
-				continue
+				summary = append(summary, slices.Clone(cells))
+				return
 			}
 			ch.strings(cells)
-		}
-		if err := rows.Close(); err != nil {
+		})
+		if err != nil {
 			return v, fmt.Errorf("sheet %s: %w", name, err)
 		}
 	}
+	return verifyXLSXSummary(ch, summary)
+}
+
+// verifyXLSXSummary hashes the Summary sheet's rows, its digest cells
+// zeroed, and compares the content digest with the one it holds.
+func verifyXLSXSummary(ch *xlsxContentHash, summary [][]string) (Verification, error) {
 	v, digestRow, sigRow := xlsxSummaryDigests(summary)
 	if digestRow < 0 {
 		return v, fmt.Errorf("no %s cell on the %s sheet: not a baseline export, or the digest was removed",
@@ -218,10 +220,8 @@ func verifyXLSXCells(r io.ReaderAt, size int64) (v Verification, err error) {
 	for i, cells := range summary {
 		switch i {
 		case digestRow:
-			cells = slices.Clone(cells)
 			cells[1] = ContentMarker + zeroDigest
 		case sigRow:
-			cells = slices.Clone(cells)
 			cells[1] = SignatureMarker + zeroSignature
 		}
 		ch.strings(cells)

@@ -1,11 +1,8 @@
 package report
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
@@ -152,7 +149,7 @@ func xlsxWaiverRows(ws []store.WhitelistEntry) [][]any {
 // writeXLSXSummary writes the Summary sheet, last: its content digest
 // covers every sheet, itself included with the digest zeroed.
 // When signed, the signature cell held zeros too.
-func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest string, signer *Signer, ch *xlsxContentHash, bold int) error {
+func writeXLSXSummary(m Meta, results int, resultsDigest string, signer *Signer, ch *xlsxContentHash) *xlsxSheet {
 	sum := newXLSXSummarySheet(m, results, resultsDigest, signer)
 	widths := make([]int, len(xlsxSummaryHeader))
 	ch.startSheet(xlsxSummary)
@@ -167,7 +164,7 @@ func writeXLSXSummary(f *excelize.File, m Meta, results int, resultsDigest strin
 	if signer != nil {
 		sum.rows[sum.digestRow+1][1] = SignatureMarker + signer.sign(resultsDigest, content)
 	}
-	return sum.write(f, widths, bold)
+	return sum.write(widths)
 }
 
 // xlsxSummarySheet is the Summary sheet's rows: a block of labelled values
@@ -229,37 +226,23 @@ func newXLSXSummarySheet(m Meta, results int, resultsDigest string, signer *Sign
 	return xlsxSummarySheet{rows: rows, headerRow: headerRow, lastTableRow: lastTableRow, digestRow: digestRow}
 }
 
-// write streams the sheet's rows, the table's header and the labels in
+// write writes the sheet's rows, the table's header and the labels in
 // bold, with an autofilter on the table.
-func (s xlsxSummarySheet) write(f *excelize.File, widths []int, bold int) error {
-	used, err := excelize.CoordinatesToCellName(len(xlsxSummaryHeader), len(s.rows))
-	if err != nil {
-		return err
-	}
-	sw, err := xlsxStream(f, xlsxSummary, widths, s.headerRow, "A1:"+used)
-	if err != nil {
-		return err
-	}
+func (s xlsxSummarySheet) write(widths []int) *xlsxSheet {
+	sh := &xlsxSheet{name: xlsxSummary, cols: len(xlsxSummaryHeader), widths: widths, freeze: s.headerRow,
+		filter: [2]int{s.headerRow, s.lastTableRow}}
 	for i, r := range s.rows {
-		var opts []excelize.RowOpts
-		if i+1 == s.headerRow {
-			opts = append(opts, excelize.RowOpts{StyleID: bold})
-		} else if len(r) > 1 {
+		style := xlsxPlain
+		switch {
+		case i+1 == s.headerRow:
+			style = xlsxBoldRow
+		case len(r) > 1 && (i+1 < s.headerRow || i > s.lastTableRow):
 			// The header block's and the digests' labels.
-			if v, ok := r[0].(string); ok && (i+1 < s.headerRow || i > s.lastTableRow) {
-				r[0] = excelize.Cell{StyleID: bold, Value: v}
+			if _, ok := r[0].(string); ok {
+				style = xlsxBoldLabel
 			}
 		}
-		if err := sw.SetRow("A"+strconv.Itoa(i+1), r, opts...); err != nil {
-			return err
-		}
+		sh.writeRow(r, style)
 	}
-	last, err := excelize.ColumnNumberToName(len(xlsxSummaryHeader))
-	if err != nil {
-		return err
-	}
-	if err := f.AutoFilter(xlsxSummary, fmt.Sprintf("A%d:%s%d", s.headerRow, last, s.lastTableRow), nil); err != nil {
-		return err
-	}
-	return sw.Flush()
+	return sh
 }

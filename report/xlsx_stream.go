@@ -1,191 +1,206 @@
 package report
 
 import (
-	"fmt"
+	"bufio"
+	"bytes"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/xuri/excelize/v2"
 )
 
 const (
-	// xlsxWidthSample is how many rows of a streamed sheet are held back to
-	// measure its column widths.
+	// xlsxWidthSample is how many rows of an evidence sheet, after its
+	// header, are measured for its column widths.
 	xlsxWidthSample = 1000
 	xlsxMinWidth    = 10
 	xlsxMaxWidth    = 80
+	// xlsxSpoolMemory is how much of a sheet's XML is kept in memory; the
+	// rest goes to a temporary file.
+	xlsxSpoolMemory = 4 << 20
 )
 
 // xlsxEvidenceWriter writes the evidence rows, on as many sheets as they
 // need.
 type xlsxEvidenceWriter struct {
-	f      *excelize.File
 	ch     *xlsxContentHash
-	bold   int
 	cur    *xlsxSheetWriter
-	sheets int
+	sheets []*xlsxSheet
 }
 
 func (e *xlsxEvidenceWriter) add(r []any) error {
 	if e.cur == nil || e.cur.rows >= maxSheetRows {
-		if err := e.next(); err != nil {
-			return err
-		}
+		e.next()
 	}
 	return e.cur.add(r)
 }
 
-func (e *xlsxEvidenceWriter) next() error {
+func (e *xlsxEvidenceWriter) next() {
 	if e.cur != nil {
-		if err := e.cur.close(); err != nil {
-			return err
-		}
+		e.cur.close()
 	}
-	e.sheets++
 	name := xlsxEvidence
-	if e.sheets > 1 {
-		name = xlsxEvidence + " " + strconv.Itoa(e.sheets)
+	if len(e.sheets) > 0 {
+		name = xlsxEvidence + " " + strconv.Itoa(len(e.sheets)+1)
 	}
-	if _, err := e.f.NewSheet(name); err != nil {
-		return err
-	}
-	var err error
-	e.cur, err = newXLSXSheetWriter(e.f, name, xlsxEvidenceHeader, xlsxWidthSample, e.ch, e.bold)
-	return err
+	e.cur = newXLSXSheetWriter(name, xlsxEvidenceHeader, xlsxWidthSample, e.ch)
+	e.sheets = append(e.sheets, e.cur.xlsxSheet)
 }
 
 // close ends the last evidence sheet; there is one even without rows.
 func (e *xlsxEvidenceWriter) close() error {
 	if e.cur == nil {
-		if err := e.next(); err != nil {
-			return err
+		e.next()
+	}
+	e.cur.close()
+	return e.cur.err
+}
+
+// xlsxSheet is a sheet being written: its rows' XML is spooled (in memory,
+// then in a temporary file) until the zip is written, when its size and
+// column widths are known.
+type xlsxSheet struct {
+	name   string
+	cols   int    // the table's columns
+	widths []int  // the longest value of each column, in characters
+	freeze int    // rows frozen at the top
+	filter [2]int // the autofilter's first and last row
+	rows   int    // the last row written
+	body   xlsxSpool
+	buf    []byte
+	err    error // the first error writing the rows
+}
+
+// writeRow writes the sheet's next row, normalized values.
+func (s *xlsxSheet) writeRow(r []any, style int) {
+	s.rows++
+	s.buf = appendXLSXRow(s.buf[:0], s.rows, r, style)
+	if _, err := s.body.Write(s.buf); err != nil && s.err == nil {
+		s.err = err
+	}
+}
+
+// writeTo writes the sheet's XML; selected marks the sheet the workbook
+// opens on.
+func (s *xlsxSheet) writeTo(w *bufio.Writer, selected bool) error {
+	if s.err != nil {
+		return s.err
+	}
+	last := xlsxCell(s.cols, max(s.rows, 1), false)
+	top := "A" + strconv.Itoa(s.freeze+1)
+	sel := ""
+	if selected {
+		sel = ` tabSelected="1"`
+	}
+	_, _ = w.WriteString(xlsxXMLDecl + `<worksheet xmlns="` + xlsxNSMain + `" xmlns:r="` + xlsxNSRel + `">` +
+		`<dimension ref="A1:` + last + `"></dimension>` +
+		`<sheetViews><sheetView` + sel + ` workbookViewId="0"><pane ySplit="` + strconv.Itoa(s.freeze) + `" topLeftCell="` + top +
+		`" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="` + top + `" sqref="` + top + `"/>` +
+		`</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>`)
+	for i, n := range s.widths {
+		c := strconv.Itoa(i + 1)
+		_, _ = w.WriteString(`<col min="` + c + `" max="` + c + `" width="` +
+			strconv.Itoa(min(max(n+2, xlsxMinWidth), xlsxMaxWidth)) + `" customWidth="1"/>`)
+	}
+	_, _ = w.WriteString(`</cols><sheetData>`)
+	if err := s.body.copyTo(w); err != nil {
+		return err
+	}
+	_, err := w.WriteString(`</sheetData><autoFilter ref="` + xlsxCell(1, s.filter[0], false) + ":" + xlsxCell(s.cols, s.filter[1], false) +
+		`"/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>`)
+	return err
+}
+
+// xlsxSpool holds bytes in memory up to xlsxSpoolMemory, then in a
+// temporary file, removed by close.
+type xlsxSpool struct {
+	mem  bytes.Buffer
+	file *os.File
+	w    *bufio.Writer
+}
+
+func (s *xlsxSpool) Write(p []byte) (int, error) {
+	if s.file == nil {
+		if s.mem.Len()+len(p) <= xlsxSpoolMemory {
+			return s.mem.Write(p)
 		}
+		f, err := os.CreateTemp("", "baseline-xlsx-*")
+		if err != nil {
+			return 0, err
+		}
+		s.file, s.w = f, bufio.NewWriterSize(f, 256<<10)
+		if _, err := s.w.Write(s.mem.Bytes()); err != nil {
+			return 0, err
+		}
+		s.mem = bytes.Buffer{}
 	}
-	return e.cur.close()
+	return s.w.Write(p)
 }
 
-// xlsxSheetWriter streams a table: a header row, then rows. It holds back
-// the first rows (sample) to measure the column widths, which a stream
-// writer must set before its first row; each row is hashed into the
-// content digest as it is added.
+// copyTo writes the bytes held to w.
+func (s *xlsxSpool) copyTo(w io.Writer) error {
+	if s.file == nil {
+		_, err := w.Write(s.mem.Bytes())
+		return err
+	}
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, s.file)
+	return err
+}
+
+// close removes the temporary file, if any.
+func (s *xlsxSpool) close() {
+	if s.file != nil {
+		_ = s.file.Close()
+		_ = os.Remove(s.file.Name())
+		s.file = nil
+	}
+	s.mem = bytes.Buffer{}
+}
+
+// xlsxSheetWriter writes a table: a header row, then rows. Each row is
+// hashed into the content digest as it is added, and the first ones
+// (measure) widen the columns to fit.
 type xlsxSheetWriter struct {
-	f       *excelize.File
-	name    string
+	*xlsxSheet
 	ch      *xlsxContentHash
-	bold    int
-	header  []any
-	widths  []int
-	sample  [][]any
-	keep    int
-	sw      *excelize.StreamWriter
-	rows    int // rows added, the header included
-	written int // rows written to the stream
+	measure int // rows still to measure
 }
 
-func newXLSXSheetWriter(f *excelize.File, name string, header []string, sample int, ch *xlsxContentHash, bold int) (*xlsxSheetWriter, error) {
-	s := &xlsxSheetWriter{f: f, name: name, ch: ch, bold: bold, keep: sample, widths: make([]int, len(header)), rows: 1}
-	s.header = make([]any, len(header))
-	for i, h := range header {
-		s.header[i] = h
+func newXLSXSheetWriter(name string, header []string, measure int, ch *xlsxContentHash) *xlsxSheetWriter {
+	s := &xlsxSheetWriter{xlsxSheet: &xlsxSheet{name: name, cols: len(header), widths: make([]int, len(header)), freeze: 1},
+		ch: ch, measure: measure}
+	h := make([]any, len(header))
+	for i, v := range header {
+		h[i] = v
 	}
-	xlsxNormalize(s.header)
-	xlsxMeasure(s.widths, s.header)
+	xlsxNormalize(h)
+	xlsxMeasure(s.widths, h)
 	ch.startSheet(name)
-	ch.row(s.header)
-	return s, nil
+	ch.row(h)
+	s.writeRow(h, xlsxBoldRow)
+	return s
 }
 
 func (s *xlsxSheetWriter) add(r []any) error {
 	xlsxNormalize(r)
 	s.ch.row(r)
-	s.rows++
-	if s.sw != nil {
-		return s.write(r)
+	if s.measure > 0 {
+		s.measure--
+		xlsxMeasure(s.widths, r)
 	}
-	xlsxMeasure(s.widths, r)
-	s.sample = append(s.sample, r)
-	if len(s.sample) < s.keep {
-		return nil
-	}
-	return s.start(false)
+	s.writeRow(r, xlsxPlain)
+	return s.err
 }
 
-// start opens the stream and writes the header and the rows held back;
-// complete says they are all the sheet's rows.
-func (s *xlsxSheetWriter) start(complete bool) error {
-	used := ""
-	if complete {
-		last, err := excelize.CoordinatesToCellName(len(s.header), s.rows)
-		if err != nil {
-			return err
-		}
-		used = "A1:" + last
-	}
-	var err error
-	if s.sw, err = xlsxStream(s.f, s.name, s.widths, 1, used); err != nil {
-		return err
-	}
-	if err := s.sw.SetRow("A1", s.header, excelize.RowOpts{StyleID: s.bold}); err != nil {
-		return err
-	}
-	s.written = 1
-	for _, r := range s.sample {
-		if err := s.write(r); err != nil {
-			return err
-		}
-	}
-	s.sample = nil
-	return nil
-}
-
-func (s *xlsxSheetWriter) write(r []any) error {
-	s.written++
-	return s.sw.SetRow("A"+strconv.Itoa(s.written), r)
-}
-
-func (s *xlsxSheetWriter) close() error {
-	if s.sw == nil {
-		if err := s.start(true); err != nil {
-			return err
-		}
-	}
-	last, err := excelize.ColumnNumberToName(len(s.header))
-	if err != nil {
-		return err
-	}
-	if err := s.f.AutoFilter(s.name, fmt.Sprintf("A1:%s%d", last, s.written), nil); err != nil {
-		return err
-	}
-	return s.sw.Flush()
-}
-
-// xlsxStream opens a sheet's stream writer with its column widths and the
-// rows down to freeze frozen. The autofilter is set after (AutoFilter marks
-// the sheet as filtered when its properties are still to be written).
-//
-// used is the sheet's range, "" when not known yet. A stream writer writes
-// the sheet's dimension before its rows; left as excelize has it ("A1"),
-// readers that trust it (openpyxl read-only, so pandas) see one row. An
-// unknown range is left out: the element is optional.
-func xlsxStream(f *excelize.File, name string, widths []int, freeze int, used string) (*excelize.StreamWriter, error) {
-	if err := f.SetSheetDimension(name, used); err != nil {
-		return nil, err
-	}
-	sw, err := f.NewStreamWriter(name)
-	if err != nil {
-		return nil, err
-	}
-	for i, w := range widths {
-		if err := sw.SetColWidth(i+1, i+1, float64(min(max(w+2, xlsxMinWidth), xlsxMaxWidth))); err != nil {
-			return nil, err
-		}
-	}
-	top := "A" + strconv.Itoa(freeze+1)
-	err = sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: freeze, TopLeftCell: top, ActivePane: "bottomLeft",
-		Selection: []excelize.Selection{{SQRef: top, ActiveCell: top, Pane: "bottomLeft"}}})
-	return sw, err
-}
+// close sets the autofilter on the table.
+func (s *xlsxSheetWriter) close() { s.filter = [2]int{1, s.rows} }
 
 // xlsxMeasure widens widths to fit r's values (the longest line of a
 // text, in characters).

@@ -783,3 +783,191 @@ func BenchmarkExportXLSXLarge(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(before.HeapAlloc)/(1<<20), "heap-before-MB")
 }
+
+// xlsxRezip rewrites a workbook's parts through edit (name, bytes → new
+// bytes), as another program saving it would.
+func xlsxRezip(t *testing.T, data []byte, edit func(name string, part []byte) []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := zw.Create(zf.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(edit(zf.Name, part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+var xlsxLiteralEscape = regexp.MustCompile(`_(x[0-9A-Fa-f]{4}_)`)
+
+// xlsxCopyShared writes, with excelize, a new workbook holding the cell
+// values of data: its texts in a shared strings table (as Excel and
+// LibreOffice save them), numbers as numbers, the Summary's first label as
+// rich text in two runs.
+func xlsxCopyShared(t *testing.T, data []byte) []byte {
+	t.Helper()
+	src := openXLSX(t, data)
+	dst := excelize.NewFile()
+	t.Cleanup(func() { dst.Close() })
+	for i, sheet := range src.GetSheetList() {
+		if i == 0 {
+			if err := dst.SetSheetName("Sheet1", sheet); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := dst.NewSheet(sheet); err != nil {
+			t.Fatal(err)
+		}
+		for r, row := range rawRows(t, src, sheet) {
+			for c, v := range row {
+				if v == "" {
+					continue
+				}
+				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				typ, _ := src.GetCellType(sheet, cell)
+				var err error
+				switch f, perr := strconv.ParseFloat(v, 64); {
+				case typ == excelize.CellTypeUnset && perr == nil:
+					err = dst.SetCellFloat(sheet, cell, f, -1, 64)
+				case sheet == "Summary" && cell == "A1":
+					err = dst.SetCellRichText(sheet, cell, []excelize.RichTextRun{{Text: v[:2], Font: &excelize.Font{Bold: true}}, {Text: v[2:]}})
+				default:
+					// Excel escapes a literal _xHHHH_; excelize's
+					// shared strings do not, so the copy does it.
+					err = dst.SetCellStr(sheet, cell, xlsxLiteralEscape.ReplaceAllString(v, "_x005F_$1"))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	buf, err := dst.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// VerifyXLSX reads a workbook that another writer (excelize here) saved
+// with a shared strings table, rich text and numbers: the same values give
+// the same content digest, a changed one does not.
+func TestVerifyXLSXSharedStrings(t *testing.T) {
+	data, _ := encodeXLSX(t, xlsxFixture())
+	results, content, _ := verifyXLSX(t, data)
+	copied := xlsxCopyShared(t, data)
+	parts := xlsxSheetXML(t, copied)
+	if strings.Contains(parts["Evidence"], "inlineStr") || !strings.Contains(parts["Evidence"], `t="s"`) {
+		t.Fatal("the copy does not use shared strings")
+	}
+	r2, c2, ok := verifyXLSX(t, copied)
+	if !ok || r2 != results || c2 != content {
+		t.Errorf("copy: ok %v, results %s, content %s (want %s)", ok, r2, c2, content)
+	}
+
+	// Phonetic runs are not part of a text.
+	phonetic := xlsxRezip(t, copied, func(name string, part []byte) []byte {
+		if name != "xl/sharedStrings.xml" {
+			return part
+		}
+		return bytes.Replace(part, []byte("</si>"), []byte(`<rPh sb="0" eb="1"><t>ふ</t></rPh></si>`), 1)
+	})
+	if _, c3, ok := verifyXLSX(t, phonetic); !ok || c3 != content {
+		t.Errorf("phonetic run: ok %v", ok)
+	}
+
+	f := openXLSX(t, copied)
+	if err := f.SetCellStr("Evidence", "L3", "PASSED"); err != nil {
+		t.Fatal(err)
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := verifyXLSX(t, buf.Bytes()); ok {
+		t.Error("an edited shared string verifies")
+	}
+}
+
+// VerifyXLSX reads rows and cells without their r= references (a cell
+// that follows the previous one, a row that follows the previous row), as
+// some writers save them.
+func TestVerifyXLSXNoReferences(t *testing.T) {
+	data, _ := encodeXLSX(t, xlsxFixture())
+	_, content, _ := verifyXLSX(t, data)
+	tag := regexp.MustCompile(`<row r="\d+"|<c r="([A-Z]+)\d+"`)
+	dropped := 0
+	bare := xlsxRezip(t, data, func(name string, part []byte) []byte {
+		if !strings.HasPrefix(name, "xl/worksheets/") {
+			return part
+		}
+		prev := 0
+		return tag.ReplaceAllFunc(part, func(m []byte) []byte {
+			if bytes.HasPrefix(m, []byte("<row")) {
+				prev = 0
+				dropped++
+				return []byte("<row")
+			}
+			col := 0
+			for _, c := range tag.FindSubmatch(m)[1] {
+				col = col*26 + int(c-'A'+1)
+			}
+			defer func() { prev = col }()
+			if col != prev+1 {
+				return m // a cell after a missing one keeps its reference
+			}
+			dropped++
+			return []byte("<c")
+		})
+	})
+	if dropped == 0 || !strings.Contains(xlsxSheetXML(t, bare)["Evidence"], `<c r="N3"`) {
+		t.Fatal("nothing dropped, or no missing cell left")
+	}
+	if _, c2, ok := verifyXLSX(t, bare); !ok || c2 != content {
+		t.Errorf("without references: ok %v, content %s (want %s)", ok, c2, content)
+	}
+}
+
+// A text that reads as an _xHHHH_ escape is written with its underscore
+// escaped, so that it reads back literally; the reader decodes escapes
+// another writer made.
+func TestXLSXEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"_x0041_":          "_x005F_x0041_",
+		"_x005F_":          "_x005F_x005F_",
+		"a_x12G4_ _x41_ _": "a_x12G4_ _x41_ _",
+		"<&>\r\n\t\"'":     "&lt;&amp;&gt;&#xD;\n\t\"'",
+	} {
+		got := string(appendXLSXText(nil, in))
+		if got != want {
+			t.Errorf("appendXLSXText(%q) = %q, want %q", in, got, want)
+		}
+		if back := xlsxUnescape(strings.NewReplacer("&lt;", "<", "&amp;", "&", "&gt;", ">", "&#xD;", "\r").Replace(got)); back != in {
+			t.Errorf("%q reads back %q", got, back)
+		}
+	}
+	for in, want := range map[string]string{"caf_x00E9_": "café", "_x0009_tab": "\ttab", "_x005f_x0041_": "_x0041_", "plain": "plain"} {
+		if got := xlsxUnescape(in); got != want {
+			t.Errorf("xlsxUnescape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

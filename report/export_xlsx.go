@@ -28,12 +28,14 @@ import (
 // Every sheet has its header row frozen and an autofilter on it (on the
 // Summary sheet: the header of the per-type table); column widths fit the
 // longest value of the column (within 10-80 characters; on evidence sheets,
-// measured on the header and the sheet's first 1,000 rows, since a
-// streamed sheet fixes its widths before its first row). Ids are text
+// measured on the header and the sheet's first 1,000 rows, so that a long
+// export costs no more than one text scan per row). Ids are text
 // (they have up to 16 digits, past Excel's 15-digit precision); counts,
 // pass rates and costs are numbers; times are text as the export has them.
 // A text longer than Excel's 32,767 characters a cell is cut and ends in
-// "… [truncated]"; characters XML cannot hold become U+FFFD.
+// "… [truncated]"; characters XML cannot hold become U+FFFD; a text
+// that reads as an _xHHHH_ escape keeps it literally (its underscore is
+// written _x005F_, as Excel does).
 //
 // The evidence sheets are streamed: memory stays bounded whatever the
 // number of rows (the Items and Assets sheets are aggregated in memory,

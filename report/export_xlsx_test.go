@@ -971,3 +971,41 @@ func TestXLSXEscapes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerifyXLSXLarge verifies an export of 200,000 rows: time,
+// allocations and the peak live heap while reading.
+func BenchmarkVerifyXLSXLarge(b *testing.B) {
+	data, _ := encodeXLSX(b, &xlsxSynthSource{n: 200_000})
+	runtime.GC()
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, _, ok := verifyXLSX(b, data); !ok {
+			b.Fatal("does not verify")
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	b.ReportMetric(float64(len(data))/(1<<20), "file-MB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}

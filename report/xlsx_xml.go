@@ -54,14 +54,16 @@ func appendXLSXRow(b []byte, n int, cells []any, style int) []byte {
 	return append(b, "</row>"...)
 }
 
+// xlsxSpace reports whether c is white space that XML would drop at
+// either end of a text without xml:space="preserve".
+func xlsxSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // appendXLSXValue appends a cell's type and value, and closes the cell.
 func appendXLSXValue(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
 		b = append(b, ` t="inlineStr"><is><t`...)
-		if c := v[0]; c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			b = append(b, ` xml:space="preserve"`...)
-		} else if c := v[len(v)-1]; c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+		if v != "" && (xlsxSpace(v[0]) || xlsxSpace(v[len(v)-1])) {
 			b = append(b, ` xml:space="preserve"`...)
 		}
 		b = append(b, '>')

@@ -40,8 +40,9 @@ import (
 // The evidence sheets are streamed: memory stays bounded whatever the
 // number of rows (the Items and Assets sheets are aggregated in memory,
 // one entry per item and per asset). A sheet's XML is kept in a temporary
-// file (os.TempDir) once it passes 4 MB: about 1 KB a row, so 1.5 GB of
-// disk for 1.5 million rows, removed when Encode returns. The zip is
+// file (os.TempDir, unlinked as soon as it is created, so that nothing is
+// left if the process is killed) once it passes 4 MB: about 1 KB a row,
+// so 1.5 GB of disk for 1.5 million rows, freed when Encode returns. The zip is
 // written to w at the end, as it is compressed: nothing is written to w
 // before every row has been read, so a source that fails leaves w as it
 // was. The workbook is SpreadsheetML written by this package (no

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -1008,4 +1009,37 @@ func BenchmarkVerifyXLSXLarge(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(len(data))/(1<<20), "file-MB")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// TestXLSXSpoolLeavesNoFile fills a sheet's spool past what it keeps in
+// memory: its bytes come back whole and in order, and at no time does a
+// file of them stay in the temporary directory (a kill mid-export leaves
+// no evidence behind).
+func TestXLSXSpoolLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	var s xlsxSpool
+	defer s.close()
+	var want bytes.Buffer
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	for i := 0; want.Len() <= xlsxSpoolMemory+len(chunk); i++ {
+		chunk[0] = byte('a' + i%26)
+		if _, err := s.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		want.Write(chunk)
+	}
+	if s.file == nil {
+		t.Fatalf("%d bytes stayed in memory, past the spool's %d", want.Len(), xlsxSpoolMemory)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("the spool's file is in the temporary directory while it is used: %v", left)
+	}
+	var got bytes.Buffer
+	if err := s.copyTo(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("the spool gave back %d bytes, not the %d written", got.Len(), want.Len())
+	}
 }

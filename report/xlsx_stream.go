@@ -112,8 +112,8 @@ func (s *xlsxSheet) writeTo(w *bufio.Writer, selected bool) error {
 	return err
 }
 
-// xlsxSpool holds bytes in memory up to xlsxSpoolMemory, then in a
-// temporary file, removed by close.
+// xlsxSpool holds bytes in memory up to xlsxSpoolMemory, then in an
+// unlinked temporary file, closed by close.
 type xlsxSpool struct {
 	mem  bytes.Buffer
 	file *os.File
@@ -129,6 +129,9 @@ func (s *xlsxSpool) Write(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		// Unlinked at once (the open file stays): a process killed
+		// mid-export leaves no file of evidence behind.
+		_ = os.Remove(f.Name())
 		s.file, s.w = f, bufio.NewWriterSize(f, 256<<10)
 		if _, err := s.w.Write(s.mem.Bytes()); err != nil {
 			return 0, err
@@ -154,11 +157,10 @@ func (s *xlsxSpool) copyTo(w io.Writer) error {
 	return err
 }
 
-// close removes the temporary file, if any.
+// close closes the temporary file, if any.
 func (s *xlsxSpool) close() {
 	if s.file != nil {
 		_ = s.file.Close()
-		_ = os.Remove(s.file.Name())
 		s.file = nil
 	}
 	s.mem = bytes.Buffer{}

@@ -198,7 +198,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	more, err := insertResults(ctx, tx, s.stmts, taskID, rep.Results)
+	more, err := insertResults(ctx, s.connOf(tx), tx, s.stmts, taskID, rep.Results)
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) 
 			return err
 		}
 		var err error
-		keys, err = insertResults(ctx, tx, s.stmts, taskID, rs)
+		keys, err = insertResults(ctx, s.connOf(tx), tx, s.stmts, taskID, rs)
 		return err
 	})
 	if err != nil {
@@ -442,7 +442,7 @@ func uint64s(ctx context.Context, db querier, q string, args ...any) ([]uint64, 
 // changed into a statement journal in memory first (about 1 MB at a
 // scan's peak).
 func resultsBatch(ctx context.Context, tx *sql.Tx) *batch {
-	return newBatch(ctx, tx, "INSERT OR ROLLBACK INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", 8)
+	return newBatch(ctx, tx, "INSERT OR ROLLBACK INTO results(task_id, asset_id, item_id, status, result, reason, evidence, checked_at) VALUES ", "", resultCols)
 }
 
 // prepareResults prepares the statements that write results rows, before
@@ -460,35 +460,37 @@ func (s *DB) prepareResults(ctx context.Context) error {
 }
 
 // insertResults writes results of the task, in (asset, item) order, and
-// returns their keys.
-func insertResults(ctx context.Context, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
-	res := resultsBatch(ctx, tx)
-	res.stmts = stmts
-	res.args = make([]any, 0, min(len(rs), batchRows)*res.cols)
+// returns their keys. With the transaction's connection (conn, see
+// DB.connOf), its full batches run through the driver's own statement
+// (rawResults), the rest through the cached ones.
+func insertResults(ctx context.Context, conn *sql.Conn, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	order := sqlstore.SortResults(rs)
 	keys := make([]sqlstore.ResultKey, 0, len(rs))
-	buf := make([]byte, 0, 32<<10)
-	ends := make([]int, 0, batchRows)
+	var enc evidenceEncoder
+	if n := len(order) / batchRows * batchRows; conn != nil && n >= rawMinRows {
+		err := conn.Raw(func(dc any) error {
+			var err error
+			keys, err = rawResults(ctx, dc, taskID, rs, order[:n], keys, &enc)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		order = order[n:]
+	}
+	res := resultsBatch(ctx, tx)
+	res.stmts = stmts
+	res.args = make([]any, 0, min(len(order), batchRows)*res.cols)
 	for len(order) > 0 {
-		// One batch's evidence is encoded into one string, which its rows
-		// slice: one allocation per batch instead of one per result.
 		chunk := order[:min(batchRows, len(order))]
 		order = order[len(chunk):]
-		buf, ends = buf[:0], ends[:0]
-		for _, i := range chunk {
-			buf = sqlstore.AppendEvidence(buf, rs[i].Evidence)
-			ends = append(ends, len(buf))
-		}
-		evidence, start := string(buf), 0
-		for k, i := range chunk {
-			r := &rs[i]
-			key := sqlstore.KeyOf(r)
+		err := enc.each(rs, chunk, func(r *results.Result, key sqlstore.ResultKey, evidence string) error {
 			keys = append(keys, key)
-			if err := res.add(taskID, int64(r.AssetID), int64(r.ItemID), int64(key.Status), int64(key.Result),
-				r.Reason, evidence[start:ends[k]], key.CheckedAt); err != nil {
-				return nil, err
-			}
-			start = ends[k]
+			return res.add(taskID, int64(r.AssetID), int64(r.ItemID), int64(key.Status), int64(key.Result),
+				r.Reason, evidence, key.CheckedAt)
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return keys, res.flush()

@@ -1,0 +1,97 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	"github.com/baselinehq/baseline/results"
+	"github.com/baselinehq/baseline/store/internal/sqlstore"
+)
+
+// rawMinRows is the number of results from which an insert runs its full
+// batches through the driver's own statement: below it, preparing that
+// statement for the call costs more than database/sql's conversion of the
+// arguments, which the cached statements pay at each batch.
+var rawMinRows = 4 * batchRows
+
+// resultCols is how many columns a results row binds (resultsBatch).
+const resultCols = 8
+
+// rawResults writes the results of order (whole batches of batchRows) on
+// dc, the driver's connection of the ingest's transaction, through a
+// statement prepared for the call, binding the rows from one slice of
+// arguments that every batch reuses: through database/sql, each batch's
+// call converted its 1,600 arguments into a new slice of its own (half of
+// a fleet ingest's allocations). It appends the results' keys to keys.
+func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, order []int, keys []sqlstore.ResultKey,
+	enc *evidenceEncoder) ([]sqlstore.ResultKey, error) {
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, errors.New("sqlite driver: no prepared statements with a context")
+	}
+	ds, err := pc.PrepareContext(ctx, resultsBatch(ctx, nil).sql(batchRows))
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	st, ok := ds.(driver.StmtExecContext)
+	if !ok {
+		return nil, errors.New("sqlite driver: no statement execution with a context")
+	}
+	args := make([]driver.NamedValue, batchRows*resultCols)
+	for i := range args {
+		args[i].Ordinal = i + 1
+	}
+	// The values of a row that the next rows share are boxed once.
+	task, asset, lastAsset := any(taskID), any(nil), uint64(0)
+	for len(order) > 0 {
+		chunk := order[:batchRows]
+		order = order[batchRows:]
+		a := args
+		err := enc.each(rs, chunk, func(r *results.Result, key sqlstore.ResultKey, evidence string) error {
+			keys = append(keys, key)
+			if asset == nil || r.AssetID != lastAsset {
+				asset, lastAsset = int64(r.AssetID), r.AssetID
+			}
+			a[0].Value, a[1].Value, a[2].Value, a[3].Value = task, asset, int64(r.ItemID), int64(key.Status)
+			a[4].Value, a[5].Value, a[6].Value, a[7].Value = int64(key.Result), r.Reason, evidence, key.CheckedAt
+			a = a[resultCols:]
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := st.ExecContext(ctx, args); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// evidenceEncoder encodes the evidence of a batch of results into one
+// string, which the rows slice: one allocation per batch instead of one
+// per result.
+type evidenceEncoder struct {
+	buf  []byte
+	ends []int
+}
+
+// each calls f for each result of chunk (indexes into rs) with its key and
+// its encoded evidence.
+func (e *evidenceEncoder) each(rs []results.Result, chunk []int, f func(r *results.Result, key sqlstore.ResultKey, evidence string) error) error {
+	e.buf, e.ends = e.buf[:0], e.ends[:0]
+	for _, i := range chunk {
+		e.buf = sqlstore.AppendEvidence(e.buf, rs[i].Evidence)
+		e.ends = append(e.ends, len(e.buf))
+	}
+	evidence, start := string(e.buf), 0
+	for k, i := range chunk {
+		r := &rs[i]
+		if err := f(r, sqlstore.KeyOf(r), evidence[start:e.ends[k]]); err != nil {
+			return err
+		}
+		start = e.ends[k]
+	}
+	return nil
+}

@@ -191,7 +191,7 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	if prior.Rows, err = latestOf(ctx, tx, prior.Assets(rep)); err != nil {
+	if prior.Rows, err = latestOf(ctx, s.connOf(tx), tx, prior.Assets(rep)); err != nil {
 		return err
 	}
 	keys, err := s.taskKeys(ctx, tx, taskID)
@@ -637,29 +637,19 @@ func fillTemp(ctx context.Context, tx *sql.Tx, name string, ids []uint64) error 
 // latestOf reads the latest rows of the assets, before an ingest
 // replaces some of them, in their key's order (asset, item: the table's
 // own, so SQLite does not sort), which sqlstore.ItemChanges walks beside
-// the ingest's sorted keys.
-func latestOf(ctx context.Context, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.LatestRow, error) {
+// the ingest's sorted keys. It reads them through the driver's own rows
+// on conn, the transaction's connection (queryInts).
+func latestOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, assetIDs []uint64) ([]sqlstore.LatestRow, error) {
 	if err := fillTemp(ctx, tx, "prior_assets", assetIDs); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT asset_id, item_id, status, result, ignored, checked_at FROM latest
-		WHERE asset_id IN (SELECT id FROM temp.prior_assets) ORDER BY asset_id, item_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []sqlstore.LatestRow
-	// Scanned into int64s: database/sql converts an integer column to
-	// another integer type, or to a bool, through its decimal text.
-	var asset, item, status, result, ignored, checked int64
-	for rows.Next() {
-		if err := rows.Scan(&asset, &item, &status, &result, &ignored, &checked); err != nil {
-			return nil, err
-		}
-		out = append(out, sqlstore.LatestRow{Asset: uint64(asset), Item: uint64(item), Status: int(status), Result: int(result),
-			Ignored: ignored != 0, CheckedAt: checked})
-	}
-	return out, rows.Err()
+	err := queryInts(ctx, conn, `SELECT asset_id, item_id, status, result, ignored, checked_at FROM latest
+		WHERE asset_id IN (SELECT id FROM temp.prior_assets) ORDER BY asset_id, item_id`, 6, func(v []int64) {
+		out = append(out, sqlstore.LatestRow{Asset: uint64(v[0]), Item: uint64(v[1]), Status: int(v[2]), Result: int(v[3]),
+			Ignored: v[4] != 0, CheckedAt: v[5]})
+	})
+	return out, err
 }
 
 // keepRollups brings the roll-ups of the report's assets and of the items

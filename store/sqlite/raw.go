@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
 
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -97,4 +100,44 @@ func (e *evidenceEncoder) each(rs []results.Result, chunk []int, f func(r *resul
 		start = e.ends[k]
 	}
 	return nil
+}
+
+// queryInts runs q, which takes no argument and whose cols columns are
+// integers (never NULL), on conn, the transaction's connection (see
+// DB.connOf), and calls f with each row's values. It reads the driver's
+// rows itself: through database/sql, each row's values were converted
+// into the scanned variables one by one (for the 1.5 million latest rows
+// that a fleet's second task replaces, a quarter of their reading).
+func queryInts(ctx context.Context, conn *sql.Conn, q string, cols int, f func(v []int64)) error {
+	if conn == nil {
+		return errors.New("sqlite: a query of integers outside a transaction of the store")
+	}
+	v := make([]int64, cols)
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("sqlite driver: no queries with a context")
+		}
+		rows, err := qc.QueryContext(ctx, q, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, cols)
+		for {
+			if err := rows.Next(dest); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			for i, d := range dest {
+				n, ok := d.(int64)
+				if !ok {
+					return fmt.Errorf("%s: column %d is %T, not an integer", q, i+1, d)
+				}
+				v[i] = n
+			}
+			f(v)
+		}
+	})
 }

@@ -533,7 +533,10 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 			return err
 		}
 	}
-	insert := `INSERT INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name)
+	// A refused row rolls back the whole transaction (OR ROLLBACK), which
+	// the caller abandons anyway, so that SQLite keeps no statement journal
+	// of the pages these statements change (as resultsBatch).
+	insert := `INSERT OR ROLLBACK INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name)
 		SELECT r.asset_id, r.item_id, r.task_id, r.status, r.result, 0, r.checked_at, a.name
 		FROM results r LEFT JOIN temp.key_names a ON a.id = r.asset_id WHERE r.task_id = ?`
 	if !fresh { // else nothing to replace
@@ -547,7 +550,7 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n < int64(len(keys)) {
-		if _, err := tx.ExecContext(ctx, `UPDATE latest SET task_id = r.task_id, status = r.status, result = r.result, ignored = 0,
+		if _, err := tx.ExecContext(ctx, `UPDATE OR ROLLBACK latest SET task_id = r.task_id, status = r.status, result = r.result, ignored = 0,
 			checked_at = r.checked_at FROM results r WHERE r.task_id = ? AND latest.asset_id = r.asset_id AND latest.item_id = r.item_id
 			AND latest.task_id <> r.task_id`, taskID); err != nil {
 			return err

@@ -202,7 +202,11 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	keys = append(keys, more...)
+	if len(keys) == 0 {
+		keys = more // as CompleteTask's report brings them: no copy
+	} else {
+		keys = append(keys, more...)
+	}
 	if err := makeLatest(ctx, tx, taskID, keys, ig); err != nil {
 		return err
 	}
@@ -649,6 +653,11 @@ func latestOf(ctx context.Context, conn *sql.Conn, tx *sql.Tx, assetIDs []uint64
 	var out []sqlstore.LatestRow
 	err := queryInts(ctx, conn, `SELECT asset_id, item_id, status, result, ignored, checked_at FROM latest
 		WHERE asset_id IN (SELECT id FROM temp.prior_assets) ORDER BY asset_id, item_id`, 6, func(v []int64) {
+		if len(out) == cap(out) {
+			// Doubled: append grows a large slice by a quarter, which for
+			// the 1.5 million rows of a fleet copied five times as much.
+			out = slices.Grow(out, max(len(out), 1024))
+		}
 		out = append(out, sqlstore.LatestRow{Asset: uint64(v[0]), Item: uint64(v[1]), Status: int(v[2]), Result: int(v[3]),
 			Ignored: v[4] != 0, CheckedAt: v[5]})
 	})

@@ -40,7 +40,7 @@ func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, 
 	if err != nil {
 		return nil, err
 	}
-	defer ds.Close()
+	defer func() { _ = ds.Close() }()
 	st, ok := ds.(driver.StmtExecContext)
 	if !ok {
 		return nil, errors.New("sqlite driver: no statement execution with a context")
@@ -122,7 +122,7 @@ func queryInts(ctx context.Context, conn *sql.Conn, q string, cols int, f func(v
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		dest := make([]driver.Value, cols)
 		for {
 			if err := rows.Next(dest); err == io.EOF {

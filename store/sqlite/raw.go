@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -24,6 +26,18 @@ var rawMinRows = 8 * batchRows
 // resultCols is how many columns a results row binds (resultsBatch).
 const resultCols = 8
 
+// rawCols is how many values a results row of rawResults binds.
+const rawCols = 7
+
+// rawResultsSQL is the statement of rawResults: rows of rawCols values,
+// the task's id written in (it is the same for all), and an empty
+// reason, as most are, bound as NULL, which the driver binds without
+// copying a string into the C heap for it.
+func rawResultsSQL(taskID int64) string {
+	row := "(" + strconv.FormatInt(taskID, 10) + ",?,?,?,?,COALESCE(?,''),?,?)"
+	return resultsBatch(context.Background(), nil).prefix + strings.TrimSuffix(strings.Repeat(row+",", batchRows), ",")
+}
+
 // rawResults writes the results of order (whole batches of batchRows) on
 // dc, the driver's connection of the ingest's transaction, through a
 // statement prepared for the call, binding the rows from one slice of
@@ -36,7 +50,7 @@ func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, 
 	if !ok {
 		return nil, errors.New("sqlite driver: no prepared statements with a context")
 	}
-	ds, err := pc.PrepareContext(ctx, resultsBatch(ctx, nil).sql(batchRows))
+	ds, err := pc.PrepareContext(ctx, rawResultsSQL(taskID))
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +59,12 @@ func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, 
 	if !ok {
 		return nil, errors.New("sqlite driver: no statement execution with a context")
 	}
-	args := make([]driver.NamedValue, batchRows*resultCols)
+	args := make([]driver.NamedValue, batchRows*rawCols)
 	for i := range args {
 		args[i].Ordinal = i + 1
 	}
-	// The values of a row that the next rows share are boxed once.
-	task, asset, lastAsset := any(taskID), any(nil), uint64(0)
+	// An asset's id, which its next rows share, is boxed once.
+	asset, lastAsset := any(nil), uint64(0)
 	for len(order) > 0 {
 		chunk := order[:batchRows]
 		order = order[batchRows:]
@@ -60,9 +74,13 @@ func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, 
 			if asset == nil || r.AssetID != lastAsset {
 				asset, lastAsset = int64(r.AssetID), r.AssetID
 			}
-			a[0].Value, a[1].Value, a[2].Value, a[3].Value = task, asset, int64(r.ItemID), int64(key.Status)
-			a[4].Value, a[5].Value, a[6].Value, a[7].Value = int64(key.Result), r.Reason, evidence, key.CheckedAt
-			a = a[resultCols:]
+			var reason any
+			if r.Reason != "" {
+				reason = r.Reason
+			}
+			a[0].Value, a[1].Value, a[2].Value, a[3].Value = asset, int64(r.ItemID), int64(key.Status), int64(key.Result)
+			a[4].Value, a[5].Value, a[6].Value = reason, evidence, key.CheckedAt
+			a = a[rawCols:]
 			return nil
 		})
 		if err != nil {

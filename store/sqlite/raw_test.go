@@ -115,3 +115,46 @@ func bigReport(f *Fixture, n int) *results.Report {
 	}
 	return rep
 }
+
+// A batch written through the driver's statement that repeats a pair the
+// task holds is refused whole, and the task goes on: its next batch is
+// taken, and it completes with exactly the results accepted.
+func TestRawResultsRefuseARepeatedPairWhole(t *testing.T) {
+	ctx := context.Background()
+	defer func(old int) { rawMinRows = old }(rawMinRows)
+	rawMinRows = 0
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "data"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f := New(t, db, NewClock())
+	rep := bigReport(f, 150)
+	task, err := db.BeginTask(ctx, store.TriggerManual, store.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddResults(ctx, task.ID, rep.Results[:300]); err != nil {
+		t.Fatal(err)
+	}
+	// Two whole batches, the last row of the second repeating a pair.
+	again := slices.Clone(rep.Results[300:699])
+	again = append(again, rep.Results[0])
+	if err := db.AddResults(ctx, task.ID, again); err == nil {
+		t.Error("a batch repeating a pair was accepted")
+	}
+	if err := db.AddResults(ctx, task.ID, rep.Results[300:]); err != nil {
+		t.Fatalf("the batch after the refused one: %v", err)
+	}
+	rep.Results = nil
+	if err := db.CompleteTask(ctx, task.ID, rep); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM results WHERE task_id = ?", task.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 602 {
+		t.Errorf("the task holds %d results, want the 602 accepted", n)
+	}
+}

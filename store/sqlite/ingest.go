@@ -470,7 +470,7 @@ func (s *DB) prepareResults(ctx context.Context) error {
 func insertResults(ctx context.Context, conn *sql.Conn, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	order := sqlstore.SortResults(rs)
 	keys := make([]sqlstore.ResultKey, 0, len(rs))
-	var enc evidenceEncoder
+	enc := evidenceEncoder{buf: make([]byte, 0, 32<<10)}
 	if n := len(order) / batchRows * batchRows; conn != nil && n >= rawMinRows {
 		err := conn.Raw(func(dc any) error {
 			var err error

@@ -92,12 +92,22 @@ func CheckResultIDs(rs []results.Result) error {
 // pages all over them. Results that come grouped by asset, in any order
 // of the assets (as a scan reports them), are ordered group by group,
 // each group's few results by item (for a fleet's 1.5 million results,
-// 40 ms instead of 0.3 s for one sort of them all).
+// 50 ms instead of 0.3 s for one sort of them all).
 func SortResults(rs []results.Result) []int {
-	if order, ok := sortGroups(rs); ok {
+	order := make([]int, len(rs))
+	sorted := true
+	for i := range order {
+		order[i] = i
+		if i > 0 && ComparePairs(rs[i-1].AssetID, rs[i-1].ItemID, rs[i].AssetID, rs[i].ItemID) >= 0 {
+			sorted = false
+		}
+	}
+	if sorted {
 		return order
 	}
-	order := make([]int, len(rs))
+	if sortGroups(rs, order) {
+		return order
+	}
 	for i := range order {
 		order[i] = i
 	}
@@ -107,44 +117,46 @@ func SortResults(rs []results.Result) []int {
 	return order
 }
 
-// sortGroups is SortResults for results whose assets' results are
-// contiguous; ok is false for others.
-func sortGroups(rs []results.Result) (order []int, ok bool) {
+// sortGroups puts into order (len(rs) long) the indexes of results whose
+// assets' results are contiguous, sorted; it reports false for others.
+func sortGroups(rs []results.Result, order []int) bool {
 	type group struct {
 		asset      uint64
 		start, end int
 	}
 	var groups []group
+	longest := 0
 	for i := range rs {
 		if i == 0 || rs[i].AssetID != rs[i-1].AssetID {
 			groups = append(groups, group{asset: rs[i].AssetID, start: i})
 		}
-		groups[len(groups)-1].end = i + 1
+		g := &groups[len(groups)-1]
+		g.end = i + 1
+		longest = max(longest, g.end-g.start)
 	}
 	slices.SortFunc(groups, func(a, b group) int { return cmp.Compare(a.asset, b.asset) })
-	order = make([]int, 0, len(rs))
+	for k := 1; k < len(groups); k++ {
+		if groups[k-1].asset == groups[k].asset {
+			return false // an asset's results in two places
+		}
+	}
 	type entry struct {
 		item uint64
 		i    int
 	}
-	var es []entry
-	for k, g := range groups {
-		if k > 0 && groups[k-1].asset == g.asset {
-			return nil, false // an asset's results in two places
-		}
-		es, ok = es[:0], true
+	es := make([]entry, 0, longest)
+	out := order[:0]
+	for _, g := range groups {
+		es = es[:0]
 		for i := g.start; i < g.end; i++ {
 			es = append(es, entry{rs[i].ItemID, i})
-			ok = ok && (i == g.start || rs[i-1].ItemID < rs[i].ItemID)
 		}
-		if !ok {
-			slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.item, b.item) })
-		}
+		slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.item, b.item) })
 		for _, e := range es {
-			order = append(order, e.i)
+			out = append(out, e.i)
 		}
 	}
-	return order, true
+	return true
 }
 
 // Running checks, inside the transaction c, that the task is running,

@@ -470,11 +470,10 @@ func (s *DB) prepareResults(ctx context.Context) error {
 func insertResults(ctx context.Context, conn *sql.Conn, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	order := sqlstore.SortResults(rs)
 	keys := make([]sqlstore.ResultKey, 0, len(rs))
-	enc := evidenceEncoder{buf: make([]byte, 0, 32<<10)}
 	if n := len(order) / batchRows * batchRows; conn != nil && n >= rawMinRows {
 		err := conn.Raw(func(dc any) error {
 			var err error
-			keys, err = rawResults(ctx, dc, taskID, rs, order[:n], keys, &enc)
+			keys, err = rawResults(ctx, dc, taskID, rs, order[:n], keys)
 			return err
 		})
 		if err != nil {
@@ -485,10 +484,12 @@ func insertResults(ctx context.Context, conn *sql.Conn, tx *sql.Tx, stmts *stmtC
 	res := resultsBatch(ctx, tx)
 	res.stmts = stmts
 	res.args = make([]any, 0, min(len(order), batchRows)*res.cols)
+	buf, ends := make([]byte, 0, 32<<10), make([]int, 0, batchRows)
 	for len(order) > 0 {
 		chunk := order[:min(batchRows, len(order))]
 		order = order[len(chunk):]
-		err := enc.each(rs, chunk, func(r *results.Result, key sqlstore.ResultKey, evidence string) error {
+		var err error
+		buf, ends, err = eachResult(buf, ends, rs, chunk, func(r *results.Result, key sqlstore.ResultKey, evidence string) error {
 			keys = append(keys, key)
 			return res.add(taskID, int64(r.AssetID), int64(r.ItemID), int64(key.Status), int64(key.Result),
 				r.Reason, evidence, key.CheckedAt)

@@ -44,8 +44,7 @@ func rawResultsSQL(taskID int64) string {
 // arguments that every batch reuses: through database/sql, each batch's
 // call converted its 1,600 arguments into a new slice of its own (half of
 // a fleet ingest's allocations). It appends the results' keys to keys.
-func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, order []int, keys []sqlstore.ResultKey,
-	enc *evidenceEncoder) ([]sqlstore.ResultKey, error) {
+func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, order []int, keys []sqlstore.ResultKey) ([]sqlstore.ResultKey, error) {
 	pc, ok := dc.(driver.ConnPrepareContext)
 	if !ok {
 		return nil, errors.New("sqlite driver: no prepared statements with a context")
@@ -65,11 +64,13 @@ func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, 
 	}
 	// An asset's id, which its next rows share, is boxed once.
 	asset, lastAsset := any(nil), uint64(0)
+	buf, ends := make([]byte, 0, 64<<10), make([]int, 0, batchRows)
 	for len(order) > 0 {
 		chunk := order[:batchRows]
 		order = order[batchRows:]
 		a := args
-		err := enc.each(rs, chunk, func(r *results.Result, key sqlstore.ResultKey, evidence string) error {
+		var err error
+		buf, ends, err = eachResult(buf, ends, rs, chunk, func(r *results.Result, key sqlstore.ResultKey, evidence string) error {
 			keys = append(keys, key)
 			if asset == nil || r.AssetID != lastAsset {
 				asset, lastAsset = int64(r.AssetID), r.AssetID
@@ -93,31 +94,28 @@ func rawResults(ctx context.Context, dc any, taskID int64, rs []results.Result, 
 	return keys, nil
 }
 
-// evidenceEncoder encodes the evidence of a batch of results into one
-// string, which the rows slice: one allocation per batch instead of one
-// per result.
-type evidenceEncoder struct {
-	buf  []byte
-	ends []int
-}
-
-// each calls f for each result of chunk (indexes into rs) with its key and
-// its encoded evidence.
-func (e *evidenceEncoder) each(rs []results.Result, chunk []int, f func(r *results.Result, key sqlstore.ResultKey, evidence string) error) error {
-	e.buf, e.ends = e.buf[:0], e.ends[:0]
+// eachResult calls f for each result of chunk (indexes into rs) with its
+// key and its evidence as stored. The chunk's evidence is encoded into
+// buf, then copied into one string that the rows slice: one allocation
+// per chunk instead of one per result. It returns buf and ends (the
+// rows' ends in it) for the next chunk to reuse: passed and given back
+// by value, a caller's buffers of a constant size stay on its stack.
+func eachResult(buf []byte, ends []int, rs []results.Result, chunk []int,
+	f func(r *results.Result, key sqlstore.ResultKey, evidence string) error) ([]byte, []int, error) {
+	buf, ends = buf[:0], ends[:0]
 	for _, i := range chunk {
-		e.buf = sqlstore.AppendEvidence(e.buf, rs[i].Evidence)
-		e.ends = append(e.ends, len(e.buf))
+		buf = sqlstore.AppendEvidence(buf, rs[i].Evidence)
+		ends = append(ends, len(buf))
 	}
-	evidence, start := string(e.buf), 0
+	evidence, start := string(buf), 0
 	for k, i := range chunk {
 		r := &rs[i]
-		if err := f(r, sqlstore.KeyOf(r), evidence[start:e.ends[k]]); err != nil {
-			return err
+		if err := f(r, sqlstore.KeyOf(r), evidence[start:ends[k]]); err != nil {
+			return buf, ends, err
 		}
-		start = e.ends[k]
+		start = ends[k]
 	}
-	return nil
+	return buf, ends, nil
 }
 
 // queryInts runs q, which takes no argument and whose cols columns are

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver
@@ -45,6 +46,8 @@ type DB struct {
 	alive func(host string, pid int) bool
 	// stmts are the prepared statements of the results' ingest.
 	stmts *stmtCache
+	// conns holds the connection of each open transaction (connOf).
+	conns sync.Map
 }
 
 var _ store.Store = (*DB)(nil)
@@ -213,17 +216,34 @@ func (s *DB) Close() error {
 	return errors.Join(s.db.Close(), s.sig.db.Close())
 }
 
-// tx runs f in one immediate (write-locking) transaction.
+// tx runs f in one immediate (write-locking) transaction, on a
+// connection that connOf gives while f runs.
 func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
+	defer func() { _ = conn.Close() }()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	s.conns.Store(tx, conn)
+	defer s.conns.Delete(tx)
 	if err := f(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()
+}
+
+// connOf is the connection that a transaction of tx runs on (nil for
+// another): the ingest writes its results rows through the driver's own
+// statements on it, between the transaction's statements (rawResults).
+func (s *DB) connOf(tx *sql.Tx) *sql.Conn {
+	c, _ := s.conns.Load(tx)
+	conn, _ := c.(*sql.Conn)
+	return conn
 }
 
 // sharedTx runs f in one immediate transaction (sqlstore.Store.Tx).

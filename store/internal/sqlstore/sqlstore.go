@@ -206,23 +206,50 @@ func ScanListedAsset(sc Scanner) (store.AssetInfo, error) {
 // reason, evidence (JSON, empty for none), check time, task, remediation.
 func ScanRow(sc Scanner) (results.Row, error) {
 	var r results.Row
-	var risk, at, evidence string
-	var status, result int
-	var checked int64
-	if err := sc.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &at, &r.NodeName,
-		&status, &result, &r.Ignored, &r.Reason, &evidence, &checked, &r.TaskID, &r.Remediation); err != nil {
+	var risk string
+	var c rowColumns
+	if err := sc.Scan(&r.ItemID, &r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.AssetID, &r.AssetName, &c.assetType, &r.NodeName,
+		&c.status, &c.result, &r.Ignored, &r.Reason, &c.evidence, &c.checked, &r.TaskID, &r.Remediation); err != nil {
 		return r, err
 	}
-	r.Risk, r.AssetType = checks.Risk(risk), assets.Type(at)
-	r.Status, r.Result = StatusOf(status), ResultOf(result)
-	r.CheckedAt = APITime(checked)
-	if evidence != "" {
+	r.Risk = checks.Risk(risk)
+	c.fill(&r)
+	return r, nil
+}
+
+// ScanItemRow reads a result row of the item that item carries (its id,
+// number, title, category, standard, risk and remediation, read once for
+// a page of its results): ScanRow's columns without the item's.
+func ScanItemRow(sc Scanner, item results.Row) (results.Row, error) {
+	r := item
+	var c rowColumns
+	if err := sc.Scan(&r.AssetID, &r.AssetName, &c.assetType, &r.NodeName,
+		&c.status, &c.result, &r.Ignored, &r.Reason, &c.evidence, &c.checked, &r.TaskID); err != nil {
+		return r, err
+	}
+	c.fill(&r)
+	return r, nil
+}
+
+// rowColumns are the columns of a result row stored in another form than
+// results.Row's.
+type rowColumns struct {
+	assetType, evidence string
+	status, result      int
+	checked             int64
+}
+
+// fill sets the row's fields that the columns give.
+func (c *rowColumns) fill(r *results.Row) {
+	r.AssetType = assets.Type(c.assetType)
+	r.Status, r.Result = StatusOf(c.status), ResultOf(c.result)
+	r.CheckedAt = APITime(c.checked)
+	if c.evidence != "" {
 		// A page holds up to 100 rows' evidence: decoded by encoding/json's
 		// successor with encoding/json's semantics, in about a third of the
 		// time.
-		_ = jsonv2.Unmarshal([]byte(evidence), &r.Evidence, jsonv1.DefaultOptionsV1())
+		_ = jsonv2.Unmarshal([]byte(c.evidence), &r.Evidence, jsonv1.DefaultOptionsV1())
 	}
-	return r, nil
 }
 
 // ScanRowTotal reads a result row (ScanRow) followed by a count, into

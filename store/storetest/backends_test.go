@@ -126,7 +126,7 @@ func sqlitePlace(t *testing.T) *place {
 ALTER TABLE latest DROP COLUMN current_name;
 ALTER TABLE latest DROP COLUMN result_row;
 CREATE INDEX latest_item ON latest(item_id, result, status, ignored);`,
-		nameLatest: "ALTER TABLE latest ADD COLUMN current_name TEXT; ALTER TABLE latest ADD COLUMN result_row INTEGER",
+		nameLatest:   "ALTER TABLE latest ADD COLUMN current_name TEXT; ALTER TABLE latest ADD COLUMN result_row INTEGER",
 		rowResults:   sqliteResults(""),
 		unrowResults: sqliteResults(" WITHOUT ROWID"),
 		query: func(t *testing.T, q string) []string {
@@ -232,7 +232,7 @@ func postgresPlace(t *testing.T) *place {
 		unnameLatest: `DROP INDEX latest_item;
 ALTER TABLE latest DROP COLUMN current_name;
 CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id);`,
-		nameLatest: `ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C"`,
+		nameLatest:   `ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C"`,
 		rowResults:   "SELECT 1",
 		unrowResults: "SELECT 1",
 		query: func(t *testing.T, q string) []string {

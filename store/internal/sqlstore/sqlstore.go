@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	jsonv1 "github.com/go-json-experiment/json/v1"
-
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
@@ -244,12 +241,7 @@ func (c *rowColumns) fill(r *results.Row) {
 	r.AssetType = assets.Type(c.assetType)
 	r.Status, r.Result = StatusOf(c.status), ResultOf(c.result)
 	r.CheckedAt = APITime(c.checked)
-	if c.evidence != "" {
-		// A page holds up to 100 rows' evidence: decoded by encoding/json's
-		// successor with encoding/json's semantics, in about a third of the
-		// time.
-		_ = jsonv2.Unmarshal([]byte(c.evidence), &r.Evidence, jsonv1.DefaultOptionsV1())
-	}
+	r.Evidence = ParseEvidence(c.evidence)
 }
 
 // ScanRowTotal reads a result row (ScanRow) followed by a count, into

@@ -40,24 +40,38 @@ var StatusCodes = map[checks.CheckStatus]int{checks.CheckInit: StInit, checks.Ch
 // ResultCodes maps a check result to its stored code.
 var ResultCodes = map[checks.CheckResult]int{"": ResNone, checks.ResultPassed: ResPassed, checks.ResultFailed: ResFailed, checks.ResultManual: ResManual, checks.ResultNotApplicable: ResNotApplicable}
 
+// statusOf and resultOf are StatusCodes and ResultCodes the other way:
+// a stored code's status or result at its index (read once per row of a
+// page, where ranging over the map cost more than the rest of the row's
+// decoding).
+var (
+	statusOf = invert(StatusCodes, StFailed)
+	resultOf = invert(ResultCodes, ResNotApplicable)
+)
+
+// invert lists the keys of codes (0 to last) by their codes.
+func invert[K comparable](codes map[K]int, last int) []K {
+	out := make([]K, last+1)
+	for k, v := range codes {
+		out[v] = k
+	}
+	return out
+}
+
 // StatusOf is the check status of a stored code.
 func StatusOf(code int) checks.CheckStatus {
-	for k, v := range StatusCodes {
-		if v == code {
-			return k
-		}
+	if code < 0 || code >= len(statusOf) {
+		return checks.CheckInit
 	}
-	return checks.CheckInit
+	return statusOf[code]
 }
 
 // ResultOf is the check result of a stored code.
 func ResultOf(code int) checks.CheckResult {
-	for k, v := range ResultCodes {
-		if v == code {
-			return k
-		}
+	if code < 0 || code >= len(resultOf) {
+		return ""
 	}
-	return ""
+	return resultOf[code]
 }
 
 // Unix is a time as stored: unix milliseconds, 0 for the zero time.

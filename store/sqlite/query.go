@@ -110,7 +110,7 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if cond == sqlstore.ItemAssetsCond {
 		item, ok, err := s.itemOf(ctx, id)
 		if err != nil || !ok {
-			return nil, total, err
+			return nil, 0, err
 		}
 		sel = fmt.Sprintf(itemResultSelect, page)
 		scan = func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanItemRow(sc, item) }
@@ -118,7 +118,7 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if !byName {
 		sel += pageOrder
 	}
-	out, err := s.rows(ctx, scan, sel, args)
+	out, err := s.rows(ctx, scan, min(q.Limit, total), sel, args)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -128,14 +128,17 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	return out, total, nil
 }
 
-// rows reads the rows of a query with scan.
-func (s *DB) rows(ctx context.Context, scan func(sqlstore.Scanner) (results.Row, error), q string, args []any) ([]results.Row, error) {
+// rows reads the rows of a query (about n) with scan.
+func (s *DB) rows(ctx context.Context, scan func(sqlstore.Scanner) (results.Row, error), n int, q string, args []any) ([]results.Row, error) {
 	rows, err := s.DB.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []results.Row
+	var out []results.Row // nil for an empty page
+	if n > 0 {
+		out = make([]results.Row, 0, n)
+	}
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {

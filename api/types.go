@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/baselinehq/baseline/checks"
@@ -96,16 +95,19 @@ func NewAssetPolicyItem(r results.Row, standardID uint64, standardName string, w
 		AssetType: string(r.AssetType), NodeName: r.NodeName, WhitelistId: whitelistID}
 }
 
-// VerifyInfo renders a row's evidence as the API's one-line VerifyInfo.
+// VerifyInfo renders a row's evidence as the API's one-line VerifyInfo:
+// "source: subject actual (expected expected)" for its first failed
+// evidence, else "source: subject actual" for its first, else the row's
+// reason. (Joined, not formatted: a page renders it for each of its rows.)
 func VerifyInfo(r results.Row) string {
 	for _, e := range r.Evidence {
 		if !e.Passed {
-			return fmt.Sprintf("%s: %s %s (expected %s)", e.Source, e.Subject, e.Actual, e.Expected)
+			return e.Source + ": " + e.Subject + " " + e.Actual + " (expected " + e.Expected + ")"
 		}
 	}
 	if len(r.Evidence) > 0 {
 		e := r.Evidence[0]
-		return fmt.Sprintf("%s: %s %s", e.Source, e.Subject, e.Actual)
+		return e.Source + ": " + e.Subject + " " + e.Actual
 	}
 	return r.Reason
 }

@@ -619,6 +619,18 @@ UPDATE latest l SET current_name = a.name FROM assets a WHERE a.id = l.asset_id 
 CREATE INDEX latest_item ON latest(item_id, result, current_name, asset_id) INCLUDE (status, ignored, checked_at, task_id);
 `,
 	},
+	// 15: SQLite's latest rows keep the row id of their result
+	// (result_row), so that a page of latest results reads each one's
+	// reason and evidence with one search of the results table instead of
+	// one of its key's index and then one of the table. The column starts
+	// empty, without rewriting the latest rows: ingest writes it with each
+	// latest row it writes, and a row without it, or whose id no longer
+	// names its result (a VACUUM renumbers the results), has its result
+	// read by its key. PostgreSQL keeps its tables.
+	{
+		SQLite:   `ALTER TABLE latest ADD COLUMN result_row INTEGER;`,
+		Postgres: `SELECT 1;`,
+	},
 }
 
 // SignaturesMoved is the version whose migration drops SQLite's

@@ -505,9 +505,10 @@ func insertResults(ctx context.Context, conn *sql.Conn, tx *sql.Tx, stmts *stmtC
 // pairs inside SQLite (far faster than a second pass of bound rows), and
 // marks the ignored ones. A new pair takes its asset's name while the
 // asset is current (upsertAssets names the pairs of assets renamed or
-// found again, markRemoved unnames those of assets removed). A pair
-// whose outcome did not change takes only the task and the check time,
-// which no index holds: its entry in the per-item index stays as it is;
+// found again, markRemoved unnames those of assets removed), and each
+// pair the row id of its result (migration 15). A pair whose outcome did
+// not change takes only the task, the check time and that row id, which
+// no index holds: its entry in the per-item index stays as it is;
 // the pairs whose outcome changed are updated whole by a second
 // statement, run only when some are left.
 func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.ResultKey, ig sqlstore.IgnoreSet) error {
@@ -541,11 +542,11 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 	// A refused row rolls back the whole transaction (OR ROLLBACK), which
 	// the caller abandons anyway, so that SQLite keeps no statement journal
 	// of the pages these statements change (as resultsBatch).
-	insert := `INSERT OR ROLLBACK INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name)
-		SELECT r.asset_id, r.item_id, r.task_id, r.status, r.result, 0, r.checked_at, a.name
+	insert := `INSERT OR ROLLBACK INTO latest(asset_id, item_id, task_id, status, result, ignored, checked_at, current_name, result_row)
+		SELECT r.asset_id, r.item_id, r.task_id, r.status, r.result, 0, r.checked_at, a.name, r.rowid
 		FROM results r LEFT JOIN temp.key_names a ON a.id = r.asset_id WHERE r.task_id = ?`
 	if !fresh { // else nothing to replace
-		insert += ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, checked_at = excluded.checked_at
+		insert += ` ON CONFLICT(asset_id, item_id) DO UPDATE SET task_id = excluded.task_id, checked_at = excluded.checked_at, result_row = excluded.result_row
 			WHERE latest.status = excluded.status AND latest.result = excluded.result AND latest.ignored = 0`
 	}
 	res, err := tx.ExecContext(ctx, insert, taskID)
@@ -556,7 +557,7 @@ func makeLatest(ctx context.Context, tx *sql.Tx, taskID int64, keys []sqlstore.R
 		return err
 	} else if n < int64(len(keys)) {
 		if _, err := tx.ExecContext(ctx, `UPDATE OR ROLLBACK latest SET task_id = r.task_id, status = r.status, result = r.result, ignored = 0,
-			checked_at = r.checked_at FROM results r WHERE r.task_id = ? AND latest.asset_id = r.asset_id AND latest.item_id = r.item_id
+			checked_at = r.checked_at, result_row = r.rowid FROM results r WHERE r.task_id = ? AND latest.asset_id = r.asset_id AND latest.item_id = r.item_id
 			AND latest.task_id <> r.task_id`, taskID); err != nil {
 			return err
 		}

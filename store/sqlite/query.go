@@ -3,11 +3,14 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
+	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/results"
 	"github.com/baselinehq/baseline/store"
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
@@ -43,10 +46,29 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 // only then their reasons and evidence. pageOrder puts them in the
 // page's order (its rows numbered n).
 const resultSelect = `SELECT i.id, i.base_id, i.name, i.category, i.standard_id, i.risk, a.id, a.name, a.type, a.node_name,
-	l.status, l.result, l.ignored, COALESCE(res.reason, ''), COALESCE(res.evidence, ''), l.checked_at, l.task_id, i.remediation
+	l.status, l.result, l.ignored, ` + resultText + `, l.checked_at, l.task_id, i.remediation
 	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
-	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id
-	LEFT JOIN results res ON res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id`
+	JOIN items i ON i.id = l.item_id JOIN assets a ON a.id = l.asset_id` + resultJoin
+
+// itemResultSelect is resultSelect for one item's results (sqlstore.ScanItemRow):
+// the item's columns are read once for the page (itemOf), not with each
+// row.
+const itemResultSelect = `SELECT a.id, a.name, a.type, a.node_name, l.status, l.result, l.ignored, ` + resultText + `, l.checked_at, l.task_id
+	FROM (%s) pg JOIN latest l ON l.asset_id = pg.asset_id AND l.item_id = pg.item_id
+	JOIN assets a ON a.id = l.asset_id` + resultJoin
+
+// resultJoin joins a latest row (l) to its result (res) by the result's
+// row id that the latest row keeps (migration 15): one search of the
+// results table. The key is compared too: a row id that no longer names
+// the row's result (a VACUUM renumbers the results) joins none, nor does
+// a latest row written before the column was, and resultText then reads
+// the result by its key.
+const resultJoin = `
+	LEFT JOIN results res ON res.rowid = l.result_row AND res.task_id = l.task_id AND res.asset_id = l.asset_id AND res.item_id = l.item_id`
+
+// resultText is the reason and the evidence of resultJoin's result.
+const resultText = `CASE WHEN res.rowid IS NULL THEN COALESCE((SELECT k.reason FROM results k WHERE k.task_id = l.task_id AND k.asset_id = l.asset_id AND k.item_id = l.item_id), '') ELSE res.reason END,
+	CASE WHEN res.rowid IS NULL THEN COALESCE((SELECT k.evidence FROM results k WHERE k.task_id = l.task_id AND k.asset_id = l.asset_id AND k.item_id = l.item_id), '') ELSE res.evidence END`
 
 // pageOrder follows resultSelect where its page numbers its rows.
 const pageOrder = " ORDER BY pg.n"
@@ -84,27 +106,61 @@ func (s *DB) results(ctx context.Context, cond string, id uint64, order string, 
 	if err != nil {
 		return nil, 0, err
 	}
-	sel := fmt.Sprintf(resultSelect, page)
+	sel, scan := fmt.Sprintf(resultSelect, page), sqlstore.ScanRow
+	if cond == sqlstore.ItemAssetsCond {
+		item, ok, err := s.itemOf(ctx, id)
+		if err != nil || !ok {
+			return nil, 0, err
+		}
+		sel = fmt.Sprintf(itemResultSelect, page)
+		scan = func(sc sqlstore.Scanner) (results.Row, error) { return sqlstore.ScanItemRow(sc, item) }
+	}
 	if !byName {
 		sel += pageOrder
 	}
-	rows, err := s.DB.Query(ctx, sel, args...)
+	out, err := s.rows(ctx, scan, min(q.Limit, total), sel, args)
 	if err != nil {
 		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []results.Row
-	for rows.Next() {
-		r, err := sqlstore.ScanRow(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, r)
 	}
 	if byName {
 		slices.SortFunc(out, assetNameOrder)
 	}
-	return out, total, rows.Err()
+	return out, total, nil
+}
+
+// rows reads the rows of a query (about n) with scan.
+func (s *DB) rows(ctx context.Context, scan func(sqlstore.Scanner) (results.Row, error), n int, q string, args []any) ([]results.Row, error) {
+	rows, err := s.DB.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []results.Row // nil for an empty page
+	if n > 0 {
+		out = make([]results.Row, 0, n)
+	}
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// itemOf reads the item's columns of its result rows (sqlstore.ScanItemRow);
+// false when there is no such item.
+func (s *DB) itemOf(ctx context.Context, id uint64) (results.Row, bool, error) {
+	r := results.Row{ItemID: id}
+	var risk string
+	err := s.DB.QueryRow(ctx, "SELECT base_id, name, category, standard_id, risk, remediation FROM items WHERE id = ?", id).
+		Scan(&r.Number, &r.Title, &r.Category, &r.StandardID, &risk, &r.Remediation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	r.Risk = checks.Risk(risk)
+	return r, err == nil, err
 }
 
 // assetNameOrder is the order of an item's affected assets: their names

@@ -38,10 +38,15 @@ type place struct {
 	query func(t *testing.T, sql string) []string
 	// unnameLatest takes a store's latest rows back to before they kept
 	// their asset's name (migration 14: no current_name, the per-item
-	// index as migration 13 left it); nameLatest gives the latest rows of
-	// a store from before that migration the column that this build's
-	// ingest writes.
+	// index as migration 13 left it; nor, in SQLite, their result's row
+	// id, migration 15); nameLatest gives the latest rows of a store from
+	// before those migrations the columns that this build's ingest writes.
 	unnameLatest, nameLatest string
+	// rowResults gives a store from before results were appended
+	// (migration 11) a results table with row ids, which this build's
+	// ingest reads (migration 15), keeping its rows; unrowResults takes
+	// the table back to that migration's older form.
+	rowResults, unrowResults string
 }
 
 // printRow prints a row's values, given as pointers.
@@ -119,8 +124,11 @@ func sqlitePlace(t *testing.T) *place {
 		setVersion: "PRAGMA user_version = %d",
 		unnameLatest: `DROP INDEX latest_item;
 ALTER TABLE latest DROP COLUMN current_name;
+ALTER TABLE latest DROP COLUMN result_row;
 CREATE INDEX latest_item ON latest(item_id, result, status, ignored);`,
-		nameLatest: "ALTER TABLE latest ADD COLUMN current_name TEXT",
+		nameLatest:   "ALTER TABLE latest ADD COLUMN current_name TEXT; ALTER TABLE latest ADD COLUMN result_row INTEGER",
+		rowResults:   sqliteResults(""),
+		unrowResults: sqliteResults(" WITHOUT ROWID"),
 		query: func(t *testing.T, q string) []string {
 			db := raw(t)
 			defer db.Close()
@@ -167,6 +175,25 @@ CREATE INDEX latest_item ON latest(item_id, result, status, ignored);`,
 	}
 }
 
+// sqliteResults makes SQLite's results table again as migration 1 wrote
+// it, with the options given after its definition, keeping its rows.
+func sqliteResults(options string) string {
+	return `ALTER TABLE results RENAME TO results_kept;
+CREATE TABLE results (
+	task_id    INTEGER NOT NULL,
+	asset_id   INTEGER NOT NULL,
+	item_id    INTEGER NOT NULL,
+	status     INTEGER NOT NULL,
+	result     INTEGER NOT NULL,
+	reason     TEXT NOT NULL,
+	evidence   TEXT NOT NULL,
+	checked_at INTEGER NOT NULL,
+	PRIMARY KEY (task_id, asset_id, item_id)
+)` + options + `;
+INSERT INTO results SELECT task_id, asset_id, item_id, status, result, reason, evidence, checked_at FROM results_kept;
+DROP TABLE results_kept;`
+}
+
 func postgresPlace(t *testing.T) *place {
 	dsn := pgtest.DSN(t)
 	raw := func(t *testing.T) *pgx.Conn {
@@ -205,7 +232,9 @@ func postgresPlace(t *testing.T) *place {
 		unnameLatest: `DROP INDEX latest_item;
 ALTER TABLE latest DROP COLUMN current_name;
 CREATE INDEX latest_item ON latest(item_id, result, status, ignored, checked_at) INCLUDE (asset_id, task_id);`,
-		nameLatest: `ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C"`,
+		nameLatest:   `ALTER TABLE latest ADD COLUMN current_name TEXT COLLATE "C"`,
+		rowResults:   "SELECT 1",
+		unrowResults: "SELECT 1",
 		query: func(t *testing.T, q string) []string {
 			c := raw(t)
 			defer c.Close(context.Background())

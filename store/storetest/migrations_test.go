@@ -163,11 +163,13 @@ func tMigrationAppendsResults(t *testing.T, p *place) {
 	c := NewClock()
 	f := &fixture{Fixture: New(t, p.open(t, c.Now, store.ResultsAppended-1), c), place: p}
 	p.exec(t, p.nameLatest) // written by this build's ingest, as it was then
+	p.exec(t, p.rowResults) // read by this build's ingest
 	first := f.Standard(t)
 	c.Step(time.Hour)
 	second := f.Ingest(t, store.Scope{}, f.BuildReport(map[uint64][]string{CtrA: {P, F, P, M}, CtrB: {F, P, P, M}}))
 	before := storedResults(t, f.DB, first.ID, second.ID)
 	p.exec(t, p.unnameLatest)
+	p.exec(t, p.unrowResults)
 	f.DB = f.reopen(t)
 	if v := p.version(t); v != store.SchemaVersion {
 		t.Fatalf("version %d, want %d", v, store.SchemaVersion)

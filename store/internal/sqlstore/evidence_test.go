@@ -45,3 +45,65 @@ func TestAppendEvidenceDecodesAsMarshal(t *testing.T) {
 		}
 	}
 }
+
+// ParseEvidence decodes stored evidence as json.Unmarshal does: in
+// AppendEvidence's form (read field by field) and in any other (HTML
+// escapes as json.Marshal writes them, other key orders, spaces, an empty
+// array, null, invalid JSON).
+func TestParseEvidenceDecodesAsUnmarshal(t *testing.T) {
+	for i, raw := range evidenceSeeds() {
+		checkParseEvidence(t, i, raw)
+	}
+}
+
+// FuzzParseEvidence compares ParseEvidence with json.Unmarshal on any
+// text.
+func FuzzParseEvidence(f *testing.F) {
+	for _, raw := range evidenceSeeds() {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw string) { checkParseEvidence(t, 0, raw) })
+}
+
+// evidenceSeeds are stored evidence of every form ParseEvidence meets.
+func evidenceSeeds() []string {
+	seeds := []string{
+		"",
+		"null",
+		"[]",
+		`[{"Source":"container","Subject":"{.Config.User}","Actual":"<not set>","Expected":"set","Passed":false}]`,
+		`[{"Source":"container","Subject":"{.Config.User}","Actual":"\u003cnot set\u003e","Expected":"set","Passed":false}]`,
+		`[{"Source":"a","Actual":"b","Expected":"c","Passed":true,"Text":"d"},{"Source":"e","Actual":"","Expected":"","Passed":false}]`,
+		`[{"Actual":"b","Source":"a","Expected":"c","Passed":true}]`,
+		`[ {"Source":"a","Actual":"b","Expected":"c","Passed":true} ]`,
+		`[{"Source":"a","Actual":"b","Expected":"c","Passed":true}`,
+		`[{"Source":"a","Actual":"b","Expected":"c","Passed":1}]`,
+		`[{"Source":"a","Subject":"","Actual":"b","Expected":"c","Passed":false,"Text":""}]`,
+		"[{\"Source\":\"tab\there\",\"Actual\":\"b\",\"Expected\":\"c\",\"Passed\":true}]",
+		"[{\"Source\":\"bad \xff utf-8\",\"Actual\":\"b\",\"Expected\":\"c\",\"Passed\":true}]",
+		`[{"source":"a","actual":"b","expected":"c","passed":true}]`,
+	}
+	for _, ev := range [][]checks.Evidence{
+		{{Source: "file /etc/docker/daemon.json", Subject: "icc", Actual: "a \"quoted\" \\ value\n\t\r", Expected: "x", Passed: true, Text: "the user is root"},
+			{Source: "env", Actual: "nul \x00 bell \x07 del \x7f", Expected: ""}},
+		{{Source: "line\u2028sep\u2029é中", Actual: "🙂", Expected: "<b>&</b>"}},
+	} {
+		seeds = append(seeds, string(AppendEvidence(nil, ev)))
+		raw, _ := json.Marshal(ev)
+		seeds = append(seeds, string(raw))
+	}
+	return seeds
+}
+
+// checkParseEvidence compares ParseEvidence with json.Unmarshal on raw
+// (case i).
+func checkParseEvidence(t *testing.T, i int, raw string) {
+	t.Helper()
+	var want []checks.Evidence
+	if raw != "" {
+		_ = json.Unmarshal([]byte(raw), &want)
+	}
+	if got := ParseEvidence(raw); !reflect.DeepEqual(got, want) {
+		t.Errorf("case %d: %q decodes to %#v, want %#v", i, raw, got, want)
+	}
+}

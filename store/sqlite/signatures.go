@@ -3,12 +3,16 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	sqlitedriver "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/baselinehq/baseline/store/internal/sqlstore"
 )
@@ -80,12 +84,34 @@ func (s *signatures) open(ctx context.Context) (*sql.DB, error) {
 		if err := createPrivate(s.path, s.log); err != nil {
 			return nil, err
 		}
-		if _, err := s.db.ExecContext(ctx, signaturesSchema); err != nil {
+		if err := s.createTable(ctx); err != nil {
 			return nil, err
 		}
 		s.ready.Store(true)
 	}
 	return s.db, nil
+}
+
+// createTable creates the signatures' table. Two processes on the store
+// may create the file at the same moment (two daemons' first requests):
+// while one turns the new file to write-ahead logging, the other's
+// connection is refused as busy at once, without waiting, so a busy
+// refusal is tried again (for up to about a second).
+func (s *signatures) createTable(ctx context.Context) error {
+	wait := time.Millisecond
+	for {
+		_, err := s.db.ExecContext(ctx, signaturesSchema)
+		var e *sqlitedriver.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || wait > 512*time.Millisecond {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // signaturesConn runs the signature statements outside a transaction

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,5 +60,61 @@ func TestSignaturesMoveToTheirFile(t *testing.T) {
 	defer other.Close()
 	if err := other.QueryRowContext(ctx, `SELECT COUNT(*) FROM signatures WHERE signature = ?`, u.Signature).Scan(&n); err != nil || n != 1 {
 		t.Errorf("signatures file: %d rows of %q, %v", n, u.Signature, err)
+	}
+}
+
+// Stores that use a new signatures' file for the first time at the same
+// moment (two daemons' first requests) all record their signatures: the
+// one whose connection finds the file being set up by another waits for
+// it, instead of failing the use (which the replay guard would then keep
+// in its memory only, accepting a replay through the other daemon). Of
+// one signature used through each of them, exactly one use is the first.
+func TestSignaturesFileCreatedConcurrently(t *testing.T) {
+	ctx := context.Background()
+	const stores, rounds = 4, 40
+	now := time.Now().Truncate(time.Millisecond)
+	for round := range rounds {
+		dir := t.TempDir()
+		dbs := make([]*DB, stores)
+		for i := range dbs {
+			db, err := Open(ctx, dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			dbs[i] = db
+		}
+		var wg sync.WaitGroup
+		var firsts atomic.Int32
+		errs := make(chan error, stores)
+		start := make(chan struct{})
+		for _, db := range dbs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				u := store.SignatureUse{Signature: "shared", Action: "CreateComplianceTask", At: now, Until: now.Add(5 * time.Minute)}
+				_, seen, err := db.UseSignature(ctx, u)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !seen {
+					firsts.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: a store's first use of the signatures' file failed: %v", round, err)
+		}
+		if n := firsts.Load(); n != 1 {
+			t.Errorf("round %d: %d of %d stores recorded the signature as its first use, want 1", round, n, stores)
+		}
+		if t.Failed() {
+			return
+		}
 	}
 }

@@ -748,25 +748,7 @@ func (s *xlsxSynthSource) Rows(ctx context.Context, fn func(results.Row) error) 
 func BenchmarkExportXLSXLarge(b *testing.B) {
 	const n = 200_000
 	src := &xlsxSynthSource{n: n}
-	var peak uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapAlloc)
-			}
-		}
-	}()
+	peak := sampleHeapPeak()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -778,10 +760,8 @@ func BenchmarkExportXLSXLarge(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	close(stop)
-	wg.Wait()
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(before.HeapAlloc)/(1<<20), "heap-before-MB")
 }
 
@@ -978,8 +958,24 @@ func TestXLSXEscapes(t *testing.T) {
 func BenchmarkVerifyXLSXLarge(b *testing.B) {
 	data, _ := encodeXLSX(b, &xlsxSynthSource{n: 200_000})
 	runtime.GC()
+	peak := sampleHeapPeak()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, _, ok := verifyXLSX(b, data); !ok {
+			b.Fatal("does not verify")
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(data))/(1<<20), "file-MB")
+	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
+}
+
+// sampleHeapPeak samples the live heap every 10 ms until the returned
+// function is called, which gives the most seen.
+func sampleHeapPeak() (stop func() uint64) {
 	var peak uint64
-	stop := make(chan struct{})
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -989,7 +985,7 @@ func BenchmarkVerifyXLSXLarge(b *testing.B) {
 		defer tick.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-tick.C:
 				runtime.ReadMemStats(&ms)
@@ -997,18 +993,11 @@ func BenchmarkVerifyXLSXLarge(b *testing.B) {
 			}
 		}
 	}()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, _, ok := verifyXLSX(b, data); !ok {
-			b.Fatal("does not verify")
-		}
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		return peak
 	}
-	b.StopTimer()
-	close(stop)
-	wg.Wait()
-	b.ReportMetric(float64(len(data))/(1<<20), "file-MB")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 }
 
 // TestXLSXSpoolLeavesNoFile fills a sheet's spool past what it keeps in

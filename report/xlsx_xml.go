@@ -155,9 +155,9 @@ func xlsxCell(col, row int, abs bool) string {
 }
 
 // xlsxEscapeAttr escapes s for an attribute value or element content.
-func xlsxEscapeAttr(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(s)
-}
+func xlsxEscapeAttr(s string) string { return xlsxAttrEscaper.Replace(s) }
+
+var xlsxAttrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 
 // xlsxWriteParts writes the workbook's parts into zw: the package's
 // relationships and content types, the document properties, the workbook,

@@ -144,7 +144,7 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	if err := s.prepareResults(ctx); err != nil {
 		return err
 	}
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.completeTask(ctx, tx, taskID, rep) }); err != nil {
+	if err := s.connTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error { return s.completeTask(ctx, tx, conn, taskID, rep) }); err != nil {
 		return err
 	}
 	// Fold the write-ahead log back into the database so that a large task
@@ -153,8 +153,8 @@ func (s *DB) CompleteTask(ctx context.Context, taskID int64, rep *results.Report
 	return err
 }
 
-func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *results.Report) error {
-	scopeJSON, trigger, err := sqlstore.Running(ctx, sqlConn{tx}, taskID)
+func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, conn *sql.Conn, taskID int64, rep *results.Report) error {
+	scopeJSON, trigger, err := sqlstore.Running(ctx, sqlConn{q: tx}, taskID)
 	if err != nil {
 		return err
 	}
@@ -191,14 +191,14 @@ func (s *DB) completeTask(ctx context.Context, tx *sql.Tx, taskID int64, rep *re
 	if err != nil {
 		return err
 	}
-	if prior.Rows, err = latestOf(ctx, s.connOf(tx), tx, prior.Assets(rep)); err != nil {
+	if prior.Rows, err = latestOf(ctx, conn, tx, prior.Assets(rep)); err != nil {
 		return err
 	}
 	keys, err := s.taskKeys(ctx, tx, taskID)
 	if err != nil {
 		return err
 	}
-	more, err := insertResults(ctx, s.connOf(tx), tx, s.stmts, taskID, rep.Results)
+	more, err := insertResults(ctx, conn, tx, s.stmts, taskID, rep.Results)
 	if err != nil {
 		return err
 	}
@@ -245,12 +245,12 @@ func (s *DB) AddResults(ctx context.Context, taskID int64, rs []results.Result) 
 		return err
 	}
 	var keys []sqlstore.ResultKey
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, _, err := sqlstore.Running(ctx, sqlConn{tx}, taskID); err != nil {
+	err := s.connTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
+		if _, _, err := sqlstore.Running(ctx, sqlConn{q: tx}, taskID); err != nil {
 			return err
 		}
 		var err error
-		keys, err = insertResults(ctx, s.connOf(tx), tx, s.stmts, taskID, rs)
+		keys, err = insertResults(ctx, conn, tx, s.stmts, taskID, rs)
 		return err
 	})
 	if err != nil {
@@ -266,7 +266,7 @@ func (s *DB) taskKeys(ctx context.Context, tx *sql.Tx, taskID int64) ([]sqlstore
 	if keys, ok := s.Staged().Take(taskID); ok {
 		return keys, nil
 	}
-	return sqlstore.StagedKeys(ctx, sqlConn{tx}, taskID)
+	return sqlstore.StagedKeys(ctx, sqlConn{q: tx}, taskID)
 }
 
 // upsertAssets records the report's assets as last recorded for node (the
@@ -465,7 +465,7 @@ func (s *DB) prepareResults(ctx context.Context) error {
 
 // insertResults writes results of the task, in (asset, item) order, and
 // returns their keys. With the transaction's connection (conn, see
-// DB.connOf), its full batches run through the driver's own statement
+// DB.connTx), its full batches run through the driver's own statement
 // (rawResults), the rest through the cached ones.
 func insertResults(ctx context.Context, conn *sql.Conn, tx *sql.Tx, stmts *stmtCache, taskID int64, rs []results.Result) ([]sqlstore.ResultKey, error) {
 	order := sqlstore.SortResults(rs)

@@ -22,7 +22,7 @@ func (s *DB) CompleteUpload(ctx context.Context, taskID int64, rep *results.Repo
 		return err
 	}
 	err := s.ApplyUpload(ctx, taskID, rep, node, key, func(ctx context.Context, c sqlstore.Conn) error {
-		return s.completeTask(ctx, txOf(c), taskID, rep)
+		return s.completeTask(ctx, txOf(c), c.(sqlConn).conn, taskID, rep)
 	})
 	if err != nil {
 		return err

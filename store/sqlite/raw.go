@@ -120,7 +120,7 @@ func eachResult(buf []byte, ends []int, rs []results.Result, chunk []int,
 
 // queryInts runs q, which takes no argument and whose cols columns are
 // integers (never NULL), on conn, the transaction's connection (see
-// DB.connOf), and calls f with each row's values. It reads the driver's
+// DB.connTx), and calls f with each row's values. It reads the driver's
 // rows itself: through database/sql, each row's values were converted
 // into the scanned variables one by one (for the 1.5 million latest rows
 // that a fleet's second task replaces, a quarter of their reading).

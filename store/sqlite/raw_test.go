@@ -28,9 +28,18 @@ func TestRawResultsAreStoredAsThroughDatabaseSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if err := db.tx(ctx, func(tx *sql.Tx) error {
-			if db.connOf(tx) == nil {
-				t.Error("a transaction's connection is unknown")
+		// The connection connTx gives is the transaction's: it sees
+		// what the transaction wrote and has not committed.
+		if err := db.connTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
+			if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE seen(n INTEGER); INSERT INTO temp.seen VALUES (7)"); err != nil {
+				return err
+			}
+			var got []int64
+			if err := queryInts(ctx, conn, "SELECT n FROM temp.seen", 1, func(v []int64) { got = append(got, v[0]) }); err != nil {
+				return err
+			}
+			if !slices.Equal(got, []int64{7}) {
+				t.Errorf("the transaction's connection read %v of what it wrote, want [7]", got)
 			}
 			return nil
 		}); err != nil {

@@ -158,7 +158,7 @@ func (s *DB) signatureTx(ctx context.Context, f func(sqlstore.Conn) error) error
 	if err != nil {
 		return err
 	}
-	if err := f(sqlConn{tx}); err != nil {
+	if err := f(sqlConn{q: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver
@@ -46,8 +45,6 @@ type DB struct {
 	alive func(host string, pid int) bool
 	// stmts are the prepared statements of the results' ingest.
 	stmts *stmtCache
-	// conns holds the connection of each open transaction (connOf).
-	conns sync.Map
 }
 
 var _ store.Store = (*DB)(nil)
@@ -216,9 +213,15 @@ func (s *DB) Close() error {
 	return errors.Join(s.db.Close(), s.sig.db.Close())
 }
 
-// tx runs f in one immediate (write-locking) transaction, on a
-// connection that connOf gives while f runs.
+// tx runs f in one immediate (write-locking) transaction (connTx).
 func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.connTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error { return f(tx) })
+}
+
+// connTx runs f in one immediate (write-locking) transaction, tx, on
+// the connection conn: the ingest writes its results rows through the
+// driver's own statements on conn, between tx's statements (rawResults).
+func (s *DB) connTx(ctx context.Context, f func(tx *sql.Tx, conn *sql.Conn) error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -228,37 +231,28 @@ func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	s.conns.Store(tx, conn)
-	defer s.conns.Delete(tx)
-	if err := f(tx); err != nil {
+	if err := f(tx, conn); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()
 }
 
-// connOf is the connection that a transaction of tx runs on (nil for
-// another): the ingest writes its results rows through the driver's own
-// statements on it, between the transaction's statements (rawResults).
-func (s *DB) connOf(tx *sql.Tx) *sql.Conn {
-	c, _ := s.conns.Load(tx)
-	conn, _ := c.(*sql.Conn)
-	return conn
-}
-
 // sharedTx runs f in one immediate transaction (sqlstore.Store.Tx).
 func (s *DB) sharedTx(ctx context.Context, f func(sqlstore.Conn) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return f(sqlConn{tx}) })
+	return s.connTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error { return f(sqlConn{q: tx, conn: conn}) })
 }
 
 // sqlConn runs the shared roles' statements on the database or a
-// transaction.
+// transaction (q), and for a transaction of connTx, knows its
+// connection (conn).
 type sqlConn struct {
 	q interface {
 		ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 		QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 		QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 	}
+	conn *sql.Conn
 }
 
 func (c sqlConn) Exec(ctx context.Context, q string, args ...any) (int64, error) {

@@ -94,13 +94,13 @@ type dbConn struct {
 }
 
 func (c dbConn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return sqlConn{c.db}.Exec(ctx, q, args...)
+	return sqlConn{q: c.db}.Exec(ctx, q, args...)
 }
 
 func (c dbConn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	st := c.stmts.stmt(ctx, q)
 	if st == nil {
-		return sqlConn{c.db}.Query(ctx, q, args...)
+		return sqlConn{q: c.db}.Query(ctx, q, args...)
 	}
 	r, err := st.QueryContext(ctx, args...)
 	if err != nil {

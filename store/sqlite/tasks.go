@@ -112,7 +112,7 @@ func (s *DB) BeginTask(ctx context.Context, trigger store.Trigger, scope store.S
 	}
 	var t store.Task
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := sqlstore.RunningOverlap(ctx, sqlConn{tx}, scope); err != nil {
+		if err := sqlstore.RunningOverlap(ctx, sqlConn{q: tx}, scope); err != nil {
 			return err
 		}
 		sc, _ := json.Marshal(scope)
@@ -148,7 +148,7 @@ func (s *DB) RecoverInterrupted(ctx context.Context) (int, error) {
 			continue
 		}
 		reason := fmt.Sprintf("interrupted: process %d on %s ended before the task finished", pid, host)
-		if err := s.tx(ctx, func(tx *sql.Tx) error { return sqlstore.EndRunning(ctx, sqlConn{tx}, t.ID, s.now(), reason) }); err != nil {
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return sqlstore.EndRunning(ctx, sqlConn{q: tx}, t.ID, s.now(), reason) }); err != nil {
 			return n, err
 		}
 		s.log.Warn("marked interrupted task failed", "task", t.ID, "pid", pid)

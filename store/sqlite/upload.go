@@ -11,5 +11,5 @@ import (
 // node that carries an asset last recorded for another node
 // (sqlstore.Dialect.CheckUploadNodes).
 func checkUploadNodes(ctx context.Context, tx *sql.Tx, node string, rep *results.Report) error {
-	return dialect.CheckUploadNodes(ctx, sqlConn{tx}, node, rep)
+	return dialect.CheckUploadNodes(ctx, sqlConn{q: tx}, node, rep)
 }

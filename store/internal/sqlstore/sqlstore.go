@@ -45,14 +45,17 @@ var ResultCodes = map[checks.CheckResult]int{"": ResNone, checks.ResultPassed: R
 // page, where ranging over the map cost more than the rest of the row's
 // decoding).
 var (
-	statusOf = invert(StatusCodes, StFailed)
-	resultOf = invert(ResultCodes, ResNotApplicable)
+	statusOf = invert(StatusCodes)
+	resultOf = invert(ResultCodes)
 )
 
-// invert lists the keys of codes (0 to last) by their codes.
-func invert[K comparable](codes map[K]int, last int) []K {
-	out := make([]K, last+1)
+// invert lists the keys of codes (from 0) by their codes.
+func invert[K comparable](codes map[K]int) []K {
+	var out []K
 	for k, v := range codes {
+		if v >= len(out) {
+			out = append(out, make([]K, v+1-len(out))...)
+		}
 		out[v] = k
 	}
 	return out

@@ -102,14 +102,8 @@ func SortResults(rs []results.Result) []int {
 			sorted = false
 		}
 	}
-	if sorted {
+	if sorted || sortGroups(rs, order) {
 		return order
-	}
-	if sortGroups(rs, order) {
-		return order
-	}
-	for i := range order {
-		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		return ComparePairs(rs[a].AssetID, rs[a].ItemID, rs[b].AssetID, rs[b].ItemID)
@@ -118,7 +112,8 @@ func SortResults(rs []results.Result) []int {
 }
 
 // sortGroups puts into order (len(rs) long) the indexes of results whose
-// assets' results are contiguous, sorted; it reports false for others.
+// assets' results are contiguous, sorted; it reports false for others,
+// leaving order as it was.
 func sortGroups(rs []results.Result, order []int) bool {
 	type group struct {
 		asset      uint64
@@ -134,7 +129,7 @@ func sortGroups(rs []results.Result, order []int) bool {
 		g.end = i + 1
 		longest = max(longest, g.end-g.start)
 	}
-	slices.SortFunc(groups, func(a, b group) int { return cmp.Compare(a.asset, b.asset) })
+	slices.SortFunc(groups, func(a, b group) int { return ComparePairs(a.asset, 0, b.asset, 0) })
 	for k := 1; k < len(groups); k++ {
 		if groups[k-1].asset == groups[k].asset {
 			return false // an asset's results in two places
@@ -151,7 +146,7 @@ func sortGroups(rs []results.Result, order []int) bool {
 		for i := g.start; i < g.end; i++ {
 			es = append(es, entry{rs[i].ItemID, i})
 		}
-		slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.item, b.item) })
+		slices.SortFunc(es, func(a, b entry) int { return ComparePairs(g.asset, a.item, g.asset, b.item) })
 		for _, e := range es {
 			out = append(out, e.i)
 		}

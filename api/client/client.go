@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -54,11 +55,19 @@ func (c *Client) Call(ctx context.Context, action string, params, out any) error
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String(), bytes.NewReader(body))
+	sum := sha256.Sum256(body)
+	return c.send(ctx, action, bytes.NewReader(body), int64(len(body)), hex.EncodeToString(sum[:]), out)
+}
+
+// send sends an action whose body, of size bytes and SHA-256 bodySHA256
+// (lower-case hex), body reads, and decodes the response as Call does.
+func (c *Client) send(ctx context.Context, action string, body io.Reader, size int64, bodySHA256 string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String(), body)
 	if err != nil {
 		return err
 	}
-	if err := c.sign(req, action, body); err != nil {
+	req.ContentLength = size
+	if err := c.sign(req, action, bodySHA256); err != nil {
 		return err
 	}
 	resp, err := c.http.Do(req)
@@ -195,8 +204,9 @@ func escapesLetterOfError(esc []byte) bool {
 // still carry different signatures; and the timestamp.
 var signedHeaders = []string{"content-type", "host", "x-tc-action", api.NonceHeader, "x-tc-timestamp"}
 
-// sign sets the request's API headers and signs it.
-func (c *Client) sign(req *http.Request, action string, body []byte) error {
+// sign sets the request's API headers and signs it; bodySHA256 is the
+// body's SHA-256 (lower-case hex).
+func (c *Client) sign(req *http.Request, action, bodySHA256 string) error {
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return err
@@ -215,7 +225,7 @@ func (c *Client) sign(req *http.Request, action string, body []byte) error {
 		}
 		headers[i] = [2]string{h, v}
 	}
-	canonical := api.CanonicalRequest(http.MethodPost, "/", "", headers, signedHeaders, body)
+	canonical := api.CanonicalRequestHashed(http.MethodPost, "/", "", headers, signedHeaders, bodySHA256)
 	sig := api.Sign(c.secretKey, api.Service, ts, canonical)
 	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
 	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s/%s/tc3_request, SignedHeaders=%s, Signature=%s",
@@ -228,7 +238,23 @@ func (c *Client) sign(req *http.Request, action string, body []byte) error {
 // *api.Error.
 func (c *Client) Upload(ctx context.Context, u api.ScanUpload) (int64, error) {
 	var out api.UploadComplianceScanResultResponse
-	if err := c.Call(ctx, api.UploadAction, u, &out); err != nil {
+	err := c.Call(ctx, api.UploadAction, u, &out)
+	return uploaded(&out, err)
+}
+
+// UploadBody sends a finished scan written as its upload's document
+// (api.UploadBody, finished), as Upload does; it can be called again with
+// the same document.
+func (c *Client) UploadBody(ctx context.Context, b *api.UploadBody) (int64, error) {
+	var out api.UploadComplianceScanResultResponse
+	r, size := b.Reader()
+	err := c.send(ctx, api.UploadAction, r, size, b.SHA256(), &out)
+	return uploaded(&out, err)
+}
+
+// uploaded is the task an upload's response names.
+func uploaded(out *api.UploadComplianceScanResultResponse, err error) (int64, error) {
+	if err != nil {
 		return 0, err
 	}
 	if out.TaskId == 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/baselinehq/baseline/api"
 	"github.com/baselinehq/baseline/assets"
 	"github.com/baselinehq/baseline/assets/kube"
 	"github.com/baselinehq/baseline/checks"
@@ -227,24 +228,11 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		opts.HostRoot, opts.NoDocker, opts.DockerHost, opts.Progress = defaults.HostRoot, defaults.NoDocker, defaults.DockerHost, progress
 		opts.NoCRI, opts.CRIEndpoint = defaults.NoCRI, defaults.CRIEndpoint
 		opts.Kube, opts.NoKube, opts.NodeName, opts.ExpectNode = defaults.Kube, defaults.NoKube, defaults.NodeName, defaults.ExpectNode
-		if f.noStore { // an upload needs the whole report
-			if stream, err = newStreamedOutput(g, f, cat.Items()); err != nil {
-				return err
-			}
-			defer stream.close()
-			if stream != nil {
-				opts.Ordered, opts.Streamed = stream.add, true
-			}
-		}
-		// What the start-up used is not needed again: give its pages back.
-		_, _ = residency.ReleaseExecutable()
-		if rep, err = scan.Run(ctx, cat, opts); err != nil {
+		if rep, task, stream, err = scanWithoutStore(ctx, g, f, cat, opts, scope); err != nil {
 			return err
 		}
-		if !f.noStore { // --server: the daemon records it
-			if task, err = uploadScan(ctx, g, scope, opts, rep); err != nil {
-				return err
-			}
+		defer stream.close()
+		if !f.noStore {
 			trigger = task.Trigger
 		}
 	} else {
@@ -295,6 +283,46 @@ func execScan(cmd *cobra.Command, g *globals, f *runFlags, opts scan.Options, tr
 		return withCode(ExitFindings, nil)
 	}
 	return nil
+}
+
+// scanWithoutStore runs a scan that no local store records: printed only
+// (--no-store), or uploaded to the daemon at --server. When the output
+// format streams (json, table), the results go to the output, and to the
+// upload's document, as the assets are judged, and the report keeps none
+// of them; otherwise the report holds them all. The caller closes the
+// stream returned.
+func scanWithoutStore(ctx context.Context, g *globals, f *runFlags, cat *checks.Catalog, opts scan.Options, scope store.Scope) (*results.Report, store.Task, *streamedOutput, error) {
+	stream, err := newStreamedOutput(g, f, cat.Items())
+	if err != nil {
+		return nil, store.Task{}, nil, err
+	}
+	var body *api.UploadBody
+	if stream != nil {
+		opts.Ordered, opts.Streamed = stream.add, true
+		if !f.noStore {
+			if body, err = api.NewUploadBody(""); err != nil {
+				stream.close()
+				return nil, store.Task{}, nil, err
+			}
+			defer func() { _ = body.Close() }()
+			opts.Ordered = func(a assets.Asset, rs []results.Result) {
+				stream.add(a, rs)
+				body.Add(rs)
+			}
+		}
+	}
+	// What the start-up used is not needed again: give its pages back.
+	_, _ = residency.ReleaseExecutable()
+	rep, err := scan.Run(ctx, cat, opts)
+	var task store.Task
+	if err == nil && !f.noStore {
+		task, err = uploadScan(ctx, g, scope, opts, rep, body)
+	}
+	if err != nil {
+		stream.close()
+		return nil, store.Task{}, nil, err
+	}
+	return rep, task, stream, nil
 }
 
 // scanOutput returns what writes the scan's output: JSON as it is encoded
@@ -353,7 +381,7 @@ type streamedOutput struct {
 func newStreamedOutput(g *globals, f *runFlags, items []*checks.Item) (*streamedOutput, error) {
 	s := &streamedOutput{failed: map[uint64]bool{}}
 	dir := ""
-	if g.store == "" && !f.noStore {
+	if g.store == "" && !f.noStore && g.server == "" { // the local store's directory
 		dir = g.dataDir
 	}
 	switch f.format {

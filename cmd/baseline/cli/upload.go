@@ -21,7 +21,7 @@ import (
 // not opened. scope is the scan's selection; a scan of chosen assets
 // uploads as a partial scan of the assets it found, so that the daemon
 // does not take the others for gone.
-func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Options, rep *results.Report) (store.Task, error) {
+func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Options, rep *results.Report, body *api.UploadBody) (store.Task, error) {
 	c, err := client.New(g.server, g.secretID, g.secretKey)
 	if err != nil {
 		return store.Task{}, fmt.Errorf("--server: %w (set --secret-id and --secret-key, or BASELINE_SECRET_ID and BASELINE_SECRET_KEY)", err)
@@ -34,7 +34,26 @@ func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Op
 			scope.Assets = append(scope.Assets, a.ID)
 		}
 	}
-	id, err := uploadWithRetries(ctx, g, c, api.NewScanUpload(scope, rep))
+	// One idempotency key for every attempt, so that an attempt whose
+	// answer was lost is not recorded twice when sent again: the daemon
+	// answers the retry with the first attempt's task.
+	var k [16]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return store.Task{}, err
+	}
+	key := "scan/" + hex.EncodeToString(k[:])
+	send := func() (int64, error) {
+		u := api.NewScanUpload(scope, rep)
+		u.IdempotencyKey = key
+		return c.Upload(ctx, u)
+	}
+	if body != nil { // the results are in the upload's document already
+		if err := body.Finish(scope, rep, key); err != nil {
+			return store.Task{}, fmt.Errorf("writing the upload: %w", err)
+		}
+		send = func() (int64, error) { return c.UploadBody(ctx, body) }
+	}
+	id, err := uploadWithRetries(ctx, g, send)
 	var ae *api.Error
 	switch {
 	case errors.As(err, &ae) && ae.Code == api.ErrAlreadyScanning:
@@ -55,19 +74,13 @@ const (
 	uploadFirstWait = time.Second
 )
 
-// uploadWithRetries sends u under an idempotency key of its own, so that
-// an attempt whose answer was lost is not recorded twice when sent again:
-// the daemon answers the retry with the first attempt's task. A refusal,
-// or a daemon busy with the same scope, is returned at once.
-func uploadWithRetries(ctx context.Context, g *globals, c *client.Client, u api.ScanUpload) (int64, error) {
-	var key [16]byte
-	if _, err := rand.Read(key[:]); err != nil {
-		return 0, err
-	}
-	u.IdempotencyKey = "scan/" + hex.EncodeToString(key[:])
+// uploadWithRetries sends an upload (send, which sends it under the same
+// idempotency key each time) until it lands. A refusal, or a daemon busy
+// with the same scope, is returned at once.
+func uploadWithRetries(ctx context.Context, g *globals, send func() (int64, error)) (int64, error) {
 	wait := uploadFirstWait
 	for attempt := 1; ; attempt++ {
-		id, err := c.Upload(ctx, u)
+		id, err := send()
 		var ae *api.Error
 		if err == nil || attempt == uploadAttempts || !api.Retryable(err) || (errors.As(err, &ae) && ae.Code == api.ErrAlreadyScanning) {
 			return id, err

@@ -28,8 +28,9 @@ import (
 // real daemon process: the daemon's store holds the host's results as a
 // task of its own (trigger upload), whose id is printed, and the local
 // store is never created. A scan of chosen assets is uploaded as a
-// partial scan of them. A refused upload exits 1 with the daemon's error
-// and records nothing; --no-store prints only.
+// partial scan of them. A scan in an export format, uploaded whole rather
+// than streamed, is recorded alike. A refused upload exits 1 with the
+// daemon's error and records nothing; --no-store prints only.
 func TestScanUploadsToADaemon(t *testing.T) {
 	engine := dockertest.Engine(t)
 	privName := dockertest.Name("up-priv")
@@ -115,6 +116,16 @@ func TestScanUploadsToADaemon(t *testing.T) {
 		return r.AssetID == privID && r.TaskID == taskID && len(r.Evidence) > 0
 	}) {
 		t.Errorf("the privileged container %s (%d) is not failing 5.5 from task %d with evidence: %+v", priv, privID, taskID, affected.List)
+	}
+
+	// An export format needs the whole report before it is written: that
+	// scan is uploaded whole, and recorded as the streamed one was.
+	code, _, stderr = run(t, append(full, "scan", "--type", "container", "--progress", "never", "--format", "csv", "-o", filepath.Join(t.TempDir(), "report.csv"))...)
+	if code != ExitOK {
+		t.Fatalf("scan --server --format csv: exit %d: %s", code, stderr)
+	}
+	if list = daemonTasks(); len(list) != 2 || list[0].ID == taskID || list[0].ResultCount != len(doc.Results) || list[0].Status != "CHECK_FINISHED" {
+		t.Fatalf("the daemon's tasks after a CSV scan = %+v, want a second finished task of %d results", list, len(doc.Results))
 	}
 
 	// One asset, as a table: a partial scan of it.

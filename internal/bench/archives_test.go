@@ -127,7 +127,10 @@ func BenchmarkImageArchives(b *testing.B) {
 			out := filepath.Join(b.TempDir(), "report.json")
 			cmd := exec.Command(bin, append(args, "--output", out)...)
 			cmd.Stderr = os.Stderr
-			if err := cmd.Run(); err != nil {
+			if err := startMeasured(b, cmd); err != nil {
+				b.Fatalf("scan: %v", err)
+			}
+			if err := cmd.Wait(); err != nil {
 				b.Fatalf("scan: %v", err)
 			}
 			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)

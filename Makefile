@@ -50,6 +50,7 @@ bench: test-env build
 	$(GO) test -run '^$$' -bench 'BackendsQueries' -benchtime 20x -timeout 60m ./store/storetest/
 	$(GO) test -run '^$$' -bench 'BackendsOutbox' -benchtime 300x -timeout 30m ./store/storetest/
 	$(GO) test -run '^$$' -bench 'APIFleet' -benchtime 1000x -timeout 30m ./server/apitest/
+	$(GO) test -run '^$$' -bench 'ForwardPayload' -benchtime 20x -timeout 30m ./api/upstream/
 	$(GO) test -run '^$$' -bench 'FleetSimulation' -benchtime 1x -timeout 90m ./server/apitest/
 	$(GO) test -run '^$$' -bench 'PagesFleet' -benchtime 20x -timeout 30m ./console/
 	$(GO) test -run '^$$' -bench 'Export.*Large' -benchtime 1x -timeout 30m ./report/

@@ -246,10 +246,20 @@ func (c *Client) Upload(ctx context.Context, u api.ScanUpload) (int64, error) {
 // (api.UploadBody, finished), as Upload does; it can be called again with
 // the same document.
 func (c *Client) UploadBody(ctx context.Context, b *api.UploadBody) (int64, error) {
-	var out api.UploadComplianceScanResultResponse
 	r, size := b.Reader()
-	err := c.send(ctx, api.UploadAction, r, size, b.SHA256(), &out)
-	return uploaded(&out, err)
+	out, err := c.UploadDocument(ctx, r, size, b.SHA256())
+	return out.TaskId, err
+}
+
+// UploadDocument sends an upload's JSON document (a ScanUpload as JSON),
+// read from doc as it is sent: size bytes whose SHA-256 (lower-case hex)
+// the caller computed. It returns the daemon's response; one that names
+// no task is an error.
+func (c *Client) UploadDocument(ctx context.Context, doc io.Reader, size int64, bodySHA256 string) (api.UploadComplianceScanResultResponse, error) {
+	var out api.UploadComplianceScanResultResponse
+	err := c.send(ctx, api.UploadAction, doc, size, bodySHA256, &out)
+	_, err = uploaded(&out, err)
+	return out, err
 }
 
 // uploaded is the task an upload's response names.

@@ -14,9 +14,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -204,15 +207,21 @@ func (f *Forwarder) run() {
 // outbox; refused, it is dropped; otherwise its next attempt is set.
 func (f *Forwarder) send(e store.OutboxEntry) {
 	bg := context.Background()
-	var u api.ScanUpload
-	if err := decode(e.Payload, &u); err != nil {
+	// The entry holds the upload's document, compressed, idempotency key
+	// included (Forward): it is sent as it decompresses, after a first
+	// pass that measures it and computes the digest its signature needs,
+	// never decoded.
+	size, sum, err := digest(e.Payload)
+	if err != nil {
 		f.log.Error("task not forwarded: its outbox entry is unreadable", "task", e.TaskID, "err", err.Error())
 		f.storeErr(f.outbox.DropOutbox(bg, e.ID))
 		return
 	}
-	u.IdempotencyKey = e.Key
 	var out api.UploadComplianceScanResultResponse
-	err := f.c.Call(f.ctx, api.UploadAction, u, &out)
+	doc, err := gzip.NewReader(bytes.NewReader(e.Payload))
+	if err == nil {
+		out, err = f.c.UploadDocument(f.ctx, doc, size, sum)
+	}
 	attempt := e.Attempts + 1
 	switch {
 	case err == nil:
@@ -265,13 +274,20 @@ func encode(u api.ScanUpload) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func decode(payload []byte, u *api.ScanUpload) error {
+// digest reads an entry's document, as encode wrote it: its length and
+// its SHA-256 (lower-case hex). A payload that is not whole (a gzip
+// stream cut or altered) is an error.
+func digest(payload []byte) (size int64, sum string, err error) {
 	zr, err := gzip.NewReader(bytes.NewReader(payload))
 	if err != nil {
-		return err
+		return 0, "", err
 	}
-	if err := json.NewDecoder(zr).Decode(u); err != nil {
-		return err
+	h := sha256.New()
+	if size, err = io.Copy(h, zr); err != nil {
+		return 0, "", err
 	}
-	return zr.Close()
+	if err := zr.Close(); err != nil {
+		return 0, "", err
+	}
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -889,6 +889,38 @@ func TestVerifyXLSXSharedStrings(t *testing.T) {
 	}
 }
 
+// VerifyXLSX holds a workbook's shared strings whole, so it refuses, before
+// reading them, a table larger than it reads (xlsxMaxShared), naming the
+// part; a table within the bound verifies.
+func TestVerifyXLSXBoundsSharedStrings(t *testing.T) {
+	data, _ := encodeXLSX(t, xlsxFixture())
+	_, content, _ := verifyXLSX(t, data)
+	copied := xlsxCopyShared(t, data)
+	zr, err := zip.NewReader(bytes.NewReader(copied), int64(len(copied)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size uint64
+	for _, f := range zr.File {
+		if f.Name == "xl/sharedStrings.xml" {
+			size = f.UncompressedSize64
+		}
+	}
+	if size == 0 {
+		t.Fatal("the copy has no shared strings part")
+	}
+	defer func(max uint64) { xlsxMaxShared = max }(xlsxMaxShared)
+	xlsxMaxShared = size
+	if _, c, ok := verifyXLSX(t, copied); !ok || c != content {
+		t.Errorf("a shared strings table of exactly the bound: ok %v", ok)
+	}
+	xlsxMaxShared = size - 1
+	_, _, _, err = VerifyXLSX(bytes.NewReader(copied), int64(len(copied)))
+	if err == nil || !strings.Contains(err.Error(), "xl/sharedStrings.xml") || !strings.Contains(err.Error(), strconv.FormatUint(size, 10)+" bytes") {
+		t.Errorf("a shared strings table over the bound: %v", err)
+	}
+}
+
 // VerifyXLSX reads rows and cells without their r= references (a cell
 // that follows the previous one, a row that follows the previous row), as
 // some writers save them.

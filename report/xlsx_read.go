@@ -25,6 +25,12 @@ const (
 	xlsxMaxCols     = 16384 // Excel's columns a sheet
 )
 
+// xlsxMaxShared bounds the shared strings part that VerifyXLSX reads, in
+// bytes decompressed: its strings are held whole, for the cells that point
+// at them, so that a hostile workbook cannot make it hold more. A workbook
+// of a million rows re-saved by a spreadsheet program stays well below.
+var xlsxMaxShared uint64 = 256 << 20
+
 // xlsxBook is a workbook opened for reading.
 type xlsxBook struct {
 	files  map[string]*zip.File
@@ -59,6 +65,9 @@ func openXLSXBook(zr *zip.Reader) (*xlsxBook, error) {
 		return nil, err
 	}
 	if sst := wbRels.target("/sharedStrings"); sst != "" {
+		if f := b.file(sst); f != nil && f.UncompressedSize64 > xlsxMaxShared {
+			return nil, fmt.Errorf("%s: %d bytes of shared strings, more than the %d that verification reads", sst, f.UncompressedSize64, xlsxMaxShared)
+		}
 		if b.shared, err = b.readShared(sst); err != nil {
 			return nil, fmt.Errorf("%s: %w", sst, err)
 		}
@@ -68,18 +77,24 @@ func openXLSXBook(zr *zip.Reader) (*xlsxBook, error) {
 
 // open opens a part.
 func (b *xlsxBook) open(name string) (io.ReadCloser, error) {
-	f := b.files[name]
-	if f == nil {
-		for n, g := range b.files { // part names are case-insensitive
-			if strings.EqualFold(n, name) {
-				f = g
-			}
-		}
-	}
+	f := b.file(name)
 	if f == nil {
 		return nil, fmt.Errorf("no part %s", name)
 	}
 	return f.Open()
+}
+
+// file is the part named name, or nil.
+func (b *xlsxBook) file(name string) *zip.File {
+	if f := b.files[name]; f != nil {
+		return f
+	}
+	for n, f := range b.files { // part names are case-insensitive
+		if strings.EqualFold(n, name) {
+			return f
+		}
+	}
+	return nil
 }
 
 // xlsxRels are a part's relationships: id → type and target part.

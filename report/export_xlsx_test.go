@@ -921,6 +921,25 @@ func TestVerifyXLSXBoundsSharedStrings(t *testing.T) {
 	}
 }
 
+// VerifyXLSX holds a row whole until it hashes it, so a row whose values
+// together pass xlsxMaxReadRow (each cell within its own bound) is refused
+// with the row's number.
+func TestVerifyXLSXBoundsARow(t *testing.T) {
+	data, _ := encodeXLSX(t, xlsxFixture())
+	cell := `<c t="inlineStr"><is><t>` + strings.Repeat("a", xlsxMaxReadCell-16) + `</t></is></c>`
+	cells := strings.Repeat(cell, xlsxMaxReadRow/(xlsxMaxReadCell-16)+1)
+	wide := xlsxRezip(t, data, func(name string, part []byte) []byte {
+		if !strings.HasPrefix(name, "xl/worksheets/") {
+			return part
+		}
+		return regexp.MustCompile(`(?s)<sheetData>.*</sheetData>`).ReplaceAll(part, []byte(`<sheetData><row r="1">`+cells+`</row></sheetData>`))
+	})
+	_, _, _, err := VerifyXLSX(bytes.NewReader(wide), int64(len(wide)))
+	if err == nil || !strings.Contains(err.Error(), "row 1: more than "+strconv.Itoa(xlsxMaxReadRow)+" bytes of values") {
+		t.Errorf("a row of %d MB: %v", len(cells)>>20, err)
+	}
+}
+
 // VerifyXLSX reads rows and cells without their r= references (a cell
 // that follows the previous one, a row that follows the previous row), as
 // some writers save them.

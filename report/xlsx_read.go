@@ -22,7 +22,11 @@ const (
 	// strings, in bytes: 32,767 characters of 4 bytes, with room to spare
 	// for escapes.
 	xlsxMaxReadCell = 1 << 20
-	xlsxMaxCols     = 16384 // Excel's columns a sheet
+	// xlsxMaxReadRow bounds a row's values together, in bytes (each
+	// cell within xlsxMaxReadCell): a row is held whole until it is
+	// hashed.
+	xlsxMaxReadRow = 16 << 20
+	xlsxMaxCols    = 16384 // Excel's columns a sheet
 )
 
 // xlsxMaxShared bounds the shared strings part that VerifyXLSX reads, in
@@ -302,6 +306,7 @@ type xlsxRowReader struct {
 	hasIS  bool
 	is     xlsxTextReader
 	data   bool // inside <sheetData>
+	size   int  // bytes of the current row's values
 }
 
 // rows calls fn with each row of a sheet's part, from the first to the
@@ -369,7 +374,7 @@ func (r *xlsxRowReader) start(t xml.StartElement, fn func([]string)) error {
 		for r.n++; r.n < n; r.n++ {
 			fn(nil)
 		}
-		r.row, r.col = r.row[:0], 0
+		r.row, r.col, r.size = r.row[:0], 0, 0
 	case "c":
 		if !r.data {
 			return nil
@@ -424,6 +429,9 @@ func (r *xlsxRowReader) end(t xml.EndElement, fn func([]string)) error {
 		v, err := r.value()
 		if err != nil {
 			return fmt.Errorf("row %d: %w", r.n, err)
+		}
+		if r.size += len(v); r.size > xlsxMaxReadRow {
+			return fmt.Errorf("row %d: more than %d bytes of values", r.n, xlsxMaxReadRow)
 		}
 		for len(r.row) < r.col-1 {
 			r.row = append(r.row, "")

@@ -76,6 +76,8 @@ type Store struct {
 	// staged keeps the keys of the results that AddResults stored for
 	// this handle's running tasks.
 	staged Staging
+	// pruned remembers which old tasks Prune has already pruned.
+	pruned pruneMemo
 }
 
 // NotFound turns a missing row into store.ErrNotFound naming what.

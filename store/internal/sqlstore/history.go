@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/baselinehq/baseline/checks"
 	"github.com/baselinehq/baseline/store"
@@ -76,16 +78,29 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (store.Diff, error) {
 // every scan once the retention is reached); on its own it needs none. A
 // process that dies between them leaves an old task with part of its
 // results, which the next prune finishes.
+//
+// An old task that keeps latest results (a node's last upload, on a
+// daemon that fleets upload to) stays past the retention, its results
+// all the latest. Only a newer task of its node can take its latest
+// results over, so this handle examines such a task again only once a
+// newer task of its node has ended (pruneMemo), and every old task at
+// least once every pruneSweep tasks: a prune after an upload does the
+// work of that node, not of the whole fleet.
 func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	if keep < 1 {
 		return 0, fmt.Errorf("%w: keep must be at least 1 (got %d)", store.ErrInvalidParameter, keep)
 	}
 	// The tasks are chosen once: a task that ends meanwhile must not move
 	// another past the retention between the deletes.
-	old, err := List(ctx, s.DB, scanInt64, `SELECT id FROM tasks WHERE status <> 1 ORDER BY id DESC `+s.Dialect.Offset, keep)
-	if err != nil || len(old) == 0 {
+	ended, err := List(ctx, s.DB, scanTaskNode, `SELECT id, scope FROM tasks WHERE status <> 1 ORDER BY id DESC`)
+	if err != nil || len(ended) <= keep {
 		return 0, err
 	}
+	running, err := List(ctx, s.DB, scanInt64, `SELECT id FROM tasks WHERE status = 1`)
+	if err != nil {
+		return 0, err
+	}
+	old, seen, swept := s.pruned.candidates(ended, keep, running)
 	deleted := 0
 	for len(old) > 0 {
 		chunk := old[:min(len(old), 500)]
@@ -96,7 +111,81 @@ func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 			return deleted, err
 		}
 	}
+	s.pruned.done(seen, swept)
 	return deleted, nil
+}
+
+// taskNode is a task's id and its scope's node.
+type taskNode struct {
+	id   int64
+	node string
+}
+
+func scanTaskNode(sc Scanner) (taskNode, error) {
+	var t taskNode
+	var scope string
+	if err := sc.Scan(&t.id, &scope); err != nil {
+		return t, err
+	}
+	var sc2 store.Scope
+	_ = json.Unmarshal([]byte(scope), &sc2) // an unreadable scope: no node, examined as any other
+	t.node = sc2.Node
+	return t, nil
+}
+
+// pruneSweep is how many tasks may end between two prunes of every old
+// task (a task of another node could have taken over some latest results:
+// an asset reported by two nodes).
+const pruneSweep = 1024
+
+// pruneMemo remembers, for each old task a prune examined, the newest task
+// that could have changed which of its results are the latest then: the
+// task need not be examined again until a newer task of its node ends.
+type pruneMemo struct {
+	mu    sync.Mutex
+	asOf  map[int64]int64 // task → the newest task it was examined after
+	swept int64           // the newest ended task at the last prune of every old task
+}
+
+// candidates returns the old tasks (those of ended past the newest keep,
+// newest first) to examine; running are the tasks still running, which
+// may end after tasks newer than them. seen and swept are what done
+// records once they are pruned. Prunes that overlap each record their
+// own view: an older one only makes the next prune examine more.
+func (m *pruneMemo) candidates(ended []taskNode, keep int, running []int64) (out []int64, seen map[int64]int64, swept int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// A prune has seen what every task up to mark did: the newest ended
+	// task, or the one before the oldest running one.
+	mark := ended[0].id
+	for _, id := range running {
+		mark = min(mark, id-1)
+	}
+	newest := map[string]int64{}
+	for _, t := range ended {
+		newest[t.node] = max(newest[t.node], t.id)
+	}
+	full := m.asOf == nil || mark-m.swept >= pruneSweep
+	seen, swept = make(map[int64]int64, len(ended)-keep), m.swept
+	if full {
+		swept = mark
+	}
+	for _, t := range ended[keep:] {
+		at, ok := m.asOf[t.id]
+		if full || !ok || newest[t.node] > at {
+			out = append(out, t.id)
+			at = mark
+		}
+		seen[t.id] = at
+	}
+	return out, seen, swept
+}
+
+// done records what a prune examined, once it has pruned it all.
+func (m *pruneMemo) done(seen map[int64]int64, swept int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.asOf, m.swept = seen, swept
 }
 
 // pruneTasks deletes the tasks' results that are not the latest, their
@@ -114,6 +203,10 @@ func (s *Store) pruneTasks(ctx context.Context, tasks []int64) (int, error) {
 	if _, err := s.DB.Exec(ctx, `DELETE FROM task_failures WHERE task_id IN `+in, ids...); err != nil {
 		return 0, err
 	}
-	n, err := s.DB.Exec(ctx, `DELETE FROM tasks WHERE id IN `+in+` AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.task_id = tasks.id)`, ids...)
+	// A latest result is always one of its task's results, which the
+	// first delete keeps: a task whose results are all gone is named by
+	// no latest result (a search of the results' key, not of every latest
+	// row for each task).
+	n, err := s.DB.Exec(ctx, `DELETE FROM tasks WHERE id IN `+in+` AND NOT EXISTS (SELECT 1 FROM results r WHERE r.task_id = tasks.id)`, ids...)
 	return int(n), err
 }

@@ -44,6 +44,9 @@ type DB struct {
 	// Store holds the roles written once for the SQL backends.
 	*sqlstore.Store
 	pool *pgxpool.Pool
+	// writer admits one of this handle's write transactions at a time to
+	// the pool (see tx).
+	writer chan struct{}
 	// ownerConn holds this handle's owner lock; owner is its key.
 	ownerMu   sync.Mutex
 	ownerConn *pgx.Conn
@@ -93,7 +96,7 @@ func open(ctx context.Context, dsn, masked string, opts Options) (*DB, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &DB{dsn: masked, now: opts.Now, log: log.With("component", "store"), pid: os.Getpid()}
+	s := &DB{dsn: masked, now: opts.Now, log: log.With("component", "store"), pid: os.Getpid(), writer: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -286,7 +289,21 @@ func (c conn) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 func (s *DB) db() conn { return conn{s.pool} }
 
 // tx runs f in one transaction holding the write lock.
+//
+// Only one of this handle's write transactions at a time takes a
+// connection and waits there for the lock: the others wait for their turn
+// here, holding none. Waiting on the lock would otherwise hold one
+// connection each, and the transaction that has the lock, which writes
+// its results on a second connection (writeResults), could find the pool
+// empty and wait for ever for the writers that wait for it (32 uploads at
+// once on a pool of 4 hung every one).
 func (s *DB) tx(ctx context.Context, f func(conn) error) error {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
 			return err

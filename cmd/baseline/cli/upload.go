@@ -20,7 +20,9 @@ import (
 // records it as a task of its own (trigger upload); the local store is
 // not opened. scope is the scan's selection; a scan of chosen assets
 // uploads as a partial scan of the assets it found, so that the daemon
-// does not take the others for gone.
+// does not take the others for gone. body, when not nil, holds the scan's
+// results already (they were streamed to it, and rep has none): it is
+// finished and sent; otherwise the upload is made of rep.
 func uploadScan(ctx context.Context, g *globals, scope store.Scope, opts scan.Options, rep *results.Report, body *api.UploadBody) (store.Task, error) {
 	c, err := client.New(g.server, g.secretID, g.secretKey)
 	if err != nil {

@@ -127,9 +127,9 @@ func scanTaskNode(sc Scanner) (taskNode, error) {
 	if err := sc.Scan(&t.id, &scope); err != nil {
 		return t, err
 	}
-	var sc2 store.Scope
-	_ = json.Unmarshal([]byte(scope), &sc2) // an unreadable scope: no node, examined as any other
-	t.node = sc2.Node
+	var parsed store.Scope
+	_ = json.Unmarshal([]byte(scope), &parsed) // an unreadable scope: no node, examined as any other
+	t.node = parsed.Node
 	return t, nil
 }
 

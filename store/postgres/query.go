@@ -33,10 +33,6 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
 	}
-	tasks, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" ORDER BY id DESC LIMIT 500")
-	if err != nil {
-		return nil, err
-	}
 	sums := sqlstore.NewSummaries()
 	b := &pgx.Batch{}
 	for _, q := range []struct {
@@ -57,6 +53,10 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 		})
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	tasks, err := sqlstore.SummaryTasks(ctx, s.DB, sums.Listed(types))
+	if err != nil {
 		return nil, err
 	}
 	return sums.Of(types, tasks), nil

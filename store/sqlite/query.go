@@ -22,10 +22,6 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 	if err := s.lapse(ctx); err != nil {
 		return nil, err
 	}
-	tasks, err := sqlstore.List(ctx, s.DB, sqlstore.ScanTask, sqlstore.TaskSelect+" ORDER BY id DESC LIMIT 500")
-	if err != nil {
-		return nil, err
-	}
 	sums := sqlstore.NewSummaries()
 	for _, q := range []struct {
 		sql  string
@@ -38,6 +34,10 @@ func (s *DB) Summary(ctx context.Context, types []assets.Type) ([]store.AssetSum
 		if err := sqlstore.Each(ctx, s.DB, q.scan, q.sql); err != nil {
 			return nil, err
 		}
+	}
+	tasks, err := sqlstore.SummaryTasks(ctx, s.DB, sums.Listed(types))
+	if err != nil {
+		return nil, err
 	}
 	return sums.Of(types, tasks), nil
 }

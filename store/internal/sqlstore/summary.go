@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
@@ -128,30 +129,74 @@ func (s *Summaries) ScanIgnoredEverywhere(sc Scanner) error {
 	return nil
 }
 
-// Of gives the summaries of the types (every type when none are given)
-// that have items or assets, with the check information of the newest
-// tasks (newest first).
-func (s *Summaries) Of(types []assets.Type, tasks []store.Task) []store.AssetSummary {
+// Listed gives the types (every type when none are given) that Of
+// lists: those that have items or assets.
+func (s *Summaries) Listed(types []assets.Type) []assets.Type {
 	if len(types) == 0 {
 		types = assets.Types
 	}
-	var out []store.AssetSummary
+	var out []assets.Type
 	for _, t := range types {
-		var sum store.AssetSummary
-		if got := s.sums[t]; got != nil {
-			sum = *got
+		if got := s.sums[t]; got != nil && (got.TotalPolicyItemCount != 0 || got.AssetCount != 0) {
+			out = append(out, t)
 		}
+	}
+	return out
+}
+
+// Of gives the summaries of the types (every type when none are given)
+// that have items or assets, with the check information of the newest
+// tasks (newest first; SummaryTasks).
+func (s *Summaries) Of(types []assets.Type, tasks []store.Task) []store.AssetSummary {
+	var out []store.AssetSummary
+	for _, t := range s.Listed(types) {
+		sum := *s.sums[t]
 		sum.AssetType, sum.CheckStatus, sum.IsCustomerFirstCheck = t, checks.CheckInit, true
 		sum.OpenPolicyItemCount = sum.TotalPolicyItemCount - s.ignoredEverywhere[t]
-		if sum.TotalPolicyItemCount == 0 && sum.AssetCount == 0 {
-			continue
-		}
 		sum.AssetPassedRate = results.Percent(t, results.Tally{PassedAssets: sum.PassedAssetCount, Assets: sum.AssetCount,
 			PassedItems: sum.PassedPolicyItemCount, FailedItems: sum.FailedPolicyItemCount})
 		ApplyTasks(&sum, tasks)
 		out = append(out, sum)
 	}
 	return out
+}
+
+// summaryTaskPage and summaryTasksMost bound how SummaryTasks reads the
+// tasks: a page at a time, at most as many as the summary ever looked at.
+const (
+	summaryTaskPage  = 32
+	summaryTasksMost = 500
+)
+
+// SummaryTasks reads the newest tasks, newest first, as far back as the
+// summaries of the types need them (ApplyTasks: down to each type's
+// newest finished task), a page at a time. A daemon that fleets upload to
+// records a task per upload, and a summary reads the few it shows, not
+// the last 500.
+func SummaryTasks(ctx context.Context, c Conn, types []assets.Type) ([]store.Task, error) {
+	open := map[assets.Type]bool{}
+	for _, t := range types {
+		open[t] = true
+	}
+	var tasks []store.Task
+	for len(open) > 0 && len(tasks) < summaryTasksMost {
+		page, err := List(ctx, c, ScanTask, TaskSelect+" ORDER BY id DESC LIMIT ? OFFSET ?", summaryTaskPage, len(tasks))
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, page...)
+		for _, task := range page {
+			for t := range open {
+				if task.Status == checks.CheckFinished && CoversType(task.Scope, t) {
+					delete(open, t)
+				}
+			}
+		}
+		if len(page) < summaryTaskPage {
+			break
+		}
+	}
+	return tasks, nil
 }
 
 // TypeCounts reads the kept roll-up of each asset type's current assets

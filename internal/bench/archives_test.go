@@ -11,9 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/baselinehq/baseline/internal/testbin"
 	"github.com/baselinehq/baseline/internal/testhost"
@@ -122,24 +120,17 @@ func BenchmarkImageArchives(b *testing.B) {
 		for _, a := range archives {
 			args = append(args, "--image-archive", a)
 		}
-		var cpu, rss float64
+		var fig runFigures
 		for i := 0; i < b.N; i++ {
 			out := filepath.Join(b.TempDir(), "report.json")
 			cmd := exec.Command(bin, append(args, "--output", out)...)
 			cmd.Stderr = os.Stderr
-			if err := startMeasured(b, cmd); err != nil {
+			ru, wall, err := measuredRun(b, cmd, nil)
+			if err != nil {
 				b.Fatalf("scan: %v", err)
 			}
-			if err := cmd.Wait(); err != nil {
-				b.Fatalf("scan: %v", err)
-			}
-			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-			cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
-			if m := float64(ru.Maxrss) / 1024; m > rss {
-				rss = m
-			}
+			fig.add(ru, wall)
 		}
-		b.ReportMetric(cpu/float64(b.N), "cpu-ms/op")
-		b.ReportMetric(rss, "peak-rss-MB")
+		fig.report(b, nil)
 	})
 }

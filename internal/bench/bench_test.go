@@ -89,17 +89,10 @@ func BenchmarkScan(b *testing.B) {
 				cmd := exec.Command(bin, append([]string{"scan", "--format", "json", "--output", out, "--progress", "never", "--data-dir", data}, extra...)...)
 				cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock)
 				cmd.Stderr = os.Stderr
-				start := time.Now()
-				if err := startMeasured(b, cmd); err != nil {
-					b.Fatalf("scan: %v", err)
-				}
-				stop := split.sample(cmd.Process.Pid)
-				err := cmd.Wait()
-				stop()
+				rusage, wall, err := measuredRun(b, cmd, &split)
 				if err != nil {
 					b.Fatalf("scan: %v", err)
 				}
-				wall = time.Since(start)
 				var doc struct{ Assets []json.RawMessage }
 				data, err := os.ReadFile(out)
 				if err == nil {
@@ -108,7 +101,7 @@ func BenchmarkScan(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				return cmd.ProcessState.SysUsage().(*syscall.Rusage), wall, len(doc.Assets)
+				return rusage, wall, len(doc.Assets)
 			}
 			// The executable as a periodic job finds it on a host, read
 			// back from disk, not as the build just wrote it (which the
@@ -117,31 +110,25 @@ func BenchmarkScan(b *testing.B) {
 			scan() // the store and the image files cache, as a periodic scan finds them
 			calls.reset()
 			split = residentSplit{}
-			var cpu, wall, rss float64
+			var fig runFigures
 			var assets int
 			b.ResetTimer()
 			for range b.N {
 				ru, w, a := scan()
-				cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
-				wall += float64(w.Milliseconds())
-				rss = max(rss, float64(ru.Maxrss)/1024)
+				fig.add(ru, w)
 				assets = a
 			}
+			wall, cpu, rss := fig.report(b, &split)
 			total, byOp := calls.get()
 			perOp := float64(total) / float64(b.N)
-			b.ReportMetric(wall/float64(b.N), "wall-ms/op")
-			b.ReportMetric(cpu/float64(b.N), "cpu-ms/op")
-			b.ReportMetric(rss, "peak-rss-MB")
-			b.ReportMetric(split.anonMB(), "peak-anon-MB")
-			b.ReportMetric(split.fileMB(), "peak-file-MB")
 			b.ReportMetric(perOp, "api-calls/op")
 			b.ReportMetric(float64(assets), "assets")
 			if n == 0 {
 				b.Logf("host scan, no container (%d assets): peak RSS %.1f MB (target ≤ %d MB); wall %.0f ms, CPU %.0f ms, %.0f Engine API calls",
-					assets, rss, targetRSSEmptyMB, wall/float64(b.N), cpu/float64(b.N), perOp)
+					assets, rss, targetRSSEmptyMB, wall, cpu, perOp)
 			} else {
 				b.Logf("host scan, %d containers + 50 images (%d assets): wall %.0f ms (target ≤ %d), CPU %.0f ms (target ≤ %d), peak RSS %.1f MB (target ≤ %d), %.0f Engine API calls (floor: one list per kind and one inspect per asset)",
-					n, assets, wall/float64(b.N), targetWallMS, cpu/float64(b.N), targetCPUMS, rss, targetRSSMB, perOp)
+					n, assets, wall, targetWallMS, cpu, targetCPUMS, rss, targetRSSMB, perOp)
 			}
 			b.Logf("peak RSS %.1f MB: private memory (heap, stacks, SQLite) up to %.1f MB, the executable's mapped pages up to %.1f MB (sampled every 2 ms)",
 				rss, split.anonMB(), split.fileMB())
@@ -177,35 +164,71 @@ func benchUpload(b *testing.B, bin, sock string) {
 		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock, "BASELINE_SECRET_ID="+id, "BASELINE_SECRET_KEY="+key)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		start := time.Now()
-		if err := startMeasured(b, cmd); err != nil {
-			b.Fatalf("scan --server: %v", err)
-		}
-		stop := split.sample(cmd.Process.Pid)
-		err := cmd.Wait()
-		stop()
+		ru, wall, err := measuredRun(b, cmd, &split)
 		if err != nil || !strings.Contains(stderr.String(), "(upload) on") {
 			b.Fatalf("scan --server: %v: %s", err, stderr.String())
 		}
-		return cmd.ProcessState.SysUsage().(*syscall.Rusage), time.Since(start)
+		return ru, wall
 	}
 	scan() // as the other scans: the executable read back, the daemon's store created
 	split = residentSplit{}
-	var cpu, wall, rss float64
+	var fig runFigures
 	b.ResetTimer()
 	for range b.N {
-		ru, w := scan()
-		cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
-		wall += float64(w.Milliseconds())
-		rss = max(rss, float64(ru.Maxrss)/1024)
+		fig.add(scan())
 	}
-	b.ReportMetric(wall/float64(b.N), "wall-ms/op")
-	b.ReportMetric(cpu/float64(b.N), "cpu-ms/op")
-	b.ReportMetric(rss, "peak-rss-MB")
-	b.ReportMetric(split.anonMB(), "peak-anon-MB")
-	b.ReportMetric(split.fileMB(), "peak-file-MB")
+	wall, cpu, rss := fig.report(b, &split)
 	b.Logf("scan --server of 200 containers + 50 images, uploaded to a daemon: wall %.0f ms, CPU %.0f ms, peak RSS %.1f MB (private %.1f, executable %.1f), the node's side only",
-		wall/float64(b.N), cpu/float64(b.N), rss, split.anonMB(), split.fileMB())
+		wall, cpu, rss, split.anonMB(), split.fileMB())
+}
+
+// measuredRun runs cmd to its end, started by startMeasured, its resident
+// set sampled into split when split is not nil, and returns its resource
+// usage and wall time.
+func measuredRun(b *testing.B, cmd *exec.Cmd, split *residentSplit) (*syscall.Rusage, time.Duration, error) {
+	start := time.Now()
+	if err := startMeasured(b, cmd); err != nil {
+		return nil, 0, err
+	}
+	stop := func() {}
+	if split != nil {
+		stop = split.sample(cmd.Process.Pid)
+	}
+	err := cmd.Wait()
+	stop()
+	if err != nil {
+		return nil, 0, err
+	}
+	return cmd.ProcessState.SysUsage().(*syscall.Rusage), time.Since(start), nil
+}
+
+// runFigures are the timed runs' CPU and wall time, summed, and their peak
+// RSS.
+type runFigures struct {
+	n              int
+	cpu, wall, rss float64 // ms, ms, MB
+}
+
+func (f *runFigures) add(ru *syscall.Rusage, wall time.Duration) {
+	f.n++
+	f.cpu += float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Milliseconds())
+	f.wall += float64(wall.Milliseconds())
+	f.rss = max(f.rss, float64(ru.Maxrss)/1024)
+}
+
+// report reports the figures per run (and the peak's private and
+// executable parts when split is not nil) and returns the wall and CPU
+// milliseconds per run and the peak RSS.
+func (f *runFigures) report(b *testing.B, split *residentSplit) (wall, cpu, rss float64) {
+	wall, cpu, rss = f.wall/float64(f.n), f.cpu/float64(f.n), f.rss
+	b.ReportMetric(wall, "wall-ms/op")
+	b.ReportMetric(cpu, "cpu-ms/op")
+	b.ReportMetric(rss, "peak-rss-MB")
+	if split != nil {
+		b.ReportMetric(split.anonMB(), "peak-anon-MB")
+		b.ReportMetric(split.fileMB(), "peak-file-MB")
+	}
+	return wall, cpu, rss
 }
 
 // profileSteps names the functions that show a scan's steps in a CPU

@@ -125,9 +125,6 @@ func (b *UploadBody) Finish(scope store.Scope, rep *results.Report, idempotencyK
 	return b.err
 }
 
-// Results is the number of results written.
-func (b *UploadBody) Results() int { return b.n }
-
 // Reader reads the finished document from its start; each call gives a
 // reader of its own (one per attempt to send it). size is its length in
 // bytes.

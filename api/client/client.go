@@ -239,7 +239,7 @@ func (c *Client) sign(req *http.Request, action, bodySHA256 string) error {
 func (c *Client) Upload(ctx context.Context, u api.ScanUpload) (int64, error) {
 	var out api.UploadComplianceScanResultResponse
 	err := c.Call(ctx, api.UploadAction, u, &out)
-	return uploaded(&out, err)
+	return out.TaskId, namesTask(&out, err)
 }
 
 // UploadBody sends a finished scan written as its upload's document
@@ -258,19 +258,16 @@ func (c *Client) UploadBody(ctx context.Context, b *api.UploadBody) (int64, erro
 func (c *Client) UploadDocument(ctx context.Context, doc io.Reader, size int64, bodySHA256 string) (api.UploadComplianceScanResultResponse, error) {
 	var out api.UploadComplianceScanResultResponse
 	err := c.send(ctx, api.UploadAction, doc, size, bodySHA256, &out)
-	_, err = uploaded(&out, err)
-	return out, err
+	return out, namesTask(&out, err)
 }
 
-// uploaded is the task an upload's response names.
-func uploaded(out *api.UploadComplianceScanResultResponse, err error) (int64, error) {
-	if err != nil {
-		return 0, err
+// namesTask is err, or, without one, the error of an upload's response
+// that names no task.
+func namesTask(out *api.UploadComplianceScanResultResponse, err error) error {
+	if err == nil && out.TaskId == 0 {
+		return fmt.Errorf("%s: the response names no task", api.UploadAction)
 	}
-	if out.TaskId == 0 {
-		return 0, fmt.Errorf("%s: the response names no task", api.UploadAction)
-	}
-	return out.TaskId, nil
+	return err
 }
 
 // Endpoint is the server's address.

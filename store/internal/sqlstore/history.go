@@ -92,13 +92,21 @@ func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	}
 	// The tasks are chosen once: a task that ends meanwhile must not move
 	// another past the retention between the deletes.
-	ended, err := List(ctx, s.DB, scanTaskNode, `SELECT id, scope FROM tasks WHERE status <> 1 ORDER BY id DESC`)
-	if err != nil || len(ended) <= keep {
-		return 0, err
-	}
-	running, err := List(ctx, s.DB, scanInt64, `SELECT id FROM tasks WHERE status = 1`)
+	all, err := List(ctx, s.DB, scanTaskNode, `SELECT id, scope, status FROM tasks ORDER BY id DESC`)
 	if err != nil {
 		return 0, err
+	}
+	var ended []taskNode
+	var running []int64
+	for _, t := range all {
+		if t.running {
+			running = append(running, t.id)
+		} else {
+			ended = append(ended, t)
+		}
+	}
+	if len(ended) <= keep {
+		return 0, nil
 	}
 	old, seen, swept := s.pruned.candidates(ended, keep, running)
 	deleted := 0
@@ -115,18 +123,21 @@ func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	return deleted, nil
 }
 
-// taskNode is a task's id and its scope's node.
+// taskNode is a task's id, its scope's node, and whether it runs.
 type taskNode struct {
-	id   int64
-	node string
+	id      int64
+	node    string
+	running bool
 }
 
 func scanTaskNode(sc Scanner) (taskNode, error) {
 	var t taskNode
 	var scope string
-	if err := sc.Scan(&t.id, &scope); err != nil {
+	var status int
+	if err := sc.Scan(&t.id, &scope, &status); err != nil {
 		return t, err
 	}
+	t.running = status == StRunning
 	var parsed store.Scope
 	_ = json.Unmarshal([]byte(scope), &parsed) // an unreadable scope: no node, examined as any other
 	t.node = parsed.Node

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"math"
 	"strings"
 
 	"github.com/baselinehq/baseline/assets"
@@ -180,7 +181,11 @@ func SummaryTasks(ctx context.Context, c Conn, types []assets.Type) ([]store.Tas
 	}
 	var tasks []store.Task
 	for len(open) > 0 && len(tasks) < summaryTasksMost {
-		page, err := List(ctx, c, ScanTask, TaskSelect+" ORDER BY id DESC LIMIT ? OFFSET ?", summaryTaskPage, len(tasks))
+		below := int64(math.MaxInt64) // the next page: tasks older than the last read
+		if len(tasks) > 0 {
+			below = tasks[len(tasks)-1].ID
+		}
+		page, err := List(ctx, c, ScanTask, TaskSelect+" WHERE id < ? ORDER BY id DESC LIMIT ?", below, summaryTaskPage)
 		if err != nil {
 			return nil, err
 		}
